@@ -1,0 +1,50 @@
+//! The seam between configuration and a running server: `main` and the tests both build the
+//! app here and serve it on a listener they bound themselves.
+
+use std::future::Future;
+
+use anyhow::Context;
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::master_key::MasterKey;
+use crate::service::Service;
+use crate::store::Store;
+
+pub struct App {
+    pub service: Service,
+    router: Router,
+}
+
+impl App {
+    pub fn new(store: Store, master_key: MasterKey, base_url: &str, admin_token: Option<&str>, body_limit: usize) -> App {
+        let service = Service::new(store, master_key, base_url, admin_token);
+        let router = crate::http::router(service.clone(), body_limit);
+        App { service, router }
+    }
+
+    /// Opens the database (migrating it) and the master key as configured.
+    pub async fn build(config: &Config) -> anyhow::Result<App> {
+        let service = service(config).await?;
+        let router = crate::http::router(service.clone(), config.body_limit);
+        Ok(App { service, router })
+    }
+
+    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        axum::serve(listener, self.router).with_graceful_shutdown(shutdown).await.context("server failed")
+    }
+}
+
+/// The service alone (for CLI commands that need no HTTP).
+pub async fn service(config: &Config) -> anyhow::Result<Service> {
+    let (path, create) = config.master_key_path();
+    let (master_key, created) = MasterKey::load_or_create(&path, create)?;
+    if created {
+        tracing::warn!(path = %path.display(), "no METROBADGE_MASTER_KEY_FILE configured: generated a new master key; back it up, without it no signing key can be used");
+    }
+    let store = Store::connect(&config.database_url)
+        .await
+        .with_context(|| format!("cannot open database {}", crate::config::redact_url(&config.database_url)))?;
+    Ok(Service::new(store, master_key, &config.base_url(), config.admin_token.as_deref()))
+}

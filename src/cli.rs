@@ -1,0 +1,120 @@
+//! Command line: `serve` (default), `migrate`, `token create`, `keys rotate`.
+
+use clap::{Parser, Subcommand};
+use uuid::Uuid;
+
+use crate::config::Config;
+use crate::domain::access::{Principal, Role};
+use crate::domain::audit::Actor;
+
+#[derive(Parser)]
+#[command(name = "metrobadge", version, about = "Issue, stack and verify Open Badges 3.0 credentials for work-based learning")]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (the default).
+    Serve,
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Issuers' signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Mint a token and print it once (only its hash is stored).
+    Create {
+        /// admin, issuer_admin, trainer or auditor.
+        #[arg(long)]
+        role: Role,
+        /// The issuer an issuer role belongs to (not for admin).
+        #[arg(long)]
+        issuer: Option<Uuid>,
+        /// A note to recognise the token by.
+        #[arg(long, default_value = "created with the CLI")]
+        label: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Retire the issuer's active signing key and make a new one.
+    Rotate {
+        #[arg(long)]
+        issuer: Uuid,
+    },
+}
+
+impl clap::ValueEnum for Role {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Role::Admin, Role::IssuerAdmin, Role::Trainer, Role::Auditor]
+    }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
+}
+
+fn cli_principal() -> Principal {
+    Principal { token_id: Actor::cli().token, role: Role::Admin, issuer_id: None, member_id: None }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = cli.config;
+    crate::telemetry::init(&config.log_format);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let app = crate::App::build(&config).await?;
+            let listener = tokio::net::TcpListener::bind(config.bind).await?;
+            tracing::info!(bind = %config.bind, base_url = %config.base_url(), database = app.service.store.backend(), "metrobadge listening");
+            app.serve(listener, shutdown_signal()).await
+        }
+        Command::Migrate => {
+            let service = crate::app::service(&config).await?;
+            eprintln!("database {} is up to date", crate::config::redact_url(&config.database_url));
+            service.store.close().await;
+            Ok(())
+        }
+        Command::Token { command: TokenCommand::Create { role, issuer, label } } => {
+            let service = crate::app::service(&config).await?;
+            let token = service.create_token(&Actor::cli(), role, issuer, &label).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Keys { command: KeysCommand::Rotate { issuer } } => {
+            let service = crate::app::service(&config).await?;
+            let key = service.rotate_key(&cli_principal(), issuer).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", serde_json::to_string_pretty(&key)?);
+            Ok(())
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,82 @@
+//! Settings: each a command-line flag and an environment variable, with defaults that work on
+//! a fresh machine.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(clap::Args, Clone)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "METROBADGE_BIND", default_value = "127.0.0.1:8080", global = true)]
+    pub bind: SocketAddr,
+    /// Database: `sqlite://FILE` (created and migrated automatically) or `postgres://…`.
+    #[arg(long, env = "METROBADGE_DATABASE_URL", default_value = "sqlite://metrobadge.db", global = true)]
+    pub database_url: String,
+    /// Public origin used inside every credential and document id [default: http://<bind>].
+    #[arg(long, env = "METROBADGE_BASE_URL", global = true)]
+    pub base_url: Option<String>,
+    /// File holding the master key that seals signing keys [default: ./metrobadge.key, created
+    /// with mode 0600 if missing].
+    #[arg(long, env = "METROBADGE_MASTER_KEY_FILE", global = true)]
+    pub master_key_file: Option<PathBuf>,
+    /// A platform admin token accepted in addition to tokens from `metrobadge token create`.
+    #[arg(long, env = "METROBADGE_ADMIN_TOKEN", hide_env_values = true, global = true)]
+    pub admin_token: Option<String>,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "METROBADGE_BODY_LIMIT", default_value_t = 1024 * 1024, global = true)]
+    pub body_limit: usize,
+    /// Log format: `text` or `json`.
+    #[arg(long, env = "METROBADGE_LOG_FORMAT", default_value = "text", global = true)]
+    pub log_format: String,
+}
+
+impl Config {
+    pub fn base_url(&self) -> String {
+        match &self.base_url {
+            Some(b) => b.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.bind),
+        }
+    }
+
+    pub fn master_key_path(&self) -> (PathBuf, bool) {
+        match &self.master_key_file {
+            Some(p) => (p.clone(), false),
+            None => (PathBuf::from("metrobadge.key"), true),
+        }
+    }
+}
+
+/// Secrets stay out of logs: the admin token and any password in the database URL are hidden.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("base_url", &self.base_url())
+            .field("master_key_file", &self.master_key_path().0)
+            .field("admin_token", &self.admin_token.as_ref().map(|_| "<redacted>"))
+            .field("body_limit", &self.body_limit)
+            .finish()
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        if let Some((creds, host)) = rest.split_once('@') {
+            if let Some((user, _)) = creds.split_once(':') {
+                return format!("{scheme}://{user}:***@{host}");
+            }
+        }
+    }
+    url.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(super::redact_url("postgres://u:p@h/db"), "postgres://u:***@h/db");
+        assert_eq!(super::redact_url("sqlite://x.db"), "sqlite://x.db");
+    }
+}

@@ -1,0 +1,4 @@
+//! The standards core: Open Badges 3.0 documents, keys and (later) proofs. No HTTP, no SQL.
+
+pub mod multikey;
+pub mod ob3;

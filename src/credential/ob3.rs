@@ -1,0 +1,283 @@
+//! Open Badges 3.0 documents built from our domain data: the issuer `Profile` (which doubles as
+//! the controller document of the issuer's keys), its did:web document, and `Achievement`s.
+//!
+//! Every property emitted here is defined by a context the document lists (OB 3.0 §1.1: the VC v2
+//! context has no `@vocab`, so undefined terms would silently drop out of signatures).
+
+use serde_json::{Map, Value, json};
+
+use crate::credential::multikey;
+use crate::domain::issuer::IssuerSpec;
+use crate::domain::nanomodule::NanomoduleSpec;
+use crate::domain::skill::{Framework, Level, SkillSpec};
+
+pub const VC_V2: &str = "https://www.w3.org/ns/credentials/v2";
+pub const OB_V3: &str = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json";
+pub const MULTIKEY_V1: &str = "https://w3id.org/security/multikey/v1";
+pub const DID_V1: &str = "https://www.w3.org/ns/did/v1";
+
+/// A published verification key of an issuer.
+#[derive(Debug, Clone)]
+pub struct PublicKey {
+    pub public_key: [u8; 32],
+}
+
+impl PublicKey {
+    pub fn multibase(&self) -> String {
+        multikey::encode(&self.public_key)
+    }
+}
+
+/// `<base>/issuers/<id>`: the issuer's id in every credential and the key controller.
+pub fn issuer_url(base: &str, issuer_id: uuid::Uuid) -> String {
+    format!("{base}/issuers/{issuer_id}")
+}
+
+/// The verification method id of a key: `<issuer id>#<multibase>` (resolvable offline by the
+/// 1EdTech validator, which reads the key from the fragment).
+pub fn verification_method(issuer_id: &str, key: &PublicKey) -> String {
+    format!("{issuer_id}#{}", key.multibase())
+}
+
+/// The embedded issuer `Profile` as it appears inside credentials (no key material).
+pub fn profile(id: &str, spec: &IssuerSpec) -> Value {
+    let mut p = Map::new();
+    p.insert("id".into(), json!(id));
+    p.insert("type".into(), json!(["Profile"]));
+    p.insert("name".into(), json!(spec.name()));
+    let optional = [("url", &spec.url), ("email", &spec.email), ("description", &spec.description), ("phone", &spec.phone)];
+    for (k, v) in optional {
+        if let Some(v) = v {
+            p.insert(k.into(), json!(v));
+        }
+    }
+    if let Some(image) = &spec.image {
+        p.insert("image".into(), json!({"id": image, "type": "Image"}));
+    }
+    if let Some(a) = &spec.address {
+        let mut addr = serde_json::to_value(a).expect("address serialises");
+        addr["type"] = json!(["Address"]);
+        p.insert("address".into(), addr);
+    }
+    if !spec.other_identifier.is_empty() {
+        let ids: Vec<Value> = spec
+            .other_identifier
+            .iter()
+            .map(|e| json!({"type": "IdentifierEntry", "identifier": e.identifier, "identifierType": e.identifier_type}))
+            .collect();
+        p.insert("otherIdentifier".into(), Value::Array(ids));
+    }
+    Value::Object(p)
+}
+
+/// The public issuer document: OB 3.0 Profile plus every key ever used, as `Multikey`
+/// verification methods referenced from `assertionMethod`.
+pub fn profile_document(id: &str, spec: &IssuerSpec, keys: &[PublicKey]) -> Value {
+    let mut doc = profile(id, spec);
+    let methods: Vec<Value> = keys
+        .iter()
+        .map(|k| {
+            json!({
+                "id": verification_method(id, k),
+                "type": "Multikey",
+                "controller": id,
+                "publicKeyMultibase": k.multibase(),
+            })
+        })
+        .collect();
+    let refs: Vec<Value> = keys.iter().map(|k| json!(verification_method(id, k))).collect();
+    let obj = doc.as_object_mut().expect("profile is an object");
+    obj.insert("@context".into(), json!([VC_V2, OB_V3, MULTIKEY_V1]));
+    obj.insert("verificationMethod".into(), Value::Array(methods));
+    obj.insert("assertionMethod".into(), Value::Array(refs));
+    reorder_context_first(doc)
+}
+
+/// `did:web` identifier for `<base>/issuers/<id>` (the port's colon is percent-encoded).
+pub fn did_web(base: &str, issuer_id: uuid::Uuid) -> String {
+    let rest = base.split_once("://").map(|(_, r)| r).unwrap_or(base);
+    let mut parts = rest.trim_end_matches('/').splitn(2, '/');
+    let host = parts.next().unwrap_or_default().replace(':', "%3A");
+    let path: Vec<&str> = parts.next().map(|p| p.split('/').filter(|s| !s.is_empty()).collect()).unwrap_or_default();
+    let mut did = format!("did:web:{host}");
+    for seg in path {
+        did.push(':');
+        did.push_str(seg);
+    }
+    format!("{did}:issuers:{issuer_id}")
+}
+
+pub fn did_document(did: &str, keys: &[PublicKey]) -> Value {
+    let methods: Vec<Value> = keys
+        .iter()
+        .map(|k| json!({"id": format!("{did}#{}", k.multibase()), "type": "Multikey", "controller": did, "publicKeyMultibase": k.multibase()}))
+        .collect();
+    let refs: Vec<Value> = keys.iter().map(|k| json!(format!("{did}#{}", k.multibase()))).collect();
+    json!({
+        "@context": [DID_V1, MULTIKEY_V1],
+        "id": did,
+        "verificationMethod": methods,
+        "authentication": refs.clone(),
+        "assertionMethod": refs,
+    })
+}
+
+/// A skill as it appears in an achievement's `alignment`.
+#[derive(Debug, Clone)]
+pub struct SkillRef {
+    /// Our public URL of the skill, used as `targetUrl` when it has no external alignment.
+    pub url: String,
+    pub spec: SkillSpec,
+}
+
+/// Everything an Achievement needs besides the module's own spec.
+pub struct AchievementContext<'a> {
+    pub id: String,
+    pub version: i64,
+    pub image_url: String,
+    pub creator: Value,
+    pub skills: &'a [SkillRef],
+}
+
+/// OB 3.0 `Achievement` for one nanomodule version (without `@context`, as embedded in a
+/// credential; [`with_context`] makes it a standalone document).
+pub fn achievement(spec: &NanomoduleSpec, ctx: &AchievementContext<'_>) -> Value {
+    let mut a = Map::new();
+    a.insert("id".into(), json!(ctx.id));
+    a.insert("type".into(), json!(["Achievement"]));
+    a.insert("name".into(), json!(spec.name));
+    a.insert("description".into(), json!(spec.description));
+    let mut criteria = Map::new();
+    if let Some(c) = &spec.criteria {
+        if let Some(id) = &c.id {
+            criteria.insert("id".into(), json!(id));
+        }
+        if let Some(n) = &c.narrative {
+            criteria.insert("narrative".into(), json!(n));
+        }
+    }
+    a.insert("criteria".into(), Value::Object(criteria));
+    a.insert("image".into(), json!({"id": ctx.image_url, "type": "Image", "caption": spec.name}));
+    a.insert("achievementType".into(), json!(spec.achievement_type.as_deref().unwrap_or("Course")));
+    a.insert("creditsAvailable".into(), json!(spec.hours()));
+    a.insert("creator".into(), ctx.creator.clone());
+    a.insert("version".into(), json!(ctx.version.to_string()));
+    if let Some(lang) = &spec.language {
+        a.insert("inLanguage".into(), json!(lang));
+    }
+    if !spec.tags.is_empty() {
+        a.insert("tag".into(), json!(spec.tags));
+    }
+    let mut alignment: Vec<Value> = ctx.skills.iter().map(skill_alignment).collect();
+    if let Some(level) = &spec.level {
+        alignment.push(level_alignment(level));
+    }
+    if !alignment.is_empty() {
+        a.insert("alignment".into(), Value::Array(alignment));
+    }
+    Value::Object(a)
+}
+
+/// Adds the contexts that define an embedded document's terms, first.
+pub fn with_context(doc: Value) -> Value {
+    let mut doc = doc;
+    doc.as_object_mut().expect("object").insert("@context".into(), json!([VC_V2, OB_V3]));
+    reorder_context_first(doc)
+}
+
+fn reorder_context_first(doc: Value) -> Value {
+    let Value::Object(mut m) = doc else { return doc };
+    let mut out = Map::new();
+    if let Some(ctx) = m.remove("@context") {
+        out.insert("@context".into(), ctx);
+    }
+    out.extend(m);
+    Value::Object(out)
+}
+
+fn skill_alignment(skill: &SkillRef) -> Value {
+    let s = &skill.spec;
+    let ext = s.alignment.clone().unwrap_or_default();
+    let mut a = Map::new();
+    a.insert("type".into(), json!(["Alignment"]));
+    a.insert("targetName".into(), json!(ext.target_name.as_deref().or(s.name.as_deref()).unwrap_or_default()));
+    a.insert("targetUrl".into(), json!(ext.target_url.unwrap_or_else(|| skill.url.clone())));
+    let desc = ext.target_description.or_else(|| s.description.clone());
+    for (k, v) in [("targetCode", ext.target_code), ("targetFramework", ext.target_framework), ("targetDescription", desc)] {
+        if let Some(v) = v {
+            a.insert(k.into(), json!(v));
+        }
+    }
+    a.insert("targetType".into(), json!(ext.target_type.as_deref().unwrap_or("ceasn:Competency")));
+    Value::Object(a)
+}
+
+fn level_alignment(level: &Level) -> Value {
+    let (name, url) = match level.framework {
+        Framework::Eqf => ("EQF", "https://europass.europa.eu/en/description-eight-eqf-levels"),
+        Framework::Nlqf => ("NLQF", "https://www.nlqf.nl/"),
+    };
+    json!({
+        "type": ["Alignment"],
+        "targetName": format!("{name} level {}", level.level),
+        "targetUrl": url,
+        "targetCode": level.level.to_string(),
+        "targetFramework": level.framework.as_str(),
+        "targetType": format!("ext:{name}"),
+    })
+}
+
+/// A plain default badge image for modules without artwork: a coloured disc with the initials.
+pub fn default_image_svg(name: &str) -> String {
+    let initials: String = name
+        .split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .filter(|c| c.is_alphanumeric())
+        .take(3)
+        .collect::<String>()
+        .to_uppercase();
+    let digest = crate::domain::audit::sha256_hex(name.as_bytes());
+    let hue = u32::from_str_radix(&digest[..4], 16).unwrap_or(0) % 360;
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"256\" height=\"256\" viewBox=\"0 0 256 256\" role=\"img\" aria-label=\"{label}\">\
+<circle cx=\"128\" cy=\"128\" r=\"120\" fill=\"hsl({hue},55%,42%)\"/>\
+<circle cx=\"128\" cy=\"128\" r=\"104\" fill=\"none\" stroke=\"#fff\" stroke-width=\"6\"/>\
+<text x=\"128\" y=\"148\" font-family=\"sans-serif\" font-size=\"64\" font-weight=\"bold\" fill=\"#fff\" text-anchor=\"middle\">{initials}</text></svg>",
+        label = xml_escape(name),
+        initials = xml_escape(&initials),
+    )
+}
+
+pub fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn did_web_encodes_port_and_path() {
+        let id = uuid::Uuid::nil();
+        assert_eq!(did_web("http://127.0.0.1:8080", id), format!("did:web:127.0.0.1%3A8080:issuers:{id}"));
+        assert_eq!(did_web("https://badges.example.nl/mb", id), format!("did:web:badges.example.nl:mb:issuers:{id}"));
+    }
+
+    #[test]
+    fn default_image_escapes() {
+        let svg = default_image_svg("<script> & co");
+        assert!(svg.contains("&lt;script&gt; &amp; co"));
+        assert!(!svg.contains("<script>"));
+    }
+}

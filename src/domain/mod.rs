@@ -1,0 +1,10 @@
+//! Plain Rust domain: what the service's words mean and which inputs are valid.
+//! No HTTP, no SQL here.
+
+pub mod access;
+pub mod audit;
+pub mod issuer;
+pub mod nanomodule;
+pub mod skill;
+pub mod time;
+pub mod validate;

@@ -1,0 +1,192 @@
+//! Nanomodules: independent learning units of at most four hours (OB 3.0 `Achievement`s).
+//!
+//! Nanomodules never require other nanomodules — only base *skills* — so there is deliberately
+//! no field that points from one module to another.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::issuer::extensible_enum;
+use super::skill::{dedup, required_text, Level};
+use super::validate::{Checker, Invalid, LIST_MAX, LONG, SHORT};
+
+/// A nanomodule is at most a *dagdeel*: four hours.
+pub const MAX_DURATION_MINUTES: i64 = 240;
+
+/// OB 3.0 `AchievementType` values.
+pub const ACHIEVEMENT_TYPES: &[&str] = &[
+    "Achievement", "ApprenticeshipCertificate", "Assessment", "Assignment", "AssociateDegree", "Award",
+    "Badge", "BachelorDegree", "Certificate", "CertificateOfCompletion", "Certification",
+    "CommunityService", "Competency", "Course", "CoCurricular", "Degree", "Diploma", "DoctoralDegree",
+    "Fieldwork", "GeneralEducationDevelopment", "JourneymanCertificate", "LearningProgram", "License",
+    "Membership", "ProfessionalDoctorate", "QualityAssuranceCredential", "MasterCertificate",
+    "MasterDegree", "MicroCredential", "ResearchDoctorate", "SecondarySchoolDiploma",
+];
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CriteriaSpec {
+    /// Markdown: what the learner did to earn the badge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub narrative: Option<String>,
+    /// URL of a page describing the criteria.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+/// The input and stored form of one nanomodule version.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NanomoduleSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub criteria: Option<CriteriaSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_minutes: Option<i64>,
+    /// External image URL; an uploaded image or the generated default is used otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Skills this module teaches.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skills: Vec<Uuid>,
+    /// Skills a participant is expected to have already (never other modules).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub base_skills: Vec<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<Level>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub achievement_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// BCP 47 language tag of the module's texts, e.g. `nl` or `en-GB`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// How long an awarded badge stays valid, in days; absent means it does not expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validity_days: Option<i64>,
+}
+
+impl NanomoduleSpec {
+    pub fn parse(self) -> Result<NanomoduleSpec, Invalid> {
+        let mut c = Checker::default();
+        let name = required_text(&mut c, "name", &self.name, SHORT);
+        let description = required_text(&mut c, "description", &self.description, LONG);
+        let criteria = match &self.criteria {
+            Some(cr) => {
+                let narrative = c.opt_text("criteria.narrative", &cr.narrative, LONG);
+                let id = c.opt_url("criteria.id", &cr.id, false);
+                if narrative.is_none() && id.is_none() {
+                    c.fail("criteria", "needs a narrative or an id (URL)");
+                }
+                Some(CriteriaSpec { narrative, id })
+            }
+            None => {
+                c.fail("criteria", "is required: {\"narrative\": \"…\"}");
+                None
+            }
+        };
+        match self.duration_minutes {
+            None => c.fail("duration_minutes", "is required"),
+            Some(d) if !(1..=MAX_DURATION_MINUTES).contains(&d) => c.fail(
+                "duration_minutes",
+                format!("must be 1 to {MAX_DURATION_MINUTES}: a nanomodule is at most 4 hours"),
+            ),
+            Some(_) => {}
+        }
+        let image = c.opt_url("image", &self.image, false);
+        c.list_len("skills", &self.skills, LIST_MAX);
+        c.list_len("base_skills", &self.base_skills, LIST_MAX);
+        if let Some(l) = &self.level {
+            l.check(&mut c, "level");
+        }
+        if let Some(t) = &self.achievement_type {
+            if !extensible_enum(t, ACHIEVEMENT_TYPES) {
+                c.fail("achievement_type", "must be an OB 3.0 achievement type (e.g. Course) or start with ext:");
+            }
+        }
+        c.list_len("tags", &self.tags, 30);
+        let tags = self.tags.iter().enumerate().map(|(i, t)| c.text(&format!("tags[{i}]"), t, 60)).collect();
+        if let Some(lang) = &self.language {
+            if !is_language_tag(lang) {
+                c.fail("language", "must be a BCP 47 language tag such as nl or en-GB");
+            }
+        }
+        if let Some(days) = self.validity_days {
+            if !(1..=36_500).contains(&days) {
+                c.fail("validity_days", "must be 1 to 36500");
+            }
+        }
+        c.finish()?;
+        Ok(NanomoduleSpec {
+            name,
+            description,
+            criteria,
+            duration_minutes: self.duration_minutes,
+            image,
+            skills: dedup(self.skills),
+            base_skills: dedup(self.base_skills),
+            level: self.level,
+            achievement_type: Some(self.achievement_type.unwrap_or_else(|| "Course".into())),
+            tags,
+            language: self.language,
+            validity_days: self.validity_days,
+        })
+    }
+
+    /// Study load in hours (OB `creditsAvailable`).
+    pub fn hours(&self) -> f64 {
+        self.duration_minutes.unwrap_or(0) as f64 / 60.0
+    }
+}
+
+fn is_language_tag(s: &str) -> bool {
+    let mut parts = s.split('-');
+    let primary = parts.next().unwrap_or_default();
+    (2..=3).contains(&primary.len())
+        && primary.chars().all(|c| c.is_ascii_alphabetic())
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn spec(v: serde_json::Value) -> Result<NanomoduleSpec, Invalid> {
+        serde_json::from_value::<NanomoduleSpec>(v).unwrap().parse()
+    }
+
+    fn base() -> serde_json::Value {
+        json!({"name": "Lubrication basics", "description": "Why and how", "criteria": {"narrative": "Did it"}, "duration_minutes": 240})
+    }
+
+    #[test]
+    fn four_hours_is_the_limit() {
+        let ok = spec(base()).unwrap();
+        assert_eq!(ok.achievement_type.as_deref(), Some("Course"));
+        assert_eq!(ok.hours(), 4.0);
+        for bad in [0, 241, -5, 10_000] {
+            let mut v = base();
+            v["duration_minutes"] = json!(bad);
+            let err = spec(v).unwrap_err();
+            assert_eq!(err.0[0].field, "duration_minutes");
+        }
+    }
+
+    #[test]
+    fn criteria_and_language() {
+        let mut v = base();
+        v["criteria"] = json!({});
+        v["language"] = json!("dutch language");
+        v["achievement_type"] = json!("Nanomodule");
+        let fields: Vec<String> = spec(v).unwrap_err().0.into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["criteria", "achievement_type", "language"]);
+        let mut v = base();
+        v["language"] = json!("nl-NL");
+        v["achievement_type"] = json!("ext:Nanomodule");
+        assert!(spec(v).is_ok());
+    }
+}

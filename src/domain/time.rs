@@ -1,0 +1,12 @@
+//! Timestamps as the standards write them (RFC 3339 / XML Schema dateTime, UTC, `Z`).
+
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    t.to_offset(time::UtcOffset::UTC).format(&Rfc3339).expect("UTC timestamps always format")
+}
+
+pub fn parse_rfc3339(s: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(s, &Rfc3339).ok()
+}

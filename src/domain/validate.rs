@@ -1,0 +1,172 @@
+//! Field-level validation that collects every problem instead of stopping at the first, so a
+//! client can fix a whole form in one round trip.
+
+use serde::Serialize;
+
+/// Longest text accepted in a short field (names, codes) and in prose (descriptions).
+pub const SHORT: usize = 200;
+pub const LONG: usize = 10_000;
+pub const URL_MAX: usize = 2_048;
+/// Longest list accepted in any input (skills, tags, identifiers…).
+pub const LIST_MAX: usize = 100;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// JSON-pointer-like path of the offending input, e.g. `criteria.narrative` or `tags[3]`.
+    pub field: String,
+    pub message: String,
+}
+
+/// Input that did not validate, with every offending field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{} invalid field(s): {}", .0.len(), .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
+pub struct Invalid(pub Vec<FieldError>);
+
+impl Invalid {
+    pub fn one(field: impl Into<String>, message: impl Into<String>) -> Invalid {
+        Invalid(vec![FieldError { field: field.into(), message: message.into() }])
+    }
+}
+
+#[derive(Default)]
+pub struct Checker {
+    errors: Vec<FieldError>,
+}
+
+impl Checker {
+    pub fn fail(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(FieldError { field: field.into(), message: message.into() });
+    }
+
+    /// Trims `value`; requires it non-empty and at most `max` characters.
+    pub fn text(&mut self, field: &str, value: &str, max: usize) -> String {
+        let v = value.trim();
+        if v.is_empty() {
+            self.fail(field, "must not be empty");
+        } else if v.chars().count() > max {
+            self.fail(field, format!("must be at most {max} characters"));
+        } else if v.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+            self.fail(field, "must not contain control characters");
+        }
+        v.to_string()
+    }
+
+    pub fn opt_text(&mut self, field: &str, value: &Option<String>, max: usize) -> Option<String> {
+        value.as_deref().map(|v| self.text(field, v, max))
+    }
+
+    /// An absolute http(s) URL (or, where allowed, any absolute URI such as `urn:` or `did:`).
+    pub fn url(&mut self, field: &str, value: &str, any_scheme: bool) -> String {
+        let v = value.trim();
+        let ok = v.len() <= URL_MAX
+            && !v.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == '"')
+            && if let Some(rest) = v.strip_prefix("https://").or_else(|| v.strip_prefix("http://")) {
+                rest.split(['/', '?', '#']).next().is_some_and(|host| !host.is_empty())
+            } else {
+                any_scheme && is_absolute_uri(v)
+            };
+        if !ok {
+            self.fail(field, if any_scheme { "must be an absolute URI" } else { "must be an http(s) URL" });
+        }
+        v.to_string()
+    }
+
+    pub fn opt_url(&mut self, field: &str, value: &Option<String>, any_scheme: bool) -> Option<String> {
+        value.as_deref().map(|v| self.url(field, v, any_scheme))
+    }
+
+    pub fn email(&mut self, field: &str, value: &str) -> String {
+        let v = value.trim().to_string();
+        let ok = v.len() <= 254
+            && v.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+            })
+            && !v.chars().any(|c| c.is_whitespace() || c.is_control());
+        if !ok {
+            self.fail(field, "must be an e-mail address");
+        }
+        v
+    }
+
+    pub fn list_len<T>(&mut self, field: &str, list: &[T], max: usize) {
+        if list.len() > max {
+            self.fail(field, format!("must have at most {max} entries"));
+        }
+    }
+
+    pub fn finish(self) -> Result<(), Invalid> {
+        if self.errors.is_empty() { Ok(()) } else { Err(Invalid(self.errors)) }
+    }
+}
+
+/// `scheme:rest` with an RFC 3986 scheme.
+fn is_absolute_uri(v: &str) -> bool {
+    match v.split_once(':') {
+        Some((scheme, rest)) => {
+            !rest.is_empty()
+                && scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        }
+        None => false,
+    }
+}
+
+/// RFC 7396 JSON Merge Patch: how PATCH bodies apply to a stored input document.
+pub fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
+    use serde_json::Value;
+    match patch {
+        Value::Object(p) => {
+            if !target.is_object() {
+                *target = Value::Object(Default::default());
+            }
+            let t = target.as_object_mut().expect("made an object above");
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+        other => *target = other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn collects_every_error() {
+        let mut c = Checker::default();
+        c.text("name", "  ", SHORT);
+        c.url("url", "ftp://x", false);
+        c.email("email", "nope");
+        let Invalid(errors) = c.finish().unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["name", "url", "email"]);
+    }
+
+    #[test]
+    fn urls() {
+        let mut c = Checker::default();
+        assert_eq!(c.url("u", " https://a.nl/x ", false), "https://a.nl/x");
+        c.url("u", "http://", false);
+        c.url("u", "urn:uuid:1", false);
+        assert_eq!(c.finish().unwrap_err().0.len(), 2);
+        let mut c = Checker::default();
+        c.url("u", "urn:uuid:1", true);
+        c.url("u", "did:web:example.com", true);
+        assert!(c.finish().is_ok());
+    }
+
+    #[test]
+    fn merge_patch_follows_rfc7396() {
+        let mut t = json!({"a": "b", "c": {"d": "e", "f": "g"}});
+        merge_patch(&mut t, &json!({"a": "z", "c": {"f": null}}));
+        assert_eq!(t, json!({"a": "z", "c": {"d": "e"}}));
+        merge_patch(&mut t, &json!({"list": [1, 2]}));
+        assert_eq!(t["list"], json!([1, 2]));
+    }
+}

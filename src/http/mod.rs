@@ -1,0 +1,88 @@
+//! HTTP: routing, extractors, error rendering. Handlers are thin: extract, call the service,
+//! shape the response.
+
+mod catalog;
+mod error;
+mod extract;
+mod issuers;
+pub mod metrics;
+mod nanomodules;
+mod ops;
+mod public;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Request, header};
+use axum::response::{IntoResponse, Response};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+
+pub use error::{ApiError, ApiResult};
+
+use crate::service::Service;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Service,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+static BODY_LIMIT: AtomicUsize = AtomicUsize::new(1024 * 1024);
+
+/// The configured request body limit (bytes), for error messages.
+pub(crate) fn body_limit() -> usize {
+    BODY_LIMIT.load(Ordering::Relaxed)
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+pub fn router(service: Service, body_limit: usize) -> Router {
+    BODY_LIMIT.store(body_limit, Ordering::Relaxed);
+    let state = AppState { service, metrics: Arc::new(metrics::Metrics::default()) };
+    let api = issuers::router().merge(catalog::router()).merge(nanomodules::router());
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(public::router())
+        .merge(ops::router())
+        .fallback(|| async { ApiError::NotFound("no such route".into()) })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::map_response(security_headers))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path(), role = tracing::field::Empty)
+        }).on_response(DefaultOnResponse::new().level(tracing::Level::INFO)))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Headers every response carries; pages add their own CSP.
+async fn security_headers(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    h.entry(header::X_CONTENT_TYPE_OPTIONS).or_insert(HeaderValue::from_static("nosniff"));
+    h.entry(header::REFERRER_POLICY).or_insert(HeaderValue::from_static("no-referrer"));
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"));
+    response
+}
+
+/// A JSON(-LD) document with the media type the client asked for: `application/ld+json`
+/// unless it prefers plain `application/json`.
+pub(crate) fn json_ld(accept: Option<&HeaderValue>, doc: &serde_json::Value) -> Response {
+    let accept = accept.and_then(|v| v.to_str().ok()).unwrap_or("");
+    let media = if accept.contains("application/json") && !accept.contains("application/ld+json") {
+        "application/json"
+    } else {
+        "application/ld+json"
+    };
+    ([(header::CONTENT_TYPE, media), (header::CACHE_CONTROL, "public, max-age=300")], doc.to_string()).into_response()
+}
+
+/// How long a graceful shutdown waits for in-flight requests.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);

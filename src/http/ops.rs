@@ -1,0 +1,27 @@
+//! Operations endpoints: health and Prometheus metrics.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+
+use super::{ApiError, ApiResult, AppState};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/health", get(health)).route("/metrics", get(metrics))
+}
+
+/// 200 when the database answers, 503 otherwise.
+async fn health(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
+    let store = &state.service.store;
+    store.ping().await.map_err(|e| {
+        tracing::warn!(error = %e, "health check: database unreachable");
+        ApiError::Unavailable("database unreachable".into())
+    })?;
+    Ok(Json(serde_json::json!({"status": "ok", "database": store.backend()})))
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+}

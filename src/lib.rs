@@ -1,0 +1,17 @@
+//! metrobadge: issues, stacks and verifies Open Badges 3.0 credentials for work-based learning.
+
+#![forbid(unsafe_code)]
+
+pub mod api_token;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod credential;
+pub mod domain;
+pub mod http;
+pub mod master_key;
+pub mod service;
+pub mod store;
+mod telemetry;
+
+pub use app::App;

@@ -1,0 +1,157 @@
+//! Application logic: authorises, validates, and runs each change with its audit events in one
+//! transaction. Knows neither HTTP nor SQL (it calls the store's typed functions).
+
+mod catalog;
+mod issuer;
+mod key;
+mod member;
+mod nanomodule;
+
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+pub use catalog::CatalogView;
+pub use issuer::IssuerView;
+pub use key::KeyView;
+pub use member::{MemberView, NewMember};
+pub use nanomodule::{NanomoduleView, NewImage};
+
+use crate::api_token;
+use crate::domain::access::{Denied, Principal, Role};
+use crate::domain::audit::{Actor, NewEvent};
+use crate::domain::validate::Invalid;
+use crate::master_key::{MasterKey, MasterKeyError};
+use crate::store::{Store, StoreError, TokenRow};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("missing or invalid bearer token")]
+    Unauthenticated,
+    #[error("not found")]
+    NotFound,
+    #[error("this role may not do that")]
+    Forbidden,
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("storage failed")]
+    Store(#[source] StoreError),
+    #[error("key material unavailable")]
+    MasterKey(#[from] MasterKeyError),
+}
+
+impl From<Denied> for ServiceError {
+    fn from(d: Denied) -> Self {
+        match d {
+            Denied::Hidden => ServiceError::NotFound,
+            Denied::Forbidden => ServiceError::Forbidden,
+        }
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ServiceError::NotFound,
+            StoreError::Conflict(what) => ServiceError::Conflict(what),
+            other => ServiceError::Store(other),
+        }
+    }
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// Everything the handlers and the CLI need; cheap to clone.
+#[derive(Clone)]
+pub struct Service {
+    pub store: Store,
+    master_key: Arc<MasterKey>,
+    /// Public origin used in every document id, without a trailing slash.
+    pub base_url: String,
+    admin_token_hash: Option<[u8; 32]>,
+}
+
+impl Service {
+    pub fn new(store: Store, master_key: MasterKey, base_url: &str, admin_token: Option<&str>) -> Service {
+        Service {
+            store,
+            master_key: Arc::new(master_key),
+            base_url: base_url.trim_end_matches('/').to_string(),
+            admin_token_hash: admin_token.filter(|t| !t.is_empty()).map(|t| Sha256::digest(t.as_bytes()).into()),
+        }
+    }
+
+    /// Resolves a bearer token to a principal. Every failure looks the same to the caller.
+    pub async fn authenticate(&self, bearer: &str) -> ServiceResult<Principal> {
+        if let Some(admin) = &self.admin_token_hash {
+            let presented: [u8; 32] = Sha256::digest(bearer.as_bytes()).into();
+            if bool::from(presented.ct_eq(admin)) {
+                return Ok(Principal { token_id: "env:admin".into(), role: Role::Admin, issuer_id: None, member_id: None });
+            }
+        }
+        let lookup = api_token::lookup_of(bearer).ok_or(ServiceError::Unauthenticated)?;
+        let row = self.store.token_by_lookup(lookup).await?.ok_or(ServiceError::Unauthenticated)?;
+        if !api_token::matches(bearer, &row.secret_hash) {
+            return Err(ServiceError::Unauthenticated);
+        }
+        let role = row.role.parse::<Role>().map_err(|e| ServiceError::Store(StoreError::Corrupt(e)))?;
+        Ok(Principal { token_id: row.token_id.to_string(), role, issuer_id: row.issuer_id, member_id: row.member_id })
+    }
+
+    /// Mints a token outside any member (the CLI's `token create`). Returns the secret, once.
+    pub async fn create_token(&self, actor: &Actor, role: Role, issuer: Option<Uuid>, label: &str) -> ServiceResult<String> {
+        match (role, issuer) {
+            (Role::Admin, Some(_)) => return Err(Invalid::one("issuer", "an admin token belongs to no issuer").into()),
+            (Role::Admin, None) => {}
+            (_, None) => return Err(Invalid::one("issuer", format!("a {role} token needs --issuer")).into()),
+            (_, Some(i)) => {
+                self.store.issuer(i).await?.ok_or(ServiceError::NotFound)?;
+            }
+        }
+        let mut tx = self.store.begin().await?;
+        let secret = self.insert_token(&mut tx, actor, role, issuer, None, label).await?;
+        tx.commit().await?;
+        Ok(secret)
+    }
+
+    async fn insert_token(
+        &self,
+        tx: &mut crate::store::Tx,
+        actor: &Actor,
+        role: Role,
+        issuer: Option<Uuid>,
+        member: Option<Uuid>,
+        label: &str,
+    ) -> ServiceResult<String> {
+        let minted = api_token::mint();
+        let row = TokenRow { token_id: Uuid::now_v7(), secret_hash: minted.hash, role: role.as_str().into(), issuer_id: issuer, member_id: member };
+        tx.insert_token(&row, &minted.lookup, label, crate::store::now()).await?;
+        let change = serde_json::json!({"role": role.as_str(), "member_id": member, "label": label});
+        tx.audit(vec![NewEvent::new(actor, issuer, "token.created", row.token_id, &change)]).await?;
+        Ok(minted.secret)
+    }
+}
+
+/// Parses a stored spec; a failure means the database holds something we never wrote.
+fn decode_spec<T: serde::de::DeserializeOwned>(text: &str) -> ServiceResult<T> {
+    serde_json::from_str(text).map_err(|e| ServiceError::Store(StoreError::Corrupt(e.to_string())))
+}
+
+fn encode_spec<T: serde::Serialize>(spec: &T) -> String {
+    serde_json::to_string(spec).expect("specs always serialise")
+}
+
+/// Applies a JSON merge patch to a stored spec and re-reads it as the input type, so PATCH
+/// goes through exactly the same validation as POST.
+fn patched<T: serde::Serialize + serde::de::DeserializeOwned>(current: &T, patch: &serde_json::Value) -> ServiceResult<T> {
+    let mut doc = serde_json::to_value(current).expect("specs always serialise");
+    crate::domain::validate::merge_patch(&mut doc, patch);
+    serde_path_to_error::deserialize(doc).map_err(|e| {
+        let field = e.path().to_string();
+        Invalid::one(if field == "." { String::new() } else { field }, e.inner().to_string()).into()
+    })
+}

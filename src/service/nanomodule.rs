@@ -1,0 +1,274 @@
+//! Nanomodules: versioned definitions, images, and their public Achievement documents.
+
+use serde::Serialize;
+use serde_json::Value;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{Service, ServiceError, ServiceResult, decode_spec, encode_spec, patched};
+use crate::credential::ob3;
+use crate::domain::access::{Action, Principal};
+use crate::domain::audit::{NewEvent, sha256_hex};
+use crate::domain::nanomodule::NanomoduleSpec;
+use crate::domain::skill::SkillSpec;
+use crate::domain::validate::Invalid;
+use crate::store::{Catalog, ImageRow, NanomoduleVersionRow};
+
+/// Largest accepted badge image.
+pub const MAX_IMAGE_BYTES: usize = 512 * 1024;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NanomoduleView {
+    pub id: Uuid,
+    pub issuer_id: Uuid,
+    pub version: i64,
+    pub current_version: i64,
+    /// Public page/document of the module (its current version).
+    pub url: String,
+    /// The OB 3.0 Achievement id of this version: what awarded badges point at.
+    pub achievement_id: String,
+    pub image_url: String,
+    #[serde(flatten)]
+    pub spec: NanomoduleSpec,
+    #[serde(with = "time::serde::rfc3339")]
+    pub version_created_at: OffsetDateTime,
+}
+
+/// An uploaded image before validation.
+pub struct NewImage {
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+impl NewImage {
+    /// Accepts PNG (by signature) or SVG (an `<svg>` root without scripts or event handlers).
+    fn parse(self) -> Result<NewImage, Invalid> {
+        if self.bytes.len() > MAX_IMAGE_BYTES {
+            return Err(Invalid::one("image", format!("must be at most {MAX_IMAGE_BYTES} bytes")));
+        }
+        match self.content_type.as_str() {
+            "image/png" if self.bytes.starts_with(b"\x89PNG\r\n\x1a\n") => Ok(self),
+            "image/png" => Err(Invalid::one("image", "is not a PNG file")),
+            "image/svg+xml" => {
+                let text = std::str::from_utf8(&self.bytes).map_err(|_| Invalid::one("image", "SVG must be UTF-8"))?;
+                let lower = text.to_ascii_lowercase();
+                if !lower.contains("<svg") {
+                    return Err(Invalid::one("image", "is not an SVG document"));
+                }
+                let active = ["<script", "javascript:", "<foreignobject", "<iframe", "<!entity"];
+                if active.iter().any(|a| lower.contains(a)) || has_event_handler(&lower) {
+                    return Err(Invalid::one("image", "SVG must not contain scripts, event handlers, entities or foreign objects"));
+                }
+                Ok(self)
+            }
+            _ => Err(Invalid::one("content-type", "must be image/png or image/svg+xml")),
+        }
+    }
+}
+
+/// True if any attribute looks like an inline event handler (`onload=`, `onclick =` …).
+fn has_event_handler(lower_svg: &str) -> bool {
+    lower_svg.match_indices("on").any(|(i, _)| {
+        let before = lower_svg[..i].chars().next_back();
+        let rest = &lower_svg[i + 2..];
+        let name_len = rest.chars().take_while(|c| c.is_ascii_alphabetic()).count();
+        before.is_some_and(|b| b.is_whitespace() || b == '/' || b == '"' || b == '\'')
+            && name_len > 0
+            && rest[name_len..].trim_start().starts_with('=')
+    })
+}
+
+impl Service {
+    fn nanomodule_view(&self, row: &NanomoduleVersionRow) -> ServiceResult<NanomoduleView> {
+        Ok(NanomoduleView {
+            id: row.nanomodule_id,
+            issuer_id: row.issuer_id,
+            version: row.version,
+            current_version: row.current_version,
+            url: format!("{}/nanomodules/{}", self.base_url, row.nanomodule_id),
+            achievement_id: self.achievement_id(row.nanomodule_id, row.version),
+            image_url: self.image_url(row),
+            spec: decode_spec(&row.spec)?,
+            version_created_at: row.created_at,
+        })
+    }
+
+    pub fn achievement_id(&self, id: Uuid, version: i64) -> String {
+        format!("{}/nanomodules/{}/versions/{}", self.base_url, id, version)
+    }
+
+    /// External image if given, else the uploaded one, else the generated default.
+    fn image_url(&self, row: &NanomoduleVersionRow) -> String {
+        let spec: Option<NanomoduleSpec> = serde_json::from_str(&row.spec).ok();
+        match (spec.and_then(|s| s.image), row.image_id) {
+            (Some(external), _) => external,
+            (None, Some(image)) => format!("{}/images/{}", self.base_url, image),
+            (None, None) => format!("{}/image.svg", self.achievement_id(row.nanomodule_id, row.version)),
+        }
+    }
+
+    async fn version_row(&self, id: Uuid, version: Option<i64>) -> ServiceResult<NanomoduleVersionRow> {
+        self.store.nanomodule_version(id, version).await?.ok_or(ServiceError::NotFound)
+    }
+
+    async fn check_nanomodule_refs(&self, issuer: Uuid, spec: &NanomoduleSpec) -> ServiceResult<()> {
+        let a = self.check_skill_refs(issuer, "skills", &spec.skills).await;
+        let b = self.check_skill_refs(issuer, "base_skills", &spec.base_skills).await;
+        match (a, b) {
+            (Err(ServiceError::Invalid(Invalid(mut x))), Err(ServiceError::Invalid(Invalid(y)))) => {
+                x.extend(y);
+                Err(Invalid(x).into())
+            }
+            (a, b) => a.and(b),
+        }
+    }
+
+    pub async fn create_nanomodule(&self, who: &Principal, issuer: Uuid, spec: NanomoduleSpec) -> ServiceResult<NanomoduleView> {
+        who.check(issuer, Action::Manage)?;
+        self.issuer_spec(issuer).await?;
+        let spec = spec.parse()?;
+        self.check_nanomodule_refs(issuer, &spec).await?;
+        let id = Uuid::now_v7();
+        let now = crate::store::now();
+        let mut tx = self.store.begin().await?;
+        tx.insert_nanomodule(id, issuer, now).await?;
+        tx.push_nanomodule_version(id, 1, encode_spec(&spec), None, now).await?;
+        tx.audit(vec![NewEvent::new(&who.actor(), Some(issuer), "nanomodule.created", id, &version_change(1, &spec, None))]).await?;
+        tx.commit().await?;
+        self.nanomodule(who, id, None).await
+    }
+
+    pub async fn nanomodule(&self, who: &Principal, id: Uuid, version: Option<i64>) -> ServiceResult<NanomoduleView> {
+        let row = self.version_row(id, version).await?;
+        who.check(row.issuer_id, Action::Read)?;
+        self.nanomodule_view(&row)
+    }
+
+    pub async fn nanomodules(&self, who: &Principal, issuer: Uuid) -> ServiceResult<Vec<NanomoduleView>> {
+        who.check(issuer, Action::Read)?;
+        self.issuer_spec(issuer).await?;
+        self.store.nanomodules(issuer).await?.iter().map(|r| self.nanomodule_view(r)).collect()
+    }
+
+    /// Applies a merge patch as a new version; earlier versions stay as they were.
+    pub async fn update_nanomodule(&self, who: &Principal, id: Uuid, patch: &Value) -> ServiceResult<NanomoduleView> {
+        let row = self.version_row(id, None).await?;
+        who.check(row.issuer_id, Action::Manage)?;
+        let current: NanomoduleSpec = decode_spec(&row.spec)?;
+        let spec = patched(&current, patch)?.parse()?;
+        self.check_nanomodule_refs(row.issuer_id, &spec).await?;
+        self.push_version(who, &row, spec, NewVersionImage::Keep(row.image_id), "nanomodule.updated").await
+    }
+
+    /// Stores an uploaded PNG/SVG and makes it the module's image (as a new version).
+    pub async fn set_nanomodule_image(&self, who: &Principal, id: Uuid, image: NewImage) -> ServiceResult<NanomoduleView> {
+        let row = self.version_row(id, None).await?;
+        who.check(row.issuer_id, Action::Manage)?;
+        let image = image.parse()?;
+        let mut spec: NanomoduleSpec = decode_spec(&row.spec)?;
+        spec.image = None;
+        let image_row = ImageRow {
+            image_id: Uuid::now_v7(),
+            issuer_id: row.issuer_id,
+            content_type: image.content_type,
+            sha256: sha256_hex(&image.bytes),
+            bytes: image.bytes,
+            created_at: crate::store::now(),
+        };
+        self.push_version(who, &row, spec, NewVersionImage::Upload(image_row), "nanomodule.image_set").await
+    }
+
+    async fn push_version(
+        &self,
+        who: &Principal,
+        row: &NanomoduleVersionRow,
+        spec: NanomoduleSpec,
+        image: NewVersionImage,
+        action: &'static str,
+    ) -> ServiceResult<NanomoduleView> {
+        let version = row.current_version + 1;
+        let mut tx = self.store.begin().await?;
+        let image = match image {
+            NewVersionImage::Keep(id) => id,
+            NewVersionImage::Upload(upload) => {
+                tx.insert_image(&upload).await?;
+                Some(upload.image_id)
+            }
+        };
+        tx.push_nanomodule_version(row.nanomodule_id, version, encode_spec(&spec), image, crate::store::now()).await?;
+        tx.audit(vec![NewEvent::new(&who.actor(), Some(row.issuer_id), action, row.nanomodule_id, &version_change(version, &spec, image))])
+            .await?;
+        tx.commit().await?;
+        self.nanomodule(who, row.nanomodule_id, None).await
+    }
+
+    /// The public OB 3.0 Achievement of a version (current when `None`).
+    pub async fn achievement_document(&self, id: Uuid, version: Option<i64>) -> ServiceResult<Value> {
+        let row = self.version_row(id, version).await?;
+        let spec: NanomoduleSpec = decode_spec(&row.spec)?;
+        let issuer_spec = self.issuer_spec(row.issuer_id).await?;
+        let issuer_id = ob3::issuer_url(&self.base_url, row.issuer_id);
+        let skills = self.skill_refs(row.issuer_id, &spec.skills).await?;
+        let ctx = ob3::AchievementContext {
+            id: self.achievement_id(id, row.version),
+            version: row.version,
+            image_url: self.image_url(&row),
+            creator: ob3::profile(&issuer_id, &issuer_spec),
+            skills: &skills,
+        };
+        Ok(ob3::with_context(ob3::achievement(&spec, &ctx)))
+    }
+
+    async fn skill_refs(&self, issuer: Uuid, ids: &[Uuid]) -> ServiceResult<Vec<ob3::SkillRef>> {
+        let all = self.store.catalog(Catalog::Skill, issuer).await?;
+        ids.iter()
+            .filter_map(|id| all.iter().find(|r| r.id == *id))
+            .map(|r| Ok(ob3::SkillRef { url: format!("{}/skills/{}", self.base_url, r.id), spec: decode_spec::<SkillSpec>(&r.spec)? }))
+            .collect()
+    }
+
+    /// The generated default image of a version (SVG).
+    pub async fn default_image(&self, id: Uuid, version: i64) -> ServiceResult<String> {
+        let row = self.version_row(id, Some(version)).await?;
+        let spec: NanomoduleSpec = decode_spec(&row.spec)?;
+        Ok(ob3::default_image_svg(spec.name.as_deref().unwrap_or_default()))
+    }
+
+    pub async fn image(&self, id: Uuid) -> ServiceResult<ImageRow> {
+        self.store.image(id).await?.ok_or(ServiceError::NotFound)
+    }
+}
+
+/// The image a new version gets: the previous one, or a fresh upload stored in the same transaction.
+enum NewVersionImage {
+    Keep(Option<Uuid>),
+    Upload(ImageRow),
+}
+
+fn version_change(version: i64, spec: &NanomoduleSpec, image: Option<Uuid>) -> Value {
+    serde_json::json!({"version": version, "spec": spec, "image_id": image})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn svg(s: &str) -> Result<NewImage, Invalid> {
+        NewImage { content_type: "image/svg+xml".into(), bytes: s.as_bytes().to_vec() }.parse()
+    }
+
+    #[test]
+    fn image_checks() {
+        assert!(svg("<svg xmlns='http://www.w3.org/2000/svg'><circle r='4'/></svg>").is_ok());
+        assert!(svg("<svg><script>alert(1)</script></svg>").is_err());
+        assert!(svg("<svg onload='x()'></svg>").is_err());
+        assert!(svg("<svg><a href='javascript:x'/></svg>").is_err());
+        assert!(svg("hello").is_err());
+        let png = NewImage { content_type: "image/png".into(), bytes: b"\x89PNG\r\n\x1a\nrest".to_vec() };
+        assert!(png.parse().is_ok());
+        let fake = NewImage { content_type: "image/png".into(), bytes: b"GIF89a".to_vec() };
+        assert!(fake.parse().is_err());
+        let gif = NewImage { content_type: "image/gif".into(), bytes: b"GIF89a".to_vec() };
+        assert_eq!(gif.parse().unwrap_err().0[0].field, "content-type");
+    }
+}

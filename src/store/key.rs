@@ -1,0 +1,63 @@
+//! Issuers' signing keys (private halves sealed under the master key).
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{Sql, Store, StoreError, StoreResult, Tx, args};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct KeyRow {
+    pub key_id: Uuid,
+    pub issuer_id: Uuid,
+    pub public_key: Vec<u8>,
+    pub multibase: String,
+    pub sealed_secret: Vec<u8>,
+    pub created_at: OffsetDateTime,
+    pub retired_at: Option<OffsetDateTime>,
+    pub compromised_since: Option<OffsetDateTime>,
+}
+
+impl Tx {
+    pub async fn insert_key(&mut self, k: &KeyRow) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO signing_key (key_id, issuer_id, public_key, multibase, sealed_secret, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            args![k.key_id, k.issuer_id, k.public_key.clone(), k.multibase.clone(), k.sealed_secret.clone(), k.created_at],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Retires the issuer's active key (it stays published for verification).
+    pub async fn retire_active_key(&mut self, issuer: Uuid, now: OffsetDateTime) -> StoreResult<()> {
+        self.execute(
+            "UPDATE signing_key SET retired_at = $2 WHERE issuer_id = $1 AND retired_at IS NULL",
+            args![issuer, now],
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn mark_key_compromised(&mut self, issuer: Uuid, key: Uuid, since: OffsetDateTime) -> StoreResult<()> {
+        let n = self
+            .execute(
+                "UPDATE signing_key SET compromised_since = $3 WHERE issuer_id = $1 AND key_id = $2",
+                args![issuer, key, since],
+            )
+            .await?;
+        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+}
+
+impl Store {
+    /// Every key the issuer ever had, oldest first.
+    pub async fn keys(&self, issuer: Uuid) -> StoreResult<Vec<KeyRow>> {
+        self.clone()
+            .fetch_all(
+                "SELECT key_id, issuer_id, public_key, multibase, sealed_secret, created_at, retired_at, compromised_since \
+                 FROM signing_key WHERE issuer_id = $1 ORDER BY created_at, key_id",
+                args![issuer],
+            )
+            .await
+    }
+}

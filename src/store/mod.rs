@@ -1,0 +1,313 @@
+//! Storage: the only module that speaks SQL.
+//!
+//! Two concrete backends behind one enum (SQLite embedded by default, PostgreSQL for several
+//! instances on one database). Every statement is written once with `$n` placeholders, which
+//! both drivers accept, and runs through [`Args`]-based helpers so no query text is duplicated
+//! per backend. Errors are translated once, here, into [`StoreError`].
+
+mod audit;
+mod image;
+mod issuer;
+mod key;
+mod member;
+mod nanomodule;
+mod skill;
+mod token;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
+use sqlx::{FromRow, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub use audit::{AuditRow, ChainReport};
+pub use image::ImageRow;
+pub use issuer::IssuerRow;
+pub use key::KeyRow;
+pub use member::MemberRow;
+pub use nanomodule::NanomoduleVersionRow;
+pub use skill::{Catalog, SkillRow};
+pub use token::TokenRow;
+
+/// Why a storage call failed. Handlers never see `sqlx::Error`.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("unsupported database URL (expected sqlite: or postgres:)")]
+    UnsupportedUrl,
+    #[error("database error")]
+    Backend(#[source] sqlx::Error),
+    #[error("migration failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::RowNotFound => Self::NotFound,
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                Self::Conflict(db.constraint().unwrap_or("unique").to_string())
+            }
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                Self::Conflict(db.constraint().unwrap_or("foreign key").to_string())
+            }
+            error => Self::Backend(error),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// One bound parameter. A closed set of types keeps both drivers' encodings in one place.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    Uuid(Uuid),
+    OptUuid(Option<Uuid>),
+    Text(String),
+    OptText(Option<String>),
+    Int(i64),
+    OptInt(Option<i64>),
+    Bytes(Vec<u8>),
+    Time(OffsetDateTime),
+    OptTime(Option<OffsetDateTime>),
+}
+
+macro_rules! arg_from {
+    ($($t:ty => $v:ident),* $(,)?) => {
+        $(impl From<$t> for Arg { fn from(v: $t) -> Self { Arg::$v(v) } })*
+    };
+}
+arg_from!(Uuid => Uuid, Option<Uuid> => OptUuid, String => Text, Option<String> => OptText,
+    i64 => Int, Option<i64> => OptInt, Vec<u8> => Bytes, OffsetDateTime => Time, Option<OffsetDateTime> => OptTime);
+
+impl From<&str> for Arg {
+    fn from(v: &str) -> Self {
+        Arg::Text(v.to_string())
+    }
+}
+
+/// Builds a `Vec<Arg>` from heterogeneous values.
+macro_rules! args {
+    ($($v:expr),* $(,)?) => { vec![$($crate::store::Arg::from($v)),*] };
+}
+pub(crate) use args;
+
+/// Binds every [`Arg`] to a query of either backend (the expansion is type-checked per backend).
+macro_rules! bind_all {
+    ($query:expr, $args:expr) => {{
+        let mut q = $query;
+        for a in $args {
+            q = match a {
+                Arg::Uuid(v) => q.bind(v),
+                Arg::OptUuid(v) => q.bind(v),
+                Arg::Text(v) => q.bind(v),
+                Arg::OptText(v) => q.bind(v),
+                Arg::Int(v) => q.bind(v),
+                Arg::OptInt(v) => q.bind(v),
+                Arg::Bytes(v) => q.bind(v),
+                Arg::Time(v) => q.bind(v),
+                Arg::OptTime(v) => q.bind(v),
+            };
+        }
+        q
+    }};
+}
+
+/// A row type that decodes from both backends (the `FromRow` derive is generic over the row).
+pub trait Record: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+impl<T> Record for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+
+/// Runs one operation (`execute`, `fetch_all`, …) on whichever executor the enum holds.
+macro_rules! run {
+    (exec, $target:expr, $sql:expr, $args:expr) => {
+        match $target {
+            Exec::Sqlite(e) => bind_all!(sqlx::query($sql), $args).execute(e).await.map(|r| r.rows_affected()),
+            Exec::Postgres(e) => bind_all!(sqlx::query($sql), $args).execute(e).await.map(|r| r.rows_affected()),
+        }
+    };
+    ($method:ident, $target:expr, $sql:expr, $args:expr) => {
+        match $target {
+            Exec::Sqlite(e) => bind_all!(sqlx::query_as($sql), $args).$method(e).await,
+            Exec::Postgres(e) => bind_all!(sqlx::query_as($sql), $args).$method(e).await,
+        }
+    };
+}
+
+enum Exec<'a> {
+    Sqlite(&'a mut sqlx::SqliteConnection),
+    Postgres(&'a mut sqlx::PgConnection),
+}
+
+/// The SQL helpers shared by pooled reads and transactions.
+trait Executor {
+    fn exec(&mut self) -> impl std::future::Future<Output = StoreResult<ExecGuard<'_>>> + Send;
+}
+
+/// A borrowed connection: either a pool checkout or the connection inside a transaction.
+enum ExecGuard<'a> {
+    SqlitePooled(sqlx::pool::PoolConnection<Sqlite>),
+    PgPooled(sqlx::pool::PoolConnection<Postgres>),
+    Borrowed(Exec<'a>),
+}
+
+impl ExecGuard<'_> {
+    fn get(&mut self) -> Exec<'_> {
+        match self {
+            ExecGuard::SqlitePooled(c) => Exec::Sqlite(c),
+            ExecGuard::PgPooled(c) => Exec::Postgres(c),
+            ExecGuard::Borrowed(Exec::Sqlite(c)) => Exec::Sqlite(c),
+            ExecGuard::Borrowed(Exec::Postgres(c)) => Exec::Postgres(c),
+        }
+    }
+}
+
+/// Query helpers available on both [`Store`] (autocommit) and [`Tx`].
+#[allow(async_fn_in_trait)]
+trait Sql: Executor {
+    async fn execute(&mut self, sql: &'static str, args: Vec<Arg>) -> StoreResult<u64> {
+        let mut guard = self.exec().await?;
+        Ok(run!(exec, guard.get(), sql, args)?)
+    }
+    async fn fetch_all<R: Record>(&mut self, sql: &'static str, args: Vec<Arg>) -> StoreResult<Vec<R>> {
+        let mut guard = self.exec().await?;
+        Ok(run!(fetch_all, guard.get(), sql, args)?)
+    }
+    async fn fetch_optional<R: Record>(&mut self, sql: &'static str, args: Vec<Arg>) -> StoreResult<Option<R>> {
+        let mut guard = self.exec().await?;
+        Ok(run!(fetch_optional, guard.get(), sql, args)?)
+    }
+}
+impl<T: Executor> Sql for T {}
+
+/// The database: SQLite (default, one machine) or PostgreSQL (several instances).
+#[derive(Clone, Debug)]
+pub enum Store {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl Executor for Store {
+    async fn exec(&mut self) -> StoreResult<ExecGuard<'_>> {
+        Ok(match self {
+            Store::Sqlite(p) => ExecGuard::SqlitePooled(p.acquire().await?),
+            Store::Postgres(p) => ExecGuard::PgPooled(p.acquire().await?),
+        })
+    }
+}
+
+/// One transaction. Dropping it without [`Tx::commit`] rolls back, so an error anywhere
+/// leaves nothing half-written.
+pub struct Tx {
+    inner: TxInner,
+}
+
+enum TxInner {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl Executor for Tx {
+    async fn exec(&mut self) -> StoreResult<ExecGuard<'_>> {
+        Ok(ExecGuard::Borrowed(match &mut self.inner {
+            TxInner::Sqlite(t) => Exec::Sqlite(&mut *t),
+            TxInner::Postgres(t) => Exec::Postgres(&mut *t),
+        }))
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> StoreResult<()> {
+        match self.inner {
+            TxInner::Sqlite(t) => t.commit().await?,
+            TxInner::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    fn is_postgres(&self) -> bool {
+        matches!(self.inner, TxInner::Postgres(_))
+    }
+}
+
+impl Store {
+    /// Opens (creating a SQLite file if needed) and migrates the database named by `url`.
+    pub async fn connect(url: &str) -> StoreResult<Store> {
+        let store = if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .busy_timeout(Duration::from_secs(30))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+            Store::Sqlite(pool)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let options = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await?;
+            Store::Postgres(pool)
+        } else {
+            return Err(StoreError::UnsupportedUrl);
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Applies pending migrations. Safe to run from several instances at once: sqlx takes a
+    /// lock (an advisory lock on PostgreSQL) around the run.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        match self {
+            Store::Sqlite(p) => sqlx::migrate!("migrations/sqlite").run(p).await?,
+            Store::Postgres(p) => sqlx::migrate!("migrations/postgres").run(p).await?,
+        }
+        Ok(())
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`)
+    /// so two writers never deadlock upgrading a read lock.
+    pub async fn begin(&self) -> StoreResult<Tx> {
+        let inner = match self {
+            Store::Sqlite(p) => TxInner::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Store::Postgres(p) => TxInner::Postgres(p.begin().await?),
+        };
+        Ok(Tx { inner })
+    }
+
+    /// Cheap liveness probe for `/health`.
+    pub async fn ping(&self) -> StoreResult<()> {
+        let mut s = self.clone();
+        s.execute("SELECT 1", vec![]).await?;
+        Ok(())
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Store::Sqlite(p) => p.close().await,
+            Store::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+/// The present moment at the precision both databases keep (microseconds), so a value read
+/// back compares equal to the value written.
+pub fn now() -> OffsetDateTime {
+    let t = OffsetDateTime::now_utc();
+    t.replace_nanosecond(t.nanosecond() / 1_000 * 1_000).expect("valid nanosecond")
+}
