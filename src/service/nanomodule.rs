@@ -35,6 +35,7 @@ pub struct NanomoduleView {
 }
 
 /// An uploaded image before validation.
+#[derive(Debug)]
 pub struct NewImage {
     pub content_type: String,
     pub bytes: Vec<u8>,

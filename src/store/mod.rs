@@ -240,6 +240,13 @@ impl Tx {
 impl Store {
     /// Opens (creating a SQLite file if needed) and migrates the database named by `url`.
     pub async fn connect(url: &str) -> StoreResult<Store> {
+        let store = Store::open(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Opens the database without touching its schema.
+    pub async fn open(url: &str) -> StoreResult<Store> {
         let store = if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
@@ -259,8 +266,28 @@ impl Store {
         } else {
             return Err(StoreError::UnsupportedUrl);
         };
-        store.migrate().await?;
         Ok(store)
+    }
+
+    /// Runs one literal SQL statement: for operators' and tests' checks (e.g. proving that the
+    /// audit table refuses changes). Application code uses the typed functions.
+    #[doc(hidden)]
+    pub async fn execute_raw(&self, sql: &str) -> StoreResult<u64> {
+        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        Ok(match self {
+            Store::Sqlite(p) => sqlx::query(sql).execute(p).await?.rows_affected(),
+            Store::Postgres(p) => sqlx::query(sql).execute(p).await?.rows_affected(),
+        })
+    }
+
+    /// First column (as text) of each row of a literal query; see [`Store::execute_raw`].
+    #[doc(hidden)]
+    pub async fn query_text(&self, sql: &str) -> StoreResult<Vec<String>> {
+        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        Ok(match self {
+            Store::Sqlite(p) => sqlx::query_scalar(sql).fetch_all(p).await?,
+            Store::Postgres(p) => sqlx::query_scalar(sql).fetch_all(p).await?,
+        })
     }
 
     /// Applies pending migrations. Safe to run from several instances at once: sqlx takes a

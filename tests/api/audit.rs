@@ -1,0 +1,104 @@
+//! The audit chain: written with every change, append-only, verifiable, never forked.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use metrobadge::store::Store;
+
+use crate::harness::{ADMIN, TEST_MASTER_KEY, TestApp, both};
+
+both!(every_change_is_chained, audit_table_is_append_only, tampering_is_detected, concurrent_instances_never_fork);
+
+async fn every_change_is_chained(app: TestApp) {
+    let a = app.issuer("A").await;
+    app.member(&a, "trainer").await;
+    app.post(&format!("/api/v1/issuers/{a}/skills"), ADMIN, json!({"name": "S"})).await;
+    app.post(&format!("/api/v1/issuers/{a}/keys/rotate"), ADMIN, json!({})).await;
+    // A rejected request writes nothing.
+    let (s, _) = app.post(&format!("/api/v1/issuers/{a}/skills"), ADMIN, json!({"name": ""})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let events = app.service.store.audit_page(0, 100).await.unwrap();
+    let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["issuer.created", "key.created", "member.added", "token.created", "skill.created", "key.created"]);
+    assert!(events.iter().all(|e| e.issuer_id.as_deref() == Some(a.as_str())));
+    assert_eq!(events[0].actor_token, "env:admin");
+    assert_eq!(events[0].actor_role, "admin");
+    assert_eq!(events[0].prev_hash, metrobadge::domain::audit::GENESIS_HASH);
+    for pair in events.windows(2) {
+        assert_eq!(pair[1].prev_hash, pair[0].hash);
+        assert_eq!(pair[1].seq, pair[0].seq + 1);
+    }
+    // No personal data in the chain: the member's e-mail is only inside a digest.
+    let all = serde_json::to_string(&events).unwrap();
+    assert!(!all.contains("trainer@example.nl"));
+    let report = app.service.store.audit_verify().await.unwrap();
+    assert!(report.ok);
+    assert_eq!(report.events_checked, 6);
+    app.stop().await;
+}
+
+async fn audit_table_is_append_only(app: TestApp) {
+    app.issuer("A").await;
+    let store = &app.service.store;
+    for sql in ["UPDATE audit_event SET action = 'x' WHERE seq = 1", "DELETE FROM audit_event WHERE seq = 1"] {
+        let err = store.execute_raw(sql).await.expect_err("the trigger refuses");
+        assert!(format!("{:?}", err).contains("append-only"), "{err:?}");
+    }
+    if matches!(store, Store::Postgres(_)) {
+        let err = store.execute_raw("TRUNCATE audit_event").await.expect_err("the trigger refuses");
+        assert!(format!("{:?}", err).contains("append-only"));
+    }
+    assert_eq!(store.audit_page(0, 10).await.unwrap().len(), 2);
+    app.stop().await;
+}
+
+async fn tampering_is_detected(app: TestApp) {
+    let a = app.issuer("A").await;
+    app.post(&format!("/api/v1/issuers/{a}/skills"), ADMIN, json!({"name": "S"})).await;
+    let store = &app.service.store;
+    // Bypass the triggers as a database superuser would.
+    match store {
+        Store::Sqlite(_) => {
+            store.execute_raw("DROP TRIGGER audit_event_no_update").await.unwrap();
+        }
+        Store::Postgres(_) => {
+            store.execute_raw("ALTER TABLE audit_event DISABLE TRIGGER USER").await.unwrap();
+        }
+    }
+    store.execute_raw("UPDATE audit_event SET subject_id = 'someone-else' WHERE seq = 2").await.unwrap();
+    let report = store.audit_verify().await.unwrap();
+    assert!(!report.ok);
+    let broken = report.first_break.unwrap();
+    assert_eq!(broken.seq, 2);
+    assert_ne!(broken.expected_hash, broken.found_hash);
+    app.stop().await;
+}
+
+/// Two service instances on one database append concurrently: one chain, no fork, no gap.
+async fn concurrent_instances_never_fork(app: TestApp) {
+    let other = TestApp::start(app.db.clone(), TEST_MASTER_KEY).await;
+    let a = app.issuer("A").await;
+    let per_instance = 40;
+    let mut tasks = Vec::new();
+    for (n, instance) in [&app, &other].into_iter().enumerate() {
+        for i in 0..per_instance {
+            let client = instance.client.clone();
+            let url = format!("{}/api/v1/issuers/{a}/skills", instance.base);
+            tasks.push(tokio::spawn(async move {
+                let resp = client.post(url).bearer_auth(ADMIN).json(&json!({"name": format!("skill {n}-{i}")})).send().await.unwrap();
+                resp.status()
+            }));
+        }
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), StatusCode::CREATED);
+    }
+    let report = app.service.store.audit_verify().await.unwrap();
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.events_checked, 2 + 2 * per_instance as u64);
+    let events = app.service.store.audit_page(0, 1000).await.unwrap();
+    let skills = events.iter().filter(|e| e.action == "skill.created").count();
+    assert_eq!(skills, 2 * per_instance);
+    other.stop().await;
+    app.stop().await;
+}

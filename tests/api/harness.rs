@@ -1,0 +1,194 @@
+//! Test servers: the real router on an ephemeral port, over a fresh database per test —
+//! a temporary SQLite file, or a PostgreSQL database created for the test and dropped after.
+
+use std::future::Future;
+use std::path::PathBuf;
+
+use metrobadge::App;
+use metrobadge::master_key::MasterKey;
+use metrobadge::service::Service;
+use metrobadge::store::Store;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+pub const ADMIN: &str = "test-admin-token";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Server of the PostgreSQL cluster used for test databases.
+fn pg_server() -> String {
+    std::env::var("METROBADGE_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+/// A database that exists for one test.
+pub struct TestDb {
+    pub backend: Backend,
+    pub url: String,
+    name: String,
+    files: Vec<PathBuf>,
+}
+
+impl TestDb {
+    pub async fn create(backend: Backend) -> TestDb {
+        let name = format!("mb_test_{}", uuid::Uuid::new_v4().simple());
+        match backend {
+            Backend::Sqlite => {
+                let path = std::env::temp_dir().join(format!("{name}.db"));
+                let files = ["", "-wal", "-shm"].iter().map(|s| PathBuf::from(format!("{}{s}", path.display()))).collect();
+                TestDb { backend, url: format!("sqlite://{}", path.display()), name, files }
+            }
+            Backend::Postgres => {
+                let admin = Store::open(&format!("{}/postgres", pg_server())).await.expect("PostgreSQL for tests (set METROBADGE_TEST_POSTGRES)");
+                admin.execute_raw(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+                admin.close().await;
+                TestDb { backend, url: format!("{}/{name}", pg_server()), name, files: vec![] }
+            }
+        }
+    }
+
+    pub async fn drop_db(&self) {
+        match self.backend {
+            Backend::Sqlite => {
+                for f in &self.files {
+                    let _ = std::fs::remove_file(f);
+                }
+            }
+            Backend::Postgres => {
+                let admin = Store::open(&format!("{}/postgres", pg_server())).await.expect("PostgreSQL for tests (set METROBADGE_TEST_POSTGRES)");
+                let _ = admin.execute_raw(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).await;
+                admin.close().await;
+            }
+        }
+    }
+
+    pub fn sqlite_files(&self) -> &[PathBuf] {
+        &self.files
+    }
+}
+
+/// A running server plus a client.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub service: Service,
+    pub db: std::sync::Arc<TestDb>,
+    pub master_key_file: PathBuf,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl TestApp {
+    /// Starts another server instance on the same database (several instances, one database).
+    pub async fn start(db: std::sync::Arc<TestDb>, master_key_text: &str) -> TestApp {
+        let key_file = std::env::temp_dir().join(format!("mb_key_{}", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&key_file, master_key_text).unwrap();
+        let master_key = MasterKey::parse(master_key_text, "test").unwrap();
+        let store = Store::connect(&db.url).await.expect("connect test database");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let app = App::new(store, master_key, &base, Some(ADMIN), 64 * 1024);
+        let service = app.service.clone();
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            app.serve(listener, async move {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        TestApp { base, client: reqwest::Client::new(), service, db, master_key_file: key_file, shutdown: Some(tx) }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.service.store.close().await;
+        let _ = std::fs::remove_file(&self.master_key_file);
+    }
+
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, format!("{}{}", self.base, path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        self.call(Method::GET, path, token, None).await
+    }
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PATCH, path, Some(token), Some(body)).await
+    }
+
+    /// Creates an issuer as admin and returns its id.
+    pub async fn issuer(&self, name: &str) -> String {
+        let (status, body) = self.post("/api/v1/issuers", ADMIN, serde_json::json!({"name": name})).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["id"].as_str().unwrap().to_string()
+    }
+
+    /// Adds a member with `role` and returns its token.
+    pub async fn member(&self, issuer: &str, role: &str) -> String {
+        let (status, body) = self
+            .post(
+                &format!("/api/v1/issuers/{issuer}/members"),
+                ADMIN,
+                serde_json::json!({"name": format!("{role} person"), "email": format!("{role}@example.nl"), "role": role}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["token"].as_str().unwrap().to_string()
+    }
+}
+
+pub const TEST_MASTER_KEY: &str = "metrobadge-master-key-v1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n";
+
+/// Runs `test` against a fresh server on `backend`, then drops the database even if the test
+/// panicked (the panic is re-raised afterwards).
+pub async fn run<F, Fut>(backend: Backend, test: F)
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let db = std::sync::Arc::new(TestDb::create(backend).await);
+    let app = TestApp::start(db.clone(), TEST_MASTER_KEY).await;
+    let outcome = tokio::spawn(test(app)).await;
+    db.drop_db().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// Declares one test per backend: `both!(name)` runs `async fn name(app: TestApp)` on SQLite and
+/// on PostgreSQL.
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        $(mod $name {
+            use crate::harness::{Backend, run};
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                run(Backend::Sqlite, super::$name).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                run(Backend::Postgres, super::$name).await
+            }
+        })*
+    };
+}
+pub(crate) use both;

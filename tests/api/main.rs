@@ -1,0 +1,10 @@
+//! Black-box tests of the HTTP API: one binary, every storage-touching test on SQLite and on
+//! PostgreSQL (see `harness`).
+
+mod harness;
+
+mod access;
+mod audit;
+mod bad_input;
+mod cli;
+mod foundation;
