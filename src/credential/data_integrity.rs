@@ -70,7 +70,7 @@ pub fn sign(document: &Value, key: &SigningKey, verification_method: &str, creat
     let mut proof = options;
     proof["proofValue"] = json!(proof_value(key, &data));
     let mut signed: Map<String, Value> = document.as_object().cloned().ok_or(ProofError::NotAnObject)?;
-    signed.insert("proof".into(), proof);
+    signed.insert("proof".into(), Value::Array(vec![proof]));
     Ok(Value::Object(signed))
 }
 
@@ -134,7 +134,7 @@ mod tests {
         assert_eq!(hex::encode(&data[32..]), "87f65a76d40146205e3b3e06cb0fbd153f97f9ce70372390f52566bb7f9e0773");
         let signed = sign(&doc, &key, vm, "2010-01-01T19:23:24Z").unwrap();
         assert_eq!(
-            signed["proof"]["proofValue"],
+            signed["proof"][0]["proofValue"],
             "z5x9aCBYovW3CQCbKdNyhEm7ffYSw1YpEdPywQJoNbzDD2gkzQDKJ1sYKJaWvqZtkMtSbz35HcbgXVEDYHxCzgkCr"
         );
         verify(&signed, &key.verifying_key()).unwrap();

@@ -1,7 +1,11 @@
 //! The standards core: Open Badges 3.0 documents, keys and (later) proofs. No HTTP, no SQL.
 
+pub mod badge;
 pub mod canon;
 pub mod contexts;
 pub mod data_integrity;
+pub mod issue;
+pub mod jwt;
 pub mod multikey;
 pub mod ob3;
+pub mod schema;

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod award;
 pub mod issuer;
 pub mod nanomodule;
 pub mod skill;

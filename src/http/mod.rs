@@ -1,6 +1,7 @@
 //! HTTP: routing, extractors, error rendering. Handlers are thin: extract, call the service,
 //! shape the response.
 
+mod awards;
 mod catalog;
 mod error;
 mod extract;
@@ -43,10 +44,11 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn router(service: Service, body_limit: usize) -> Router {
     BODY_LIMIT.store(body_limit, Ordering::Relaxed);
     let state = AppState { service, metrics: Arc::new(metrics::Metrics::default()) };
-    let api = issuers::router().merge(catalog::router()).merge(nanomodules::router());
+    let api = issuers::router().merge(catalog::router()).merge(nanomodules::router()).merge(awards::api_router());
     Router::new()
         .nest("/api/v1", api)
         .merge(public::router())
+        .merge(awards::public_router())
         .merge(ops::router())
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

@@ -1,6 +1,7 @@
 //! Application logic: authorises, validates, and runs each change with its audit events in one
 //! transaction. Knows neither HTTP nor SQL (it calls the store's typed functions).
 
+mod award;
 mod catalog;
 mod issuer;
 mod key;
@@ -13,6 +14,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
+pub use award::{AwardOutcome, AwardRequest, request_hash};
 pub use catalog::CatalogView;
 pub use issuer::IssuerView;
 pub use key::KeyView;
@@ -42,6 +44,8 @@ pub enum ServiceError {
     Store(#[source] StoreError),
     #[error("key material unavailable")]
     MasterKey(#[from] MasterKeyError),
+    #[error("internal failure: {0}")]
+    Internal(String),
 }
 
 impl From<Denied> for ServiceError {

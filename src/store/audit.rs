@@ -66,16 +66,22 @@ impl Tx {
         let mut out = Vec::with_capacity(events.len());
         for new in events {
             let e = Event::chain(new, prev.take(), occurred_at.clone());
-            self.execute(
-                "INSERT INTO audit_event (seq, occurred_at, actor_token, actor_role, issuer_id, action, subject_id, change_digest, prev_hash, hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                args![e.seq, e.occurred_at.clone(), e.actor_token.clone(), e.actor_role.clone(), e.issuer_id.clone(),
-                    e.action.clone(), e.subject_id.clone(), e.change_digest.clone(), e.prev_hash.clone(), e.hash.clone()],
-            )
-            .await?;
             prev = Some((e.seq, e.hash.clone()));
             out.push(e);
         }
+        let rows = out
+            .iter()
+            .map(|e| {
+                args![e.seq, e.occurred_at.clone(), e.actor_token.clone(), e.actor_role.clone(), e.issuer_id.clone(),
+                    e.action.clone(), e.subject_id.clone(), e.change_digest.clone(), e.prev_hash.clone(), e.hash.clone()]
+            })
+            .collect();
+        self.insert_many(
+            "INSERT INTO audit_event (seq, occurred_at, actor_token, actor_role, issuer_id, action, subject_id, change_digest, prev_hash, hash) VALUES",
+            10,
+            rows,
+        )
+        .await?;
         Ok(out)
     }
 }

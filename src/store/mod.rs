@@ -6,6 +6,7 @@
 //! per backend. Errors are translated once, here, into [`StoreError`].
 
 mod audit;
+mod credential;
 mod image;
 mod issuer;
 mod key;
@@ -24,6 +25,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 pub use audit::{AuditRow, ChainReport};
+pub use credential::{AwardRow, CredentialRow, IdempotencyRow, NewCredential};
 pub use image::ImageRow;
 pub use issuer::IssuerRow;
 pub use key::KeyRow;
@@ -224,6 +226,40 @@ impl Executor for Tx {
 }
 
 impl Tx {
+    /// Inserts many rows with multi-row `INSERT … VALUES (…), (…)` statements, chunked to stay
+    /// under both drivers' parameter limits. `prefix` is `INSERT INTO t (a, b, c) VALUES`.
+    pub(crate) async fn insert_many(&mut self, prefix: &'static str, columns: usize, rows: Vec<Vec<Arg>>) -> StoreResult<()> {
+        let per_chunk = (30_000 / columns.max(1)).clamp(1, 1000);
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<Vec<Arg>> = rows.by_ref().take(per_chunk).collect();
+            let mut sql = String::with_capacity(prefix.len() + chunk.len() * columns * 6);
+            sql.push_str(prefix);
+            let mut n = 0;
+            for (i, row) in chunk.iter().enumerate() {
+                debug_assert_eq!(row.len(), columns);
+                sql.push_str(if i == 0 { " (" } else { ", (" });
+                for j in 0..columns {
+                    n += 1;
+                    if j > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push('$');
+                    sql.push_str(&n.to_string());
+                }
+                sql.push(')');
+            }
+            let args: Vec<Arg> = chunk.into_iter().flatten().collect();
+            // Only placeholders are generated; every value is bound.
+            let sql = sqlx::AssertSqlSafe(sql);
+            match &mut self.inner {
+                TxInner::Sqlite(t) => bind_all!(sqlx::query(sql), args).execute(&mut **t).await.map(|_| ())?,
+                TxInner::Postgres(t) => bind_all!(sqlx::query(sql), args).execute(&mut **t).await.map(|_| ())?,
+            };
+        }
+        Ok(())
+    }
+
     pub async fn commit(self) -> StoreResult<()> {
         match self.inner {
             TxInner::Sqlite(t) => t.commit().await?,

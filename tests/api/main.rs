@@ -5,6 +5,7 @@ mod harness;
 
 mod access;
 mod audit;
+mod awards;
 mod bad_input;
 mod cli;
 mod foundation;

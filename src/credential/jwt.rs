@@ -1,0 +1,93 @@
+//! VC-JWT as profiled by Open Badges 3.0 (§ "VC-JWT Proof Format"): the payload is the
+//! credential itself (no `vc` wrapper, no `proof`) plus `iss`, `jti`, `nbf`, `sub`, `exp`;
+//! the JOSE header carries only `alg`, `kid` and `typ: JWT`.
+
+use ed25519_dalek::SigningKey;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::Value;
+
+#[derive(Debug, thiserror::Error)]
+pub enum JwtError {
+    #[error("credential lacks {0}")]
+    Missing(&'static str),
+    #[error("JWT signing failed: {0}")]
+    Sign(String),
+}
+
+/// PKCS#8 v1 DER of an Ed25519 key: a fixed prefix (RFC 8410) and the 32-byte seed.
+fn pkcs8(key: &SigningKey) -> Vec<u8> {
+    const PREFIX: [u8; 16] = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+    let mut der = PREFIX.to_vec();
+    der.extend_from_slice(&key.to_bytes());
+    der
+}
+
+/// A key prepared once for signing many JWTs.
+pub struct JwtSigner {
+    key: EncodingKey,
+    kid: String,
+}
+
+impl JwtSigner {
+    pub fn new(key: &SigningKey, kid: &str) -> JwtSigner {
+        JwtSigner { key: EncodingKey::from_ed_der(&pkcs8(key)), kid: kid.to_string() }
+    }
+
+    /// Signs `credential` (without `proof`) as an OB 3.0 VC-JWT.
+    pub fn sign(&self, credential: &Value) -> Result<String, JwtError> {
+        let mut claims = credential.as_object().cloned().ok_or(JwtError::Missing("an object body"))?;
+        claims.remove("proof");
+        let iss = credential["issuer"]["id"].as_str().or(credential["issuer"].as_str()).ok_or(JwtError::Missing("issuer.id"))?;
+        let jti = credential["id"].as_str().ok_or(JwtError::Missing("id"))?;
+        let nbf = seconds(credential["validFrom"].as_str().ok_or(JwtError::Missing("validFrom"))?)?;
+        claims.insert("iss".into(), iss.into());
+        claims.insert("jti".into(), jti.into());
+        claims.insert("nbf".into(), nbf.into());
+        // `sub` is the subject's id; a hashed-identity subject has none to give.
+        if let Some(sub) = credential["credentialSubject"]["id"].as_str() {
+            claims.insert("sub".into(), sub.into());
+        }
+        if let Some(until) = credential["validUntil"].as_str() {
+            claims.insert("exp".into(), seconds(until)?.into());
+        }
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        header.typ = Some("JWT".into());
+        jsonwebtoken::encode(&header, &Value::Object(claims), &self.key).map_err(|e| JwtError::Sign(e.to_string()))
+    }
+}
+
+fn seconds(datetime: &str) -> Result<i64, JwtError> {
+    crate::domain::time::parse_rfc3339(datetime).map(|t| t.unix_timestamp()).ok_or(JwtError::Missing("a valid date-time"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::{DecodingKey, Validation};
+
+    #[test]
+    fn round_trip_with_claims() {
+        let key = SigningKey::from_bytes(&[7u8; 32]);
+        let signer = JwtSigner::new(&key, "https://x.example/issuers/1#z6Mk");
+        let cred = serde_json::json!({
+            "id": "https://x.example/credentials/1", "issuer": {"id": "https://x.example/issuers/1"},
+            "validFrom": "2026-01-01T00:00:00Z", "validUntil": "2028-01-01T00:00:00Z",
+            "credentialSubject": {"id": "did:example:123"}, "proof": {"type": "x"}
+        });
+        let jwt = signer.sign(&cred).unwrap();
+        let header = jsonwebtoken::decode_header(&jwt).unwrap();
+        assert_eq!(header.alg, Algorithm::EdDSA);
+        assert_eq!(header.typ.as_deref(), Some("JWT"));
+        assert_eq!(header.kid.as_deref(), Some("https://x.example/issuers/1#z6Mk"));
+        let mut v = Validation::new(Algorithm::EdDSA);
+        v.validate_exp = false;
+        v.required_spec_claims.clear();
+        let data = jsonwebtoken::decode::<Value>(&jwt, &DecodingKey::from_ed_der(&key.verifying_key().to_bytes()), &v).unwrap();
+        assert_eq!(data.claims["iss"], "https://x.example/issuers/1");
+        assert_eq!(data.claims["jti"], "https://x.example/credentials/1");
+        assert_eq!(data.claims["sub"], "did:example:123");
+        assert_eq!(data.claims["nbf"], 1767225600);
+        assert!(data.claims.get("proof").is_none());
+    }
+}

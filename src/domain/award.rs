@@ -1,0 +1,348 @@
+//! A cohort award: who gets the badge, with what evidence and result. Validated as a whole —
+//! one bad row rejects the request, with every bad row and field listed.
+
+use serde::{Deserialize, Serialize};
+
+use super::validate::{Checker, FieldError, Invalid, LONG, SHORT};
+
+/// Largest cohort accepted in one request.
+pub const MAX_RECIPIENTS: usize = 10_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+pub enum IdentityType {
+    #[default]
+    #[serde(rename = "emailAddress")]
+    EmailAddress,
+    /// E.g. the eduID pseudonym edubadges uses.
+    #[serde(rename = "identifier")]
+    Identifier,
+    #[serde(rename = "sourcedId")]
+    SourcedId,
+    #[serde(rename = "systemId")]
+    SystemId,
+    /// A holder DID: becomes `credentialSubject.id`.
+    #[serde(rename = "did")]
+    Did,
+}
+
+impl IdentityType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentityType::EmailAddress => "emailAddress",
+            IdentityType::Identifier => "identifier",
+            IdentityType::SourcedId => "sourcedId",
+            IdentityType::SystemId => "systemId",
+            IdentityType::Did => "did",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<IdentityType> {
+        serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
+    }
+}
+
+/// How an identity is compared and hashed: e-mail addresses trimmed and lower-cased, other
+/// identifiers trimmed.
+pub fn normalise_identity(kind: IdentityType, raw: &str) -> String {
+    match kind {
+        IdentityType::EmailAddress => raw.trim().to_lowercase(),
+        _ => raw.trim().to_string(),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceInput {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub narrative: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub genre: Option<String>,
+}
+
+/// OB 3.0 `Result` (value and/or status).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResultInput {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, rename = "achievedLevel", skip_serializing_if = "Option::is_none")]
+    pub achieved_level: Option<String>,
+}
+
+const RESULT_STATUSES: &[&str] = &["Completed", "Enrolled", "Failed", "InProgress", "OnHold", "Provisional", "Withdrew"];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecipientInput {
+    #[serde(default)]
+    pub identity: Option<String>,
+    #[serde(default)]
+    pub identity_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<EvidenceInput>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<ResultInput>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub narrative: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionInput {
+    /// `YYYY-MM-DD` or an RFC 3339 date-time: when the module session took place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwardInput {
+    #[serde(default)]
+    pub recipients: Vec<RecipientInput>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<SessionInput>,
+}
+
+/// One validated recipient.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Recipient {
+    pub identity: String,
+    pub identity_type: IdentityType,
+    pub name: Option<String>,
+    pub evidence: Vec<EvidenceInput>,
+    pub result: Option<ResultInput>,
+    pub narrative: Option<String>,
+}
+
+/// A validated cohort award.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Award {
+    pub recipients: Vec<Recipient>,
+    /// Session date as an RFC 3339 date-time (midnight UTC for a plain date).
+    pub session_date: Option<String>,
+    pub session_location: Option<String>,
+}
+
+impl AwardInput {
+    pub fn parse(self) -> Result<Award, Invalid> {
+        let mut c = Checker::default();
+        let n = self.recipients.len();
+        if n == 0 {
+            c.fail("recipients", "must list at least one recipient");
+        } else if n > MAX_RECIPIENTS {
+            c.fail("recipients", format!("must list at most {MAX_RECIPIENTS} recipients per request"));
+            return Err(c.finish().unwrap_err());
+        }
+        let mut seen = std::collections::HashMap::new();
+        let recipients: Vec<Recipient> =
+            self.recipients.into_iter().enumerate().map(|(i, r)| r.check(&mut c, &format!("recipients[{i}]"))).collect();
+        for (i, r) in recipients.iter().enumerate() {
+            if let Some(first) = seen.insert((r.identity_type, r.identity.clone()), i) {
+                c.fail(format!("recipients[{i}].identity"), format!("repeats recipients[{first}]"));
+            }
+        }
+        let session = self.session.unwrap_or_default();
+        let session_date = session.date.as_deref().and_then(|d| {
+            let parsed = session_date(d);
+            if parsed.is_none() {
+                c.fail("session.date", "must be YYYY-MM-DD or an RFC 3339 date-time");
+            }
+            parsed
+        });
+        let session_location = c.opt_text("session.location", &session.location, SHORT);
+        c.finish()?;
+        Ok(Award { recipients, session_date, session_location })
+    }
+}
+
+fn session_date(d: &str) -> Option<String> {
+    if let Some(t) = super::time::parse_rfc3339(d) {
+        return Some(super::time::rfc3339(t));
+    }
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(d, &format).ok().map(|date| super::time::rfc3339(date.midnight().assume_utc()))
+}
+
+impl RecipientInput {
+    fn check(self, c: &mut Checker, at: &str) -> Recipient {
+        let kind = match self.identity_type.as_deref() {
+            None => Some(IdentityType::EmailAddress),
+            Some(t) => IdentityType::parse(t).or_else(|| {
+                c.fail(format!("{at}.identity_type"), "must be emailAddress, identifier, sourcedId, systemId or did");
+                None
+            }),
+        };
+        let identity_type = kind.unwrap_or_default();
+        let identity = match self.identity.as_deref() {
+            None => {
+                c.fail(format!("{at}.identity"), "is required");
+                String::new()
+            }
+            Some(raw) => {
+                let field = format!("{at}.identity");
+                let v = normalise_identity(identity_type, raw);
+                match kind {
+                    // The type is already reported; its format rules cannot apply.
+                    None => {}
+                    Some(IdentityType::EmailAddress) => {
+                        c.email(&field, &v);
+                    }
+                    Some(IdentityType::Did) => {
+                        if !v.starts_with("did:") || v.len() > 2048 || v.chars().any(char::is_whitespace) {
+                            c.fail(&field, "must be a DID (did:method:…)");
+                        }
+                    }
+                    Some(_) => {
+                        c.text(&field, &v, SHORT);
+                    }
+                }
+                v
+            }
+        };
+        let name = c.opt_text(&format!("{at}.name"), &self.name, SHORT);
+        c.list_len(&format!("{at}.evidence"), &self.evidence, 20);
+        let evidence = self
+            .evidence
+            .iter()
+            .enumerate()
+            .map(|(j, e)| {
+                let f = format!("{at}.evidence[{j}]");
+                let ev = EvidenceInput {
+                    id: c.opt_url(&format!("{f}.id"), &e.id, false),
+                    name: c.opt_text(&format!("{f}.name"), &e.name, SHORT),
+                    narrative: c.opt_text(&format!("{f}.narrative"), &e.narrative, LONG),
+                    description: c.opt_text(&format!("{f}.description"), &e.description, LONG),
+                    genre: c.opt_text(&format!("{f}.genre"), &e.genre, SHORT),
+                };
+                if ev.id.is_none() && ev.narrative.is_none() && ev.name.is_none() {
+                    c.fail(&f, "needs an id (URL), a name or a narrative");
+                }
+                ev
+            })
+            .collect();
+        let result = self.result.map(|r| {
+            let f = format!("{at}.result");
+            if let Some(s) = &r.status {
+                if !RESULT_STATUSES.contains(&s.as_str()) {
+                    c.fail(format!("{f}.status"), format!("must be one of {}", RESULT_STATUSES.join(", ")));
+                }
+            }
+            let out = ResultInput {
+                value: c.opt_text(&format!("{f}.value"), &r.value, SHORT),
+                status: r.status.clone(),
+                achieved_level: c.opt_url(&format!("{f}.achievedLevel"), &r.achieved_level, true),
+            };
+            if out.value.is_none() && out.status.is_none() && out.achieved_level.is_none() {
+                c.fail(&f, "needs a value, a status or an achievedLevel");
+            }
+            out
+        });
+        let narrative = c.opt_text(&format!("{at}.narrative"), &self.narrative, LONG);
+        Recipient { identity, identity_type, name, evidence, result, narrative }
+    }
+}
+
+/// Reads the CSV form trainers keep: a header row naming columns among `identity`,
+/// `identity_type`, `name`, `evidence_url`, `evidence_name`, `evidence_narrative`, `narrative`,
+/// `result_value`, `result_status`. Unknown columns are an error (a typo would lose data).
+pub fn from_csv(bytes: &[u8]) -> Result<Vec<RecipientInput>, Invalid> {
+    const COLUMNS: &[&str] =
+        &["identity", "identity_type", "name", "evidence_url", "evidence_name", "evidence_narrative", "narrative", "result_value", "result_status"];
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(bytes);
+    let headers = reader.headers().map_err(|e| Invalid::one("csv", format!("unreadable header row: {e}")))?.clone();
+    let mut errors = Vec::new();
+    for (i, h) in headers.iter().enumerate() {
+        if !COLUMNS.contains(&h) {
+            errors.push(FieldError { field: format!("csv.header[{i}]"), message: format!("unknown column '{h}'; known: {}", COLUMNS.join(", ")) });
+        }
+    }
+    if !headers.iter().any(|h| h == "identity") {
+        errors.push(FieldError { field: "csv.header".into(), message: "needs an 'identity' column".into() });
+    }
+    if !errors.is_empty() {
+        return Err(Invalid(errors));
+    }
+    let col = |name: &str| headers.iter().position(|h| h == name);
+    let mut rows = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        if i >= MAX_RECIPIENTS {
+            return Err(Invalid::one("recipients", format!("must list at most {MAX_RECIPIENTS} recipients per request")));
+        }
+        let record = record.map_err(|e| Invalid::one(format!("recipients[{i}]"), format!("unreadable CSV row: {e}")))?;
+        let get = |name: &str| col(name).and_then(|k| record.get(k)).filter(|v| !v.is_empty()).map(str::to_string);
+        let evidence = if get("evidence_url").is_some() || get("evidence_name").is_some() || get("evidence_narrative").is_some() {
+            vec![EvidenceInput { id: get("evidence_url"), name: get("evidence_name"), narrative: get("evidence_narrative"), description: None, genre: None }]
+        } else {
+            vec![]
+        };
+        let result = (get("result_value").is_some() || get("result_status").is_some())
+            .then(|| ResultInput { value: get("result_value"), status: get("result_status"), achieved_level: None });
+        rows.push(RecipientInput {
+            identity: get("identity"),
+            identity_type: get("identity_type"),
+            name: get("name"),
+            evidence,
+            result,
+            narrative: get("narrative"),
+        });
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn award(v: serde_json::Value) -> Result<Award, Invalid> {
+        serde_json::from_value::<AwardInput>(v).unwrap().parse()
+    }
+
+    #[test]
+    fn every_bad_row_is_listed() {
+        let err = award(json!({"recipients": [
+            {"identity": "ok@example.nl"},
+            {"identity": "not-an-email"},
+            {"identity": "OK@example.nl "},
+            {"identity": "x", "identity_type": "phone"},
+            {"identity": "did:example:1", "identity_type": "did", "result": {"status": "Passed"}}
+        ], "session": {"date": "22-11-2026"}}))
+        .unwrap_err();
+        let fields: Vec<String> = err.0.into_iter().map(|e| e.field).collect();
+        assert_eq!(
+            fields,
+            ["recipients[1].identity", "recipients[3].identity_type", "recipients[4].result.status", "recipients[2].identity", "session.date"]
+        );
+    }
+
+    #[test]
+    fn normalises_and_dates() {
+        let a = award(json!({"recipients": [{"identity": " Jan@Example.NL "}], "session": {"date": "2026-11-20", "location": "Hengelo"}})).unwrap();
+        assert_eq!(a.recipients[0].identity, "jan@example.nl");
+        assert_eq!(a.session_date.as_deref(), Some("2026-11-20T00:00:00Z"));
+        assert!(award(json!({"recipients": []})).is_err());
+    }
+
+    #[test]
+    fn csv_rows() {
+        let csv = "identity,name,evidence_url,narrative\njan@example.nl,Jan Jansen,https://ex.nl/p/1,Did well\npiet@example.nl,Piet,,\n";
+        let rows = from_csv(csv.as_bytes()).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].evidence[0].id.as_deref(), Some("https://ex.nl/p/1"));
+        assert!(rows[1].evidence.is_empty());
+        let err = from_csv(b"email,name\nx,y\n").unwrap_err();
+        assert_eq!(err.0[0].field, "csv.header[0]");
+    }
+}

@@ -1,0 +1,107 @@
+//! `POST /api/v1/nanomodules/{id}/awards` (JSON or CSV) and the public credential documents.
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::extract::{ApiPath, ApiQuery, Caller, parse_json, read_body};
+use super::{ApiError, ApiResult, AppState};
+use crate::domain::award::{AwardInput, SessionInput, from_csv};
+use crate::service::{AwardRequest, request_hash};
+
+pub fn api_router() -> Router<AppState> {
+    Router::new().route("/nanomodules/{id}/awards", post(create_award))
+}
+
+pub fn public_router() -> Router<AppState> {
+    Router::new().route("/credentials/{id}", get(credential))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AwardQuery {
+    #[serde(default)]
+    dry_run: bool,
+    /// CSV uploads carry the session in the query string.
+    session_date: Option<String>,
+    session_location: Option<String>,
+}
+
+async fn create_award(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(q): ApiQuery<AwardQuery>,
+    req: Request,
+) -> ApiResult<Response> {
+    let headers = req.headers().clone();
+    let content_type = essence(&headers, header::CONTENT_TYPE);
+    let idempotency_key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => {
+            let key = v.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 255).ok_or_else(|| ApiError::Malformed {
+                detail: "Idempotency-Key must be 1 to 255 visible ASCII characters".into(),
+                field: Some("Idempotency-Key".into()),
+            })?;
+            Some(key.to_string())
+        }
+    };
+    let body = read_body(req, &s).await?;
+    let input = match content_type.as_str() {
+        "application/json" => parse_json::<AwardInput>(&body)?,
+        "text/csv" => AwardInput {
+            recipients: from_csv(&body)?,
+            session: Some(SessionInput { date: q.session_date.clone(), location: q.session_location.clone() }),
+        },
+        other => {
+            return Err(ApiError::UnsupportedMediaType(format!(
+                "expected application/json or text/csv, got '{}'",
+                if other.is_empty() { "nothing" } else { other }
+            )));
+        }
+    };
+    let hash = request_hash(&[id.as_bytes(), content_type.as_bytes(), &[q.dry_run as u8], q.session_date.as_deref().unwrap_or("").as_bytes(), q.session_location.as_deref().unwrap_or("").as_bytes(), &body]);
+    let outcome = s.service.award(&who, id, AwardRequest { input, dry_run: q.dry_run, idempotency_key, request_hash: hash }).await?;
+    let status = StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::OK);
+    Ok((status, Json(outcome.body)).into_response())
+}
+
+/// The media type of a header, lower-cased, without parameters.
+fn essence(headers: &HeaderMap, name: header::HeaderName) -> String {
+    headers.get(name).and_then(|v| v.to_str().ok()).map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase()).unwrap_or_default()
+}
+
+/// `GET /credentials/{id}` (JSON with embedded proof, or VC-JWT by content negotiation) and
+/// `GET /credentials/{id}.jwt`.
+async fn credential(State(s): State<AppState>, headers: HeaderMap, ApiPath(raw): ApiPath<String>) -> ApiResult<Response> {
+    let (id, force_jwt) = match raw.strip_suffix(".jwt") {
+        Some(id) => (id, true),
+        None => (raw.as_str(), false),
+    };
+    let id: Uuid = id.parse().map_err(|_| ApiError::not_found())?;
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    let wants_jwt = force_jwt || (accept.contains("application/vc+jwt") || accept.contains("text/plain")) && !accept.contains("json");
+    let (body, media) = if wants_jwt {
+        let media = if accept.contains("application/vc+jwt") || force_jwt { "application/vc+jwt" } else { "text/plain" };
+        (s.service.credential_jwt(id).await?, media)
+    } else {
+        let media = if accept.contains("application/vc+ld+json") || accept.is_empty() || accept.contains("*/*") {
+            "application/vc+ld+json"
+        } else if accept.contains("application/ld+json") {
+            "application/ld+json"
+        } else {
+            "application/json"
+        };
+        (s.service.credential_json(id).await?, media)
+    };
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
+    h.insert(header::VARY, HeaderValue::from_static("Accept"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    Ok(r)
+}

@@ -1,0 +1,256 @@
+//! Awarding a nanomodule's badge to a cohort: validate everything, sign every credential, then
+//! store the award, its credentials and their audit events in one transaction.
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{Service, ServiceError, ServiceResult, decode_spec};
+use crate::credential::badge::{self, StatusEntry, Template};
+use crate::credential::issue::{Issued, sign_batch};
+use crate::credential::ob3;
+use crate::domain::access::{Action, Principal};
+use crate::domain::audit::NewEvent;
+use crate::domain::award::{Award, AwardInput, Recipient};
+use crate::domain::nanomodule::NanomoduleSpec;
+use crate::domain::time::rfc3339;
+use crate::store::{AwardRow, NewCredential};
+
+/// An award request as the HTTP layer hands it over.
+pub struct AwardRequest {
+    pub input: AwardInput,
+    pub dry_run: bool,
+    /// `Idempotency-Key` header value.
+    pub idempotency_key: Option<String>,
+    /// SHA-256 over what identifies the request (target and body), to tell a retry from reuse.
+    pub request_hash: String,
+}
+
+/// What to answer: a status code and a JSON body (replays answer what the first call answered).
+pub struct AwardOutcome {
+    pub status: u16,
+    pub body: Value,
+}
+
+/// Hashes the parts of a request that make it "the same request" for idempotency.
+pub fn request_hash(parts: &[&[u8]]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_be_bytes());
+        h.update(p);
+    }
+    hex::encode(h.finalize())
+}
+
+/// Salt for a recipient's identity hash: 16 random bytes, hex.
+fn fresh_salt() -> String {
+    hex::encode(rand::random::<[u8; 16]>())
+}
+
+impl Service {
+    pub fn credential_url(&self, id: Uuid) -> String {
+        format!("{}/credentials/{id}", self.base_url)
+    }
+
+    pub fn status_list_url(&self, id: Uuid) -> String {
+        format!("{}/status/{id}", self.base_url)
+    }
+
+    pub async fn award(&self, who: &Principal, nanomodule: Uuid, req: AwardRequest) -> ServiceResult<AwardOutcome> {
+        let module = self.store.nanomodule_version(nanomodule, None).await?.ok_or(ServiceError::NotFound)?;
+        who.check(module.issuer_id, Action::Award)?;
+        let scope = who.token_id.clone();
+        if let Some(key) = &req.idempotency_key {
+            if let Some(done) = self.replay(&scope, key, &req.request_hash).await? {
+                return Ok(done);
+            }
+        }
+        let award = req.input.parse()?;
+        let spec: NanomoduleSpec = decode_spec(&module.spec)?;
+        let now = crate::store::now().replace_nanosecond(0).expect("zero is a valid nanosecond");
+        let valid_from = rfc3339(now);
+        let valid_until = spec.validity_days.map(|d| rfc3339(now + time::Duration::days(d)));
+        let issuer_id = ob3::issuer_url(&self.base_url, module.issuer_id);
+        let issuer = ob3::profile(&issuer_id, &self.issuer_spec(module.issuer_id).await?);
+        let mut achievement = self.achievement_document(nanomodule, Some(module.version)).await?;
+        achievement.as_object_mut().expect("achievement is an object").remove("@context");
+        let template = Template {
+            issuer: &issuer,
+            achievement: &achievement,
+            valid_from: &valid_from,
+            valid_until: valid_until.as_deref(),
+            session_date: award.session_date.as_deref(),
+            hours: spec.hours(),
+        };
+
+        if req.dry_run {
+            let preview: Vec<Value> = award
+                .recipients
+                .iter()
+                .map(|r| {
+                    let pending = StatusEntry { list_url: format!("{}/status/pending", self.base_url), index: 0 };
+                    json!({"recipient": r.identity, "credential": badge::build(&template, &format!("{}/credentials/pending", self.base_url), r, &fresh_salt(), &pending)})
+                })
+                .collect();
+            return Ok(AwardOutcome { status: 200, body: json!({"dry_run": true, "would_issue": preview.len(), "credentials": preview}) });
+        }
+
+        let slots = self.store.reserve_status_indices(module.issuer_id, award.recipients.len()).await?;
+        let ids: Vec<Uuid> = award.recipients.iter().map(|_| Uuid::now_v7()).collect();
+        let docs: Vec<Value> = award
+            .recipients
+            .iter()
+            .zip(&slots)
+            .zip(&ids)
+            .map(|((r, (list, index)), id)| {
+                let status = StatusEntry { list_url: self.status_list_url(*list), index: *index as u32 };
+                badge::build(&template, &self.credential_url(*id), r, &fresh_salt(), &status)
+            })
+            .collect();
+        let (key_id, key) = self.active_signing_key(module.issuer_id).await?;
+        let vm = ob3::verification_method(&issuer_id, &ob3::PublicKey { public_key: key.verifying_key().to_bytes() });
+        let issued = sign_parallel(docs, key, vm, valid_from.clone()).await?;
+
+        let award_row = AwardRow {
+            award_id: Uuid::now_v7(),
+            issuer_id: module.issuer_id,
+            nanomodule_id: nanomodule,
+            nanomodule_version: module.version,
+            member_id: who.member_id,
+            actor_token: who.token_id.clone(),
+            actor_role: who.role.as_str().into(),
+            session: serde_json::to_string(&json!({"date": award.session_date, "location": award.session_location})).expect("json"),
+            recipients: award.recipients.len() as i64,
+            created_at: now,
+        };
+        let body = response_body(self, &award_row, &award, &ids);
+        let creds = new_credentials(&award, &ids, &slots, issued, now, valid_until_time(&spec, now));
+        let events = award_events(who, &award_row, &creds);
+
+        let stored = async {
+            let mut tx = self.store.begin().await?;
+            tx.insert_award(&award_row).await?;
+            tx.insert_credentials(&award_row, key_id, creds).await?;
+            tx.audit(events).await?;
+            if let Some(key) = &req.idempotency_key {
+                tx.insert_idempotency(&scope, key, &req.request_hash, 201, &body.to_string()).await?;
+            }
+            tx.commit().await
+        };
+        match stored.await {
+            Ok(()) => Ok(AwardOutcome { status: 201, body }),
+            // A concurrent request with the same key won the race (everything here rolled back):
+            // answer what it answered.
+            Err(crate::store::StoreError::Conflict(_)) if req.idempotency_key.is_some() => {
+                let key = req.idempotency_key.as_deref().expect("checked");
+                self.replay(&scope, key, &req.request_hash).await?.ok_or(ServiceError::Conflict("idempotency key".into()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The stored answer for a repeated idempotency key; a different request under the same
+    /// key is a conflict.
+    async fn replay(&self, scope: &str, key: &str, request_hash: &str) -> ServiceResult<Option<AwardOutcome>> {
+        let Some(row) = self.store.idempotency(scope, key).await? else { return Ok(None) };
+        if row.request_hash != request_hash {
+            return Err(ServiceError::Conflict("this Idempotency-Key was used for a different request".into()));
+        }
+        let body = serde_json::from_str(&row.response).map_err(|e| ServiceError::Store(crate::store::StoreError::Corrupt(e.to_string())))?;
+        Ok(Some(AwardOutcome { status: row.status as u16, body }))
+    }
+
+    /// The signed credential JSON, byte for byte as issued.
+    pub async fn credential_json(&self, id: Uuid) -> ServiceResult<String> {
+        Ok(self.store.credential(id).await?.ok_or(ServiceError::NotFound)?.signed)
+    }
+
+    /// The same credential as a VC-JWT.
+    pub async fn credential_jwt(&self, id: Uuid) -> ServiceResult<String> {
+        Ok(self.store.credential(id).await?.ok_or(ServiceError::NotFound)?.jwt)
+    }
+}
+
+fn valid_until_time(spec: &NanomoduleSpec, now: OffsetDateTime) -> Option<OffsetDateTime> {
+    spec.validity_days.map(|d| now + time::Duration::days(d))
+}
+
+/// Signs on the blocking pool, split over the cores, so the async workers stay responsive.
+async fn sign_parallel(docs: Vec<Value>, key: ed25519_dalek::SigningKey, vm: String, created: String) -> ServiceResult<Vec<Issued>> {
+    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
+    let chunk = docs.len().div_ceil(workers).max(1);
+    let mut tasks = Vec::new();
+    let mut docs = docs.into_iter().peekable();
+    while docs.peek().is_some() {
+        let part: Vec<Value> = docs.by_ref().take(chunk).collect();
+        let (key, vm, created) = (key.clone(), vm.clone(), created.clone());
+        tasks.push(tokio::task::spawn_blocking(move || sign_batch(&part, &key, &vm, &created)));
+    }
+    let mut out = Vec::new();
+    for t in tasks {
+        let part = t.await.map_err(|e| ServiceError::Internal(e.to_string()))?.map_err(|e| ServiceError::Internal(e.to_string()))?;
+        out.extend(part);
+    }
+    Ok(out)
+}
+
+fn new_credentials(
+    award: &Award,
+    ids: &[Uuid],
+    slots: &[(Uuid, i64)],
+    issued: Vec<Issued>,
+    valid_from: OffsetDateTime,
+    valid_until: Option<OffsetDateTime>,
+) -> Vec<NewCredential> {
+    award
+        .recipients
+        .iter()
+        .zip(ids)
+        .zip(slots)
+        .zip(issued)
+        .map(|(((r, id), (list, index)), signed): (((&Recipient, &Uuid), &(Uuid, i64)), Issued)| NewCredential {
+            credential_id: *id,
+            identity_type: r.identity_type.as_str().into(),
+            identity: r.identity.clone(),
+            recipient_name: r.name.clone(),
+            status_list_id: *list,
+            status_index: *index,
+            signed: signed.signed,
+            jwt: signed.jwt,
+            sha256: signed.sha256,
+            valid_from,
+            valid_until,
+        })
+        .collect()
+}
+
+/// One `award.created` event, then one `credential.issued` event per credential whose digest is
+/// the SHA-256 of the signed document itself.
+fn award_events(who: &Principal, award: &AwardRow, creds: &[NewCredential]) -> Vec<NewEvent> {
+    let actor = who.actor();
+    let mut events = vec![NewEvent::new(
+        &actor,
+        Some(award.issuer_id),
+        "award.created",
+        award.award_id,
+        &json!({"nanomodule_id": award.nanomodule_id, "nanomodule_version": award.nanomodule_version,
+                "member_id": award.member_id, "role": award.actor_role, "recipients": award.recipients}),
+    )];
+    events.extend(creds.iter().map(|c| {
+        let mut e = NewEvent::new(&actor, Some(award.issuer_id), "credential.issued", c.credential_id, &json!({}));
+        e.change_digest = c.sha256.clone();
+        e
+    }));
+    events
+}
+
+fn response_body(service: &Service, award: &AwardRow, input: &Award, ids: &[Uuid]) -> Value {
+    let credentials: Vec<Value> = input
+        .recipients
+        .iter()
+        .zip(ids)
+        .map(|(r, id)| json!({"id": service.credential_url(*id), "recipient": r.identity}))
+        .collect();
+    json!({"award_id": award.award_id, "nanomodule_version": award.nanomodule_version, "credentials": credentials})
+}

@@ -1,0 +1,210 @@
+//! Awards, credentials, status-list index allocation and idempotency records.
+
+use rand::Rng;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{Arg, Sql, Store, StoreError, StoreResult, Tx, args};
+
+/// Entries per status list: the Bitstring Status List minimum (16 KiB of bits), which also
+/// gives every credential a large crowd to hide in.
+pub const STATUS_LIST_SIZE: i64 = 131_072;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AwardRow {
+    pub award_id: Uuid,
+    pub issuer_id: Uuid,
+    pub nanomodule_id: Uuid,
+    pub nanomodule_version: i64,
+    pub member_id: Option<Uuid>,
+    pub actor_token: String,
+    pub actor_role: String,
+    pub session: String,
+    pub recipients: i64,
+    pub created_at: OffsetDateTime,
+}
+
+/// A credential to insert.
+#[derive(Debug, Clone)]
+pub struct NewCredential {
+    pub credential_id: Uuid,
+    pub identity_type: String,
+    pub identity: String,
+    pub recipient_name: Option<String>,
+    pub status_list_id: Uuid,
+    pub status_index: i64,
+    pub signed: String,
+    pub jwt: String,
+    pub sha256: String,
+    pub valid_from: OffsetDateTime,
+    pub valid_until: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CredentialRow {
+    pub credential_id: Uuid,
+    pub award_id: Uuid,
+    pub issuer_id: Uuid,
+    pub nanomodule_id: Uuid,
+    pub nanomodule_version: i64,
+    pub identity_type: String,
+    pub identity: String,
+    pub recipient_name: Option<String>,
+    pub status_list_id: Uuid,
+    pub status_index: i64,
+    pub key_id: Uuid,
+    pub signed: String,
+    pub jwt: String,
+    pub sha256: String,
+    pub valid_from: OffsetDateTime,
+    pub valid_until: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct IdempotencyRow {
+    pub request_hash: String,
+    pub status: i64,
+    pub response: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct ListRow {
+    status_list_id: Uuid,
+    size: i64,
+    allocated: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct Idx {
+    idx: i64,
+}
+
+impl Store {
+    /// Reserves `n` distinct random indices in the issuer's revocation lists, in one short
+    /// transaction of its own so that no lock is held while credentials are signed. Reserved
+    /// indices are never handed out again, even if the award that reserved them fails
+    /// (an unused index simply stays 0 in the published list).
+    pub async fn reserve_status_indices(&self, issuer: Uuid, n: usize) -> StoreResult<Vec<(Uuid, i64)>> {
+        let mut tx = self.begin().await?;
+        let mut out = Vec::with_capacity(n);
+        let mut rng = rand::rngs::OsRng;
+        while out.len() < n {
+            let current: Option<ListRow> = tx
+                .fetch_optional(
+                    "SELECT status_list_id, size, allocated FROM status_list \
+                     WHERE issuer_id = $1 AND purpose = 'revocation' AND allocated < size ORDER BY created_at LIMIT 1",
+                    args![issuer],
+                )
+                .await?;
+            let list = match current {
+                Some(l) => l,
+                None => {
+                    let id = Uuid::now_v7();
+                    tx.execute(
+                        "INSERT INTO status_list (status_list_id, issuer_id, purpose, size, allocated, created_at) VALUES ($1, $2, 'revocation', $3, 0, $4)",
+                        args![id, issuer, STATUS_LIST_SIZE, super::now()],
+                    )
+                    .await?;
+                    ListRow { status_list_id: id, size: STATUS_LIST_SIZE, allocated: 0 }
+                }
+            };
+            // Take the row lock (PostgreSQL) before reading what is taken, then re-read the count.
+            tx.execute("UPDATE status_list SET allocated = allocated WHERE status_list_id = $1", args![list.status_list_id]).await?;
+            let fresh: ListRow = tx
+                .fetch_optional("SELECT status_list_id, size, allocated FROM status_list WHERE status_list_id = $1", args![list.status_list_id])
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            let free = (fresh.size - fresh.allocated) as usize;
+            if free == 0 {
+                continue;
+            }
+            let taken: Vec<Idx> = tx.fetch_all("SELECT idx FROM status_entry WHERE status_list_id = $1", args![list.status_list_id]).await?;
+            let mut used = vec![false; fresh.size as usize];
+            for t in taken {
+                if let Some(slot) = used.get_mut(t.idx as usize) {
+                    *slot = true;
+                }
+            }
+            let want = free.min(n - out.len());
+            let mut picked = Vec::with_capacity(want);
+            while picked.len() < want {
+                let i = rng.gen_range(0..fresh.size as usize);
+                if !used[i] {
+                    used[i] = true;
+                    picked.push(i as i64);
+                }
+            }
+            let rows: Vec<Vec<Arg>> = picked.iter().map(|i| args![list.status_list_id, *i]).collect();
+            tx.insert_many("INSERT INTO status_entry (status_list_id, idx) VALUES", 2, rows).await?;
+            tx.execute(
+                "UPDATE status_list SET allocated = allocated + $2 WHERE status_list_id = $1",
+                args![list.status_list_id, picked.len() as i64],
+            )
+            .await?;
+            out.extend(picked.into_iter().map(|i| (list.status_list_id, i)));
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub async fn credential(&self, id: Uuid) -> StoreResult<Option<CredentialRow>> {
+        self.clone()
+            .fetch_optional(
+                "SELECT credential_id, award_id, issuer_id, nanomodule_id, nanomodule_version, identity_type, identity, recipient_name, \
+                 status_list_id, status_index, key_id, signed, jwt, sha256, valid_from, valid_until, created_at FROM credential WHERE credential_id = $1",
+                args![id],
+            )
+            .await
+    }
+
+    pub async fn idempotency(&self, scope: &str, key: &str) -> StoreResult<Option<IdempotencyRow>> {
+        self.clone()
+            .fetch_optional(
+                "SELECT request_hash, status, response FROM idempotency_key WHERE scope = $1 AND idem_key = $2",
+                args![scope, key],
+            )
+            .await
+    }
+}
+
+impl Tx {
+    pub async fn insert_award(&mut self, a: &AwardRow) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO award (award_id, issuer_id, nanomodule_id, nanomodule_version, member_id, actor_token, actor_role, session, recipients, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            args![a.award_id, a.issuer_id, a.nanomodule_id, a.nanomodule_version, a.member_id, a.actor_token.clone(),
+                a.actor_role.clone(), a.session.clone(), a.recipients, a.created_at],
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn insert_credentials(&mut self, award: &AwardRow, key_id: Uuid, creds: Vec<NewCredential>) -> StoreResult<()> {
+        let now = super::now();
+        let rows = creds
+            .into_iter()
+            .map(|c| {
+                args![c.credential_id, award.award_id, award.issuer_id, award.nanomodule_id, award.nanomodule_version,
+                    c.identity_type, c.identity, c.recipient_name, c.status_list_id, c.status_index, key_id,
+                    c.signed, c.jwt, c.sha256, c.valid_from, c.valid_until, now]
+            })
+            .collect();
+        self.insert_many(
+            "INSERT INTO credential (credential_id, award_id, issuer_id, nanomodule_id, nanomodule_version, identity_type, identity, \
+             recipient_name, status_list_id, status_index, key_id, signed, jwt, sha256, valid_from, valid_until, created_at) VALUES",
+            17,
+            rows,
+        )
+        .await
+    }
+
+    pub async fn insert_idempotency(&mut self, scope: &str, key: &str, request_hash: &str, status: i64, response: &str) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO idempotency_key (scope, idem_key, request_hash, status, response, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            args![scope, key, request_hash, status, response, super::now()],
+        )
+        .await?;
+        Ok(())
+    }
+}
