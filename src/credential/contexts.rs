@@ -9,6 +9,7 @@ pub const OB_V3_0_3: &str = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0
 pub const OB_EXTENSIONS: &str = "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json";
 pub const MULTIKEY_V1: &str = "https://w3id.org/security/multikey/v1";
 pub const DATA_INTEGRITY_V2: &str = "https://w3id.org/security/data-integrity/v2";
+pub const DID_V1: &str = "https://www.w3.org/ns/did/v1";
 
 /// (URL, document) of every context we can process.
 pub const BUNDLED: &[(&str, &str)] = &[
@@ -19,6 +20,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
     (OB_EXTENSIONS, include_str!("../../schemas/contexts/ob-v3p0-extensions.json")),
     (MULTIKEY_V1, include_str!("../../schemas/contexts/multikey-v1.jsonld")),
     (DATA_INTEGRITY_V2, include_str!("../../schemas/contexts/data-integrity-v2.jsonld")),
+    (DID_V1, include_str!("../../schemas/contexts/did-v1.jsonld")),
 ];
 
 /// The bundled document for `url`, if any.

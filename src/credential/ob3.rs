@@ -11,10 +11,7 @@ use crate::domain::issuer::IssuerSpec;
 use crate::domain::nanomodule::NanomoduleSpec;
 use crate::domain::skill::{Framework, Level, SkillSpec};
 
-pub const VC_V2: &str = "https://www.w3.org/ns/credentials/v2";
-pub const OB_V3: &str = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json";
-pub const MULTIKEY_V1: &str = "https://w3id.org/security/multikey/v1";
-pub const DID_V1: &str = "https://www.w3.org/ns/did/v1";
+use super::contexts::{DID_V1, MULTIKEY_V1, OB_V3_0_3 as OB_V3, VC_V2};
 
 /// A published verification key of an issuer.
 #[derive(Debug, Clone)]
@@ -71,7 +68,9 @@ pub fn profile(id: &str, spec: &IssuerSpec) -> Value {
 }
 
 /// The public issuer document: OB 3.0 Profile plus every key ever used, as `Multikey`
-/// verification methods referenced from `assertionMethod`.
+/// verification methods referenced from `assertionMethod`. The DID v1 context comes first: it
+/// defines `verificationMethod` and `assertionMethod` (VC v2 defines them only inside proofs),
+/// and controller-document checkers treat such documents without re-framing them.
 pub fn profile_document(id: &str, spec: &IssuerSpec, keys: &[PublicKey]) -> Value {
     let mut doc = profile(id, spec);
     let methods: Vec<Value> = keys
@@ -87,7 +86,7 @@ pub fn profile_document(id: &str, spec: &IssuerSpec, keys: &[PublicKey]) -> Valu
         .collect();
     let refs: Vec<Value> = keys.iter().map(|k| json!(verification_method(id, k))).collect();
     let obj = doc.as_object_mut().expect("profile is an object");
-    obj.insert("@context".into(), json!([VC_V2, OB_V3, MULTIKEY_V1]));
+    obj.insert("@context".into(), json!([DID_V1, VC_V2, OB_V3, MULTIKEY_V1]));
     obj.insert("verificationMethod".into(), Value::Array(methods));
     obj.insert("assertionMethod".into(), Value::Array(refs));
     reorder_context_first(doc)
@@ -266,6 +265,21 @@ pub fn xml_escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn issuer_document_is_valid_strict_json_ld() {
+        let spec: IssuerSpec = serde_json::from_value(json!({
+            "name": "A", "url": "https://a.example", "email": "a@a.example", "description": "d", "phone": "+31 1",
+            "image": "https://a.example/logo.png", "address": {"addressLocality": "Enschede", "addressCountryCode": "NL"},
+            "otherIdentifier": [{"identifier": "1", "identifierType": "ext:KvK"}]
+        }))
+        .unwrap();
+        let doc = profile_document("https://a.example/issuers/1", &spec, &[PublicKey { public_key: [1; 32] }]);
+        let nquads = crate::credential::canon::canonicalize(&doc).expect("every term is defined");
+        assert!(nquads.contains("<https://w3id.org/security#assertionMethod>"), "{nquads}");
+        assert!(nquads.contains("<https://w3id.org/security#publicKeyMultibase>"), "{nquads}");
+        assert!(nquads.contains("https://purl.imsglobal.org/spec/vc/ob/vocab.html#Profile"), "{nquads}");
+    }
 
     #[test]
     fn did_web_encodes_port_and_path() {

@@ -8,4 +8,5 @@ mod audit;
 mod awards;
 mod bad_input;
 mod cli;
+mod interop;
 mod foundation;
