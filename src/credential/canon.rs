@@ -10,7 +10,10 @@ use std::task::{Context, Poll, Waker};
 
 use json_syntax::Parse;
 use locspan::Location;
+use sophia::api::dataset::MutableDataset;
+use sophia::api::quad::Quad as _;
 use sophia::api::source::QuadSource;
+use sophia::api::term::{SimpleTerm, Term};
 use sophia::c14n::rdfc10;
 use sophia::inmem::dataset::LightDataset;
 use sophia::iri::Iri;
@@ -42,9 +45,59 @@ fn loader() -> &'static Loader {
     })
 }
 
-/// Canonical N-Quads of a JSON-LD document (RDFC-1.0, SHA-256).
+/// Canonical N-Quads of a JSON-LD document (RDFC-1.0, SHA-256), through the shape cache
+/// ([`super::shape`]) when it applies and the general path otherwise. Both give the same bytes.
 pub fn canonicalize(doc: &serde_json::Value) -> Result<String, CanonError> {
+    match super::shape::canonicalize_cached(doc) {
+        Some(result) => result,
+        None => canonicalize_general(doc),
+    }
+}
+
+/// The general path: full JSON-LD 1.1 expansion and toRdf by the `json-ld` crate, then RDFC-1.0.
+pub fn canonicalize_general(doc: &serde_json::Value) -> Result<String, CanonError> {
     canonicalize_with(doc, loader().clone())
+}
+
+/// One RDF quad with owned terms.
+#[derive(Debug, Clone)]
+pub struct Quad {
+    pub s: SimpleTerm<'static>,
+    pub p: SimpleTerm<'static>,
+    pub o: SimpleTerm<'static>,
+    pub g: Option<SimpleTerm<'static>>,
+}
+
+/// JSON-LD → RDF quads (not canonicalised), general path.
+pub fn to_quads(doc: &serde_json::Value) -> Result<Vec<Quad>, CanonError> {
+    let text = doc.to_string();
+    let options = JsonLdOptions::new().with_expansion_policy(Policy::Strictest).with_document_loader(loader().clone());
+    let parser = JsonLdParser::new_with_options(options);
+    let mut source = block_on_ready(parser.async_parse_str(&text));
+    let mut out = Vec::new();
+    source
+        .try_for_each_quad(|q| {
+            out.push(Quad {
+                s: q.s().into_term(),
+                p: q.p().into_term(),
+                o: q.o().into_term(),
+                g: q.g().map(|g| g.into_term()),
+            });
+            Ok::<(), std::convert::Infallible>(())
+        })
+        .map_err(|e| CanonError::JsonLd(e.to_string()))?;
+    Ok(out)
+}
+
+/// RDFC-1.0 canonical N-Quads of a set of quads (duplicates collapse, as in any RDF dataset).
+pub fn canonicalize_quads(quads: &[Quad]) -> Result<String, CanonError> {
+    let mut dataset = LightDataset::new();
+    for q in quads {
+        dataset.insert(&q.s, &q.p, &q.o, q.g.as_ref()).map_err(|e| CanonError::C14n(e.to_string()))?;
+    }
+    let mut out = Vec::with_capacity(4096);
+    rdfc10::normalize(&dataset, &mut out).map_err(|e| CanonError::C14n(e.to_string()))?;
+    String::from_utf8(out).map_err(|e| CanonError::C14n(e.to_string()))
 }
 
 /// Like [`canonicalize`], with extra documents (tests use the W3C examples context).

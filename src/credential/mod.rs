@@ -9,3 +9,4 @@ pub mod jwt;
 pub mod multikey;
 pub mod ob3;
 pub mod schema;
+pub mod shape;
