@@ -87,7 +87,8 @@ async fn keys_rotate_and_stay_published(app: TestApp) {
     assert_eq!(resp.headers()["content-type"], "application/ld+json");
     let doc: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(doc["url"], "https://a.example");
-    assert_eq!(doc["@context"][0], "https://www.w3.org/ns/credentials/v2");
+    assert_eq!(doc["@context"][0], "https://www.w3.org/ns/did/v1");
+    assert_eq!(doc["@context"][1], "https://www.w3.org/ns/credentials/v2");
     app.stop().await;
 }
 
