@@ -25,6 +25,9 @@ use sophia::api::MownStr;
 use super::canon::{self, CanonError, Quad};
 
 const PLACEHOLDER: &str = "urn:x-metrobadge-slot:";
+/// Keys whose string values stay in the shape: they decide structure (`@context`, types) or
+/// are `@vocab`-coerced (`proofPurpose`), so they never land in the RDF verbatim.
+const STRUCTURAL: &[&str] = &["@context", "type", "@type", "proofPurpose"];
 /// Shapes remembered at once; a full cache is simply emptied (shapes are cheap to rebuild).
 const CACHE_LIMIT: usize = 256;
 
@@ -48,7 +51,7 @@ pub struct Template {
 pub fn split(doc: &Value) -> (Value, Vec<String>) {
     fn walk(v: &Value, key: Option<&str>, values: &mut Vec<String>) -> Value {
         match v {
-            Value::String(s) if !matches!(key, Some("type" | "@type" | "@context")) => {
+            Value::String(s) if !matches!(key, Some(k) if STRUCTURAL.contains(&k)) => {
                 let n = values.len();
                 values.push(s.clone());
                 Value::String(format!("{PLACEHOLDER}{n}"))
@@ -57,7 +60,7 @@ pub fn split(doc: &Value) -> (Value, Vec<String>) {
             Value::Object(m) => {
                 let mut out = Map::new();
                 for (k, v) in m {
-                    let keep = k == "@context" || k == "type" || k == "@type";
+                    let keep = STRUCTURAL.contains(&k.as_str());
                     out.insert(k.clone(), if keep && !v.is_object() { v.clone() } else { walk(v, Some(k), values) });
                 }
                 Value::Object(out)

@@ -96,7 +96,9 @@ impl Service {
             return Ok(AwardOutcome { status: 200, body: json!({"dry_run": true, "would_issue": preview.len(), "credentials": preview}) });
         }
 
+        let started = std::time::Instant::now();
         let slots = self.store.reserve_status_indices(module.issuer_id, award.recipients.len()).await?;
+        let reserved = started.elapsed();
         let ids: Vec<Uuid> = award.recipients.iter().map(|_| Uuid::now_v7()).collect();
         let docs: Vec<Value> = award
             .recipients
@@ -110,7 +112,9 @@ impl Service {
             .collect();
         let (key_id, key) = self.active_signing_key(module.issuer_id).await?;
         let vm = ob3::verification_method(&issuer_id, &ob3::PublicKey { public_key: key.verifying_key().to_bytes() });
+        let built = started.elapsed();
         let issued = sign_parallel(docs, key, vm, valid_from.clone()).await?;
+        let signed = started.elapsed();
 
         let award_row = AwardRow {
             award_id: Uuid::now_v7(),
@@ -138,7 +142,16 @@ impl Service {
             }
             tx.commit().await
         };
-        match stored.await {
+        let result = stored.await;
+        tracing::info!(
+            recipients = award.recipients.len(),
+            reserve_ms = reserved.as_millis() as u64,
+            build_ms = (built - reserved).as_millis() as u64,
+            sign_ms = (signed - built).as_millis() as u64,
+            store_ms = (started.elapsed() - signed).as_millis() as u64,
+            "award issued"
+        );
+        match result {
             Ok(()) => Ok(AwardOutcome { status: 201, body }),
             // A concurrent request with the same key won the race (everything here rolled back):
             // answer what it answered.

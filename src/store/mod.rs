@@ -244,8 +244,14 @@ impl Tx {
                     if j > 0 {
                         sql.push_str(", ");
                     }
-                    sql.push('$');
-                    sql.push_str(&n.to_string());
+                    // SQLite resolves `$n` names one by one (quadratic in a long statement);
+                    // plain `?` binds by position.
+                    if matches!(self.inner, TxInner::Sqlite(_)) {
+                        sql.push('?');
+                    } else {
+                        sql.push('$');
+                        sql.push_str(&n.to_string());
+                    }
                 }
                 sql.push(')');
             }
