@@ -136,9 +136,14 @@ impl NanomoduleSpec {
         })
     }
 
-    /// Study load in hours (OB `creditsAvailable`).
+    /// Study load in hours (OB `creditsAvailable`), rounded to two decimals.
+    ///
+    /// Why rounded: a JSON number with many digits becomes an `xsd:double` literal whose lexical
+    /// form implementations write differently (the reference JavaScript stack keeps 16
+    /// significant digits, Rust's shortest round-trip form may keep 17), and one differing
+    /// literal breaks every signature. With at most 15 significant digits both agree.
     pub fn hours(&self) -> f64 {
-        self.duration_minutes.unwrap_or(0) as f64 / 60.0
+        (self.duration_minutes.unwrap_or(0) as f64 / 60.0 * 100.0).round() / 100.0
     }
 }
 
@@ -168,6 +173,9 @@ mod tests {
         let ok = spec(base()).unwrap();
         assert_eq!(ok.achievement_type.as_deref(), Some("Course"));
         assert_eq!(ok.hours(), 4.0);
+        let mut odd = ok.clone();
+        odd.duration_minutes = Some(200);
+        assert_eq!(odd.hours(), 3.33);
         for bad in [0, 241, -5, 10_000] {
             let mut v = base();
             v["duration_minutes"] = json!(bad);
