@@ -10,3 +10,4 @@ pub mod multikey;
 pub mod ob3;
 pub mod schema;
 pub mod shape;
+pub mod status_list;

@@ -10,6 +10,7 @@ pub mod metrics;
 mod nanomodules;
 mod ops;
 mod public;
+mod status;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -44,11 +45,12 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn router(service: Service, body_limit: usize) -> Router {
     BODY_LIMIT.store(body_limit, Ordering::Relaxed);
     let state = AppState { service, metrics: Arc::new(metrics::Metrics::default()) };
-    let api = issuers::router().merge(catalog::router()).merge(nanomodules::router()).merge(awards::api_router());
+    let api = issuers::router().merge(catalog::router()).merge(nanomodules::router()).merge(awards::api_router()).merge(status::api_router());
     Router::new()
         .nest("/api/v1", api)
         .merge(public::router())
         .merge(awards::public_router())
+        .merge(status::public_router())
         .merge(ops::router())
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

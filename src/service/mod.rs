@@ -7,6 +7,7 @@ mod issuer;
 mod key;
 mod member;
 mod nanomodule;
+mod status;
 
 use std::sync::Arc;
 

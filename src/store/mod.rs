@@ -13,6 +13,7 @@ mod key;
 mod member;
 mod nanomodule;
 mod skill;
+mod status;
 mod token;
 
 use std::str::FromStr;
@@ -32,6 +33,7 @@ pub use key::KeyRow;
 pub use member::MemberRow;
 pub use nanomodule::NanomoduleVersionRow;
 pub use skill::{Catalog, SkillRow};
+pub use status::{CredentialState, SignedList, StatusChange, StatusListRow};
 pub use token::TokenRow;
 
 /// Why a storage call failed. Handlers never see `sqlx::Error`.

@@ -9,4 +9,5 @@ mod awards;
 mod bad_input;
 mod cli;
 mod interop;
+mod status;
 mod foundation;

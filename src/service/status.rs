@@ -1,0 +1,153 @@
+//! Revocation, suspension and reinstatement, and the published status lists.
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{Service, ServiceError, ServiceResult};
+use crate::credential::status_list::{self, Purpose};
+use crate::credential::{data_integrity, ob3};
+use crate::domain::access::{Action, Principal, Role};
+use crate::domain::audit::NewEvent;
+use crate::domain::time::rfc3339;
+use crate::domain::validate::{Checker, Invalid};
+use crate::store::{CredentialState, StatusChange};
+
+/// Most credentials one bulk request may change.
+pub const MAX_BULK: usize = 1000;
+/// How long a trainer may revoke a badge they awarded themselves.
+const TRAINER_REVOKE_WINDOW: time::Duration = time::Duration::hours(24);
+
+impl StatusChange {
+    fn action(self) -> &'static str {
+        match self {
+            StatusChange::Revoke => "credential.revoked",
+            StatusChange::Suspend => "credential.suspended",
+            StatusChange::Reinstate => "credential.reinstated",
+        }
+    }
+}
+
+fn may_change(who: &Principal, c: &CredentialState, change: StatusChange, now: OffsetDateTime) -> ServiceResult<()> {
+    match who.check(c.issuer_id, Action::Manage) {
+        Ok(()) => Ok(()),
+        Err(crate::domain::access::Denied::Hidden) => Err(ServiceError::NotFound),
+        Err(_) => {
+            let own = who.member_id.is_some() && who.member_id == c.member_id || who.token_id == c.actor_token;
+            let trainer_may = who.role == Role::Trainer && change == StatusChange::Revoke && own && now - c.created_at <= TRAINER_REVOKE_WINDOW;
+            if trainer_may { Ok(()) } else { Err(ServiceError::Forbidden) }
+        }
+    }
+}
+
+impl Service {
+    /// Changes the status of every credential in `ids`, all or nothing, each with an audit
+    /// event carrying the reason's digest. Returns the new states.
+    pub async fn change_status(&self, who: &Principal, ids: &[Uuid], change: StatusChange, reason: Option<String>) -> ServiceResult<Vec<Value>> {
+        let mut c = Checker::default();
+        if ids.is_empty() || ids.len() > MAX_BULK {
+            c.fail("ids", format!("must list 1 to {MAX_BULK} credentials"));
+        }
+        let reason = match (&reason, change) {
+            (None, StatusChange::Revoke | StatusChange::Suspend) => {
+                c.fail("reason", "is required");
+                None
+            }
+            (r, _) => c.opt_text("reason", r, 1000),
+        };
+        c.finish()?;
+        let now = crate::store::now();
+        let mut states = Vec::with_capacity(ids.len());
+        let mut errors = Vec::new();
+        for (i, id) in ids.iter().enumerate() {
+            match self.store.credential_state(*id).await? {
+                Some(state) => {
+                    may_change(who, &state, change, now)?;
+                    states.push(state);
+                }
+                None => errors.push(crate::domain::validate::FieldError { field: format!("ids[{i}]"), message: format!("{id} is not a credential") }),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(if ids.len() == 1 { ServiceError::NotFound } else { Invalid(errors).into() });
+        }
+        let mut tx = self.store.begin().await?;
+        let mut events = Vec::with_capacity(states.len());
+        for s in &states {
+            tx.change_status(s.credential_id, change, reason.as_deref(), now).await?;
+            events.push(NewEvent::new(&who.actor(), Some(s.issuer_id), change.action(), s.credential_id, &json!({"reason": reason})));
+        }
+        tx.audit(events).await?;
+        tx.commit().await?;
+        let mut out = Vec::with_capacity(states.len());
+        for s in &states {
+            out.push(self.credential_status(s.credential_id).await?);
+        }
+        Ok(out)
+    }
+
+    /// A credential's current status as the API shows it.
+    pub async fn credential_status(&self, id: Uuid) -> ServiceResult<Value> {
+        let s = self.store.credential_state(id).await?.ok_or(ServiceError::NotFound)?;
+        let status = match (&s.revoked_at, &s.suspended_at) {
+            (Some(_), _) => "revoked",
+            (None, Some(_)) => "suspended",
+            (None, None) => "active",
+        };
+        Ok(json!({
+            "id": self.credential_url(id),
+            "status": status,
+            "revoked_at": s.revoked_at.map(rfc3339),
+            "revocation_reason": s.revocation_reason,
+            "suspended_at": s.suspended_at.map(rfc3339),
+            "suspension_reason": s.suspension_reason,
+        }))
+    }
+
+    /// The signed `BitstringStatusListCredential` of a list, re-signed only when its bits
+    /// changed since the last signature.
+    pub async fn status_list_document(&self, list: Uuid, purpose: Purpose) -> ServiceResult<String> {
+        let row = self.store.status_list(list).await?.ok_or(ServiceError::NotFound)?;
+        let set = self.store.set_indices(list, purpose == Purpose::Suspension).await?;
+        let encoded = status_list::encode(row.size as usize, set.into_iter().map(|i| i as usize));
+        if let Some(cached) = self.store.signed_list(list, purpose.as_str()).await? {
+            if cached.encoded_list == encoded {
+                return Ok(cached.signed);
+            }
+        }
+        let issuer = ob3::issuer_url(&self.base_url, row.issuer_id);
+        let url = match purpose {
+            Purpose::Revocation => self.status_list_url(list),
+            Purpose::Suspension => format!("{}/suspension", self.status_list_url(list)),
+        };
+        let now = rfc3339(crate::store::now().replace_nanosecond(0).expect("zero nanoseconds"));
+        let doc = status_list::credential(&url, &issuer, purpose, &encoded, &now);
+        let (_, key) = self.active_signing_key(row.issuer_id).await?;
+        let vm = ob3::verification_method(&issuer, &ob3::PublicKey { public_key: key.verifying_key().to_bytes() });
+        let signed = tokio::task::spawn_blocking(move || data_integrity::sign(&doc, &key, &vm, &now))
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))?
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let text = serde_json::to_string(&signed).expect("JSON serialises");
+        self.store.save_signed_list(list, purpose.as_str(), &encoded, &text).await?;
+        Ok(text)
+    }
+
+    /// `1EdTechRevocationList` for verifiers that only know that method.
+    pub async fn revocation_list(&self, issuer: Uuid) -> ServiceResult<Value> {
+        self.issuer_spec(issuer).await?;
+        let revoked: Vec<Value> = self
+            .store
+            .revoked(issuer)
+            .await?
+            .into_iter()
+            .map(|c| json!({"id": self.credential_url(c.credential_id), "revoked": true, "revocationReason": c.revocation_reason}))
+            .collect();
+        Ok(json!({
+            "id": format!("{}/issuers/{issuer}/revocations", self.base_url),
+            "type": "1EdTechRevocationList",
+            "issuer": ob3::issuer_url(&self.base_url, issuer),
+            "revokedCredential": revoked,
+        }))
+    }
+}
