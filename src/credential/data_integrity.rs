@@ -89,14 +89,22 @@ pub fn split(signed: &Value) -> Result<(Value, Map<String, Value>), ProofError> 
     Ok((Value::Object(doc), proof))
 }
 
-/// Checks the cryptography of an `eddsa-rdfc-2022` proof against a known public key.
-/// (Who the key belongs to, and whether the proof purpose fits, is the verifier's business.)
+/// Checks the cryptography of a document's single `eddsa-rdfc-2022` proof against a known
+/// public key. (Who the key belongs to, and whether the purpose fits, is the verifier's business.)
 pub fn verify(signed: &Value, public_key: &VerifyingKey) -> Result<(), ProofError> {
     let (doc, proof) = split(signed)?;
+    verify_proof(&doc, &proof, public_key)
+}
+
+/// Checks one proof object over the unsecured document (the document without `proof`).
+pub fn verify_proof(unsecured: &Value, proof: &Map<String, Value>, public_key: &VerifyingKey) -> Result<(), ProofError> {
     if proof.get("type").and_then(Value::as_str) != Some("DataIntegrityProof")
         || proof.get("cryptosuite").and_then(Value::as_str) != Some(CRYPTOSUITE)
     {
         return Err(ProofError::Malformed("not a DataIntegrityProof with eddsa-rdfc-2022"));
+    }
+    if proof.get("proofPurpose").and_then(Value::as_str) != Some("assertionMethod") {
+        return Err(ProofError::Malformed("proofPurpose must be assertionMethod"));
     }
     let value = proof.get("proofValue").and_then(Value::as_str).ok_or(ProofError::Malformed("no proofValue"))?;
     let bytes = value
@@ -104,8 +112,20 @@ pub fn verify(signed: &Value, public_key: &VerifyingKey) -> Result<(), ProofErro
         .and_then(|b| bs58::decode(b).into_vec().ok())
         .ok_or(ProofError::Malformed("proofValue is not base58btc multibase"))?;
     let signature = Signature::from_slice(&bytes).map_err(|_| ProofError::Malformed("proofValue is not 64 bytes"))?;
-    let data = hash_data(&doc, &Value::Object(proof))?;
+    let data = hash_data(unsecured, &Value::Object(proof.clone()))?;
     public_key.verify(&data, &signature).map_err(|_| ProofError::BadSignature)
+}
+
+/// Every proof object of a signed document (a single object or an array), and the document
+/// without them.
+pub fn proofs(signed: &Value) -> (Value, Vec<Map<String, Value>>) {
+    let mut doc = signed.as_object().cloned().unwrap_or_default();
+    let proofs = match doc.remove("proof") {
+        Some(Value::Object(p)) => vec![p],
+        Some(Value::Array(ps)) => ps.into_iter().filter_map(|p| if let Value::Object(o) = p { Some(o) } else { None }).collect(),
+        _ => vec![],
+    };
+    (Value::Object(doc), proofs)
 }
 
 #[cfg(test)]

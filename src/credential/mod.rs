@@ -11,3 +11,4 @@ pub mod ob3;
 pub mod schema;
 pub mod shape;
 pub mod status_list;
+pub mod verify;

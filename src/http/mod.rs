@@ -11,6 +11,7 @@ mod nanomodules;
 mod ops;
 mod public;
 mod status;
+mod verify;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -51,6 +52,7 @@ pub fn router(service: Service, body_limit: usize) -> Router {
         .merge(public::router())
         .merge(awards::public_router())
         .merge(status::public_router())
+        .merge(verify::router())
         .merge(ops::router())
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

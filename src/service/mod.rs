@@ -8,6 +8,7 @@ mod key;
 mod member;
 mod nanomodule;
 mod status;
+mod verify;
 
 use std::sync::Arc;
 

@@ -5,6 +5,7 @@
 // the ones metrobadge served, passed in by the Rust test. Nothing is fetched from the network.
 import {readFileSync} from 'node:fs';
 import {createRequire} from 'node:module';
+import {gunzipSync} from 'node:zlib';
 import * as vc from '@digitalbazaar/vc';
 import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
 import {cryptosuite as eddsaRdfc2022} from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
@@ -43,8 +44,21 @@ async function documentLoader(url) {
   return {contextUrl: null, documentUrl: url, document: doc};
 }
 
-// Status lists are checked by metrobadge's own verifier; here only the proof is at stake.
-const checkStatus = async () => ({verified: true});
+// Status: read the lists passed in (revocation at the entry's URL, suspension at URL + "/suspension",
+// the service's convention); a list not passed in is not checked.
+const checkStatus = async ({credential}) => {
+  const entry = credential.credentialStatus;
+  if (!entry) return {verified: true};
+  const checks = [[entry.statusListCredential, 'revoked'], [entry.statusListCredential + '/suspension', 'suspended']];
+  for (const [url, label] of checks) {
+    const list = input.documents[url];
+    if (!list) continue;
+    const bits = gunzipSync(Buffer.from(list.credentialSubject.encodedList.slice(1), 'base64url'));
+    const i = Number(entry.statusListIndex);
+    if (bits[i >> 3] & (0x80 >> (i & 7))) return {verified: false, error: new Error(label)};
+  }
+  return {verified: true};
+};
 
 for (const c of input.cases) {
   let result;
@@ -59,7 +73,11 @@ for (const c of input.cases) {
       if (!jwk) throw new Error('kid not in the JWK Set');
       const key = await jose.importJWK(jwk, 'EdDSA');
       const {payload} = await jose.jwtVerify(c.jwt, key, {typ: 'JWT'});
-      result = {name: c.name, verified: payload.jti === c.expect_jti && payload.iss === c.expect_iss, errors: []};
+      // OB 3.0: the registered claims must agree with the credential they carry.
+      const issuer = typeof payload.issuer === 'string' ? payload.issuer : payload.issuer?.id;
+      const agree = payload.jti === payload.id && payload.iss === issuer &&
+        (c.expect_jti === undefined || payload.jti === c.expect_jti) && (c.expect_iss === undefined || payload.iss === c.expect_iss);
+      result = {name: c.name, verified: agree, errors: agree ? [] : ['claims disagree with the credential']};
     }
   } catch (e) {
     result = {name: c.name, verified: false, errors: [e.message || String(e)]};

@@ -1,0 +1,386 @@
+//! Verifying an Open Badges 3.0 credential: a report of checks, not an error.
+//!
+//! The order follows the OB 3.0 verification section and the 1EdTech validator: format, JSON-LD
+//! (bundled contexts only), JSON Schema, subject, proof, key resolution, controller = issuer,
+//! key compromise, validity window, status, recipient. Facts only the service knows (keys,
+//! status) come through [`Resolver`]; nothing here fetches anything.
+
+use std::future::Future;
+
+use ed25519_dalek::VerifyingKey;
+use serde::Serialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use super::{badge, canon, data_integrity, multikey, schema};
+use crate::domain::time::parse_rfc3339;
+
+/// Untrusted documents larger than this many JSON values are refused before JSON-LD work.
+pub const MAX_JSON_VALUES: usize = 5_000;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub check: &'static str,
+    pub passed: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub verified: bool,
+    pub checks: Vec<Check>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential: Option<Value>,
+}
+
+/// A credential as submitted.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// JSON with an embedded proof.
+    Json(Value),
+    /// A compact JWS (VC-JWT).
+    Jwt(String),
+}
+
+/// A verification method as the service resolved it.
+#[derive(Debug, Clone)]
+pub struct KeyInfo {
+    pub public_key: [u8; 32],
+    pub controller: String,
+    pub compromised_since: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatusInfo {
+    Active,
+    Revoked(Option<String>),
+    Suspended(Option<String>),
+    /// The entry points at a list this service does not host (never fetched).
+    NotHosted,
+    /// The list is ours but the index does not belong to this credential.
+    Mismatch,
+}
+
+pub trait Resolver {
+    /// The key behind a verification method of one of this service's issuers.
+    fn key(&self, verification_method: &str) -> impl Future<Output = Option<KeyInfo>> + Send;
+    /// The status behind a `BitstringStatusListEntry`.
+    fn status(&self, entry: &Value, credential_id: &str) -> impl Future<Output = StatusInfo> + Send;
+}
+
+/// `did:key:z6Mk…[#z6Mk…]`, resolved offline.
+pub fn did_key(vm: &str) -> Option<KeyInfo> {
+    let rest = vm.strip_prefix("did:key:")?;
+    let (id, fragment) = rest.split_once('#').unwrap_or((rest, rest));
+    if id != fragment {
+        return None;
+    }
+    Some(KeyInfo { public_key: multikey::decode(id)?, controller: format!("did:key:{id}"), compromised_since: None })
+}
+
+fn count_values(v: &Value) -> usize {
+    1 + match v {
+        Value::Array(a) => a.iter().map(count_values).sum(),
+        Value::Object(m) => m.values().map(count_values).sum(),
+        _ => 0,
+    }
+}
+
+struct Run {
+    checks: Vec<Check>,
+}
+
+impl Run {
+    fn add(&mut self, check: &'static str, passed: bool, detail: impl Into<String>) -> bool {
+        self.checks.push(Check { check, passed, detail: detail.into() });
+        passed
+    }
+}
+
+/// What a proof says, whichever format carried it.
+struct ProofFacts {
+    verification_method: String,
+    created: Option<OffsetDateTime>,
+}
+
+pub async fn verify<R: Resolver>(input: Input, resolver: &R, recipient: Option<&str>, now: OffsetDateTime) -> Report {
+    let mut run = Run { checks: Vec::new() };
+    let (credential, jwt) = match input {
+        Input::Json(v) => {
+            run.add("format", true, "Open Badges 3.0 credential as JSON with an embedded proof");
+            (v, None)
+        }
+        Input::Jwt(token) => match unverified_claims(&token) {
+            Ok(claims) => {
+                run.add("format", true, "VC-JWT (compact JWS)");
+                let mut c = claims;
+                // A VCDM 1.1-style JWT wraps the credential in `vc`.
+                if let Some(vc) = c.get("vc").cloned() {
+                    c = vc;
+                }
+                let obj = c.as_object_mut();
+                if let Some(o) = obj {
+                    for k in ["iss", "jti", "nbf", "sub", "exp", "iat", "aud"] {
+                        o.remove(k);
+                    }
+                }
+                (c, Some(token))
+            }
+            Err(e) => {
+                run.add("format", false, format!("not a readable compact JWS: {e}"));
+                return finish(run, None);
+            }
+        },
+    };
+    if !credential.is_object() {
+        run.add("format", false, "the credential is not a JSON object");
+        return finish(run, None);
+    }
+    if count_values(&credential) > MAX_JSON_VALUES {
+        run.add("format", false, format!("larger than {MAX_JSON_VALUES} JSON values"));
+        return finish(run, None);
+    }
+    let summary = summary(&credential);
+
+    // JSON-LD: bundled contexts only, every term defined.
+    let ctx = credential.get("@context");
+    let ctx_ok = ctx.and_then(|c| c.get(0)).and_then(Value::as_str) == Some(super::contexts::VC_V2)
+        && ctx.and_then(|c| c.get(1)).and_then(Value::as_str).is_some_and(|s| {
+            s.starts_with("https://purl.imsglobal.org/spec/ob/v3p0/context") && s.ends_with(".json")
+        });
+    let types = credential["type"].as_array().map(|t| t.iter().filter_map(Value::as_str).collect::<Vec<_>>()).unwrap_or_default();
+    let type_ok = types.contains(&"VerifiableCredential") && (types.contains(&"OpenBadgeCredential") || types.contains(&"AchievementCredential"));
+    let (unsecured, proofs) = match &jwt {
+        None => data_integrity::proofs(&credential),
+        Some(_) => (credential.clone(), vec![]),
+    };
+    let jsonld = if !ctx_ok {
+        run.add("json-ld", false, "@context must start with the VC 2.0 and an OB 3.0 context")
+    } else if !type_ok {
+        run.add("json-ld", false, "type must include VerifiableCredential and OpenBadgeCredential")
+    } else {
+        match canon::canonicalize(&unsecured) {
+            Ok(_) => run.add("json-ld", true, "valid JSON-LD with the bundled contexts; every term defined"),
+            Err(e) => run.add("json-ld", false, e.to_string()),
+        }
+    };
+
+    let mut schema_input = credential.clone();
+    if jwt.is_some() {
+        schema_input.as_object_mut().expect("object").remove("proof");
+    }
+    let violations = schema::ob_violations(&schema_input);
+    run.add(
+        "schema",
+        violations.is_empty(),
+        if violations.is_empty() { "conforms to the OB 3.0 AchievementCredential JSON Schema".to_string() } else { violations.iter().take(5).cloned().collect::<Vec<_>>().join("; ") },
+    );
+    let subject = &credential["credentialSubject"];
+    let has_subject = subject.get("id").is_some_and(Value::is_string) || subject["identifier"].as_array().is_some_and(|a| !a.is_empty());
+    run.add("subject", has_subject, if has_subject { "credentialSubject has an id or an identifier" } else { "credentialSubject has neither id nor identifier" });
+
+    // Proof and the key behind it. Any one valid proof suffices (OB 3.0 §Verification).
+    let attempts: Vec<(Option<ProofFacts>, Option<KeyInfo>, Result<String, String>)> = match &jwt {
+        Some(token) => {
+            let facts = jsonwebtoken::decode_header(token).ok().and_then(|h| h.kid).map(|kid| {
+                let nbf = unverified_claims(token).ok().and_then(|c| c["nbf"].as_i64());
+                ProofFacts { verification_method: kid, created: nbf.and_then(|n| OffsetDateTime::from_unix_timestamp(n).ok()) }
+            });
+            let key = resolve(resolver, facts.as_ref()).await;
+            let outcome = match &key {
+                Some(k) => jwt_proof(token, k, &credential),
+                None => Err(if facts.is_none() { "the JOSE header names no key (kid)".into() } else { "cannot check: the signing key is unknown".into() }),
+            };
+            vec![(facts, key, outcome)]
+        }
+        None => {
+            let mut out = Vec::new();
+            for p in &proofs {
+                let facts = p.get("verificationMethod").and_then(Value::as_str).map(|vm| ProofFacts {
+                    verification_method: vm.to_string(),
+                    created: p.get("created").and_then(Value::as_str).and_then(parse_rfc3339),
+                });
+                let key = resolve(resolver, facts.as_ref()).await;
+                let outcome = match &key {
+                    None => Err("cannot check: the signing key is unknown".to_string()),
+                    Some(k) => VerifyingKey::from_bytes(&k.public_key)
+                        .map_err(|e| e.to_string())
+                        .and_then(|vk| data_integrity::verify_proof(&unsecured, p, &vk).map_err(|e| e.to_string()))
+                        .map(|()| "DataIntegrityProof eddsa-rdfc-2022 signature is valid".to_string()),
+                };
+                out.push((facts, key, outcome));
+            }
+            out
+        }
+    };
+    let chosen = attempts.iter().position(|a| a.2.is_ok()).or(if attempts.is_empty() { None } else { Some(0) });
+    let (facts, key) = match chosen.map(|i| &attempts[i]) {
+        None => {
+            run.add("proof", false, "no proof found");
+            (None, None)
+        }
+        Some((facts, key, outcome)) => {
+            let note = if attempts.len() > 1 { format!(" (proof {} of {})", chosen.unwrap_or(0) + 1, attempts.len()) } else { String::new() };
+            match outcome {
+                Ok(detail) => run.add("proof", true, format!("{detail}{note}")),
+                Err(e) => run.add("proof", false, format!("{e}{note}")),
+            };
+            (facts.as_ref(), key.as_ref())
+        }
+    };
+    match (facts, key) {
+        (Some(f), Some(_)) => run.add("key", true, format!("verification method {} resolved", f.verification_method)),
+        (Some(f), None) => run.add("key", false, format!("unknown issuer key {} (only this service's issuers and did:key are resolved; nothing is fetched)", f.verification_method)),
+        (None, _) => run.add("key", false, "no verification method"),
+    };
+    let issuer_id = credential["issuer"]["id"].as_str().or(credential["issuer"].as_str()).unwrap_or_default();
+    if let Some(k) = key {
+        run.add("controller", k.controller == issuer_id, format!("key controller {} {} issuer {issuer_id}", k.controller, if k.controller == issuer_id { "is" } else { "is not" }));
+        let compromised = match (k.compromised_since, facts.and_then(|f| f.created)) {
+            (Some(since), Some(created)) => created >= since,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        run.add("key-compromise", !compromised, if compromised { "signed by a key marked compromised at that time" } else { "key not marked compromised when it signed" });
+    }
+
+    // Validity window.
+    let from = credential["validFrom"].as_str().and_then(parse_rfc3339);
+    let until = credential["validUntil"].as_str().and_then(parse_rfc3339);
+    let window = match (from, until) {
+        (None, _) => run.add("validity", false, "validFrom missing or not a date-time"),
+        (Some(f), _) if f > now => run.add("validity", false, format!("not valid before {}", credential["validFrom"])),
+        (_, Some(u)) if u < now => run.add("validity", false, format!("expired on {}", credential["validUntil"])),
+        _ => run.add("validity", true, "within its validity period"),
+    };
+
+    // Status.
+    let mut status_word = "unknown";
+    let entry = &credential["credentialStatus"];
+    if entry.is_object() {
+        let id = credential["id"].as_str().unwrap_or_default();
+        match resolver.status(entry, id).await {
+            StatusInfo::Active => {
+                status_word = "active";
+                run.add("status", true, "not revoked or suspended");
+            }
+            StatusInfo::Revoked(reason) => {
+                status_word = "revoked";
+                run.add("status", false, format!("revoked{}", reason.map(|r| format!(": {r}")).unwrap_or_default()));
+            }
+            StatusInfo::Suspended(reason) => {
+                status_word = "suspended";
+                run.add("status", false, format!("suspended{}", reason.map(|r| format!(": {r}")).unwrap_or_default()));
+            }
+            StatusInfo::NotHosted => {
+                run.add("status", true, "status list not hosted by this service: not checked (never fetched)");
+            }
+            StatusInfo::Mismatch => {
+                run.add("status", false, "the status entry does not belong to this credential");
+            }
+        }
+    } else {
+        status_word = "no status";
+    }
+
+    if let Some(r) = recipient {
+        let matched = recipient_matches(subject, r);
+        run.add("recipient", matched, if matched { "the credential was issued to this recipient" } else { "the credential was not issued to this recipient" });
+    }
+    let _ = jsonld;
+    let mut s = summary;
+    s["status"] = json!(if window { status_word } else if status_word == "active" { "expired" } else { status_word });
+    finish(run, Some(s))
+}
+
+/// The payload of a compact JWS, before any signature check (to find the key that must check it).
+fn unverified_claims(token: &str) -> Result<Value, String> {
+    use base64::Engine;
+    let mut parts = token.trim().split('.');
+    let (Some(_), Some(payload), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return Err("expected three dot-separated parts".into());
+    };
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).map_err(|e| e.to_string())?;
+    serde_json::from_slice(&bytes).map_err(|e| e.to_string())
+}
+
+fn finish(run: Run, credential: Option<Value>) -> Report {
+    Report { verified: run.checks.iter().all(|c| c.passed), checks: run.checks, credential }
+}
+
+fn summary(c: &Value) -> Value {
+    let issuer = if c["issuer"].is_object() { json!({"id": c["issuer"]["id"], "name": c["issuer"]["name"]}) } else { json!({"id": c["issuer"]}) };
+    let a = &c["credentialSubject"]["achievement"];
+    json!({
+        "id": c["id"],
+        "issuer": issuer,
+        "achievement": {"id": a["id"], "name": a["name"], "description": a["description"]},
+        "validFrom": c["validFrom"],
+        "validUntil": c["validUntil"],
+    })
+}
+
+/// OB 3.0 VC-JWT: the signature, then the registered claims against the credential.
+fn jwt_proof(token: &str, key: &KeyInfo, credential: &Value) -> Result<String, String> {
+    let header = jsonwebtoken::decode_header(token).map_err(|e| format!("unreadable JOSE header: {e}"))?;
+    if header.alg != jsonwebtoken::Algorithm::EdDSA {
+        return Err(format!("algorithm {:?} is not supported by this verifier (EdDSA keys only)", header.alg));
+    }
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
+    v.required_spec_claims.clear();
+    v.validate_exp = false;
+    v.validate_nbf = false;
+    let claims = jsonwebtoken::decode::<Value>(token, &jsonwebtoken::DecodingKey::from_ed_der(&key.public_key), &v)
+        .map_err(|e| format!("JWS signature invalid: {e}"))?
+        .claims;
+    let issuer_id = credential["issuer"]["id"].as_str().or(credential["issuer"].as_str());
+    let mut problems = Vec::new();
+    if claims["iss"].as_str() != issuer_id {
+        problems.push("iss differs from issuer.id");
+    }
+    if claims["jti"].as_str() != credential["id"].as_str() {
+        problems.push("jti differs from the credential id");
+    }
+    let seconds = |k: &str| credential[k].as_str().and_then(parse_rfc3339).map(|t| t.unix_timestamp());
+    if claims["nbf"].as_i64() != seconds("validFrom") {
+        problems.push("nbf differs from validFrom");
+    }
+    if credential.get("validUntil").is_some() && claims["exp"].as_i64() != seconds("validUntil") {
+        problems.push("exp differs from validUntil");
+    }
+    if let Some(sub) = credential["credentialSubject"]["id"].as_str() {
+        if claims["sub"].as_str() != Some(sub) {
+            problems.push("sub differs from credentialSubject.id");
+        }
+    }
+    if problems.is_empty() {
+        Ok("VC-JWT EdDSA signature valid; iss, jti, nbf, exp and sub agree with the credential".into())
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+async fn resolve<R: Resolver>(resolver: &R, facts: Option<&ProofFacts>) -> Option<KeyInfo> {
+    let vm = &facts?.verification_method;
+    match did_key(vm) {
+        Some(k) => Some(k),
+        None => resolver.key(vm).await,
+    }
+}
+
+/// OB 3.0 recipient check: the plain identity, normalised, hashed with each identifier's salt.
+pub fn recipient_matches(subject: &Value, recipient: &str) -> bool {
+    let email = recipient.trim().to_lowercase();
+    if subject["id"].as_str() == Some(recipient.trim()) {
+        return true;
+    }
+    subject["identifier"].as_array().into_iter().flatten().any(|ident| {
+        let salt = ident["salt"].as_str().unwrap_or("");
+        let candidate = if ident["identityType"] == "emailAddress" { email.clone() } else { recipient.trim().to_string() };
+        match (ident["hashed"].as_bool(), ident["identityHash"].as_str()) {
+            (Some(true), Some(h)) => badge::identity_hash(&candidate, salt).eq_ignore_ascii_case(h),
+            (_, Some(h)) => h == candidate,
+            _ => false,
+        }
+    })
+}
