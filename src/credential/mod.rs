@@ -1,6 +1,7 @@
 //! The standards core: Open Badges 3.0 documents, keys and (later) proofs. No HTTP, no SQL.
 
 pub mod badge;
+pub mod bake;
 pub mod canon;
 pub mod contexts;
 pub mod data_integrity;

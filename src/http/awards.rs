@@ -18,7 +18,22 @@ pub fn api_router() -> Router<AppState> {
 }
 
 pub fn public_router() -> Router<AppState> {
-    Router::new().route("/credentials/{id}", get(credential))
+    Router::new()
+        .route("/credentials/{id}", get(credential))
+        .route("/credentials/{id}/badge.png", get(badge_png))
+        .route("/credentials/{id}/badge.svg", get(badge_svg))
+}
+
+async fn badge_png(State(s): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Response> {
+    let png = s.service.baked_png(id).await?;
+    Ok(([(header::CONTENT_TYPE, "image/png"), (header::CONTENT_DISPOSITION, "attachment; filename=\"badge.png\"")], png).into_response())
+}
+
+async fn badge_svg(State(s): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Response> {
+    let svg = s.service.baked_svg(id).await?;
+    let mut r = ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CONTENT_DISPOSITION, "attachment; filename=\"badge.svg\"")], svg).into_response();
+    r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox"));
+    Ok(r)
 }
 
 #[derive(Deserialize)]
@@ -77,13 +92,25 @@ fn essence(headers: &HeaderMap, name: header::HeaderName) -> String {
 
 /// `GET /credentials/{id}` (JSON with embedded proof, or VC-JWT by content negotiation) and
 /// `GET /credentials/{id}.jwt`.
-async fn credential(State(s): State<AppState>, headers: HeaderMap, ApiPath(raw): ApiPath<String>) -> ApiResult<Response> {
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CredentialQuery {
+    /// `json` or `jwt`: a download link's way to pick the form regardless of `Accept`.
+    format: Option<String>,
+}
+
+async fn credential(State(s): State<AppState>, headers: HeaderMap, ApiPath(raw): ApiPath<String>, ApiQuery(q): ApiQuery<CredentialQuery>) -> ApiResult<Response> {
     let (id, force_jwt) = match raw.strip_suffix(".jwt") {
         Some(id) => (id, true),
-        None => (raw.as_str(), false),
+        None => (raw.as_str(), q.format.as_deref() == Some("jwt")),
     };
     let id: Uuid = id.parse().map_err(|_| ApiError::not_found())?;
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    if !force_jwt && q.format.is_none() && super::pages::wants_html(&headers) {
+        let (vc, name) = s.service.credential_for_page(id).await?;
+        let report = s.service.verify(crate::credential::verify::Input::Json(vc.clone()), None).await;
+        return Ok(super::pages::badge_page(&s.service.base_url, &id.to_string(), &vc, name.as_deref(), &report));
+    }
+    let accept = if q.format.as_deref() == Some("json") { String::new() } else { headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase() };
     let wants_jwt = force_jwt || (accept.contains("application/vc+jwt") || accept.contains("text/plain")) && !accept.contains("json");
     let (body, media) = if wants_jwt {
         let media = if accept.contains("application/vc+jwt") || force_jwt { "application/vc+jwt" } else { "text/plain" };

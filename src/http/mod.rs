@@ -9,6 +9,7 @@ mod issuers;
 pub mod metrics;
 mod nanomodules;
 mod ops;
+mod pages;
 mod public;
 mod status;
 mod verify;
@@ -53,6 +54,7 @@ pub fn router(service: Service, body_limit: usize) -> Router {
         .merge(awards::public_router())
         .merge(status::public_router())
         .merge(verify::router())
+        .merge(pages::router())
         .merge(ops::router())
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::extract::ApiPath;
 use super::{ApiResult, AppState, json_ld};
+use crate::service::Ob2;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -21,10 +22,36 @@ pub fn router() -> Router<AppState> {
         .route("/nanomodules/{id}/versions/{version}/image.svg", get(default_image))
         .route("/skills/{id}", get(skill))
         .route("/images/{id}", get(image))
+        .route("/ob2/assertions/{id}", get(ob2_assertion))
+        .route("/ob2/badges/{id}/{version}", get(ob2_badge))
+        .route("/ob2/issuers/{id}", get(ob2_issuer))
+}
+
+async fn ob2_assertion(State(s): State<AppState>, headers: HeaderMap, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Response> {
+    Ok(match s.service.ob2_assertion(id).await? {
+        Ob2::Live(doc) => json_ld(headers.get(header::ACCEPT), &doc),
+        Ob2::Gone(doc) => {
+            let mut r = json_ld(headers.get(header::ACCEPT), &doc);
+            *r.status_mut() = axum::http::StatusCode::GONE;
+            r
+        }
+    })
+}
+
+async fn ob2_badge(State(s): State<AppState>, headers: HeaderMap, ApiPath((id, v)): ApiPath<(Uuid, i64)>) -> ApiResult<Response> {
+    Ok(json_ld(headers.get(header::ACCEPT), &s.service.ob2_badge_class(id, v).await?))
+}
+
+async fn ob2_issuer(State(s): State<AppState>, headers: HeaderMap, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Response> {
+    Ok(json_ld(headers.get(header::ACCEPT), &s.service.ob2_issuer(id).await?))
 }
 
 async fn profile(State(s): State<AppState>, headers: HeaderMap, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Response> {
-    Ok(json_ld(headers.get(header::ACCEPT), &s.service.profile_document(id).await?))
+    let doc = s.service.profile_document(id).await?;
+    if super::pages::wants_html(&headers) {
+        return Ok(super::pages::document_page("Issuer", &doc, &format!("{}/issuers/{id}", s.service.base_url)));
+    }
+    Ok(json_ld(headers.get(header::ACCEPT), &doc))
 }
 
 async fn jwks(State(s): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> ApiResult<impl IntoResponse> {
@@ -38,7 +65,11 @@ async fn did(State(s): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> ApiResult
 }
 
 async fn achievement(State(s): State<AppState>, headers: HeaderMap, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Response> {
-    Ok(json_ld(headers.get(header::ACCEPT), &s.service.achievement_document(id, None).await?))
+    let doc = s.service.achievement_document(id, None).await?;
+    if super::pages::wants_html(&headers) {
+        return Ok(super::pages::document_page("Nanomodule", &doc, doc["id"].as_str().unwrap_or_default()));
+    }
+    Ok(json_ld(headers.get(header::ACCEPT), &doc))
 }
 
 async fn achievement_version(State(s): State<AppState>, headers: HeaderMap, ApiPath((id, v)): ApiPath<(Uuid, i64)>) -> ApiResult<Response> {

@@ -1,9 +1,10 @@
-//! `POST /verify`: anyone may check a credential; failed checks are a 200 report, unreadable
-//! input a 4xx problem.
+//! `POST /verify`: anyone may check a credential — JSON, VC-JWT, a baked PNG or SVG (raw or as a
+//! multipart upload, as the HTML form sends it), or an OB 2.0 hosted assertion of this service.
+//! Failed checks are a 200 report; unreadable input is a 4xx problem.
 
-use axum::extract::{Request, State};
+use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::header;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -11,7 +12,9 @@ use serde_json::Value;
 
 use super::extract::{ApiQuery, parse_json, read_body};
 use super::{ApiError, ApiResult, AppState};
-use crate::credential::verify::Input;
+use crate::credential::bake::{self, Baked};
+use crate::credential::verify::{Input, Report};
+use crate::domain::validate::Invalid;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/verify", post(verify))
@@ -24,43 +27,146 @@ struct VerifyQuery {
     recipient: Option<String>,
 }
 
-async fn verify(State(s): State<AppState>, ApiQuery(q): ApiQuery<VerifyQuery>, req: Request) -> ApiResult<impl IntoResponse> {
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
-        .unwrap_or_default();
-    let body = read_body(req, &s).await?;
-    let mut recipient = q.recipient;
-    let input = match content_type.as_str() {
+/// What was submitted, once unwrapped.
+pub enum Submitted {
+    Ob3(Input),
+    Ob2(String),
+}
+
+fn essence(v: Option<&axum::http::HeaderValue>) -> String {
+    v.and_then(|v| v.to_str().ok()).map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase()).unwrap_or_default()
+}
+
+/// A credential given as text: JSON with a proof, or a compact JWS.
+fn from_text(text: &str) -> Result<Submitted, ApiError> {
+    let t = text.trim();
+    if t.starts_with('{') {
+        let v: Value = parse_json(t.as_bytes())?;
+        Ok(if v.get("@context").and_then(|c| c.as_str()) == Some(crate::service::ob2_context()) || v["type"] == "Assertion" {
+            Submitted::Ob2(t.to_string())
+        } else {
+            Submitted::Ob3(Input::Json(v))
+        })
+    } else if t.starts_with("http://") || t.starts_with("https://") {
+        Ok(Submitted::Ob2(t.to_string()))
+    } else if t.is_empty() {
+        Err(Invalid::one("credential", "is empty").into())
+    } else {
+        Ok(Submitted::Ob3(Input::Jwt(t.to_string())))
+    }
+}
+
+fn from_baked(b: Result<Baked, bake::BakeError>) -> Result<Submitted, ApiError> {
+    match b {
+        Ok(Baked::Ob3(text)) => from_text(&text),
+        Ok(Baked::Ob2(text)) => Ok(Submitted::Ob2(text)),
+        Err(e) => Err(Invalid::one("file", e.to_string()).into()),
+    }
+}
+
+/// An uploaded file: PNG by signature, SVG by its root element, otherwise text.
+fn from_file(bytes: &[u8]) -> Result<Submitted, ApiError> {
+    if bytes.starts_with(b"\x89PNG") {
+        return from_baked(bake::extract_png(bytes));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| ApiError::Invalid(Invalid::one("file", "is neither a PNG, an SVG nor a text credential")))?;
+    if text.contains("<svg") {
+        from_baked(bake::extract_svg(text))
+    } else {
+        from_text(text)
+    }
+}
+
+/// Reads a verification request in any accepted form: (what, recipient).
+pub async fn read(state: &AppState, req: Request, mut recipient: Option<String>) -> ApiResult<(Submitted, Option<String>)> {
+    let content_type = essence(req.headers().get(header::CONTENT_TYPE));
+    let submitted = match content_type.as_str() {
+        "multipart/form-data" => {
+            let mut multipart = Multipart::from_request(req, state)
+                .await
+                .map_err(|e| ApiError::Malformed { detail: format!("unreadable upload: {e}"), field: None })?;
+            let mut found = None;
+            while let Some(field) = multipart.next_field().await.map_err(|e| ApiError::Malformed { detail: format!("unreadable upload: {e}"), field: None })? {
+                let name = field.name().unwrap_or_default().to_string();
+                let bytes = field.bytes().await.map_err(|e| ApiError::Malformed { detail: format!("unreadable upload: {e}"), field: Some(name.clone()) })?;
+                match name.as_str() {
+                    "recipient" if !bytes.is_empty() => recipient = Some(String::from_utf8_lossy(&bytes).trim().to_string()),
+                    "file" if !bytes.is_empty() => found = Some(from_file(&bytes)?),
+                    "credential" if !bytes.iter().all(u8::is_ascii_whitespace) => found = Some(from_text(&String::from_utf8_lossy(&bytes))?),
+                    _ => {}
+                }
+            }
+            found.ok_or_else(|| ApiError::Invalid(Invalid::one("file", "upload a badge file or paste a credential")))?
+        }
+        "application/x-www-form-urlencoded" => {
+            #[derive(Deserialize)]
+            struct Form {
+                #[serde(default)]
+                credential: String,
+                #[serde(default)]
+                recipient: String,
+            }
+            let body = read_body(req, state).await?;
+            let form: Form = serde_urlencoded_from(&body)?;
+            if !form.recipient.trim().is_empty() {
+                recipient = Some(form.recipient.trim().to_string());
+            }
+            from_text(&form.credential)?
+        }
         "application/json" | "application/ld+json" | "application/vc+ld+json" | "application/vc" => {
+            let body = read_body(req, state).await?;
             let v: Value = parse_json(&body)?;
             match v {
-                Value::String(jwt) => Input::Jwt(jwt),
+                Value::String(text) => from_text(&text)?,
                 Value::Object(mut m) if m.contains_key("credential") && !m.contains_key("@context") => {
                     if let Some(r) = m.remove("recipient").and_then(|r| r.as_str().map(String::from)) {
                         recipient = Some(r);
                     }
                     match m.remove("credential") {
-                        Some(Value::String(jwt)) => Input::Jwt(jwt),
-                        Some(c @ Value::Object(_)) => Input::Json(c),
+                        Some(Value::String(text)) => from_text(&text)?,
+                        Some(c @ Value::Object(_)) => from_text(&c.to_string())?,
                         _ => return Err(ApiError::Malformed { detail: "credential must be a JSON object or a compact JWS string".into(), field: Some("credential".into()) }),
                     }
                 }
-                other => Input::Json(other),
+                other => from_text(&other.to_string())?,
             }
         }
         "text/plain" | "application/vc+jwt" | "application/jwt" => {
-            let text = std::str::from_utf8(&body).map_err(|_| ApiError::Malformed { detail: "a VC-JWT must be UTF-8 text".into(), field: None })?;
-            Input::Jwt(text.trim().to_string())
+            let body = read_body(req, state).await?;
+            from_text(std::str::from_utf8(&body).map_err(|_| ApiError::Malformed { detail: "text must be UTF-8".into(), field: None })?)?
+        }
+        "image/png" => from_baked(bake::extract_png(&read_body(req, state).await?))?,
+        "image/svg+xml" => {
+            let body = read_body(req, state).await?;
+            from_baked(bake::extract_svg(&String::from_utf8_lossy(&body)))?
         }
         other => {
             return Err(ApiError::UnsupportedMediaType(format!(
-                "expected application/json (credential), application/vc+jwt or text/plain (VC-JWT); got '{}'",
+                "expected a credential (application/json), a VC-JWT (application/vc+jwt, text/plain), a baked image/png or image/svg+xml, or a multipart upload; got '{}'",
                 if other.is_empty() { "nothing" } else { other }
             )));
         }
     };
-    Ok(Json(s.service.verify(input, recipient.as_deref()).await))
+    Ok((submitted, recipient))
+}
+
+fn serde_urlencoded_from<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
+    serde_urlencoded::from_bytes(body).map_err(|e| ApiError::Malformed { detail: format!("unreadable form: {e}"), field: None })
+}
+
+pub async fn run(state: &AppState, submitted: Submitted, recipient: Option<&str>) -> Report {
+    match submitted {
+        Submitted::Ob3(input) => state.service.verify(input, recipient).await,
+        Submitted::Ob2(payload) => state.service.verify_ob2(&payload, recipient).await,
+    }
+}
+
+async fn verify(State(s): State<AppState>, ApiQuery(q): ApiQuery<VerifyQuery>, req: Request) -> ApiResult<Response> {
+    let wants_html = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
+    let (submitted, recipient) = read(&s, req, q.recipient).await?;
+    let report = run(&s, submitted, recipient.as_deref()).await;
+    if wants_html {
+        return Ok(super::pages::verify_result(&s, &report));
+    }
+    Ok(Json(report).into_response())
 }

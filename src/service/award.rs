@@ -179,6 +179,13 @@ impl Service {
         Ok(self.store.credential(id).await?.ok_or(ServiceError::NotFound)?.signed)
     }
 
+    /// The credential as JSON and the recipient's name (if the award gave one), for its page.
+    pub async fn credential_for_page(&self, id: Uuid) -> ServiceResult<(Value, Option<String>)> {
+        let row = self.store.credential(id).await?.ok_or(ServiceError::NotFound)?;
+        let vc = serde_json::from_str(&row.signed).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        Ok((vc, row.recipient_name))
+    }
+
     /// The same credential as a VC-JWT.
     pub async fn credential_jwt(&self, id: Uuid) -> ServiceResult<String> {
         Ok(self.store.credential(id).await?.ok_or(ServiceError::NotFound)?.jwt)

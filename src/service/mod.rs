@@ -2,11 +2,13 @@
 //! transaction. Knows neither HTTP nor SQL (it calls the store's typed functions).
 
 mod award;
+mod baked;
 mod catalog;
 mod issuer;
 mod key;
 mod member;
 mod nanomodule;
+mod ob2;
 mod status;
 mod verify;
 
@@ -22,6 +24,7 @@ pub use issuer::IssuerView;
 pub use key::KeyView;
 pub use member::{MemberView, NewMember};
 pub use nanomodule::{NanomoduleView, NewImage};
+pub use ob2::{Ob2, ob2_context};
 
 use crate::api_token;
 use crate::domain::access::{Denied, Principal, Role};

@@ -9,6 +9,7 @@ mod awards;
 mod bad_input;
 mod cli;
 mod interop;
+mod pages;
 mod status;
 mod verify;
 mod foundation;
