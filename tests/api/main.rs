@@ -6,6 +6,7 @@ mod harness;
 mod access;
 mod audit;
 mod awards;
+mod browser;
 mod bad_input;
 mod cli;
 mod interop;

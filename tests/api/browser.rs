@@ -1,0 +1,79 @@
+//! A real browser (Debian's headless Chromium) opens a badge page: valid, then revoked after a
+//! reload. Screenshots (phone width) are kept in target/artifacts/ for people to look at.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Mutex;
+
+use serde_json::json;
+
+use crate::awards::{module, recipients};
+use crate::harness::{ADMIN, TestApp, both};
+
+both!(badge_page_in_a_real_browser);
+
+fn chromium() -> PathBuf {
+    static INSTALL: Mutex<()> = Mutex::new(());
+    let _guard = INSTALL.lock().unwrap_or_else(|p| p.into_inner());
+    let path = PathBuf::from("/usr/bin/chromium");
+    if !path.exists() {
+        // A fresh machine of this project's kind has no browser: install Debian's.
+        let ok = Command::new("sh")
+            .args(["-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium"])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok && path.exists(), "Chromium is needed for this test: apt-get install chromium");
+    }
+    path
+}
+
+/// Loads `url` in headless Chromium; returns the DOM after load and saves a screenshot.
+fn load(url: &str, screenshot: &str) -> String {
+    let artifacts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let profile = std::env::temp_dir().join(format!("mb_chromium_{}", uuid::Uuid::new_v4().simple()));
+    let flags = [
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--hide-scrollbars", "--window-size=412,1400",
+    ];
+    let run = |extra: &str| {
+        Command::new(chromium())
+            .args(flags)
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg(extra)
+            .arg(url)
+            .output()
+            .expect("chromium runs")
+    };
+    let dom = run("--dump-dom");
+    assert!(dom.status.success(), "chromium failed: {}", String::from_utf8_lossy(&dom.stderr));
+    let shot = artifacts.join(screenshot);
+    let out = run(&format!("--screenshot={}", shot.display()));
+    assert!(out.status.success() && shot.exists(), "screenshot failed: {}", String::from_utf8_lossy(&out.stderr));
+    let _ = std::fs::remove_dir_all(&profile);
+    String::from_utf8(dom.stdout).unwrap()
+}
+
+fn status_text(dom: &str) -> String {
+    let at = dom.find("id=\"status\">").expect("status banner in the page") + "id=\"status\">".len();
+    dom[at..].split("</p>").next().unwrap().to_string()
+}
+
+async fn badge_page_in_a_real_browser(app: TestApp) {
+    let (_, nm) = module(&app, None).await;
+    let (_, resp) = app.post(&format!("/api/v1/nanomodules/{nm}/awards"), ADMIN, json!({"recipients": recipients(1)})).await;
+    let url = resp["credentials"][0]["id"].as_str().unwrap().to_string();
+    let backend = if app.db.url.starts_with("sqlite") { "sqlite" } else { "postgres" };
+    let page_url = url.clone();
+    let dom = tokio::task::spawn_blocking(move || load(&page_url, &format!("badge-valid-{backend}.png"))).await.unwrap();
+    assert!(status_text(&dom).starts_with("Valid"), "{}", status_text(&dom));
+    assert!(dom.contains("<h1>Smeren</h1>"));
+
+    let id = url.rsplit('/').next().unwrap();
+    app.post(&format!("/api/v1/credentials/{id}/revoke"), ADMIN, json!({"reason": "Awarded to the wrong person"})).await;
+    let page_url = url.clone();
+    let dom = tokio::task::spawn_blocking(move || load(&page_url, &format!("badge-revoked-{backend}.png"))).await.unwrap();
+    let status = status_text(&dom);
+    assert!(status.starts_with("Revoked by the issuer (Awarded to the wrong person)"), "{status}");
+    app.stop().await;
+}
