@@ -121,7 +121,8 @@ fn main() {
     runtime.block_on(end_to_end(raw));
 }
 
-/// A 10 000-recipient cohort award through HTTP on a fresh SQLite database (both cores).
+/// A 10 000-recipient cohort award through HTTP on a fresh SQLite database (both cores), then
+/// verification: in-process on one core, and `/verify` over HTTP on both cores.
 async fn end_to_end(raw: f64) {
     let dir = std::env::temp_dir().join(format!("mb_bench_{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -130,6 +131,7 @@ async fn end_to_end(raw: f64) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let app = metrobadge::App::new(store, metrobadge::master_key::MasterKey::generate(), &base, Some("bench"), 16 * 1024 * 1024);
+    let service = app.service.clone();
     tokio::spawn(app.serve(listener, std::future::pending()));
     let client = reqwest::Client::new();
     let post = |path: String, body: Value| client.post(format!("{base}{path}")).bearer_auth("bench").json(&body).send();
@@ -148,7 +150,53 @@ async fn end_to_end(raw: f64) {
     let resp = post(format!("/api/v1/nanomodules/{}/awards", nm["id"].as_str().unwrap()), json!({"recipients": recipients})).await.unwrap();
     let elapsed = start.elapsed();
     assert_eq!(resp.status(), 201);
+    let awarded: Value = resp.json().await.unwrap();
     println!("end to end: 10 000-recipient cohort award over HTTP on SQLite: {:.2} s", elapsed.as_secs_f64());
     rate("end to end award (credentials, 2 cores)", 10_000, elapsed, Some(raw));
+
+    // Verification of our own credentials (full checks: JSON-LD, schema, proof, key, status).
+    let mut creds = Vec::new();
+    for c in awarded["credentials"].as_array().unwrap().iter().take(200) {
+        let text = client.get(c["id"].as_str().unwrap()).send().await.unwrap().text().await.unwrap();
+        creds.push(serde_json::from_str::<Value>(&text).unwrap());
+    }
+    let start = Instant::now();
+    let mut n = 0;
+    while start.elapsed() < Duration::from_secs(3) {
+        let report = service.verify(metrobadge::credential::verify::Input::Json(creds[n % creds.len()].clone()), None).await;
+        assert!(report.verified);
+        n += 1;
+    }
+    rate("verify eddsa-rdfc-2022 credential in-process, all checks", n, start.elapsed(), Some(raw));
+
+    let start = Instant::now();
+    let mut n = 0;
+    while start.elapsed() < Duration::from_secs(2) {
+        let c = &creds[n % creds.len()]["credentialStatus"];
+        std::hint::black_box(metrobadge::credential::verify::Resolver::status(&service, c, "x").await);
+        n += 1;
+    }
+    rate("status lookup (one indexed read, SQLite)", n, start.elapsed(), Some(raw));
+
+    let total = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..16 {
+        let (client, base, creds, total) = (client.clone(), base.clone(), creds.clone(), total.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut i = w;
+            while start.elapsed() < Duration::from_secs(4) {
+                let r = client.post(format!("{base}/verify")).json(&creds[i % creds.len()]).send().await.unwrap();
+                assert_eq!(r.status(), 200);
+                r.bytes().await.unwrap();
+                total.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                i += 16;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    rate("POST /verify over HTTP (16 clients, 2 cores incl. client)", total.load(std::sync::atomic::Ordering::Relaxed), start.elapsed(), Some(raw));
     let _ = std::fs::remove_dir_all(&dir);
 }

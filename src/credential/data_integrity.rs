@@ -98,6 +98,16 @@ pub fn verify(signed: &Value, public_key: &VerifyingKey) -> Result<(), ProofErro
 
 /// Checks one proof object over the unsecured document (the document without `proof`).
 pub fn verify_proof(unsecured: &Value, proof: &Map<String, Value>, public_key: &VerifyingKey) -> Result<(), ProofError> {
+    verify_proof_canonical(unsecured, None, proof, public_key)
+}
+
+/// [`verify_proof`] reusing the document's canonical form when the caller already has it.
+pub fn verify_proof_canonical(
+    unsecured: &Value,
+    canonical_document: Option<&str>,
+    proof: &Map<String, Value>,
+    public_key: &VerifyingKey,
+) -> Result<(), ProofError> {
     if proof.get("type").and_then(Value::as_str) != Some("DataIntegrityProof")
         || proof.get("cryptosuite").and_then(Value::as_str) != Some(CRYPTOSUITE)
     {
@@ -112,7 +122,10 @@ pub fn verify_proof(unsecured: &Value, proof: &Map<String, Value>, public_key: &
         .and_then(|b| bs58::decode(b).into_vec().ok())
         .ok_or(ProofError::Malformed("proofValue is not base58btc multibase"))?;
     let signature = Signature::from_slice(&bytes).map_err(|_| ProofError::Malformed("proofValue is not 64 bytes"))?;
-    let data = hash_data(unsecured, &Value::Object(proof.clone()))?;
+    let data = match canonical_document {
+        Some(doc) => combine(&canon::canonicalize(&proof_config(unsecured, &Value::Object(proof.clone()))?)?, doc),
+        None => hash_data(unsecured, &Value::Object(proof.clone()))?,
+    };
     public_key.verify(&data, &signature).map_err(|_| ProofError::BadSignature)
 }
 

@@ -154,13 +154,17 @@ pub async fn verify<R: Resolver>(input: Input, resolver: &R, recipient: Option<&
         None => data_integrity::proofs(&credential),
         Some(_) => (credential.clone(), vec![]),
     };
+    let mut canonical_document = None;
     let jsonld = if !ctx_ok {
         run.add("json-ld", false, "@context must start with the VC 2.0 and an OB 3.0 context")
     } else if !type_ok {
         run.add("json-ld", false, "type must include VerifiableCredential and OpenBadgeCredential")
     } else {
         match canon::canonicalize(&unsecured) {
-            Ok(_) => run.add("json-ld", true, "valid JSON-LD with the bundled contexts; every term defined"),
+            Ok(c) => {
+                canonical_document = Some(c);
+                run.add("json-ld", true, "valid JSON-LD with the bundled contexts; every term defined")
+            }
             Err(e) => run.add("json-ld", false, e.to_string()),
         }
     };
@@ -205,7 +209,7 @@ pub async fn verify<R: Resolver>(input: Input, resolver: &R, recipient: Option<&
                     None => Err("cannot check: the signing key is unknown".to_string()),
                     Some(k) => VerifyingKey::from_bytes(&k.public_key)
                         .map_err(|e| e.to_string())
-                        .and_then(|vk| data_integrity::verify_proof(&unsecured, p, &vk).map_err(|e| e.to_string()))
+                        .and_then(|vk| data_integrity::verify_proof_canonical(&unsecured, canonical_document.as_deref(), p, &vk).map_err(|e| e.to_string()))
                         .map(|()| "DataIntegrityProof eddsa-rdfc-2022 signature is valid".to_string()),
                 };
                 out.push((facts, key, outcome));

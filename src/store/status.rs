@@ -5,6 +5,19 @@ use uuid::Uuid;
 
 use super::{Sql, Store, StoreError, StoreResult, Tx, args};
 
+/// The query for [`CredentialState`] rows with the given tail (one literal, so the SQL stays
+/// `'static` and is written once).
+macro_rules! state_select {
+    ($tail:literal) => {
+        concat!(
+            "SELECT c.credential_id, c.issuer_id, c.award_id, c.status_list_id, c.status_index, c.created_at, c.revoked_at, ",
+            "c.revocation_reason, c.suspended_at, c.suspension_reason, a.member_id, a.actor_token ",
+            "FROM credential c JOIN award a ON a.award_id = c.award_id ",
+            $tail
+        )
+    };
+}
+
 /// What happens to a credential's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatusChange {
@@ -52,9 +65,7 @@ impl Store {
     pub async fn credential_state(&self, id: Uuid) -> StoreResult<Option<CredentialState>> {
         self.clone()
             .fetch_optional(
-                "SELECT c.credential_id, c.issuer_id, c.award_id, c.status_list_id, c.status_index, c.created_at, c.revoked_at, \
-                 c.revocation_reason, c.suspended_at, c.suspension_reason, a.member_id, a.actor_token \
-                 FROM credential c JOIN award a ON a.award_id = c.award_id WHERE c.credential_id = $1",
+                state_select!("WHERE c.credential_id = $1"),
                 args![id],
             )
             .await
@@ -64,9 +75,7 @@ impl Store {
     pub async fn credential_at(&self, list: Uuid, index: i64) -> StoreResult<Option<CredentialState>> {
         self.clone()
             .fetch_optional(
-                "SELECT c.credential_id, c.issuer_id, c.award_id, c.status_list_id, c.status_index, c.created_at, c.revoked_at, \
-                 c.revocation_reason, c.suspended_at, c.suspension_reason, a.member_id, a.actor_token \
-                 FROM credential c JOIN award a ON a.award_id = c.award_id WHERE c.status_list_id = $1 AND c.status_index = $2",
+                state_select!("WHERE c.status_list_id = $1 AND c.status_index = $2"),
                 args![list, index],
             )
             .await
@@ -108,9 +117,7 @@ impl Store {
     pub async fn revoked(&self, issuer: Uuid) -> StoreResult<Vec<CredentialState>> {
         self.clone()
             .fetch_all(
-                "SELECT c.credential_id, c.issuer_id, c.award_id, c.status_list_id, c.status_index, c.created_at, c.revoked_at, \
-                 c.revocation_reason, c.suspended_at, c.suspension_reason, a.member_id, a.actor_token \
-                 FROM credential c JOIN award a ON a.award_id = c.award_id WHERE c.issuer_id = $1 AND c.revoked_at IS NOT NULL ORDER BY c.revoked_at",
+                state_select!("WHERE c.issuer_id = $1 AND c.revoked_at IS NOT NULL ORDER BY c.revoked_at"),
                 args![issuer],
             )
             .await
