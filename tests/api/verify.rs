@@ -169,5 +169,11 @@ async fn verify_endpoint_inputs(app: TestApp) {
     assert_eq!(report["verified"], false);
     let report = post_verify(&app, json!({"hello": "world"})).await;
     assert_eq!(report["verified"], false);
+    // Untrusted input is bounded before any JSON-LD work.
+    let mut huge = vc.clone();
+    huge["credentialSubject"]["achievement"]["tag"] = json!(vec!["t"; 6000]);
+    let report = post_verify(&app, json!({"credential": huge})).await;
+    assert_eq!(report["verified"], false);
+    assert_eq!(failed(&report), ["format"]);
     app.stop().await;
 }
