@@ -6,6 +6,7 @@ pub mod audit;
 pub mod award;
 pub mod issuer;
 pub mod nanomodule;
+pub mod pathway;
 pub mod skill;
 pub mod time;
 pub mod validate;
