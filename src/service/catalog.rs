@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::{Service, ServiceError, ServiceResult, decode_spec, encode_spec, patched};
 use crate::domain::access::{Action, Principal};
 use crate::domain::audit::NewEvent;
+use crate::domain::metro_line::MetroMapSpec;
 use crate::domain::skill::{SkillSpec, SkillsProfileSpec};
 use crate::domain::validate::{FieldError, Invalid};
 use crate::store::{Catalog, SkillRow};
@@ -53,6 +54,14 @@ impl CatalogSpec for SkillsProfileSpec {
     }
     fn skill_refs(&self) -> &[Uuid] {
         &self.skills
+    }
+}
+
+impl CatalogSpec for MetroMapSpec {
+    const CATALOG: Catalog = Catalog::MetroMap;
+    const PATH: &'static str = "metro-maps";
+    fn parse(self) -> Result<Self, Invalid> {
+        MetroMapSpec::parse(self)
     }
 }
 
@@ -149,6 +158,19 @@ impl Service {
         self.list_catalog::<SkillsProfileSpec>(who, issuer).await
     }
 
+    pub async fn create_metro_map(&self, who: &Principal, issuer: Uuid, spec: MetroMapSpec) -> ServiceResult<CatalogView> {
+        self.create_catalog(who, issuer, spec).await
+    }
+    pub async fn metro_map(&self, who: &Principal, id: Uuid) -> ServiceResult<CatalogView> {
+        self.get_catalog::<MetroMapSpec>(who, id).await
+    }
+    pub async fn update_metro_map(&self, who: &Principal, id: Uuid, patch: &Value) -> ServiceResult<CatalogView> {
+        self.update_catalog::<MetroMapSpec>(who, id, patch).await
+    }
+    pub async fn metro_maps(&self, who: &Principal, issuer: Uuid) -> ServiceResult<Vec<CatalogView>> {
+        self.list_catalog::<MetroMapSpec>(who, issuer).await
+    }
+
     /// A skill's public description (no auth): name, description and framework alignment.
     pub async fn public_skill(&self, id: Uuid) -> ServiceResult<Value> {
         let row = self.store.catalog_item(Catalog::Skill, id).await?.ok_or(ServiceError::NotFound)?;
@@ -161,6 +183,7 @@ fn created_action(c: Catalog) -> &'static str {
     match c {
         Catalog::Skill => "skill.created",
         Catalog::SkillsProfile => "skills_profile.created",
+        Catalog::MetroMap => "metro_map.created",
     }
 }
 
@@ -168,5 +191,6 @@ fn updated_action(c: Catalog) -> &'static str {
     match c {
         Catalog::Skill => "skill.updated",
         Catalog::SkillsProfile => "skills_profile.updated",
+        Catalog::MetroMap => "metro_map.updated",
     }
 }

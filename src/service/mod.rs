@@ -7,6 +7,7 @@ mod catalog;
 mod issuer;
 mod key;
 mod member;
+mod metro;
 mod nanomodule;
 mod ob2;
 mod status;
@@ -23,6 +24,7 @@ pub use catalog::CatalogView;
 pub use issuer::IssuerView;
 pub use key::KeyView;
 pub use member::{MemberView, NewMember};
+pub use metro::MetroLineView;
 pub use nanomodule::{NanomoduleView, NewImage};
 pub use ob2::{Ob2, ob2_context};
 

@@ -1,4 +1,5 @@
-//! Skills and skills profiles: per-issuer documents with the same shape, kept in two tables.
+//! Per-issuer catalogue documents with the same shape (skills, skills profiles, metro maps),
+//! one table each.
 
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -10,6 +11,7 @@ use super::{Sql, Store, StoreError, StoreResult, Tx, args};
 pub enum Catalog {
     Skill,
     SkillsProfile,
+    MetroMap,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -26,24 +28,28 @@ impl Catalog {
         match self {
             Catalog::Skill => "INSERT INTO skill (skill_id, issuer_id, spec, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)",
             Catalog::SkillsProfile => "INSERT INTO skills_profile (skills_profile_id, issuer_id, spec, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)",
+            Catalog::MetroMap => "INSERT INTO metro_map (metro_map_id, issuer_id, spec, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)",
         }
     }
     fn update_sql(self) -> &'static str {
         match self {
             Catalog::Skill => "UPDATE skill SET spec = $3, updated_at = $4 WHERE skill_id = $1 AND issuer_id = $2",
             Catalog::SkillsProfile => "UPDATE skills_profile SET spec = $3, updated_at = $4 WHERE skills_profile_id = $1 AND issuer_id = $2",
+            Catalog::MetroMap => "UPDATE metro_map SET spec = $3, updated_at = $4 WHERE metro_map_id = $1 AND issuer_id = $2",
         }
     }
     fn get_sql(self) -> &'static str {
         match self {
             Catalog::Skill => "SELECT skill_id AS id, issuer_id, spec, created_at, updated_at FROM skill WHERE skill_id = $1",
             Catalog::SkillsProfile => "SELECT skills_profile_id AS id, issuer_id, spec, created_at, updated_at FROM skills_profile WHERE skills_profile_id = $1",
+            Catalog::MetroMap => "SELECT metro_map_id AS id, issuer_id, spec, created_at, updated_at FROM metro_map WHERE metro_map_id = $1",
         }
     }
     fn list_sql(self) -> &'static str {
         match self {
             Catalog::Skill => "SELECT skill_id AS id, issuer_id, spec, created_at, updated_at FROM skill WHERE issuer_id = $1 ORDER BY created_at, skill_id",
             Catalog::SkillsProfile => "SELECT skills_profile_id AS id, issuer_id, spec, created_at, updated_at FROM skills_profile WHERE issuer_id = $1 ORDER BY created_at, skills_profile_id",
+            Catalog::MetroMap => "SELECT metro_map_id AS id, issuer_id, spec, created_at, updated_at FROM metro_map WHERE issuer_id = $1 ORDER BY created_at, metro_map_id",
         }
     }
 }

@@ -10,6 +10,7 @@ mod browser;
 mod bad_input;
 mod cli;
 mod interop;
+mod metro;
 mod pages;
 mod status;
 mod verify;

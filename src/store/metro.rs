@@ -1,0 +1,101 @@
+//! Versioned metro lines, and a learner's credentials across issuers.
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{Sql, Store, StoreError, StoreResult, Tx, args};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MetroLineRow {
+    pub metro_line_id: Uuid,
+    pub issuer_id: Uuid,
+    pub metro_map_id: Uuid,
+    pub version: i64,
+    pub current_version: i64,
+    pub spec: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// One credential of a learner with what decides whether it may count.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct HolderCredential {
+    pub credential_id: Uuid,
+    pub nanomodule_id: Uuid,
+    pub nanomodule_version: i64,
+    pub version_spec: String,
+    pub valid_from: OffsetDateTime,
+    pub valid_until: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+    pub revoked_at: Option<OffsetDateTime>,
+    pub suspended_at: Option<OffsetDateTime>,
+    pub compromised_since: Option<OffsetDateTime>,
+}
+
+impl Tx {
+    pub async fn insert_metro_line(&mut self, id: Uuid, issuer: Uuid, map: Uuid, now: OffsetDateTime) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO metro_line (metro_line_id, issuer_id, metro_map_id, current_version, created_at, updated_at) VALUES ($1, $2, $3, 0, $4, $4)",
+            args![id, issuer, map, now],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Appends version `version` if the current one is `version - 1` (else a conflict).
+    pub async fn push_metro_line_version(&mut self, id: Uuid, version: i64, map: Uuid, spec: String, now: OffsetDateTime) -> StoreResult<()> {
+        let n = self
+            .execute(
+                "UPDATE metro_line SET current_version = $2, metro_map_id = $3, updated_at = $4 WHERE metro_line_id = $1 AND current_version = $5",
+                args![id, version, map, now, version - 1],
+            )
+            .await?;
+        if n == 0 {
+            return Err(StoreError::Conflict("metro line was changed concurrently".into()));
+        }
+        self.execute(
+            "INSERT INTO metro_line_version (metro_line_id, version, spec, created_at) VALUES ($1, $2, $3, $4)",
+            args![id, version, spec, now],
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    pub async fn metro_line(&self, id: Uuid, version: Option<i64>) -> StoreResult<Option<MetroLineRow>> {
+        self.clone()
+            .fetch_optional(
+                "SELECT l.metro_line_id, l.issuer_id, l.metro_map_id, v.version, l.current_version, v.spec, v.created_at \
+                 FROM metro_line l JOIN metro_line_version v ON v.metro_line_id = l.metro_line_id \
+                 WHERE l.metro_line_id = $1 AND v.version = COALESCE($2, l.current_version)",
+                args![id, version],
+            )
+            .await
+    }
+
+    pub async fn metro_lines(&self, issuer: Uuid) -> StoreResult<Vec<MetroLineRow>> {
+        self.clone()
+            .fetch_all(
+                "SELECT l.metro_line_id, l.issuer_id, l.metro_map_id, v.version, l.current_version, v.spec, v.created_at \
+                 FROM metro_line l JOIN metro_line_version v ON v.metro_line_id = l.metro_line_id AND v.version = l.current_version \
+                 WHERE l.issuer_id = $1 ORDER BY l.created_at, l.metro_line_id",
+                args![issuer],
+            )
+            .await
+    }
+
+    /// Every credential issued to this identity, on any issuer, with its module version.
+    pub async fn holder_credentials(&self, identity_type: &str, identity: &str) -> StoreResult<Vec<HolderCredential>> {
+        self.clone()
+            .fetch_all(
+                "SELECT c.credential_id, c.nanomodule_id, c.nanomodule_version, v.spec AS version_spec, c.valid_from, c.valid_until, c.created_at, \
+                 c.revoked_at, c.suspended_at, k.compromised_since \
+                 FROM credential c \
+                 JOIN nanomodule_version v ON v.nanomodule_id = c.nanomodule_id AND v.version = c.nanomodule_version \
+                 JOIN signing_key k ON k.key_id = c.key_id \
+                 WHERE c.identity_type = $1 AND c.identity = $2 ORDER BY c.created_at, c.credential_id",
+                args![identity_type, identity],
+            )
+            .await
+    }
+}

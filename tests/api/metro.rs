@@ -1,0 +1,124 @@
+//! Metro maps and lines: definitions, versions, validation, a learner's progress.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::harness::{ADMIN, TestApp, both};
+
+both!(lines_versions_and_progress);
+
+async fn nanomodule(app: &TestApp, issuer: &str, name: &str, minutes: i64) -> String {
+    let (s, nm) = app
+        .post(&format!("/api/v1/issuers/{issuer}/nanomodules"), ADMIN, json!({"name": name, "description": "d", "criteria": {"narrative": "n"}, "duration_minutes": minutes}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{nm}");
+    nm["id"].as_str().unwrap().to_string()
+}
+
+async fn award(app: &TestApp, module: &str, who: &str) -> String {
+    let (s, r) = app.post(&format!("/api/v1/nanomodules/{module}/awards"), ADMIN, json!({"recipients": [{"identity": who}]})).await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    r["credentials"][0]["id"].as_str().unwrap().rsplit('/').next().unwrap().to_string()
+}
+
+fn fields(body: &Value) -> Vec<String> {
+    body["errors"].as_array().map(|a| a.iter().map(|e| e["field"].as_str().unwrap().to_string()).collect()).unwrap_or_default()
+}
+
+async fn lines_versions_and_progress(app: TestApp) {
+    let issuer = app.issuer("Techniek Twente").await;
+    let other = app.issuer("Other").await;
+    let trainer = app.member(&issuer, "trainer").await;
+    let auditor = app.member(&issuer, "auditor").await;
+    let (a, b, c) = (nanomodule(&app, &issuer, "Smeren", 240).await, nanomodule(&app, &issuer, "Trillingen", 240).await, nanomodule(&app, &issuer, "Uitlijnen", 120).await);
+    let foreign = nanomodule(&app, &other, "Elders", 60).await;
+    let (s, map) = app.post(&format!("/api/v1/issuers/{issuer}/metro-maps"), ADMIN, json!({"name": "Maakindustrie — Smart Maintenance"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{map}");
+    let map = map["id"].as_str().unwrap().to_string();
+    let line = json!({
+        "name": "Smart Maintenance basis", "description": "Drie modules", "metro_map": map, "audience": "employees", "colour": "#0077aa",
+        "stations": [a, b, c],
+        "rule": {"all": [{"nanomodule": a}, {"at_least": {"n": 1, "of": [{"nanomodule": b}, {"nanomodule": c}]}},
+                          {"min_study_hours": {"hours": 8, "of": [{"nanomodule": a}, {"nanomodule": b}, {"nanomodule": c}]}}]},
+        "certificate": {"name": "Deelcertificaat Smart Maintenance", "description": "MBO deelcertificaat",
+                        "alignment": [{"targetUrl": "https://example.nl/kwalificaties/25123", "targetCode": "25123", "targetFramework": "MBO crebo"}], "credits": 8}
+    });
+    assert_eq!(app.post(&format!("/api/v1/issuers/{issuer}/metro-lines"), &trainer, line.clone()).await.0, StatusCode::FORBIDDEN);
+    let mut bad = line.clone();
+    bad["stations"] = json!([a, foreign, uuid::Uuid::new_v4()]);
+    let (s, body) = app.post(&format!("/api/v1/issuers/{issuer}/metro-lines"), ADMIN, bad).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(fields(&body), ["rule.all[0].all[1].at_least.of[0].nanomodule", "rule.all[0].all[1].at_least.of[1].nanomodule", "rule.all[0].all[2].min_study_hours.of[1].nanomodule", "rule.all[0].all[2].min_study_hours.of[2].nanomodule"].iter().map(|f| f.replace("all[0].", "")).collect::<Vec<_>>());
+    let mut bad = line.clone();
+    bad["rule"] = json!({"at_least": {"n": 4, "of": [{"nanomodule": a}]}});
+    bad["stations"] = json!([a, foreign]);
+    let (_, body) = app.post(&format!("/api/v1/issuers/{issuer}/metro-lines"), ADMIN, bad.clone()).await;
+    assert_eq!(fields(&body), ["rule.at_least.n"]);
+    bad["rule"] = json!({"nanomodule": a});
+    let (_, body) = app.post(&format!("/api/v1/issuers/{issuer}/metro-lines"), ADMIN, bad.clone()).await;
+    assert_eq!(fields(&body), ["stations[1]"], "another issuer's module needs accepts_issuers");
+    bad["accepts_issuers"] = json!([other]);
+    bad["stations"] = json!([a, foreign, uuid::Uuid::new_v4()]);
+    let (_, body) = app.post(&format!("/api/v1/issuers/{issuer}/metro-lines"), ADMIN, bad).await;
+    assert_eq!(fields(&body), ["stations[2]"], "accepted, but the last is no module at all");
+    let (s, body) = app.post(&format!("/api/v1/issuers/{issuer}/metro-lines"), ADMIN, json!({"name": "x", "metro_map": map, "stations": [a], "certificate": {"name": "c", "description": "d"}, "rule": {"some": []}})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "unknown rule kinds: {body}");
+
+    let (s, created) = app.post(&format!("/api/v1/issuers/{issuer}/metro-lines"), ADMIN, line.clone()).await;
+    assert_eq!(s, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap().to_string();
+    assert_eq!(created["version"], 1);
+
+    // Progress, module by module.
+    let progress = |who: &'static str| {
+        let (app, id) = (&app, id.clone());
+        async move { app.get(&format!("/api/v1/metro-lines/{id}/progress?identity={who}"), Some(ADMIN)).await.1 }
+    };
+    let p = progress("jan@example.nl").await;
+    assert_eq!(p["satisfied"], false);
+    assert_eq!(p["explanation"]["children"][1]["detail"], "1 more of: Trillingen, Uitlijnen");
+    let first = award(&app, &a, "Jan@Example.nl").await;
+    let p = progress("jan@example.nl").await;
+    assert_eq!(p["explanation"]["children"][2]["detail"], "study hours 4 of 8");
+    let second = award(&app, &c, "jan@example.nl").await;
+    let p = progress("jan@example.nl").await;
+    assert_eq!(p["explanation"]["children"][2]["detail"], "study hours 6 of 8");
+    assert_eq!(p["satisfied"], false);
+    award(&app, &b, "jan@example.nl").await;
+    let p = progress("jan@example.nl").await;
+    assert_eq!(p["satisfied"], true, "{p}");
+    assert_eq!(p["counted"].as_array().unwrap().len(), 3);
+    assert!(p["counted"][0].as_str().unwrap().starts_with(&format!("{}/credentials/", app.base)));
+
+    // Only valid badges count, and the explanation says why.
+    app.post(&format!("/api/v1/credentials/{first}/revoke"), ADMIN, json!({"reason": "fraud"})).await;
+    let p = progress("jan@example.nl").await;
+    assert_eq!(p["satisfied"], false);
+    assert_eq!(p["explanation"]["children"][0]["detail"], "Smeren: revoked");
+    app.post(&format!("/api/v1/credentials/{second}/suspend"), ADMIN, json!({"reason": "check"})).await;
+    let p = progress("jan@example.nl").await;
+    assert!(p["explanation"]["children"][1]["children"][1]["detail"].as_str().unwrap().contains("suspended"), "{p}");
+
+    // Versions: a change makes version 2; version 1 stays readable.
+    let (s, v2) = app.patch(&format!("/api/v1/metro-lines/{id}"), ADMIN, json!({"rule": null})).await;
+    assert_eq!(s, StatusCode::OK, "{v2}");
+    assert_eq!(v2["version"], 2);
+    assert!(v2.get("rule").is_none(), "no rule means all stations");
+    let (_, v1) = app.get(&format!("/api/v1/metro-lines/{id}/versions/1"), Some(ADMIN)).await;
+    assert!(v1["rule"].is_object());
+    let p = progress("jan@example.nl").await;
+    assert_eq!(p["version"], 2);
+    assert_eq!(p["explanation"]["rule"], "all");
+
+    // Staff read; others see nothing.
+    assert_eq!(app.get(&format!("/api/v1/metro-lines/{id}/progress?identity=jan@example.nl"), Some(&auditor)).await.0, StatusCode::OK);
+    let stranger = app.member(&other, "issuer_admin").await;
+    assert_eq!(app.get(&format!("/api/v1/metro-lines/{id}"), Some(&stranger)).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(app.get(&format!("/api/v1/metro-lines/{id}/progress"), Some(ADMIN)).await.0, StatusCode::BAD_REQUEST, "identity is required");
+    let (_, lines) = app.get(&format!("/api/v1/issuers/{issuer}/metro-lines"), Some(&trainer)).await;
+    assert_eq!(lines["metro_lines"].as_array().unwrap().len(), 1);
+    let events = app.service.store.audit_page(0, 1000).await.unwrap();
+    assert!(events.iter().any(|e| e.action == "metro_line.updated"));
+    assert!(events.iter().any(|e| e.action == "metro_map.created"));
+    app.stop().await;
+}
