@@ -273,3 +273,24 @@ async fn status_indices_never_repeat(app: TestApp) {
     other.stop().await;
     app.stop().await;
 }
+
+both!(a_full_list_opens_a_new_one);
+
+/// 131 072 indices fill a list; the next reservation starts a new list, and no index repeats.
+async fn a_full_list_opens_a_new_one(app: TestApp) {
+    let issuer: uuid::Uuid = app.issuer("Busy issuer").await.parse().unwrap();
+    let store = &app.service.store;
+    let first = store.reserve_status_indices(issuer, 131_072 - 5).await.unwrap();
+    let list = first[0].0;
+    assert!(first.iter().all(|(l, _)| *l == list));
+    let more = store.reserve_status_indices(issuer, 10).await.unwrap();
+    assert_eq!(more.iter().filter(|(l, _)| *l == list).count(), 5, "the first list is filled up");
+    let other: HashSet<uuid::Uuid> = more.iter().map(|(l, _)| *l).filter(|l| *l != list).collect();
+    assert_eq!(other.len(), 1, "then a new list");
+    let mut seen: HashSet<(uuid::Uuid, i64)> = first.into_iter().collect();
+    for e in more {
+        assert!(seen.insert(e), "index reused");
+    }
+    assert_eq!(seen.iter().filter(|(l, _)| *l == list).count(), 131_072);
+    app.stop().await;
+}
