@@ -12,6 +12,7 @@ mod cli;
 mod interop;
 mod metro;
 mod pages;
+mod schemas;
 mod status;
 mod verify;
 mod foundation;
