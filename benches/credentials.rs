@@ -73,7 +73,10 @@ fn main() {
     let key = SigningKey::from_bytes(&[42u8; 32]);
     let vm = "https://badges.example.nl/issuers/1#z6Mk";
     let docs: Vec<Value> = (0..512).map(sample).collect();
-    println!("metrobadge benchmarks (release, one core unless stated); sample credential {} bytes", docs[0].to_string().len());
+    println!(
+        "metrobadge benchmarks (release, one core unless stated); sample credential {} bytes",
+        docs[0].to_string().len()
+    );
 
     let msg = [7u8; 64];
     let (n, t) = measure(budget, || {
@@ -130,7 +133,13 @@ async fn end_to_end(raw: f64) {
     let store = metrobadge::store::Store::connect(&url).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = metrobadge::App::new(store, metrobadge::master_key::MasterKey::generate(), &base, Some("bench"), 16 * 1024 * 1024);
+    let app = metrobadge::App::new(
+        store,
+        metrobadge::master_key::MasterKey::generate(),
+        &base,
+        Some("bench"),
+        16 * 1024 * 1024,
+    );
     let service = app.service.clone();
     tokio::spawn(app.serve(listener, std::future::pending()));
     let client = reqwest::Client::new();
@@ -145,9 +154,14 @@ async fn end_to_end(raw: f64) {
     .json()
     .await
     .unwrap();
-    let recipients: Vec<Value> = (0..10_000).map(|i| json!({"identity": format!("learner{i}@example.nl"), "name": format!("Learner {i}")})).collect();
+    let recipients: Vec<Value> = (0..10_000)
+        .map(|i| json!({"identity": format!("learner{i}@example.nl"), "name": format!("Learner {i}")}))
+        .collect();
     let start = Instant::now();
-    let resp = post(format!("/api/v1/nanomodules/{}/awards", nm["id"].as_str().unwrap()), json!({"recipients": recipients})).await.unwrap();
+    let resp =
+        post(format!("/api/v1/nanomodules/{}/awards", nm["id"].as_str().unwrap()), json!({"recipients": recipients}))
+            .await
+            .unwrap();
     let elapsed = start.elapsed();
     assert_eq!(resp.status(), 201);
     let awarded: Value = resp.json().await.unwrap();
@@ -163,7 +177,8 @@ async fn end_to_end(raw: f64) {
     let start = Instant::now();
     let mut n = 0;
     while start.elapsed() < Duration::from_secs(3) {
-        let report = service.verify(metrobadge::credential::verify::Input::Json(creds[n % creds.len()].clone()), None).await;
+        let report =
+            service.verify(metrobadge::credential::verify::Input::Json(creds[n % creds.len()].clone()), None).await;
         assert!(report.verified);
         n += 1;
     }
@@ -197,6 +212,11 @@ async fn end_to_end(raw: f64) {
     for t in tasks {
         t.await.unwrap();
     }
-    rate("POST /verify over HTTP (16 clients, 2 cores incl. client)", total.load(std::sync::atomic::Ordering::Relaxed), start.elapsed(), Some(raw));
+    rate(
+        "POST /verify over HTTP (16 clients, 2 cores incl. client)",
+        total.load(std::sync::atomic::Ordering::Relaxed),
+        start.elapsed(),
+        Some(raw),
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -18,7 +18,13 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(store: Store, master_key: MasterKey, base_url: &str, admin_token: Option<&str>, body_limit: usize) -> App {
+    pub fn new(
+        store: Store,
+        master_key: MasterKey,
+        base_url: &str,
+        admin_token: Option<&str>,
+        body_limit: usize,
+    ) -> App {
         let service = Service::new(store, master_key, base_url, admin_token);
         let router = crate::http::router(service.clone(), body_limit);
         App { service, router }
@@ -31,7 +37,11 @@ impl App {
         Ok(App { service, router })
     }
 
-    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         axum::serve(listener, self.router).with_graceful_shutdown(shutdown).await.context("server failed")
     }
 }

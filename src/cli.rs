@@ -8,7 +8,11 @@ use crate::domain::access::{Principal, Role};
 use crate::domain::audit::Actor;
 
 #[derive(Parser)]
-#[command(name = "metrobadge", version, about = "Issue, stack and verify Open Badges 3.0 credentials for work-based learning")]
+#[command(
+    name = "metrobadge",
+    version,
+    about = "Issue, stack and verify Open Badges 3.0 credentials for work-based learning"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub config: Config,
@@ -90,7 +94,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Token { command: TokenCommand::Create { role, issuer, label } } => {
             let service = crate::app::service(&config).await?;
-            let token = service.create_token(&Actor::cli(), role, issuer, &label).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let token =
+                service.create_token(&Actor::cli(), role, issuer, &label).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{token}");
             Ok(())
         }

@@ -72,7 +72,8 @@ impl MasterKey {
                 options.write(true).create_new(true);
                 #[cfg(unix)]
                 std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-                let mut file = options.open(path).map_err(|source| MasterKeyError::Create { path: shown.clone(), source })?;
+                let mut file =
+                    options.open(path).map_err(|source| MasterKeyError::Create { path: shown.clone(), source })?;
                 file.write_all(key.to_file_text().as_bytes())
                     .and_then(|_| file.sync_all())
                     .map_err(|source| MasterKeyError::Create { path: shown, source })?;

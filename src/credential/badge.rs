@@ -6,7 +6,8 @@ use sha2::{Digest, Sha256};
 use super::contexts;
 use crate::domain::award::{IdentityType, Recipient};
 
-pub const OB_SCHEMA: &str = "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json";
+pub const OB_SCHEMA: &str =
+    "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json";
 
 /// The credential's entry in a revocation status list.
 #[derive(Debug, Clone)]
@@ -103,7 +104,13 @@ pub fn build(t: &Template<'_>, id: &str, recipient: &Recipient, salt: &str, stat
             .map(|e| {
                 let mut m = Map::new();
                 m.insert("type".into(), json!(["Evidence"]));
-                for (k, v) in [("id", &e.id), ("name", &e.name), ("narrative", &e.narrative), ("description", &e.description), ("genre", &e.genre)] {
+                for (k, v) in [
+                    ("id", &e.id),
+                    ("name", &e.name),
+                    ("narrative", &e.narrative),
+                    ("description", &e.description),
+                    ("genre", &e.genre),
+                ] {
                     if let Some(v) = v {
                         m.insert(k.into(), json!(v));
                     }
@@ -124,6 +131,9 @@ mod tests {
 
     #[test]
     fn spec_identity_hash_example() {
-        assert_eq!(identity_hash("a@example.com", "Kosher"), "sha256$b5809d8a92f8858436d7e6b87c12ebc0ae1eac4baecc2c0b913aee2c922ef399");
+        assert_eq!(
+            identity_hash("a@example.com", "Kosher"),
+            "sha256$b5809d8a92f8858436d7e6b87c12ebc0ae1eac4baecc2c0b913aee2c922ef399"
+        );
     }
 }

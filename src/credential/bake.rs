@@ -48,7 +48,10 @@ fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
 }
 
 /// Iterates `(type, data)` over the chunks of a PNG.
-fn chunks(png: &[u8]) -> Result<Vec<([u8; 4], &[u8])>, BakeError> {
+/// A PNG chunk: its type and data.
+type Chunk<'a> = ([u8; 4], &'a [u8]);
+
+fn chunks(png: &[u8]) -> Result<Vec<Chunk<'_>>, BakeError> {
     let body = png.strip_prefix(PNG_SIGNATURE.as_slice()).ok_or(BakeError::NotPng)?;
     let mut out = Vec::new();
     let mut at = 0;
@@ -164,7 +167,8 @@ fn svg_root(svg: &str) -> Option<(usize, usize, bool)> {
             from = start + rest.find("-->")? + 3;
         } else if rest.starts_with("<!") {
             from = start + rest.find('>')? + 1;
-        } else if rest.starts_with("<svg") && rest[4..].starts_with(|c: char| c.is_whitespace() || c == '>' || c == '/') {
+        } else if rest.starts_with("<svg") && rest[4..].starts_with(|c: char| c.is_whitespace() || c == '>' || c == '/')
+        {
             let mut quote = None;
             for (i, c) in rest.char_indices().skip(4) {
                 match (quote, c) {
@@ -193,7 +197,11 @@ pub fn bake_svg(svg: &str, credential_json: &str) -> Result<String, BakeError> {
     let element = format!("<openbadges:credential><![CDATA[{cdata}]]></openbadges:credential>");
     let mut rest = if self_closing { "</svg>".to_string() } else { svg[end..].to_string() };
     // Only one credential element: drop an earlier one right after the root.
-    if let Some(old_end) = rest.trim_start().strip_prefix("<openbadges:credential").and_then(|r| r.find("</openbadges:credential>").map(|i| i + "</openbadges:credential>".len())) {
+    if let Some(old_end) = rest
+        .trim_start()
+        .strip_prefix("<openbadges:credential")
+        .and_then(|r| r.find("</openbadges:credential>").map(|i| i + "</openbadges:credential>".len()))
+    {
         let offset = rest.len() - rest.trim_start().len() + "<openbadges:credential".len() + old_end;
         rest = rest[offset..].to_string();
     }
@@ -264,12 +272,22 @@ mod tests {
         let json = r#"{"name":"tricky ]]> text"}"#;
         let baked = bake_svg(svg, json).unwrap();
         assert!(baked.contains("xmlns:openbadges=\"https://purl.imsglobal.org/ob/v3p0\""));
-        assert!(baked.contains("data-x=\"a>b\" xmlns:openbadges=\"https://purl.imsglobal.org/ob/v3p0\"><openbadges:credential>"), "{baked}");
+        assert!(
+            baked.contains(
+                "data-x=\"a>b\" xmlns:openbadges=\"https://purl.imsglobal.org/ob/v3p0\"><openbadges:credential>"
+            ),
+            "{baked}"
+        );
         assert_eq!(extract_svg(&baked).unwrap(), Baked::Ob3(json.into()));
         let rebaked = bake_svg(&baked, "{}").unwrap();
         assert_eq!(rebaked.matches("<openbadges:credential>").count(), 1);
         assert_eq!(extract_svg(&rebaked).unwrap(), Baked::Ob3("{}".into()));
-        assert_eq!(bake_svg("<svg/>", "{}").unwrap(), format!("<svg xmlns:openbadges=\"{SVG_NAMESPACE}\"><openbadges:credential><![CDATA[{{}}]]></openbadges:credential></svg>"));
+        assert_eq!(
+            bake_svg("<svg/>", "{}").unwrap(),
+            format!(
+                "<svg xmlns:openbadges=\"{SVG_NAMESPACE}\"><openbadges:credential><![CDATA[{{}}]]></openbadges:credential></svg>"
+            )
+        );
         assert_eq!(extract_svg("<svg></svg>"), Err(BakeError::NoCredential));
         assert_eq!(extract_svg("<html></html>"), Err(BakeError::NotSvg));
         let jws = "<svg><openbadges:credential verify=\"a.b.c\"/></svg>";

@@ -15,8 +15,14 @@ pub const DID_V1: &str = "https://www.w3.org/ns/did/v1";
 pub const BUNDLED: &[(&str, &str)] = &[
     (VC_V2, include_str!("../../schemas/contexts/credentials-v2.jsonld")),
     (OB_V3_0_3, include_str!("../../schemas/contexts/ob-v3p0-context-3.0.3.json")),
-    ("https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.2.json", include_str!("../../schemas/contexts/ob-v3p0-context-3.0.2.json")),
-    ("https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.1.json", include_str!("../../schemas/contexts/ob-v3p0-context-3.0.1.json")),
+    (
+        "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.2.json",
+        include_str!("../../schemas/contexts/ob-v3p0-context-3.0.2.json"),
+    ),
+    (
+        "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.1.json",
+        include_str!("../../schemas/contexts/ob-v3p0-context-3.0.1.json"),
+    ),
     (OB_EXTENSIONS, include_str!("../../schemas/contexts/ob-v3p0-extensions.json")),
     (MULTIKEY_V1, include_str!("../../schemas/contexts/multikey-v1.jsonld")),
     (DATA_INTEGRITY_V2, include_str!("../../schemas/contexts/data-integrity-v2.jsonld")),

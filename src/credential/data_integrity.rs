@@ -97,7 +97,11 @@ pub fn verify(signed: &Value, public_key: &VerifyingKey) -> Result<(), ProofErro
 }
 
 /// Checks one proof object over the unsecured document (the document without `proof`).
-pub fn verify_proof(unsecured: &Value, proof: &Map<String, Value>, public_key: &VerifyingKey) -> Result<(), ProofError> {
+pub fn verify_proof(
+    unsecured: &Value,
+    proof: &Map<String, Value>,
+    public_key: &VerifyingKey,
+) -> Result<(), ProofError> {
     verify_proof_canonical(unsecured, None, proof, public_key)
 }
 
@@ -135,7 +139,9 @@ pub fn proofs(signed: &Value) -> (Value, Vec<Map<String, Value>>) {
     let mut doc = signed.as_object().cloned().unwrap_or_default();
     let proofs = match doc.remove("proof") {
         Some(Value::Object(p)) => vec![p],
-        Some(Value::Array(ps)) => ps.into_iter().filter_map(|p| if let Value::Object(o) = p { Some(o) } else { None }).collect(),
+        Some(Value::Array(ps)) => {
+            ps.into_iter().filter_map(|p| if let Value::Object(o) = p { Some(o) } else { None }).collect()
+        }
         _ => vec![],
     };
     (Value::Object(doc), proofs)
@@ -146,8 +152,10 @@ mod tests {
     use super::*;
     use crate::credential::canon::tests::read;
 
-    const EXAMPLES_V2: (&str, &str) =
-        ("https://www.w3.org/ns/credentials/examples/v2", r#"{"@context": {"@vocab": "https://www.w3.org/ns/credentials/examples#"}}"#);
+    const EXAMPLES_V2: (&str, &str) = (
+        "https://www.w3.org/ns/credentials/examples/v2",
+        r#"{"@context": {"@vocab": "https://www.w3.org/ns/credentials/examples#"}}"#,
+    );
 
     fn json(path: &str) -> Value {
         serde_json::from_str(&read(path)).unwrap()
@@ -156,7 +164,10 @@ mod tests {
     #[test]
     fn ob_vector_reproduces_exactly() {
         let doc = json("ob-v3p0/unsigned-credential.json");
-        let seed: [u8; 32] = hex::decode("6241a409e6707bb640a0140a8a32bc3d193c33a661747284d6adfa4ed4180be4").unwrap().try_into().unwrap();
+        let seed: [u8; 32] = hex::decode("6241a409e6707bb640a0140a8a32bc3d193c33a661747284d6adfa4ed4180be4")
+            .unwrap()
+            .try_into()
+            .unwrap();
         let key = SigningKey::from_bytes(&seed);
         let vm = "https://example.edu/issuers/565049#z6MkjZRZv3aez3r18pB1RBFJR1kwUVJ5jHt92JmQwXbd5hwi";
         let options = proof_options(vm, "2010-01-01T19:23:24Z");

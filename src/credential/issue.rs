@@ -33,7 +33,12 @@ pub struct Issued {
 }
 
 /// Signs `docs` (unsigned credentials sharing one `@context`) with `key`.
-pub fn sign_batch(docs: &[Value], key: &SigningKey, verification_method: &str, created: &str) -> Result<Vec<Issued>, IssueError> {
+pub fn sign_batch(
+    docs: &[Value],
+    key: &SigningKey,
+    verification_method: &str,
+    created: &str,
+) -> Result<Vec<Issued>, IssueError> {
     let Some(first) = docs.first() else { return Ok(vec![]) };
     let options = data_integrity::proof_options(verification_method, created);
     let canonical_config = canon::canonicalize(&data_integrity::proof_config(first, &options)?)?;
@@ -64,7 +69,8 @@ mod tests {
         let mut other = doc.clone();
         other["name"] = "Other".into();
         let key = SigningKey::from_bytes(&[9u8; 32]);
-        let out = sign_batch(&[doc, other], &key, "https://example.edu/issuers/565049#z6Mk", "2026-01-01T00:00:00Z").unwrap();
+        let out =
+            sign_batch(&[doc, other], &key, "https://example.edu/issuers/565049#z6Mk", "2026-01-01T00:00:00Z").unwrap();
         assert_eq!(out.len(), 2);
         for issued in &out {
             let signed: Value = serde_json::from_str(&issued.signed).unwrap();

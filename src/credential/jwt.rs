@@ -16,7 +16,8 @@ pub enum JwtError {
 
 /// PKCS#8 v1 DER of an Ed25519 key: a fixed prefix (RFC 8410) and the 32-byte seed.
 fn pkcs8(key: &SigningKey) -> Vec<u8> {
-    const PREFIX: [u8; 16] = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+    const PREFIX: [u8; 16] =
+        [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
     let mut der = PREFIX.to_vec();
     der.extend_from_slice(&key.to_bytes());
     der
@@ -37,7 +38,10 @@ impl JwtSigner {
     pub fn sign(&self, credential: &Value) -> Result<String, JwtError> {
         let mut claims = credential.as_object().cloned().ok_or(JwtError::Missing("an object body"))?;
         claims.remove("proof");
-        let iss = credential["issuer"]["id"].as_str().or(credential["issuer"].as_str()).ok_or(JwtError::Missing("issuer.id"))?;
+        let iss = credential["issuer"]["id"]
+            .as_str()
+            .or(credential["issuer"].as_str())
+            .ok_or(JwtError::Missing("issuer.id"))?;
         let jti = credential["id"].as_str().ok_or(JwtError::Missing("id"))?;
         let nbf = seconds(credential["validFrom"].as_str().ok_or(JwtError::Missing("validFrom"))?)?;
         claims.insert("iss".into(), iss.into());
@@ -58,7 +62,9 @@ impl JwtSigner {
 }
 
 fn seconds(datetime: &str) -> Result<i64, JwtError> {
-    crate::domain::time::parse_rfc3339(datetime).map(|t| t.unix_timestamp()).ok_or(JwtError::Missing("a valid date-time"))
+    crate::domain::time::parse_rfc3339(datetime)
+        .map(|t| t.unix_timestamp())
+        .ok_or(JwtError::Missing("a valid date-time"))
 }
 
 #[cfg(test)]
@@ -83,7 +89,8 @@ mod tests {
         let mut v = Validation::new(Algorithm::EdDSA);
         v.validate_exp = false;
         v.required_spec_claims.clear();
-        let data = jsonwebtoken::decode::<Value>(&jwt, &DecodingKey::from_ed_der(&key.verifying_key().to_bytes()), &v).unwrap();
+        let data = jsonwebtoken::decode::<Value>(&jwt, &DecodingKey::from_ed_der(&key.verifying_key().to_bytes()), &v)
+            .unwrap();
         assert_eq!(data.claims["iss"], "https://x.example/issuers/1");
         assert_eq!(data.claims["jti"], "https://x.example/credentials/1");
         assert_eq!(data.claims["sub"], "did:example:123");

@@ -42,7 +42,8 @@ pub fn profile(id: &str, spec: &IssuerSpec) -> Value {
     p.insert("id".into(), json!(id));
     p.insert("type".into(), json!(["Profile"]));
     p.insert("name".into(), json!(spec.name()));
-    let optional = [("url", &spec.url), ("email", &spec.email), ("description", &spec.description), ("phone", &spec.phone)];
+    let optional =
+        [("url", &spec.url), ("email", &spec.email), ("description", &spec.description), ("phone", &spec.phone)];
     for (k, v) in optional {
         if let Some(v) = v {
             p.insert(k.into(), json!(v));
@@ -60,7 +61,9 @@ pub fn profile(id: &str, spec: &IssuerSpec) -> Value {
         let ids: Vec<Value> = spec
             .other_identifier
             .iter()
-            .map(|e| json!({"type": "IdentifierEntry", "identifier": e.identifier, "identifierType": e.identifier_type}))
+            .map(
+                |e| json!({"type": "IdentifierEntry", "identifier": e.identifier, "identifierType": e.identifier_type}),
+            )
             .collect();
         p.insert("otherIdentifier".into(), Value::Array(ids));
     }
@@ -202,7 +205,9 @@ fn skill_alignment(skill: &SkillRef) -> Value {
     a.insert("targetName".into(), json!(ext.target_name.as_deref().or(s.name.as_deref()).unwrap_or_default()));
     a.insert("targetUrl".into(), json!(ext.target_url.unwrap_or_else(|| skill.url.clone())));
     let desc = ext.target_description.or_else(|| s.description.clone());
-    for (k, v) in [("targetCode", ext.target_code), ("targetFramework", ext.target_framework), ("targetDescription", desc)] {
+    for (k, v) in
+        [("targetCode", ext.target_code), ("targetFramework", ext.target_framework), ("targetDescription", desc)]
+    {
         if let Some(v) = v {
             a.insert(k.into(), json!(v));
         }

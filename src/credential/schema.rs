@@ -27,7 +27,8 @@ mod tests {
 
     #[test]
     fn vector_conforms_and_breakage_is_found() {
-        let doc: Value = serde_json::from_str(&crate::credential::canon::tests::read("ob-v3p0/unsigned-credential.json")).unwrap();
+        let doc: Value =
+            serde_json::from_str(&crate::credential::canon::tests::read("ob-v3p0/unsigned-credential.json")).unwrap();
         assert_eq!(ob_violations(&doc), Vec::<String>::new());
         let mut bad = doc.clone();
         bad.as_object_mut().unwrap().remove("validFrom");

@@ -18,9 +18,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::{Map, Value};
-use sophia::api::term::SimpleTerm;
-use sophia::api::term::IriRef;
 use sophia::api::MownStr;
+use sophia::api::term::IriRef;
+use sophia::api::term::SimpleTerm;
 
 use super::canon::{self, CanonError, Quad};
 
@@ -116,7 +116,8 @@ pub fn template(shape: &Value, slots: usize) -> Result<Option<Template>, CanonEr
 
 /// An absolute IRI that JSON-LD keeps as it is in an `@id` / `@vocab` position.
 fn plain_absolute_iri(v: &str) -> bool {
-    let scheme_ok = ["https://", "http://", "urn:", "did:"].iter().any(|p| v.starts_with(p)) && !v.starts_with(PLACEHOLDER);
+    let scheme_ok =
+        ["https://", "http://", "urn:", "did:"].iter().any(|p| v.starts_with(p)) && !v.starts_with(PLACEHOLDER);
     scheme_ok && v.len() > 5 && !v.chars().any(|c| c.is_whitespace() || c.is_control() || "<>\"{}|\\^`".contains(c))
 }
 
@@ -142,8 +143,12 @@ impl Template {
             let value = MownStr::from(values[n].clone());
             *term = match (&*term, self.kinds[n]) {
                 (_, SlotKind::Iri) => SimpleTerm::Iri(IriRef::new_unchecked(value)),
-                (SimpleTerm::LiteralDatatype(_, dt), SlotKind::Literal) => SimpleTerm::LiteralDatatype(value, dt.clone()),
-                (SimpleTerm::LiteralLanguage(_, tag, dir), SlotKind::Literal) => SimpleTerm::LiteralLanguage(value, tag.clone(), *dir),
+                (SimpleTerm::LiteralDatatype(_, dt), SlotKind::Literal) => {
+                    SimpleTerm::LiteralDatatype(value, dt.clone())
+                }
+                (SimpleTerm::LiteralLanguage(_, tag, dir), SlotKind::Literal) => {
+                    SimpleTerm::LiteralLanguage(value, tag.clone(), *dir)
+                }
                 _ => return None,
             };
         }
@@ -200,8 +205,26 @@ mod tests {
     /// Strings that stress escaping and lookalikes of JSON-LD syntax and of our placeholders.
     fn text(rng: &mut StdRng) -> String {
         const PARTS: &[&str] = &[
-            "Smeren", "lagers", " ", "é", "ß", "🙂", "\"quoted\"", "back\\slash", "new\nline", "tab\t", "@id", "_:b0",
-            "urn:x-metrobadge-slot:3", "http://x", "<>", "ext:NLQF", "0", "3.5", "true", "",
+            "Smeren",
+            "lagers",
+            " ",
+            "é",
+            "ß",
+            "🙂",
+            "\"quoted\"",
+            "back\\slash",
+            "new\nline",
+            "tab\t",
+            "@id",
+            "_:b0",
+            "urn:x-metrobadge-slot:3",
+            "http://x",
+            "<>",
+            "ext:NLQF",
+            "0",
+            "3.5",
+            "true",
+            "",
         ];
         let n = rng.gen_range(1..5);
         let s: String = (0..n).map(|_| PARTS[rng.gen_range(0..PARTS.len())]).collect();
@@ -216,15 +239,35 @@ mod tests {
         rng.gen_bool(0.5).then(|| f(rng))
     }
 
-    fn recipient(rng: &mut StdRng, kind: IdentityType, with_evidence: usize, with_result: bool, with_narrative: bool) -> Recipient {
+    fn recipient(
+        rng: &mut StdRng,
+        kind: IdentityType,
+        with_evidence: usize,
+        with_result: bool,
+        with_narrative: bool,
+    ) -> Recipient {
         Recipient {
-            identity: if kind == IdentityType::Did { format!("did:example:{}", rng.gen_range(0..1_000_000)) } else { text(rng) },
+            identity: if kind == IdentityType::Did {
+                format!("did:example:{}", rng.gen_range(0..1_000_000))
+            } else {
+                text(rng)
+            },
             identity_type: kind,
             name: None,
             evidence: (0..with_evidence)
-                .map(|_| EvidenceInput { id: Some(url(rng)), name: Some(text(rng)), narrative: Some(text(rng)), description: None, genre: None })
+                .map(|_| EvidenceInput {
+                    id: Some(url(rng)),
+                    name: Some(text(rng)),
+                    narrative: Some(text(rng)),
+                    description: None,
+                    genre: None,
+                })
                 .collect(),
-            result: with_result.then(|| ResultInput { value: Some(text(rng)), status: Some("Completed".into()), achieved_level: None }),
+            result: with_result.then(|| ResultInput {
+                value: Some(text(rng)),
+                status: Some("Completed".into()),
+                achieved_level: None,
+            }),
             narrative: with_narrative.then(|| text(rng)),
         }
     }
@@ -239,7 +282,12 @@ mod tests {
         for _shape in 0..12 {
             let issuer = ob3::profile(
                 &url(&mut rng),
-                &IssuerSpec { name: Some(text(&mut rng)), url: maybe(&mut rng, url), description: maybe(&mut rng, text), ..Default::default() },
+                &IssuerSpec {
+                    name: Some(text(&mut rng)),
+                    url: maybe(&mut rng, url),
+                    description: maybe(&mut rng, text),
+                    ..Default::default()
+                },
             );
             let skills: Vec<ob3::SkillRef> = (0..rng.gen_range(0..3))
                 .map(|_| ob3::SkillRef {
@@ -247,7 +295,11 @@ mod tests {
                     spec: SkillSpec {
                         name: Some(text(&mut rng)),
                         description: maybe(&mut rng, text),
-                        alignment: maybe(&mut rng, |r| AlignmentSpec { target_url: Some(url(r)), target_code: Some(text(r)), ..Default::default() }),
+                        alignment: maybe(&mut rng, |r| AlignmentSpec {
+                            target_url: Some(url(r)),
+                            target_code: Some(text(r)),
+                            ..Default::default()
+                        }),
                         level: None,
                     },
                 })
@@ -255,7 +307,10 @@ mod tests {
             let spec = NanomoduleSpec {
                 name: Some(text(&mut rng)),
                 description: Some(text(&mut rng)),
-                criteria: Some(crate::domain::nanomodule::CriteriaSpec { narrative: Some(text(&mut rng)), id: maybe(&mut rng, url) }),
+                criteria: Some(crate::domain::nanomodule::CriteriaSpec {
+                    narrative: Some(text(&mut rng)),
+                    id: maybe(&mut rng, url),
+                }),
                 duration_minutes: Some(rng.gen_range(1..=240)),
                 tags: (0..rng.gen_range(0..3)).map(|_| text(&mut rng)).collect(),
                 language: maybe(&mut rng, |_| "nl".to_string()),
@@ -263,7 +318,13 @@ mod tests {
                 achievement_type: Some("Course".into()),
                 ..Default::default()
             };
-            let ctx = ob3::AchievementContext { id: url(&mut rng), version: rng.gen_range(1..9), image_url: url(&mut rng), creator: issuer.clone(), skills: &skills };
+            let ctx = ob3::AchievementContext {
+                id: url(&mut rng),
+                version: rng.gen_range(1..9),
+                image_url: url(&mut rng),
+                creator: issuer.clone(),
+                skills: &skills,
+            };
             let achievement = ob3::achievement(&spec, &ctx);
             let valid_until = maybe(&mut rng, |_| "2028-01-01T00:00:00Z".to_string());
             let session = maybe(&mut rng, |_| "2026-11-20T00:00:00Z".to_string());

@@ -98,7 +98,13 @@ mod tests {
 
     #[test]
     fn list_credential_is_strict_json_ld() {
-        let c = credential("https://x.example/status/1", "https://x.example/issuers/1", Purpose::Suspension, &encode(8, [1]), "2026-01-01T00:00:00Z");
+        let c = credential(
+            "https://x.example/status/1",
+            "https://x.example/issuers/1",
+            Purpose::Suspension,
+            &encode(8, [1]),
+            "2026-01-01T00:00:00Z",
+        );
         crate::credential::canon::canonicalize_general(&c).expect("every term defined");
     }
 }

@@ -97,6 +97,9 @@ impl Run {
     }
 }
 
+/// One proof tried: what it says, the key found for it, and the outcome.
+type Attempt = (Option<ProofFacts>, Option<KeyInfo>, Result<String, String>);
+
 /// What a proof says, whichever format carried it.
 struct ProofFacts {
     verification_method: String,
@@ -145,11 +148,16 @@ pub async fn verify<R: Resolver>(input: Input, resolver: &R, recipient: Option<&
     // JSON-LD: bundled contexts only, every term defined.
     let ctx = credential.get("@context");
     let ctx_ok = ctx.and_then(|c| c.get(0)).and_then(Value::as_str) == Some(super::contexts::VC_V2)
-        && ctx.and_then(|c| c.get(1)).and_then(Value::as_str).is_some_and(|s| {
-            s.starts_with("https://purl.imsglobal.org/spec/ob/v3p0/context") && s.ends_with(".json")
-        });
-    let types = credential["type"].as_array().map(|t| t.iter().filter_map(Value::as_str).collect::<Vec<_>>()).unwrap_or_default();
-    let type_ok = types.contains(&"VerifiableCredential") && (types.contains(&"OpenBadgeCredential") || types.contains(&"AchievementCredential"));
+        && ctx
+            .and_then(|c| c.get(1))
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.starts_with("https://purl.imsglobal.org/spec/ob/v3p0/context") && s.ends_with(".json"));
+    let types = credential["type"]
+        .as_array()
+        .map(|t| t.iter().filter_map(Value::as_str).collect::<Vec<_>>())
+        .unwrap_or_default();
+    let type_ok = types.contains(&"VerifiableCredential")
+        && (types.contains(&"OpenBadgeCredential") || types.contains(&"AchievementCredential"));
     let (unsecured, proofs) = match &jwt {
         None => data_integrity::proofs(&credential),
         Some(_) => (credential.clone(), vec![]),
@@ -177,23 +185,43 @@ pub async fn verify<R: Resolver>(input: Input, resolver: &R, recipient: Option<&
     run.add(
         "schema",
         violations.is_empty(),
-        if violations.is_empty() { "conforms to the OB 3.0 AchievementCredential JSON Schema".to_string() } else { violations.iter().take(5).cloned().collect::<Vec<_>>().join("; ") },
+        if violations.is_empty() {
+            "conforms to the OB 3.0 AchievementCredential JSON Schema".to_string()
+        } else {
+            violations.iter().take(5).cloned().collect::<Vec<_>>().join("; ")
+        },
     );
     let subject = &credential["credentialSubject"];
-    let has_subject = subject.get("id").is_some_and(Value::is_string) || subject["identifier"].as_array().is_some_and(|a| !a.is_empty());
-    run.add("subject", has_subject, if has_subject { "credentialSubject has an id or an identifier" } else { "credentialSubject has neither id nor identifier" });
+    let has_subject = subject.get("id").is_some_and(Value::is_string)
+        || subject["identifier"].as_array().is_some_and(|a| !a.is_empty());
+    run.add(
+        "subject",
+        has_subject,
+        if has_subject {
+            "credentialSubject has an id or an identifier"
+        } else {
+            "credentialSubject has neither id nor identifier"
+        },
+    );
 
     // Proof and the key behind it. Any one valid proof suffices (OB 3.0 §Verification).
-    let attempts: Vec<(Option<ProofFacts>, Option<KeyInfo>, Result<String, String>)> = match &jwt {
+    let attempts: Vec<Attempt> = match &jwt {
         Some(token) => {
             let facts = jsonwebtoken::decode_header(token).ok().and_then(|h| h.kid).map(|kid| {
                 let nbf = unverified_claims(token).ok().and_then(|c| c["nbf"].as_i64());
-                ProofFacts { verification_method: kid, created: nbf.and_then(|n| OffsetDateTime::from_unix_timestamp(n).ok()) }
+                ProofFacts {
+                    verification_method: kid,
+                    created: nbf.and_then(|n| OffsetDateTime::from_unix_timestamp(n).ok()),
+                }
             });
             let key = resolve(resolver, facts.as_ref()).await;
             let outcome = match &key {
                 Some(k) => jwt_proof(token, k, &credential),
-                None => Err(if facts.is_none() { "the JOSE header names no key (kid)".into() } else { "cannot check: the signing key is unknown".into() }),
+                None => Err(if facts.is_none() {
+                    "the JOSE header names no key (kid)".into()
+                } else {
+                    "cannot check: the signing key is unknown".into()
+                }),
             };
             vec![(facts, key, outcome)]
         }
@@ -209,7 +237,10 @@ pub async fn verify<R: Resolver>(input: Input, resolver: &R, recipient: Option<&
                     None => Err("cannot check: the signing key is unknown".to_string()),
                     Some(k) => VerifyingKey::from_bytes(&k.public_key)
                         .map_err(|e| e.to_string())
-                        .and_then(|vk| data_integrity::verify_proof_canonical(&unsecured, canonical_document.as_deref(), p, &vk).map_err(|e| e.to_string()))
+                        .and_then(|vk| {
+                            data_integrity::verify_proof_canonical(&unsecured, canonical_document.as_deref(), p, &vk)
+                                .map_err(|e| e.to_string())
+                        })
                         .map(|()| "DataIntegrityProof eddsa-rdfc-2022 signature is valid".to_string()),
                 };
                 out.push((facts, key, outcome));
@@ -224,7 +255,11 @@ pub async fn verify<R: Resolver>(input: Input, resolver: &R, recipient: Option<&
             (None, None)
         }
         Some((facts, key, outcome)) => {
-            let note = if attempts.len() > 1 { format!(" (proof {} of {})", chosen.unwrap_or(0) + 1, attempts.len()) } else { String::new() };
+            let note = if attempts.len() > 1 {
+                format!(" (proof {} of {})", chosen.unwrap_or(0) + 1, attempts.len())
+            } else {
+                String::new()
+            };
             match outcome {
                 Ok(detail) => run.add("proof", true, format!("{detail}{note}")),
                 Err(e) => run.add("proof", false, format!("{e}{note}")),
@@ -234,18 +269,41 @@ pub async fn verify<R: Resolver>(input: Input, resolver: &R, recipient: Option<&
     };
     match (facts, key) {
         (Some(f), Some(_)) => run.add("key", true, format!("verification method {} resolved", f.verification_method)),
-        (Some(f), None) => run.add("key", false, format!("unknown issuer key {} (only this service's issuers and did:key are resolved; nothing is fetched)", f.verification_method)),
+        (Some(f), None) => run.add(
+            "key",
+            false,
+            format!(
+                "unknown issuer key {} (only this service's issuers and did:key are resolved; nothing is fetched)",
+                f.verification_method
+            ),
+        ),
         (None, _) => run.add("key", false, "no verification method"),
     };
     let issuer_id = credential["issuer"]["id"].as_str().or(credential["issuer"].as_str()).unwrap_or_default();
     if let Some(k) = key {
-        run.add("controller", k.controller == issuer_id, format!("key controller {} {} issuer {issuer_id}", k.controller, if k.controller == issuer_id { "is" } else { "is not" }));
+        run.add(
+            "controller",
+            k.controller == issuer_id,
+            format!(
+                "key controller {} {} issuer {issuer_id}",
+                k.controller,
+                if k.controller == issuer_id { "is" } else { "is not" }
+            ),
+        );
         let compromised = match (k.compromised_since, facts.and_then(|f| f.created)) {
             (Some(since), Some(created)) => created >= since,
             (Some(_), None) => true,
             (None, _) => false,
         };
-        run.add("key-compromise", !compromised, if compromised { "signed by a key marked compromised at that time" } else { "key not marked compromised when it signed" });
+        run.add(
+            "key-compromise",
+            !compromised,
+            if compromised {
+                "signed by a key marked compromised at that time"
+            } else {
+                "key not marked compromised when it signed"
+            },
+        );
     }
 
     // Validity window.
@@ -289,11 +347,25 @@ pub async fn verify<R: Resolver>(input: Input, resolver: &R, recipient: Option<&
 
     if let Some(r) = recipient {
         let matched = recipient_matches(subject, r);
-        run.add("recipient", matched, if matched { "the credential was issued to this recipient" } else { "the credential was not issued to this recipient" });
+        run.add(
+            "recipient",
+            matched,
+            if matched {
+                "the credential was issued to this recipient"
+            } else {
+                "the credential was not issued to this recipient"
+            },
+        );
     }
     let _ = jsonld;
     let mut s = summary;
-    s["status"] = json!(if window { status_word } else if status_word == "active" { "expired" } else { status_word });
+    s["status"] = json!(if window {
+        status_word
+    } else if status_word == "active" {
+        "expired"
+    } else {
+        status_word
+    });
     finish(run, Some(s))
 }
 
@@ -313,7 +385,11 @@ fn finish(run: Run, credential: Option<Value>) -> Report {
 }
 
 fn summary(c: &Value) -> Value {
-    let issuer = if c["issuer"].is_object() { json!({"id": c["issuer"]["id"], "name": c["issuer"]["name"]}) } else { json!({"id": c["issuer"]}) };
+    let issuer = if c["issuer"].is_object() {
+        json!({"id": c["issuer"]["id"], "name": c["issuer"]["name"]})
+    } else {
+        json!({"id": c["issuer"]})
+    };
     let a = &c["credentialSubject"]["achievement"];
     json!({
         "id": c["id"],
@@ -352,10 +428,10 @@ fn jwt_proof(token: &str, key: &KeyInfo, credential: &Value) -> Result<String, S
     if credential.get("validUntil").is_some() && claims["exp"].as_i64() != seconds("validUntil") {
         problems.push("exp differs from validUntil");
     }
-    if let Some(sub) = credential["credentialSubject"]["id"].as_str() {
-        if claims["sub"].as_str() != Some(sub) {
-            problems.push("sub differs from credentialSubject.id");
-        }
+    if let Some(sub) = credential["credentialSubject"]["id"].as_str()
+        && claims["sub"].as_str() != Some(sub)
+    {
+        problems.push("sub differs from credentialSubject.id");
     }
     if problems.is_empty() {
         Ok("VC-JWT EdDSA signature valid; iss, jti, nbf, exp and sub agree with the credential".into())
@@ -380,7 +456,8 @@ pub fn recipient_matches(subject: &Value, recipient: &str) -> bool {
     }
     subject["identifier"].as_array().into_iter().flatten().any(|ident| {
         let salt = ident["salt"].as_str().unwrap_or("");
-        let candidate = if ident["identityType"] == "emailAddress" { email.clone() } else { recipient.trim().to_string() };
+        let candidate =
+            if ident["identityType"] == "emailAddress" { email.clone() } else { recipient.trim().to_string() };
         match (ident["hashed"].as_bool(), ident["identityHash"].as_str()) {
             (Some(true), Some(h)) => badge::identity_hash(&candidate, salt).eq_ignore_ascii_case(h),
             (_, Some(h)) => h == candidate,

@@ -37,7 +37,13 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
-    pub fn new(actor: &Actor, issuer_id: Option<uuid::Uuid>, action: &'static str, subject_id: impl ToString, change: &serde_json::Value) -> NewEvent {
+    pub fn new(
+        actor: &Actor,
+        issuer_id: Option<uuid::Uuid>,
+        action: &'static str,
+        subject_id: impl ToString,
+        change: &serde_json::Value,
+    ) -> NewEvent {
         NewEvent {
             actor: actor.clone(),
             issuer_id: issuer_id.map(|i| i.to_string()),

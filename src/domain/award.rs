@@ -77,7 +77,8 @@ pub struct ResultInput {
     pub achieved_level: Option<String>,
 }
 
-const RESULT_STATUSES: &[&str] = &["Completed", "Enrolled", "Failed", "InProgress", "OnHold", "Provisional", "Withdrew"];
+const RESULT_STATUSES: &[&str] =
+    &["Completed", "Enrolled", "Failed", "InProgress", "OnHold", "Provisional", "Withdrew"];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -146,8 +147,12 @@ impl AwardInput {
             return Err(c.finish().unwrap_err());
         }
         let mut seen = std::collections::HashMap::new();
-        let recipients: Vec<Recipient> =
-            self.recipients.into_iter().enumerate().map(|(i, r)| r.check(&mut c, &format!("recipients[{i}]"))).collect();
+        let recipients: Vec<Recipient> = self
+            .recipients
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| r.check(&mut c, &format!("recipients[{i}]")))
+            .collect();
         for (i, r) in recipients.iter().enumerate() {
             if let Some(first) = seen.insert((r.identity_type, r.identity.clone()), i) {
                 c.fail(format!("recipients[{i}].identity"), format!("repeats recipients[{first}]"));
@@ -199,10 +204,10 @@ impl RecipientInput {
                     Some(IdentityType::EmailAddress) => {
                         c.email(&field, &v);
                     }
-                    Some(IdentityType::Did) => {
-                        if !v.starts_with("did:") || v.len() > 2048 || v.chars().any(char::is_whitespace) {
-                            c.fail(&field, "must be a DID (did:method:…)");
-                        }
+                    Some(IdentityType::Did)
+                        if (!v.starts_with("did:") || v.len() > 2048 || v.chars().any(char::is_whitespace)) =>
+                    {
+                        c.fail(&field, "must be a DID (did:method:…)");
                     }
                     Some(_) => {
                         c.text(&field, &v, SHORT);
@@ -234,10 +239,10 @@ impl RecipientInput {
             .collect();
         let result = self.result.map(|r| {
             let f = format!("{at}.result");
-            if let Some(s) = &r.status {
-                if !RESULT_STATUSES.contains(&s.as_str()) {
-                    c.fail(format!("{f}.status"), format!("must be one of {}", RESULT_STATUSES.join(", ")));
-                }
+            if let Some(s) = &r.status
+                && !RESULT_STATUSES.contains(&s.as_str())
+            {
+                c.fail(format!("{f}.status"), format!("must be one of {}", RESULT_STATUSES.join(", ")));
             }
             let out = ResultInput {
                 value: c.opt_text(&format!("{f}.value"), &r.value, SHORT),
@@ -258,14 +263,26 @@ impl RecipientInput {
 /// `identity_type`, `name`, `evidence_url`, `evidence_name`, `evidence_narrative`, `narrative`,
 /// `result_value`, `result_status`. Unknown columns are an error (a typo would lose data).
 pub fn from_csv(bytes: &[u8]) -> Result<Vec<RecipientInput>, Invalid> {
-    const COLUMNS: &[&str] =
-        &["identity", "identity_type", "name", "evidence_url", "evidence_name", "evidence_narrative", "narrative", "result_value", "result_status"];
+    const COLUMNS: &[&str] = &[
+        "identity",
+        "identity_type",
+        "name",
+        "evidence_url",
+        "evidence_name",
+        "evidence_narrative",
+        "narrative",
+        "result_value",
+        "result_status",
+    ];
     let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(bytes);
     let headers = reader.headers().map_err(|e| Invalid::one("csv", format!("unreadable header row: {e}")))?.clone();
     let mut errors = Vec::new();
     for (i, h) in headers.iter().enumerate() {
         if !COLUMNS.contains(&h) {
-            errors.push(FieldError { field: format!("csv.header[{i}]"), message: format!("unknown column '{h}'; known: {}", COLUMNS.join(", ")) });
+            errors.push(FieldError {
+                field: format!("csv.header[{i}]"),
+                message: format!("unknown column '{h}'; known: {}", COLUMNS.join(", ")),
+            });
         }
     }
     if !headers.iter().any(|h| h == "identity") {
@@ -278,17 +295,31 @@ pub fn from_csv(bytes: &[u8]) -> Result<Vec<RecipientInput>, Invalid> {
     let mut rows = Vec::new();
     for (i, record) in reader.records().enumerate() {
         if i >= MAX_RECIPIENTS {
-            return Err(Invalid::one("recipients", format!("must list at most {MAX_RECIPIENTS} recipients per request")));
+            return Err(Invalid::one(
+                "recipients",
+                format!("must list at most {MAX_RECIPIENTS} recipients per request"),
+            ));
         }
-        let record = record.map_err(|e| Invalid::one(format!("recipients[{i}]"), format!("unreadable CSV row: {e}")))?;
+        let record =
+            record.map_err(|e| Invalid::one(format!("recipients[{i}]"), format!("unreadable CSV row: {e}")))?;
         let get = |name: &str| col(name).and_then(|k| record.get(k)).filter(|v| !v.is_empty()).map(str::to_string);
-        let evidence = if get("evidence_url").is_some() || get("evidence_name").is_some() || get("evidence_narrative").is_some() {
-            vec![EvidenceInput { id: get("evidence_url"), name: get("evidence_name"), narrative: get("evidence_narrative"), description: None, genre: None }]
-        } else {
-            vec![]
-        };
-        let result = (get("result_value").is_some() || get("result_status").is_some())
-            .then(|| ResultInput { value: get("result_value"), status: get("result_status"), achieved_level: None });
+        let evidence =
+            if get("evidence_url").is_some() || get("evidence_name").is_some() || get("evidence_narrative").is_some() {
+                vec![EvidenceInput {
+                    id: get("evidence_url"),
+                    name: get("evidence_name"),
+                    narrative: get("evidence_narrative"),
+                    description: None,
+                    genre: None,
+                }]
+            } else {
+                vec![]
+            };
+        let result = (get("result_value").is_some() || get("result_status").is_some()).then(|| ResultInput {
+            value: get("result_value"),
+            status: get("result_status"),
+            achieved_level: None,
+        });
         rows.push(RecipientInput {
             identity: get("identity"),
             identity_type: get("identity_type"),
@@ -323,7 +354,13 @@ mod tests {
         let fields: Vec<String> = err.0.into_iter().map(|e| e.field).collect();
         assert_eq!(
             fields,
-            ["recipients[1].identity", "recipients[3].identity_type", "recipients[4].result.status", "recipients[2].identity", "session.date"]
+            [
+                "recipients[1].identity",
+                "recipients[3].identity_type",
+                "recipients[4].result.status",
+                "recipients[2].identity",
+                "session.date"
+            ]
         );
     }
 

@@ -57,9 +57,25 @@ pub struct IdentifierEntry {
 
 /// OB 3.0 `IdentifierTypeEnum`; anything else must use the `ext:` prefix.
 const IDENTIFIER_TYPES: &[&str] = &[
-    "name", "sourcedId", "systemId", "productId", "userName", "accountId", "emailAddress",
-    "nationalIdentityNumber", "isbn", "issn", "lisSourcedId", "oneRosterSourcedId", "sisSourcedId",
-    "ltiContextId", "ltiDeploymentId", "ltiToolId", "ltiPlatformId", "ltiUserId", "identifier",
+    "name",
+    "sourcedId",
+    "systemId",
+    "productId",
+    "userName",
+    "accountId",
+    "emailAddress",
+    "nationalIdentityNumber",
+    "isbn",
+    "issn",
+    "lisSourcedId",
+    "oneRosterSourcedId",
+    "sisSourcedId",
+    "ltiContextId",
+    "ltiDeploymentId",
+    "ltiToolId",
+    "ltiPlatformId",
+    "ltiUserId",
+    "identifier",
 ];
 
 /// True for a value of an OB extensible enumeration: one of `known` or `ext:` + `[A-Za-z0-9.|_-]+`.
@@ -91,10 +107,10 @@ impl IssuerSpec {
                 address_country: f("addressCountry", &a.address_country),
                 address_country_code: a.address_country_code.clone(),
             };
-            if let Some(cc) = &out.address_country_code {
-                if cc.len() != 2 || !cc.chars().all(|ch| ch.is_ascii_uppercase()) {
-                    c.fail("address.addressCountryCode", "must be an ISO 3166-1 alpha-2 code such as NL");
-                }
+            if let Some(cc) = &out.address_country_code
+                && (cc.len() != 2 || !cc.chars().all(|ch| ch.is_ascii_uppercase()))
+            {
+                c.fail("address.addressCountryCode", "must be an ISO 3166-1 alpha-2 code such as NL");
             }
             out
         });
@@ -148,10 +164,7 @@ mod tests {
         }))
         .unwrap();
         let fields: Vec<String> = spec.parse().unwrap_err().0.into_iter().map(|e| e.field).collect();
-        assert_eq!(
-            fields,
-            ["name", "url", "email", "address.addressCountryCode", "otherIdentifier[0].identifierType"]
-        );
+        assert_eq!(fields, ["name", "url", "email", "address.addressCountryCode", "otherIdentifier[0].identifierType"]);
     }
 
     #[test]

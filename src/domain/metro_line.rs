@@ -89,10 +89,10 @@ impl MetroLineSpec {
         if self.metro_map.is_none() {
             c.fail("metro_map", "is required (the id of one of the issuer's metro maps)");
         }
-        if let Some(col) = &self.colour {
-            if !(col.len() == 7 && col.starts_with('#') && col[1..].chars().all(|ch| ch.is_ascii_hexdigit())) {
-                c.fail("colour", "must be a #rrggbb colour");
-            }
+        if let Some(col) = &self.colour
+            && !(col.len() == 7 && col.starts_with('#') && col[1..].chars().all(|ch| ch.is_ascii_hexdigit()))
+        {
+            c.fail("colour", "must be a #rrggbb colour");
         }
         if self.stations.is_empty() {
             c.fail("stations", "must list at least one nanomodule");
@@ -108,26 +108,37 @@ impl MetroLineSpec {
                 let name = required_text(&mut c, "certificate.name", &cert.name, SHORT);
                 let description = required_text(&mut c, "certificate.description", &cert.description, LONG);
                 c.list_len("certificate.alignment", &cert.alignment, 20);
-                let alignment = cert.alignment.iter().enumerate().map(|(i, a)| a.check(&mut c, &format!("certificate.alignment[{i}]"))).collect();
-                if let Some(cr) = cert.credits {
-                    if !(cr.is_finite() && cr > 0.0 && cr <= 10_000.0) {
-                        c.fail("certificate.credits", "must be more than 0 and at most 10000");
-                    }
+                let alignment = cert
+                    .alignment
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| a.check(&mut c, &format!("certificate.alignment[{i}]")))
+                    .collect();
+                if let Some(cr) = cert.credits
+                    && !(cr.is_finite() && cr > 0.0 && cr <= 10_000.0)
+                {
+                    c.fail("certificate.credits", "must be more than 0 and at most 10000");
                 }
                 let criteria = cert.criteria.as_ref().map(|cr| super::nanomodule::CriteriaSpec {
                     narrative: c.opt_text("certificate.criteria.narrative", &cr.narrative, LONG),
                     id: c.opt_url("certificate.criteria.id", &cr.id, false),
                 });
-                Some(CertificateSpec { name, description, criteria, alignment, credits: cert.credits.map(|x| (x * 100.0).round() / 100.0) })
+                Some(CertificateSpec {
+                    name,
+                    description,
+                    criteria,
+                    alignment,
+                    credits: cert.credits.map(|x| (x * 100.0).round() / 100.0),
+                })
             }
         };
         let stations = dedup(self.stations.clone());
         let rule = self.rule.clone();
-        if let Some(r) = &rule {
-            if let Err(Invalid(errors)) = r.check(&stations.iter().copied().collect()) {
-                for e in errors {
-                    c.fail(e.field, e.message.replace("a nanomodule this line may use", "a station of this line"));
-                }
+        if let Some(r) = &rule
+            && let Err(Invalid(errors)) = r.check(&stations.iter().copied().collect())
+        {
+            for e in errors {
+                c.fail(e.field, e.message.replace("a nanomodule this line may use", "a station of this line"));
             }
         }
         c.finish()?;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::issuer::extensible_enum;
-use super::skill::{dedup, required_text, Level};
+use super::skill::{Level, dedup, required_text};
 use super::validate::{Checker, Invalid, LIST_MAX, LONG, SHORT};
 
 /// A nanomodule is at most a *dagdeel*: four hours.
@@ -15,12 +15,37 @@ pub const MAX_DURATION_MINUTES: i64 = 240;
 
 /// OB 3.0 `AchievementType` values.
 pub const ACHIEVEMENT_TYPES: &[&str] = &[
-    "Achievement", "ApprenticeshipCertificate", "Assessment", "Assignment", "AssociateDegree", "Award",
-    "Badge", "BachelorDegree", "Certificate", "CertificateOfCompletion", "Certification",
-    "CommunityService", "Competency", "Course", "CoCurricular", "Degree", "Diploma", "DoctoralDegree",
-    "Fieldwork", "GeneralEducationDevelopment", "JourneymanCertificate", "LearningProgram", "License",
-    "Membership", "ProfessionalDoctorate", "QualityAssuranceCredential", "MasterCertificate",
-    "MasterDegree", "MicroCredential", "ResearchDoctorate", "SecondarySchoolDiploma",
+    "Achievement",
+    "ApprenticeshipCertificate",
+    "Assessment",
+    "Assignment",
+    "AssociateDegree",
+    "Award",
+    "Badge",
+    "BachelorDegree",
+    "Certificate",
+    "CertificateOfCompletion",
+    "Certification",
+    "CommunityService",
+    "Competency",
+    "Course",
+    "CoCurricular",
+    "Degree",
+    "Diploma",
+    "DoctoralDegree",
+    "Fieldwork",
+    "GeneralEducationDevelopment",
+    "JourneymanCertificate",
+    "LearningProgram",
+    "License",
+    "Membership",
+    "ProfessionalDoctorate",
+    "QualityAssuranceCredential",
+    "MasterCertificate",
+    "MasterDegree",
+    "MicroCredential",
+    "ResearchDoctorate",
+    "SecondarySchoolDiploma",
 ];
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -102,22 +127,22 @@ impl NanomoduleSpec {
         if let Some(l) = &self.level {
             l.check(&mut c, "level");
         }
-        if let Some(t) = &self.achievement_type {
-            if !extensible_enum(t, ACHIEVEMENT_TYPES) {
-                c.fail("achievement_type", "must be an OB 3.0 achievement type (e.g. Course) or start with ext:");
-            }
+        if let Some(t) = &self.achievement_type
+            && !extensible_enum(t, ACHIEVEMENT_TYPES)
+        {
+            c.fail("achievement_type", "must be an OB 3.0 achievement type (e.g. Course) or start with ext:");
         }
         c.list_len("tags", &self.tags, 30);
         let tags = self.tags.iter().enumerate().map(|(i, t)| c.text(&format!("tags[{i}]"), t, 60)).collect();
-        if let Some(lang) = &self.language {
-            if !is_language_tag(lang) {
-                c.fail("language", "must be a BCP 47 language tag such as nl or en-GB");
-            }
+        if let Some(lang) = &self.language
+            && !is_language_tag(lang)
+        {
+            c.fail("language", "must be a BCP 47 language tag such as nl or en-GB");
         }
-        if let Some(days) = self.validity_days {
-            if !(1..=36_500).contains(&days) {
-                c.fail("validity_days", "must be 1 to 36500");
-            }
+        if let Some(days) = self.validity_days
+            && !(1..=36_500).contains(&days)
+        {
+            c.fail("validity_days", "must be 1 to 36500");
         }
         c.finish()?;
         Ok(NanomoduleSpec {

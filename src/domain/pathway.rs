@@ -43,7 +43,8 @@ impl Rule {
         let mut nodes = 0;
         self.check_at("rule", known, 1, &mut nodes, &mut errors);
         if nodes > MAX_NODES {
-            errors.push(FieldError { field: "rule".into(), message: format!("has {nodes} nodes; at most {MAX_NODES}") });
+            errors
+                .push(FieldError { field: "rule".into(), message: format!("has {nodes} nodes; at most {MAX_NODES}") });
         }
         if errors.is_empty() { Ok(()) } else { Err(Invalid(errors)) }
     }
@@ -104,7 +105,9 @@ impl Rule {
             Rule::Nanomodule(id) => {
                 out.insert(*id);
             }
-            Rule::All(of) | Rule::InOrder(of) | Rule::AtLeast { of, .. } | Rule::MinStudyHours { of, .. } => of.iter().for_each(|r| r.collect(out)),
+            Rule::All(of) | Rule::InOrder(of) | Rule::AtLeast { of, .. } | Rule::MinStudyHours { of, .. } => {
+                of.iter().for_each(|r| r.collect(out))
+            }
             Rule::Within { rule, .. } => rule.collect(out),
         }
     }
@@ -160,7 +163,7 @@ impl<'a> Evaluation<'a> {
             by_module.entry(b.nanomodule).or_default().push(b);
         }
         for list in by_module.values_mut() {
-            list.sort_by(|a, b| (a.awarded, a.credential).cmp(&(b.awarded, b.credential)));
+            list.sort_by_key(|a| (a.awarded, a.credential));
         }
         Evaluation { badges: by_module, unusable, names }
     }
@@ -182,7 +185,12 @@ impl<'a> Evaluation<'a> {
                 match pick {
                     Some(b) => leaf(true, format!("{} done", self.name(id)), vec![b.credential], Some(b.awarded)),
                     None => {
-                        let why = self.unusable.iter().filter(|u| u.nanomodule == *id).map(|u| u.reason.clone()).collect::<Vec<_>>();
+                        let why = self
+                            .unusable
+                            .iter()
+                            .filter(|u| u.nanomodule == *id)
+                            .map(|u| u.reason.clone())
+                            .collect::<Vec<_>>();
                         let detail = match (why.is_empty(), after.is_some() && self.badges.contains_key(id)) {
                             (_, true) => format!("{} must be done after the previous step", self.name(id)),
                             (false, _) => format!("{}: {}", self.name(id), why.join("; ")),
@@ -195,7 +203,11 @@ impl<'a> Evaluation<'a> {
             Rule::All(of) => {
                 let children: Vec<Explanation> = of.iter().map(|r| self.eval(r, after)).collect();
                 let missing: Vec<&Explanation> = children.iter().filter(|c| !c.satisfied).collect();
-                let detail = if missing.is_empty() { "all done".to_string() } else { format!("{} of {} still to do", missing.len(), children.len()) };
+                let detail = if missing.is_empty() {
+                    "all done".to_string()
+                } else {
+                    format!("{} of {} still to do", missing.len(), children.len())
+                };
                 group("all", missing.is_empty(), detail, children)
             }
             Rule::AtLeast { n, of } => {
@@ -205,7 +217,8 @@ impl<'a> Evaluation<'a> {
                 let detail = if ok {
                     format!("{done} of the required {n} done")
                 } else {
-                    let todo: Vec<String> = of.iter().zip(&children).filter(|(_, c)| !c.satisfied).map(|(r, _)| self.label(r)).collect();
+                    let todo: Vec<String> =
+                        of.iter().zip(&children).filter(|(_, c)| !c.satisfied).map(|(r, _)| self.label(r)).collect();
                     format!("{} more of: {}", n - done, todo.join(", "))
                 };
                 group("at_least", ok, detail, children)
@@ -218,7 +231,9 @@ impl<'a> Evaluation<'a> {
                     .iter()
                     .filter(|c| c.satisfied)
                     .flat_map(|c| c.counted.iter())
-                    .filter_map(|cred| self.badges.values().flatten().find(|b| b.credential == *cred).map(|b| b.nanomodule))
+                    .filter_map(|cred| {
+                        self.badges.values().flatten().find(|b| b.credential == *cred).map(|b| b.nanomodule)
+                    })
                     .collect();
                 let sum: f64 = modules
                     .iter()
@@ -258,7 +273,11 @@ impl<'a> Evaluation<'a> {
                     children.push(c);
                 }
                 let missing = children.iter().filter(|c| !c.satisfied).count();
-                let detail = if missing == 0 { "all steps done in order".to_string() } else { format!("{missing} of {} steps still to do in order", children.len()) };
+                let detail = if missing == 0 {
+                    "all steps done in order".to_string()
+                } else {
+                    format!("{missing} of {} steps still to do in order", children.len())
+                };
                 group("in_order", missing == 0, detail, children)
             }
         }
@@ -285,18 +304,11 @@ fn leaf(satisfied: bool, detail: String, counted: Vec<Uuid>, date: Option<Offset
 }
 
 fn group(rule: &'static str, satisfied: bool, detail: String, children: Vec<Explanation>) -> Explanation {
-    let counted: BTreeSet<Uuid> = children.iter().filter(|c| c.satisfied).flat_map(|c| c.counted.iter().copied()).collect();
+    let counted: BTreeSet<Uuid> =
+        children.iter().filter(|c| c.satisfied).flat_map(|c| c.counted.iter().copied()).collect();
     let completed = children.iter().filter(|c| c.satisfied).filter_map(|c| c.completed).max();
     let earliest = children.iter().filter(|c| c.satisfied).filter_map(|c| c.earliest).min();
-    Explanation {
-        rule,
-        satisfied,
-        detail,
-        counted: counted.into_iter().collect(),
-        children,
-        completed,
-        earliest,
-    }
+    Explanation { rule, satisfied, detail, counted: counted.into_iter().collect(), children, completed, earliest }
 }
 
 #[cfg(test)]
@@ -314,7 +326,12 @@ mod tests {
     }
 
     fn badge(module: Uuid, day: i64, hours: f64) -> Badge {
-        Badge { credential: Uuid::new_v4(), nanomodule: module, awarded: OffsetDateTime::UNIX_EPOCH + Duration::days(20_000 + day), hours }
+        Badge {
+            credential: Uuid::new_v4(),
+            nanomodule: module,
+            awarded: OffsetDateTime::UNIX_EPOCH + Duration::days(20_000 + day),
+            hours,
+        }
     }
 
     fn names(m: &[Uuid]) -> BTreeMap<Uuid, String> {
@@ -371,7 +388,15 @@ mod tests {
         let m = ids(4);
         let n = names(&m);
         let rule = Rule::All(vec![
-            Rule::AtLeast { n: 3, of: vec![Rule::Nanomodule(m[0]), Rule::Nanomodule(m[1]), Rule::Nanomodule(m[2]), Rule::Nanomodule(m[3])] },
+            Rule::AtLeast {
+                n: 3,
+                of: vec![
+                    Rule::Nanomodule(m[0]),
+                    Rule::Nanomodule(m[1]),
+                    Rule::Nanomodule(m[2]),
+                    Rule::Nanomodule(m[3]),
+                ],
+            },
             Rule::MinStudyHours { hours: 8.0, of: m.iter().map(|x| Rule::Nanomodule(*x)).collect() },
         ]);
         let badges = vec![badge(m[0], 0, 3.0), badge(m[1], 10, 3.0)];
@@ -408,7 +433,8 @@ mod tests {
         if depth == 0 {
             return leaf(rng);
         }
-        let kids = |rng: &mut StdRng| (0..rng.gen_range(1..4)).map(|_| random_rule(rng, m, depth - 1)).collect::<Vec<_>>();
+        let kids =
+            |rng: &mut StdRng| (0..rng.gen_range(1..4)).map(|_| random_rule(rng, m, depth - 1)).collect::<Vec<_>>();
         match rng.gen_range(0..6) {
             0 => leaf(rng),
             1 => Rule::All(kids(rng)),
@@ -426,7 +452,9 @@ mod tests {
         match r {
             Rule::Within { .. } => true,
             Rule::Nanomodule(_) => false,
-            Rule::All(of) | Rule::InOrder(of) | Rule::AtLeast { of, .. } | Rule::MinStudyHours { of, .. } => of.iter().any(has_within),
+            Rule::All(of) | Rule::InOrder(of) | Rule::AtLeast { of, .. } | Rule::MinStudyHours { of, .. } => {
+                of.iter().any(has_within)
+            }
         }
     }
 
@@ -439,7 +467,9 @@ mod tests {
         let n = names(&m);
         for _ in 0..2000 {
             let rule = random_rule(&mut rng, &m, 3);
-            let badges: Vec<Badge> = (0..rng.gen_range(0..8)).map(|_| badge(m[rng.gen_range(0..m.len())], rng.gen_range(0..90), rng.gen_range(1..5) as f64)).collect();
+            let badges: Vec<Badge> = (0..rng.gen_range(0..8))
+                .map(|_| badge(m[rng.gen_range(0..m.len())], rng.gen_range(0..90), rng.gen_range(1..5) as f64))
+                .collect();
             let e = Evaluation::new(&badges, &[], &n).explain(&rule);
             let mut shuffled = badges.clone();
             shuffled.shuffle(&mut rng);

@@ -57,8 +57,15 @@ pub struct AlignmentSpec {
 }
 
 /// OB 3.0 `AlignmentTargetType`; others need `ext:`.
-const TARGET_TYPES: &[&str] =
-    &["ceasn:Competency", "ceterms:Credential", "CFItem", "CFRubric", "CFRubricCriterion", "CFRubricCriterionLevel", "CTDL"];
+const TARGET_TYPES: &[&str] = &[
+    "ceasn:Competency",
+    "ceterms:Credential",
+    "CFItem",
+    "CFRubric",
+    "CFRubricCriterion",
+    "CFRubricCriterionLevel",
+    "CTDL",
+];
 
 impl AlignmentSpec {
     /// Validates in place; `target_url` is required by OB 3.0.
@@ -70,10 +77,10 @@ impl AlignmentSpec {
                 None
             }
         };
-        if let Some(t) = &self.target_type {
-            if !super::issuer::extensible_enum(t, TARGET_TYPES) {
-                c.fail(format!("{field}.targetType"), "must be an OB 3.0 alignment target type or start with ext:");
-            }
+        if let Some(t) = &self.target_type
+            && !super::issuer::extensible_enum(t, TARGET_TYPES)
+        {
+            c.fail(format!("{field}.targetType"), "must be an OB 3.0 alignment target type or start with ext:");
         }
         AlignmentSpec {
             target_url,

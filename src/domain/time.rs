@@ -1,7 +1,7 @@
 //! Timestamps as the standards write them (RFC 3339 / XML Schema dateTime, UTC, `Z`).
 
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 pub fn rfc3339(t: OffsetDateTime) -> String {
     t.to_offset(time::UtcOffset::UTC).format(&Rfc3339).expect("UTC timestamps always format")

@@ -26,13 +26,24 @@ pub fn public_router() -> Router<AppState> {
 
 async fn badge_png(State(s): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Response> {
     let png = s.service.baked_png(id).await?;
-    Ok(([(header::CONTENT_TYPE, "image/png"), (header::CONTENT_DISPOSITION, "attachment; filename=\"badge.png\"")], png).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "image/png"), (header::CONTENT_DISPOSITION, "attachment; filename=\"badge.png\"")],
+        png,
+    )
+        .into_response())
 }
 
 async fn badge_svg(State(s): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Response> {
     let svg = s.service.baked_svg(id).await?;
-    let mut r = ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CONTENT_DISPOSITION, "attachment; filename=\"badge.svg\"")], svg).into_response();
-    r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox"));
+    let mut r = (
+        [(header::CONTENT_TYPE, "image/svg+xml"), (header::CONTENT_DISPOSITION, "attachment; filename=\"badge.svg\"")],
+        svg,
+    )
+        .into_response();
+    r.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox"),
+    );
     Ok(r)
 }
 
@@ -58,10 +69,11 @@ async fn create_award(
     let idempotency_key = match headers.get("idempotency-key") {
         None => None,
         Some(v) => {
-            let key = v.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 255).ok_or_else(|| ApiError::Malformed {
-                detail: "Idempotency-Key must be 1 to 255 visible ASCII characters".into(),
-                field: Some("Idempotency-Key".into()),
-            })?;
+            let key =
+                v.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 255).ok_or_else(|| ApiError::Malformed {
+                    detail: "Idempotency-Key must be 1 to 255 visible ASCII characters".into(),
+                    field: Some("Idempotency-Key".into()),
+                })?;
             Some(key.to_string())
         }
     };
@@ -79,15 +91,29 @@ async fn create_award(
             )));
         }
     };
-    let hash = request_hash(&[id.as_bytes(), content_type.as_bytes(), &[q.dry_run as u8], q.session_date.as_deref().unwrap_or("").as_bytes(), q.session_location.as_deref().unwrap_or("").as_bytes(), &body]);
-    let outcome = s.service.award(&who, id, AwardRequest { input, dry_run: q.dry_run, idempotency_key, request_hash: hash }).await?;
+    let hash = request_hash(&[
+        id.as_bytes(),
+        content_type.as_bytes(),
+        &[q.dry_run as u8],
+        q.session_date.as_deref().unwrap_or("").as_bytes(),
+        q.session_location.as_deref().unwrap_or("").as_bytes(),
+        &body,
+    ]);
+    let outcome = s
+        .service
+        .award(&who, id, AwardRequest { input, dry_run: q.dry_run, idempotency_key, request_hash: hash })
+        .await?;
     let status = StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::OK);
     Ok((status, Json(outcome.body)).into_response())
 }
 
 /// The media type of a header, lower-cased, without parameters.
 fn essence(headers: &HeaderMap, name: header::HeaderName) -> String {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase()).unwrap_or_default()
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .unwrap_or_default()
 }
 
 /// `GET /credentials/{id}` (JSON with embedded proof, or VC-JWT by content negotiation) and
@@ -99,7 +125,12 @@ struct CredentialQuery {
     format: Option<String>,
 }
 
-async fn credential(State(s): State<AppState>, headers: HeaderMap, ApiPath(raw): ApiPath<String>, ApiQuery(q): ApiQuery<CredentialQuery>) -> ApiResult<Response> {
+async fn credential(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(raw): ApiPath<String>,
+    ApiQuery(q): ApiQuery<CredentialQuery>,
+) -> ApiResult<Response> {
     let (id, force_jwt) = match raw.strip_suffix(".jwt") {
         Some(id) => (id, true),
         None => (raw.as_str(), q.format.as_deref() == Some("jwt")),
@@ -110,10 +141,16 @@ async fn credential(State(s): State<AppState>, headers: HeaderMap, ApiPath(raw):
         let report = s.service.verify(crate::credential::verify::Input::Json(vc.clone()), None).await;
         return Ok(super::pages::badge_page(&s.service.base_url, &id.to_string(), &vc, name.as_deref(), &report));
     }
-    let accept = if q.format.as_deref() == Some("json") { String::new() } else { headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase() };
-    let wants_jwt = force_jwt || (accept.contains("application/vc+jwt") || accept.contains("text/plain")) && !accept.contains("json");
+    let accept = if q.format.as_deref() == Some("json") {
+        String::new()
+    } else {
+        headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase()
+    };
+    let wants_jwt = force_jwt
+        || (accept.contains("application/vc+jwt") || accept.contains("text/plain")) && !accept.contains("json");
     let (body, media) = if wants_jwt {
-        let media = if accept.contains("application/vc+jwt") || force_jwt { "application/vc+jwt" } else { "text/plain" };
+        let media =
+            if accept.contains("application/vc+jwt") || force_jwt { "application/vc+jwt" } else { "text/plain" };
         (s.service.credential_jwt(id).await?, media)
     } else {
         let media = if accept.contains("application/vc+ld+json") || accept.is_empty() || accept.contains("*/*") {

@@ -59,7 +59,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             }
         }
         match inner.classify() {
-            serde_json::error::Category::Data => ApiError::Invalid(crate::domain::validate::Invalid::one(field, message)),
+            serde_json::error::Category::Data => {
+                ApiError::Invalid(crate::domain::validate::Invalid::one(field, message))
+            }
             _ => ApiError::Malformed { detail: format!("body is not valid JSON: {message}"), field: None },
         }
     })?;
@@ -88,10 +90,10 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiQuer
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        Query::<T>::from_request_parts(parts, state).await.map(|Query(v)| ApiQuery(v)).map_err(|e| ApiError::Malformed {
-            detail: e.body_text(),
-            field: Some("query".into()),
-        })
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| ApiQuery(v))
+            .map_err(|e| ApiError::Malformed { detail: e.body_text(), field: Some("query".into()) })
     }
 }
 
@@ -102,7 +104,8 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let value = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or(ApiError::Unauthenticated)?;
+        let value =
+            parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or(ApiError::Unauthenticated)?;
         let (scheme, token) = value.split_once(' ').ok_or(ApiError::Unauthenticated)?;
         if !scheme.eq_ignore_ascii_case("bearer") {
             return Err(ApiError::Unauthenticated);

@@ -50,17 +50,29 @@ pub(super) fn created<T: serde::Serialize>(location: String, body: T) -> impl In
     (StatusCode::CREATED, [(header::LOCATION, location)], Json(body))
 }
 
-async fn create_issuer(State(s): State<AppState>, Caller(who): Caller, ApiJson(spec): ApiJson<IssuerSpec>) -> ApiResult<impl IntoResponse> {
+async fn create_issuer(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiJson(spec): ApiJson<IssuerSpec>,
+) -> ApiResult<impl IntoResponse> {
     let view = s.service.create_issuer(&who, spec).await?;
     Ok(created(format!("/api/v1/issuers/{}", view.id), view))
 }
 
-async fn list_issuers(State(s): State<AppState>, Caller(who): Caller, ApiQuery(page): ApiQuery<Page>) -> ApiResult<impl IntoResponse> {
+async fn list_issuers(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiQuery(page): ApiQuery<Page>,
+) -> ApiResult<impl IntoResponse> {
     let (limit, offset) = page.bounds();
     Ok(Json(serde_json::json!({"issuers": s.service.issuers(&who, limit, offset).await?})))
 }
 
-async fn get_issuer(State(s): State<AppState>, Caller(who): Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<impl IntoResponse> {
+async fn get_issuer(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<impl IntoResponse> {
     Ok(Json(s.service.issuer(&who, id).await?))
 }
 
@@ -92,7 +104,11 @@ async fn add_member(
     Ok(created(format!("/api/v1/issuers/{id}/members/{}", view.id), view))
 }
 
-async fn list_members(State(s): State<AppState>, Caller(who): Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<impl IntoResponse> {
+async fn list_members(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<impl IntoResponse> {
     Ok(Json(serde_json::json!({"members": s.service.members(&who, id).await?})))
 }
 
@@ -105,11 +121,19 @@ async fn remove_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn list_keys(State(s): State<AppState>, Caller(who): Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<impl IntoResponse> {
+async fn list_keys(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<impl IntoResponse> {
     Ok(Json(serde_json::json!({"keys": s.service.keys(&who, id).await?})))
 }
 
-async fn rotate_key(State(s): State<AppState>, Caller(who): Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<impl IntoResponse> {
+async fn rotate_key(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<impl IntoResponse> {
     let key = s.service.rotate_key(&who, id).await?;
     Ok(created(format!("/api/v1/issuers/{id}/keys"), key))
 }
@@ -127,7 +151,8 @@ async fn mark_compromised(
     ApiPath((id, key)): ApiPath<(Uuid, Uuid)>,
     ApiJson(body): ApiJson<Compromise>,
 ) -> ApiResult<impl IntoResponse> {
-    let since = crate::domain::time::parse_rfc3339(&body.since)
-        .ok_or_else(|| crate::domain::validate::Invalid::one("since", "must be an RFC 3339 date-time, e.g. 2026-11-01T00:00:00Z"))?;
+    let since = crate::domain::time::parse_rfc3339(&body.since).ok_or_else(|| {
+        crate::domain::validate::Invalid::one("since", "must be an RFC 3339 date-time, e.g. 2026-11-01T00:00:00Z")
+    })?;
     Ok(Json(serde_json::json!({"keys": s.service.mark_compromised(&who, id, key, since).await?})))
 }

@@ -64,9 +64,14 @@ impl Metrics {
         for (route, h) in &inner.latency {
             let route = escape(route);
             for (bound, n) in BUCKETS.iter().zip(h.counts) {
-                out.push_str(&format!("metrobadge_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {n}\n"));
+                out.push_str(&format!(
+                    "metrobadge_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {n}\n"
+                ));
             }
-            out.push_str(&format!("metrobadge_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}\n", h.count));
+            out.push_str(&format!(
+                "metrobadge_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}\n",
+                h.count
+            ));
             out.push_str(&format!("metrobadge_http_request_duration_seconds_sum{{route=\"{route}\"}} {}\n", h.sum));
             out.push_str(&format!("metrobadge_http_request_duration_seconds_count{{route=\"{route}\"}} {}\n", h.count));
         }
@@ -81,7 +86,8 @@ fn escape(label: &str) -> String {
 /// Middleware: records every request under its route template (not the raw path, so ids do
 /// not explode the label set).
 pub async fn track(State(metrics): State<std::sync::Arc<Metrics>>, req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let route =
+        req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
     let method = req.method().to_string();
     let start = Instant::now();
     let response = next.run(req).await;

@@ -23,41 +23,81 @@ pub fn router() -> Router<AppState> {
         .route("/metro-lines/{id}/progress", get(progress))
 }
 
-async fn create_map(State(s): State<AppState>, Caller(who): Caller, ApiPath(issuer): ApiPath<Uuid>, ApiJson(spec): ApiJson<MetroMapSpec>) -> ApiResult<impl IntoResponse> {
+async fn create_map(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiPath(issuer): ApiPath<Uuid>,
+    ApiJson(spec): ApiJson<MetroMapSpec>,
+) -> ApiResult<impl IntoResponse> {
     let view = s.service.create_metro_map(&who, issuer, spec).await?;
     Ok(created(format!("/api/v1/metro-maps/{}", view.id), view))
 }
 
-async fn list_maps(State(s): State<AppState>, Caller(who): Caller, ApiPath(issuer): ApiPath<Uuid>) -> ApiResult<impl IntoResponse> {
+async fn list_maps(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiPath(issuer): ApiPath<Uuid>,
+) -> ApiResult<impl IntoResponse> {
     Ok(Json(serde_json::json!({"metro_maps": s.service.metro_maps(&who, issuer).await?})))
 }
 
-async fn get_map(State(s): State<AppState>, Caller(who): Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<impl IntoResponse> {
+async fn get_map(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<impl IntoResponse> {
     Ok(Json(s.service.metro_map(&who, id).await?))
 }
 
-async fn update_map(State(s): State<AppState>, Caller(who): Caller, ApiPath(id): ApiPath<Uuid>, ApiJson(patch): ApiJson<Value>) -> ApiResult<impl IntoResponse> {
+async fn update_map(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(patch): ApiJson<Value>,
+) -> ApiResult<impl IntoResponse> {
     Ok(Json(s.service.update_metro_map(&who, id, &object(patch)?).await?))
 }
 
-async fn create_line(State(s): State<AppState>, Caller(who): Caller, ApiPath(issuer): ApiPath<Uuid>, ApiJson(spec): ApiJson<MetroLineSpec>) -> ApiResult<impl IntoResponse> {
+async fn create_line(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiPath(issuer): ApiPath<Uuid>,
+    ApiJson(spec): ApiJson<MetroLineSpec>,
+) -> ApiResult<impl IntoResponse> {
     let view = s.service.create_metro_line(&who, issuer, spec).await?;
     Ok(created(format!("/api/v1/metro-lines/{}", view.id), view))
 }
 
-async fn list_lines(State(s): State<AppState>, Caller(who): Caller, ApiPath(issuer): ApiPath<Uuid>) -> ApiResult<impl IntoResponse> {
+async fn list_lines(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiPath(issuer): ApiPath<Uuid>,
+) -> ApiResult<impl IntoResponse> {
     Ok(Json(serde_json::json!({"metro_lines": s.service.metro_lines(&who, issuer).await?})))
 }
 
-async fn get_line(State(s): State<AppState>, Caller(who): Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<impl IntoResponse> {
+async fn get_line(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<impl IntoResponse> {
     Ok(Json(s.service.metro_line(&who, id, None).await?))
 }
 
-async fn get_line_version(State(s): State<AppState>, Caller(who): Caller, ApiPath((id, v)): ApiPath<(Uuid, i64)>) -> ApiResult<impl IntoResponse> {
+async fn get_line_version(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiPath((id, v)): ApiPath<(Uuid, i64)>,
+) -> ApiResult<impl IntoResponse> {
     Ok(Json(s.service.metro_line(&who, id, Some(v)).await?))
 }
 
-async fn update_line(State(s): State<AppState>, Caller(who): Caller, ApiPath(id): ApiPath<Uuid>, ApiJson(patch): ApiJson<Value>) -> ApiResult<impl IntoResponse> {
+async fn update_line(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(patch): ApiJson<Value>,
+) -> ApiResult<impl IntoResponse> {
     Ok(Json(s.service.update_metro_line(&who, id, &object(patch)?).await?))
 }
 
@@ -73,6 +113,11 @@ fn email() -> String {
     "emailAddress".into()
 }
 
-async fn progress(State(s): State<AppState>, Caller(who): Caller, ApiPath(id): ApiPath<Uuid>, ApiQuery(q): ApiQuery<ProgressQuery>) -> ApiResult<impl IntoResponse> {
+async fn progress(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(q): ApiQuery<ProgressQuery>,
+) -> ApiResult<impl IntoResponse> {
     Ok(Json(s.service.metro_line_progress(&who, id, &q.identity_type, &q.identity).await?))
 }

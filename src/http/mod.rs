@@ -48,7 +48,12 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn router(service: Service, body_limit: usize) -> Router {
     BODY_LIMIT.store(body_limit, Ordering::Relaxed);
     let state = AppState { service, metrics: Arc::new(metrics::Metrics::default()) };
-    let api = issuers::router().merge(catalog::router()).merge(nanomodules::router()).merge(awards::api_router()).merge(status::api_router()).merge(metro::router());
+    let api = issuers::router()
+        .merge(catalog::router())
+        .merge(nanomodules::router())
+        .merge(awards::api_router())
+        .merge(status::api_router())
+        .merge(metro::router());
     Router::new()
         .nest("/api/v1", api)
         .merge(public::router())

@@ -32,24 +32,46 @@ async fn create_nanomodule(
     Ok(created(format!("/api/v1/nanomodules/{}", view.id), view))
 }
 
-async fn list_nanomodules(State(s): State<AppState>, Caller(who): Caller, ApiPath(issuer): ApiPath<Uuid>) -> ApiResult<impl IntoResponse> {
+async fn list_nanomodules(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiPath(issuer): ApiPath<Uuid>,
+) -> ApiResult<impl IntoResponse> {
     Ok(Json(serde_json::json!({"nanomodules": s.service.nanomodules(&who, issuer).await?})))
 }
 
-async fn get_nanomodule(State(s): State<AppState>, Caller(who): Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<impl IntoResponse> {
+async fn get_nanomodule(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<impl IntoResponse> {
     Ok(Json(s.service.nanomodule(&who, id, None).await?))
 }
 
-async fn get_version(State(s): State<AppState>, Caller(who): Caller, ApiPath((id, version)): ApiPath<(Uuid, i64)>) -> ApiResult<impl IntoResponse> {
+async fn get_version(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiPath((id, version)): ApiPath<(Uuid, i64)>,
+) -> ApiResult<impl IntoResponse> {
     Ok(Json(s.service.nanomodule(&who, id, Some(version)).await?))
 }
 
-async fn update_nanomodule(State(s): State<AppState>, Caller(who): Caller, ApiPath(id): ApiPath<Uuid>, ApiJson(patch): ApiJson<Value>) -> ApiResult<impl IntoResponse> {
+async fn update_nanomodule(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(patch): ApiJson<Value>,
+) -> ApiResult<impl IntoResponse> {
     Ok(Json(s.service.update_nanomodule(&who, id, &object(patch)?).await?))
 }
 
 /// `PUT` the raw PNG or SVG bytes with their Content-Type.
-async fn set_image(State(s): State<AppState>, Caller(who): Caller, ApiPath(id): ApiPath<Uuid>, req: Request) -> ApiResult<impl IntoResponse> {
+async fn set_image(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<Uuid>,
+    req: Request,
+) -> ApiResult<impl IntoResponse> {
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)

@@ -3,10 +3,10 @@
 //! Plain semantic HTML, readable on a phone, no JavaScript, every displayed value escaped, and a
 //! restrictive Content-Security-Policy (styles from our own stylesheet only).
 
+use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use serde_json::Value;
 
 use super::AppState;
@@ -64,10 +64,17 @@ fn banner(report: &Report) -> (&'static str, String) {
     if report.verified {
         return ("valid", "Valid — this badge is genuine and in force.".into());
     }
-    let reason = report.checks.iter().find(|c| c.check == "status" && !c.passed).map(|c| c.detail.clone()).unwrap_or_default();
+    let reason =
+        report.checks.iter().find(|c| c.check == "status" && !c.passed).map(|c| c.detail.clone()).unwrap_or_default();
     match status {
-        "revoked" => ("revoked", format!("Revoked by the issuer ({}).", reason.trim_start_matches("revoked").trim_start_matches(": "))),
-        "suspended" => ("suspended", format!("Suspended by the issuer ({}).", reason.trim_start_matches("suspended").trim_start_matches(": "))),
+        "revoked" => (
+            "revoked",
+            format!("Revoked by the issuer ({}).", reason.trim_start_matches("revoked").trim_start_matches(": ")),
+        ),
+        "suspended" => (
+            "suspended",
+            format!("Suspended by the issuer ({}).", reason.trim_start_matches("suspended").trim_start_matches(": ")),
+        ),
         "expired" => ("expired", "Expired — this badge is no longer valid.".into()),
         _ => ("invalid", format!("Not valid: failed check(s) {}.", failed.join(", "))),
     }
@@ -77,7 +84,15 @@ fn checks_list(report: &Report) -> String {
     let items: String = report
         .checks
         .iter()
-        .map(|c| format!("<li class=\"{}\"><strong>{}</strong> — {}: {}</li>", if c.passed { "pass" } else { "fail" }, esc(c.check), if c.passed { "passed" } else { "failed" }, esc(&c.detail)))
+        .map(|c| {
+            format!(
+                "<li class=\"{}\"><strong>{}</strong> — {}: {}</li>",
+                if c.passed { "pass" } else { "fail" },
+                esc(c.check),
+                if c.passed { "passed" } else { "failed" },
+                esc(&c.detail)
+            )
+        })
         .collect();
     format!("<ul class=\"checks\">{items}</ul>")
 }
@@ -95,23 +110,48 @@ pub fn badge_page(base: &str, id: &str, vc: &Value, recipient_name: Option<&str>
     let url = format!("{base}/credentials/{id}");
     let issued = vc["validFrom"].as_str().unwrap_or("");
     let (class, text) = banner(report);
-    let skills: String = a["alignment"].as_array().into_iter().flatten().map(|s| format!("<li><a href=\"{}\">{}</a></li>", esc(s["targetUrl"].as_str().unwrap_or("")), esc(s["targetName"].as_str().unwrap_or("")))).collect();
+    let skills: String = a["alignment"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            format!(
+                "<li><a href=\"{}\">{}</a></li>",
+                esc(s["targetUrl"].as_str().unwrap_or("")),
+                esc(s["targetName"].as_str().unwrap_or(""))
+            )
+        })
+        .collect();
     let evidence: String = vc["evidence"]
         .as_array()
         .into_iter()
         .flatten()
         .map(|e| match e["id"].as_str() {
-            Some(link) => format!("<li><a href=\"{}\" rel=\"nofollow noopener\">{}</a></li>", esc(link), esc(e["name"].as_str().unwrap_or(link))),
+            Some(link) => format!(
+                "<li><a href=\"{}\" rel=\"nofollow noopener\">{}</a></li>",
+                esc(link),
+                esc(e["name"].as_str().unwrap_or(link))
+            ),
             None => format!("<li>{}</li>", esc(e["narrative"].as_str().or(e["name"].as_str()).unwrap_or(""))),
         })
         .collect();
-    let (year, month) = (issued.get(0..4).unwrap_or(""), issued.get(5..7).map(|m| m.trim_start_matches('0')).unwrap_or(""));
+    let (year, month) =
+        (issued.get(0..4).unwrap_or(""), issued.get(5..7).map(|m| m.trim_start_matches('0')).unwrap_or(""));
     let mut linkedin = format!(
         "https://www.linkedin.com/profile/add?startTask=CERTIFICATION_NAME&name={}&organizationName={}&issueYear={}&issueMonth={}&certUrl={}&certId={}",
-        form(name), form(issuer_name), form(year), form(month), form(&url), form(id)
+        form(name),
+        form(issuer_name),
+        form(year),
+        form(month),
+        form(&url),
+        form(id)
     );
     if let Some(until) = vc["validUntil"].as_str() {
-        linkedin.push_str(&format!("&expirationYear={}&expirationMonth={}", form(until.get(0..4).unwrap_or("")), form(until.get(5..7).map(|m| m.trim_start_matches('0')).unwrap_or(""))));
+        linkedin.push_str(&format!(
+            "&expirationYear={}&expirationMonth={}",
+            form(until.get(0..4).unwrap_or("")),
+            form(until.get(5..7).map(|m| m.trim_start_matches('0')).unwrap_or(""))
+        ));
     }
     let head = format!(
         "<meta property=\"og:type\" content=\"website\"><meta property=\"og:title\" content=\"{t}\"><meta property=\"og:description\" content=\"{d}\">\
@@ -181,7 +221,11 @@ pub fn verify_result(_state: &AppState, report: &Report) -> Response {
             )
         })
         .unwrap_or_default();
-    let body = format!("<h1>Verification result</h1><p class=\"status {class}\" role=\"status\" id=\"status\">{}</p>{summary}<h2>Checks</h2>{}<p><a href=\"/verify\">Verify another badge</a></p>", esc(&text), checks_list(report));
+    let body = format!(
+        "<h1>Verification result</h1><p class=\"status {class}\" role=\"status\" id=\"status\">{}</p>{summary}<h2>Checks</h2>{}<p><a href=\"/verify\">Verify another badge</a></p>",
+        esc(&text),
+        checks_list(report)
+    );
     page("en", "Verification result", "", &body)
 }
 
@@ -189,7 +233,13 @@ pub fn verify_result(_state: &AppState, report: &Report) -> Response {
 pub fn document_page(kind: &str, doc: &Value, json_url: &str) -> Response {
     let name = doc["name"].as_str().unwrap_or(kind);
     let mut rows = String::new();
-    for (label, key) in [("Description", "description"), ("Website", "url"), ("E-mail", "email"), ("Achievement type", "achievementType"), ("Study load (hours)", "creditsAvailable")] {
+    for (label, key) in [
+        ("Description", "description"),
+        ("Website", "url"),
+        ("E-mail", "email"),
+        ("Achievement type", "achievementType"),
+        ("Study load (hours)", "creditsAvailable"),
+    ] {
         if let Some(v) = doc.get(key).filter(|v| !v.is_null()) {
             let text = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
             rows.push_str(&format!("<dt>{}</dt><dd>{}</dd>", esc(label), esc(&text)));
@@ -198,8 +248,16 @@ pub fn document_page(kind: &str, doc: &Value, json_url: &str) -> Response {
     if let Some(c) = doc["criteria"]["narrative"].as_str() {
         rows.push_str(&format!("<dt>Criteria</dt><dd>{}</dd>", esc(c)));
     }
-    let image = doc["image"]["id"].as_str().map(|i| format!("<img class=\"badge\" src=\"{}\" alt=\"{}\">", esc(i), esc(name))).unwrap_or_default();
+    let image = doc["image"]["id"]
+        .as_str()
+        .map(|i| format!("<img class=\"badge\" src=\"{}\" alt=\"{}\">", esc(i), esc(name)))
+        .unwrap_or_default();
     let head = format!("<link rel=\"alternate\" type=\"application/ld+json\" href=\"{}\">", esc(json_url));
-    let body = format!("<h1>{}</h1><p>{}</p>{image}<dl>{rows}</dl><p><a href=\"{}\">JSON-LD</a></p>", esc(name), esc(kind), esc(json_url));
+    let body = format!(
+        "<h1>{}</h1><p>{}</p>{image}<dl>{rows}</dl><p><a href=\"{}\">JSON-LD</a></p>",
+        esc(name),
+        esc(kind),
+        esc(json_url)
+    );
     page(doc["inLanguage"].as_str().unwrap_or("en"), name, &head, &body)
 }

@@ -27,7 +27,11 @@ pub fn router() -> Router<AppState> {
         .route("/ob2/issuers/{id}", get(ob2_issuer))
 }
 
-async fn ob2_assertion(State(s): State<AppState>, headers: HeaderMap, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Response> {
+async fn ob2_assertion(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Response> {
     Ok(match s.service.ob2_assertion(id).await? {
         Ob2::Live(doc) => json_ld(headers.get(header::ACCEPT), &doc),
         Ob2::Gone(doc) => {
@@ -38,7 +42,11 @@ async fn ob2_assertion(State(s): State<AppState>, headers: HeaderMap, ApiPath(id
     })
 }
 
-async fn ob2_badge(State(s): State<AppState>, headers: HeaderMap, ApiPath((id, v)): ApiPath<(Uuid, i64)>) -> ApiResult<Response> {
+async fn ob2_badge(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    ApiPath((id, v)): ApiPath<(Uuid, i64)>,
+) -> ApiResult<Response> {
     Ok(json_ld(headers.get(header::ACCEPT), &s.service.ob2_badge_class(id, v).await?))
 }
 
@@ -56,12 +64,18 @@ async fn profile(State(s): State<AppState>, headers: HeaderMap, ApiPath(id): Api
 
 async fn jwks(State(s): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> ApiResult<impl IntoResponse> {
     let doc = s.service.jwks(id).await?;
-    Ok(([(header::CONTENT_TYPE, "application/jwk-set+json"), (header::CACHE_CONTROL, "public, max-age=300")], doc.to_string()))
+    Ok((
+        [(header::CONTENT_TYPE, "application/jwk-set+json"), (header::CACHE_CONTROL, "public, max-age=300")],
+        doc.to_string(),
+    ))
 }
 
 async fn did(State(s): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> ApiResult<impl IntoResponse> {
     let doc = s.service.did_document(id).await?;
-    Ok(([(header::CONTENT_TYPE, "application/did+ld+json"), (header::CACHE_CONTROL, "public, max-age=300")], doc.to_string()))
+    Ok((
+        [(header::CONTENT_TYPE, "application/did+ld+json"), (header::CACHE_CONTROL, "public, max-age=300")],
+        doc.to_string(),
+    ))
 }
 
 async fn achievement(State(s): State<AppState>, headers: HeaderMap, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Response> {
@@ -72,7 +86,11 @@ async fn achievement(State(s): State<AppState>, headers: HeaderMap, ApiPath(id):
     Ok(json_ld(headers.get(header::ACCEPT), &doc))
 }
 
-async fn achievement_version(State(s): State<AppState>, headers: HeaderMap, ApiPath((id, v)): ApiPath<(Uuid, i64)>) -> ApiResult<Response> {
+async fn achievement_version(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    ApiPath((id, v)): ApiPath<(Uuid, i64)>,
+) -> ApiResult<Response> {
     Ok(json_ld(headers.get(header::ACCEPT), &s.service.achievement_document(id, Some(v)).await?))
 }
 
@@ -84,8 +102,14 @@ async fn skill(State(s): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> ApiResu
 fn image_response(content_type: &str, body: Vec<u8>, immutable: bool) -> Response {
     let mut r = body.into_response();
     let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox"),
+    );
     let cache = if immutable { "public, max-age=31536000, immutable" } else { "public, max-age=3600" };
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     r

@@ -52,18 +52,38 @@ fn change_of(action: &str) -> ApiResult<StatusChange> {
     }
 }
 
-async fn change_one(State(s): State<AppState>, Caller(who): Caller, ApiPath((id, action)): ApiPath<(Uuid, String)>, ApiJson(body): ApiJson<One>) -> ApiResult<impl IntoResponse> {
+async fn change_one(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiPath((id, action)): ApiPath<(Uuid, String)>,
+    ApiJson(body): ApiJson<One>,
+) -> ApiResult<impl IntoResponse> {
     let mut out = s.service.change_status(&who, &[id], change_of(&action)?, body.reason).await?;
     Ok(Json(out.remove(0)))
 }
 
-async fn change_many(State(s): State<AppState>, Caller(who): Caller, ApiPath(action): ApiPath<String>, ApiJson(body): ApiJson<Many>) -> ApiResult<impl IntoResponse> {
+async fn change_many(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiPath(action): ApiPath<String>,
+    ApiJson(body): ApiJson<Many>,
+) -> ApiResult<impl IntoResponse> {
     let out = s.service.change_status(&who, &body.ids, change_of(&action)?, body.reason).await?;
     Ok(Json(serde_json::json!({"credentials": out})))
 }
 
-async fn get_status(State(s): State<AppState>, Caller(who): Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<impl IntoResponse> {
-    let state = s.service.store.credential_state(id).await.map_err(crate::service::ServiceError::from)?.ok_or_else(super::ApiError::not_found)?;
+async fn get_status(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<impl IntoResponse> {
+    let state = s
+        .service
+        .store
+        .credential_state(id)
+        .await
+        .map_err(crate::service::ServiceError::from)?
+        .ok_or_else(super::ApiError::not_found)?;
     who.check(state.issuer_id, crate::domain::access::Action::Read).map_err(crate::service::ServiceError::from)?;
     Ok(Json(s.service.credential_status(id).await?))
 }
@@ -72,7 +92,10 @@ async fn list(s: &AppState, headers: &HeaderMap, list: Uuid, purpose: Purpose) -
     let doc = s.service.status_list_document(list, purpose).await?;
     let etag = format!("\"{}\"", crate::domain::audit::sha256_hex(doc.as_bytes()));
     let cache = format!("public, max-age={TTL_SECONDS}");
-    let fresh = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
     let mut r = if fresh { StatusCode::NOT_MODIFIED.into_response() } else { doc.into_response() };
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/vc+ld+json"));
@@ -81,11 +104,19 @@ async fn list(s: &AppState, headers: &HeaderMap, list: Uuid, purpose: Purpose) -
     Ok(r)
 }
 
-async fn revocation_list(State(s): State<AppState>, headers: HeaderMap, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Response> {
+async fn revocation_list(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Response> {
     list(&s, &headers, id, Purpose::Revocation).await
 }
 
-async fn suspension_list(State(s): State<AppState>, headers: HeaderMap, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Response> {
+async fn suspension_list(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Response> {
     list(&s, &headers, id, Purpose::Suspension).await
 }
 

@@ -34,7 +34,9 @@ pub enum Submitted {
 }
 
 fn essence(v: Option<&axum::http::HeaderValue>) -> String {
-    v.and_then(|v| v.to_str().ok()).map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase()).unwrap_or_default()
+    v.and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .unwrap_or_default()
 }
 
 /// A credential given as text: JSON with a proof, or a compact JWS.
@@ -42,11 +44,15 @@ fn from_text(text: &str) -> Result<Submitted, ApiError> {
     let t = text.trim();
     if t.starts_with('{') {
         let v: Value = parse_json(t.as_bytes())?;
-        Ok(if v.get("@context").and_then(|c| c.as_str()) == Some(crate::service::ob2_context()) || v["type"] == "Assertion" {
-            Submitted::Ob2(t.to_string())
-        } else {
-            Submitted::Ob3(Input::Json(v))
-        })
+        Ok(
+            if v.get("@context").and_then(|c| c.as_str()) == Some(crate::service::ob2_context())
+                || v["type"] == "Assertion"
+            {
+                Submitted::Ob2(t.to_string())
+            } else {
+                Submitted::Ob3(Input::Json(v))
+            },
+        )
     } else if t.starts_with("http://") || t.starts_with("https://") {
         Ok(Submitted::Ob2(t.to_string()))
     } else if t.is_empty() {
@@ -69,16 +75,17 @@ fn from_file(bytes: &[u8]) -> Result<Submitted, ApiError> {
     if bytes.starts_with(b"\x89PNG") {
         return from_baked(bake::extract_png(bytes));
     }
-    let text = std::str::from_utf8(bytes).map_err(|_| ApiError::Invalid(Invalid::one("file", "is neither a PNG, an SVG nor a text credential")))?;
-    if text.contains("<svg") {
-        from_baked(bake::extract_svg(text))
-    } else {
-        from_text(text)
-    }
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| ApiError::Invalid(Invalid::one("file", "is neither a PNG, an SVG nor a text credential")))?;
+    if text.contains("<svg") { from_baked(bake::extract_svg(text)) } else { from_text(text) }
 }
 
 /// Reads a verification request in any accepted form: (what, recipient).
-pub async fn read(state: &AppState, req: Request, mut recipient: Option<String>) -> ApiResult<(Submitted, Option<String>)> {
+pub async fn read(
+    state: &AppState,
+    req: Request,
+    mut recipient: Option<String>,
+) -> ApiResult<(Submitted, Option<String>)> {
     let content_type = essence(req.headers().get(header::CONTENT_TYPE));
     let submitted = match content_type.as_str() {
         "multipart/form-data" => {
@@ -86,13 +93,24 @@ pub async fn read(state: &AppState, req: Request, mut recipient: Option<String>)
                 .await
                 .map_err(|e| ApiError::Malformed { detail: format!("unreadable upload: {e}"), field: None })?;
             let mut found = None;
-            while let Some(field) = multipart.next_field().await.map_err(|e| ApiError::Malformed { detail: format!("unreadable upload: {e}"), field: None })? {
+            while let Some(field) = multipart
+                .next_field()
+                .await
+                .map_err(|e| ApiError::Malformed { detail: format!("unreadable upload: {e}"), field: None })?
+            {
                 let name = field.name().unwrap_or_default().to_string();
-                let bytes = field.bytes().await.map_err(|e| ApiError::Malformed { detail: format!("unreadable upload: {e}"), field: Some(name.clone()) })?;
+                let bytes = field.bytes().await.map_err(|e| ApiError::Malformed {
+                    detail: format!("unreadable upload: {e}"),
+                    field: Some(name.clone()),
+                })?;
                 match name.as_str() {
-                    "recipient" if !bytes.is_empty() => recipient = Some(String::from_utf8_lossy(&bytes).trim().to_string()),
+                    "recipient" if !bytes.is_empty() => {
+                        recipient = Some(String::from_utf8_lossy(&bytes).trim().to_string())
+                    }
                     "file" if !bytes.is_empty() => found = Some(from_file(&bytes)?),
-                    "credential" if !bytes.iter().all(u8::is_ascii_whitespace) => found = Some(from_text(&String::from_utf8_lossy(&bytes))?),
+                    "credential" if !bytes.iter().all(u8::is_ascii_whitespace) => {
+                        found = Some(from_text(&String::from_utf8_lossy(&bytes))?)
+                    }
                     _ => {}
                 }
             }
@@ -125,7 +143,12 @@ pub async fn read(state: &AppState, req: Request, mut recipient: Option<String>)
                     match m.remove("credential") {
                         Some(Value::String(text)) => from_text(&text)?,
                         Some(c @ Value::Object(_)) => from_text(&c.to_string())?,
-                        _ => return Err(ApiError::Malformed { detail: "credential must be a JSON object or a compact JWS string".into(), field: Some("credential".into()) }),
+                        _ => {
+                            return Err(ApiError::Malformed {
+                                detail: "credential must be a JSON object or a compact JWS string".into(),
+                                field: Some("credential".into()),
+                            });
+                        }
                     }
                 }
                 other => from_text(&other.to_string())?,
@@ -133,7 +156,10 @@ pub async fn read(state: &AppState, req: Request, mut recipient: Option<String>)
         }
         "text/plain" | "application/vc+jwt" | "application/jwt" => {
             let body = read_body(req, state).await?;
-            from_text(std::str::from_utf8(&body).map_err(|_| ApiError::Malformed { detail: "text must be UTF-8".into(), field: None })?)?
+            from_text(
+                std::str::from_utf8(&body)
+                    .map_err(|_| ApiError::Malformed { detail: "text must be UTF-8".into(), field: None })?,
+            )?
         }
         "image/png" => from_baked(bake::extract_png(&read_body(req, state).await?))?,
         "image/svg+xml" => {
@@ -151,7 +177,8 @@ pub async fn read(state: &AppState, req: Request, mut recipient: Option<String>)
 }
 
 fn serde_urlencoded_from<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
-    serde_urlencoded::from_bytes(body).map_err(|e| ApiError::Malformed { detail: format!("unreadable form: {e}"), field: None })
+    serde_urlencoded::from_bytes(body)
+        .map_err(|e| ApiError::Malformed { detail: format!("unreadable form: {e}"), field: None })
 }
 
 pub async fn run(state: &AppState, submitted: Submitted, recipient: Option<&str>) -> Report {
@@ -162,7 +189,8 @@ pub async fn run(state: &AppState, submitted: Submitted, recipient: Option<&str>
 }
 
 async fn verify(State(s): State<AppState>, ApiQuery(q): ApiQuery<VerifyQuery>, req: Request) -> ApiResult<Response> {
-    let wants_html = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
+    let wants_html =
+        req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
     let (submitted, recipient) = read(&s, req, q.recipient).await?;
     let report = run(&s, submitted, recipient.as_deref()).await;
     if wants_html {

@@ -12,7 +12,7 @@ use crate::credential::issue::{Issued, sign_batch};
 use crate::credential::ob3;
 use crate::domain::access::{Action, Principal};
 use crate::domain::audit::NewEvent;
-use crate::domain::award::{Award, AwardInput, Recipient};
+use crate::domain::award::{Award, AwardInput};
 use crate::domain::nanomodule::NanomoduleSpec;
 use crate::domain::time::rfc3339;
 use crate::store::{AwardRow, NewCredential};
@@ -61,10 +61,10 @@ impl Service {
         let module = self.store.nanomodule_version(nanomodule, None).await?.ok_or(ServiceError::NotFound)?;
         who.check(module.issuer_id, Action::Award)?;
         let scope = who.token_id.clone();
-        if let Some(key) = &req.idempotency_key {
-            if let Some(done) = self.replay(&scope, key, &req.request_hash).await? {
-                return Ok(done);
-            }
+        if let Some(key) = &req.idempotency_key
+            && let Some(done) = self.replay(&scope, key, &req.request_hash).await?
+        {
+            return Ok(done);
         }
         let award = req.input.parse()?;
         let spec: NanomoduleSpec = decode_spec(&module.spec)?;
@@ -93,7 +93,10 @@ impl Service {
                     json!({"recipient": r.identity, "credential": badge::build(&template, &format!("{}/credentials/pending", self.base_url), r, &fresh_salt(), &pending)})
                 })
                 .collect();
-            return Ok(AwardOutcome { status: 200, body: json!({"dry_run": true, "would_issue": preview.len(), "credentials": preview}) });
+            return Ok(AwardOutcome {
+                status: 200,
+                body: json!({"dry_run": true, "would_issue": preview.len(), "credentials": preview}),
+            });
         }
 
         let started = std::time::Instant::now();
@@ -124,7 +127,8 @@ impl Service {
             member_id: who.member_id,
             actor_token: who.token_id.clone(),
             actor_role: who.role.as_str().into(),
-            session: serde_json::to_string(&json!({"date": award.session_date, "location": award.session_location})).expect("json"),
+            session: serde_json::to_string(&json!({"date": award.session_date, "location": award.session_location}))
+                .expect("json"),
             recipients: award.recipients.len() as i64,
             created_at: now,
         };
@@ -157,7 +161,9 @@ impl Service {
             // answer what it answered.
             Err(crate::store::StoreError::Conflict(_)) if req.idempotency_key.is_some() => {
                 let key = req.idempotency_key.as_deref().expect("checked");
-                self.replay(&scope, key, &req.request_hash).await?.ok_or(ServiceError::Conflict("idempotency key".into()))
+                self.replay(&scope, key, &req.request_hash)
+                    .await?
+                    .ok_or(ServiceError::Conflict("idempotency key".into()))
             }
             Err(e) => Err(e.into()),
         }
@@ -170,7 +176,8 @@ impl Service {
         if row.request_hash != request_hash {
             return Err(ServiceError::Conflict("this Idempotency-Key was used for a different request".into()));
         }
-        let body = serde_json::from_str(&row.response).map_err(|e| ServiceError::Store(crate::store::StoreError::Corrupt(e.to_string())))?;
+        let body = serde_json::from_str(&row.response)
+            .map_err(|e| ServiceError::Store(crate::store::StoreError::Corrupt(e.to_string())))?;
         Ok(Some(AwardOutcome { status: row.status as u16, body }))
     }
 
@@ -197,7 +204,12 @@ fn valid_until_time(spec: &NanomoduleSpec, now: OffsetDateTime) -> Option<Offset
 }
 
 /// Signs on the blocking pool, split over the cores, so the async workers stay responsive.
-async fn sign_parallel(docs: Vec<Value>, key: ed25519_dalek::SigningKey, vm: String, created: String) -> ServiceResult<Vec<Issued>> {
+async fn sign_parallel(
+    docs: Vec<Value>,
+    key: ed25519_dalek::SigningKey,
+    vm: String,
+    created: String,
+) -> ServiceResult<Vec<Issued>> {
     let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
     let chunk = docs.len().div_ceil(workers).max(1);
     let mut tasks = Vec::new();
@@ -209,7 +221,10 @@ async fn sign_parallel(docs: Vec<Value>, key: ed25519_dalek::SigningKey, vm: Str
     }
     let mut out = Vec::new();
     for t in tasks {
-        let part = t.await.map_err(|e| ServiceError::Internal(e.to_string()))?.map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let part = t
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))?
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
         out.extend(part);
     }
     Ok(out)
@@ -229,7 +244,7 @@ fn new_credentials(
         .zip(ids)
         .zip(slots)
         .zip(issued)
-        .map(|(((r, id), (list, index)), signed): (((&Recipient, &Uuid), &(Uuid, i64)), Issued)| NewCredential {
+        .map(|(((r, id), (list, index)), signed)| NewCredential {
             credential_id: *id,
             identity_type: r.identity_type.as_str().into(),
             identity: r.identity.clone(),

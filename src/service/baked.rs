@@ -10,7 +10,11 @@ impl Service {
     /// The module artwork of the credential's nanomodule version: (content type, bytes, name).
     async fn artwork(&self, credential: Uuid) -> ServiceResult<(String, Vec<u8>, String, String)> {
         let c = self.store.credential(credential).await?.ok_or(ServiceError::NotFound)?;
-        let v = self.store.nanomodule_version(c.nanomodule_id, Some(c.nanomodule_version)).await?.ok_or(ServiceError::NotFound)?;
+        let v = self
+            .store
+            .nanomodule_version(c.nanomodule_id, Some(c.nanomodule_version))
+            .await?
+            .ok_or(ServiceError::NotFound)?;
         let spec: NanomoduleSpec = decode_spec(&v.spec)?;
         let name = spec.name.unwrap_or_default();
         match v.image_id {

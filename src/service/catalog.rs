@@ -83,17 +83,26 @@ impl Service {
         if ids.is_empty() {
             return Ok(());
         }
-        let known: std::collections::HashSet<Uuid> = self.store.catalog(Catalog::Skill, issuer).await?.into_iter().map(|r| r.id).collect();
+        let known: std::collections::HashSet<Uuid> =
+            self.store.catalog(Catalog::Skill, issuer).await?.into_iter().map(|r| r.id).collect();
         let errors: Vec<FieldError> = ids
             .iter()
             .enumerate()
             .filter(|(_, id)| !known.contains(id))
-            .map(|(i, id)| FieldError { field: format!("{field}[{i}]"), message: format!("{id} is not a skill of this issuer") })
+            .map(|(i, id)| FieldError {
+                field: format!("{field}[{i}]"),
+                message: format!("{id} is not a skill of this issuer"),
+            })
             .collect();
         if errors.is_empty() { Ok(()) } else { Err(Invalid(errors).into()) }
     }
 
-    async fn create_catalog<S: CatalogSpec>(&self, who: &Principal, issuer: Uuid, spec: S) -> ServiceResult<CatalogView> {
+    async fn create_catalog<S: CatalogSpec>(
+        &self,
+        who: &Principal,
+        issuer: Uuid,
+        spec: S,
+    ) -> ServiceResult<CatalogView> {
         who.check(issuer, Action::Manage)?;
         self.issuer_spec(issuer).await?;
         let spec = spec.parse()?;
@@ -113,7 +122,12 @@ impl Service {
         self.catalog_view::<S>(row)
     }
 
-    async fn update_catalog<S: CatalogSpec>(&self, who: &Principal, id: Uuid, patch: &Value) -> ServiceResult<CatalogView> {
+    async fn update_catalog<S: CatalogSpec>(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        patch: &Value,
+    ) -> ServiceResult<CatalogView> {
         let row = self.store.catalog_item(S::CATALOG, id).await?.ok_or(ServiceError::NotFound)?;
         who.check(row.issuer_id, Action::Manage)?;
         let current: S = decode_spec(&row.spec)?;
@@ -145,7 +159,12 @@ impl Service {
     pub async fn skills(&self, who: &Principal, issuer: Uuid) -> ServiceResult<Vec<CatalogView>> {
         self.list_catalog::<SkillSpec>(who, issuer).await
     }
-    pub async fn create_skills_profile(&self, who: &Principal, issuer: Uuid, spec: SkillsProfileSpec) -> ServiceResult<CatalogView> {
+    pub async fn create_skills_profile(
+        &self,
+        who: &Principal,
+        issuer: Uuid,
+        spec: SkillsProfileSpec,
+    ) -> ServiceResult<CatalogView> {
         self.create_catalog(who, issuer, spec).await
     }
     pub async fn skills_profile(&self, who: &Principal, id: Uuid) -> ServiceResult<CatalogView> {
@@ -158,7 +177,12 @@ impl Service {
         self.list_catalog::<SkillsProfileSpec>(who, issuer).await
     }
 
-    pub async fn create_metro_map(&self, who: &Principal, issuer: Uuid, spec: MetroMapSpec) -> ServiceResult<CatalogView> {
+    pub async fn create_metro_map(
+        &self,
+        who: &Principal,
+        issuer: Uuid,
+        spec: MetroMapSpec,
+    ) -> ServiceResult<CatalogView> {
         self.create_catalog(who, issuer, spec).await
     }
     pub async fn metro_map(&self, who: &Principal, id: Uuid) -> ServiceResult<CatalogView> {
@@ -175,7 +199,9 @@ impl Service {
     pub async fn public_skill(&self, id: Uuid) -> ServiceResult<Value> {
         let row = self.store.catalog_item(Catalog::Skill, id).await?.ok_or(ServiceError::NotFound)?;
         let view = self.catalog_view::<SkillSpec>(row)?;
-        Ok(serde_json::json!({"id": view.url, "issuer": crate::credential::ob3::issuer_url(&self.base_url, view.issuer_id), "skill": view.spec}))
+        Ok(
+            serde_json::json!({"id": view.url, "issuer": crate::credential::ob3::issuer_url(&self.base_url, view.issuer_id), "skill": view.spec}),
+        )
     }
 }
 

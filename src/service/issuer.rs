@@ -83,8 +83,14 @@ impl Service {
         let spec = patched(&current, patch)?.parse()?;
         let mut tx = self.store.begin().await?;
         tx.update_issuer(id, encode_spec(&spec), crate::store::now()).await?;
-        tx.audit(vec![NewEvent::new(&who.actor(), Some(id), "issuer.updated", id, &serde_json::to_value(&spec).expect("spec"))])
-            .await?;
+        tx.audit(vec![NewEvent::new(
+            &who.actor(),
+            Some(id),
+            "issuer.updated",
+            id,
+            &serde_json::to_value(&spec).expect("spec"),
+        )])
+        .await?;
         tx.commit().await?;
         self.issuer(who, id).await
     }

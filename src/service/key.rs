@@ -47,7 +47,13 @@ impl Service {
 
     /// Generates a key, seals its private half and inserts it as the issuer's active key.
     /// Returns the audit event for the caller's transaction.
-    pub(super) async fn insert_new_key(&self, tx: &mut Tx, issuer: Uuid, now: OffsetDateTime, actor: &Actor) -> ServiceResult<NewEvent> {
+    pub(super) async fn insert_new_key(
+        &self,
+        tx: &mut Tx,
+        issuer: Uuid,
+        now: OffsetDateTime,
+        actor: &Actor,
+    ) -> ServiceResult<NewEvent> {
         let signing = SigningKey::generate(&mut rand::rngs::OsRng);
         let public = signing.verifying_key().to_bytes();
         let key_id = Uuid::now_v7();
@@ -63,7 +69,13 @@ impl Service {
             compromised_since: None,
         };
         tx.insert_key(&row).await?;
-        Ok(NewEvent::new(actor, Some(issuer), "key.created", key_id, &serde_json::json!({"publicKeyMultibase": row.multibase})))
+        Ok(NewEvent::new(
+            actor,
+            Some(issuer),
+            "key.created",
+            key_id,
+            &serde_json::json!({"publicKeyMultibase": row.multibase}),
+        ))
     }
 
     pub async fn keys(&self, who: &Principal, issuer: Uuid) -> ServiceResult<Vec<KeyView>> {
@@ -87,7 +99,13 @@ impl Service {
 
     /// Marks a key compromised from `since`: anything it signed after that fails verification.
     /// If it is the active key, a new key replaces it in the same transaction.
-    pub async fn mark_compromised(&self, who: &Principal, issuer: Uuid, key: Uuid, since: OffsetDateTime) -> ServiceResult<Vec<KeyView>> {
+    pub async fn mark_compromised(
+        &self,
+        who: &Principal,
+        issuer: Uuid,
+        key: Uuid,
+        since: OffsetDateTime,
+    ) -> ServiceResult<Vec<KeyView>> {
         who.check(issuer, Action::Manage)?;
         let keys = self.store.keys(issuer).await?;
         let target = keys.iter().find(|k| k.key_id == key).ok_or(ServiceError::NotFound)?;

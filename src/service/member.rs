@@ -65,7 +65,15 @@ pub struct MemberView {
 
 impl From<MemberRow> for MemberView {
     fn from(m: MemberRow) -> Self {
-        MemberView { id: m.member_id, issuer_id: m.issuer_id, name: m.name, email: m.email, role: m.role, created_at: m.created_at, token: None }
+        MemberView {
+            id: m.member_id,
+            issuer_id: m.issuer_id,
+            name: m.name,
+            email: m.email,
+            role: m.role,
+            created_at: m.created_at,
+            token: None,
+        }
     }
 }
 
@@ -86,9 +94,24 @@ impl Service {
         };
         let mut tx = self.store.begin().await?;
         tx.insert_member(&row).await?;
-        tx.audit(vec![NewEvent::new(&who.actor(), Some(issuer), "member.added", row.member_id, &serde_json::json!({"role": row.role, "email": row.email}))])
+        tx.audit(vec![NewEvent::new(
+            &who.actor(),
+            Some(issuer),
+            "member.added",
+            row.member_id,
+            &serde_json::json!({"role": row.role, "email": row.email}),
+        )])
+        .await?;
+        let token = self
+            .insert_token(
+                &mut tx,
+                &who.actor(),
+                role,
+                Some(issuer),
+                Some(row.member_id),
+                &format!("member {}", row.member_id),
+            )
             .await?;
-        let token = self.insert_token(&mut tx, &who.actor(), role, Some(issuer), Some(row.member_id), &format!("member {}", row.member_id)).await?;
         tx.commit().await?;
         Ok(MemberView { token: Some(token), ..MemberView::from(row) })
     }
@@ -104,7 +127,8 @@ impl Service {
         who.check(issuer, Action::Manage)?;
         let mut tx = self.store.begin().await?;
         tx.remove_member(issuer, member, crate::store::now()).await?;
-        tx.audit(vec![NewEvent::new(&who.actor(), Some(issuer), "member.removed", member, &serde_json::json!({}))]).await?;
+        tx.audit(vec![NewEvent::new(&who.actor(), Some(issuer), "member.removed", member, &serde_json::json!({}))])
+            .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -49,21 +49,35 @@ impl Service {
         if let Some(map) = spec.metro_map {
             match self.store.catalog_item(Catalog::MetroMap, map).await? {
                 Some(m) if m.issuer_id == issuer => {}
-                _ => errors.push(FieldError { field: "metro_map".into(), message: format!("{map} is not a metro map of this issuer") }),
+                _ => errors.push(FieldError {
+                    field: "metro_map".into(),
+                    message: format!("{map} is not a metro map of this issuer"),
+                }),
             }
         }
         let allowed: HashSet<Uuid> = spec.accepts_issuers.iter().copied().chain([issuer]).collect();
         for (i, station) in spec.stations.iter().enumerate() {
             match self.store.nanomodule_version(*station, None).await? {
                 Some(v) if allowed.contains(&v.issuer_id) => {}
-                Some(_) => errors.push(FieldError { field: format!("stations[{i}]"), message: format!("{station} belongs to an issuer this line does not accept (accepts_issuers)") }),
-                None => errors.push(FieldError { field: format!("stations[{i}]"), message: format!("{station} is not a nanomodule") }),
+                Some(_) => errors.push(FieldError {
+                    field: format!("stations[{i}]"),
+                    message: format!("{station} belongs to an issuer this line does not accept (accepts_issuers)"),
+                }),
+                None => errors.push(FieldError {
+                    field: format!("stations[{i}]"),
+                    message: format!("{station} is not a nanomodule"),
+                }),
             }
         }
         if errors.is_empty() { Ok(()) } else { Err(Invalid(errors).into()) }
     }
 
-    pub async fn create_metro_line(&self, who: &Principal, issuer: Uuid, spec: MetroLineSpec) -> ServiceResult<MetroLineView> {
+    pub async fn create_metro_line(
+        &self,
+        who: &Principal,
+        issuer: Uuid,
+        spec: MetroLineSpec,
+    ) -> ServiceResult<MetroLineView> {
         who.check(issuer, Action::Manage)?;
         self.issuer_spec(issuer).await?;
         let spec = spec.parse()?;
@@ -74,7 +88,14 @@ impl Service {
         let mut tx = self.store.begin().await?;
         tx.insert_metro_line(id, issuer, map, now).await?;
         tx.push_metro_line_version(id, 1, map, encode_spec(&spec), now).await?;
-        tx.audit(vec![NewEvent::new(&who.actor(), Some(issuer), "metro_line.created", id, &json!({"version": 1, "spec": spec}))]).await?;
+        tx.audit(vec![NewEvent::new(
+            &who.actor(),
+            Some(issuer),
+            "metro_line.created",
+            id,
+            &json!({"version": 1, "spec": spec}),
+        )])
+        .await?;
         tx.commit().await?;
         self.metro_line(who, id, None).await
     }
@@ -102,17 +123,32 @@ impl Service {
         let map = spec.metro_map.expect("parse requires a map");
         let mut tx = self.store.begin().await?;
         tx.push_metro_line_version(id, version, map, encode_spec(&spec), crate::store::now()).await?;
-        tx.audit(vec![NewEvent::new(&who.actor(), Some(row.issuer_id), "metro_line.updated", id, &json!({"version": version, "spec": spec}))]).await?;
+        tx.audit(vec![NewEvent::new(
+            &who.actor(),
+            Some(row.issuer_id),
+            "metro_line.updated",
+            id,
+            &json!({"version": version, "spec": spec}),
+        )])
+        .await?;
         tx.commit().await?;
         self.metro_line(who, id, None).await
     }
 
     /// Where a learner stands on a line (issuer staff only): the explanation of every rule node,
     /// the credentials that counted, and why others did not.
-    pub async fn metro_line_progress(&self, who: &Principal, id: Uuid, identity_type: &str, identity: &str) -> ServiceResult<Value> {
+    pub async fn metro_line_progress(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        identity_type: &str,
+        identity: &str,
+    ) -> ServiceResult<Value> {
         let row = self.store.metro_line(id, None).await?.ok_or(ServiceError::NotFound)?;
         who.check(row.issuer_id, Action::Read)?;
-        let kind = IdentityType::parse(identity_type).ok_or_else(|| Invalid::one("identity_type", "must be emailAddress, identifier, sourcedId, systemId or did"))?;
+        let kind = IdentityType::parse(identity_type).ok_or_else(|| {
+            Invalid::one("identity_type", "must be emailAddress, identifier, sourcedId, systemId or did")
+        })?;
         let identity = normalise_identity(kind, identity);
         if identity.is_empty() {
             return Err(Invalid::one("identity", "is required").into());
@@ -147,7 +183,12 @@ impl Service {
                 Some(reason) => unusable.push(Unusable { nanomodule: c.nanomodule_id, reason }),
                 None => {
                     let s: NanomoduleSpec = decode_spec(&c.version_spec)?;
-                    badges.push(Badge { credential: c.credential_id, nanomodule: c.nanomodule_id, awarded: c.valid_from, hours: s.hours() });
+                    badges.push(Badge {
+                        credential: c.credential_id,
+                        nanomodule: c.nanomodule_id,
+                        awarded: c.valid_from,
+                        hours: s.hours(),
+                    });
                 }
             }
         }

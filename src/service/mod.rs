@@ -101,7 +101,12 @@ impl Service {
         if let Some(admin) = &self.admin_token_hash {
             let presented: [u8; 32] = Sha256::digest(bearer.as_bytes()).into();
             if bool::from(presented.ct_eq(admin)) {
-                return Ok(Principal { token_id: "env:admin".into(), role: Role::Admin, issuer_id: None, member_id: None });
+                return Ok(Principal {
+                    token_id: "env:admin".into(),
+                    role: Role::Admin,
+                    issuer_id: None,
+                    member_id: None,
+                });
             }
         }
         let lookup = api_token::lookup_of(bearer).ok_or(ServiceError::Unauthenticated)?;
@@ -114,7 +119,13 @@ impl Service {
     }
 
     /// Mints a token outside any member (the CLI's `token create`). Returns the secret, once.
-    pub async fn create_token(&self, actor: &Actor, role: Role, issuer: Option<Uuid>, label: &str) -> ServiceResult<String> {
+    pub async fn create_token(
+        &self,
+        actor: &Actor,
+        role: Role,
+        issuer: Option<Uuid>,
+        label: &str,
+    ) -> ServiceResult<String> {
         match (role, issuer) {
             (Role::Admin, Some(_)) => return Err(Invalid::one("issuer", "an admin token belongs to no issuer").into()),
             (Role::Admin, None) => {}
@@ -139,7 +150,13 @@ impl Service {
         label: &str,
     ) -> ServiceResult<String> {
         let minted = api_token::mint();
-        let row = TokenRow { token_id: Uuid::now_v7(), secret_hash: minted.hash, role: role.as_str().into(), issuer_id: issuer, member_id: member };
+        let row = TokenRow {
+            token_id: Uuid::now_v7(),
+            secret_hash: minted.hash,
+            role: role.as_str().into(),
+            issuer_id: issuer,
+            member_id: member,
+        };
         tx.insert_token(&row, &minted.lookup, label, crate::store::now()).await?;
         let change = serde_json::json!({"role": role.as_str(), "member_id": member, "label": label});
         tx.audit(vec![NewEvent::new(actor, issuer, "token.created", row.token_id, &change)]).await?;
@@ -158,7 +175,10 @@ fn encode_spec<T: serde::Serialize>(spec: &T) -> String {
 
 /// Applies a JSON merge patch to a stored spec and re-reads it as the input type, so PATCH
 /// goes through exactly the same validation as POST.
-fn patched<T: serde::Serialize + serde::de::DeserializeOwned>(current: &T, patch: &serde_json::Value) -> ServiceResult<T> {
+fn patched<T: serde::Serialize + serde::de::DeserializeOwned>(
+    current: &T,
+    patch: &serde_json::Value,
+) -> ServiceResult<T> {
     let mut doc = serde_json::to_value(current).expect("specs always serialise");
     crate::domain::validate::merge_patch(&mut doc, patch);
     serde_path_to_error::deserialize(doc).map_err(|e| {

@@ -58,7 +58,10 @@ impl NewImage {
                 }
                 let active = ["<script", "javascript:", "<foreignobject", "<iframe", "<!entity"];
                 if active.iter().any(|a| lower.contains(a)) || has_event_handler(&lower) {
-                    return Err(Invalid::one("image", "SVG must not contain scripts, event handlers, entities or foreign objects"));
+                    return Err(Invalid::one(
+                        "image",
+                        "SVG must not contain scripts, event handlers, entities or foreign objects",
+                    ));
                 }
                 Ok(self)
             }
@@ -124,7 +127,12 @@ impl Service {
         }
     }
 
-    pub async fn create_nanomodule(&self, who: &Principal, issuer: Uuid, spec: NanomoduleSpec) -> ServiceResult<NanomoduleView> {
+    pub async fn create_nanomodule(
+        &self,
+        who: &Principal,
+        issuer: Uuid,
+        spec: NanomoduleSpec,
+    ) -> ServiceResult<NanomoduleView> {
         who.check(issuer, Action::Manage)?;
         self.issuer_spec(issuer).await?;
         let spec = spec.parse()?;
@@ -134,7 +142,14 @@ impl Service {
         let mut tx = self.store.begin().await?;
         tx.insert_nanomodule(id, issuer, now).await?;
         tx.push_nanomodule_version(id, 1, encode_spec(&spec), None, now).await?;
-        tx.audit(vec![NewEvent::new(&who.actor(), Some(issuer), "nanomodule.created", id, &version_change(1, &spec, None))]).await?;
+        tx.audit(vec![NewEvent::new(
+            &who.actor(),
+            Some(issuer),
+            "nanomodule.created",
+            id,
+            &version_change(1, &spec, None),
+        )])
+        .await?;
         tx.commit().await?;
         self.nanomodule(who, id, None).await
     }
@@ -162,7 +177,12 @@ impl Service {
     }
 
     /// Stores an uploaded PNG/SVG and makes it the module's image (as a new version).
-    pub async fn set_nanomodule_image(&self, who: &Principal, id: Uuid, image: NewImage) -> ServiceResult<NanomoduleView> {
+    pub async fn set_nanomodule_image(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        image: NewImage,
+    ) -> ServiceResult<NanomoduleView> {
         let row = self.version_row(id, None).await?;
         who.check(row.issuer_id, Action::Manage)?;
         let image = image.parse()?;
@@ -197,8 +217,14 @@ impl Service {
             }
         };
         tx.push_nanomodule_version(row.nanomodule_id, version, encode_spec(&spec), image, crate::store::now()).await?;
-        tx.audit(vec![NewEvent::new(&who.actor(), Some(row.issuer_id), action, row.nanomodule_id, &version_change(version, &spec, image))])
-            .await?;
+        tx.audit(vec![NewEvent::new(
+            &who.actor(),
+            Some(row.issuer_id),
+            action,
+            row.nanomodule_id,
+            &version_change(version, &spec, image),
+        )])
+        .await?;
         tx.commit().await?;
         self.nanomodule(who, row.nanomodule_id, None).await
     }
@@ -224,7 +250,12 @@ impl Service {
         let all = self.store.catalog(Catalog::Skill, issuer).await?;
         ids.iter()
             .filter_map(|id| all.iter().find(|r| r.id == *id))
-            .map(|r| Ok(ob3::SkillRef { url: format!("{}/skills/{}", self.base_url, r.id), spec: decode_spec::<SkillSpec>(&r.spec)? }))
+            .map(|r| {
+                Ok(ob3::SkillRef {
+                    url: format!("{}/skills/{}", self.base_url, r.id),
+                    spec: decode_spec::<SkillSpec>(&r.spec)?,
+                })
+            })
             .collect()
     }
 

@@ -32,7 +32,9 @@ impl Service {
         let state = self.store.credential_state(id).await?.ok_or(ServiceError::NotFound)?;
         let url = self.ob2_assertion_url(id);
         if state.revoked_at.is_some() {
-            return Ok(Ob2::Gone(json!({"@context": OB2_CONTEXT, "id": url, "type": "Assertion", "revoked": true, "revocationReason": state.revocation_reason})));
+            return Ok(Ob2::Gone(
+                json!({"@context": OB2_CONTEXT, "id": url, "type": "Assertion", "revoked": true, "revocationReason": state.revocation_reason}),
+            ));
         }
         let vc: Value = serde_json::from_str(&c.signed).map_err(|e| ServiceError::Internal(e.to_string()))?;
         let subject = &vc["credentialSubject"];
@@ -61,7 +63,11 @@ impl Service {
             a["narrative"] = json!(n);
         }
         if let Some(ev) = vc["evidence"].as_array() {
-            a["evidence"] = json!(ev.iter().map(|e| json!({"id": e["id"], "name": e["name"], "narrative": e["narrative"]})).collect::<Vec<_>>());
+            a["evidence"] = json!(
+                ev.iter()
+                    .map(|e| json!({"id": e["id"], "name": e["name"], "narrative": e["narrative"]}))
+                    .collect::<Vec<_>>()
+            );
         }
         Ok(Ob2::Live(a))
     }
@@ -137,17 +143,31 @@ impl Service {
                 add("hosted", true, "hosted by this service".into());
                 let state = self.store.credential_state(id).await.ok().flatten();
                 let suspended = state.as_ref().is_some_and(|s| s.suspended_at.is_some());
-                add("status", !suspended, if suspended { "suspended".into() } else { "not revoked or suspended".into() });
-                let expired = a["expires"].as_str().and_then(crate::domain::time::parse_rfc3339).is_some_and(|t| t < time::OffsetDateTime::now_utc());
+                add(
+                    "status",
+                    !suspended,
+                    if suspended { "suspended".into() } else { "not revoked or suspended".into() },
+                );
+                let expired = a["expires"]
+                    .as_str()
+                    .and_then(crate::domain::time::parse_rfc3339)
+                    .is_some_and(|t| t < time::OffsetDateTime::now_utc());
                 add("validity", !expired, if expired { "expired".into() } else { "within its validity period".into() });
                 if let Some(r) = recipient {
                     let rec = &a["recipient"];
                     let candidate = if rec["type"] == "email" { r.trim().to_lowercase() } else { r.trim().to_string() };
-                    let ok = crate::credential::badge::identity_hash(&candidate, rec["salt"].as_str().unwrap_or("")) == rec["identity"].as_str().unwrap_or_default()
+                    let ok = crate::credential::badge::identity_hash(&candidate, rec["salt"].as_str().unwrap_or(""))
+                        == rec["identity"].as_str().unwrap_or_default()
                         || rec["identity"].as_str() == Some(r.trim());
-                    add("recipient", ok, if ok { "issued to this recipient".into() } else { "not issued to this recipient".into() });
+                    add(
+                        "recipient",
+                        ok,
+                        if ok { "issued to this recipient".into() } else { "not issued to this recipient".into() },
+                    );
                 }
-                summary = Some(json!({"id": url, "issuedOn": a["issuedOn"], "status": if suspended { "suspended" } else if expired { "expired" } else { "active" }}));
+                summary = Some(
+                    json!({"id": url, "issuedOn": a["issuedOn"], "status": if suspended { "suspended" } else if expired { "expired" } else { "active" }}),
+                );
             }
         }
         Report { verified: checks.iter().all(|c| c.passed), checks, credential: summary }

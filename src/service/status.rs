@@ -34,7 +34,10 @@ fn may_change(who: &Principal, c: &CredentialState, change: StatusChange, now: O
         Err(crate::domain::access::Denied::Hidden) => Err(ServiceError::NotFound),
         Err(_) => {
             let own = who.member_id.is_some() && who.member_id == c.member_id || who.token_id == c.actor_token;
-            let trainer_may = who.role == Role::Trainer && change == StatusChange::Revoke && own && now - c.created_at <= TRAINER_REVOKE_WINDOW;
+            let trainer_may = who.role == Role::Trainer
+                && change == StatusChange::Revoke
+                && own
+                && now - c.created_at <= TRAINER_REVOKE_WINDOW;
             if trainer_may { Ok(()) } else { Err(ServiceError::Forbidden) }
         }
     }
@@ -43,7 +46,13 @@ fn may_change(who: &Principal, c: &CredentialState, change: StatusChange, now: O
 impl Service {
     /// Changes the status of every credential in `ids`, all or nothing, each with an audit
     /// event carrying the reason's digest. Returns the new states.
-    pub async fn change_status(&self, who: &Principal, ids: &[Uuid], change: StatusChange, reason: Option<String>) -> ServiceResult<Vec<Value>> {
+    pub async fn change_status(
+        &self,
+        who: &Principal,
+        ids: &[Uuid],
+        change: StatusChange,
+        reason: Option<String>,
+    ) -> ServiceResult<Vec<Value>> {
         let mut c = Checker::default();
         if ids.is_empty() || ids.len() > MAX_BULK {
             c.fail("ids", format!("must list 1 to {MAX_BULK} credentials"));
@@ -65,7 +74,10 @@ impl Service {
                     may_change(who, &state, change, now)?;
                     states.push(state);
                 }
-                None => errors.push(crate::domain::validate::FieldError { field: format!("ids[{i}]"), message: format!("{id} is not a credential") }),
+                None => errors.push(crate::domain::validate::FieldError {
+                    field: format!("ids[{i}]"),
+                    message: format!("{id} is not a credential"),
+                }),
             }
         }
         if !errors.is_empty() {
@@ -75,7 +87,13 @@ impl Service {
         let mut events = Vec::with_capacity(states.len());
         for s in &states {
             tx.change_status(s.credential_id, change, reason.as_deref(), now).await?;
-            events.push(NewEvent::new(&who.actor(), Some(s.issuer_id), change.action(), s.credential_id, &json!({"reason": reason})));
+            events.push(NewEvent::new(
+                &who.actor(),
+                Some(s.issuer_id),
+                change.action(),
+                s.credential_id,
+                &json!({"reason": reason}),
+            ));
         }
         tx.audit(events).await?;
         tx.commit().await?;
@@ -110,10 +128,10 @@ impl Service {
         let row = self.store.status_list(list).await?.ok_or(ServiceError::NotFound)?;
         let set = self.store.set_indices(list, purpose == Purpose::Suspension).await?;
         let encoded = status_list::encode(row.size as usize, set.into_iter().map(|i| i as usize));
-        if let Some(cached) = self.store.signed_list(list, purpose.as_str()).await? {
-            if cached.encoded_list == encoded {
-                return Ok(cached.signed);
-            }
+        if let Some(cached) = self.store.signed_list(list, purpose.as_str()).await?
+            && cached.encoded_list == encoded
+        {
+            return Ok(cached.signed);
         }
         let issuer = ob3::issuer_url(&self.base_url, row.issuer_id);
         let url = match purpose {

@@ -23,19 +23,25 @@ impl Resolver for Service {
 
     async fn status(&self, entry: &Value, credential_id: &str) -> StatusInfo {
         let list_url = entry["statusListCredential"].as_str().unwrap_or_default();
-        let Some(list) = list_url.strip_prefix(&format!("{}/status/", self.base_url)).and_then(|l| l.parse::<Uuid>().ok()) else {
+        let Some(list) =
+            list_url.strip_prefix(&format!("{}/status/", self.base_url)).and_then(|l| l.parse::<Uuid>().ok())
+        else {
             return StatusInfo::NotHosted;
         };
         if entry["type"] != "BitstringStatusListEntry" || entry["statusPurpose"] != "revocation" {
             return StatusInfo::Mismatch;
         }
-        let Some(index) = entry["statusListIndex"].as_str().and_then(|i| i.parse::<i64>().ok()) else { return StatusInfo::Mismatch };
+        let Some(index) = entry["statusListIndex"].as_str().and_then(|i| i.parse::<i64>().ok()) else {
+            return StatusInfo::Mismatch;
+        };
         match self.store.credential_at(list, index).await {
-            Ok(Some(c)) if self.credential_url(c.credential_id) == credential_id => match (c.revoked_at, c.suspended_at) {
-                (Some(_), _) => StatusInfo::Revoked(c.revocation_reason),
-                (None, Some(_)) => StatusInfo::Suspended(c.suspension_reason),
-                (None, None) => StatusInfo::Active,
-            },
+            Ok(Some(c)) if self.credential_url(c.credential_id) == credential_id => {
+                match (c.revoked_at, c.suspended_at) {
+                    (Some(_), _) => StatusInfo::Revoked(c.revocation_reason),
+                    (None, Some(_)) => StatusInfo::Suspended(c.suspension_reason),
+                    (None, None) => StatusInfo::Active,
+                }
+            }
             _ => StatusInfo::Mismatch,
         }
     }

@@ -1,10 +1,10 @@
 //! The append-only audit chain table.
 
-use super::{args, Sql, Store, StoreResult, Tx};
+use super::{Sql, Store, StoreResult, Tx, args};
 use crate::domain::audit::{Break, ChainChecker, Event, NewEvent};
 
 /// Lock key for serialising appends across PostgreSQL sessions ("MBAUDIT" in ASCII, truncated).
-const PG_AUDIT_LOCK: i64 = 0x4d42_4155_4449_54;
+const PG_AUDIT_LOCK: i64 = 0x004d_4241_5544_4954;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AuditRow {
@@ -58,9 +58,8 @@ impl Tx {
             seq: i64,
             hash: String,
         }
-        let head: Option<Head> = self
-            .fetch_optional("SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1", args![])
-            .await?;
+        let head: Option<Head> =
+            self.fetch_optional("SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1", args![]).await?;
         let mut prev = head.map(|h| (h.seq, h.hash));
         let occurred_at = crate::domain::time::rfc3339(super::now());
         let mut out = Vec::with_capacity(events.len());
@@ -72,8 +71,18 @@ impl Tx {
         let rows = out
             .iter()
             .map(|e| {
-                args![e.seq, e.occurred_at.clone(), e.actor_token.clone(), e.actor_role.clone(), e.issuer_id.clone(),
-                    e.action.clone(), e.subject_id.clone(), e.change_digest.clone(), e.prev_hash.clone(), e.hash.clone()]
+                args![
+                    e.seq,
+                    e.occurred_at.clone(),
+                    e.actor_token.clone(),
+                    e.actor_role.clone(),
+                    e.issuer_id.clone(),
+                    e.action.clone(),
+                    e.subject_id.clone(),
+                    e.change_digest.clone(),
+                    e.prev_hash.clone(),
+                    e.hash.clone()
+                ]
             })
             .collect();
         self.insert_many(
@@ -115,6 +124,10 @@ impl Store {
                 break;
             }
         }
-        Ok(ChainReport { ok: checker.first_break.is_none(), events_checked: checker.checked, first_break: checker.first_break })
+        Ok(ChainReport {
+            ok: checker.first_break.is_none(),
+            events_checked: checker.checked,
+            first_break: checker.first_break,
+        })
     }
 }

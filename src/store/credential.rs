@@ -110,16 +110,25 @@ impl Store {
                 }
             };
             // Take the row lock (PostgreSQL) before reading what is taken, then re-read the count.
-            tx.execute("UPDATE status_list SET allocated = allocated WHERE status_list_id = $1", args![list.status_list_id]).await?;
+            tx.execute(
+                "UPDATE status_list SET allocated = allocated WHERE status_list_id = $1",
+                args![list.status_list_id],
+            )
+            .await?;
             let fresh: ListRow = tx
-                .fetch_optional("SELECT status_list_id, size, allocated FROM status_list WHERE status_list_id = $1", args![list.status_list_id])
+                .fetch_optional(
+                    "SELECT status_list_id, size, allocated FROM status_list WHERE status_list_id = $1",
+                    args![list.status_list_id],
+                )
                 .await?
                 .ok_or(StoreError::NotFound)?;
             let free = (fresh.size - fresh.allocated) as usize;
             if free == 0 {
                 continue;
             }
-            let taken: Vec<Idx> = tx.fetch_all("SELECT idx FROM status_entry WHERE status_list_id = $1", args![list.status_list_id]).await?;
+            let taken: Vec<Idx> = tx
+                .fetch_all("SELECT idx FROM status_entry WHERE status_list_id = $1", args![list.status_list_id])
+                .await?;
             let mut used = vec![false; fresh.size as usize];
             for t in taken {
                 if let Some(slot) = used.get_mut(t.idx as usize) {
@@ -180,14 +189,35 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn insert_credentials(&mut self, award: &AwardRow, key_id: Uuid, creds: Vec<NewCredential>) -> StoreResult<()> {
+    pub async fn insert_credentials(
+        &mut self,
+        award: &AwardRow,
+        key_id: Uuid,
+        creds: Vec<NewCredential>,
+    ) -> StoreResult<()> {
         let now = super::now();
         let rows = creds
             .into_iter()
             .map(|c| {
-                args![c.credential_id, award.award_id, award.issuer_id, award.nanomodule_id, award.nanomodule_version,
-                    c.identity_type, c.identity, c.recipient_name, c.status_list_id, c.status_index, key_id,
-                    c.signed, c.jwt, c.sha256, c.valid_from, c.valid_until, now]
+                args![
+                    c.credential_id,
+                    award.award_id,
+                    award.issuer_id,
+                    award.nanomodule_id,
+                    award.nanomodule_version,
+                    c.identity_type,
+                    c.identity,
+                    c.recipient_name,
+                    c.status_list_id,
+                    c.status_index,
+                    key_id,
+                    c.signed,
+                    c.jwt,
+                    c.sha256,
+                    c.valid_from,
+                    c.valid_until,
+                    now
+                ]
             })
             .collect();
         self.insert_many(
@@ -199,7 +229,14 @@ impl Tx {
         .await
     }
 
-    pub async fn insert_idempotency(&mut self, scope: &str, key: &str, request_hash: &str, status: i64, response: &str) -> StoreResult<()> {
+    pub async fn insert_idempotency(
+        &mut self,
+        scope: &str,
+        key: &str,
+        request_hash: &str,
+        status: i64,
+        response: &str,
+    ) -> StoreResult<()> {
         self.execute(
             "INSERT INTO idempotency_key (scope, idem_key, request_hash, status, response, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
             args![scope, key, request_hash, status, response, super::now()],

@@ -34,7 +34,10 @@ impl Tx {
 impl Store {
     pub async fn issuer(&self, id: Uuid) -> StoreResult<Option<IssuerRow>> {
         self.clone()
-            .fetch_optional("SELECT issuer_id, spec, created_at, updated_at FROM issuer WHERE issuer_id = $1", args![id])
+            .fetch_optional(
+                "SELECT issuer_id, spec, created_at, updated_at FROM issuer WHERE issuer_id = $1",
+                args![id],
+            )
             .await
     }
 

@@ -22,7 +22,14 @@ impl Tx {
         self.execute(
             "INSERT INTO signing_key (key_id, issuer_id, public_key, multibase, sealed_secret, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
-            args![k.key_id, k.issuer_id, k.public_key.clone(), k.multibase.clone(), k.sealed_secret.clone(), k.created_at],
+            args![
+                k.key_id,
+                k.issuer_id,
+                k.public_key.clone(),
+                k.multibase.clone(),
+                k.sealed_secret.clone(),
+                k.created_at
+            ],
         )
         .await?;
         Ok(())

@@ -37,8 +37,11 @@ impl Tx {
         if n == 0 {
             return Err(StoreError::NotFound);
         }
-        self.execute("UPDATE api_token SET revoked_at = $2 WHERE member_id = $1 AND revoked_at IS NULL", args![member, now])
-            .await?;
+        self.execute(
+            "UPDATE api_token SET revoked_at = $2 WHERE member_id = $1 AND revoked_at IS NULL",
+            args![member, now],
+        )
+        .await?;
         Ok(())
     }
 }

@@ -32,7 +32,13 @@ pub struct HolderCredential {
 }
 
 impl Tx {
-    pub async fn insert_metro_line(&mut self, id: Uuid, issuer: Uuid, map: Uuid, now: OffsetDateTime) -> StoreResult<()> {
+    pub async fn insert_metro_line(
+        &mut self,
+        id: Uuid,
+        issuer: Uuid,
+        map: Uuid,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
         self.execute(
             "INSERT INTO metro_line (metro_line_id, issuer_id, metro_map_id, current_version, created_at, updated_at) VALUES ($1, $2, $3, 0, $4, $4)",
             args![id, issuer, map, now],
@@ -42,7 +48,14 @@ impl Tx {
     }
 
     /// Appends version `version` if the current one is `version - 1` (else a conflict).
-    pub async fn push_metro_line_version(&mut self, id: Uuid, version: i64, map: Uuid, spec: String, now: OffsetDateTime) -> StoreResult<()> {
+    pub async fn push_metro_line_version(
+        &mut self,
+        id: Uuid,
+        version: i64,
+        map: Uuid,
+        spec: String,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
         let n = self
             .execute(
                 "UPDATE metro_line SET current_version = $2, metro_map_id = $3, updated_at = $4 WHERE metro_line_id = $1 AND current_version = $5",

@@ -232,7 +232,12 @@ impl Executor for Tx {
 impl Tx {
     /// Inserts many rows with multi-row `INSERT … VALUES (…), (…)` statements, chunked to stay
     /// under both drivers' parameter limits. `prefix` is `INSERT INTO t (a, b, c) VALUES`.
-    pub(crate) async fn insert_many(&mut self, prefix: &'static str, columns: usize, rows: Vec<Vec<Arg>>) -> StoreResult<()> {
+    pub(crate) async fn insert_many(
+        &mut self,
+        prefix: &'static str,
+        columns: usize,
+        rows: Vec<Vec<Arg>>,
+    ) -> StoreResult<()> {
         let per_chunk = (30_000 / columns.max(1)).clamp(1, 1000);
         let mut rows = rows.into_iter().peekable();
         while rows.peek().is_some() {

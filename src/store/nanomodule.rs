@@ -57,7 +57,11 @@ impl Tx {
 
 impl Store {
     /// Version `version` of a module, or its current version when `None`.
-    pub async fn nanomodule_version(&self, id: Uuid, version: Option<i64>) -> StoreResult<Option<NanomoduleVersionRow>> {
+    pub async fn nanomodule_version(
+        &self,
+        id: Uuid,
+        version: Option<i64>,
+    ) -> StoreResult<Option<NanomoduleVersionRow>> {
         self.clone()
             .fetch_optional(
                 "SELECT n.nanomodule_id, n.issuer_id, v.version, n.current_version, v.spec, v.image_id, v.created_at \

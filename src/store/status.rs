@@ -63,26 +63,23 @@ struct Index {
 impl Store {
     /// State of a credential plus who awarded it (for the trainers' 24-hour revocation right).
     pub async fn credential_state(&self, id: Uuid) -> StoreResult<Option<CredentialState>> {
-        self.clone()
-            .fetch_optional(
-                state_select!("WHERE c.credential_id = $1"),
-                args![id],
-            )
-            .await
+        self.clone().fetch_optional(state_select!("WHERE c.credential_id = $1"), args![id]).await
     }
 
     /// The credential holding an index of a list: one indexed read.
     pub async fn credential_at(&self, list: Uuid, index: i64) -> StoreResult<Option<CredentialState>> {
         self.clone()
-            .fetch_optional(
-                state_select!("WHERE c.status_list_id = $1 AND c.status_index = $2"),
-                args![list, index],
-            )
+            .fetch_optional(state_select!("WHERE c.status_list_id = $1 AND c.status_index = $2"), args![list, index])
             .await
     }
 
     pub async fn status_list(&self, id: Uuid) -> StoreResult<Option<StatusListRow>> {
-        self.clone().fetch_optional("SELECT status_list_id, issuer_id, size FROM status_list WHERE status_list_id = $1", args![id]).await
+        self.clone()
+            .fetch_optional(
+                "SELECT status_list_id, issuer_id, size FROM status_list WHERE status_list_id = $1",
+                args![id],
+            )
+            .await
     }
 
     /// Indices whose bit is set for `purpose` (`revocation` or `suspension`).
@@ -98,7 +95,10 @@ impl Store {
 
     pub async fn signed_list(&self, list: Uuid, purpose: &str) -> StoreResult<Option<SignedList>> {
         self.clone()
-            .fetch_optional("SELECT encoded_list, signed FROM status_list_credential WHERE status_list_id = $1 AND purpose = $2", args![list, purpose])
+            .fetch_optional(
+                "SELECT encoded_list, signed FROM status_list_credential WHERE status_list_id = $1 AND purpose = $2",
+                args![list, purpose],
+            )
             .await
     }
 
@@ -127,7 +127,13 @@ impl Store {
 impl Tx {
     /// Applies a change if the current state allows it; a conflict otherwise (revocation is
     /// final; only a suspended credential can be reinstated).
-    pub async fn change_status(&mut self, id: Uuid, change: StatusChange, reason: Option<&str>, now: OffsetDateTime) -> StoreResult<()> {
+    pub async fn change_status(
+        &mut self,
+        id: Uuid,
+        change: StatusChange,
+        reason: Option<&str>,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
         let reason = reason.map(str::to_string);
         let n = match change {
             StatusChange::Revoke => {

@@ -26,7 +26,16 @@ impl Tx {
         self.execute(
             "INSERT INTO api_token (token_id, lookup, secret_hash, role, issuer_id, member_id, label, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            args![token.token_id, lookup, token.secret_hash.clone(), token.role.clone(), token.issuer_id, token.member_id, label, now],
+            args![
+                token.token_id,
+                lookup,
+                token.secret_hash.clone(),
+                token.role.clone(),
+                token.issuer_id,
+                token.member_id,
+                label,
+                now
+            ],
         )
         .await?;
         Ok(())

@@ -43,7 +43,12 @@ async fn authorisation_matrix(app: TestApp) {
         (Method::POST, format!("/api/v1/issuers/{a}/skills"), Some(json!({"name": "S"})), [201, 201, 403, 403]),
         (Method::PATCH, format!("/api/v1/skills/{skill}"), Some(json!({"description": "d"})), [200, 200, 403, 403]),
         (Method::GET, format!("/api/v1/skills/{skill}"), None, [200, 200, 200, 200]),
-        (Method::POST, format!("/api/v1/issuers/{a}/skills-profiles"), Some(json!({"name": "P", "skills": [skill]})), [201, 201, 403, 403]),
+        (
+            Method::POST,
+            format!("/api/v1/issuers/{a}/skills-profiles"),
+            Some(json!({"name": "P", "skills": [skill]})),
+            [201, 201, 403, 403],
+        ),
         (Method::POST, format!("/api/v1/issuers/{a}/nanomodules"), Some(module.clone()), [201, 201, 403, 403]),
         (Method::POST, format!("/api/v1/issuers/{b}/nanomodules"), Some(module.clone()), [201, 404, 404, 404]),
         (Method::GET, format!("/api/v1/issuers/{a}/nanomodules"), None, [200, 200, 200, 200]),
@@ -74,7 +79,11 @@ async fn authorisation_matrix(app: TestApp) {
 async fn removed_member_token_stops_working(app: TestApp) {
     let a = app.issuer("A").await;
     let (s, m) = app
-        .post(&format!("/api/v1/issuers/{a}/members"), ADMIN, json!({"name": "T", "email": "T@Example.nl", "role": "trainer"}))
+        .post(
+            &format!("/api/v1/issuers/{a}/members"),
+            ADMIN,
+            json!({"name": "T", "email": "T@Example.nl", "role": "trainer"}),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED);
     assert_eq!(m["email"], "t@example.nl");
@@ -99,7 +108,13 @@ async fn unauthenticated_requests(app: TestApp) {
         assert_eq!(s, StatusCode::UNAUTHORIZED);
         assert_eq!(body["type"], "urn:metrobadge:problem:unauthenticated");
     }
-    let resp = app.client.get(format!("{}/api/v1/issuers", app.base)).header("authorization", "Basic abc").send().await.unwrap();
+    let resp = app
+        .client
+        .get(format!("{}/api/v1/issuers", app.base))
+        .header("authorization", "Basic abc")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(resp.headers()["www-authenticate"], "Bearer");
     app.stop().await;

@@ -19,7 +19,10 @@ async fn every_change_is_chained(app: TestApp) {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let events = app.service.store.audit_page(0, 100).await.unwrap();
     let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
-    assert_eq!(actions, ["issuer.created", "key.created", "member.added", "token.created", "skill.created", "key.created"]);
+    assert_eq!(
+        actions,
+        ["issuer.created", "key.created", "member.added", "token.created", "skill.created", "key.created"]
+    );
     assert!(events.iter().all(|e| e.issuer_id.as_deref() == Some(a.as_str())));
     assert_eq!(events[0].actor_token, "env:admin");
     assert_eq!(events[0].actor_role, "admin");
@@ -85,7 +88,13 @@ async fn concurrent_instances_never_fork(app: TestApp) {
             let client = instance.client.clone();
             let url = format!("{}/api/v1/issuers/{a}/skills", instance.base);
             tasks.push(tokio::spawn(async move {
-                let resp = client.post(url).bearer_auth(ADMIN).json(&json!({"name": format!("skill {n}-{i}")})).send().await.unwrap();
+                let resp = client
+                    .post(url)
+                    .bearer_auth(ADMIN)
+                    .json(&json!({"name": format!("skill {n}-{i}")}))
+                    .send()
+                    .await
+                    .unwrap();
                 resp.status()
             }));
         }

@@ -9,13 +9,24 @@ use metrobadge::credential::{data_integrity, multikey, schema};
 
 use crate::harness::{ADMIN, TestApp, both};
 
-both!(award_a_cohort, bad_rows_reject_everything, csv_and_dry_run, idempotent_retries, who_may_award, status_indices_never_repeat);
+both!(
+    award_a_cohort,
+    bad_rows_reject_everything,
+    csv_and_dry_run,
+    idempotent_retries,
+    who_may_award,
+    status_indices_never_repeat
+);
 
 /// An issuer with a nanomodule; returns (issuer id, nanomodule id).
 pub async fn module(app: &TestApp, validity_days: Option<i64>) -> (String, String) {
     let a = app.issuer("Techniek Twente").await;
     let (_, skill) = app
-        .post(&format!("/api/v1/issuers/{a}/skills"), ADMIN, json!({"name": "Lubrication", "alignment": {"targetUrl": "http://data.europa.eu/esco/skill/x"}}))
+        .post(
+            &format!("/api/v1/issuers/{a}/skills"),
+            ADMIN,
+            json!({"name": "Lubrication", "alignment": {"targetUrl": "http://data.europa.eu/esco/skill/x"}}),
+        )
         .await;
     let mut body = json!({"name": "Smeren", "description": "Smeren van lagers", "criteria": {"narrative": "Smeerplan gemaakt"},
         "duration_minutes": 180, "skills": [skill["id"]], "level": {"framework": "NLQF", "level": 2}, "tags": ["onderhoud"], "language": "nl"});
@@ -28,7 +39,8 @@ pub async fn module(app: &TestApp, validity_days: Option<i64>) -> (String, Strin
 }
 
 pub fn recipients(n: usize) -> Value {
-    let list: Vec<Value> = (0..n).map(|i| json!({"identity": format!("learner{i}@example.nl"), "name": format!("Learner {i}")})).collect();
+    let list: Vec<Value> =
+        (0..n).map(|i| json!({"identity": format!("learner{i}@example.nl"), "name": format!("Learner {i}")})).collect();
     json!(list)
 }
 
@@ -58,7 +70,10 @@ async fn award_a_cohort(app: TestApp) {
     assert_eq!(s, StatusCode::CREATED, "{resp}");
     let creds = resp["credentials"].as_array().unwrap();
     let order: Vec<&str> = creds.iter().map(|c| c["recipient"].as_str().unwrap()).collect();
-    assert_eq!(order, ["jan@example.nl", "eduid-pseudonym-123", "did:key:z6MkjZRZv3aez3r18pB1RBFJR1kwUVJ5jHt92JmQwXbd5hwi"]);
+    assert_eq!(
+        order,
+        ["jan@example.nl", "eduid-pseudonym-123", "did:key:z6MkjZRZv3aez3r18pB1RBFJR1kwUVJ5jHt92JmQwXbd5hwi"]
+    );
 
     let (_, profile) = app.get(&format!("/issuers/{issuer}"), None).await;
     let public = multikey::decode(profile["verificationMethod"][0]["publicKeyMultibase"].as_str().unwrap()).unwrap();
@@ -106,7 +121,13 @@ async fn award_a_cohort(app: TestApp) {
         assert_eq!(header.kid.as_deref(), vc["proof"][0]["verificationMethod"].as_str());
         let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
         validation.required_spec_claims.clear();
-        let claims = jsonwebtoken::decode::<Value>(&jwt, &jsonwebtoken::DecodingKey::from_ed_der(public.as_bytes()), &validation).unwrap().claims;
+        let claims = jsonwebtoken::decode::<Value>(
+            &jwt,
+            &jsonwebtoken::DecodingKey::from_ed_der(public.as_bytes()),
+            &validation,
+        )
+        .unwrap()
+        .claims;
         assert_eq!(claims["jti"], vc["id"]);
         assert_eq!(claims["iss"], vc["issuer"]["id"]);
         assert!(claims.get("proof").is_none());
@@ -133,7 +154,10 @@ async fn award_a_cohort(app: TestApp) {
     assert!(issued.iter().any(|e| e.change_digest == digest));
     assert!(events.iter().any(|e| e.action == "award.created" && e.actor_role == "admin"));
     assert!(app.service.store.audit_verify().await.unwrap().ok);
-    assert_eq!(fetch(&app, &format!("{}/credentials/{}", app.base, uuid::Uuid::new_v4()), "*/*").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        fetch(&app, &format!("{}/credentials/{}", app.base, uuid::Uuid::new_v4()), "*/*").await.0,
+        StatusCode::NOT_FOUND
+    );
     app.stop().await;
 }
 
@@ -154,7 +178,8 @@ async fn bad_rows_reject_everything(app: TestApp) {
     assert_eq!(app.service.store.audit_page(0, 1000).await.unwrap().len(), before);
     let (s, _) = app.post(&format!("/api/v1/nanomodules/{nm}/awards"), ADMIN, json!({"recipients": []})).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    let (s, _) = app.post(&format!("/api/v1/nanomodules/{nm}/awards"), ADMIN, json!({"recipients": recipients(10_001)})).await;
+    let (s, _) =
+        app.post(&format!("/api/v1/nanomodules/{nm}/awards"), ADMIN, json!({"recipients": recipients(10_001)})).await;
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "the test server's 64 KiB body limit comes first");
     app.stop().await;
 }
@@ -163,7 +188,15 @@ async fn csv_and_dry_run(app: TestApp) {
     let (_, nm) = module(&app, None).await;
     let url = format!("{}/api/v1/nanomodules/{nm}/awards", app.base);
     let csv = "identity,name,evidence_url,narrative,result_status\njan@example.nl,Jan,https://ex.nl/e/1,Goed gedaan,Completed\npiet@example.nl,Piet,,,\n";
-    let dry = app.client.post(format!("{url}?dry_run=true")).bearer_auth(ADMIN).header("content-type", "text/csv").body(csv).send().await.unwrap();
+    let dry = app
+        .client
+        .post(format!("{url}?dry_run=true"))
+        .bearer_auth(ADMIN)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(dry.status(), StatusCode::OK);
     let dry: Value = dry.json().await.unwrap();
     assert_eq!(dry["dry_run"], true);
@@ -188,9 +221,25 @@ async fn csv_and_dry_run(app: TestApp) {
     assert_eq!(vc["evidence"][0]["id"], "https://ex.nl/e/1");
     assert_eq!(vc["credentialSubject"]["activityEndDate"], "2026-11-01T00:00:00Z");
 
-    let bad = app.client.post(&url).bearer_auth(ADMIN).header("content-type", "text/csv").body("email\nx@y.nl\n").send().await.unwrap();
+    let bad = app
+        .client
+        .post(&url)
+        .bearer_auth(ADMIN)
+        .header("content-type", "text/csv")
+        .body("email\nx@y.nl\n")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let other = app.client.post(&url).bearer_auth(ADMIN).header("content-type", "application/xml").body("<x/>").send().await.unwrap();
+    let other = app
+        .client
+        .post(&url)
+        .bearer_auth(ADMIN)
+        .header("content-type", "application/xml")
+        .body("<x/>")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(other.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     app.stop().await;
 }
@@ -202,7 +251,8 @@ async fn idempotent_retries(app: TestApp) {
     let send = |key: &'static str, body: Value| {
         let (client, url) = (app.client.clone(), url.clone());
         async move {
-            let r = client.post(url).bearer_auth(ADMIN).header("idempotency-key", key).json(&body).send().await.unwrap();
+            let r =
+                client.post(url).bearer_auth(ADMIN).header("idempotency-key", key).json(&body).send().await.unwrap();
             (r.status(), r.json::<Value>().await.unwrap())
         }
     };
@@ -247,7 +297,8 @@ async fn status_indices_never_repeat(app: TestApp) {
     let mut tasks = Vec::new();
     for (n, instance) in [&app, &other].into_iter().enumerate() {
         for round in 0..3 {
-            let list: Vec<Value> = (0..40).map(|i| json!({"identity": format!("p{n}-{round}-{i}@example.nl")})).collect();
+            let list: Vec<Value> =
+                (0..40).map(|i| json!({"identity": format!("p{n}-{round}-{i}@example.nl")})).collect();
             let (client, url) = (instance.client.clone(), format!("{}/api/v1/nanomodules/{nm}/awards", instance.base));
             tasks.push(tokio::spawn(async move {
                 let r = client.post(url).bearer_auth(ADMIN).json(&json!({"recipients": list})).send().await.unwrap();
@@ -262,7 +313,10 @@ async fn status_indices_never_repeat(app: TestApp) {
         for c in body["credentials"].as_array().unwrap() {
             let (_, _, text) = fetch(&app, c["id"].as_str().unwrap(), "application/json").await;
             let vc: Value = serde_json::from_str(&text).unwrap();
-            let entry = (vc["credentialStatus"]["statusListCredential"].as_str().unwrap().to_string(), vc["credentialStatus"]["statusListIndex"].as_str().unwrap().to_string());
+            let entry = (
+                vc["credentialStatus"]["statusListCredential"].as_str().unwrap().to_string(),
+                vc["credentialStatus"]["statusListIndex"].as_str().unwrap().to_string(),
+            );
             assert!(seen.insert(entry), "index reused");
         }
     }

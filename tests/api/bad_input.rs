@@ -8,14 +8,18 @@ use crate::harness::{ADMIN, TestApp, both};
 both!(four_hour_limit, malformed_requests, validation_names_fields);
 
 fn fields(body: &Value) -> Vec<String> {
-    body["errors"].as_array().map(|a| a.iter().map(|e| e["field"].as_str().unwrap().to_string()).collect()).unwrap_or_default()
+    body["errors"]
+        .as_array()
+        .map(|a| a.iter().map(|e| e["field"].as_str().unwrap().to_string()).collect())
+        .unwrap_or_default()
 }
 
 async fn four_hour_limit(app: TestApp) {
     let a = app.issuer("A").await;
     let path = format!("/api/v1/issuers/{a}/nanomodules");
     for (minutes, want) in [(240, 201), (1, 201), (241, 422), (0, 422), (-30, 422), (480, 422)] {
-        let body = json!({"name": "M", "description": "D", "criteria": {"narrative": "N"}, "duration_minutes": minutes});
+        let body =
+            json!({"name": "M", "description": "D", "criteria": {"narrative": "N"}, "duration_minutes": minutes});
         let (s, resp) = app.post(&path, ADMIN, body).await;
         assert_eq!(s.as_u16(), want, "{minutes}: {resp}");
         if want == 422 {
@@ -25,8 +29,16 @@ async fn four_hour_limit(app: TestApp) {
         }
     }
     // A PATCH cannot sneak past the limit either.
-    let (_, nm) = app.post(&path, ADMIN, json!({"name": "M", "description": "D", "criteria": {"narrative": "N"}, "duration_minutes": 90})).await;
-    let (s, resp) = app.patch(&format!("/api/v1/nanomodules/{}", nm["id"].as_str().unwrap()), ADMIN, json!({"duration_minutes": 300})).await;
+    let (_, nm) = app
+        .post(
+            &path,
+            ADMIN,
+            json!({"name": "M", "description": "D", "criteria": {"narrative": "N"}, "duration_minutes": 90}),
+        )
+        .await;
+    let (s, resp) = app
+        .patch(&format!("/api/v1/nanomodules/{}", nm["id"].as_str().unwrap()), ADMIN, json!({"duration_minutes": 300}))
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(fields(&resp), ["duration_minutes"]);
     app.stop().await;
@@ -38,7 +50,8 @@ async fn malformed_requests(app: TestApp) {
         let c = app.client.clone();
         let url = url.clone();
         async move {
-            let resp = c.post(url).bearer_auth(ADMIN).header("content-type", content_type).body(body).send().await.unwrap();
+            let resp =
+                c.post(url).bearer_auth(ADMIN).header("content-type", content_type).body(body).send().await.unwrap();
             let status = resp.status();
             let ct = resp.headers()["content-type"].to_str().unwrap().to_string();
             let body: Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
@@ -60,10 +73,23 @@ async fn malformed_requests(app: TestApp) {
     let a = app.issuer("A").await;
     let (s, _) = app.patch(&format!("/api/v1/issuers/{a}"), ADMIN, json!(["not", "an", "object"])).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    let resp = app.client.patch(format!("{}/api/v1/issuers/{a}", app.base)).bearer_auth(ADMIN)
-        .header("content-type", "application/json").body(deep).send().await.unwrap();
+    let resp = app
+        .client
+        .patch(format!("{}/api/v1/issuers/{a}", app.base))
+        .bearer_auth(ADMIN)
+        .header("content-type", "application/json")
+        .body(deep)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "nesting beyond the parser's limit");
-    for path in ["/api/v1/issuers/not-a-uuid", "/issuers/123", "/nanomodules/zzz", "/api/v1/nanomodules/00000000-0000-0000-0000-000000000000/versions/x", "/no/such/route"] {
+    for path in [
+        "/api/v1/issuers/not-a-uuid",
+        "/issuers/123",
+        "/nanomodules/zzz",
+        "/api/v1/nanomodules/00000000-0000-0000-0000-000000000000/versions/x",
+        "/no/such/route",
+    ] {
         let (s, body) = app.get(path, Some(ADMIN)).await;
         assert_eq!(s, StatusCode::NOT_FOUND, "{path}: {body}");
         assert_eq!(body["type"], "urn:metrobadge:problem:not-found");
@@ -76,8 +102,13 @@ async fn malformed_requests(app: TestApp) {
     let nm = json!({"name": "M", "description": "D", "criteria": {"narrative": "N"}, "duration_minutes": 30});
     let (_, nm) = app.post(&format!("/api/v1/issuers/{a}/nanomodules"), ADMIN, nm).await;
     let img_url = format!("{}/api/v1/nanomodules/{}/image", app.base, nm["id"].as_str().unwrap());
-    for (ct, bytes) in [("image/gif", b"GIF89a".to_vec()), ("image/png", b"not a png".to_vec()), ("image/svg+xml", b"<svg onload='x()'/>".to_vec())] {
-        let resp = app.client.put(&img_url).bearer_auth(ADMIN).header("content-type", ct).body(bytes).send().await.unwrap();
+    for (ct, bytes) in [
+        ("image/gif", b"GIF89a".to_vec()),
+        ("image/png", b"not a png".to_vec()),
+        ("image/svg+xml", b"<svg onload='x()'/>".to_vec()),
+    ] {
+        let resp =
+            app.client.put(&img_url).bearer_auth(ADMIN).header("content-type", ct).body(bytes).send().await.unwrap();
         assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY, "{ct}");
     }
     app.stop().await;
@@ -107,7 +138,11 @@ async fn validation_names_fields(app: TestApp) {
     let (s, body) = app.patch(&format!("/api/v1/issuers/{a}"), ADMIN, json!({"name": null})).await;
     assert_eq!((s, fields(&body)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["name".to_string()]));
     let (s, body) = app
-        .post(&format!("/api/v1/issuers/{a}/members"), ADMIN, json!({"name": "x", "email": "x@example.nl", "role": "admin"}))
+        .post(
+            &format!("/api/v1/issuers/{a}/members"),
+            ADMIN,
+            json!({"name": "x", "email": "x@example.nl", "role": "admin"}),
+        )
         .await;
     assert_eq!((s, fields(&body)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["role".to_string()]));
 
@@ -132,9 +167,16 @@ async fn validation_names_fields(app: TestApp) {
                    "skills": [other_skill["id"]], "base_skills": [uuid::Uuid::new_v4()]}),
         )
         .await;
-    assert_eq!((s, fields(&body)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["skills[0]".to_string(), "base_skills[0]".to_string()]));
+    assert_eq!(
+        (s, fields(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, vec!["skills[0]".to_string(), "base_skills[0]".to_string()])
+    );
     let (s, body) = app
-        .post(&format!("/api/v1/issuers/{a}/keys/{}/compromised", uuid::Uuid::new_v4()), ADMIN, json!({"since": "yesterday"}))
+        .post(
+            &format!("/api/v1/issuers/{a}/keys/{}/compromised", uuid::Uuid::new_v4()),
+            ADMIN,
+            json!({"since": "yesterday"}),
+        )
         .await;
     assert_eq!((s, fields(&body)), (StatusCode::UNPROCESSABLE_ENTITY, vec!["since".to_string()]));
     app.stop().await;

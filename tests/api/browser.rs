@@ -33,8 +33,16 @@ fn load(url: &str, screenshot: &str) -> String {
     std::fs::create_dir_all(&artifacts).unwrap();
     let profile = std::env::temp_dir().join(format!("mb_chromium_{}", uuid::Uuid::new_v4().simple()));
     let flags = [
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--hide-scrollbars", "--window-size=412,1400",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        "--window-size=412,1400",
     ];
     let run = |extra: &str| {
         Command::new(chromium())
@@ -61,18 +69,22 @@ fn status_text(dom: &str) -> String {
 
 async fn badge_page_in_a_real_browser(app: TestApp) {
     let (_, nm) = module(&app, None).await;
-    let (_, resp) = app.post(&format!("/api/v1/nanomodules/{nm}/awards"), ADMIN, json!({"recipients": recipients(1)})).await;
+    let (_, resp) =
+        app.post(&format!("/api/v1/nanomodules/{nm}/awards"), ADMIN, json!({"recipients": recipients(1)})).await;
     let url = resp["credentials"][0]["id"].as_str().unwrap().to_string();
     let backend = if app.db.url.starts_with("sqlite") { "sqlite" } else { "postgres" };
     let page_url = url.clone();
-    let dom = tokio::task::spawn_blocking(move || load(&page_url, &format!("badge-valid-{backend}.png"))).await.unwrap();
+    let dom =
+        tokio::task::spawn_blocking(move || load(&page_url, &format!("badge-valid-{backend}.png"))).await.unwrap();
     assert!(status_text(&dom).starts_with("Valid"), "{}", status_text(&dom));
     assert!(dom.contains("<h1>Smeren</h1>"));
 
     let id = url.rsplit('/').next().unwrap();
-    app.post(&format!("/api/v1/credentials/{id}/revoke"), ADMIN, json!({"reason": "Awarded to the wrong person"})).await;
+    app.post(&format!("/api/v1/credentials/{id}/revoke"), ADMIN, json!({"reason": "Awarded to the wrong person"}))
+        .await;
     let page_url = url.clone();
-    let dom = tokio::task::spawn_blocking(move || load(&page_url, &format!("badge-revoked-{backend}.png"))).await.unwrap();
+    let dom =
+        tokio::task::spawn_blocking(move || load(&page_url, &format!("badge-revoked-{backend}.png"))).await.unwrap();
     let status = status_text(&dom);
     assert!(status.starts_with("Revoked by the issuer (Awarded to the wrong person)"), "{status}");
     app.stop().await;

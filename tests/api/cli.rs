@@ -17,7 +17,11 @@ fn metrobadge(app: &TestApp, args: &[&str]) -> (bool, String, String) {
         .env_remove("METROBADGE_ADMIN_TOKEN")
         .output()
         .expect("run the binary");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 async fn cli_tokens_and_keys(app: TestApp) {
@@ -35,7 +39,10 @@ async fn cli_tokens_and_keys(app: TestApp) {
     assert!(ok, "{err}");
     let auditor = out.trim().to_string();
     assert_eq!(app.get(&format!("/api/v1/issuers/{a}"), Some(&auditor)).await.0, StatusCode::OK);
-    assert_eq!(app.patch(&format!("/api/v1/issuers/{a}"), &auditor, serde_json::json!({"description": "x"})).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.patch(&format!("/api/v1/issuers/{a}"), &auditor, serde_json::json!({"description": "x"})).await.0,
+        StatusCode::FORBIDDEN
+    );
 
     let (ok, _, err) = metrobadge(&app, &["token", "create", "--role", "trainer"]);
     assert!(!ok && err.contains("--issuer"), "{err}");

@@ -7,7 +7,12 @@ use metrobadge::store::Store;
 
 use crate::harness::{ADMIN, TestApp, both};
 
-both!(keys_are_sealed_at_rest, keys_rotate_and_stay_published, nanomodule_versions_and_achievements, health_metrics_request_ids);
+both!(
+    keys_are_sealed_at_rest,
+    keys_rotate_and_stay_published,
+    nanomodule_versions_and_achievements,
+    health_metrics_request_ids
+);
 
 async fn keys_are_sealed_at_rest(app: TestApp) {
     let a = app.issuer("A").await;
@@ -70,18 +75,28 @@ async fn keys_rotate_and_stay_published(app: TestApp) {
     // Marking the active key compromised retires it and makes a fresh active key.
     let active = new_key["id"].as_str().unwrap();
     let (s, keys) = app
-        .post(&format!("/api/v1/issuers/{a}/keys/{active}/compromised"), ADMIN, json!({"since": "2026-01-01T00:00:00Z"}))
+        .post(
+            &format!("/api/v1/issuers/{a}/keys/{active}/compromised"),
+            ADMIN,
+            json!({"since": "2026-01-01T00:00:00Z"}),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{keys}");
     let statuses: Vec<&str> = keys["keys"].as_array().unwrap().iter().map(|k| k["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["retired", "compromised", "active"]);
     assert_eq!(keys["keys"][1]["compromised_since"], "2026-01-01T00:00:00Z");
     let (s, _) = app
-        .post(&format!("/api/v1/issuers/{a}/keys/{}/compromised", uuid::Uuid::new_v4()), ADMIN, json!({"since": "2026-01-01T00:00:00Z"}))
+        .post(
+            &format!("/api/v1/issuers/{a}/keys/{}/compromised", uuid::Uuid::new_v4()),
+            ADMIN,
+            json!({"since": "2026-01-01T00:00:00Z"}),
+        )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     // The profile edit shows in the public document.
-    let (s, _) = app.patch(&format!("/api/v1/issuers/{a}"), ADMIN, json!({"url": "https://a.example", "email": "info@a.example"})).await;
+    let (s, _) = app
+        .patch(&format!("/api/v1/issuers/{a}"), ADMIN, json!({"url": "https://a.example", "email": "info@a.example"}))
+        .await;
     assert_eq!(s, StatusCode::OK);
     let resp = app.client.get(format!("{}/issuers/{a}", app.base)).send().await.unwrap();
     assert_eq!(resp.headers()["content-type"], "application/ld+json");
@@ -102,7 +117,11 @@ async fn nanomodule_versions_and_achievements(app: TestApp) {
         )
         .await;
     let (s, profile) = app
-        .post(&format!("/api/v1/issuers/{a}/skills-profiles"), ADMIN, json!({"name": "Smart Maintenance", "skills": [skill["id"]]}))
+        .post(
+            &format!("/api/v1/issuers/{a}/skills-profiles"),
+            ADMIN,
+            json!({"name": "Smart Maintenance", "skills": [skill["id"]]}),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{profile}");
     let (s, nm) = app
@@ -119,7 +138,8 @@ async fn nanomodule_versions_and_achievements(app: TestApp) {
     assert_eq!(nm["achievement_type"], "Course");
     let id = nm["id"].as_str().unwrap().to_string();
 
-    let (s, v2) = app.patch(&format!("/api/v1/nanomodules/{id}"), ADMIN, json!({"name": "Smeren en lagers", "tags": null})).await;
+    let (s, v2) =
+        app.patch(&format!("/api/v1/nanomodules/{id}"), ADMIN, json!({"name": "Smeren en lagers", "tags": null})).await;
     assert_eq!(s, StatusCode::OK, "{v2}");
     assert_eq!(v2["version"], 2);
     assert_eq!(v2["duration_minutes"], 180, "unpatched fields kept");
@@ -186,7 +206,10 @@ async fn health_metrics_request_ids(app: TestApp) {
     assert_eq!(resp.headers()["x-request-id"], "abc-123", "a caller's request id is kept");
     app.get("/api/v1/issuers/nope", Some(ADMIN)).await;
     let text = app.client.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
-    assert!(text.contains("metrobadge_http_requests_total{method=\"GET\",route=\"/health\",status=\"200\"} 2"), "{text}");
+    assert!(
+        text.contains("metrobadge_http_requests_total{method=\"GET\",route=\"/health\",status=\"200\"} 2"),
+        "{text}"
+    );
     assert!(text.contains("route=\"/api/v1/issuers/{id}\",status=\"404\""), "{text}");
     assert!(text.contains("metrobadge_http_request_duration_seconds_bucket"));
     app.stop().await;

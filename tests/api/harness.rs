@@ -39,11 +39,14 @@ impl TestDb {
         match backend {
             Backend::Sqlite => {
                 let path = std::env::temp_dir().join(format!("{name}.db"));
-                let files = ["", "-wal", "-shm"].iter().map(|s| PathBuf::from(format!("{}{s}", path.display()))).collect();
+                let files =
+                    ["", "-wal", "-shm"].iter().map(|s| PathBuf::from(format!("{}{s}", path.display()))).collect();
                 TestDb { backend, url: format!("sqlite://{}", path.display()), name, files }
             }
             Backend::Postgres => {
-                let admin = Store::open(&format!("{}/postgres", pg_server())).await.expect("PostgreSQL for tests (set METROBADGE_TEST_POSTGRES)");
+                let admin = Store::open(&format!("{}/postgres", pg_server()))
+                    .await
+                    .expect("PostgreSQL for tests (set METROBADGE_TEST_POSTGRES)");
                 admin.execute_raw(&format!("CREATE DATABASE {name}")).await.expect("create test database");
                 admin.close().await;
                 TestDb { backend, url: format!("{}/{name}", pg_server()), name, files: vec![] }
@@ -59,7 +62,9 @@ impl TestDb {
                 }
             }
             Backend::Postgres => {
-                let admin = Store::open(&format!("{}/postgres", pg_server())).await.expect("PostgreSQL for tests (set METROBADGE_TEST_POSTGRES)");
+                let admin = Store::open(&format!("{}/postgres", pg_server()))
+                    .await
+                    .expect("PostgreSQL for tests (set METROBADGE_TEST_POSTGRES)");
                 let _ = admin.execute_raw(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).await;
                 admin.close().await;
             }
@@ -111,7 +116,13 @@ impl TestApp {
         let _ = std::fs::remove_file(&self.master_key_file);
     }
 
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut req = self.client.request(method, format!("{}{}", self.base, path));
         if let Some(t) = token {
             req = req.bearer_auth(t);

@@ -26,7 +26,11 @@ fn ensure_npm() {
         *done = true;
         return;
     }
-    let status = Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(interop_dir()).status().expect("npm is installed");
+    let status = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(interop_dir())
+        .status()
+        .expect("npm is installed");
     assert!(status.success(), "npm ci in tests/interop failed");
     *done = true;
 }
@@ -36,7 +40,8 @@ pub fn js_verify(input: &Value) -> Vec<(String, bool, Vec<String>)> {
     ensure_npm();
     let file = std::env::temp_dir().join(format!("mb_interop_{}.json", uuid::Uuid::new_v4().simple()));
     std::fs::write(&file, serde_json::to_vec(input).unwrap()).unwrap();
-    let out = Command::new("node").arg(interop_dir().join("verify.mjs")).arg(&file).output().expect("node is installed");
+    let out =
+        Command::new("node").arg(interop_dir().join("verify.mjs")).arg(&file).output().expect("node is installed");
     let _ = std::fs::remove_file(&file);
     assert!(out.status.success(), "verify.mjs failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout)
@@ -44,7 +49,8 @@ pub fn js_verify(input: &Value) -> Vec<(String, bool, Vec<String>)> {
         .lines()
         .map(|l| {
             let v: Value = serde_json::from_str(l).unwrap();
-            let errors = v["errors"].as_array().unwrap().iter().map(|e| e.as_str().unwrap_or_default().to_string()).collect();
+            let errors =
+                v["errors"].as_array().unwrap().iter().map(|e| e.as_str().unwrap_or_default().to_string()).collect();
             (v["name"].as_str().unwrap().to_string(), v["verified"].as_bool().unwrap(), errors)
         })
         .collect()
@@ -65,7 +71,13 @@ async fn reference_stack_verifies_our_credentials(app: TestApp) {
     let mut list = recipients(2).as_array().unwrap().clone();
     list.push(json!({"identity": "did:key:z6MkjZRZv3aez3r18pB1RBFJR1kwUVJ5jHt92JmQwXbd5hwi", "identity_type": "did",
         "evidence": [{"id": "https://portfolio.example/1", "narrative": "Plan"}], "result": {"status": "Completed", "value": "8"}}));
-    let (s, mut resp) = app.post(&format!("/api/v1/nanomodules/{nm}/awards"), ADMIN, json!({"recipients": list, "session": {"date": "2026-11-20"}})).await;
+    let (s, mut resp) = app
+        .post(
+            &format!("/api/v1/nanomodules/{nm}/awards"),
+            ADMIN,
+            json!({"recipients": list, "session": {"date": "2026-11-20"}}),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{resp}");
     // A module whose study load is not a whole number of hours (200 minutes = 3.333… h): the
     // double's canonical lexical form must agree between implementations.
@@ -73,7 +85,13 @@ async fn reference_stack_verifies_our_credentials(app: TestApp) {
         .post(&format!("/api/v1/issuers/{issuer}/nanomodules"), ADMIN,
             json!({"name": "Trillingen meten", "description": "d", "criteria": {"narrative": "n"}, "duration_minutes": 200}))
         .await;
-    let (s, more) = app.post(&format!("/api/v1/nanomodules/{}/awards", odd["id"].as_str().unwrap()), ADMIN, json!({"recipients": recipients(1)})).await;
+    let (s, more) = app
+        .post(
+            &format!("/api/v1/nanomodules/{}/awards", odd["id"].as_str().unwrap()),
+            ADMIN,
+            json!({"recipients": recipients(1)}),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{more}");
     resp["credentials"].as_array_mut().unwrap().extend(more["credentials"].as_array().unwrap().iter().cloned());
     // Rotate after issuing: old credentials must still verify against the published old key.

@@ -9,20 +9,29 @@ both!(lines_versions_and_progress);
 
 async fn nanomodule(app: &TestApp, issuer: &str, name: &str, minutes: i64) -> String {
     let (s, nm) = app
-        .post(&format!("/api/v1/issuers/{issuer}/nanomodules"), ADMIN, json!({"name": name, "description": "d", "criteria": {"narrative": "n"}, "duration_minutes": minutes}))
+        .post(
+            &format!("/api/v1/issuers/{issuer}/nanomodules"),
+            ADMIN,
+            json!({"name": name, "description": "d", "criteria": {"narrative": "n"}, "duration_minutes": minutes}),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{nm}");
     nm["id"].as_str().unwrap().to_string()
 }
 
 async fn award(app: &TestApp, module: &str, who: &str) -> String {
-    let (s, r) = app.post(&format!("/api/v1/nanomodules/{module}/awards"), ADMIN, json!({"recipients": [{"identity": who}]})).await;
+    let (s, r) = app
+        .post(&format!("/api/v1/nanomodules/{module}/awards"), ADMIN, json!({"recipients": [{"identity": who}]}))
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{r}");
     r["credentials"][0]["id"].as_str().unwrap().rsplit('/').next().unwrap().to_string()
 }
 
 fn fields(body: &Value) -> Vec<String> {
-    body["errors"].as_array().map(|a| a.iter().map(|e| e["field"].as_str().unwrap().to_string()).collect()).unwrap_or_default()
+    body["errors"]
+        .as_array()
+        .map(|a| a.iter().map(|e| e["field"].as_str().unwrap().to_string()).collect())
+        .unwrap_or_default()
 }
 
 async fn lines_versions_and_progress(app: TestApp) {
@@ -30,9 +39,19 @@ async fn lines_versions_and_progress(app: TestApp) {
     let other = app.issuer("Other").await;
     let trainer = app.member(&issuer, "trainer").await;
     let auditor = app.member(&issuer, "auditor").await;
-    let (a, b, c) = (nanomodule(&app, &issuer, "Smeren", 240).await, nanomodule(&app, &issuer, "Trillingen", 240).await, nanomodule(&app, &issuer, "Uitlijnen", 120).await);
+    let (a, b, c) = (
+        nanomodule(&app, &issuer, "Smeren", 240).await,
+        nanomodule(&app, &issuer, "Trillingen", 240).await,
+        nanomodule(&app, &issuer, "Uitlijnen", 120).await,
+    );
     let foreign = nanomodule(&app, &other, "Elders", 60).await;
-    let (s, map) = app.post(&format!("/api/v1/issuers/{issuer}/metro-maps"), ADMIN, json!({"name": "Maakindustrie — Smart Maintenance"})).await;
+    let (s, map) = app
+        .post(
+            &format!("/api/v1/issuers/{issuer}/metro-maps"),
+            ADMIN,
+            json!({"name": "Maakindustrie — Smart Maintenance"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{map}");
     let map = map["id"].as_str().unwrap().to_string();
     let line = json!({
@@ -43,12 +62,26 @@ async fn lines_versions_and_progress(app: TestApp) {
         "certificate": {"name": "Deelcertificaat Smart Maintenance", "description": "MBO deelcertificaat",
                         "alignment": [{"targetUrl": "https://example.nl/kwalificaties/25123", "targetCode": "25123", "targetFramework": "MBO crebo"}], "credits": 8}
     });
-    assert_eq!(app.post(&format!("/api/v1/issuers/{issuer}/metro-lines"), &trainer, line.clone()).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.post(&format!("/api/v1/issuers/{issuer}/metro-lines"), &trainer, line.clone()).await.0,
+        StatusCode::FORBIDDEN
+    );
     let mut bad = line.clone();
     bad["stations"] = json!([a, foreign, uuid::Uuid::new_v4()]);
     let (s, body) = app.post(&format!("/api/v1/issuers/{issuer}/metro-lines"), ADMIN, bad).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert_eq!(fields(&body), ["rule.all[0].all[1].at_least.of[0].nanomodule", "rule.all[0].all[1].at_least.of[1].nanomodule", "rule.all[0].all[2].min_study_hours.of[1].nanomodule", "rule.all[0].all[2].min_study_hours.of[2].nanomodule"].iter().map(|f| f.replace("all[0].", "")).collect::<Vec<_>>());
+    assert_eq!(
+        fields(&body),
+        [
+            "rule.all[0].all[1].at_least.of[0].nanomodule",
+            "rule.all[0].all[1].at_least.of[1].nanomodule",
+            "rule.all[0].all[2].min_study_hours.of[1].nanomodule",
+            "rule.all[0].all[2].min_study_hours.of[2].nanomodule"
+        ]
+        .iter()
+        .map(|f| f.replace("all[0].", ""))
+        .collect::<Vec<_>>()
+    );
     let mut bad = line.clone();
     bad["rule"] = json!({"at_least": {"n": 4, "of": [{"nanomodule": a}]}});
     bad["stations"] = json!([a, foreign]);
@@ -111,10 +144,17 @@ async fn lines_versions_and_progress(app: TestApp) {
     assert_eq!(p["explanation"]["rule"], "all");
 
     // Staff read; others see nothing.
-    assert_eq!(app.get(&format!("/api/v1/metro-lines/{id}/progress?identity=jan@example.nl"), Some(&auditor)).await.0, StatusCode::OK);
+    assert_eq!(
+        app.get(&format!("/api/v1/metro-lines/{id}/progress?identity=jan@example.nl"), Some(&auditor)).await.0,
+        StatusCode::OK
+    );
     let stranger = app.member(&other, "issuer_admin").await;
     assert_eq!(app.get(&format!("/api/v1/metro-lines/{id}"), Some(&stranger)).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(app.get(&format!("/api/v1/metro-lines/{id}/progress"), Some(ADMIN)).await.0, StatusCode::BAD_REQUEST, "identity is required");
+    assert_eq!(
+        app.get(&format!("/api/v1/metro-lines/{id}/progress"), Some(ADMIN)).await.0,
+        StatusCode::BAD_REQUEST,
+        "identity is required"
+    );
     let (_, lines) = app.get(&format!("/api/v1/issuers/{issuer}/metro-lines"), Some(&trainer)).await;
     assert_eq!(lines["metro_lines"].as_array().unwrap().len(), 1);
     let events = app.service.store.audit_page(0, 1000).await.unwrap();

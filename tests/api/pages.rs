@@ -14,8 +14,12 @@ both!(baked_badges_round_trip, ob2_hosted_assertions, badge_and_verify_pages);
 async fn one_credential(app: &TestApp, name: &str) -> (String, String, String) {
     let (issuer, nm) = module(app, None).await;
     let (_, resp) = app
-        .post(&format!("/api/v1/nanomodules/{nm}/awards"), ADMIN, json!({"recipients": [{"identity": "jan@example.nl", "name": name,
-            "evidence": [{"id": "https://portfolio.example/jan/1", "name": "Smeerplan"}]}]}))
+        .post(
+            &format!("/api/v1/nanomodules/{nm}/awards"),
+            ADMIN,
+            json!({"recipients": [{"identity": "jan@example.nl", "name": name,
+            "evidence": [{"id": "https://portfolio.example/jan/1", "name": "Smeerplan"}]}]}),
+        )
         .await;
     let url = resp["credentials"][0]["id"].as_str().unwrap().to_string();
     let id = url.rsplit('/').next().unwrap().to_string();
@@ -23,7 +27,14 @@ async fn one_credential(app: &TestApp, name: &str) -> (String, String, String) {
 }
 
 async fn verify_raw(app: &TestApp, content_type: &str, body: Vec<u8>) -> (StatusCode, Value) {
-    let r = app.client.post(format!("{}/verify", app.base)).header("content-type", content_type).body(body).send().await.unwrap();
+    let r = app
+        .client
+        .post(format!("{}/verify", app.base))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
     (r.status(), r.json().await.unwrap())
 }
 
@@ -33,7 +44,11 @@ async fn baked_badges_round_trip(app: TestApp) {
     let png = app.client.get(format!("{url}/badge.png")).send().await.unwrap();
     assert_eq!(png.headers()["content-type"], "image/png");
     let png = png.bytes().await.unwrap().to_vec();
-    assert_eq!(bake::extract_png(&png).unwrap(), bake::Baked::Ob3(signed.clone()), "the stored credential, byte for byte");
+    assert_eq!(
+        bake::extract_png(&png).unwrap(),
+        bake::Baked::Ob3(signed.clone()),
+        "the stored credential, byte for byte"
+    );
     let (s, report) = verify_raw(&app, "image/png", png.clone()).await;
     assert_eq!((s, report["verified"].clone()), (StatusCode::OK, json!(true)), "{report}");
 
@@ -44,7 +59,9 @@ async fn baked_badges_round_trip(app: TestApp) {
     assert_eq!(report["verified"], true, "{report}");
 
     // As a browser uploads it.
-    let form = Form::new().part("file", Part::bytes(png.clone()).file_name("badge.png").mime_str("image/png").unwrap()).text("recipient", "jan@example.nl");
+    let form = Form::new()
+        .part("file", Part::bytes(png.clone()).file_name("badge.png").mime_str("image/png").unwrap())
+        .text("recipient", "jan@example.nl");
     let r = app.client.post(format!("{}/verify", app.base)).multipart(form).send().await.unwrap();
     let report: Value = r.json().await.unwrap();
     assert_eq!(report["verified"], true, "{report}");
@@ -82,7 +99,12 @@ async fn ob2_hosted_assertions(app: TestApp) {
     let url = a["id"].as_str().unwrap().to_string();
     let (_, report) = verify_raw(&app, "text/plain", url.clone().into_bytes()).await;
     assert_eq!(report["verified"], true, "{report}");
-    let (_, report) = verify_raw(&app, "application/json", serde_json::to_vec(&json!({"credential": a, "recipient": "jan@example.nl"})).unwrap()).await;
+    let (_, report) = verify_raw(
+        &app,
+        "application/json",
+        serde_json::to_vec(&json!({"credential": a, "recipient": "jan@example.nl"})).unwrap(),
+    )
+    .await;
     assert_eq!(report["verified"], true, "{report}");
 
     app.post(&format!("/api/v1/credentials/{id}/revoke"), ADMIN, json!({"reason": "Duplicate"})).await;
@@ -97,7 +119,13 @@ async fn ob2_hosted_assertions(app: TestApp) {
 }
 
 async fn html(app: &TestApp, path: &str) -> (StatusCode, reqwest::header::HeaderMap, String) {
-    let r = app.client.get(format!("{}{}", app.base, path)).header("accept", "text/html,application/xhtml+xml").send().await.unwrap();
+    let r = app
+        .client
+        .get(format!("{}{}", app.base, path))
+        .header("accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .unwrap();
     (r.status(), r.headers().clone(), r.text().await.unwrap())
 }
 
@@ -132,7 +160,14 @@ async fn badge_and_verify_pages(app: TestApp) {
     assert_eq!(s, StatusCode::OK);
     assert!(form.contains("enctype=\"multipart/form-data\"") && form.contains("name=\"file\""));
     let f = Form::new().text("credential", serde_json::to_string(&vc).unwrap());
-    let r = app.client.post(format!("{}/verify", app.base)).header("accept", "text/html").multipart(f).send().await.unwrap();
+    let r = app
+        .client
+        .post(format!("{}/verify", app.base))
+        .header("accept", "text/html")
+        .multipart(f)
+        .send()
+        .await
+        .unwrap();
     let result = r.text().await.unwrap();
     assert!(result.contains("Revoked by the issuer"), "{result}");
     assert!(result.contains("<strong>proof</strong> — passed"));

@@ -17,19 +17,47 @@ fn validator(name: &str) -> jsonschema::Validator {
 fn examples_match_the_schemas() {
     let id = "0190d5a4-1111-7000-8000-000000000001";
     let cases: Vec<(&str, Value, bool)> = vec![
-        ("issuer", json!({"name": "Techniek Twente", "url": "https://tt.example", "otherIdentifier": [{"identifier": "1", "identifierType": "ext:KvK"}]}), true),
+        (
+            "issuer",
+            json!({"name": "Techniek Twente", "url": "https://tt.example", "otherIdentifier": [{"identifier": "1", "identifierType": "ext:KvK"}]}),
+            true,
+        ),
         ("issuer", json!({"name": "x", "colour": "red"}), false),
         ("member", json!({"name": "Jan", "email": "jan@example.nl", "role": "trainer"}), true),
         ("member", json!({"name": "Jan", "email": "jan@example.nl", "role": "admin"}), false),
-        ("skill", json!({"name": "Lubrication", "alignment": {"targetUrl": "http://data.europa.eu/esco/skill/x"}, "level": {"framework": "NLQF", "level": 2}}), true),
+        (
+            "skill",
+            json!({"name": "Lubrication", "alignment": {"targetUrl": "http://data.europa.eu/esco/skill/x"}, "level": {"framework": "NLQF", "level": 2}}),
+            true,
+        ),
         ("skills-profile", json!({"name": "Smart Maintenance", "skills": [id]}), true),
-        ("nanomodule", json!({"name": "Smeren", "description": "d", "criteria": {"narrative": "n"}, "duration_minutes": 240, "level": {"framework": "EQF", "level": 4}}), true),
-        ("nanomodule", json!({"name": "Smeren", "description": "d", "criteria": {"narrative": "n"}, "duration_minutes": 241}), false),
-        ("award", json!({"recipients": [{"identity": "jan@example.nl", "evidence": [{"id": "https://e.example/1"}], "result": {"status": "Completed"}}], "session": {"date": "2026-11-20"}}), true),
+        (
+            "nanomodule",
+            json!({"name": "Smeren", "description": "d", "criteria": {"narrative": "n"}, "duration_minutes": 240, "level": {"framework": "EQF", "level": 4}}),
+            true,
+        ),
+        (
+            "nanomodule",
+            json!({"name": "Smeren", "description": "d", "criteria": {"narrative": "n"}, "duration_minutes": 241}),
+            false,
+        ),
+        (
+            "award",
+            json!({"recipients": [{"identity": "jan@example.nl", "evidence": [{"id": "https://e.example/1"}], "result": {"status": "Completed"}}], "session": {"date": "2026-11-20"}}),
+            true,
+        ),
         ("award", json!({"recipients": []}), false),
-        ("metro-line", json!({"name": "L", "metro_map": id, "stations": [id], "rule": {"all": [{"nanomodule": id}, {"at_least": {"n": 1, "of": [{"nanomodule": id}]}}]},
-                              "certificate": {"name": "C", "description": "D", "alignment": [{"targetUrl": "https://example.nl/q"}], "credits": 8}}), true),
-        ("metro-line", json!({"name": "L", "metro_map": id, "stations": [id], "rule": {"some": []}, "certificate": {"name": "C", "description": "D"}}), false),
+        (
+            "metro-line",
+            json!({"name": "L", "metro_map": id, "stations": [id], "rule": {"all": [{"nanomodule": id}, {"at_least": {"n": 1, "of": [{"nanomodule": id}]}}]},
+                              "certificate": {"name": "C", "description": "D", "alignment": [{"targetUrl": "https://example.nl/q"}], "credits": 8}}),
+            true,
+        ),
+        (
+            "metro-line",
+            json!({"name": "L", "metro_map": id, "stations": [id], "rule": {"some": []}, "certificate": {"name": "C", "description": "D"}}),
+            false,
+        ),
     ];
     for (name, body, ok) in cases {
         assert_eq!(validator(name).is_valid(&body), ok, "{name}: {body}");

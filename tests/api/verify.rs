@@ -19,13 +19,21 @@ async fn post_verify(app: &TestApp, body: Value) -> Value {
 }
 
 fn failed(report: &Value) -> Vec<String> {
-    report["checks"].as_array().unwrap().iter().filter(|c| c["passed"] == false).map(|c| c["check"].as_str().unwrap().to_string()).collect()
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .map(|c| c["check"].as_str().unwrap().to_string())
+        .collect()
 }
 
 async fn verifier_agrees_with_reference_stack(app: TestApp) {
     let (issuer, nm) = module(&app, None).await;
-    let (_, resp) = app.post(&format!("/api/v1/nanomodules/{nm}/awards"), ADMIN, json!({"recipients": recipients(4)})).await;
-    let urls: Vec<String> = resp["credentials"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_string()).collect();
+    let (_, resp) =
+        app.post(&format!("/api/v1/nanomodules/{nm}/awards"), ADMIN, json!({"recipients": recipients(4)})).await;
+    let urls: Vec<String> =
+        resp["credentials"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_string()).collect();
     let fetch = |u: String| {
         let c = app.client.clone();
         async move { c.get(u).send().await.unwrap().text().await.unwrap() }
@@ -111,7 +119,9 @@ async fn verifier_agrees_with_reference_stack(app: TestApp) {
     }
 
     // The failing check is the right one.
-    let expect_failed = |report: &Value, check: &str| assert!(failed(report).contains(&check.to_string()), "{check} should fail: {report}");
+    let expect_failed = |report: &Value, check: &str| {
+        assert!(failed(report).contains(&check.to_string()), "{check} should fail: {report}")
+    };
     let report = post_verify(&app, json!({"credential": corpus[3].1})).await;
     expect_failed(&report, "validity");
     assert_eq!(report["credential"]["status"], "expired");
@@ -124,8 +134,23 @@ async fn verifier_agrees_with_reference_stack(app: TestApp) {
     expect_failed(&post_verify(&app, json!({"credential": corpus[2].1})).await, "proof");
     expect_failed(&post_verify(&app, json!({"credential": corpus[9].1})).await, "proof");
     let good_report = post_verify(&app, good.clone()).await;
-    let names: Vec<&str> = good_report["checks"].as_array().unwrap().iter().map(|c| c["check"].as_str().unwrap()).collect();
-    assert_eq!(names, ["format", "json-ld", "schema", "subject", "proof", "key", "controller", "key-compromise", "validity", "status"]);
+    let names: Vec<&str> =
+        good_report["checks"].as_array().unwrap().iter().map(|c| c["check"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "format",
+            "json-ld",
+            "schema",
+            "subject",
+            "proof",
+            "key",
+            "controller",
+            "key-compromise",
+            "validity",
+            "status"
+        ]
+    );
     assert_eq!(good_report["credential"]["issuer"]["name"], "Techniek Twente");
     assert_eq!(good_report["credential"]["achievement"]["name"], "Smeren");
     assert_eq!(good_report["credential"]["status"], "active");
@@ -135,7 +160,12 @@ async fn verifier_agrees_with_reference_stack(app: TestApp) {
     assert_eq!(post_verify(&app, good.clone()).await["verified"], true, "retired key");
     let (_, keys) = app.get(&format!("/api/v1/issuers/{issuer}/keys"), Some(ADMIN)).await;
     let old = keys["keys"][0]["id"].as_str().unwrap();
-    app.post(&format!("/api/v1/issuers/{issuer}/keys/{old}/compromised"), ADMIN, json!({"since": "2020-01-01T00:00:00Z"})).await;
+    app.post(
+        &format!("/api/v1/issuers/{issuer}/keys/{old}/compromised"),
+        ADMIN,
+        json!({"since": "2020-01-01T00:00:00Z"}),
+    )
+    .await;
     let report = post_verify(&app, good.clone()).await;
     assert_eq!(report["verified"], false);
     expect_failed(&report, "key-compromise");
@@ -144,10 +174,23 @@ async fn verifier_agrees_with_reference_stack(app: TestApp) {
 
 async fn verify_endpoint_inputs(app: TestApp) {
     let (_, nm) = module(&app, None).await;
-    let (_, resp) = app.post(&format!("/api/v1/nanomodules/{nm}/awards"), ADMIN, json!({"recipients": [{"identity": "Jan@Example.nl"}]})).await;
+    let (_, resp) = app
+        .post(
+            &format!("/api/v1/nanomodules/{nm}/awards"),
+            ADMIN,
+            json!({"recipients": [{"identity": "Jan@Example.nl"}]}),
+        )
+        .await;
     let url = resp["credentials"][0]["id"].as_str().unwrap();
     let jwt = app.client.get(format!("{url}.jwt")).send().await.unwrap().text().await.unwrap();
-    let r = app.client.post(format!("{}/verify", app.base)).header("content-type", "application/vc+jwt").body(jwt.clone()).send().await.unwrap();
+    let r = app
+        .client
+        .post(format!("{}/verify", app.base))
+        .header("content-type", "application/vc+jwt")
+        .body(jwt.clone())
+        .send()
+        .await
+        .unwrap();
     let report: Value = r.json().await.unwrap();
     assert_eq!(report["verified"], true, "{report}");
     assert_eq!(report["checks"][0]["detail"], "VC-JWT (compact JWS)");
@@ -161,9 +204,23 @@ async fn verify_endpoint_inputs(app: TestApp) {
     assert_eq!(report["verified"], false);
     assert_eq!(failed(&report), ["recipient"]);
     // Unreadable input is a 4xx problem; a readable but bad credential is a report.
-    let r = app.client.post(format!("{}/verify", app.base)).header("content-type", "application/json").body("{nope").send().await.unwrap();
+    let r = app
+        .client
+        .post(format!("{}/verify", app.base))
+        .header("content-type", "application/json")
+        .body("{nope")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    let r = app.client.post(format!("{}/verify", app.base)).header("content-type", "application/pdf").body("%PDF").send().await.unwrap();
+    let r = app
+        .client
+        .post(format!("{}/verify", app.base))
+        .header("content-type", "application/pdf")
+        .body("%PDF")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let report = post_verify(&app, json!({"credential": "not.a.jwt"})).await;
     assert_eq!(report["verified"], false);
