@@ -1,6 +1,7 @@
 //! HTTP: routing, extractors, error rendering. Handlers are thin: extract, call the service,
 //! shape the response.
 
+mod audit;
 mod awards;
 mod catalog;
 mod error;
@@ -53,7 +54,8 @@ pub fn router(service: Service, body_limit: usize) -> Router {
         .merge(nanomodules::router())
         .merge(awards::api_router())
         .merge(status::api_router())
-        .merge(metro::router());
+        .merge(metro::router())
+        .merge(audit::router());
     Router::new()
         .nest("/api/v1", api)
         .merge(public::router())

@@ -1,6 +1,7 @@
 //! Application logic: authorises, validates, and runs each change with its audit events in one
 //! transaction. Knows neither HTTP nor SQL (it calls the store's typed functions).
 
+mod audit;
 mod award;
 mod baked;
 mod catalog;

@@ -109,6 +109,20 @@ impl Store {
         Ok(rows.into_iter().map(Event::from).collect())
     }
 
+    /// One issuer's events after `after`, oldest first (the chain itself is global; an issuer's
+    /// auditors see their issuer's events).
+    pub async fn audit_page_of(&self, issuer: &str, after: i64, limit: i64) -> StoreResult<Vec<Event>> {
+        let rows: Vec<AuditRow> = self
+            .clone()
+            .fetch_all(
+                "SELECT seq, occurred_at, actor_token, actor_role, issuer_id, action, subject_id, change_digest, prev_hash, hash \
+                 FROM audit_event WHERE seq > $1 AND issuer_id = $3 ORDER BY seq LIMIT $2",
+                args![after, limit, issuer],
+            )
+            .await?;
+        Ok(rows.into_iter().map(Event::from).collect())
+    }
+
     /// Recomputes the whole chain, page by page, so memory stays flat however long it is.
     pub async fn audit_verify(&self) -> StoreResult<ChainReport> {
         let mut checker = ChainChecker::default();

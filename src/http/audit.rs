@@ -1,0 +1,119 @@
+//! `/api/v1/audit/…`: the chain's events (JSON pages, or an NDJSON / CSV export streamed page by
+//! page so any size fits in constant memory) and its verification.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::extract::{ApiQuery, Caller};
+use super::{ApiResult, AppState};
+use crate::domain::audit::Event;
+
+/// Events per page when exporting.
+const EXPORT_PAGE: i64 = 1000;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/audit/events", get(events)).route("/audit/verify", get(verify))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventsQuery {
+    issuer: Option<Uuid>,
+    #[serde(default)]
+    after: i64,
+    #[serde(default = "default_limit")]
+    limit: i64,
+}
+
+fn default_limit() -> i64 {
+    100
+}
+
+#[derive(Clone, Copy)]
+enum Format {
+    Ndjson,
+    Csv,
+}
+
+fn csv_line(e: &Event) -> String {
+    let field =
+        |s: &str| if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() };
+    format!(
+        "{},{},{},{},{},{},{},{},{},{}\n",
+        e.seq,
+        field(&e.occurred_at),
+        field(&e.actor_token),
+        field(&e.actor_role),
+        field(e.issuer_id.as_deref().unwrap_or("")),
+        field(&e.action),
+        field(&e.subject_id),
+        e.change_digest,
+        e.prev_hash,
+        e.hash
+    )
+}
+
+async fn events(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<EventsQuery>,
+) -> ApiResult<Response> {
+    let scope = s.service.audit_scope(&who, q.issuer)?;
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let format = if accept.contains("application/x-ndjson") {
+        Some(Format::Ndjson)
+    } else if accept.contains("text/csv") {
+        Some(Format::Csv)
+    } else {
+        None
+    };
+    let Some(format) = format else {
+        let page = s.service.audit_events(scope, q.after.max(0), q.limit.clamp(1, 1000)).await?;
+        let next = page.last().map(|e| e.seq);
+        return Ok(Json(serde_json::json!({"events": page, "next_after": next})).into_response());
+    };
+    // Stream the export: one page in memory at a time.
+    let service = s.service.clone();
+    let header_line = matches!(format, Format::Csv).then(|| {
+        "seq,occurred_at,actor_token,actor_role,issuer_id,action,subject_id,change_digest,prev_hash,hash\n".to_string()
+    });
+    let start = futures_util::stream::iter(header_line.map(Ok::<_, std::io::Error>));
+    let pages = futures_util::stream::unfold(Some(q.after.max(0)), move |after| {
+        let service = service.clone();
+        async move {
+            let after = after?;
+            match service.audit_events(scope, after, EXPORT_PAGE).await {
+                Ok(page) if page.is_empty() => None,
+                Ok(page) => {
+                    let next = page.last().map(|e| e.seq);
+                    let text: String = page
+                        .iter()
+                        .map(|e| match format {
+                            Format::Ndjson => format!("{}\n", serde_json::to_string(e).expect("events serialise")),
+                            Format::Csv => csv_line(e),
+                        })
+                        .collect();
+                    Some((Ok(text), next))
+                }
+                Err(e) => Some((Err(std::io::Error::other(e.to_string())), None)),
+            }
+        }
+    });
+    let media = match format {
+        Format::Ndjson => "application/x-ndjson",
+        Format::Csv => "text/csv; charset=utf-8",
+    };
+    Ok(([(header::CONTENT_TYPE, media)], Body::from_stream(futures_util::StreamExt::chain(start, pages)))
+        .into_response())
+}
+
+async fn verify(State(s): State<AppState>, Caller(who): Caller) -> ApiResult<impl IntoResponse> {
+    Ok(Json(s.service.audit_verify(&who).await?))
+}
