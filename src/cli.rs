@@ -36,6 +36,23 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// The audit chain.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Check an NDJSON export offline: every hash, every link, and that it reaches the given
+    /// signed checkpoints (files holding one checkpoint or a list, e.g. from /audit/checkpoints).
+    Verify {
+        /// The export (GET /api/v1/audit/events with Accept: application/x-ndjson).
+        file: std::path::PathBuf,
+        #[arg(long)]
+        checkpoint: Vec<std::path::PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -82,6 +99,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let app = crate::App::build(&config).await?;
+            if config.checkpoint_interval > 0 {
+                let service = app.service.clone();
+                let every = std::time::Duration::from_secs(config.checkpoint_interval);
+                tokio::spawn(async move {
+                    let mut tick = tokio::time::interval(every);
+                    loop {
+                        tick.tick().await;
+                        if let Err(e) = service.create_checkpoint(None).await {
+                            tracing::warn!(error = %e, "audit checkpoint failed");
+                        }
+                    }
+                });
+            }
             let listener = tokio::net::TcpListener::bind(config.bind).await?;
             tracing::info!(bind = %config.bind, base_url = %config.base_url(), database = app.service.store.backend(), "metrobadge listening");
             app.serve(listener, shutdown_signal()).await
@@ -98,6 +128,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 service.create_token(&Actor::cli(), role, issuer, &label).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{token}");
             Ok(())
+        }
+        Command::Audit { command: AuditCommand::Verify { file, checkpoint } } => {
+            let export = std::fs::read_to_string(&file)?;
+            let mut checkpoints = Vec::new();
+            for path in checkpoint {
+                let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+                let list = match v {
+                    serde_json::Value::Array(a) => a,
+                    serde_json::Value::Object(mut o) if o.contains_key("checkpoints") => {
+                        match o.remove("checkpoints") {
+                            Some(serde_json::Value::Array(a)) => a,
+                            _ => vec![],
+                        }
+                    }
+                    other => vec![other],
+                };
+                for c in list {
+                    checkpoints.push(serde_json::from_value::<crate::domain::audit::Checkpoint>(c)?);
+                }
+            }
+            match crate::domain::audit::verify_export(&export, &checkpoints) {
+                Ok(n) => {
+                    println!("ok: {n} events checked, {} checkpoint(s) reached", checkpoints.len());
+                    Ok(())
+                }
+                Err(e) => anyhow::bail!("audit export does not verify: {e}"),
+            }
         }
         Command::Keys { command: KeysCommand::Rotate { issuer } } => {
             let service = crate::app::service(&config).await?;

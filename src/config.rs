@@ -25,6 +25,9 @@ pub struct Config {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "METROBADGE_BODY_LIMIT", default_value_t = 1024 * 1024, global = true)]
     pub body_limit: usize,
+    /// Seconds between signed checkpoints of the audit chain head (0: only on demand).
+    #[arg(long, env = "METROBADGE_CHECKPOINT_INTERVAL", default_value_t = 3600, global = true)]
+    pub checkpoint_interval: u64,
     /// Log format: `text` or `json`.
     #[arg(long, env = "METROBADGE_LOG_FORMAT", default_value = "text", global = true)]
     pub log_format: String,

@@ -18,7 +18,35 @@ use crate::domain::audit::Event;
 const EXPORT_PAGE: i64 = 1000;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/audit/events", get(events)).route("/audit/verify", get(verify))
+    Router::new()
+        .route("/audit/events", get(events))
+        .route("/audit/verify", get(verify))
+        .route("/audit/checkpoints", axum::routing::post(checkpoint))
+}
+
+/// Public: the checkpoint key and the checkpoints (they reveal nothing but hashes).
+pub fn public_router() -> Router<AppState> {
+    Router::new().route("/audit/key", get(key)).route("/audit/checkpoints", get(checkpoints))
+}
+
+async fn checkpoint(State(s): State<AppState>, Caller(who): Caller) -> ApiResult<Response> {
+    Ok(match s.service.create_checkpoint(Some(&who)).await? {
+        Some(c) => (axum::http::StatusCode::CREATED, Json(c)).into_response(),
+        None => (axum::http::StatusCode::OK, Json(serde_json::json!({"detail": "the chain head is already signed"})))
+            .into_response(),
+    })
+}
+
+async fn key(State(s): State<AppState>) -> ApiResult<impl IntoResponse> {
+    let multibase = s.service.audit_public_key().await?;
+    let public = crate::credential::multikey::decode(&multibase).expect("we encoded it");
+    Ok(Json(
+        serde_json::json!({"publicKeyMultibase": multibase, "jwk": crate::credential::multikey::jwk(&public, "audit-checkpoints")}),
+    ))
+}
+
+async fn checkpoints(State(s): State<AppState>) -> ApiResult<impl IntoResponse> {
+    Ok(Json(serde_json::json!({"checkpoints": s.service.checkpoints().await?})))
 }
 
 #[derive(Deserialize)]

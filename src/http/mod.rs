@@ -63,6 +63,7 @@ pub fn router(service: Service, body_limit: usize) -> Router {
         .merge(status::public_router())
         .merge(verify::router())
         .merge(pages::router())
+        .merge(audit::public_router())
         .merge(ops::router())
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

@@ -4,7 +4,7 @@ use uuid::Uuid;
 
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::access::{Action, Principal, Role};
-use crate::domain::audit::Event;
+use crate::domain::audit::{Checkpoint, Event, NewEvent};
 use crate::store::ChainReport;
 
 /// Whose events a caller reads: everything (`None`) or one issuer's.
@@ -38,5 +38,74 @@ impl Service {
     pub async fn audit_verify(&self, who: &Principal) -> ServiceResult<ChainReport> {
         self.audit_scope(who, None)?;
         Ok(self.store.audit_verify().await?)
+    }
+}
+
+impl Service {
+    /// The platform's checkpoint key (generated and sealed on first use).
+    async fn platform_key(&self) -> ServiceResult<(Uuid, ed25519_dalek::SigningKey)> {
+        let master = self.master_key.clone();
+        let row = self
+            .store
+            .platform_key(|id| {
+                let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
+                (key.verifying_key().to_bytes().to_vec(), master.seal(&key.to_bytes(), id.as_bytes()))
+            })
+            .await?;
+        let seed = self.master_key.open(&row.sealed_secret, row.key_id.as_bytes())?;
+        let seed: [u8; 32] = seed.as_slice().try_into().map_err(|_| crate::master_key::MasterKeyError::Open)?;
+        Ok((row.key_id, ed25519_dalek::SigningKey::from_bytes(&seed)))
+    }
+
+    /// The public checkpoint key as a Multikey value.
+    pub async fn audit_public_key(&self) -> ServiceResult<String> {
+        let (_, key) = self.platform_key().await?;
+        Ok(crate::credential::multikey::encode(&key.verifying_key().to_bytes()))
+    }
+
+    /// Signs the current chain head and records the checkpoint as a chain event itself.
+    /// `who` is `None` for the service's own periodic checkpoints.
+    pub async fn create_checkpoint(&self, who: Option<&Principal>) -> ServiceResult<Option<Checkpoint>> {
+        if let Some(p) = who {
+            p.check_admin()?;
+        }
+        let (key_id, key) = self.platform_key().await?;
+        let actor = who
+            .map(|p| p.actor())
+            .unwrap_or_else(|| crate::domain::audit::Actor { token: "service".into(), role: "system".into() });
+        let mut tx = self.store.begin().await?;
+        let Some((seq, hash)) = tx.audit_head().await? else { return Ok(None) };
+        let time = crate::domain::time::rfc3339(crate::store::now());
+        let message = Checkpoint::message(seq, &hash, &time);
+        use ed25519_dalek::Signer;
+        let signature = format!("z{}", bs58::encode(key.sign(message.as_bytes()).to_bytes()).into_string());
+        if !tx.insert_checkpoint(seq, &hash, &time, key_id, &signature).await? {
+            return Ok(None);
+        }
+        let mut event = NewEvent::new(&actor, None, "audit.checkpoint", seq, &serde_json::json!({}));
+        event.change_digest = crate::domain::audit::sha256_hex(message.as_bytes());
+        tx.audit(vec![event]).await?;
+        tx.commit().await?;
+        let public_key = crate::credential::multikey::encode(&key.verifying_key().to_bytes());
+        Ok(Some(Checkpoint { seq, hash, time, signature, public_key }))
+    }
+
+    pub async fn checkpoints(&self) -> ServiceResult<Vec<Checkpoint>> {
+        Ok(self
+            .store
+            .checkpoints()
+            .await?
+            .into_iter()
+            .filter_map(|c| {
+                let public: [u8; 32] = c.public_key.as_slice().try_into().ok()?;
+                Some(Checkpoint {
+                    seq: c.seq,
+                    hash: c.hash,
+                    time: c.signed_at,
+                    signature: c.signature,
+                    public_key: crate::credential::multikey::encode(&public),
+                })
+            })
+            .collect())
     }
 }

@@ -81,7 +81,7 @@ pub type ServiceResult<T> = Result<T, ServiceError>;
 #[derive(Clone)]
 pub struct Service {
     pub store: Store,
-    master_key: Arc<MasterKey>,
+    pub(crate) master_key: Arc<MasterKey>,
     /// Public origin used in every document id, without a trailing slash.
     pub base_url: String,
     admin_token_hash: Option<[u8; 32]>,

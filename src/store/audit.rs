@@ -1,5 +1,7 @@
 //! The append-only audit chain table.
 
+use uuid::Uuid;
+
 use super::{Sql, Store, StoreResult, Tx, args};
 use crate::domain::audit::{Break, ChainChecker, Event, NewEvent};
 
@@ -143,5 +145,89 @@ impl Store {
             events_checked: checker.checked,
             first_break: checker.first_break,
         })
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PlatformKeyRow {
+    pub key_id: Uuid,
+    pub public_key: Vec<u8>,
+    pub sealed_secret: Vec<u8>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CheckpointRow {
+    pub seq: i64,
+    pub hash: String,
+    pub signed_at: String,
+    pub signature: String,
+    pub public_key: Vec<u8>,
+}
+
+impl Store {
+    /// The platform key, creating it if none exists yet (first writer wins across instances).
+    pub async fn platform_key(&self, make: impl FnOnce(Uuid) -> (Vec<u8>, Vec<u8>)) -> StoreResult<PlatformKeyRow> {
+        let id = Uuid::nil();
+        if let Some(k) = self
+            .clone()
+            .fetch_optional("SELECT key_id, public_key, sealed_secret FROM platform_key WHERE key_id = $1", args![id])
+            .await?
+        {
+            return Ok(k);
+        }
+        let (public, sealed) = make(id);
+        let mut tx = self.begin().await?;
+        tx.execute(
+            "INSERT INTO platform_key (key_id, public_key, sealed_secret, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (key_id) DO NOTHING",
+            args![id, public, sealed, super::now()],
+        )
+        .await?;
+        tx.commit().await?;
+        self.clone()
+            .fetch_optional("SELECT key_id, public_key, sealed_secret FROM platform_key WHERE key_id = $1", args![id])
+            .await?
+            .ok_or(super::StoreError::NotFound)
+    }
+
+    pub async fn checkpoints(&self) -> StoreResult<Vec<CheckpointRow>> {
+        self.clone()
+            .fetch_all(
+                "SELECT c.seq, c.hash, c.signed_at, c.signature, k.public_key FROM audit_checkpoint c \
+                 JOIN platform_key k ON k.key_id = c.key_id ORDER BY c.seq",
+                args![],
+            )
+            .await
+    }
+}
+
+impl Tx {
+    /// The newest event's (seq, hash), if any.
+    pub async fn audit_head(&mut self) -> StoreResult<Option<(i64, String)>> {
+        #[derive(sqlx::FromRow)]
+        struct Head {
+            seq: i64,
+            hash: String,
+        }
+        let h: Option<Head> =
+            self.fetch_optional("SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1", args![]).await?;
+        Ok(h.map(|h| (h.seq, h.hash)))
+    }
+
+    /// Records a checkpoint; false if that head was already signed.
+    pub async fn insert_checkpoint(
+        &mut self,
+        seq: i64,
+        hash: &str,
+        signed_at: &str,
+        key: Uuid,
+        signature: &str,
+    ) -> StoreResult<bool> {
+        let n = self
+            .execute(
+                "INSERT INTO audit_checkpoint (seq, hash, signed_at, key_id, signature) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (seq) DO NOTHING",
+                args![seq, hash, signed_at, key, signature],
+            )
+            .await?;
+        Ok(n > 0)
     }
 }

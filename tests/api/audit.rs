@@ -174,3 +174,85 @@ async fn audit_api_scopes_exports_and_verifies(app: TestApp) {
     assert_eq!(report["first_break"]["seq"], 5);
     app.stop().await;
 }
+
+both!(signed_checkpoints_and_offline_verification);
+
+fn offline_verify(export: &str, checkpoints: &serde_json::Value) -> (bool, String) {
+    let dir = std::env::temp_dir().join(format!("mb_audit_{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("export.ndjson"), export).unwrap();
+    std::fs::write(dir.join("checkpoints.json"), checkpoints.to_string()).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_metrobadge"))
+        .args(["audit", "verify"])
+        .arg(dir.join("export.ndjson"))
+        .arg("--checkpoint")
+        .arg(dir.join("checkpoints.json"))
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+async fn signed_checkpoints_and_offline_verification(app: TestApp) {
+    let a = app.issuer("A").await;
+    let auditor = app.member(&a, "auditor").await;
+    assert_eq!(app.post("/api/v1/audit/checkpoints", &auditor, json!({})).await.0, StatusCode::FORBIDDEN);
+    let (s, cp) = app.post("/api/v1/audit/checkpoints", ADMIN, json!({})).await;
+    assert_eq!(s, StatusCode::CREATED, "{cp}");
+    let (_, key) = app.get("/audit/key", None).await;
+    assert_eq!(cp["public_key"], key["publicKeyMultibase"]);
+    app.post(&format!("/api/v1/issuers/{a}/skills"), ADMIN, json!({"name": "after the checkpoint"})).await;
+    let (_, listed) = app.get("/audit/checkpoints", None).await;
+    assert_eq!(listed["checkpoints"][0]["seq"], cp["seq"]);
+    let events = app.service.store.audit_page(0, 10_000).await.unwrap();
+    assert!(events.iter().any(|e| e.action == "audit.checkpoint"), "checkpoints are chain events themselves");
+
+    let export = |app: &TestApp| {
+        let (c, url) = (app.client.clone(), format!("{}/api/v1/audit/events", app.base));
+        async move {
+            c.get(url)
+                .bearer_auth(ADMIN)
+                .header("accept", "application/x-ndjson")
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let good = export(&app).await;
+    let (ok, out) = offline_verify(&good, &listed);
+    assert!(ok, "{out}");
+    assert!(out.contains("1 checkpoint(s) reached"));
+
+    // An edited line is found, with its sequence number.
+    let mut lines: Vec<serde_json::Value> = good.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    lines[2]["subject_id"] = json!("someone else");
+    let edited: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let (ok, out) = offline_verify(&edited, &listed);
+    assert!(!ok && out.contains("seq 3"), "{out}");
+
+    // History rewritten consistently (every hash recomputed) no longer matches the checkpoint.
+    let mut prev = metrobadge::domain::audit::GENESIS_HASH.to_string();
+    let rewritten: String = good
+        .lines()
+        .map(|l| {
+            let mut e: metrobadge::domain::audit::Event = serde_json::from_str(l).unwrap();
+            if e.seq == 1 {
+                e.actor_role = "nobody".into();
+            }
+            e.prev_hash = prev.clone();
+            e.hash = e.expected_hash();
+            prev = e.hash.clone();
+            format!("{}\n", serde_json::to_string(&e).unwrap())
+        })
+        .collect();
+    let (ok, out) = offline_verify(&rewritten, &listed);
+    assert!(!ok && out.contains("history was rewritten"), "{out}");
+    let mut forged = listed.clone();
+    forged["checkpoints"][0]["hash"] = json!(prev);
+    let (ok, out) = offline_verify(&rewritten, &forged);
+    assert!(!ok && out.contains("invalid signature"), "{out}");
+    app.stop().await;
+}
