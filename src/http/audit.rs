@@ -22,6 +22,43 @@ pub fn router() -> Router<AppState> {
         .route("/audit/events", get(events))
         .route("/audit/verify", get(verify))
         .route("/audit/checkpoints", axum::routing::post(checkpoint))
+        .route("/reports/issuance", get(report))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportQuery {
+    issuer: Uuid,
+    /// RFC 3339 date-time or YYYY-MM-DD; default: the beginning.
+    from: Option<String>,
+    /// Exclusive end; default: now.
+    to: Option<String>,
+    #[serde(default = "month")]
+    group: crate::service::ReportGroup,
+}
+
+fn month() -> crate::service::ReportGroup {
+    crate::service::ReportGroup::Month
+}
+
+fn when(field: &str, v: &Option<String>, default: time::OffsetDateTime) -> ApiResult<time::OffsetDateTime> {
+    let Some(v) = v else { return Ok(default) };
+    let date = time::macros::format_description!("[year]-[month]-[day]");
+    crate::domain::time::parse_rfc3339(v)
+        .or_else(|| time::Date::parse(v, &date).ok().map(|d| d.midnight().assume_utc()))
+        .ok_or_else(|| {
+            crate::domain::validate::Invalid::one(field, "must be YYYY-MM-DD or an RFC 3339 date-time").into()
+        })
+}
+
+async fn report(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiQuery(q): ApiQuery<ReportQuery>,
+) -> ApiResult<impl IntoResponse> {
+    let from = when("from", &q.from, time::OffsetDateTime::UNIX_EPOCH)?;
+    let to = when("to", &q.to, time::OffsetDateTime::now_utc() + time::Duration::seconds(1))?;
+    Ok(Json(s.service.issuance_report(&who, q.issuer, from, to, q.group).await?))
 }
 
 /// Public: the checkpoint key and the checkpoints (they reveal nothing but hashes).

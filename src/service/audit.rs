@@ -109,3 +109,86 @@ impl Service {
             .collect())
     }
 }
+
+/// How an issuance report groups its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportGroup {
+    Month,
+    Nanomodule,
+    Trainer,
+}
+
+impl Service {
+    /// Counts of awards, credentials, certificates, revocations and suspensions for an issuer
+    /// in `[from, to)`, grouped by month, nanomodule or awarding member, plus awards per trainer.
+    pub async fn issuance_report(
+        &self,
+        who: &Principal,
+        issuer: Uuid,
+        from: time::OffsetDateTime,
+        to: time::OffsetDateTime,
+        group: ReportGroup,
+    ) -> ServiceResult<serde_json::Value> {
+        let scope = self.audit_scope(who, Some(issuer))?;
+        let issuer = scope.unwrap_or(issuer);
+        self.issuer_spec(issuer).await?;
+        let facts = self.store.issuance_facts(issuer, from, to).await?;
+        let members: std::collections::HashMap<Uuid, String> =
+            self.store.members_all(issuer).await?.into_iter().map(|m| (m.member_id, m.name)).collect();
+        let who_awarded = |f: &crate::store::IssuanceFact| match f.member_id {
+            Some(m) => members.get(&m).cloned().unwrap_or_else(|| m.to_string()),
+            None => format!("{} ({})", f.actor_role, f.actor_token),
+        };
+        let mut names = std::collections::HashMap::new();
+        let mut rows: std::collections::BTreeMap<String, [std::collections::BTreeSet<Uuid>; 4]> = Default::default();
+        let mut per_trainer: std::collections::BTreeMap<String, std::collections::BTreeSet<Uuid>> = Default::default();
+        for f in &facts {
+            let key = match group {
+                ReportGroup::Month => format!("{:04}-{:02}", f.created_at.year(), f.created_at.month() as u8),
+                ReportGroup::Nanomodule => {
+                    if !names.contains_key(&f.nanomodule_id) {
+                        let n = match self.store.nanomodule_version(f.nanomodule_id, None).await? {
+                            Some(v) => super::decode_spec::<crate::domain::nanomodule::NanomoduleSpec>(&v.spec)?
+                                .name
+                                .unwrap_or_default(),
+                            None => f.nanomodule_id.to_string(),
+                        };
+                        names.insert(f.nanomodule_id, n);
+                    }
+                    names[&f.nanomodule_id].clone()
+                }
+                ReportGroup::Trainer => who_awarded(f),
+            };
+            let row = rows.entry(key).or_default();
+            row[0].insert(f.award_id);
+            row[1].insert(f.credential_id);
+            if f.revoked_at.is_some() {
+                row[2].insert(f.credential_id);
+            }
+            if f.suspended_at.is_some() && f.revoked_at.is_none() {
+                row[3].insert(f.credential_id);
+            }
+            if f.actor_role == "trainer" {
+                per_trainer.entry(who_awarded(f)).or_default().insert(f.award_id);
+            }
+        }
+        let groups: Vec<serde_json::Value> = rows
+            .into_iter()
+            .map(|(k, r)| {
+                serde_json::json!({"group": k, "awards": r[0].len(), "credentials": r[1].len(), "certificates": 0,
+                                   "revocations": r[2].len(), "suspensions": r[3].len()})
+            })
+            .collect();
+        let trainers: Vec<serde_json::Value> =
+            per_trainer.into_iter().map(|(t, a)| serde_json::json!({"trainer": t, "awards": a.len()})).collect();
+        Ok(serde_json::json!({
+            "issuer": issuer,
+            "from": crate::domain::time::rfc3339(from),
+            "to": crate::domain::time::rfc3339(to),
+            "group": group,
+            "groups": groups,
+            "awards_per_trainer": trainers,
+        }))
+    }
+}

@@ -47,6 +47,16 @@ impl Tx {
 }
 
 impl Store {
+    /// Every member ever, removed ones included (reports name who awarded what).
+    pub async fn members_all(&self, issuer: Uuid) -> StoreResult<Vec<MemberRow>> {
+        self.clone()
+            .fetch_all(
+                "SELECT member_id, issuer_id, name, email, role, created_at, removed_at FROM member WHERE issuer_id = $1",
+                args![issuer],
+            )
+            .await
+    }
+
     /// Current members (removed ones are kept for the record but not listed).
     pub async fn members(&self, issuer: Uuid) -> StoreResult<Vec<MemberRow>> {
         self.clone()

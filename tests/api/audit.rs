@@ -256,3 +256,70 @@ async fn signed_checkpoints_and_offline_verification(app: TestApp) {
     assert!(!ok && out.contains("invalid signature"), "{out}");
     app.stop().await;
 }
+
+both!(reports_and_concurrent_award_chain);
+
+/// Two instances award concurrently (2 × 500): one chain, no fork, no gap, exactly one event per
+/// credential; then the issuance report counts them.
+async fn reports_and_concurrent_award_chain(app: TestApp) {
+    use futures_util::StreamExt;
+    let other = TestApp::start(app.db.clone(), TEST_MASTER_KEY).await;
+    let (issuer, nm) = crate::awards::module(&app, None).await;
+    let trainer = app.member(&issuer, "trainer").await;
+    let mut requests = Vec::new();
+    for (n, instance) in [&app, &other].into_iter().enumerate() {
+        for i in 0..500 {
+            let (client, url, token) =
+                (instance.client.clone(), format!("{}/api/v1/nanomodules/{nm}/awards", instance.base), trainer.clone());
+            requests.push(async move {
+                let r = client
+                    .post(url)
+                    .bearer_auth(token)
+                    .json(&json!({"recipients": [{"identity": format!("p{n}-{i}@example.nl")}]}))
+                    .send()
+                    .await
+                    .unwrap();
+                r.status()
+            });
+        }
+    }
+    let statuses: Vec<StatusCode> = futures_util::stream::iter(requests).buffer_unordered(24).collect().await;
+    assert!(statuses.iter().all(|s| *s == StatusCode::CREATED), "{statuses:?}");
+    let report = app.service.store.audit_verify().await.unwrap();
+    assert!(report.ok, "{report:?}");
+    let events = app.service.store.audit_page(0, 100_000).await.unwrap();
+    assert_eq!(report.events_checked as usize, events.len());
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(e.seq, i as i64 + 1, "no gap");
+    }
+    let issued: Vec<&str> =
+        events.iter().filter(|e| e.action == "credential.issued").map(|e| e.subject_id.as_str()).collect();
+    assert_eq!(issued.len(), 1000);
+    assert_eq!(issued.iter().collect::<std::collections::HashSet<_>>().len(), 1000, "exactly one event per credential");
+    assert_eq!(events.iter().filter(|e| e.action == "award.created").count(), 1000);
+
+    let some = events.iter().find(|e| e.action == "credential.issued").unwrap().subject_id.clone();
+    app.post(&format!("/api/v1/credentials/{some}/revoke"), ADMIN, json!({"reason": "r"})).await;
+    let auditor = app.member(&issuer, "auditor").await;
+    let (s, r) = app.get(&format!("/api/v1/reports/issuance?issuer={issuer}&group=trainer"), Some(&auditor)).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["groups"][0]["group"], "trainer person");
+    assert_eq!(r["groups"][0]["awards"], 1000);
+    assert_eq!(r["groups"][0]["revocations"], 1);
+    assert_eq!(r["awards_per_trainer"][0]["awards"], 1000);
+    let (_, r) = app.get(&format!("/api/v1/reports/issuance?issuer={issuer}&group=nanomodule"), Some(ADMIN)).await;
+    assert_eq!(r["groups"][0]["group"], "Smeren");
+    let (_, r) =
+        app.get(&format!("/api/v1/reports/issuance?issuer={issuer}&from=2000-01-01&to=2001-01-01"), Some(ADMIN)).await;
+    assert_eq!(r["groups"], json!([]));
+    let (s, _) = app.get(&format!("/api/v1/reports/issuance?issuer={issuer}&from=yesterday"), Some(ADMIN)).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let stranger_issuer = app.issuer("Other").await;
+    let stranger = app.member(&stranger_issuer, "auditor").await;
+    assert_eq!(
+        app.get(&format!("/api/v1/reports/issuance?issuer={issuer}"), Some(&stranger)).await.0,
+        StatusCode::NOT_FOUND
+    );
+    other.stop().await;
+    app.stop().await;
+}
