@@ -99,7 +99,7 @@ impl Service {
             Some(issuer),
             "member.added",
             row.member_id,
-            &serde_json::json!({"role": row.role, "email": row.email}),
+            &serde_json::json!({"role": row.role, "member_id": row.member_id}),
         )])
         .await?;
         let token = self

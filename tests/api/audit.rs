@@ -172,6 +172,17 @@ async fn audit_api_scopes_exports_and_verifies(app: TestApp) {
     let (_, report) = app.get("/api/v1/audit/verify", Some(ADMIN)).await;
     assert_eq!(report["ok"], false);
     assert_eq!(report["first_break"]["seq"], 5);
+    // The offline tool finds the same row in an export of the altered database.
+    let r = app
+        .client
+        .get(format!("{}/api/v1/audit/events", app.base))
+        .bearer_auth(ADMIN)
+        .header("accept", "application/x-ndjson")
+        .send()
+        .await
+        .unwrap();
+    let (ok, out) = offline_verify(&r.text().await.unwrap(), &json!([]));
+    assert!(!ok && out.contains("seq 5"), "{out}");
     app.stop().await;
 }
 
