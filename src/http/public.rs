@@ -22,9 +22,17 @@ pub fn router() -> Router<AppState> {
         .route("/nanomodules/{id}/versions/{version}/image.svg", get(default_image))
         .route("/skills/{id}", get(skill))
         .route("/images/{id}", get(image))
+        .route("/metro-maps/{id}/map.svg", get(map_svg))
         .route("/ob2/assertions/{id}", get(ob2_assertion))
         .route("/ob2/badges/{id}/{version}", get(ob2_badge))
         .route("/ob2/issuers/{id}", get(ob2_issuer))
+}
+
+async fn map_svg(State(s): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Response> {
+    let svg = s.service.metro_map_svg(id).await?;
+    let mut r = image_response("image/svg+xml", svg.into_bytes(), false);
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
+    Ok(r)
 }
 
 async fn ob2_assertion(

@@ -205,3 +205,92 @@ impl Service {
         }))
     }
 }
+
+/// One line as drawn: name, colour and station names.
+pub struct DrawnLine {
+    pub name: String,
+    pub colour: String,
+    pub stations: Vec<String>,
+}
+
+/// The metro map as SVG: each line a coloured track, stations as dots with their names.
+/// Sized by a viewBox so it scales down to phone width.
+pub fn map_svg(title: &str, lines: &[DrawnLine]) -> String {
+    use crate::credential::ob3::xml_escape as esc;
+    const GAP: usize = 140;
+    const ROW: usize = 110;
+    let longest = lines.iter().map(|l| l.stations.len()).max().unwrap_or(1).max(1);
+    let width = 60 + longest * GAP;
+    let height = 70 + lines.len().max(1) * ROW;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height}\" width=\"100%\" role=\"img\" aria-label=\"{t}\">\
+<title>{t}</title><rect width=\"{width}\" height=\"{height}\" fill=\"#fbfbf8\"/>\
+<text x=\"20\" y=\"34\" font-family=\"sans-serif\" font-size=\"22\" font-weight=\"bold\" fill=\"#16324f\">{t}</text>",
+        t = esc(title)
+    );
+    for (i, line) in lines.iter().enumerate() {
+        let y = 90 + i * ROW;
+        let x_end = 40 + line.stations.len().saturating_sub(1) * GAP;
+        svg.push_str(&format!(
+            "<g class=\"line\"><text x=\"20\" y=\"{}\" font-family=\"sans-serif\" font-size=\"15\" fill=\"{c}\">{}</text>\
+<line x1=\"40\" y1=\"{y}\" x2=\"{x_end}\" y2=\"{y}\" stroke=\"{c}\" stroke-width=\"10\" stroke-linecap=\"round\"/>",
+            y - 22,
+            esc(&line.name),
+            c = esc(&line.colour),
+        ));
+        for (j, station) in line.stations.iter().enumerate() {
+            let x = 40 + j * GAP;
+            svg.push_str(&format!(
+                "<circle cx=\"{x}\" cy=\"{y}\" r=\"11\" fill=\"#fff\" stroke=\"{c}\" stroke-width=\"5\"/>\
+<text x=\"{x}\" y=\"{}\" font-family=\"sans-serif\" font-size=\"13\" text-anchor=\"middle\" fill=\"#1b1b1b\">{}</text>",
+                y + 32,
+                esc(station),
+                c = esc(&line.colour),
+            ));
+        }
+        svg.push_str("</g>");
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+impl Service {
+    /// The public picture of a metro map with its lines' current versions.
+    pub async fn metro_map_svg(&self, map: Uuid) -> ServiceResult<String> {
+        let row = self.store.catalog_item(Catalog::MetroMap, map).await?.ok_or(ServiceError::NotFound)?;
+        let spec: crate::domain::metro_line::MetroMapSpec = decode_spec(&row.spec)?;
+        let mut lines = Vec::new();
+        for l in self.store.metro_lines_of_map(map).await? {
+            let s: MetroLineSpec = decode_spec(&l.spec)?;
+            let mut stations = Vec::new();
+            for st in &s.stations {
+                let name = match self.store.nanomodule_version(*st, None).await? {
+                    Some(v) => decode_spec::<NanomoduleSpec>(&v.spec)?.name.unwrap_or_default(),
+                    None => st.to_string(),
+                };
+                stations.push(name);
+            }
+            lines.push(DrawnLine {
+                name: s.name.unwrap_or_default(),
+                colour: s.colour.unwrap_or_else(|| "#16324f".into()),
+                stations,
+            });
+        }
+        Ok(map_svg(spec.name.as_deref().unwrap_or("Metro map"), &lines))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn map_escapes_names() {
+        let svg = map_svg(
+            "A & B",
+            &[DrawnLine { name: "<x>".into(), colour: "#123456".into(), stations: vec!["\"s\"".into()] }],
+        );
+        assert!(svg.contains("A &amp; B") && svg.contains("&lt;x&gt;") && svg.contains("&quot;s&quot;"));
+        assert!(!svg.contains("<x>"));
+    }
+}

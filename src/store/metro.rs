@@ -97,6 +97,18 @@ impl Store {
             .await
     }
 
+    /// Current versions of the lines drawn on a map.
+    pub async fn metro_lines_of_map(&self, map: Uuid) -> StoreResult<Vec<MetroLineRow>> {
+        self.clone()
+            .fetch_all(
+                "SELECT l.metro_line_id, l.issuer_id, l.metro_map_id, v.version, l.current_version, v.spec, v.created_at \
+                 FROM metro_line l JOIN metro_line_version v ON v.metro_line_id = l.metro_line_id AND v.version = l.current_version \
+                 WHERE l.metro_map_id = $1 ORDER BY l.created_at, l.metro_line_id",
+                args![map],
+            )
+            .await
+    }
+
     /// Every credential issued to this identity, on any issuer, with its module version.
     pub async fn holder_credentials(&self, identity_type: &str, identity: &str) -> StoreResult<Vec<HolderCredential>> {
         self.clone()
