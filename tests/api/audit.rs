@@ -9,6 +9,25 @@ use crate::harness::{ADMIN, TEST_MASTER_KEY, TestApp, both};
 
 both!(every_change_is_chained, audit_table_is_append_only, tampering_is_detected, concurrent_instances_never_fork);
 
+/// An export of the chain as the admin sees it, in the given media type.
+async fn export(app: &TestApp, query: &str, accept: &str) -> reqwest::Response {
+    app.client
+        .get(format!("{}/api/v1/audit/events{query}", app.base))
+        .bearer_auth(ADMIN)
+        .header("accept", accept)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Disables the append-only triggers, as a database superuser could.
+async fn bypass_triggers(store: &Store) {
+    match store {
+        Store::Sqlite(_) => store.execute_raw("DROP TRIGGER audit_event_no_update").await.unwrap(),
+        Store::Postgres(_) => store.execute_raw("ALTER TABLE audit_event DISABLE TRIGGER USER").await.unwrap(),
+    };
+}
+
 async fn every_change_is_chained(app: TestApp) {
     let a = app.issuer("A").await;
     app.member(&a, "trainer").await;
@@ -60,14 +79,7 @@ async fn tampering_is_detected(app: TestApp) {
     app.post(&format!("/api/v1/issuers/{a}/skills"), ADMIN, json!({"name": "S"})).await;
     let store = &app.service.store;
     // Bypass the triggers as a database superuser would.
-    match store {
-        Store::Sqlite(_) => {
-            store.execute_raw("DROP TRIGGER audit_event_no_update").await.unwrap();
-        }
-        Store::Postgres(_) => {
-            store.execute_raw("ALTER TABLE audit_event DISABLE TRIGGER USER").await.unwrap();
-        }
-    }
+    bypass_triggers(store).await;
     store.execute_raw("UPDATE audit_event SET subject_id = 'someone-else' WHERE seq = 2").await.unwrap();
     let report = store.audit_verify().await.unwrap();
     assert!(!report.ok);
@@ -135,27 +147,13 @@ async fn audit_api_scopes_exports_and_verifies(app: TestApp) {
     assert_eq!(app.get("/api/v1/audit/events", Some(&trainer)).await.0, StatusCode::FORBIDDEN);
     // Admin exports everything as NDJSON and CSV, streamed.
     let all = app.service.store.audit_page(0, 10_000).await.unwrap();
-    let r = app
-        .client
-        .get(format!("{}/api/v1/audit/events", app.base))
-        .bearer_auth(ADMIN)
-        .header("accept", "application/x-ndjson")
-        .send()
-        .await
-        .unwrap();
+    let r = export(&app, "", "application/x-ndjson").await;
     assert_eq!(r.headers()["content-type"], "application/x-ndjson");
     let lines: Vec<serde_json::Value> =
         r.text().await.unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), all.len());
     assert_eq!(lines.last().unwrap()["hash"], all.last().unwrap().hash.as_str());
-    let r = app
-        .client
-        .get(format!("{}/api/v1/audit/events?issuer={b}", app.base))
-        .bearer_auth(ADMIN)
-        .header("accept", "text/csv")
-        .send()
-        .await
-        .unwrap();
+    let r = export(&app, &format!("?issuer={b}"), "text/csv").await;
     let csv = r.text().await.unwrap();
     assert!(csv.starts_with("seq,occurred_at,"));
     assert_eq!(csv.lines().count(), 1 + all.iter().filter(|e| e.issuer_id.as_deref() == Some(b.as_str())).count());
@@ -164,23 +162,13 @@ async fn audit_api_scopes_exports_and_verifies(app: TestApp) {
     assert_eq!(report["ok"], true, "{report}");
     assert_eq!(report["events_checked"].as_u64().unwrap() as usize, all.len());
     let store = &app.service.store;
-    match store {
-        Store::Sqlite(_) => store.execute_raw("DROP TRIGGER audit_event_no_update").await.unwrap(),
-        Store::Postgres(_) => store.execute_raw("ALTER TABLE audit_event DISABLE TRIGGER USER").await.unwrap(),
-    };
+    bypass_triggers(store).await;
     store.execute_raw("UPDATE audit_event SET action = 'skill.deleted' WHERE seq = 5").await.unwrap();
     let (_, report) = app.get("/api/v1/audit/verify", Some(ADMIN)).await;
     assert_eq!(report["ok"], false);
     assert_eq!(report["first_break"]["seq"], 5);
     // The offline tool finds the same row in an export of the altered database.
-    let r = app
-        .client
-        .get(format!("{}/api/v1/audit/events", app.base))
-        .bearer_auth(ADMIN)
-        .header("accept", "application/x-ndjson")
-        .send()
-        .await
-        .unwrap();
+    let r = export(&app, "", "application/x-ndjson").await;
     let (ok, out) = offline_verify(&r.text().await.unwrap(), &json!([]));
     assert!(!ok && out.contains("seq 5"), "{out}");
     app.stop().await;
@@ -218,21 +206,7 @@ async fn signed_checkpoints_and_offline_verification(app: TestApp) {
     let events = app.service.store.audit_page(0, 10_000).await.unwrap();
     assert!(events.iter().any(|e| e.action == "audit.checkpoint"), "checkpoints are chain events themselves");
 
-    let export = |app: &TestApp| {
-        let (c, url) = (app.client.clone(), format!("{}/api/v1/audit/events", app.base));
-        async move {
-            c.get(url)
-                .bearer_auth(ADMIN)
-                .header("accept", "application/x-ndjson")
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        }
-    };
-    let good = export(&app).await;
+    let good = export(&app, "", "application/x-ndjson").await.text().await.unwrap();
     let (ok, out) = offline_verify(&good, &listed);
     assert!(ok, "{out}");
     assert!(out.contains("1 checkpoint(s) reached"));
