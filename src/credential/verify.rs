@@ -163,7 +163,7 @@ pub async fn verify<R: Resolver>(input: Input, resolver: &R, recipient: Option<&
         Some(_) => (credential.clone(), vec![]),
     };
     let mut canonical_document = None;
-    let jsonld = if !ctx_ok {
+    if !ctx_ok {
         run.add("json-ld", false, "@context must start with the VC 2.0 and an OB 3.0 context")
     } else if !type_ok {
         run.add("json-ld", false, "type must include VerifiableCredential and OpenBadgeCredential")
@@ -357,7 +357,6 @@ pub async fn verify<R: Resolver>(input: Input, resolver: &R, recipient: Option<&
             },
         );
     }
-    let _ = jsonld;
     let mut s = summary;
     s["status"] = json!(if window {
         status_word

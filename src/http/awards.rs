@@ -65,7 +65,7 @@ async fn create_award(
     req: Request,
 ) -> ApiResult<Response> {
     let headers = req.headers().clone();
-    let content_type = essence(&headers, header::CONTENT_TYPE);
+    let content_type = super::extract::content_type(&headers);
     let idempotency_key = match headers.get("idempotency-key") {
         None => None,
         Some(v) => {
@@ -105,15 +105,6 @@ async fn create_award(
         .await?;
     let status = StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::OK);
     Ok((status, Json(outcome.body)).into_response())
-}
-
-/// The media type of a header, lower-cased, without parameters.
-fn essence(headers: &HeaderMap, name: header::HeaderName) -> String {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
-        .unwrap_or_default()
 }
 
 /// `GET /credentials/{id}` (JSON with embedded proof, or VC-JWT by content negotiation) and

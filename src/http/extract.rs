@@ -10,6 +10,15 @@ use super::AppState;
 use super::error::ApiError;
 use crate::domain::access::Principal;
 
+/// The request's media type, lower-cased and without parameters (empty when absent).
+pub fn content_type(headers: &axum::http::HeaderMap) -> String {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
 /// A JSON body: `application/json` (or `+json`), within the body limit, every field known.
 pub struct ApiJson<T>(pub T);
 
@@ -17,12 +26,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-        let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let essence = content_type(req.headers());
         if essence != "application/json" && !essence.ends_with("+json") {
             return Err(ApiError::UnsupportedMediaType(format!(
                 "expected Content-Type application/json, got '{}'",
-                if content_type.is_empty() { "nothing" } else { content_type }
+                if essence.is_empty() { "nothing" } else { &essence }
             )));
         }
         let bytes = read_body(req, state).await?;

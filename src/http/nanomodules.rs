@@ -1,7 +1,6 @@
 //! `/api/v1/…/nanomodules`: definitions, versions, images.
 
 use axum::extract::{Request, State};
-use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -72,12 +71,7 @@ async fn set_image(
     ApiPath(id): ApiPath<Uuid>,
     req: Request,
 ) -> ApiResult<impl IntoResponse> {
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
-        .unwrap_or_default();
+    let content_type = super::extract::content_type(req.headers());
     let bytes = read_body(req, &s).await?;
     Ok(Json(s.service.set_nanomodule_image(&who, id, NewImage { content_type, bytes: bytes.to_vec() }).await?))
 }

@@ -33,12 +33,6 @@ pub enum Submitted {
     Ob2(String),
 }
 
-fn essence(v: Option<&axum::http::HeaderValue>) -> String {
-    v.and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
-        .unwrap_or_default()
-}
-
 /// A credential given as text: JSON with a proof, or a compact JWS.
 fn from_text(text: &str) -> Result<Submitted, ApiError> {
     let t = text.trim();
@@ -86,7 +80,7 @@ pub async fn read(
     req: Request,
     mut recipient: Option<String>,
 ) -> ApiResult<(Submitted, Option<String>)> {
-    let content_type = essence(req.headers().get(header::CONTENT_TYPE));
+    let content_type = super::extract::content_type(req.headers());
     let submitted = match content_type.as_str() {
         "multipart/form-data" => {
             let mut multipart = Multipart::from_request(req, state)

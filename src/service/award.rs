@@ -70,7 +70,8 @@ impl Service {
         let spec: NanomoduleSpec = decode_spec(&module.spec)?;
         let now = crate::store::now().replace_nanosecond(0).expect("zero is a valid nanosecond");
         let valid_from = rfc3339(now);
-        let valid_until = spec.validity_days.map(|d| rfc3339(now + time::Duration::days(d)));
+        let until = spec.validity_days.map(|d| now + time::Duration::days(d));
+        let valid_until = until.map(rfc3339);
         let issuer_id = ob3::issuer_url(&self.base_url, module.issuer_id);
         let issuer = ob3::profile(&issuer_id, &self.issuer_spec(module.issuer_id).await?);
         let mut achievement = self.achievement_document(nanomodule, Some(module.version)).await?;
@@ -133,7 +134,7 @@ impl Service {
             created_at: now,
         };
         let body = response_body(self, &award_row, &award, &ids);
-        let creds = new_credentials(&award, &ids, &slots, issued, now, valid_until_time(&spec, now));
+        let creds = new_credentials(&award, &ids, &slots, issued, now, until);
         let events = award_events(who, &award_row, &creds);
 
         let stored = async {
@@ -197,10 +198,6 @@ impl Service {
     pub async fn credential_jwt(&self, id: Uuid) -> ServiceResult<String> {
         Ok(self.store.credential(id).await?.ok_or(ServiceError::NotFound)?.jwt)
     }
-}
-
-fn valid_until_time(spec: &NanomoduleSpec, now: OffsetDateTime) -> Option<OffsetDateTime> {
-    spec.validity_days.map(|d| now + time::Duration::days(d))
 }
 
 /// Signs on the blocking pool, split over the cores, so the async workers stay responsive.

@@ -55,14 +55,7 @@ impl Tx {
         if self.is_postgres() {
             self.execute("SELECT pg_advisory_xact_lock($1)", args![PG_AUDIT_LOCK]).await?;
         }
-        #[derive(sqlx::FromRow)]
-        struct Head {
-            seq: i64,
-            hash: String,
-        }
-        let head: Option<Head> =
-            self.fetch_optional("SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1", args![]).await?;
-        let mut prev = head.map(|h| (h.seq, h.hash));
+        let mut prev = self.audit_head().await?;
         let occurred_at = crate::domain::time::rfc3339(super::now());
         let mut out = Vec::with_capacity(events.len());
         for new in events {
