@@ -112,6 +112,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     }
                 });
             }
+            if config.stack_interval > 0 {
+                let service = app.service.clone();
+                let every = std::time::Duration::from_secs(config.stack_interval);
+                tokio::spawn(async move {
+                    let mut tick = tokio::time::interval(every);
+                    // The first round looks back a day for expiries missed while stopped.
+                    let mut since = crate::store::now() - time::Duration::days(1);
+                    loop {
+                        tick.tick().await;
+                        let now = crate::store::now();
+                        match service.stack_tick(since).await {
+                            Ok(n) if n > 0 => tracing::info!(learners = n, "stacking worker round"),
+                            Ok(_) => {}
+                            Err(e) => tracing::warn!(error = %e, "stacking worker round failed"),
+                        }
+                        since = now;
+                    }
+                });
+            }
             let listener = tokio::net::TcpListener::bind(config.bind).await?;
             tracing::info!(bind = %config.bind, base_url = %config.base_url(), database = app.service.store.backend(), "metrobadge listening");
             app.serve(listener, shutdown_signal()).await

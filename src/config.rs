@@ -28,6 +28,10 @@ pub struct Config {
     /// Seconds between signed checkpoints of the audit chain head (0: only on demand).
     #[arg(long, env = "METROBADGE_CHECKPOINT_INTERVAL", default_value_t = 3600, global = true)]
     pub checkpoint_interval: u64,
+    /// Seconds between rounds of the stacking worker (queued learners left by a crash or by
+    /// another instance, and certificates whose components expired).
+    #[arg(long, env = "METROBADGE_STACK_INTERVAL", default_value_t = 30, global = true)]
+    pub stack_interval: u64,
     /// Log format: `text` or `json`.
     #[arg(long, env = "METROBADGE_LOG_FORMAT", default_value = "text", global = true)]
     pub log_format: String,

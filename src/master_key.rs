@@ -105,6 +105,13 @@ impl MasterKey {
         out
     }
 
+    /// HMAC-SHA256 under a key derived for `purpose`: secrets the service can recompute
+    /// instead of storing (e.g. learners' progress links), none of which reveals the master key.
+    pub fn derive(&self, purpose: &str, message: &[u8]) -> [u8; 32] {
+        let sub = hmac_sha256(&self.key, purpose.as_bytes());
+        hmac_sha256(&sub, message)
+    }
+
     pub fn open(&self, sealed: &[u8], context: &[u8]) -> Result<Zeroizing<Vec<u8>>, MasterKeyError> {
         if sealed.len() < 1 + 24 + 16 || sealed[0] != VERSION {
             return Err(MasterKeyError::Open);
@@ -117,9 +124,30 @@ impl MasterKey {
     }
 }
 
+/// RFC 2104 HMAC with SHA-256 (keys here are 32 bytes, shorter than the block).
+fn hmac_sha256(key: &[u8; 32], message: &[u8]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut block = [0u8; 64];
+    block[..32].copy_from_slice(key);
+    let inner_pad: Vec<u8> = block.iter().map(|b| b ^ 0x36).collect();
+    let outer_pad: Vec<u8> = block.iter().map(|b| b ^ 0x5c).collect();
+    let inner = Sha256::new().chain_update(&inner_pad).chain_update(message).finalize();
+    Sha256::new().chain_update(&outer_pad).chain_update(inner).finalize().into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hmac_matches_rfc4231_shape() {
+        // RFC 4231 test case 2 uses a 4-byte key ("Jefe"), zero-padded to our 32 bytes: HMAC
+        // pads short keys with zeros to the block size, so the result is the same.
+        let mut key = [0u8; 32];
+        key[..4].copy_from_slice(b"Jefe");
+        let mac = hmac_sha256(&key, b"what do ya want for nothing?");
+        assert_eq!(hex::encode(mac), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    }
 
     #[test]
     fn seal_open_round_trip_and_binding() {

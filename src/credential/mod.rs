@@ -3,6 +3,7 @@
 pub mod badge;
 pub mod bake;
 pub mod canon;
+pub mod certificate;
 pub mod contexts;
 pub mod data_integrity;
 pub mod issue;

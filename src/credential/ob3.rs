@@ -8,8 +8,9 @@ use serde_json::{Map, Value, json};
 
 use crate::credential::multikey;
 use crate::domain::issuer::IssuerSpec;
+use crate::domain::metro_line::MetroLineSpec;
 use crate::domain::nanomodule::NanomoduleSpec;
-use crate::domain::skill::{Framework, Level, SkillSpec};
+use crate::domain::skill::{AlignmentSpec, Framework, Level, SkillSpec};
 
 use super::contexts::{DID_V1, MULTIKEY_V1, OB_V3_0_3 as OB_V3, VC_V2};
 
@@ -200,19 +201,77 @@ fn reorder_context_first(doc: Value) -> Value {
 fn skill_alignment(skill: &SkillRef) -> Value {
     let s = &skill.spec;
     let ext = s.alignment.clone().unwrap_or_default();
+    alignment(&ext, s.name.as_deref(), &skill.url, s.description.as_deref(), "ceasn:Competency")
+}
+
+/// An OB `Alignment` from an issuer's alignment fields, with fallbacks for what they left out.
+fn alignment(
+    ext: &AlignmentSpec,
+    name: Option<&str>,
+    url: &str,
+    description: Option<&str>,
+    default_type: &str,
+) -> Value {
     let mut a = Map::new();
     a.insert("type".into(), json!(["Alignment"]));
-    a.insert("targetName".into(), json!(ext.target_name.as_deref().or(s.name.as_deref()).unwrap_or_default()));
-    a.insert("targetUrl".into(), json!(ext.target_url.unwrap_or_else(|| skill.url.clone())));
-    let desc = ext.target_description.or_else(|| s.description.clone());
-    for (k, v) in
-        [("targetCode", ext.target_code), ("targetFramework", ext.target_framework), ("targetDescription", desc)]
-    {
+    a.insert("targetName".into(), json!(ext.target_name.as_deref().or(name).unwrap_or_default()));
+    a.insert("targetUrl".into(), json!(ext.target_url.as_deref().unwrap_or(url)));
+    let desc = ext.target_description.as_deref().or(description);
+    for (k, v) in [
+        ("targetCode", ext.target_code.as_deref()),
+        ("targetFramework", ext.target_framework.as_deref()),
+        ("targetDescription", desc),
+    ] {
         if let Some(v) = v {
             a.insert(k.into(), json!(v));
         }
     }
-    a.insert("targetType".into(), json!(ext.target_type.as_deref().unwrap_or("ceasn:Competency")));
+    a.insert("targetType".into(), json!(ext.target_type.as_deref().unwrap_or(default_type)));
+    Value::Object(a)
+}
+
+/// What a partial certificate's achievement needs besides the line's definition.
+pub struct CertificateContext {
+    /// The public URL of this line version's achievement.
+    pub id: String,
+    pub version: i64,
+    pub image_url: String,
+    pub creator: Value,
+    /// Where the line is described (fallback alignment target).
+    pub line_url: String,
+}
+
+/// OB 3.0 `Achievement` of type `Certificate` that completing a metro line version earns.
+/// `version` says which line version decided it.
+pub fn certificate_achievement(line: &MetroLineSpec, ctx: &CertificateContext) -> Value {
+    let cert = line.certificate.clone().unwrap_or_default();
+    let name = cert.name.clone().or_else(|| line.name.clone()).unwrap_or_default();
+    let mut a = Map::new();
+    a.insert("id".into(), json!(ctx.id));
+    a.insert("type".into(), json!(["Achievement"]));
+    a.insert("name".into(), json!(name));
+    a.insert("description".into(), json!(cert.description.as_deref().or(line.description.as_deref()).unwrap_or(&name)));
+    let mut criteria = Map::new();
+    let narrative = cert.criteria.as_ref().and_then(|c| c.narrative.clone()).unwrap_or_else(|| {
+        format!("Earn the badges of the metro line \"{}\" as its rule requires.", line.name.as_deref().unwrap_or(&name))
+    });
+    if let Some(id) = cert.criteria.as_ref().and_then(|c| c.id.clone()) {
+        criteria.insert("id".into(), json!(id));
+    }
+    criteria.insert("narrative".into(), json!(narrative));
+    a.insert("criteria".into(), Value::Object(criteria));
+    a.insert("image".into(), json!({"id": ctx.image_url, "type": "Image", "caption": name}));
+    a.insert("achievementType".into(), json!("Certificate"));
+    if let Some(credits) = cert.credits {
+        a.insert("creditsAvailable".into(), json!(credits));
+    }
+    a.insert("creator".into(), ctx.creator.clone());
+    a.insert("version".into(), json!(ctx.version.to_string()));
+    let aligned: Vec<Value> =
+        cert.alignment.iter().map(|al| alignment(al, Some(&name), &ctx.line_url, None, "ceterms:Credential")).collect();
+    if !aligned.is_empty() {
+        a.insert("alignment".into(), Value::Array(aligned));
+    }
     Value::Object(a)
 }
 

@@ -22,6 +22,11 @@ impl Actor {
     pub fn cli() -> Actor {
         Actor { token: "cli".into(), role: "admin".into() }
     }
+
+    /// The service acting on its own (checkpoints, certificates, cascades).
+    pub fn service() -> Actor {
+        Actor { token: "service".into(), role: "system".into() }
+    }
 }
 
 /// An event before it is placed in the chain.

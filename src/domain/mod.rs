@@ -9,5 +9,6 @@ pub mod metro_line;
 pub mod nanomodule;
 pub mod pathway;
 pub mod skill;
+pub mod stacking;
 pub mod time;
 pub mod validate;

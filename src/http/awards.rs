@@ -114,6 +114,8 @@ async fn create_award(
 struct CredentialQuery {
     /// `json` or `jwt`: a download link's way to pick the form regardless of `Accept`.
     format: Option<String>,
+    /// The learner's own view: their progress token (from the award response's `learner_url`).
+    learner: Option<String>,
 }
 
 async fn credential(
@@ -130,7 +132,19 @@ async fn credential(
     if !force_jwt && q.format.is_none() && super::pages::wants_html(&headers) {
         let (vc, name) = s.service.credential_for_page(id).await?;
         let report = s.service.verify(crate::credential::verify::Input::Json(vc.clone()), None).await;
-        return Ok(super::pages::badge_page(&s.service.base_url, &id.to_string(), &vc, name.as_deref(), &report));
+        let progress = match &q.learner {
+            Some(token) => s.service.progress_link_for_badge(id, token).await,
+            None => None,
+        };
+        let page = super::pages::badge_page(
+            &s.service.base_url,
+            &id.to_string(),
+            &vc,
+            name.as_deref(),
+            &report,
+            progress.as_deref(),
+        );
+        return Ok(if progress.is_some() { super::pages::private(page) } else { page });
     }
     let accept = if q.format.as_deref() == Some("json") {
         String::new()

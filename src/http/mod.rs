@@ -12,6 +12,7 @@ mod metro;
 mod nanomodules;
 mod ops;
 mod pages;
+mod progress;
 mod public;
 mod status;
 mod verify;
@@ -55,10 +56,12 @@ pub fn router(service: Service, body_limit: usize) -> Router {
         .merge(awards::api_router())
         .merge(status::api_router())
         .merge(metro::router())
+        .merge(progress::api_router())
         .merge(audit::router());
     Router::new()
         .nest("/api/v1", api)
         .merge(public::router())
+        .merge(progress::public_router())
         .merge(awards::public_router())
         .merge(status::public_router())
         .merge(verify::router())

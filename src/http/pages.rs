@@ -98,7 +98,16 @@ fn checks_list(report: &Report) -> String {
 }
 
 /// The badge page of one of our credentials.
-pub fn badge_page(base: &str, id: &str, vc: &Value, recipient_name: Option<&str>, report: &Report) -> Response {
+/// The public badge page. `progress` is the learner's private progress link, shown only when
+/// the learner opened their own view of the page.
+pub fn badge_page(
+    base: &str,
+    id: &str,
+    vc: &Value,
+    recipient_name: Option<&str>,
+    report: &Report,
+    progress: Option<&str>,
+) -> Response {
     let a = &vc["credentialSubject"]["achievement"];
     let name = a["name"].as_str().unwrap_or("Badge");
     let description = a["description"].as_str().unwrap_or("");
@@ -171,7 +180,14 @@ pub fn badge_page(base: &str, id: &str, vc: &Value, recipient_name: Option<&str>
 {skills}{evidence}\
 <h2>Download or share</h2><p class=\"actions\"><a href=\"{url}?format=json\" download>JSON</a><a href=\"{url}.jwt\" download>VC-JWT</a>\
 <a href=\"{url}/badge.png\" download>Badge (PNG)</a><a href=\"{url}/badge.svg\" download>Badge (SVG)</a><a href=\"{linkedin}\">Add to LinkedIn profile</a></p>\
-<details><summary>Verification details</summary>{checks}</details></article>",
+{progress}<details><summary>Verification details</summary>{checks}</details></article>",
+        progress = progress
+            .map(|p| format!(
+                "<h2>Your progress</h2><p><a href=\"{}\" id=\"progress\">See your metro lines and certificates</a> \
+(a private link: share this page's address without <code>?learner=…</code>).</p>",
+                esc(p)
+            ))
+            .unwrap_or_default(),
         name = esc(name),
         image = esc(image),
         description = esc(description),
@@ -260,4 +276,101 @@ pub fn document_page(kind: &str, doc: &Value, json_url: &str) -> Response {
         esc(json_url)
     );
     page(doc["inLanguage"].as_str().unwrap_or("en"), name, &head, &body)
+}
+
+/// Headers that keep a private page private: not cached by shared caches, not indexed, and no
+/// `Referer` carrying the token to the sites its links lead to.
+pub fn private(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert("x-robots-tag", HeaderValue::from_static("noindex, nofollow"));
+    r
+}
+
+/// The learner's private progress page.
+pub fn progress_page(doc: &Value, self_url: &str) -> Response {
+    let mut lines = String::new();
+    for l in doc["metro_lines"].as_array().into_iter().flatten() {
+        let stations: String = l["stations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| {
+                let done = s["done"] == true;
+                format!(
+                    "<li class=\"{}\">{} {}</li>",
+                    if done { "pass" } else { "todo" },
+                    if done { "&#10003;" } else { "&#9675;" },
+                    esc(s["name"].as_str().unwrap_or(""))
+                )
+            })
+            .collect();
+        let words: String = l["explanation"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|w| {
+                format!(
+                    "<li class=\"{}\" data-depth=\"{}\">{}</li>",
+                    if w["satisfied"] == true { "pass" } else { "fail" },
+                    w["depth"],
+                    esc(w["text"].as_str().unwrap_or(""))
+                )
+            })
+            .collect();
+        let cert = &l["certificate"];
+        let certificate = match cert["id"].as_str() {
+            Some(url) => format!(
+                "<p class=\"status {}\">Certificate: <a href=\"{}\">{}</a></p>",
+                match cert["status"].as_str() {
+                    Some("active") => "valid",
+                    Some("suspended") => "suspended",
+                    _ => "revoked",
+                },
+                esc(url),
+                esc(cert["status"].as_str().unwrap_or(""))
+            ),
+            None => String::new(),
+        };
+        lines.push_str(&format!(
+            "<section class=\"line\"><h2>{name}</h2>{certificate}<h3>Stations</h3><ul class=\"checks\">{stations}</ul>\
+<h3>Where you stand</h3><ul class=\"checks\">{words}</ul></section>",
+            name = esc(l["name"].as_str().unwrap_or("")),
+        ));
+    }
+    if lines.is_empty() {
+        lines = "<p>None of your badges is part of a metro line yet.</p>".into();
+    }
+    let badges: String = doc["badges"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|b| {
+            format!(
+                "<li><a href=\"{}\">{}</a> — {} ({})</li>",
+                esc(b["id"].as_str().unwrap_or("")),
+                esc(b["name"].as_str().unwrap_or("")),
+                esc(b["awarded"].as_str().unwrap_or("").get(0..10).unwrap_or("")),
+                esc(b["status"].as_str().unwrap_or(""))
+            )
+        })
+        .collect();
+    let body = format!(
+        "<h1>Your progress</h1><p>This page is private: anyone with its link can see it. Share your badges' own links instead.</p>\
+<img src=\"{url}/map.svg\" alt=\"Your metro lines\">{lines}<h2>Your badges</h2><ul>{badges}</ul>\
+<form method=\"post\" action=\"{url}/replace\"><p>Link shared by mistake? <button type=\"submit\">Replace this link</button> \
+(the old one stops working at once).</p></form>",
+        url = esc(self_url),
+    );
+    private(page("en", "Your progress", "<meta name=\"robots\" content=\"noindex\">", &body))
+}
+
+/// Shown once after the learner replaced their link.
+pub fn progress_replaced(new_url: &str) -> Response {
+    let body = format!(
+        "<h1>Your new progress link</h1><p>The old link no longer works. Keep this one:</p><p><a href=\"{u}\">{u}</a></p>",
+        u = esc(new_url)
+    );
+    private(page("en", "Your new progress link", "<meta name=\"robots\" content=\"noindex\">", &body))
 }

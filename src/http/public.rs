@@ -107,7 +107,7 @@ async fn skill(State(s): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> ApiResu
 }
 
 /// Images are served inert: SVG gets a CSP that forbids scripts even if one slipped through.
-fn image_response(content_type: &str, body: Vec<u8>, immutable: bool) -> Response {
+pub(super) fn image_response(content_type: &str, body: Vec<u8>, immutable: bool) -> Response {
     let mut r = body.into_response();
     let h = r.headers_mut();
     h.insert(

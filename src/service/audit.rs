@@ -70,9 +70,7 @@ impl Service {
             p.check_admin()?;
         }
         let (key_id, key) = self.platform_key().await?;
-        let actor = who
-            .map(|p| p.actor())
-            .unwrap_or_else(|| crate::domain::audit::Actor { token: "service".into(), role: "system".into() });
+        let actor = who.map(|p| p.actor()).unwrap_or_else(crate::domain::audit::Actor::service);
         let mut tx = self.store.begin().await?;
         let Some((seq, hash)) = tx.audit_head().await? else { return Ok(None) };
         let time = crate::domain::time::rfc3339(crate::store::now());
@@ -141,7 +139,7 @@ impl Service {
             None => format!("{} ({})", f.actor_role, f.actor_token),
         };
         let mut names = std::collections::HashMap::new();
-        let mut rows: std::collections::BTreeMap<String, [std::collections::BTreeSet<Uuid>; 4]> = Default::default();
+        let mut rows: std::collections::BTreeMap<String, [std::collections::BTreeSet<Uuid>; 5]> = Default::default();
         let mut per_trainer: std::collections::BTreeMap<String, std::collections::BTreeSet<Uuid>> = Default::default();
         for f in &facts {
             let key = match group {
@@ -173,10 +171,43 @@ impl Service {
                 per_trainer.entry(who_awarded(f)).or_default().insert(f.award_id);
             }
         }
+        // Partial certificates: issued by the service, grouped by month, by their line, or under
+        // the service as "trainer".
+        let mut line_names = std::collections::HashMap::new();
+        for c in self.store.certificates_issued(issuer, from, to).await? {
+            let key = match group {
+                ReportGroup::Month => format!("{:04}-{:02}", c.created_at.year(), c.created_at.month() as u8),
+                ReportGroup::Nanomodule => {
+                    if !line_names.contains_key(&c.metro_line_id) {
+                        let name = match self.store.metro_line(c.metro_line_id, None).await? {
+                            Some(l) => super::decode_spec::<crate::domain::metro_line::MetroLineSpec>(&l.spec)?
+                                .name
+                                .unwrap_or_default(),
+                            None => c.metro_line_id.to_string(),
+                        };
+                        line_names.insert(c.metro_line_id, format!("{name} (metro line)"));
+                    }
+                    line_names[&c.metro_line_id].clone()
+                }
+                ReportGroup::Trainer => "service (automatic certificates)".to_string(),
+            };
+            let row = rows.entry(key).or_default();
+            row[4].insert(c.credential_id);
+            if c.revoked_at.is_some() {
+                row[2].insert(c.credential_id);
+            }
+            if c.suspended_at.is_some() && c.revoked_at.is_none() {
+                row[3].insert(c.credential_id);
+            }
+        }
+        let mut totals = [0usize; 5];
         let groups: Vec<serde_json::Value> = rows
             .into_iter()
             .map(|(k, r)| {
-                serde_json::json!({"group": k, "awards": r[0].len(), "credentials": r[1].len(), "certificates": 0,
+                for (t, set) in totals.iter_mut().zip(&r) {
+                    *t += set.len();
+                }
+                serde_json::json!({"group": k, "awards": r[0].len(), "credentials": r[1].len(), "certificates": r[4].len(),
                                    "revocations": r[2].len(), "suspensions": r[3].len()})
             })
             .collect();
@@ -188,6 +219,8 @@ impl Service {
             "to": crate::domain::time::rfc3339(to),
             "group": group,
             "groups": groups,
+            "totals": {"awards": totals[0], "credentials": totals[1], "certificates": totals[4],
+                       "revocations": totals[2], "suspensions": totals[3]},
             "awards_per_trainer": trainers,
         }))
     }

@@ -15,7 +15,7 @@ use crate::domain::audit::NewEvent;
 use crate::domain::award::{Award, AwardInput};
 use crate::domain::nanomodule::NanomoduleSpec;
 use crate::domain::time::rfc3339;
-use crate::store::{AwardRow, NewCredential};
+use crate::store::{AwardRow, Learner, NewCredential, ProgressLinkRow};
 
 /// An award request as the HTTP layer hands it over.
 pub struct AwardRequest {
@@ -133,19 +133,32 @@ impl Service {
             recipients: award.recipients.len() as i64,
             created_at: now,
         };
-        let body = response_body(self, &award_row, &award, &ids);
         let creds = new_credentials(&award, &ids, &slots, issued, now, until);
         let events = award_events(who, &award_row, &creds);
+        let mut learners: Vec<Learner> = award
+            .recipients
+            .iter()
+            .map(|r| Learner { identity_type: r.identity_type.as_str().into(), identity: r.identity.clone() })
+            .collect();
+        learners.sort();
+        learners.dedup();
+        let stacking = self.is_station(nanomodule).await?;
 
         let stored = async {
             let mut tx = self.store.begin().await?;
             tx.insert_award(&award_row).await?;
             tx.insert_credentials(&award_row, key_id, creds).await?;
+            tx.ensure_progress_links(self.first_progress_links(&learners)).await?;
+            let links = tx.award_progress_links(award_row.award_id).await?;
+            let body = response_body(self, &award_row, &award, &ids, &links);
             tx.audit(events).await?;
+            if stacking {
+                tx.enqueue_learners(&learners, "award").await?;
+            }
             if let Some(key) = &req.idempotency_key {
                 tx.insert_idempotency(&scope, key, &req.request_hash, 201, &body.to_string()).await?;
             }
-            tx.commit().await
+            tx.commit().await.map(|()| body)
         };
         let result = stored.await;
         tracing::info!(
@@ -157,7 +170,15 @@ impl Service {
             "award issued"
         );
         match result {
-            Ok(()) => Ok(AwardOutcome { status: 201, body }),
+            Ok(mut body) => {
+                if stacking {
+                    // Certificates this award completed (a replay of the request does not repeat
+                    // them; the learners' progress shows them).
+                    let outcomes = self.stack_after_commit(learners).await;
+                    body["certificates"] = json!(outcomes);
+                }
+                Ok(AwardOutcome { status: 201, body })
+            }
             // A concurrent request with the same key won the race (everything here rolled back):
             // answer what it answered.
             Err(crate::store::StoreError::Conflict(_)) if req.idempotency_key.is_some() => {
@@ -277,12 +298,26 @@ fn award_events(who: &Principal, award: &AwardRow, creds: &[NewCredential]) -> V
     events
 }
 
-fn response_body(service: &Service, award: &AwardRow, input: &Award, ids: &[Uuid]) -> Value {
+/// The answer to an award: each credential with the learner's private links (their view of
+/// the badge page, which shows the progress link, and the progress page itself).
+fn response_body(service: &Service, award: &AwardRow, input: &Award, ids: &[Uuid], links: &[ProgressLinkRow]) -> Value {
     let credentials: Vec<Value> = input
         .recipients
         .iter()
         .zip(ids)
-        .map(|(r, id)| json!({"id": service.credential_url(*id), "recipient": r.identity}))
+        .map(|(r, id)| {
+            let learner = Learner { identity_type: r.identity_type.as_str().into(), identity: r.identity.clone() };
+            let token = links
+                .iter()
+                .find(|l| l.identity_type == learner.identity_type && l.identity == learner.identity)
+                .map(|l| service.progress_token(&learner, l.generation));
+            json!({
+                "id": service.credential_url(*id),
+                "recipient": r.identity,
+                "learner_url": token.as_ref().map(|t| format!("{}?learner={t}", service.credential_url(*id))),
+                "progress_url": token.as_ref().map(|t| service.progress_url(t)),
+            })
+        })
         .collect();
     json!({"award_id": award.award_id, "nanomodule_version": award.nanomodule_version, "credentials": credentials})
 }

@@ -10,11 +10,12 @@ impl Service {
     /// The module artwork of the credential's nanomodule version: (content type, bytes, name).
     async fn artwork(&self, credential: Uuid) -> ServiceResult<(String, Vec<u8>, String, String)> {
         let c = self.store.credential(credential).await?.ok_or(ServiceError::NotFound)?;
-        let v = self
-            .store
-            .nanomodule_version(c.nanomodule_id, Some(c.nanomodule_version))
-            .await?
-            .ok_or(ServiceError::NotFound)?;
+        let (Some(module), Some(version)) = (c.nanomodule_id, c.nanomodule_version) else {
+            // A certificate: the line's generated artwork.
+            let name = self.certificate_name(&c).await?;
+            return Ok(("image/svg+xml".into(), ob3::default_image_svg(&name).into_bytes(), name, c.signed));
+        };
+        let v = self.store.nanomodule_version(module, Some(version)).await?.ok_or(ServiceError::NotFound)?;
         let spec: NanomoduleSpec = decode_spec(&v.spec)?;
         let name = spec.name.unwrap_or_default();
         match v.image_id {

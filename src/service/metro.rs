@@ -1,6 +1,6 @@
 //! Metro lines: definitions (versioned) and a learner's progress along them.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -10,11 +10,8 @@ use uuid::Uuid;
 use super::{Service, ServiceError, ServiceResult, decode_spec, encode_spec, patched};
 use crate::domain::access::{Action, Principal};
 use crate::domain::audit::NewEvent;
-use crate::domain::award::{IdentityType, normalise_identity};
 use crate::domain::metro_line::MetroLineSpec;
 use crate::domain::nanomodule::NanomoduleSpec;
-use crate::domain::pathway::{Badge, Evaluation, Explanation, Unusable};
-use crate::domain::time::rfc3339;
 use crate::domain::validate::{FieldError, Invalid};
 use crate::store::{Catalog, MetroLineRow};
 
@@ -136,7 +133,7 @@ impl Service {
     }
 
     /// Where a learner stands on a line (issuer staff only): the explanation of every rule node,
-    /// the credentials that counted, and why others did not.
+    /// the credentials that counted, why others did not, and the certificate once issued.
     pub async fn metro_line_progress(
         &self,
         who: &Principal,
@@ -146,71 +143,32 @@ impl Service {
     ) -> ServiceResult<Value> {
         let row = self.store.metro_line(id, None).await?.ok_or(ServiceError::NotFound)?;
         who.check(row.issuer_id, Action::Read)?;
-        let kind = IdentityType::parse(identity_type).ok_or_else(|| {
-            Invalid::one("identity_type", "must be emailAddress, identifier, sourcedId, systemId or did")
-        })?;
-        let identity = normalise_identity(kind, identity);
-        if identity.is_empty() {
-            return Err(Invalid::one("identity", "is required").into());
-        }
-        let spec: MetroLineSpec = decode_spec(&row.spec)?;
-        let now = OffsetDateTime::now_utc();
-        let mut badges = Vec::new();
-        let mut unusable = Vec::new();
-        let mut names = BTreeMap::new();
-        for station in &spec.stations {
-            if let Some(v) = self.store.nanomodule_version(*station, None).await? {
-                let s: NanomoduleSpec = decode_spec(&v.spec)?;
-                names.insert(*station, s.name.unwrap_or_default());
-            }
-        }
-        for c in self.store.holder_credentials(kind.as_str(), &identity).await? {
-            if !spec.stations.contains(&c.nanomodule_id) {
-                continue;
-            }
-            let reason = if c.revoked_at.is_some() {
-                Some("revoked".to_string())
-            } else if c.suspended_at.is_some() {
-                Some("suspended".to_string())
-            } else if let Some(u) = c.valid_until.filter(|u| *u < now) {
-                Some(format!("expired on {}", &rfc3339(u)[..10]))
-            } else if c.compromised_since.is_some_and(|s| c.created_at >= s) {
-                Some("signed by a compromised key".to_string())
-            } else {
-                None
-            };
-            match reason {
-                Some(reason) => unusable.push(Unusable { nanomodule: c.nanomodule_id, reason }),
-                None => {
-                    let s: NanomoduleSpec = decode_spec(&c.version_spec)?;
-                    badges.push(Badge {
-                        credential: c.credential_id,
-                        nanomodule: c.nanomodule_id,
-                        awarded: c.valid_from,
-                        hours: s.hours(),
-                    });
-                }
-            }
-        }
-        let explanation: Explanation = Evaluation::new(&badges, &unusable, &names).explain(&spec.effective_rule());
-        let counted: Vec<String> = explanation.counted.iter().map(|c| self.credential_url(*c)).collect();
+        let learner = self.learner(identity_type, identity, "")?;
+        let identity = learner.identity.clone();
+        let facts = self.learner_facts(&learner).await?;
+        let p = self.progress_on(row, &facts, true).await?.ok_or(ServiceError::NotFound)?;
+        let counted: Vec<String> = p.explanation.counted.iter().map(|c| self.credential_url(*c)).collect();
+        let certificate = match &p.certificate {
+            Some(c) => self.credential_status(c.credential_id).await?,
+            None => Value::Null,
+        };
         Ok(json!({
             "metro_line": id,
-            "version": row.version,
+            "version": p.version,
             "identity": identity,
-            "satisfied": explanation.satisfied,
+            "satisfied": p.explanation.satisfied,
             "counted": counted,
-            "explanation": explanation,
-            "certificate": Value::Null,
+            "explanation": p.explanation,
+            "certificate": certificate,
         }))
     }
 }
 
-/// One line as drawn: name, colour and station names.
+/// One line as drawn: name, colour and stations (name, filled in).
 pub struct DrawnLine {
     pub name: String,
     pub colour: String,
-    pub stations: Vec<String>,
+    pub stations: Vec<(String, bool)>,
 }
 
 /// The metro map as SVG: each line a coloured track, stations as dots with their names.
@@ -238,11 +196,13 @@ pub fn map_svg(title: &str, lines: &[DrawnLine]) -> String {
             esc(&line.name),
             c = esc(&line.colour),
         ));
-        for (j, station) in line.stations.iter().enumerate() {
+        for (j, (station, done)) in line.stations.iter().enumerate() {
             let x = 40 + j * GAP;
+            let fill = if *done { esc(&line.colour) } else { "#fff".to_string() };
             svg.push_str(&format!(
-                "<circle cx=\"{x}\" cy=\"{y}\" r=\"11\" fill=\"#fff\" stroke=\"{c}\" stroke-width=\"5\"/>\
+                "<circle cx=\"{x}\" cy=\"{y}\" r=\"11\" fill=\"{fill}\" stroke=\"{c}\" stroke-width=\"5\" class=\"{}\"/>\
 <text x=\"{x}\" y=\"{}\" font-family=\"sans-serif\" font-size=\"13\" text-anchor=\"middle\" fill=\"#1b1b1b\">{}</text>",
+                if *done { "station done" } else { "station" },
                 y + 32,
                 esc(station),
                 c = esc(&line.colour),
@@ -268,7 +228,7 @@ impl Service {
                     Some(v) => decode_spec::<NanomoduleSpec>(&v.spec)?.name.unwrap_or_default(),
                     None => st.to_string(),
                 };
-                stations.push(name);
+                stations.push((name, false));
             }
             lines.push(DrawnLine {
                 name: s.name.unwrap_or_default(),
@@ -288,7 +248,7 @@ mod tests {
     fn map_escapes_names() {
         let svg = map_svg(
             "A & B",
-            &[DrawnLine { name: "<x>".into(), colour: "#123456".into(), stations: vec!["\"s\"".into()] }],
+            &[DrawnLine { name: "<x>".into(), colour: "#123456".into(), stations: vec![("\"s\"".into(), true)] }],
         );
         assert!(svg.contains("A &amp; B") && svg.contains("&lt;x&gt;") && svg.contains("&quot;s&quot;"));
         assert!(!svg.contains("<x>"));

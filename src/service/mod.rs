@@ -11,6 +11,8 @@ mod member;
 mod metro;
 mod nanomodule;
 mod ob2;
+mod progress;
+mod stacking;
 mod status;
 mod verify;
 
@@ -29,6 +31,7 @@ pub use member::{MemberView, NewMember};
 pub use metro::MetroLineView;
 pub use nanomodule::{NanomoduleView, NewImage};
 pub use ob2::{Ob2, ob2_context};
+pub use stacking::{LineProgress, StackOutcome};
 
 use crate::api_token;
 use crate::domain::access::{Denied, Principal, Role};

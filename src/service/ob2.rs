@@ -29,6 +29,10 @@ impl Service {
 
     pub async fn ob2_assertion(&self, id: Uuid) -> ServiceResult<Ob2> {
         let c = self.store.credential(id).await?.ok_or(ServiceError::NotFound)?;
+        // OB 2.0 has no place for a certificate resting on other credentials: badges only.
+        let (Some(module), Some(version)) = (c.nanomodule_id, c.nanomodule_version) else {
+            return Err(ServiceError::NotFound);
+        };
         let state = self.store.credential_state(id).await?.ok_or(ServiceError::NotFound)?;
         let url = self.ob2_assertion_url(id);
         if state.revoked_at.is_some() {
@@ -52,7 +56,7 @@ impl Service {
             "type": "Assertion",
             "id": url,
             "recipient": recipient,
-            "badge": format!("{}/ob2/badges/{}/{}", self.base_url, c.nanomodule_id, c.nanomodule_version),
+            "badge": format!("{}/ob2/badges/{module}/{version}", self.base_url),
             "verification": {"type": "hosted"},
             "issuedOn": vc["validFrom"],
         });

@@ -11,7 +11,7 @@ use crate::domain::access::{Action, Principal, Role};
 use crate::domain::audit::NewEvent;
 use crate::domain::time::rfc3339;
 use crate::domain::validate::{Checker, Invalid};
-use crate::store::{CredentialState, StatusChange};
+use crate::store::{CredentialState, Learner, StatusChange};
 
 /// Most credentials one bulk request may change.
 pub const MAX_BULK: usize = 1000;
@@ -33,7 +33,8 @@ fn may_change(who: &Principal, c: &CredentialState, change: StatusChange, now: O
         Ok(()) => Ok(()),
         Err(crate::domain::access::Denied::Hidden) => Err(ServiceError::NotFound),
         Err(_) => {
-            let own = who.member_id.is_some() && who.member_id == c.member_id || who.token_id == c.actor_token;
+            let own = who.member_id.is_some() && who.member_id == c.member_id
+                || c.actor_token.as_ref() == Some(&who.token_id);
             let trainer_may = who.role == Role::Trainer
                 && change == StatusChange::Revoke
                 && own
@@ -86,7 +87,7 @@ impl Service {
         let mut tx = self.store.begin().await?;
         let mut events = Vec::with_capacity(states.len());
         for s in &states {
-            tx.change_status(s.credential_id, change, reason.as_deref(), now).await?;
+            tx.change_status(s.credential_id, change, reason.as_deref(), None, now).await?;
             events.push(NewEvent::new(
                 &who.actor(),
                 Some(s.issuer_id),
@@ -96,7 +97,16 @@ impl Service {
             ));
         }
         tx.audit(events).await?;
+        // Certificates resting on these credentials are re-judged (cascade), durably queued.
+        let mut learners: Vec<Learner> = states
+            .iter()
+            .map(|s| Learner { identity_type: s.identity_type.clone(), identity: s.identity.clone() })
+            .collect();
+        learners.sort();
+        learners.dedup();
+        tx.enqueue_learners(&learners, change.action()).await?;
         tx.commit().await?;
+        self.stack_after_commit(learners).await;
         let mut out = Vec::with_capacity(states.len());
         for s in &states {
             out.push(self.credential_status(s.credential_id).await?);

@@ -43,10 +43,14 @@ pub struct NewCredential {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CredentialRow {
     pub credential_id: Uuid,
-    pub award_id: Uuid,
+    /// Set for badges (from an award of a nanomodule version)…
+    pub award_id: Option<Uuid>,
     pub issuer_id: Uuid,
-    pub nanomodule_id: Uuid,
-    pub nanomodule_version: i64,
+    pub nanomodule_id: Option<Uuid>,
+    pub nanomodule_version: Option<i64>,
+    /// …or for partial certificates (from a metro line version).
+    pub metro_line_id: Option<Uuid>,
+    pub metro_line_version: Option<i64>,
     pub identity_type: String,
     pub identity: String,
     pub recipient_name: Option<String>,
@@ -87,10 +91,39 @@ impl Store {
     /// (an unused index simply stays 0 in the published list).
     pub async fn reserve_status_indices(&self, issuer: Uuid, n: usize) -> StoreResult<Vec<(Uuid, i64)>> {
         let mut tx = self.begin().await?;
+        let out = tx.reserve_status_indices(issuer, n).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    pub async fn credential(&self, id: Uuid) -> StoreResult<Option<CredentialRow>> {
+        self.clone()
+            .fetch_optional(
+                "SELECT credential_id, award_id, issuer_id, nanomodule_id, nanomodule_version, metro_line_id, metro_line_version, identity_type, identity, recipient_name, \
+                 status_list_id, status_index, key_id, signed, jwt, sha256, valid_from, valid_until, created_at FROM credential WHERE credential_id = $1",
+                args![id],
+            )
+            .await
+    }
+
+    pub async fn idempotency(&self, scope: &str, key: &str) -> StoreResult<Option<IdempotencyRow>> {
+        self.clone()
+            .fetch_optional(
+                "SELECT request_hash, status, response FROM idempotency_key WHERE scope = $1 AND idem_key = $2",
+                args![scope, key],
+            )
+            .await
+    }
+}
+
+impl Tx {
+    /// [`Store::reserve_status_indices`] inside a longer transaction (a certificate's index is
+    /// taken in the transaction that decides to issue it).
+    pub async fn reserve_status_indices(&mut self, issuer: Uuid, n: usize) -> StoreResult<Vec<(Uuid, i64)>> {
         let mut out = Vec::with_capacity(n);
         let mut rng = rand::rngs::OsRng;
         while out.len() < n {
-            let current: Option<ListRow> = tx
+            let current: Option<ListRow> = self
                 .fetch_optional(
                     "SELECT status_list_id, size, allocated FROM status_list \
                      WHERE issuer_id = $1 AND purpose = 'revocation' AND allocated < size ORDER BY created_at LIMIT 1",
@@ -101,7 +134,7 @@ impl Store {
                 Some(l) => l,
                 None => {
                     let id = Uuid::now_v7();
-                    tx.execute(
+                    self.execute(
                         "INSERT INTO status_list (status_list_id, issuer_id, purpose, size, allocated, created_at) VALUES ($1, $2, 'revocation', $3, 0, $4)",
                         args![id, issuer, STATUS_LIST_SIZE, super::now()],
                     )
@@ -110,12 +143,12 @@ impl Store {
                 }
             };
             // Take the row lock (PostgreSQL) before reading what is taken, then re-read the count.
-            tx.execute(
+            self.execute(
                 "UPDATE status_list SET allocated = allocated WHERE status_list_id = $1",
                 args![list.status_list_id],
             )
             .await?;
-            let fresh: ListRow = tx
+            let fresh: ListRow = self
                 .fetch_optional(
                     "SELECT status_list_id, size, allocated FROM status_list WHERE status_list_id = $1",
                     args![list.status_list_id],
@@ -126,7 +159,7 @@ impl Store {
             if free == 0 {
                 continue;
             }
-            let taken: Vec<Idx> = tx
+            let taken: Vec<Idx> = self
                 .fetch_all("SELECT idx FROM status_entry WHERE status_list_id = $1", args![list.status_list_id])
                 .await?;
             let mut used = vec![false; fresh.size as usize];
@@ -145,39 +178,17 @@ impl Store {
                 }
             }
             let rows: Vec<Vec<Arg>> = picked.iter().map(|i| args![list.status_list_id, *i]).collect();
-            tx.insert_many("INSERT INTO status_entry (status_list_id, idx) VALUES", 2, rows).await?;
-            tx.execute(
+            self.insert_many("INSERT INTO status_entry (status_list_id, idx) VALUES", 2, rows).await?;
+            self.execute(
                 "UPDATE status_list SET allocated = allocated + $2 WHERE status_list_id = $1",
                 args![list.status_list_id, picked.len() as i64],
             )
             .await?;
             out.extend(picked.into_iter().map(|i| (list.status_list_id, i)));
         }
-        tx.commit().await?;
         Ok(out)
     }
 
-    pub async fn credential(&self, id: Uuid) -> StoreResult<Option<CredentialRow>> {
-        self.clone()
-            .fetch_optional(
-                "SELECT credential_id, award_id, issuer_id, nanomodule_id, nanomodule_version, identity_type, identity, recipient_name, \
-                 status_list_id, status_index, key_id, signed, jwt, sha256, valid_from, valid_until, created_at FROM credential WHERE credential_id = $1",
-                args![id],
-            )
-            .await
-    }
-
-    pub async fn idempotency(&self, scope: &str, key: &str) -> StoreResult<Option<IdempotencyRow>> {
-        self.clone()
-            .fetch_optional(
-                "SELECT request_hash, status, response FROM idempotency_key WHERE scope = $1 AND idem_key = $2",
-                args![scope, key],
-            )
-            .await
-    }
-}
-
-impl Tx {
     pub async fn insert_award(&mut self, a: &AwardRow) -> StoreResult<()> {
         self.execute(
             "INSERT INTO award (award_id, issuer_id, nanomodule_id, nanomodule_version, member_id, actor_token, actor_role, session, recipients, created_at) \

@@ -20,6 +20,9 @@ pub struct MetroLineRow {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct HolderCredential {
     pub credential_id: Uuid,
+    pub recipient_name: Option<String>,
+    /// Hex SHA-256 of the signed document (a certificate's evidence names it).
+    pub sha256: String,
     pub nanomodule_id: Uuid,
     pub nanomodule_version: i64,
     pub version_spec: String,
@@ -31,7 +34,33 @@ pub struct HolderCredential {
     pub compromised_since: Option<OffsetDateTime>,
 }
 
+async fn holder_credentials(
+    db: &mut impl Sql,
+    identity_type: &str,
+    identity: &str,
+) -> StoreResult<Vec<HolderCredential>> {
+    db.fetch_all(
+        "SELECT c.credential_id, c.recipient_name, c.sha256, c.nanomodule_id, c.nanomodule_version, v.spec AS version_spec, c.valid_from, c.valid_until, c.created_at, \
+         c.revoked_at, c.suspended_at, k.compromised_since \
+         FROM credential c \
+         JOIN nanomodule_version v ON v.nanomodule_id = c.nanomodule_id AND v.version = c.nanomodule_version \
+         JOIN signing_key k ON k.key_id = c.key_id \
+         WHERE c.identity_type = $1 AND c.identity = $2 ORDER BY c.created_at, c.credential_id",
+        args![identity_type, identity],
+    )
+    .await
+}
+
 impl Tx {
+    /// [`Store::holder_credentials`] as this transaction sees them.
+    pub async fn holder_credentials(
+        &mut self,
+        identity_type: &str,
+        identity: &str,
+    ) -> StoreResult<Vec<HolderCredential>> {
+        holder_credentials(self, identity_type, identity).await
+    }
+
     pub async fn insert_metro_line(
         &mut self,
         id: Uuid,
@@ -97,6 +126,19 @@ impl Store {
             .await
     }
 
+    /// Current versions of every line on the service (stacking considers them all; lines are
+    /// few compared with learners).
+    pub async fn all_metro_lines(&self) -> StoreResult<Vec<MetroLineRow>> {
+        self.clone()
+            .fetch_all(
+                "SELECT l.metro_line_id, l.issuer_id, l.metro_map_id, v.version, l.current_version, v.spec, v.created_at \
+                 FROM metro_line l JOIN metro_line_version v ON v.metro_line_id = l.metro_line_id AND v.version = l.current_version \
+                 ORDER BY l.created_at, l.metro_line_id",
+                vec![],
+            )
+            .await
+    }
+
     /// Current versions of the lines drawn on a map.
     pub async fn metro_lines_of_map(&self, map: Uuid) -> StoreResult<Vec<MetroLineRow>> {
         self.clone()
@@ -109,18 +151,8 @@ impl Store {
             .await
     }
 
-    /// Every credential issued to this identity, on any issuer, with its module version.
+    /// Every badge issued to this identity, on any issuer, with its module version.
     pub async fn holder_credentials(&self, identity_type: &str, identity: &str) -> StoreResult<Vec<HolderCredential>> {
-        self.clone()
-            .fetch_all(
-                "SELECT c.credential_id, c.nanomodule_id, c.nanomodule_version, v.spec AS version_spec, c.valid_from, c.valid_until, c.created_at, \
-                 c.revoked_at, c.suspended_at, k.compromised_since \
-                 FROM credential c \
-                 JOIN nanomodule_version v ON v.nanomodule_id = c.nanomodule_id AND v.version = c.nanomodule_version \
-                 JOIN signing_key k ON k.key_id = c.key_id \
-                 WHERE c.identity_type = $1 AND c.identity = $2 ORDER BY c.created_at, c.credential_id",
-                args![identity_type, identity],
-            )
-            .await
+        holder_credentials(&mut self.clone(), identity_type, identity).await
     }
 }

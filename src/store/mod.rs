@@ -15,6 +15,7 @@ mod metro;
 mod nanomodule;
 mod report;
 mod skill;
+mod stack;
 mod status;
 mod token;
 
@@ -37,6 +38,7 @@ pub use metro::{HolderCredential, MetroLineRow};
 pub use nanomodule::NanomoduleVersionRow;
 pub use report::IssuanceFact;
 pub use skill::{Catalog, SkillRow};
+pub use stack::{CertificateRow, ComponentRow, EnrolmentRow, Learner, NewCertificate, ProgressLinkRow};
 pub use status::{CredentialState, SignedList, StatusChange, StatusListRow};
 pub use token::TokenRow;
 
@@ -240,6 +242,17 @@ impl Tx {
         columns: usize,
         rows: Vec<Vec<Arg>>,
     ) -> StoreResult<()> {
+        self.insert_many_then(prefix, columns, rows, "").await
+    }
+
+    /// [`Tx::insert_many`] with a clause after the values, e.g. `ON CONFLICT DO NOTHING`.
+    pub(crate) async fn insert_many_then(
+        &mut self,
+        prefix: &'static str,
+        columns: usize,
+        rows: Vec<Vec<Arg>>,
+        suffix: &'static str,
+    ) -> StoreResult<()> {
         let per_chunk = (30_000 / columns.max(1)).clamp(1, 1000);
         let mut rows = rows.into_iter().peekable();
         while rows.peek().is_some() {
@@ -266,6 +279,7 @@ impl Tx {
                 }
                 sql.push(')');
             }
+            sql.push_str(suffix);
             let args: Vec<Arg> = chunk.into_iter().flatten().collect();
             // Only placeholders are generated; every value is bound.
             let sql = sqlx::AssertSqlSafe(sql);

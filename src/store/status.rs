@@ -11,8 +11,9 @@ macro_rules! state_select {
     ($tail:literal) => {
         concat!(
             "SELECT c.credential_id, c.issuer_id, c.award_id, c.status_list_id, c.status_index, c.created_at, c.revoked_at, ",
-            "c.revocation_reason, c.suspended_at, c.suspension_reason, a.member_id, a.actor_token ",
-            "FROM credential c JOIN award a ON a.award_id = c.award_id ",
+            "c.revocation_reason, c.suspended_at, c.suspension_reason, c.status_cause, c.metro_line_id, c.identity_type, c.identity, ",
+            "a.member_id, a.actor_token ",
+            "FROM credential c LEFT JOIN award a ON a.award_id = c.award_id ",
             $tail
         )
     };
@@ -30,7 +31,8 @@ pub enum StatusChange {
 pub struct CredentialState {
     pub credential_id: Uuid,
     pub issuer_id: Uuid,
-    pub award_id: Uuid,
+    /// `None` for certificates, which no person awarded.
+    pub award_id: Option<Uuid>,
     pub status_list_id: Uuid,
     pub status_index: i64,
     pub created_at: OffsetDateTime,
@@ -38,8 +40,14 @@ pub struct CredentialState {
     pub revocation_reason: Option<String>,
     pub suspended_at: Option<OffsetDateTime>,
     pub suspension_reason: Option<String>,
+    /// `cascade` when the service changed the status because of a component.
+    pub status_cause: Option<String>,
+    /// Set for certificates.
+    pub metro_line_id: Option<Uuid>,
+    pub identity_type: String,
+    pub identity: String,
     pub member_id: Option<Uuid>,
-    pub actor_token: String,
+    pub actor_token: Option<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -126,33 +134,36 @@ impl Store {
 
 impl Tx {
     /// Applies a change if the current state allows it; a conflict otherwise (revocation is
-    /// final; only a suspended credential can be reinstated).
+    /// final; only a suspended credential can be reinstated). `cause` is `Some("cascade")`
+    /// when the service itself acts because of a component.
     pub async fn change_status(
         &mut self,
         id: Uuid,
         change: StatusChange,
         reason: Option<&str>,
+        cause: Option<&str>,
         now: OffsetDateTime,
     ) -> StoreResult<()> {
         let reason = reason.map(str::to_string);
+        let cause = cause.map(str::to_string);
         let n = match change {
             StatusChange::Revoke => {
                 self.execute(
-                    "UPDATE credential SET revoked_at = $2, revocation_reason = $3 WHERE credential_id = $1 AND revoked_at IS NULL",
-                    args![id, now, reason],
+                    "UPDATE credential SET revoked_at = $2, revocation_reason = $3, status_cause = $4 WHERE credential_id = $1 AND revoked_at IS NULL",
+                    args![id, now, reason, cause],
                 )
                 .await?
             }
             StatusChange::Suspend => {
                 self.execute(
-                    "UPDATE credential SET suspended_at = $2, suspension_reason = $3 WHERE credential_id = $1 AND revoked_at IS NULL AND suspended_at IS NULL",
-                    args![id, now, reason],
+                    "UPDATE credential SET suspended_at = $2, suspension_reason = $3, status_cause = $4 WHERE credential_id = $1 AND revoked_at IS NULL AND suspended_at IS NULL",
+                    args![id, now, reason, cause],
                 )
                 .await?
             }
             StatusChange::Reinstate => {
                 self.execute(
-                    "UPDATE credential SET suspended_at = NULL, suspension_reason = NULL WHERE credential_id = $1 AND revoked_at IS NULL AND suspended_at IS NOT NULL",
+                    "UPDATE credential SET suspended_at = NULL, suspension_reason = NULL, status_cause = NULL WHERE credential_id = $1 AND revoked_at IS NULL AND suspended_at IS NOT NULL",
                     args![id],
                 )
                 .await?

@@ -11,6 +11,7 @@ use crate::awards::{module, recipients};
 use crate::harness::{ADMIN, TestApp, both};
 
 both!(badge_page_in_a_real_browser);
+both!(progress_page_in_a_real_browser);
 
 fn chromium() -> PathBuf {
     static INSTALL: Mutex<()> = Mutex::new(());
@@ -87,5 +88,23 @@ async fn badge_page_in_a_real_browser(app: TestApp) {
         tokio::task::spawn_blocking(move || load(&page_url, &format!("badge-revoked-{backend}.png"))).await.unwrap();
     let status = status_text(&dom);
     assert!(status.starts_with("Revoked by the issuer (Awarded to the wrong person)"), "{status}");
+    app.stop().await;
+}
+
+/// The learner's progress page and personal map at phone width: one station of two done.
+async fn progress_page_in_a_real_browser(app: TestApp) {
+    let l = crate::stacking::line(&app).await;
+    let r = crate::stacking::award(&app, &l.a, "leerling@example.nl").await;
+    let url = r["credentials"][0]["progress_url"].as_str().unwrap().to_string();
+    let backend = if app.db.url.starts_with("sqlite") { "sqlite" } else { "postgres" };
+    let page_url = url.clone();
+    let dom = tokio::task::spawn_blocking(move || load(&page_url, &format!("progress-{backend}.png"))).await.unwrap();
+    assert!(dom.contains("<h1>Your progress</h1>") && dom.contains("Onderhoud basis"), "{dom}");
+    assert!(dom.contains("Trillingen meten still to do"), "the explanation in plain words: {dom}");
+    let map_url = format!("{url}/map.svg");
+    let svg =
+        tokio::task::spawn_blocking(move || load(&map_url, &format!("progress-map-{backend}.png"))).await.unwrap();
+    assert_eq!(svg.matches("class=\"station done\"").count(), 1, "{svg}");
+    assert_eq!(svg.matches("class=\"station\"").count(), 1, "{svg}");
     app.stop().await;
 }

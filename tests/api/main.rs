@@ -14,5 +14,6 @@ mod interop;
 mod metro;
 mod pages;
 mod schemas;
+mod stacking;
 mod status;
 mod verify;

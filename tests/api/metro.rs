@@ -139,6 +139,11 @@ async fn lines_versions_and_progress(app: TestApp) {
     assert!(v2.get("rule").is_none(), "no rule means all stations");
     let (_, v1) = app.get(&format!("/api/v1/metro-lines/{id}/versions/1"), Some(ADMIN)).await;
     assert!(v1["rule"].is_object());
+    // Jan started on version 1 and stays on it until the issuer migrates him.
+    assert_eq!(progress("jan@example.nl").await["version"], 1);
+    let (s, m) = app.post(&format!("/api/v1/metro-lines/{id}/learners/migrate"), ADMIN, json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{m}");
+    assert_eq!(m["learners_migrated"], 1);
     let p = progress("jan@example.nl").await;
     assert_eq!(p["version"], 2);
     assert_eq!(p["explanation"]["rule"], "all");

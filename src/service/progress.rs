@@ -1,0 +1,219 @@
+//! Learners' private progress links: no account, just an unguessable link per learner.
+//!
+//! The token is an HMAC of the learner's identity and a generation number under a key derived
+//! from the master key, so the service can show the same link again on every award without
+//! storing it; the database holds only the token's SHA-256 (for lookup) and which generation is
+//! current. Replacing a link revokes the old one for good.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::{Service, ServiceError, ServiceResult};
+use crate::domain::access::{Action, Principal};
+use crate::domain::audit::{Actor, NewEvent};
+use crate::domain::award::{IdentityType, normalise_identity};
+use crate::domain::validate::Invalid;
+use crate::store::{Learner, StoreError};
+
+const TOKEN_PREFIX: &str = "mbp_";
+
+/// SHA-256 (hex) of a token, as stored.
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+impl Service {
+    pub(super) fn progress_token(&self, who: &Learner, generation: i64) -> String {
+        let message = format!("{}\u{0}{}\u{0}{generation}", who.identity_type, who.identity);
+        let mac = self.master_key.derive("progress-link", message.as_bytes());
+        format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(mac))
+    }
+
+    pub fn progress_url(&self, token: &str) -> String {
+        format!("{}/progress/{token}", self.base_url)
+    }
+
+    /// First-generation token hashes for learners who may not have a link yet.
+    pub(super) fn first_progress_links(&self, learners: &[Learner]) -> Vec<(String, String, String)> {
+        learners
+            .iter()
+            .map(|l| (l.identity_type.clone(), l.identity.clone(), token_hash(&self.progress_token(l, 1))))
+            .collect()
+    }
+
+    /// The learner behind a progress token; unknown and replaced tokens are not found.
+    pub async fn progress_learner(&self, token: &str) -> ServiceResult<Learner> {
+        if !token.starts_with(TOKEN_PREFIX) || token.len() > 64 {
+            return Err(ServiceError::NotFound);
+        }
+        let row = self.store.progress_link(&token_hash(token)).await?.ok_or(ServiceError::NotFound)?;
+        if row.revoked_at.is_some() {
+            return Err(ServiceError::NotFound);
+        }
+        Ok(Learner { identity_type: row.identity_type, identity: row.identity })
+    }
+
+    /// The learner's current progress link, created if they have none.
+    pub async fn progress_link_of(&self, who: &Learner) -> ServiceResult<String> {
+        if let Some(row) = self.store.active_progress_link(who).await? {
+            return Ok(self.progress_url(&self.progress_token(who, row.generation)));
+        }
+        let mut tx = self.store.begin().await?;
+        tx.ensure_progress_links(self.first_progress_links(std::slice::from_ref(who))).await?;
+        tx.commit().await?;
+        let row = self.store.active_progress_link(who).await?.ok_or(ServiceError::NotFound)?;
+        Ok(self.progress_url(&self.progress_token(who, row.generation)))
+    }
+
+    /// Revokes a learner's link and returns the new one (the learner does this from their
+    /// page when the link leaked; staff through the API).
+    async fn replace_progress_link(&self, who: &Learner, actor: &Actor) -> ServiceResult<String> {
+        let generation = self.store.last_progress_generation(who).await? + 1;
+        let token = self.progress_token(who, generation);
+        let mut tx = self.store.begin().await?;
+        tx.insert_progress_link(who, generation, &token_hash(&token)).await?;
+        // The identity stays out of the chain: the subject is the new link's hash.
+        tx.audit(vec![NewEvent::new(actor, None, "progress_link.replaced", token_hash(&token), &json!({}))]).await?;
+        match tx.commit().await {
+            Ok(()) => Ok(self.progress_url(&token)),
+            Err(StoreError::Conflict(_)) => Err(ServiceError::Conflict("the link was replaced concurrently".into())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The learner replaces their own link (it leaked): the old one stops working at once.
+    pub async fn replace_own_progress_link(&self, token: &str) -> ServiceResult<String> {
+        let who = self.progress_learner(token).await?;
+        self.replace_progress_link(&who, &Actor { token: "learner".into(), role: "learner".into() }).await
+    }
+
+    /// A learner named in a request, normalised as awards store them; `field` prefixes errors.
+    pub fn learner(&self, identity_type: &str, identity: &str, field: &str) -> Result<Learner, Invalid> {
+        let at = |f: &str| if field.is_empty() { f.to_string() } else { format!("{field}.{f}") };
+        let kind = IdentityType::parse(identity_type).ok_or_else(|| {
+            Invalid::one(at("identity_type"), "must be emailAddress, identifier, sourcedId, systemId or did")
+        })?;
+        let identity = normalise_identity(kind, identity);
+        if identity.is_empty() {
+            return Err(Invalid::one(at("identity"), "is required"));
+        }
+        Ok(Learner { identity_type: kind.as_str().into(), identity })
+    }
+
+    /// Staff revoke a learner's link (e.g. on request). Allowed to admins and to issuer staff
+    /// who may manage an issuer that awarded the learner something.
+    pub async fn revoke_progress_link(
+        &self,
+        who: &Principal,
+        identity_type: &str,
+        identity: &str,
+    ) -> ServiceResult<Value> {
+        let learner = self.learner(identity_type, identity, "")?;
+        let issuers = self.store.learner_issuers(&learner).await?;
+        if !issuers.iter().any(|i| who.check(*i, Action::Manage).is_ok()) {
+            return Err(ServiceError::NotFound);
+        }
+        self.replace_progress_link(&learner, &who.actor()).await?;
+        Ok(json!({"revoked": true}))
+    }
+}
+
+/// Every node's verdict in plain words, depth first (the page lists them).
+fn plain_words(e: &crate::domain::pathway::Explanation, depth: usize, out: &mut Vec<Value>) {
+    out.push(json!({"depth": depth, "satisfied": e.satisfied, "text": e.detail}));
+    for c in &e.children {
+        plain_words(c, depth + 1, out);
+    }
+}
+
+impl Service {
+    /// What the learner's private page shows: their badges, and per line the stations done and
+    /// to go, the explanation in plain words and the certificate once earned.
+    pub async fn progress_document(&self, token: &str) -> ServiceResult<Value> {
+        let who = self.progress_learner(token).await?;
+        let facts = self.learner_facts(&who).await?;
+        let badges: Vec<Value> = facts
+            .held
+            .iter()
+            .map(|h| {
+                json!({
+                    "id": self.credential_url(h.credential),
+                    "name": facts.names.get(&h.nanomodule),
+                    "awarded": crate::domain::time::rfc3339(h.awarded),
+                    "status": h.standing.words().unwrap_or_else(|| "valid".into()),
+                })
+            })
+            .collect();
+        let mut lines = Vec::new();
+        for line in self.store.all_metro_lines().await? {
+            let Some(p) = self.progress_on(line, &facts, false).await? else { continue };
+            let done: std::collections::HashSet<Uuid> = facts
+                .held
+                .iter()
+                .filter(|h| h.standing == crate::domain::stacking::Standing::Valid)
+                .map(|h| h.nanomodule)
+                .collect();
+            let stations: Vec<Value> = p
+                .spec
+                .stations
+                .iter()
+                .map(|s| json!({"id": s, "name": p.names.get(s), "done": done.contains(s)}))
+                .collect();
+            let mut words = Vec::new();
+            plain_words(&p.explanation, 0, &mut words);
+            let certificate = match &p.certificate {
+                Some(c) => self.credential_status(c.credential_id).await?,
+                None => Value::Null,
+            };
+            lines.push(json!({
+                "id": p.line.metro_line_id,
+                "name": p.spec.name,
+                "colour": p.spec.colour,
+                "metro_map": p.line.metro_map_id,
+                "version": p.version,
+                "satisfied": p.explanation.satisfied,
+                "stations": stations,
+                "explanation": words,
+                "certificate": certificate,
+            }));
+        }
+        Ok(json!({
+            "learner": {"identity_type": who.identity_type, "identity": who.identity},
+            "badges": badges,
+            "metro_lines": lines,
+            "map": format!("{}/map.svg", self.progress_url(token)),
+        }))
+    }
+
+    /// The learner's lines drawn like the metro map, with their stations filled in.
+    pub async fn progress_map_svg(&self, token: &str) -> ServiceResult<String> {
+        let doc = self.progress_document(token).await?;
+        let lines: Vec<super::metro::DrawnLine> = doc["metro_lines"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|l| super::metro::DrawnLine {
+                name: l["name"].as_str().unwrap_or_default().to_string(),
+                colour: l["colour"].as_str().unwrap_or("#16324f").to_string(),
+                stations: l["stations"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|s| (s["name"].as_str().unwrap_or_default().to_string(), s["done"] == true))
+                    .collect(),
+            })
+            .collect();
+        Ok(super::metro::map_svg("Your metro lines", &lines))
+    }
+
+    /// The progress link to show on a badge page opened with the learner's token: only when
+    /// the token belongs to the badge's recipient.
+    pub async fn progress_link_for_badge(&self, credential: Uuid, token: &str) -> Option<String> {
+        let who = self.progress_learner(token).await.ok()?;
+        let row = self.store.credential(credential).await.ok()??;
+        (row.identity_type == who.identity_type && row.identity == who.identity).then(|| self.progress_url(token))
+    }
+}

@@ -1,0 +1,558 @@
+//! Stacking badges into partial certificates, and keeping certificates honest.
+//!
+//! Every change that can matter to a learner's lines (an award, a status change, a component
+//! expiring) queues the learner in `stack_job` inside the transaction that made the change. The
+//! queue is then drained — at once by the request that queued it, and by the worker for
+//! whatever a crash or another instance left behind. Draining one learner is one transaction
+//! under a per-learner lock: it reads the learner's badges and certificates, lets
+//! [`crate::domain::stacking::decide`] judge each line, applies the verdicts with their audit
+//! events, and deletes the jobs it saw. A partial unique index makes a second valid certificate
+//! for the same line version and learner impossible even if all of that went wrong.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{Service, ServiceError, ServiceResult, decode_spec};
+use crate::credential::badge::{StatusEntry, Template};
+use crate::credential::certificate::{self, Component};
+use crate::credential::issue::sign_batch;
+use crate::credential::ob3;
+use crate::domain::access::{Action, Principal};
+use crate::domain::audit::{Actor, NewEvent};
+use crate::domain::award::{IdentityType, Recipient};
+use crate::domain::metro_line::MetroLineSpec;
+use crate::domain::nanomodule::NanomoduleSpec;
+use crate::domain::pathway::Explanation;
+use crate::domain::stacking::{Decision, Held, HeldCertificate, Standing, cause_words, decide};
+use crate::domain::time::rfc3339;
+use crate::store::{
+    CertificateRow, CredentialRow, HolderCredential, Learner, MetroLineRow, NewCertificate, NewCredential,
+    StatusChange, Tx,
+};
+
+/// Learners drained inline by the request that queued them; larger batches go to a task.
+const INLINE_LEARNERS: usize = 200;
+/// How long a learner whose re-evaluation failed waits before the next try.
+const RETRY_AFTER: time::Duration = time::Duration::seconds(60);
+
+/// One thing stacking did.
+#[derive(Debug, Clone, Serialize)]
+pub struct StackOutcome {
+    pub metro_line: Uuid,
+    pub version: i64,
+    /// `issued`, `suspended`, `reinstated` or `revoked`.
+    pub action: &'static str,
+    pub certificate: String,
+    #[serde(skip)]
+    pub certificate_id: Uuid,
+}
+
+/// What is known about a learner, read once for all lines.
+pub struct LearnerFacts {
+    pub held: Vec<Held>,
+    pub names: BTreeMap<Uuid, String>,
+    pub certs: Vec<CertificateRow>,
+    pub enrolments: Vec<crate::store::EnrolmentRow>,
+}
+
+/// A learner's standing on one line, as the progress views show it.
+pub struct LineProgress {
+    pub line: MetroLineRow,
+    pub spec: MetroLineSpec,
+    pub version: i64,
+    pub explanation: Explanation,
+    pub certificate: Option<CertificateRow>,
+    pub names: BTreeMap<Uuid, String>,
+}
+
+fn standing(c: &HolderCredential, now: OffsetDateTime) -> Standing {
+    if c.revoked_at.is_some() {
+        Standing::Revoked
+    } else if c.compromised_since.is_some_and(|s| c.created_at >= s) {
+        Standing::Compromised
+    } else if c.suspended_at.is_some() {
+        Standing::Suspended
+    } else if let Some(u) = c.valid_until.filter(|u| *u <= now) {
+        Standing::Expired(u)
+    } else {
+        Standing::Valid
+    }
+}
+
+/// The learner's badges as the domain sees them, with module names.
+fn held_badges(creds: &[HolderCredential], now: OffsetDateTime) -> ServiceResult<(Vec<Held>, BTreeMap<Uuid, String>)> {
+    let mut held = Vec::with_capacity(creds.len());
+    let mut names = BTreeMap::new();
+    for c in creds {
+        let spec: NanomoduleSpec = decode_spec(&c.version_spec)?;
+        names.entry(c.nanomodule_id).or_insert_with(|| spec.name.clone().unwrap_or_default());
+        held.push(Held {
+            credential: c.credential_id,
+            nanomodule: c.nanomodule_id,
+            awarded: c.valid_from,
+            hours: spec.hours(),
+            standing: standing(c, now),
+        });
+    }
+    Ok((held, names))
+}
+
+/// The learner's certificate of `line` that is not revoked.
+fn standing_certificate(certs: &[CertificateRow], line: Uuid) -> Option<&CertificateRow> {
+    certs.iter().find(|c| c.metro_line_id == line && c.revoked_at.is_none())
+}
+
+impl Service {
+    pub fn line_achievement_id(&self, line: Uuid, version: i64) -> String {
+        format!("{}/metro-lines/{line}/versions/{version}", self.base_url)
+    }
+
+    /// Spec of a line version, cached for one evaluation round (versions never change).
+    async fn line_version(
+        &self,
+        cache: &mut HashMap<(Uuid, i64), MetroLineSpec>,
+        line: Uuid,
+        version: i64,
+    ) -> ServiceResult<MetroLineSpec> {
+        if let Some(s) = cache.get(&(line, version)) {
+            return Ok(s.clone());
+        }
+        let row = self.store.metro_line(line, Some(version)).await?.ok_or(ServiceError::NotFound)?;
+        let spec: MetroLineSpec = decode_spec(&row.spec)?;
+        cache.insert((line, version), spec.clone());
+        Ok(spec)
+    }
+
+    /// The public `Achievement` of a line version: what its partial certificate certifies.
+    pub async fn certificate_achievement(&self, line: Uuid, version: i64) -> ServiceResult<Value> {
+        let row = self.store.metro_line(line, Some(version)).await?.ok_or(ServiceError::NotFound)?;
+        let spec: MetroLineSpec = decode_spec(&row.spec)?;
+        let issuer_id = ob3::issuer_url(&self.base_url, row.issuer_id);
+        let ctx = ob3::CertificateContext {
+            id: self.line_achievement_id(line, version),
+            version,
+            image_url: format!("{}/image.svg", self.line_achievement_id(line, version)),
+            creator: ob3::profile(&issuer_id, &self.issuer_spec(row.issuer_id).await?),
+            line_url: self.line_achievement_id(line, version),
+        };
+        Ok(ob3::certificate_achievement(&spec, &ctx))
+    }
+
+    /// Name of the certificate a credential row holds (for artwork).
+    pub(super) async fn certificate_name(&self, c: &CredentialRow) -> ServiceResult<String> {
+        let (Some(line), Some(version)) = (c.metro_line_id, c.metro_line_version) else {
+            return Err(ServiceError::NotFound);
+        };
+        let row = self.store.metro_line(line, Some(version)).await?.ok_or(ServiceError::NotFound)?;
+        let spec: MetroLineSpec = decode_spec(&row.spec)?;
+        Ok(spec.certificate.and_then(|c| c.name).or(spec.name).unwrap_or_default())
+    }
+
+    /// Whether any line (current version) has `nanomodule` as a station: only then does an
+    /// award need stacking.
+    pub(super) async fn is_station(&self, nanomodule: Uuid) -> ServiceResult<bool> {
+        for l in self.store.all_metro_lines().await? {
+            let spec: MetroLineSpec = decode_spec(&l.spec)?;
+            if spec.stations.contains(&nanomodule) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Drains the given learners now (small batches) or in a background task (large ones);
+    /// the queue rows make either survive a crash.
+    pub(super) async fn stack_after_commit(&self, learners: Vec<Learner>) -> Vec<StackOutcome> {
+        if learners.len() > INLINE_LEARNERS {
+            let service = self.clone();
+            tokio::spawn(async move {
+                for l in learners {
+                    service.restack_or_postpone(&l).await;
+                }
+            });
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for l in learners {
+            out.extend(self.restack_or_postpone(&l).await);
+        }
+        out
+    }
+
+    async fn restack_or_postpone(&self, who: &Learner) -> Vec<StackOutcome> {
+        match self.restack(who).await {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::warn!(error = %e, "stacking failed; the learner stays queued");
+                let _ = self.store.postpone_learner(who, crate::store::now() + RETRY_AFTER).await;
+                Vec::new()
+            }
+        }
+    }
+
+    /// One round of the worker: queue learners whose certificate components expired since
+    /// `since`, then drain everything due. Returns how many learners were handled.
+    pub async fn stack_tick(&self, since: OffsetDateTime) -> ServiceResult<usize> {
+        let now = crate::store::now();
+        let expired = self.store.expired_component_holders(since, now).await?;
+        if !expired.is_empty() {
+            let mut tx = self.store.begin().await?;
+            tx.enqueue_learners(&expired, "expiry").await?;
+            tx.commit().await?;
+        }
+        let mut handled = 0;
+        loop {
+            let due = self.store.due_learners(now, 100).await?;
+            if due.is_empty() {
+                break;
+            }
+            for l in &due {
+                self.restack_or_postpone(l).await;
+            }
+            handled += due.len();
+            if due.len() < 100 {
+                break;
+            }
+        }
+        Ok(handled)
+    }
+
+    /// Re-evaluates one learner on every line, in one transaction.
+    pub async fn restack(&self, who: &Learner) -> ServiceResult<Vec<StackOutcome>> {
+        let lines = self.store.all_metro_lines().await?;
+        let mut cache = HashMap::new();
+        let now = crate::store::now();
+        let mut tx = self.store.begin().await?;
+        tx.lock_learner(who).await?;
+        let jobs = tx.learner_jobs(who).await?;
+        let creds = tx.holder_credentials(&who.identity_type, &who.identity).await?;
+        let certs = tx.learner_certificates(who).await?;
+        let components = tx.learner_components(who).await?;
+        let enrolments = tx.learner_enrolments(who).await?;
+        let (held, names) = held_badges(&creds, now)?;
+        let actor = Actor::service();
+        let mut events = Vec::new();
+        let mut out = Vec::new();
+        for line in &lines {
+            let current: MetroLineSpec = decode_spec(&line.spec)?;
+            let standing_cert = standing_certificate(&certs, line.metro_line_id);
+            let enrolled = enrolments.iter().find(|e| e.metro_line_id == line.metro_line_id).map(|e| e.version);
+            let started = held.iter().any(|h| current.stations.contains(&h.nanomodule));
+            if standing_cert.is_none() && enrolled.is_none() && !started {
+                continue;
+            }
+            let version = standing_cert.map(|c| c.metro_line_version).or(enrolled).unwrap_or(line.current_version);
+            if enrolled.is_none() {
+                tx.enrol(line.metro_line_id, who, version).await?;
+            }
+            let spec = if version == line.version {
+                current.clone()
+            } else {
+                self.line_version(&mut cache, line.metro_line_id, version).await?
+            };
+            let held_cert = standing_cert.map(|c| HeldCertificate {
+                credential: c.credential_id,
+                version: c.metro_line_version,
+                suspended: c.suspended_at.is_some(),
+                suspended_by_cascade: c.suspended_at.is_some() && c.status_cause.as_deref() == Some("cascade"),
+                components: components
+                    .iter()
+                    .filter(|k| k.certificate_id == c.credential_id)
+                    .map(|k| k.component_id)
+                    .collect(),
+            });
+            // A certificate a person revoked is not silently issued again.
+            let blocked = certs.iter().any(|c| {
+                c.metro_line_id == line.metro_line_id
+                    && c.metro_line_version == version
+                    && c.revoked_at.is_some()
+                    && c.status_cause.as_deref() != Some("cascade")
+            });
+            let (decision, _) = decide(&spec.effective_rule(), &held, &names, held_cert.as_ref(), blocked);
+            let url = |id: Uuid| self.credential_url(id);
+            let (action, change, certificate, reason) = match decision {
+                Decision::Nothing => continue,
+                Decision::Issue { components } => {
+                    let (id, digest) =
+                        self.issue_certificate(&mut tx, line, version, &spec, who, &creds, &components).await?;
+                    // Like `credential.issued`: the digest is the SHA-256 of the signed document,
+                    // which itself names every component and its digest.
+                    let mut e = NewEvent::new(&actor, Some(line.issuer_id), "certificate.issued", id, &json!({}));
+                    e.change_digest = digest;
+                    events.push(e);
+                    out.push(StackOutcome {
+                        metro_line: line.metro_line_id,
+                        version,
+                        action: "issued",
+                        certificate: url(id),
+                        certificate_id: id,
+                    });
+                    continue;
+                }
+                Decision::Suspend { certificate, causes } => {
+                    ("suspended", StatusChange::Suspend, certificate, Some(cause_words(&held, &causes, &names, url)))
+                }
+                Decision::Revoke { certificate, causes } => {
+                    ("revoked", StatusChange::Revoke, certificate, Some(cause_words(&held, &causes, &names, url)))
+                }
+                Decision::Reinstate { certificate } => ("reinstated", StatusChange::Reinstate, certificate, None),
+            };
+            tx.change_status(certificate, change, reason.as_deref(), Some("cascade"), now).await?;
+            events.push(NewEvent::new(
+                &actor,
+                Some(line.issuer_id),
+                match change {
+                    StatusChange::Revoke => "credential.revoked",
+                    StatusChange::Suspend => "credential.suspended",
+                    StatusChange::Reinstate => "credential.reinstated",
+                },
+                certificate,
+                &json!({"reason": reason, "cascade": true, "metro_line_id": line.metro_line_id}),
+            ));
+            out.push(StackOutcome {
+                metro_line: line.metro_line_id,
+                version,
+                action,
+                certificate: url(certificate),
+                certificate_id: certificate,
+            });
+        }
+        tx.delete_jobs(&jobs).await?;
+        if !events.is_empty() {
+            tx.audit(events).await?;
+        }
+        tx.commit().await?;
+        for o in &out {
+            tracing::info!(metro_line = %o.metro_line, version = o.version, action = o.action, certificate = %o.certificate_id, "stacking");
+        }
+        Ok(out)
+    }
+
+    /// Builds, signs and stores one certificate inside the learner's transaction.
+    #[allow(clippy::too_many_arguments)]
+    async fn issue_certificate(
+        &self,
+        tx: &mut Tx,
+        line: &MetroLineRow,
+        version: i64,
+        spec: &MetroLineSpec,
+        who: &Learner,
+        creds: &[HolderCredential],
+        component_ids: &[Uuid],
+    ) -> ServiceResult<(Uuid, String)> {
+        let now = crate::store::now().replace_nanosecond(0).expect("zero is a valid nanosecond");
+        let valid_from = rfc3339(now);
+        let issuer_id = ob3::issuer_url(&self.base_url, line.issuer_id);
+        let issuer = ob3::profile(&issuer_id, &self.issuer_spec(line.issuer_id).await?);
+        let achievement = self.certificate_achievement(line.metro_line_id, version).await?;
+        let parts: Vec<&HolderCredential> =
+            component_ids.iter().filter_map(|id| creds.iter().find(|c| c.credential_id == *id)).collect();
+        let mut hours = 0.0;
+        let mut components = Vec::with_capacity(parts.len());
+        for c in &parts {
+            let s: NanomoduleSpec = decode_spec(&c.version_spec)?;
+            hours += s.hours();
+            components.push(Component {
+                url: self.credential_url(c.credential_id),
+                name: s.name.unwrap_or_default(),
+                awarded: rfc3339(c.valid_from)[..10].to_string(),
+                sha256_hex: c.sha256.clone(),
+            });
+        }
+        let credits = spec.certificate.as_ref().and_then(|c| c.credits).unwrap_or((hours * 100.0).round() / 100.0);
+        let template = Template {
+            issuer: &issuer,
+            achievement: &achievement,
+            valid_from: &valid_from,
+            valid_until: None,
+            session_date: None,
+            hours: credits,
+        };
+        let kind = IdentityType::parse(&who.identity_type)
+            .ok_or_else(|| ServiceError::Internal("stored identity type is unknown".into()))?;
+        let recipient = Recipient {
+            identity: who.identity.clone(),
+            identity_type: kind,
+            name: parts.iter().rev().find_map(|c| c.recipient_name.clone()),
+            evidence: vec![],
+            result: None,
+            narrative: None,
+        };
+        let (list, index) = tx.reserve_status_indices(line.issuer_id, 1).await?[0];
+        let id = Uuid::now_v7();
+        let status = StatusEntry { list_url: self.status_list_url(list), index: index as u32 };
+        let salt = hex::encode(rand::random::<[u8; 16]>());
+        let doc = certificate::build(&template, &self.credential_url(id), &recipient, &salt, &status, &components);
+        let (key_id, key) = self.active_signing_key(line.issuer_id).await?;
+        let vm = ob3::verification_method(&issuer_id, &ob3::PublicKey { public_key: key.verifying_key().to_bytes() });
+        let created = valid_from.clone();
+        let mut issued = tokio::task::spawn_blocking(move || sign_batch(&[doc], &key, &vm, &created))
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))?
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let signed = issued.pop().ok_or_else(|| ServiceError::Internal("nothing signed".into()))?;
+        let digest = signed.sha256.clone();
+        tx.insert_certificate(NewCertificate {
+            credential: NewCredential {
+                credential_id: id,
+                identity_type: who.identity_type.clone(),
+                identity: who.identity.clone(),
+                recipient_name: recipient.name.clone(),
+                status_list_id: list,
+                status_index: index,
+                signed: signed.signed,
+                jwt: signed.jwt,
+                sha256: signed.sha256,
+                valid_from: now,
+                valid_until: None,
+            },
+            issuer_id: line.issuer_id,
+            metro_line_id: line.metro_line_id,
+            metro_line_version: version,
+            key_id,
+            components: component_ids.to_vec(),
+        })
+        .await?;
+        Ok((id, digest))
+    }
+
+    /// Re-evaluates everyone who holds a station badge of a line, has started it or holds its
+    /// certificate (e.g. after importing history) and reports what changed.
+    pub async fn evaluate_line(&self, who: &Principal, id: Uuid) -> ServiceResult<Value> {
+        let row = self.store.metro_line(id, None).await?.ok_or(ServiceError::NotFound)?;
+        who.check(row.issuer_id, Action::Manage)?;
+        let spec: MetroLineSpec = decode_spec(&row.spec)?;
+        let mut learners = std::collections::BTreeSet::new();
+        for station in &spec.stations {
+            learners.extend(self.store.holders_of(*station).await?);
+        }
+        learners.extend(self.store.learners_of_line(id).await?);
+        let mut outcomes = Vec::new();
+        for l in &learners {
+            outcomes.extend(self.restack(l).await?.into_iter().filter(|o| o.metro_line == id));
+        }
+        let of = |a: &str| outcomes.iter().filter(|o| o.action == a).map(|o| o.certificate.clone()).collect::<Vec<_>>();
+        Ok(json!({
+            "metro_line": id,
+            "learners_evaluated": learners.len(),
+            "issued": of("issued"),
+            "suspended": of("suspended"),
+            "reinstated": of("reinstated"),
+            "revoked": of("revoked"),
+        }))
+    }
+
+    /// Where a learner stands on every line they started (for progress pages).
+    pub async fn learner_progress(&self, who: &Learner) -> ServiceResult<Vec<LineProgress>> {
+        let facts = self.learner_facts(who).await?;
+        let mut out = Vec::new();
+        for line in self.store.all_metro_lines().await? {
+            if let Some(p) = self.progress_on(line, &facts, false).await? {
+                out.push(p);
+            }
+        }
+        Ok(out)
+    }
+
+    pub(super) async fn learner_facts(&self, who: &Learner) -> ServiceResult<LearnerFacts> {
+        let creds = self.store.holder_credentials(&who.identity_type, &who.identity).await?;
+        let (held, names) = held_badges(&creds, crate::store::now())?;
+        Ok(LearnerFacts {
+            held,
+            names,
+            certs: self.store.learner_certificates(who).await?,
+            enrolments: self.store.learner_enrolments(who).await?,
+        })
+    }
+
+    /// The learner's standing on one line, or `None` if they have not started it (unless
+    /// `always`).
+    pub(super) async fn progress_on(
+        &self,
+        line: MetroLineRow,
+        facts: &LearnerFacts,
+        always: bool,
+    ) -> ServiceResult<Option<LineProgress>> {
+        let current: MetroLineSpec = decode_spec(&line.spec)?;
+        let latest_cert = facts.certs.iter().rev().find(|c| c.metro_line_id == line.metro_line_id);
+        let standing_cert = standing_certificate(&facts.certs, line.metro_line_id);
+        let enrolled = facts.enrolments.iter().find(|e| e.metro_line_id == line.metro_line_id).map(|e| e.version);
+        let started = facts.held.iter().any(|h| current.stations.contains(&h.nanomodule));
+        if !always && latest_cert.is_none() && enrolled.is_none() && !started {
+            return Ok(None);
+        }
+        let version = standing_cert.map(|c| c.metro_line_version).or(enrolled).unwrap_or(line.current_version);
+        let spec = if version == line.version {
+            current
+        } else {
+            self.line_version(&mut HashMap::new(), line.metro_line_id, version).await?
+        };
+        let mut names = facts.names.clone();
+        for s in &spec.stations {
+            if !names.contains_key(s)
+                && let Some(v) = self.store.nanomodule_version(*s, None).await?
+            {
+                names.insert(*s, decode_spec::<NanomoduleSpec>(&v.spec)?.name.unwrap_or_default());
+            }
+        }
+        let explanation = crate::domain::stacking::explain(&spec.effective_rule(), &facts.held, &names);
+        Ok(Some(LineProgress {
+            certificate: standing_cert.or(latest_cert).cloned(),
+            line,
+            spec,
+            version,
+            explanation,
+            names,
+        }))
+    }
+
+    /// Moves learners of a line to another version (default: the current one) and re-evaluates
+    /// them; certificates already issued keep their version.
+    pub async fn migrate_line_learners(
+        &self,
+        who: &Principal,
+        id: Uuid,
+        to_version: Option<i64>,
+        only: Option<Vec<Learner>>,
+    ) -> ServiceResult<Value> {
+        let row = self.store.metro_line(id, None).await?.ok_or(ServiceError::NotFound)?;
+        who.check(row.issuer_id, Action::Manage)?;
+        let version = to_version.unwrap_or(row.current_version);
+        if version < 1 || version > row.current_version {
+            return Err(crate::domain::validate::Invalid::one(
+                "to_version",
+                format!("must be a version of this line (1 to {})", row.current_version),
+            )
+            .into());
+        }
+        let learners: Vec<Learner> = match only {
+            Some(l) => l,
+            None => self.store.learners_of_line(id).await?,
+        };
+        let mut tx = self.store.begin().await?;
+        for l in &learners {
+            tx.migrate_learner(id, l, version).await?;
+        }
+        tx.enqueue_learners(&learners, "migration").await?;
+        tx.audit(vec![NewEvent::new(
+            &who.actor(),
+            Some(row.issuer_id),
+            "metro_line.learners_migrated",
+            id,
+            &json!({"version": version, "learners": learners.len()}),
+        )])
+        .await?;
+        tx.commit().await?;
+        let outcomes = self.stack_after_commit(learners.clone()).await;
+        let issued: Vec<String> = outcomes
+            .iter()
+            .filter(|o| o.metro_line == id && o.action == "issued")
+            .map(|o| o.certificate.clone())
+            .collect();
+        Ok(json!({"metro_line": id, "version": version, "learners_migrated": learners.len(), "issued": issued}))
+    }
+}

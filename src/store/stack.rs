@@ -1,0 +1,374 @@
+//! Stacking state: the queue of learners to re-evaluate, the versions learners started on,
+//! certificates with the components they rest on, and learners' progress links.
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{Arg, NewCredential, Sql, Store, StoreResult, Tx, args};
+
+/// A learner as the credential table names them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, sqlx::FromRow)]
+pub struct Learner {
+    pub identity_type: String,
+    pub identity: String,
+}
+
+/// A certificate of a learner (any state) with what the cascade needs.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CertificateRow {
+    pub credential_id: Uuid,
+    pub issuer_id: Uuid,
+    pub metro_line_id: Uuid,
+    pub metro_line_version: i64,
+    pub revoked_at: Option<OffsetDateTime>,
+    pub suspended_at: Option<OffsetDateTime>,
+    pub status_cause: Option<String>,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ComponentRow {
+    pub certificate_id: Uuid,
+    pub component_id: Uuid,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EnrolmentRow {
+    pub metro_line_id: Uuid,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ProgressLinkRow {
+    pub identity_type: String,
+    pub identity: String,
+    pub generation: i64,
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+#[derive(sqlx::FromRow)]
+struct JobId {
+    job_id: Uuid,
+}
+
+#[derive(sqlx::FromRow)]
+struct IssuerId {
+    issuer_id: Uuid,
+}
+
+#[derive(sqlx::FromRow)]
+struct Count {
+    n: i64,
+}
+
+/// A certificate to insert, with its origin and the credentials it rests on.
+pub struct NewCertificate {
+    pub credential: NewCredential,
+    pub issuer_id: Uuid,
+    pub metro_line_id: Uuid,
+    pub metro_line_version: i64,
+    pub key_id: Uuid,
+    pub components: Vec<Uuid>,
+}
+
+async fn certificates_of(db: &mut impl Sql, who: &Learner) -> StoreResult<Vec<CertificateRow>> {
+    db.fetch_all(
+        "SELECT credential_id, issuer_id, metro_line_id, metro_line_version, revoked_at, suspended_at, status_cause, created_at \
+         FROM credential WHERE identity_type = $1 AND identity = $2 AND metro_line_id IS NOT NULL ORDER BY created_at, credential_id",
+        args![who.identity_type.clone(), who.identity.clone()],
+    )
+    .await
+}
+
+async fn components_of(db: &mut impl Sql, who: &Learner) -> StoreResult<Vec<ComponentRow>> {
+    db.fetch_all(
+        "SELECT cc.certificate_id, cc.component_id FROM certificate_component cc \
+         JOIN credential c ON c.credential_id = cc.certificate_id WHERE c.identity_type = $1 AND c.identity = $2",
+        args![who.identity_type.clone(), who.identity.clone()],
+    )
+    .await
+}
+
+async fn enrolments_of(db: &mut impl Sql, who: &Learner) -> StoreResult<Vec<EnrolmentRow>> {
+    db.fetch_all(
+        "SELECT metro_line_id, version FROM line_learner WHERE identity_type = $1 AND identity = $2",
+        args![who.identity_type.clone(), who.identity.clone()],
+    )
+    .await
+}
+
+impl Tx {
+    /// Serialises everything that decides one learner's certificates, across instances.
+    /// (SQLite transactions already hold the write lock.)
+    pub async fn lock_learner(&mut self, who: &Learner) -> StoreResult<()> {
+        if self.is_postgres() {
+            // The two-key form lives in another lock space than the one-key audit lock.
+            self.execute(
+                "SELECT pg_advisory_xact_lock(5461067, hashtext($1))",
+                args![format!("{}\u{1f}{}", who.identity_type, who.identity)],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Queues learners for re-evaluation, in the caller's transaction.
+    pub async fn enqueue_learners(&mut self, learners: &[Learner], cause: &str) -> StoreResult<()> {
+        let now = super::now();
+        let rows: Vec<Vec<Arg>> = learners
+            .iter()
+            .map(|l| args![Uuid::now_v7(), l.identity_type.clone(), l.identity.clone(), cause, now, now])
+            .collect();
+        self.insert_many(
+            "INSERT INTO stack_job (job_id, identity_type, identity, cause, not_before, created_at) VALUES",
+            6,
+            rows,
+        )
+        .await
+    }
+
+    /// The learner's queued jobs as this transaction sees them (handled ones are deleted by
+    /// [`Tx::delete_jobs`]; jobs queued later stay for the next round).
+    pub async fn learner_jobs(&mut self, who: &Learner) -> StoreResult<Vec<Uuid>> {
+        let rows: Vec<JobId> = self
+            .fetch_all(
+                "SELECT job_id FROM stack_job WHERE identity_type = $1 AND identity = $2",
+                args![who.identity_type.clone(), who.identity.clone()],
+            )
+            .await?;
+        Ok(rows.into_iter().map(|r| r.job_id).collect())
+    }
+
+    pub async fn delete_jobs(&mut self, ids: &[Uuid]) -> StoreResult<()> {
+        for id in ids {
+            self.execute("DELETE FROM stack_job WHERE job_id = $1", args![*id]).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn learner_certificates(&mut self, who: &Learner) -> StoreResult<Vec<CertificateRow>> {
+        certificates_of(self, who).await
+    }
+
+    pub async fn learner_components(&mut self, who: &Learner) -> StoreResult<Vec<ComponentRow>> {
+        components_of(self, who).await
+    }
+
+    pub async fn learner_enrolments(&mut self, who: &Learner) -> StoreResult<Vec<EnrolmentRow>> {
+        enrolments_of(self, who).await
+    }
+
+    /// Records the version a learner starts a line on (kept if already recorded).
+    pub async fn enrol(&mut self, line: Uuid, who: &Learner, version: i64) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO line_learner (metro_line_id, identity_type, identity, version, started_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (metro_line_id, identity_type, identity) DO NOTHING",
+            args![line, who.identity_type.clone(), who.identity.clone(), version, super::now()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Moves learners of a line to `version`; returns how many rows changed.
+    pub async fn migrate_learner(&mut self, line: Uuid, who: &Learner, version: i64) -> StoreResult<u64> {
+        self.execute(
+            "INSERT INTO line_learner (metro_line_id, identity_type, identity, version, started_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (metro_line_id, identity_type, identity) DO UPDATE SET version = excluded.version",
+            args![line, who.identity_type.clone(), who.identity.clone(), version, super::now()],
+        )
+        .await
+    }
+
+    pub async fn insert_certificate(&mut self, c: NewCertificate) -> StoreResult<()> {
+        let n = c.credential;
+        self.execute(
+            "INSERT INTO credential (credential_id, issuer_id, metro_line_id, metro_line_version, identity_type, identity, recipient_name, \
+             status_list_id, status_index, key_id, signed, jwt, sha256, valid_from, valid_until, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            args![n.credential_id, c.issuer_id, c.metro_line_id, c.metro_line_version, n.identity_type, n.identity, n.recipient_name,
+                n.status_list_id, n.status_index, c.key_id, n.signed, n.jwt, n.sha256, n.valid_from, n.valid_until, super::now()],
+        )
+        .await?;
+        let rows: Vec<Vec<Arg>> = c.components.iter().map(|comp| args![n.credential_id, *comp]).collect();
+        self.insert_many("INSERT INTO certificate_component (certificate_id, component_id) VALUES", 2, rows).await
+    }
+
+    /// Gives every learner without one a first progress link (`rows`: identity type, identity,
+    /// hash of the generation-1 token); learners who have one keep it.
+    pub async fn ensure_progress_links(&mut self, rows: Vec<(String, String, String)>) -> StoreResult<()> {
+        let now = super::now();
+        let rows: Vec<Vec<Arg>> = rows.into_iter().map(|(t, i, h)| args![h, t, i, 1i64, now]).collect();
+        self.insert_many_then(
+            "INSERT INTO progress_link (token_hash, identity_type, identity, generation, created_at) VALUES",
+            5,
+            rows,
+            " ON CONFLICT DO NOTHING",
+        )
+        .await
+    }
+
+    /// The active progress link generation of every recipient of an award.
+    pub async fn award_progress_links(&mut self, award: Uuid) -> StoreResult<Vec<ProgressLinkRow>> {
+        self.fetch_all(
+            "SELECT DISTINCT p.identity_type, p.identity, p.generation, p.revoked_at FROM progress_link p \
+             JOIN credential c ON c.identity_type = p.identity_type AND c.identity = p.identity \
+             WHERE c.award_id = $1 AND p.revoked_at IS NULL",
+            args![award],
+        )
+        .await
+    }
+
+    /// A new progress link generation for a learner (the previous one, if any, is revoked).
+    pub async fn insert_progress_link(&mut self, who: &Learner, generation: i64, token_hash: &str) -> StoreResult<()> {
+        let now = super::now();
+        self.execute(
+            "UPDATE progress_link SET revoked_at = $3 WHERE identity_type = $1 AND identity = $2 AND revoked_at IS NULL",
+            args![who.identity_type.clone(), who.identity.clone(), now],
+        )
+        .await?;
+        self.execute(
+            "INSERT INTO progress_link (token_hash, identity_type, identity, generation, created_at) VALUES ($1, $2, $3, $4, $5)",
+            args![token_hash, who.identity_type.clone(), who.identity.clone(), generation, now],
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    pub async fn learner_certificates(&self, who: &Learner) -> StoreResult<Vec<CertificateRow>> {
+        certificates_of(&mut self.clone(), who).await
+    }
+
+    pub async fn learner_enrolments(&self, who: &Learner) -> StoreResult<Vec<EnrolmentRow>> {
+        enrolments_of(&mut self.clone(), who).await
+    }
+
+    /// Issuers that issued anything to the learner.
+    pub async fn learner_issuers(&self, who: &Learner) -> StoreResult<Vec<Uuid>> {
+        let rows: Vec<IssuerId> = self
+            .clone()
+            .fetch_all(
+                "SELECT DISTINCT issuer_id FROM credential WHERE identity_type = $1 AND identity = $2",
+                args![who.identity_type.clone(), who.identity.clone()],
+            )
+            .await?;
+        Ok(rows.into_iter().map(|r| r.issuer_id).collect())
+    }
+
+    /// Learners with queued work that is due, oldest first.
+    pub async fn due_learners(&self, now: OffsetDateTime, limit: i64) -> StoreResult<Vec<Learner>> {
+        self.clone()
+            .fetch_all(
+                "SELECT identity_type, identity FROM stack_job WHERE not_before <= $1 \
+                 GROUP BY identity_type, identity ORDER BY MIN(created_at) LIMIT $2",
+                args![now, limit],
+            )
+            .await
+    }
+
+    /// Backs off a learner whose re-evaluation failed.
+    pub async fn postpone_learner(&self, who: &Learner, until: OffsetDateTime) -> StoreResult<()> {
+        self.clone()
+            .execute(
+                "UPDATE stack_job SET attempts = attempts + 1, not_before = $3 WHERE identity_type = $1 AND identity = $2",
+                args![who.identity_type.clone(), who.identity.clone(), until],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn queued_jobs(&self) -> StoreResult<i64> {
+        let c: Count =
+            self.clone().fetch_optional("SELECT COUNT(*) AS n FROM stack_job", vec![]).await?.unwrap_or(Count { n: 0 });
+        Ok(c.n)
+    }
+
+    /// Everyone who holds a badge of `nanomodule`.
+    pub async fn holders_of(&self, nanomodule: Uuid) -> StoreResult<Vec<Learner>> {
+        self.clone()
+            .fetch_all(
+                "SELECT DISTINCT identity_type, identity FROM credential WHERE nanomodule_id = $1",
+                args![nanomodule],
+            )
+            .await
+    }
+
+    /// Everyone with a certificate of, or a recorded start on, a line.
+    pub async fn learners_of_line(&self, line: Uuid) -> StoreResult<Vec<Learner>> {
+        self.clone()
+            .fetch_all(
+                "SELECT identity_type, identity FROM credential WHERE metro_line_id = $1 \
+                 UNION SELECT identity_type, identity FROM line_learner WHERE metro_line_id = $1",
+                args![line],
+            )
+            .await
+    }
+
+    /// Holders of certificates that are still standing while a component of theirs expired in
+    /// `[from, to)`: expiry changes nothing in the database, so it is found by time.
+    pub async fn expired_component_holders(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> StoreResult<Vec<Learner>> {
+        self.clone()
+            .fetch_all(
+                "SELECT DISTINCT cert.identity_type, cert.identity FROM certificate_component cc \
+                 JOIN credential cert ON cert.credential_id = cc.certificate_id \
+                 JOIN credential comp ON comp.credential_id = cc.component_id \
+                 WHERE cert.revoked_at IS NULL AND comp.valid_until >= $1 AND comp.valid_until < $2",
+                args![from, to],
+            )
+            .await
+    }
+
+    pub async fn progress_link(&self, token_hash: &str) -> StoreResult<Option<ProgressLinkRow>> {
+        self.clone()
+            .fetch_optional(
+                "SELECT identity_type, identity, generation, revoked_at FROM progress_link WHERE token_hash = $1",
+                args![token_hash],
+            )
+            .await
+    }
+
+    /// The learner's current (unrevoked) link generation, if any.
+    pub async fn active_progress_link(&self, who: &Learner) -> StoreResult<Option<ProgressLinkRow>> {
+        self.clone()
+            .fetch_optional(
+                "SELECT identity_type, identity, generation, revoked_at FROM progress_link \
+                 WHERE identity_type = $1 AND identity = $2 AND revoked_at IS NULL",
+                args![who.identity_type.clone(), who.identity.clone()],
+            )
+            .await
+    }
+
+    /// Highest generation ever used for the learner (0 when none).
+    pub async fn last_progress_generation(&self, who: &Learner) -> StoreResult<i64> {
+        let c: Count = self
+            .clone()
+            .fetch_optional(
+                "SELECT COALESCE(MAX(generation), 0) AS n FROM progress_link WHERE identity_type = $1 AND identity = $2",
+                args![who.identity_type.clone(), who.identity.clone()],
+            )
+            .await?
+            .unwrap_or(Count { n: 0 });
+        Ok(c.n)
+    }
+
+    /// Certificates issued by an issuer in `[from, to)` (for issuance reports).
+    pub async fn certificates_issued(
+        &self,
+        issuer: Uuid,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> StoreResult<Vec<CertificateRow>> {
+        self.clone()
+            .fetch_all(
+                "SELECT credential_id, issuer_id, metro_line_id, metro_line_version, revoked_at, suspended_at, status_cause, created_at \
+                 FROM credential WHERE issuer_id = $1 AND metro_line_id IS NOT NULL AND created_at >= $2 AND created_at < $3 ORDER BY created_at",
+                args![issuer, from, to],
+            )
+            .await
+    }
+}

@@ -1,0 +1,349 @@
+//! Stacking badges into partial certificates: issuance exactly once, evidence, the cascade,
+//! versions, learners' progress links, and the durable queue.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::harness::{ADMIN, TestApp, both};
+use crate::interop::js_verify;
+
+both!(certificate_lifecycle);
+both!(concurrent_last_modules_issue_one_certificate);
+both!(queue_history_and_versions);
+
+pub struct Line {
+    pub issuer: String,
+    pub map: String,
+    pub id: String,
+    pub a: String,
+    pub b: String,
+}
+
+async fn module(app: &TestApp, issuer: &str, name: &str) -> String {
+    let (s, nm) = app
+        .post(
+            &format!("/api/v1/issuers/{issuer}/nanomodules"),
+            ADMIN,
+            json!({"name": name, "description": "d", "criteria": {"narrative": "n"}, "duration_minutes": 180}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{nm}");
+    nm["id"].as_str().unwrap().to_string()
+}
+
+/// An issuer with modules A and B and a line whose rule is "all stations".
+pub async fn line(app: &TestApp) -> Line {
+    let issuer = app.issuer("ROC Techniek").await;
+    let a = module(app, &issuer, "Smeren").await;
+    let b = module(app, &issuer, "Trillingen meten").await;
+    let (_, map) =
+        app.post(&format!("/api/v1/issuers/{issuer}/metro-maps"), ADMIN, json!({"name": "Smart Maintenance"})).await;
+    let map = map["id"].as_str().unwrap().to_string();
+    let (s, l) = app
+        .post(
+            &format!("/api/v1/issuers/{issuer}/metro-lines"),
+            ADMIN,
+            json!({"name": "Onderhoud basis", "description": "Twee modules", "metro_map": map, "colour": "#aa3300",
+                   "stations": [a, b],
+                   "certificate": {"name": "Deelcertificaat Onderhoud", "description": "MBO deelcertificaat",
+                                   "criteria": {"narrative": "Beide modules"},
+                                   "alignment": [{"targetName": "Monteur mechatronica", "targetCode": "25123", "targetFramework": "MBO crebo", "targetUrl": "https://example.nl/crebo/25123"}],
+                                   "credits": 6}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{l}");
+    Line { issuer, map, id: l["id"].as_str().unwrap().to_string(), a, b }
+}
+
+pub async fn award(app: &TestApp, module: &str, who: &str) -> Value {
+    let (s, r) = app
+        .post(
+            &format!("/api/v1/nanomodules/{module}/awards"),
+            ADMIN,
+            json!({"recipients": [{"identity": who, "name": "Jan Jansen"}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    r
+}
+
+fn last_segment(url: &str) -> String {
+    url.rsplit('/').next().unwrap().to_string()
+}
+
+async fn status_of(app: &TestApp, credential_url: &str) -> Value {
+    let (s, st) = app.get(&format!("/api/v1/credentials/{}/status", last_segment(credential_url)), Some(ADMIN)).await;
+    assert_eq!(s, StatusCode::OK, "{st}");
+    st
+}
+
+async fn progress(app: &TestApp, line: &str, who: &str) -> Value {
+    let (s, p) = app.get(&format!("/api/v1/metro-lines/{line}/progress?identity={who}"), Some(ADMIN)).await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    p
+}
+
+/// What a public verifier answers for the certificate (signature and status lists).
+async fn verdict(app: &TestApp, credential_url: &str) -> Value {
+    let vc = app.client.get(credential_url).send().await.unwrap().text().await.unwrap();
+    let r = app.client.post(format!("{}/verify", app.base)).header("content-type", "application/json").body(vc);
+    let v: Value = r.send().await.unwrap().json().await.unwrap();
+    v["credential"].clone()
+}
+
+async fn certificate_lifecycle(app: TestApp) {
+    let l = line(&app).await;
+    let jan = "jan@example.nl";
+
+    // One module: no certificate yet.
+    let first = award(&app, &l.a, jan).await;
+    assert_eq!(first["certificates"], json!([]));
+    let a1 = first["credentials"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(progress(&app, &l.id, jan).await["certificate"], Value::Null);
+
+    // The second completes the line: exactly one certificate, in the award's answer.
+    let second = award(&app, &l.b, jan).await;
+    let b1 = second["credentials"][0]["id"].as_str().unwrap().to_string();
+    let issued = second["certificates"].as_array().unwrap();
+    assert_eq!(issued.len(), 1, "{second}");
+    assert_eq!(issued[0]["action"], "issued");
+    assert_eq!(issued[0]["version"], 1);
+    let cert = issued[0]["certificate"].as_str().unwrap().to_string();
+
+    // A full OB 3.0 credential naming its components with the digest of what they serve.
+    let text = app.client.get(&cert).send().await.unwrap().text().await.unwrap();
+    let vc: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(metrobadge::credential::schema::ob_violations(&vc), Vec::<String>::new());
+    let achievement = &vc["credentialSubject"]["achievement"];
+    assert_eq!(achievement["achievementType"], "Certificate");
+    assert_eq!(achievement["version"], "1");
+    assert_eq!(achievement["id"], format!("{}/metro-lines/{}/versions/1", app.base, l.id));
+    assert_eq!(achievement["creditsAvailable"], 6.0);
+    assert_eq!(achievement["alignment"][0]["targetCode"], "25123");
+    assert_eq!(vc["credentialSubject"]["identifier"][0]["identityType"], "emailAddress");
+    assert!(vc["proof"].is_array());
+    let evidence = vc["evidence"].as_array().unwrap();
+    assert_eq!(evidence.len(), 2);
+    for (e, url) in evidence.iter().zip([&a1, &b1]) {
+        assert_eq!(e["id"], url.as_str());
+        let served = app.client.get(url).send().await.unwrap().bytes().await.unwrap();
+        let expect =
+            metrobadge::credential::certificate::digest_multibase(&hex::encode(Sha256::digest(&served))).unwrap();
+        assert_eq!(e["digestMultibase"], expect.as_str(), "digest of the served component");
+    }
+    let (s, doc) = app.get(&format!("/metro-lines/{}/versions/1", l.id), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(doc["achievementType"], "Certificate");
+    let png = app.client.get(format!("{cert}/badge.png")).send().await.unwrap();
+    assert_eq!(png.status(), StatusCode::OK, "baked like any badge");
+
+    // The reference JavaScript stack verifies it, and rejects a changed evidence digest.
+    let issuer_url = vc["issuer"]["id"].as_str().unwrap().to_string();
+    let (_, profile) = app.get(&format!("/issuers/{}", l.issuer), None).await;
+    let mut altered = vc.clone();
+    altered["evidence"][0]["digestMultibase"] = json!("uEiAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    let results = js_verify(&json!({"documents": {issuer_url: profile}, "cases": [
+        {"name": "certificate", "credential": vc}, {"name": "altered", "credential": altered}]}));
+    assert_eq!(
+        results.iter().map(|r| (r.0.as_str(), r.1)).collect::<Vec<_>>(),
+        [("certificate", true), ("altered", false)],
+        "{results:?}"
+    );
+
+    // Another badge of a station and a re-evaluation issue nothing more.
+    let again = award(&app, &l.b, jan).await;
+    assert_eq!(again["certificates"], json!([]));
+    let (s, ev) = app.post(&format!("/api/v1/metro-lines/{}/evaluate", l.id), ADMIN, json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{ev}");
+    assert_eq!(ev["issued"], json!([]));
+    assert_eq!(ev["learners_evaluated"], 1);
+
+    // Suspending a component suspends the certificate (reason names it); reinstating brings it back.
+    app.post(&format!("/api/v1/credentials/{}/suspend", last_segment(&a1)), ADMIN, json!({"reason": "onderzoek"}))
+        .await;
+    let st = status_of(&app, &cert).await;
+    assert_eq!(st["status"], "suspended", "{st}");
+    assert!(st["suspension_reason"].as_str().unwrap().contains(&a1), "{st}");
+    assert!(st["suspension_reason"].as_str().unwrap().contains("Smeren"), "{st}");
+    assert_eq!(verdict(&app, &cert).await["status"], "suspended");
+    app.post(&format!("/api/v1/credentials/{}/reinstate", last_segment(&a1)), ADMIN, json!({})).await;
+    assert_eq!(status_of(&app, &cert).await["status"], "active");
+    assert_eq!(verdict(&app, &cert).await["status"], "active");
+
+    // Revoking a component revokes the certificate for every verifier, naming the component.
+    app.post(&format!("/api/v1/credentials/{}/revoke", last_segment(&a1)), ADMIN, json!({"reason": "fraude"})).await;
+    let st = status_of(&app, &cert).await;
+    assert_eq!(st["status"], "revoked");
+    assert!(st["revocation_reason"].as_str().unwrap().contains(&a1), "{st}");
+    assert_eq!(verdict(&app, &cert).await["status"], "revoked");
+
+    // Earning the module again earns a new certificate resting on the new badge.
+    let redo = award(&app, &l.a, jan).await;
+    let a2 = redo["credentials"][0]["id"].as_str().unwrap().to_string();
+    let issued = redo["certificates"].as_array().unwrap();
+    assert_eq!(issued.len(), 1, "{redo}");
+    let cert2 = issued[0]["certificate"].as_str().unwrap().to_string();
+    assert_ne!(cert2, cert);
+    let vc2: Value = app.client.get(&cert2).send().await.unwrap().json().await.unwrap();
+    let ids: Vec<&str> = vc2["evidence"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&a2.as_str()) && !ids.contains(&a1.as_str()), "{ids:?}");
+    let p = progress(&app, &l.id, jan).await;
+    assert_eq!(p["certificate"]["id"], cert2.as_str());
+    assert_eq!(p["certificate"]["status"], "active");
+
+    // A person's revocation of a certificate stands: no automatic re-issue.
+    app.post(&format!("/api/v1/credentials/{}/revoke", last_segment(&cert2)), ADMIN, json!({"reason": "ingetrokken"}))
+        .await;
+    let (_, ev) = app.post(&format!("/api/v1/metro-lines/{}/evaluate", l.id), ADMIN, json!({})).await;
+    assert_eq!(ev["issued"], json!([]), "{ev}");
+
+    // All of it is in the audit chain, by the service, and the chain verifies.
+    let events = app.service.store.audit_page(0, 10_000).await.unwrap();
+    let by_service = |action: &str| events.iter().filter(|e| e.action == action && e.actor_role == "system").count();
+    assert_eq!(by_service("certificate.issued"), 2);
+    assert_eq!(by_service("credential.suspended"), 1);
+    assert_eq!(by_service("credential.reinstated"), 1);
+    assert_eq!(by_service("credential.revoked"), 1);
+    let (_, check) = app.get("/api/v1/audit/verify", Some(ADMIN)).await;
+    assert_eq!(check["ok"], true, "{check}");
+    let (_, report) = app.get(&format!("/api/v1/reports/issuance?issuer={}&group=month", l.issuer), Some(ADMIN)).await;
+    assert_eq!(report["totals"]["certificates"], 2, "{report}");
+
+    // The learner's private progress link: in the award answer, on their view of the badge page.
+    let progress_url = redo["credentials"][0]["progress_url"].as_str().unwrap().to_string();
+    let learner_url = redo["credentials"][0]["learner_url"].as_str().unwrap().to_string();
+    assert_eq!(first["credentials"][0]["progress_url"], progress_url.as_str(), "one link per learner");
+    let doc: Value = app.client.get(&progress_url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(doc["metro_lines"][0]["name"], "Onderhoud basis");
+    assert_eq!(doc["metro_lines"][0]["stations"][0]["done"], true);
+    assert_eq!(doc["badges"].as_array().unwrap().len(), 4);
+    let page = app.client.get(&progress_url).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+    assert!(page.headers()["cache-control"].to_str().unwrap().contains("no-store"));
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Onderhoud basis") && html.contains("Smeren"));
+    let own = app.client.get(&learner_url).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
+    assert!(own.contains(&progress_url), "the learner's view of the badge page links their progress");
+    let public = app.client.get(&a2).header("accept", "text/html").send().await.unwrap().text().await.unwrap();
+    assert!(!public.contains("/progress/"), "the public badge page does not");
+    let svg = app.client.get(format!("{progress_url}/map.svg")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(svg.matches("class=\"station done\"").count(), 2, "{svg}");
+    assert!(svg.contains("fill=\"#aa3300\""));
+
+    // Replacing the link kills the old one.
+    let resp = app.client.post(format!("{progress_url}/replace")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let html = resp.text().await.unwrap();
+    assert_eq!(app.client.get(&progress_url).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    let token = progress_url.rsplit('/').next().unwrap();
+    let new_url = html
+        .split("href=\"")
+        .filter_map(|s| s.split('"').next())
+        .find(|h| h.contains("/progress/") && !h.contains(token))
+        .unwrap();
+    assert_eq!(app.client.get(new_url).send().await.unwrap().status(), StatusCode::OK);
+    let next = award(&app, &l.b, jan).await;
+    assert_eq!(next["credentials"][0]["progress_url"], new_url, "later awards give the current link");
+    // Staff can revoke it too.
+    let (s, _) = app.post("/api/v1/progress-links/revoke", ADMIN, json!({"identity": "JAN@example.nl"})).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(app.client.get(new_url).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.get("/progress/mbp_nonsense", None).await.0, StatusCode::NOT_FOUND);
+    let _ = l.map;
+    app.stop().await;
+}
+
+async fn concurrent_last_modules_issue_one_certificate(app: TestApp) {
+    let l = line(&app).await;
+    for i in 0..4 {
+        let who = format!("learner{i}@example.nl");
+        let (x, y) = tokio::join!(award(&app, &l.a, &who), award(&app, &l.b, &who));
+        let issued = x["certificates"].as_array().unwrap().len() + y["certificates"].as_array().unwrap().len();
+        assert_eq!(issued, 1, "{x} {y}");
+        let p = progress(&app, &l.id, &who).await;
+        assert_eq!(p["certificate"]["status"], "active");
+    }
+    let certs = app
+        .service
+        .store
+        .query_text("SELECT CAST(COUNT(*) AS TEXT) FROM credential WHERE metro_line_id IS NOT NULL")
+        .await
+        .unwrap();
+    assert_eq!(certs, ["4"]);
+    app.stop().await;
+}
+
+async fn queue_history_and_versions(app: TestApp) {
+    let issuer = app.issuer("Sector").await;
+    let a = module(&app, &issuer, "A").await;
+    let b = module(&app, &issuer, "B").await;
+    let c = module(&app, &issuer, "C").await;
+    // History first: badges awarded before the line existed.
+    for who in ["old@example.nl", "crash@example.nl"] {
+        award(&app, &a, who).await;
+        award(&app, &b, who).await;
+    }
+    let (_, map) = app.post(&format!("/api/v1/issuers/{issuer}/metro-maps"), ADMIN, json!({"name": "M"})).await;
+    let (_, line) = app
+        .post(
+            &format!("/api/v1/issuers/{issuer}/metro-lines"),
+            ADMIN,
+            json!({"name": "L", "metro_map": map["id"], "colour": "#123456", "stations": [a, b],
+                   "certificate": {"name": "Cert", "description": "d"}}),
+        )
+        .await;
+    let id = line["id"].as_str().unwrap().to_string();
+
+    // A learner queued by a transaction whose process then died: the worker finishes the job.
+    let mut tx = app.service.store.begin().await.unwrap();
+    let crashed =
+        metrobadge::store::Learner { identity_type: "emailAddress".into(), identity: "crash@example.nl".into() };
+    tx.enqueue_learners(std::slice::from_ref(&crashed), "test").await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(app.service.store.queued_jobs().await.unwrap(), 1);
+    let handled = app.service.stack_tick(metrobadge::store::now()).await.unwrap();
+    assert_eq!(handled, 1);
+    assert_eq!(app.service.store.queued_jobs().await.unwrap(), 0);
+    assert_eq!(progress(&app, &id, "crash@example.nl").await["certificate"]["status"], "active");
+
+    // Importing history: evaluate issues for everyone who already qualifies.
+    let (s, ev) = app.post(&format!("/api/v1/metro-lines/{id}/evaluate"), ADMIN, json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{ev}");
+    assert_eq!(ev["issued"].as_array().unwrap().len(), 1, "{ev}");
+    let trainer = app.member(&issuer, "trainer").await;
+    assert_eq!(
+        app.post(&format!("/api/v1/metro-lines/{id}/evaluate"), &trainer, json!({})).await.0,
+        StatusCode::FORBIDDEN
+    );
+
+    // Versions: a learner who started on version 1 keeps it; a new learner starts on 2.
+    award(&app, &a, "started@example.nl").await;
+    let (_, v2) = app.patch(&format!("/api/v1/metro-lines/{id}"), ADMIN, json!({"stations": [a, b, c]})).await;
+    assert_eq!(v2["version"], 2);
+    award(&app, &a, "new@example.nl").await;
+    let r = award(&app, &b, "started@example.nl").await;
+    assert_eq!(r["certificates"][0]["version"], 1, "evaluated against the version they started on: {r}");
+    let r = award(&app, &b, "new@example.nl").await;
+    assert_eq!(r["certificates"], json!([]), "version 2 also needs C");
+    assert_eq!(progress(&app, &id, "new@example.nl").await["version"], 2);
+    // Certificates already issued keep their version; migrating moves learners in progress.
+    assert_eq!(progress(&app, &id, "old@example.nl").await["version"], 1);
+    award(&app, &a, "mover@example.nl").await;
+    let (_, v3) = app.patch(&format!("/api/v1/metro-lines/{id}"), ADMIN, json!({"stations": [a]})).await;
+    assert_eq!(v3["version"], 3);
+    assert_eq!(progress(&app, &id, "mover@example.nl").await["version"], 2);
+    let (s, m) = app
+        .post(
+            &format!("/api/v1/metro-lines/{id}/learners/migrate"),
+            ADMIN,
+            json!({"to_version": 3, "learners": [{"identity": "mover@example.nl"}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{m}");
+    assert_eq!(m["issued"].as_array().unwrap().len(), 1, "version 3 needs only A: {m}");
+    let (s, bad) =
+        app.post(&format!("/api/v1/metro-lines/{id}/learners/migrate"), ADMIN, json!({"to_version": 9})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    app.stop().await;
+}
