@@ -23,5 +23,12 @@ async fn health(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+    let mut text = state.metrics.render();
+    // A queue that only grows means stacking keeps failing (details in the logs).
+    if let Ok(n) = state.service.store.queued_jobs().await {
+        text.push_str("# HELP metrobadge_stack_queue_jobs Learners' re-evaluations waiting in the stacking queue.\n");
+        text.push_str("# TYPE metrobadge_stack_queue_jobs gauge\n");
+        text.push_str(&format!("metrobadge_stack_queue_jobs {n}\n"));
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }

@@ -39,6 +39,16 @@ const INLINE_LEARNERS: usize = 200;
 /// How long a learner whose re-evaluation failed waits before the next try.
 const RETRY_AFTER: time::Duration = time::Duration::seconds(60);
 
+/// What one certificate is issued from.
+#[derive(Clone, Copy)]
+struct Certificate<'a> {
+    line: &'a MetroLineRow,
+    version: i64,
+    spec: &'a MetroLineSpec,
+    achievement: &'a Value,
+    signer: &'a Signer,
+}
+
 /// One thing stacking did.
 #[derive(Debug, Clone, Serialize)]
 pub struct StackOutcome {
@@ -49,6 +59,24 @@ pub struct StackOutcome {
     pub certificate: String,
     #[serde(skip)]
     pub certificate_id: Uuid,
+}
+
+/// Everything a round needs besides the learner's own rows, read before the learner's
+/// transaction opens: on SQLite that transaction holds the only write lock, and reading through
+/// the pool meanwhile could wait for a connection held by a writer waiting for that lock.
+#[derive(Default)]
+struct Prepared {
+    specs: HashMap<(Uuid, i64), MetroLineSpec>,
+    achievements: HashMap<(Uuid, i64), Value>,
+    issuers: HashMap<Uuid, Signer>,
+}
+
+/// An issuer as a certificate's signer.
+struct Signer {
+    profile: Value,
+    url: String,
+    key_id: Uuid,
+    key: ed25519_dalek::SigningKey,
 }
 
 /// What is known about a learner, read once for all lines.
@@ -221,10 +249,47 @@ impl Service {
         Ok(handled)
     }
 
+    /// Reads what judging `who` may need (line versions, achievements, signers) for every line
+    /// the learner is on, as the learner looks now.
+    async fn prepare(&self, who: &Learner, lines: &[MetroLineRow]) -> ServiceResult<Prepared> {
+        let facts = self.learner_facts(who).await?;
+        let mut p = Prepared::default();
+        for line in lines {
+            let current: MetroLineSpec = decode_spec(&line.spec)?;
+            let mut versions = vec![line.current_version];
+            versions.extend(
+                facts.certs.iter().filter(|c| c.metro_line_id == line.metro_line_id).map(|c| c.metro_line_version),
+            );
+            versions
+                .extend(facts.enrolments.iter().filter(|e| e.metro_line_id == line.metro_line_id).map(|e| e.version));
+            let started = facts.held.iter().any(|h| current.stations.contains(&h.nanomodule));
+            if versions.len() == 1 && !started {
+                continue;
+            }
+            p.specs.insert((line.metro_line_id, line.version), current);
+            for v in versions {
+                if let std::collections::hash_map::Entry::Vacant(e) = p.specs.entry((line.metro_line_id, v)) {
+                    let row =
+                        self.store.metro_line(line.metro_line_id, Some(v)).await?.ok_or(ServiceError::NotFound)?;
+                    e.insert(decode_spec(&row.spec)?);
+                }
+                p.achievements
+                    .insert((line.metro_line_id, v), self.certificate_achievement(line.metro_line_id, v).await?);
+            }
+            if !p.issuers.contains_key(&line.issuer_id) {
+                let url = ob3::issuer_url(&self.base_url, line.issuer_id);
+                let profile = ob3::profile(&url, &self.issuer_spec(line.issuer_id).await?);
+                let (key_id, key) = self.active_signing_key(line.issuer_id).await?;
+                p.issuers.insert(line.issuer_id, Signer { profile, url, key_id, key });
+            }
+        }
+        Ok(p)
+    }
+
     /// Re-evaluates one learner on every line, in one transaction.
     pub async fn restack(&self, who: &Learner) -> ServiceResult<Vec<StackOutcome>> {
         let lines = self.store.all_metro_lines().await?;
-        let mut cache = HashMap::new();
+        let prepared = self.prepare(who, &lines).await?;
         let now = crate::store::now();
         let mut tx = self.store.begin().await?;
         tx.lock_learner(who).await?;
@@ -237,6 +302,8 @@ impl Service {
         let actor = Actor::service();
         let mut events = Vec::new();
         let mut out = Vec::new();
+        // Set when the learner changed between preparing and locking: judged again next round.
+        let mut again = false;
         for line in &lines {
             let current: MetroLineSpec = decode_spec(&line.spec)?;
             let standing_cert = standing_certificate(&certs, line.metro_line_id);
@@ -246,14 +313,15 @@ impl Service {
                 continue;
             }
             let version = standing_cert.map(|c| c.metro_line_version).or(enrolled).unwrap_or(line.current_version);
+            let (Some(spec), Some(signer)) =
+                (prepared.specs.get(&(line.metro_line_id, version)), prepared.issuers.get(&line.issuer_id))
+            else {
+                again = true;
+                continue;
+            };
             if enrolled.is_none() {
                 tx.enrol(line.metro_line_id, who, version).await?;
             }
-            let spec = if version == line.version {
-                current.clone()
-            } else {
-                self.line_version(&mut cache, line.metro_line_id, version).await?
-            };
             let held_cert = standing_cert.map(|c| HeldCertificate {
                 credential: c.credential_id,
                 version: c.metro_line_version,
@@ -277,8 +345,12 @@ impl Service {
             let (action, change, certificate, reason) = match decision {
                 Decision::Nothing => continue,
                 Decision::Issue { components } => {
-                    let (id, digest) =
-                        self.issue_certificate(&mut tx, line, version, &spec, who, &creds, &components).await?;
+                    let Some(achievement) = prepared.achievements.get(&(line.metro_line_id, version)) else {
+                        again = true;
+                        continue;
+                    };
+                    let certificate = Certificate { line, version, spec, achievement, signer };
+                    let (id, digest) = self.issue_certificate(&mut tx, &certificate, who, &creds, &components).await?;
                     // Like `credential.issued`: the digest is the SHA-256 of the signed document,
                     // which itself names every component and its digest.
                     let mut e = NewEvent::new(&actor, Some(line.issuer_id), "certificate.issued", id, &json!({}));
@@ -322,6 +394,9 @@ impl Service {
             });
         }
         tx.delete_jobs(&jobs).await?;
+        if again {
+            tx.enqueue_learners(std::slice::from_ref(who), "changed while judged").await?;
+        }
         if !events.is_empty() {
             tx.audit(events).await?;
         }
@@ -332,23 +407,19 @@ impl Service {
         Ok(out)
     }
 
-    /// Builds, signs and stores one certificate inside the learner's transaction.
-    #[allow(clippy::too_many_arguments)]
+    /// Builds, signs and stores one certificate inside the learner's transaction (no reads
+    /// outside it: see [`Prepared`]).
     async fn issue_certificate(
         &self,
         tx: &mut Tx,
-        line: &MetroLineRow,
-        version: i64,
-        spec: &MetroLineSpec,
+        c: &Certificate<'_>,
         who: &Learner,
         creds: &[HolderCredential],
         component_ids: &[Uuid],
     ) -> ServiceResult<(Uuid, String)> {
+        let Certificate { line, version, spec, achievement, signer } = *c;
         let now = crate::store::now().replace_nanosecond(0).expect("zero is a valid nanosecond");
         let valid_from = rfc3339(now);
-        let issuer_id = ob3::issuer_url(&self.base_url, line.issuer_id);
-        let issuer = ob3::profile(&issuer_id, &self.issuer_spec(line.issuer_id).await?);
-        let achievement = self.certificate_achievement(line.metro_line_id, version).await?;
         let parts: Vec<&HolderCredential> =
             component_ids.iter().filter_map(|id| creds.iter().find(|c| c.credential_id == *id)).collect();
         let mut hours = 0.0;
@@ -365,8 +436,8 @@ impl Service {
         }
         let credits = spec.certificate.as_ref().and_then(|c| c.credits).unwrap_or((hours * 100.0).round() / 100.0);
         let template = Template {
-            issuer: &issuer,
-            achievement: &achievement,
+            issuer: &signer.profile,
+            achievement,
             valid_from: &valid_from,
             valid_until: None,
             session_date: None,
@@ -387,8 +458,8 @@ impl Service {
         let status = StatusEntry { list_url: self.status_list_url(list), index: index as u32 };
         let salt = hex::encode(rand::random::<[u8; 16]>());
         let doc = certificate::build(&template, &self.credential_url(id), &recipient, &salt, &status, &components);
-        let (key_id, key) = self.active_signing_key(line.issuer_id).await?;
-        let vm = ob3::verification_method(&issuer_id, &ob3::PublicKey { public_key: key.verifying_key().to_bytes() });
+        let key = signer.key.clone();
+        let vm = ob3::verification_method(&signer.url, &ob3::PublicKey { public_key: key.verifying_key().to_bytes() });
         let created = valid_from.clone();
         let mut issued = tokio::task::spawn_blocking(move || sign_batch(&[doc], &key, &vm, &created))
             .await
@@ -413,7 +484,7 @@ impl Service {
             issuer_id: line.issuer_id,
             metro_line_id: line.metro_line_id,
             metro_line_version: version,
-            key_id,
+            key_id: signer.key_id,
             components: component_ids.to_vec(),
         })
         .await?;
@@ -521,6 +592,13 @@ impl Service {
     ) -> ServiceResult<Value> {
         let row = self.store.metro_line(id, None).await?.ok_or(ServiceError::NotFound)?;
         who.check(row.issuer_id, Action::Manage)?;
+        if only.as_ref().is_some_and(|l| l.len() > crate::domain::award::MAX_RECIPIENTS) {
+            return Err(crate::domain::validate::Invalid::one(
+                "learners",
+                format!("at most {} learners per request", crate::domain::award::MAX_RECIPIENTS),
+            )
+            .into());
+        }
         let version = to_version.unwrap_or(row.current_version);
         if version < 1 || version > row.current_version {
             return Err(crate::domain::validate::Invalid::one(

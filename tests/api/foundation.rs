@@ -212,5 +212,6 @@ async fn health_metrics_request_ids(app: TestApp) {
     );
     assert!(text.contains("route=\"/api/v1/issuers/{id}\",status=\"404\""), "{text}");
     assert!(text.contains("metrobadge_http_request_duration_seconds_bucket"));
+    assert!(text.contains("metrobadge_stack_queue_jobs 0"), "{text}");
     app.stop().await;
 }

@@ -58,6 +58,8 @@ fn examples_match_the_schemas() {
             json!({"name": "L", "metro_map": id, "stations": [id], "rule": {"some": []}, "certificate": {"name": "C", "description": "D"}}),
             false,
         ),
+        ("learner-migration", json!({"to_version": 2, "learners": [{"identity": "jan@example.nl"}]}), true),
+        ("learner-migration", json!({"learners": [{"identity_type": "phone", "identity": "1"}]}), false),
     ];
     for (name, body, ok) in cases {
         assert_eq!(validator(name).is_valid(&body), ok, "{name}: {body}");
