@@ -342,7 +342,7 @@ impl Service {
             });
             let (decision, _) = decide(&spec.effective_rule(), &held, &names, held_cert.as_ref(), blocked);
             let url = |id: Uuid| self.credential_url(id);
-            let (action, change, certificate, reason) = match decision {
+            let (action, change, certificate, causes) = match decision {
                 Decision::Nothing => continue,
                 Decision::Issue { components } => {
                     let Some(achievement) = prepared.achievements.get(&(line.metro_line_id, version)) else {
@@ -365,26 +365,30 @@ impl Service {
                     });
                     continue;
                 }
-                Decision::Suspend { certificate, causes } => {
-                    ("suspended", StatusChange::Suspend, certificate, Some(cause_words(&held, &causes, &names, url)))
-                }
-                Decision::Revoke { certificate, causes } => {
-                    ("revoked", StatusChange::Revoke, certificate, Some(cause_words(&held, &causes, &names, url)))
-                }
-                Decision::Reinstate { certificate } => ("reinstated", StatusChange::Reinstate, certificate, None),
+                Decision::Suspend { certificate, causes } => ("suspended", StatusChange::Suspend, certificate, causes),
+                Decision::Revoke { certificate, causes } => ("revoked", StatusChange::Revoke, certificate, causes),
+                Decision::Reinstate { certificate } => ("reinstated", StatusChange::Reinstate, certificate, vec![]),
             };
+            let reason = (change != StatusChange::Reinstate).then(|| cause_words(&held, &causes, &names, url));
             tx.change_status(certificate, change, reason.as_deref(), Some("cascade"), now).await?;
             events.push(NewEvent::new(
                 &actor,
                 Some(line.issuer_id),
-                match change {
-                    StatusChange::Revoke => "credential.revoked",
-                    StatusChange::Suspend => "credential.suspended",
-                    StatusChange::Reinstate => "credential.reinstated",
-                },
+                change.action(),
                 certificate,
                 &json!({"reason": reason, "cascade": true, "metro_line_id": line.metro_line_id}),
             ));
+            // The chain names each component that caused the change in clear (its id is no
+            // personal data), right after the change itself.
+            for component in causes {
+                events.push(NewEvent::new(
+                    &actor,
+                    Some(line.issuer_id),
+                    "cascade.component",
+                    component,
+                    &json!({"certificate": certificate, "effect": action}),
+                ));
+            }
             out.push(StackOutcome {
                 metro_line: line.metro_line_id,
                 version,

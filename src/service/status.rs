@@ -19,7 +19,7 @@ pub const MAX_BULK: usize = 1000;
 const TRAINER_REVOKE_WINDOW: time::Duration = time::Duration::hours(24);
 
 impl StatusChange {
-    fn action(self) -> &'static str {
+    pub(super) fn action(self) -> &'static str {
         match self {
             StatusChange::Revoke => "credential.revoked",
             StatusChange::Suspend => "credential.suspended",

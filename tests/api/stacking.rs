@@ -205,6 +205,11 @@ async fn certificate_lifecycle(app: TestApp) {
     assert_eq!(by_service("credential.suspended"), 1);
     assert_eq!(by_service("credential.reinstated"), 1);
     assert_eq!(by_service("credential.revoked"), 1);
+    // Each cascade names its component in clear, right after the change.
+    let causes: Vec<&str> =
+        events.iter().filter(|e| e.action == "cascade.component").map(|e| e.subject_id.as_str()).collect();
+    let a1_id = last_segment(&a1);
+    assert_eq!(causes, [a1_id.as_str(), a1_id.as_str()], "suspension and revocation, both caused by A");
     let (_, check) = app.get("/api/v1/audit/verify", Some(ADMIN)).await;
     assert_eq!(check["ok"], true, "{check}");
     let (_, report) = app.get(&format!("/api/v1/reports/issuance?issuer={}&group=month", l.issuer), Some(ADMIN)).await;
