@@ -30,8 +30,8 @@ use crate::domain::pathway::Explanation;
 use crate::domain::stacking::{Decision, Held, HeldCertificate, Standing, cause_words, decide};
 use crate::domain::time::rfc3339;
 use crate::store::{
-    CertificateRow, CredentialRow, HolderCredential, Learner, MetroLineRow, NewCertificate, NewCredential,
-    StatusChange, Tx,
+    CertificateRow, CredentialRow, EnrolmentRow, HolderCredential, Learner, MetroLineRow, NewCertificate,
+    NewCredential, StatusChange, Tx,
 };
 
 /// Learners drained inline by the request that queued them; larger batches go to a task.
@@ -84,7 +84,7 @@ pub struct LearnerFacts {
     pub held: Vec<Held>,
     pub names: BTreeMap<Uuid, String>,
     pub certs: Vec<CertificateRow>,
-    pub enrolments: Vec<crate::store::EnrolmentRow>,
+    pub enrolments: Vec<EnrolmentRow>,
 }
 
 /// A learner's standing on one line, as the progress views show it.
@@ -132,6 +132,33 @@ fn held_badges(creds: &[HolderCredential], now: OffsetDateTime) -> ServiceResult
 /// The learner's certificate of `line` that is not revoked.
 fn standing_certificate(certs: &[CertificateRow], line: Uuid) -> Option<&CertificateRow> {
     certs.iter().find(|c| c.metro_line_id == line && c.revoked_at.is_none())
+}
+
+/// Where a learner is on a line: which version judges them (their standing certificate's, else
+/// the one they started on, else the current one) and whether they started it yet.
+struct Position<'a> {
+    version: i64,
+    certificate: Option<&'a CertificateRow>,
+    enrolled: Option<i64>,
+    started: bool,
+}
+
+fn position<'a>(
+    line: &MetroLineRow,
+    current: &MetroLineSpec,
+    held: &[Held],
+    certs: &'a [CertificateRow],
+    enrolments: &[EnrolmentRow],
+) -> Position<'a> {
+    let certificate = standing_certificate(certs, line.metro_line_id);
+    let enrolled = enrolments.iter().find(|e| e.metro_line_id == line.metro_line_id).map(|e| e.version);
+    let has_station = held.iter().any(|h| current.stations.contains(&h.nanomodule));
+    Position {
+        version: certificate.map(|c| c.metro_line_version).or(enrolled).unwrap_or(line.current_version),
+        certificate,
+        enrolled,
+        started: certificate.is_some() || enrolled.is_some() || has_station,
+    }
 }
 
 impl Service {
@@ -306,13 +333,11 @@ impl Service {
         let mut again = false;
         for line in &lines {
             let current: MetroLineSpec = decode_spec(&line.spec)?;
-            let standing_cert = standing_certificate(&certs, line.metro_line_id);
-            let enrolled = enrolments.iter().find(|e| e.metro_line_id == line.metro_line_id).map(|e| e.version);
-            let started = held.iter().any(|h| current.stations.contains(&h.nanomodule));
-            if standing_cert.is_none() && enrolled.is_none() && !started {
+            let Position { version, certificate: standing_cert, enrolled, started } =
+                position(line, &current, &held, &certs, &enrolments);
+            if !started {
                 continue;
             }
-            let version = standing_cert.map(|c| c.metro_line_version).or(enrolled).unwrap_or(line.current_version);
             let (Some(spec), Some(signer)) =
                 (prepared.specs.get(&(line.metro_line_id, version)), prepared.issuers.get(&line.issuer_id))
             else {
@@ -554,13 +579,11 @@ impl Service {
     ) -> ServiceResult<Option<LineProgress>> {
         let current: MetroLineSpec = decode_spec(&line.spec)?;
         let latest_cert = facts.certs.iter().rev().find(|c| c.metro_line_id == line.metro_line_id);
-        let standing_cert = standing_certificate(&facts.certs, line.metro_line_id);
-        let enrolled = facts.enrolments.iter().find(|e| e.metro_line_id == line.metro_line_id).map(|e| e.version);
-        let started = facts.held.iter().any(|h| current.stations.contains(&h.nanomodule));
-        if !always && latest_cert.is_none() && enrolled.is_none() && !started {
+        let Position { version, certificate: standing_cert, started, .. } =
+            position(&line, &current, &facts.held, &facts.certs, &facts.enrolments);
+        if !always && !started && latest_cert.is_none() {
             return Ok(None);
         }
-        let version = standing_cert.map(|c| c.metro_line_version).or(enrolled).unwrap_or(line.current_version);
         let spec = if version == line.version {
             current
         } else {
