@@ -166,20 +166,9 @@ impl Service {
         format!("{}/metro-lines/{line}/versions/{version}", self.base_url)
     }
 
-    /// Spec of a line version, cached for one evaluation round (versions never change).
-    async fn line_version(
-        &self,
-        cache: &mut HashMap<(Uuid, i64), MetroLineSpec>,
-        line: Uuid,
-        version: i64,
-    ) -> ServiceResult<MetroLineSpec> {
-        if let Some(s) = cache.get(&(line, version)) {
-            return Ok(s.clone());
-        }
+    async fn line_spec(&self, line: Uuid, version: i64) -> ServiceResult<MetroLineSpec> {
         let row = self.store.metro_line(line, Some(version)).await?.ok_or(ServiceError::NotFound)?;
-        let spec: MetroLineSpec = decode_spec(&row.spec)?;
-        cache.insert((line, version), spec.clone());
-        Ok(spec)
+        decode_spec(&row.spec)
     }
 
     /// The public `Achievement` of a line version: what its partial certificate certifies.
@@ -202,8 +191,7 @@ impl Service {
         let (Some(line), Some(version)) = (c.metro_line_id, c.metro_line_version) else {
             return Err(ServiceError::NotFound);
         };
-        let row = self.store.metro_line(line, Some(version)).await?.ok_or(ServiceError::NotFound)?;
-        let spec: MetroLineSpec = decode_spec(&row.spec)?;
+        let spec = self.line_spec(line, version).await?;
         Ok(spec.certificate.and_then(|c| c.name).or(spec.name).unwrap_or_default())
     }
 
@@ -584,11 +572,7 @@ impl Service {
         if !always && !started && latest_cert.is_none() {
             return Ok(None);
         }
-        let spec = if version == line.version {
-            current
-        } else {
-            self.line_version(&mut HashMap::new(), line.metro_line_id, version).await?
-        };
+        let spec = if version == line.version { current } else { self.line_spec(line.metro_line_id, version).await? };
         let mut names = facts.names.clone();
         for s in &spec.stations {
             if !names.contains_key(s)
