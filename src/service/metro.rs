@@ -171,44 +171,55 @@ pub struct DrawnLine {
     pub stations: Vec<(String, bool)>,
 }
 
-/// The metro map as SVG: each line a coloured track, stations as dots with their names.
-/// Sized by a viewBox so it scales down to phone width.
+/// Stations per row: a long line snakes down (left to right, then back) instead of growing
+/// wider, so the picture keeps a phone-readable scale.
+const PER_ROW: usize = 3;
+
+/// The metro map as SVG: each line a coloured track, stations as dots with their names
+/// (filled when done). Sized by a viewBox, at most three stations wide.
 pub fn map_svg(title: &str, lines: &[DrawnLine]) -> String {
     use crate::credential::ob3::xml_escape as esc;
-    const GAP: usize = 140;
-    const ROW: usize = 110;
-    let longest = lines.iter().map(|l| l.stations.len()).max().unwrap_or(1).max(1);
-    let width = 60 + longest * GAP;
-    let height = 70 + lines.len().max(1) * ROW;
+    const GAP: usize = 130;
+    const ROW: usize = 80;
+    const LEFT: usize = 60;
+    let width = LEFT * 2 + (PER_ROW - 1) * GAP;
+    let rows = |n: usize| n.div_ceil(PER_ROW).max(1);
+    let height = 60 + lines.iter().map(|l| 50 + rows(l.stations.len()) * ROW).sum::<usize>().max(ROW);
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height}\" width=\"100%\" role=\"img\" aria-label=\"{t}\">\
 <title>{t}</title><rect width=\"{width}\" height=\"{height}\" fill=\"#fbfbf8\"/>\
-<text x=\"20\" y=\"34\" font-family=\"sans-serif\" font-size=\"22\" font-weight=\"bold\" fill=\"#16324f\">{t}</text>",
+<text x=\"16\" y=\"34\" font-family=\"sans-serif\" font-size=\"22\" font-weight=\"bold\" fill=\"#16324f\">{t}</text>",
         t = esc(title)
     );
-    for (i, line) in lines.iter().enumerate() {
-        let y = 90 + i * ROW;
-        let x_end = 40 + line.stations.len().saturating_sub(1) * GAP;
+    let mut top = 60;
+    for line in lines {
+        let c = esc(&line.colour);
+        let at = |j: usize| {
+            let (row, col) = (j / PER_ROW, j % PER_ROW);
+            let col = if row % 2 == 0 { col } else { PER_ROW - 1 - col };
+            (LEFT + col * GAP, top + 50 + row * ROW)
+        };
+        let track: Vec<String> = (0..line.stations.len()).map(|j| format!("{},{}", at(j).0, at(j).1)).collect();
         svg.push_str(&format!(
-            "<g class=\"line\"><text x=\"20\" y=\"{}\" font-family=\"sans-serif\" font-size=\"15\" fill=\"{c}\">{}</text>\
-<line x1=\"40\" y1=\"{y}\" x2=\"{x_end}\" y2=\"{y}\" stroke=\"{c}\" stroke-width=\"10\" stroke-linecap=\"round\"/>",
-            y - 22,
+            "<g class=\"line\"><text x=\"16\" y=\"{}\" font-family=\"sans-serif\" font-size=\"17\" font-weight=\"bold\" fill=\"{c}\">{}</text>\
+<polyline points=\"{}\" fill=\"none\" stroke=\"{c}\" stroke-width=\"10\" stroke-linecap=\"round\" stroke-linejoin=\"round\"/>",
+            top + 18,
             esc(&line.name),
-            c = esc(&line.colour),
+            track.join(" "),
         ));
         for (j, (station, done)) in line.stations.iter().enumerate() {
-            let x = 40 + j * GAP;
-            let fill = if *done { esc(&line.colour) } else { "#fff".to_string() };
+            let (x, y) = at(j);
+            let fill = if *done { c.clone() } else { "#fff".to_string() };
             svg.push_str(&format!(
                 "<circle cx=\"{x}\" cy=\"{y}\" r=\"11\" fill=\"{fill}\" stroke=\"{c}\" stroke-width=\"5\" class=\"{}\"/>\
-<text x=\"{x}\" y=\"{}\" font-family=\"sans-serif\" font-size=\"13\" text-anchor=\"middle\" fill=\"#1b1b1b\">{}</text>",
+<text x=\"{x}\" y=\"{}\" font-family=\"sans-serif\" font-size=\"14\" text-anchor=\"middle\" fill=\"#1b1b1b\">{}</text>",
                 if *done { "station done" } else { "station" },
-                y + 32,
+                y + 30,
                 esc(station),
-                c = esc(&line.colour),
             ));
         }
         svg.push_str("</g>");
+        top += 50 + rows(line.stations.len()) * ROW;
     }
     svg.push_str("</svg>");
     svg
@@ -252,5 +263,15 @@ mod tests {
         );
         assert!(svg.contains("A &amp; B") && svg.contains("&lt;x&gt;") && svg.contains("&quot;s&quot;"));
         assert!(!svg.contains("<x>"));
+    }
+
+    #[test]
+    fn long_lines_snake_instead_of_widening() {
+        let stations: Vec<(String, bool)> = (0..7).map(|i| (format!("S{i}"), i < 2)).collect();
+        let svg = map_svg("M", &[DrawnLine { name: "L".into(), colour: "#123456".into(), stations }]);
+        assert!(svg.contains("viewBox=\"0 0 380 "), "three stations wide whatever the length: {svg}");
+        assert_eq!(svg.matches("class=\"station done\"").count(), 2);
+        // Row two runs back: its first station sits right, under the third.
+        assert!(svg.contains("points=\"60,110 190,110 320,110 320,190 190,190 60,190 60,270\""), "{svg}");
     }
 }
