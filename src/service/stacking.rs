@@ -247,9 +247,12 @@ impl Service {
             tx.enqueue_learners(&expired, "expiry").await?;
             tx.commit().await?;
         }
+        // Everything queued until now, including what was just queued; work queued while this
+        // round runs waits for the next one, so a round always ends.
+        let cutoff = crate::store::now();
         let mut handled = 0;
         loop {
-            let due = self.store.due_learners(now, 100).await?;
+            let due = self.store.due_learners(cutoff, 100).await?;
             if due.is_empty() {
                 break;
             }

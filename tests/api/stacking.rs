@@ -359,5 +359,37 @@ async fn queue_history_and_versions(app: TestApp) {
     let (s, bad) =
         app.post(&format!("/api/v1/metro-lines/{id}/learners/migrate"), ADMIN, json!({"to_version": 9})).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+
+    // Expiry changes nothing in the database; the worker finds it by time and suspends.
+    let before = progress(&app, &id, "old@example.nl").await;
+    assert_eq!(before["certificate"]["status"], "active");
+    app.service
+        .store
+        .execute_raw("UPDATE credential SET valid_until = created_at WHERE identity = 'old@example.nl' AND nanomodule_id IS NOT NULL")
+        .await
+        .unwrap();
+    app.service.stack_tick(metrobadge::store::now() - time::Duration::hours(1)).await.unwrap();
+    let after = progress(&app, &id, "old@example.nl").await;
+    assert_eq!(after["certificate"]["status"], "suspended", "{after}");
+    assert!(after["certificate"]["suspension_reason"].as_str().unwrap().contains("expired on"), "{after}");
+
+    // A station of another issuer the line accepts counts; the line's issuer signs.
+    let partner = app.issuer("Partner").await;
+    let foreign = module(&app, &partner, "Veilig werken").await;
+    let (s, l2) = app
+        .post(
+            &format!("/api/v1/issuers/{issuer}/metro-lines"),
+            ADMIN,
+            json!({"name": "Samen", "metro_map": map["id"], "colour": "#654321", "stations": [a, foreign],
+                   "accepts_issuers": [partner], "certificate": {"name": "Samen", "description": "d"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{l2}");
+    award(&app, &foreign, "duo@example.nl").await;
+    let r = award(&app, &a, "duo@example.nl").await;
+    let cert = r["certificates"][0]["certificate"].as_str().expect("certificate issued").to_string();
+    let vc: Value = app.client.get(&cert).send().await.unwrap().json().await.unwrap();
+    assert_eq!(vc["issuer"]["id"], format!("{}/issuers/{issuer}", app.base));
+    assert_eq!(verdict(&app, &cert).await["status"], "active");
     app.stop().await;
 }
