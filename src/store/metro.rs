@@ -103,6 +103,18 @@ impl Tx {
     }
 }
 
+/// Current versions of lines, filtered and ordered by `$tail` (one literal per query, written
+/// once).
+macro_rules! current_lines {
+    ($tail:literal) => {
+        concat!(
+            "SELECT l.metro_line_id, l.issuer_id, l.metro_map_id, v.version, l.current_version, v.spec, v.created_at ",
+            "FROM metro_line l JOIN metro_line_version v ON v.metro_line_id = l.metro_line_id AND v.version = l.current_version ",
+            $tail
+        )
+    };
+}
+
 impl Store {
     pub async fn metro_line(&self, id: Uuid, version: Option<i64>) -> StoreResult<Option<MetroLineRow>> {
         self.clone()
@@ -117,37 +129,20 @@ impl Store {
 
     pub async fn metro_lines(&self, issuer: Uuid) -> StoreResult<Vec<MetroLineRow>> {
         self.clone()
-            .fetch_all(
-                "SELECT l.metro_line_id, l.issuer_id, l.metro_map_id, v.version, l.current_version, v.spec, v.created_at \
-                 FROM metro_line l JOIN metro_line_version v ON v.metro_line_id = l.metro_line_id AND v.version = l.current_version \
-                 WHERE l.issuer_id = $1 ORDER BY l.created_at, l.metro_line_id",
-                args![issuer],
-            )
+            .fetch_all(current_lines!("WHERE l.issuer_id = $1 ORDER BY l.created_at, l.metro_line_id"), args![issuer])
             .await
     }
 
     /// Current versions of every line on the service (stacking considers them all; lines are
     /// few compared with learners).
     pub async fn all_metro_lines(&self) -> StoreResult<Vec<MetroLineRow>> {
-        self.clone()
-            .fetch_all(
-                "SELECT l.metro_line_id, l.issuer_id, l.metro_map_id, v.version, l.current_version, v.spec, v.created_at \
-                 FROM metro_line l JOIN metro_line_version v ON v.metro_line_id = l.metro_line_id AND v.version = l.current_version \
-                 ORDER BY l.created_at, l.metro_line_id",
-                vec![],
-            )
-            .await
+        self.clone().fetch_all(current_lines!("ORDER BY l.created_at, l.metro_line_id"), vec![]).await
     }
 
     /// Current versions of the lines drawn on a map.
     pub async fn metro_lines_of_map(&self, map: Uuid) -> StoreResult<Vec<MetroLineRow>> {
         self.clone()
-            .fetch_all(
-                "SELECT l.metro_line_id, l.issuer_id, l.metro_map_id, v.version, l.current_version, v.spec, v.created_at \
-                 FROM metro_line l JOIN metro_line_version v ON v.metro_line_id = l.metro_line_id AND v.version = l.current_version \
-                 WHERE l.metro_map_id = $1 ORDER BY l.created_at, l.metro_line_id",
-                args![map],
-            )
+            .fetch_all(current_lines!("WHERE l.metro_map_id = $1 ORDER BY l.created_at, l.metro_line_id"), args![map])
             .await
     }
 
