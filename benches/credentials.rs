@@ -218,5 +218,51 @@ async fn end_to_end(raw: f64) {
         start.elapsed(),
         Some(raw),
     );
+
+    // Stacking: 1 000 learners who hold the first module earn the second, completing a line.
+    // Above 200 recipients the award answers first and the certificates follow in the
+    // background; the clock stops when the queue is empty.
+    let issuer_id = issuer["id"].as_str().unwrap();
+    let second: Value = post(
+        format!("/api/v1/issuers/{issuer_id}/nanomodules"),
+        json!({"name": "Trillingen", "description": "Trillingen meten", "criteria": {"narrative": "Meting"}, "duration_minutes": 120}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let map: Value = post(format!("/api/v1/issuers/{issuer_id}/metro-maps"), json!({"name": "Bench"}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let line = post(
+        format!("/api/v1/issuers/{issuer_id}/metro-lines"),
+        json!({"name": "Onderhoud", "metro_map": map["id"], "colour": "#aa3300", "stations": [nm["id"], second["id"]],
+               "certificate": {"name": "Deelcertificaat", "description": "d"}}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(line.status(), 201);
+    let cohort: Vec<Value> = (0..1_000).map(|i| json!({"identity": format!("learner{i}@example.nl")})).collect();
+    let start = Instant::now();
+    let resp =
+        post(format!("/api/v1/nanomodules/{}/awards", second["id"].as_str().unwrap()), json!({"recipients": cohort}))
+            .await
+            .unwrap();
+    assert_eq!(resp.status(), 201);
+    while service.store.queued_jobs().await.unwrap() > 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let elapsed = start.elapsed();
+    let issued = service
+        .store
+        .query_text("SELECT CAST(COUNT(*) AS TEXT) FROM credential WHERE metro_line_id IS NOT NULL")
+        .await
+        .unwrap();
+    assert_eq!(issued, ["1000"]);
+    rate("stacking: award of the last module + certificate issued, per learner (SQLite)", 1_000, elapsed, Some(raw));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -159,26 +159,44 @@ impl Tx {
             if free == 0 {
                 continue;
             }
-            let taken: Vec<Idx> = self
-                .fetch_all("SELECT idx FROM status_entry WHERE status_list_id = $1", args![list.status_list_id])
-                .await?;
-            let mut used = vec![false; fresh.size as usize];
-            for t in taken {
-                if let Some(slot) = used.get_mut(t.idx as usize) {
-                    *slot = true;
-                }
-            }
             let want = free.min(n - out.len());
             let mut picked = Vec::with_capacity(want);
-            while picked.len() < want {
-                let i = rng.gen_range(0..fresh.size as usize);
-                if !used[i] {
-                    used[i] = true;
-                    picked.push(i as i64);
+            if want <= 16 && free >= 4 * want {
+                // A few indices in a roomy list (a certificate, a small cohort): probe random
+                // ones instead of reading every index taken so far (the list's row lock is held,
+                // so a probe cannot race another allocation).
+                while picked.len() < want {
+                    let i = rng.gen_range(0..fresh.size);
+                    let inserted = self
+                        .execute(
+                            "INSERT INTO status_entry (status_list_id, idx) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                            args![list.status_list_id, i],
+                        )
+                        .await?;
+                    if inserted == 1 {
+                        picked.push(i);
+                    }
                 }
+            } else {
+                let taken: Vec<Idx> = self
+                    .fetch_all("SELECT idx FROM status_entry WHERE status_list_id = $1", args![list.status_list_id])
+                    .await?;
+                let mut used = vec![false; fresh.size as usize];
+                for t in taken {
+                    if let Some(slot) = used.get_mut(t.idx as usize) {
+                        *slot = true;
+                    }
+                }
+                while picked.len() < want {
+                    let i = rng.gen_range(0..fresh.size as usize);
+                    if !used[i] {
+                        used[i] = true;
+                        picked.push(i as i64);
+                    }
+                }
+                let rows: Vec<Vec<Arg>> = picked.iter().map(|i| args![list.status_list_id, *i]).collect();
+                self.insert_many("INSERT INTO status_entry (status_list_id, idx) VALUES", 2, rows).await?;
             }
-            let rows: Vec<Vec<Arg>> = picked.iter().map(|i| args![list.status_list_id, *i]).collect();
-            self.insert_many("INSERT INTO status_entry (status_list_id, idx) VALUES", 2, rows).await?;
             self.execute(
                 "UPDATE status_list SET allocated = allocated + $2 WHERE status_list_id = $1",
                 args![list.status_list_id, picked.len() as i64],
