@@ -117,7 +117,42 @@ pub enum ReportGroup {
     Trainer,
 }
 
+fn month(t: time::OffsetDateTime) -> String {
+    format!("{:04}-{:02}", t.year(), t.month() as u8)
+}
+
 impl Service {
+    /// A report group's name: the module's (or, for certificates, the metro line's) current
+    /// name, looked up once per report.
+    async fn group_name(
+        &self,
+        cache: &mut std::collections::HashMap<Uuid, String>,
+        id: Uuid,
+        line: bool,
+    ) -> ServiceResult<String> {
+        if let Some(n) = cache.get(&id) {
+            return Ok(n.clone());
+        }
+        let name = if line {
+            match self.store.metro_line(id, None).await? {
+                Some(l) => format!(
+                    "{} (metro line)",
+                    super::decode_spec::<crate::domain::metro_line::MetroLineSpec>(&l.spec)?.name.unwrap_or_default()
+                ),
+                None => id.to_string(),
+            }
+        } else {
+            match self.store.nanomodule_version(id, None).await? {
+                Some(v) => {
+                    super::decode_spec::<crate::domain::nanomodule::NanomoduleSpec>(&v.spec)?.name.unwrap_or_default()
+                }
+                None => id.to_string(),
+            }
+        };
+        cache.insert(id, name.clone());
+        Ok(name)
+    }
+
     /// Counts of awards, credentials, certificates, revocations and suspensions for an issuer
     /// in `[from, to)`, grouped by month, nanomodule or awarding member, plus awards per trainer.
     pub async fn issuance_report(
@@ -143,19 +178,8 @@ impl Service {
         let mut per_trainer: std::collections::BTreeMap<String, std::collections::BTreeSet<Uuid>> = Default::default();
         for f in &facts {
             let key = match group {
-                ReportGroup::Month => format!("{:04}-{:02}", f.created_at.year(), f.created_at.month() as u8),
-                ReportGroup::Nanomodule => {
-                    if !names.contains_key(&f.nanomodule_id) {
-                        let n = match self.store.nanomodule_version(f.nanomodule_id, None).await? {
-                            Some(v) => super::decode_spec::<crate::domain::nanomodule::NanomoduleSpec>(&v.spec)?
-                                .name
-                                .unwrap_or_default(),
-                            None => f.nanomodule_id.to_string(),
-                        };
-                        names.insert(f.nanomodule_id, n);
-                    }
-                    names[&f.nanomodule_id].clone()
-                }
+                ReportGroup::Month => month(f.created_at),
+                ReportGroup::Nanomodule => self.group_name(&mut names, f.nanomodule_id, false).await?,
                 ReportGroup::Trainer => who_awarded(f),
             };
             let row = rows.entry(key).or_default();
@@ -173,22 +197,10 @@ impl Service {
         }
         // Partial certificates: issued by the service, grouped by month, by their line, or under
         // the service as "trainer".
-        let mut line_names = std::collections::HashMap::new();
         for c in self.store.certificates_issued(issuer, from, to).await? {
             let key = match group {
-                ReportGroup::Month => format!("{:04}-{:02}", c.created_at.year(), c.created_at.month() as u8),
-                ReportGroup::Nanomodule => {
-                    if !line_names.contains_key(&c.metro_line_id) {
-                        let name = match self.store.metro_line(c.metro_line_id, None).await? {
-                            Some(l) => super::decode_spec::<crate::domain::metro_line::MetroLineSpec>(&l.spec)?
-                                .name
-                                .unwrap_or_default(),
-                            None => c.metro_line_id.to_string(),
-                        };
-                        line_names.insert(c.metro_line_id, format!("{name} (metro line)"));
-                    }
-                    line_names[&c.metro_line_id].clone()
-                }
+                ReportGroup::Month => month(c.created_at),
+                ReportGroup::Nanomodule => self.group_name(&mut names, c.metro_line_id, true).await?,
                 ReportGroup::Trainer => "service (automatic certificates)".to_string(),
             };
             let row = rows.entry(key).or_default();

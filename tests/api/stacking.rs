@@ -214,6 +214,12 @@ async fn certificate_lifecycle(app: TestApp) {
     assert_eq!(check["ok"], true, "{check}");
     let (_, report) = app.get(&format!("/api/v1/reports/issuance?issuer={}&group=month", l.issuer), Some(ADMIN)).await;
     assert_eq!(report["totals"]["certificates"], 2, "{report}");
+    let (_, by_module) =
+        app.get(&format!("/api/v1/reports/issuance?issuer={}&group=nanomodule", l.issuer), Some(ADMIN)).await;
+    let groups = by_module["groups"].as_array().unwrap();
+    let line_row = groups.iter().find(|g| g["group"] == "Onderhoud basis (metro line)").expect("a row for the line");
+    assert_eq!(line_row["certificates"], 2);
+    assert_eq!(line_row["revocations"], 2, "one by the cascade, one by a person");
 
     // The learner's private progress link: in the award answer, on their view of the badge page.
     let progress_url = redo["credentials"][0]["progress_url"].as_str().unwrap().to_string();
