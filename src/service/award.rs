@@ -172,10 +172,15 @@ impl Service {
         match result {
             Ok(mut body) => {
                 if stacking {
-                    // Certificates this award completed (a replay of the request does not repeat
-                    // them; the learners' progress shows them).
-                    let outcomes = self.stack_after_commit(learners).await;
-                    body["certificates"] = json!(outcomes);
+                    // Certificates this award completed, when judged before answering (a replay
+                    // of the request does not repeat them; the learners' progress shows them).
+                    match self.stack_after_commit(learners).await {
+                        Some(outcomes) => {
+                            body["stacking"] = json!("done");
+                            body["certificates"] = json!(outcomes);
+                        }
+                        None => body["stacking"] = json!("background"),
+                    }
                 }
                 Ok(AwardOutcome { status: 201, body })
             }

@@ -36,6 +36,8 @@ use crate::store::{
 
 /// Learners drained inline by the request that queued them; larger batches go to a task.
 const INLINE_LEARNERS: usize = 200;
+/// Learners judged in one transaction.
+const BATCH_LEARNERS: usize = 50;
 /// How long a learner whose re-evaluation failed waits before the next try.
 const RETRY_AFTER: time::Duration = time::Duration::seconds(60);
 
@@ -69,6 +71,13 @@ struct Prepared {
     specs: HashMap<(Uuid, i64), MetroLineSpec>,
     achievements: HashMap<(Uuid, i64), Value>,
     issuers: HashMap<Uuid, Signer>,
+}
+
+/// What one transaction of stacking did so far: its audit events and outcomes.
+#[derive(Default)]
+struct Round {
+    events: Vec<NewEvent>,
+    outcomes: Vec<StackOutcome>,
 }
 
 /// An issuer as a certificate's signer.
@@ -207,21 +216,34 @@ impl Service {
         Ok(false)
     }
 
-    /// Drains the given learners now (small batches) or in a background task (large ones);
-    /// the queue rows make either survive a crash.
-    pub(super) async fn stack_after_commit(&self, learners: Vec<Learner>) -> Vec<StackOutcome> {
+    /// Drains the given learners now (up to [`INLINE_LEARNERS`]; returns what happened) or in
+    /// a background task (more; returns `None`); the queue rows make either survive a crash.
+    pub(super) async fn stack_after_commit(&self, learners: Vec<Learner>) -> Option<Vec<StackOutcome>> {
         if learners.len() > INLINE_LEARNERS {
             let service = self.clone();
             tokio::spawn(async move {
-                for l in learners {
-                    service.restack_or_postpone(&l).await;
-                }
+                service.restack_many(&learners).await;
             });
-            return Vec::new();
+            return None;
         }
+        Some(self.restack_many(&learners).await)
+    }
+
+    /// Drains `learners` a batch per transaction. A batch that fails is retried learner by
+    /// learner, so one learner whose round fails holds up nobody else (and waits for a later
+    /// round itself).
+    async fn restack_many(&self, learners: &[Learner]) -> Vec<StackOutcome> {
         let mut out = Vec::new();
-        for l in learners {
-            out.extend(self.restack_or_postpone(&l).await);
+        for batch in learners.chunks(BATCH_LEARNERS) {
+            match self.restack_batch(batch).await {
+                Ok(done) => out.extend(done),
+                Err(e) => {
+                    tracing::warn!(error = %e, learners = batch.len(), "stacking batch failed; judging one by one");
+                    for l in batch {
+                        out.extend(self.restack_or_postpone(l).await);
+                    }
+                }
+            }
         }
         out
     }
@@ -256,9 +278,7 @@ impl Service {
             if due.is_empty() {
                 break;
             }
-            for l in &due {
-                self.restack_or_postpone(l).await;
-            }
+            self.restack_many(&due).await;
             handled += due.len();
             if due.len() < 100 {
                 break;
@@ -267,11 +287,10 @@ impl Service {
         Ok(handled)
     }
 
-    /// Reads what judging `who` may need (line versions, achievements, signers) for every line
-    /// the learner is on, as the learner looks now.
-    async fn prepare(&self, who: &Learner, lines: &[MetroLineRow]) -> ServiceResult<Prepared> {
+    /// Adds to `p` what judging `who` may need (line versions, achievements, signers) for every
+    /// line the learner is on, as the learner looks now; what `p` already holds is not read again.
+    async fn prepare(&self, who: &Learner, lines: &[MetroLineRow], p: &mut Prepared) -> ServiceResult<()> {
         let facts = self.learner_facts(who).await?;
-        let mut p = Prepared::default();
         for line in lines {
             let current: MetroLineSpec = decode_spec(&line.spec)?;
             let mut versions = vec![line.current_version];
@@ -284,15 +303,17 @@ impl Service {
             if versions.len() == 1 && !started {
                 continue;
             }
-            p.specs.insert((line.metro_line_id, line.version), current);
+            p.specs.entry((line.metro_line_id, line.version)).or_insert(current);
             for v in versions {
-                if let std::collections::hash_map::Entry::Vacant(e) = p.specs.entry((line.metro_line_id, v)) {
+                let key = (line.metro_line_id, v);
+                if !p.specs.contains_key(&key) {
                     let row =
                         self.store.metro_line(line.metro_line_id, Some(v)).await?.ok_or(ServiceError::NotFound)?;
-                    e.insert(decode_spec(&row.spec)?);
+                    p.specs.insert(key, decode_spec(&row.spec)?);
                 }
-                p.achievements
-                    .insert((line.metro_line_id, v), self.certificate_achievement(line.metro_line_id, v).await?);
+                if !p.achievements.contains_key(&key) {
+                    p.achievements.insert(key, self.certificate_achievement(line.metro_line_id, v).await?);
+                }
             }
             if !p.issuers.contains_key(&line.issuer_id) {
                 let url = ob3::issuer_url(&self.base_url, line.issuer_id);
@@ -301,16 +322,60 @@ impl Service {
                 p.issuers.insert(line.issuer_id, Signer { profile, url, key_id, key });
             }
         }
-        Ok(p)
+        Ok(())
     }
 
     /// Re-evaluates one learner on every line, in one transaction.
     pub async fn restack(&self, who: &Learner) -> ServiceResult<Vec<StackOutcome>> {
+        self.restack_batch(std::slice::from_ref(who)).await
+    }
+
+    /// Re-evaluates several learners on every line in one transaction. On SQLite most of a
+    /// learner's round is the commit's sync to disk, so a batch shares one; it also shares the
+    /// reads of lines, achievements and signing keys. All or nothing: callers retry a failed
+    /// batch one learner at a time.
+    pub async fn restack_batch(&self, learners: &[Learner]) -> ServiceResult<Vec<StackOutcome>> {
+        let mut learners = learners.to_vec();
+        learners.sort();
+        learners.dedup();
         let lines = self.store.all_metro_lines().await?;
-        let prepared = self.prepare(who, &lines).await?;
+        let mut prepared = Prepared::default();
+        for who in &learners {
+            self.prepare(who, &lines, &mut prepared).await?;
+        }
         let now = crate::store::now();
         let mut tx = self.store.begin().await?;
-        tx.lock_learner(who).await?;
+        // Always in sorted order, so two instances locking overlapping batches wait rather than
+        // deadlock (a hash collision could still cross them; PostgreSQL then aborts one batch,
+        // whose learners are retried one by one).
+        for who in &learners {
+            tx.lock_learner(who).await?;
+        }
+        let mut round = Round::default();
+        for who in &learners {
+            self.judge(&mut tx, who, &lines, &prepared, now, &mut round).await?;
+        }
+        let Round { events, outcomes } = round;
+        if !events.is_empty() {
+            tx.audit(events).await?;
+        }
+        tx.commit().await?;
+        for o in &outcomes {
+            tracing::info!(metro_line = %o.metro_line, version = o.version, action = o.action, certificate = %o.certificate_id, "stacking");
+        }
+        Ok(outcomes)
+    }
+
+    /// Judges one locked learner on every line inside `tx`, collecting events and outcomes.
+    async fn judge(
+        &self,
+        tx: &mut Tx,
+        who: &Learner,
+        lines: &[MetroLineRow],
+        prepared: &Prepared,
+        now: OffsetDateTime,
+        round: &mut Round,
+    ) -> ServiceResult<()> {
         let jobs = tx.learner_jobs(who).await?;
         let creds = tx.holder_credentials(&who.identity_type, &who.identity).await?;
         let certs = tx.learner_certificates(who).await?;
@@ -318,11 +383,10 @@ impl Service {
         let enrolments = tx.learner_enrolments(who).await?;
         let (held, names) = held_badges(&creds, now)?;
         let actor = Actor::service();
-        let mut events = Vec::new();
-        let mut out = Vec::new();
+        let Round { events, outcomes: out } = round;
         // Set when the learner changed between preparing and locking: judged again next round.
         let mut again = false;
-        for line in &lines {
+        for line in lines {
             let current: MetroLineSpec = decode_spec(&line.spec)?;
             let Position { version, certificate: standing_cert, enrolled, started } =
                 position(line, &current, &held, &certs, &enrolments);
@@ -366,7 +430,7 @@ impl Service {
                         continue;
                     };
                     let certificate = Certificate { line, version, spec, achievement, signer };
-                    let (id, digest) = self.issue_certificate(&mut tx, &certificate, who, &creds, &components).await?;
+                    let (id, digest) = self.issue_certificate(tx, &certificate, who, &creds, &components).await?;
                     // Like `credential.issued`: the digest is the SHA-256 of the signed document,
                     // which itself names every component and its digest.
                     let mut e = NewEvent::new(&actor, Some(line.issuer_id), "certificate.issued", id, &json!({}));
@@ -417,14 +481,7 @@ impl Service {
         if again {
             tx.enqueue_learners(std::slice::from_ref(who), "changed while judged").await?;
         }
-        if !events.is_empty() {
-            tx.audit(events).await?;
-        }
-        tx.commit().await?;
-        for o in &out {
-            tracing::info!(metro_line = %o.metro_line, version = o.version, action = o.action, certificate = %o.certificate_id, "stacking");
-        }
-        Ok(out)
+        Ok(())
     }
 
     /// Builds, signs and stores one certificate inside the learner's transaction (no reads
@@ -522,10 +579,9 @@ impl Service {
             learners.extend(self.store.holders_of(*station).await?);
         }
         learners.extend(self.store.learners_of_line(id).await?);
-        let mut outcomes = Vec::new();
-        for l in &learners {
-            outcomes.extend(self.restack(l).await?.into_iter().filter(|o| o.metro_line == id));
-        }
+        let learners: Vec<Learner> = learners.into_iter().collect();
+        let mut outcomes = self.restack_many(&learners).await;
+        outcomes.retain(|o| o.metro_line == id);
         let of = |a: &str| outcomes.iter().filter(|o| o.action == a).map(|o| o.certificate.clone()).collect::<Vec<_>>();
         Ok(json!({
             "metro_line": id,
@@ -639,12 +695,20 @@ impl Service {
         )])
         .await?;
         tx.commit().await?;
-        let outcomes = self.stack_after_commit(learners.clone()).await;
-        let issued: Vec<String> = outcomes
-            .iter()
-            .filter(|o| o.metro_line == id && o.action == "issued")
-            .map(|o| o.certificate.clone())
-            .collect();
-        Ok(json!({"metro_line": id, "version": version, "learners_migrated": learners.len(), "issued": issued}))
+        let migrated = learners.len();
+        let mut body = json!({"metro_line": id, "version": version, "learners_migrated": migrated});
+        match self.stack_after_commit(learners).await {
+            Some(outcomes) => {
+                let issued: Vec<String> = outcomes
+                    .into_iter()
+                    .filter(|o| o.metro_line == id && o.action == "issued")
+                    .map(|o| o.certificate)
+                    .collect();
+                body["stacking"] = json!("done");
+                body["issued"] = json!(issued);
+            }
+            None => body["stacking"] = json!("background"),
+        }
+        Ok(body)
     }
 }

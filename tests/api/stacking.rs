@@ -11,6 +11,7 @@ use crate::interop::js_verify;
 both!(certificate_lifecycle);
 both!(concurrent_last_modules_issue_one_certificate);
 both!(queue_history_and_versions);
+both!(large_cohort_stacks_in_background_batches);
 
 pub struct Line {
     pub issuer: String,
@@ -98,6 +99,7 @@ async fn certificate_lifecycle(app: TestApp) {
 
     // One module: no certificate yet.
     let first = award(&app, &l.a, jan).await;
+    assert_eq!(first["stacking"], "done", "{first}");
     assert_eq!(first["certificates"], json!([]));
     let a1 = first["credentials"][0]["id"].as_str().unwrap().to_string();
     assert_eq!(progress(&app, &l.id, jan).await["certificate"], Value::Null);
@@ -397,5 +399,69 @@ async fn queue_history_and_versions(app: TestApp) {
     let vc: Value = app.client.get(&cert).send().await.unwrap().json().await.unwrap();
     assert_eq!(vc["issuer"]["id"], format!("{}/issuers/{issuer}", app.base));
     assert_eq!(verdict(&app, &cert).await["status"], "active");
+    app.stop().await;
+}
+
+async fn cohort_award(app: &TestApp, module: &str, learners: &[String]) -> Value {
+    let recipients: Vec<Value> = learners.iter().map(|who| json!({"identity": who})).collect();
+    let (s, r) =
+        app.post(&format!("/api/v1/nanomodules/{module}/awards"), ADMIN, json!({"recipients": recipients})).await;
+    assert_eq!(s, StatusCode::CREATED, "{r}");
+    r
+}
+
+async fn queue_drained(app: &TestApp) {
+    for _ in 0..1_200 {
+        if app.service.store.queued_jobs().await.unwrap() == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the stacking queue did not drain within a minute");
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    app.service.store.query_text(sql).await.unwrap()[0].parse().unwrap()
+}
+
+/// Over 200 learners the award answers before stacking and says so; the background batches
+/// (several learners per transaction) still issue exactly one certificate per learner, each
+/// audited. Small cohorts are stacked, several learners in one batch, before the answer.
+async fn large_cohort_stacks_in_background_batches(app: TestApp) {
+    let l = line(&app).await;
+    let cohort: Vec<String> = (0..230).map(|i| format!("groep{i}@example.nl")).collect();
+    let started = cohort_award(&app, &l.a, &cohort).await;
+    assert_eq!(started["stacking"], "background", "{started}");
+    assert!(started.get("certificates").is_none(), "no list is claimed before stacking ran");
+    queue_drained(&app).await;
+    let finished = cohort_award(&app, &l.b, &cohort).await;
+    assert_eq!(finished["stacking"], "background");
+    queue_drained(&app).await;
+    let certificates = "SELECT CAST(COUNT(*) AS TEXT) FROM credential WHERE metro_line_id IS NOT NULL";
+    assert_eq!(count(&app, certificates).await, 230);
+    let learners = "SELECT CAST(COUNT(DISTINCT identity) AS TEXT) FROM credential WHERE metro_line_id IS NOT NULL";
+    assert_eq!(count(&app, learners).await, 230, "one certificate per learner");
+    let events = "SELECT CAST(COUNT(*) AS TEXT) FROM audit_event WHERE action = 'certificate.issued'";
+    assert_eq!(count(&app, events).await, 230);
+    let p = progress(&app, &l.id, "groep229@example.nl").await;
+    assert_eq!(p["certificate"]["status"], "active", "{p}");
+
+    // A small cohort: stacked before answering, and listed.
+    let few: Vec<String> = (0..3).map(|i| format!("klein{i}@example.nl")).collect();
+    cohort_award(&app, &l.a, &few).await;
+    let done = cohort_award(&app, &l.b, &few).await;
+    assert_eq!(done["stacking"], "done");
+    let listed = done["certificates"].as_array().unwrap();
+    assert_eq!(listed.len(), 3, "{done}");
+    assert!(listed.iter().all(|c| c["action"] == "issued"));
+
+    // Judging everyone again in batches changes nothing.
+    let (s, ev) = app.post(&format!("/api/v1/metro-lines/{}/evaluate", l.id), ADMIN, json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{ev}");
+    assert_eq!(ev["learners_evaluated"], 233);
+    assert_eq!(ev["issued"], json!([]));
+    assert_eq!(count(&app, certificates).await, 233);
+    let (_, check) = app.get("/api/v1/audit/verify", Some(ADMIN)).await;
+    assert_eq!(check["ok"], true, "{check}");
     app.stop().await;
 }
