@@ -12,6 +12,7 @@ both!(certificate_lifecycle);
 both!(concurrent_last_modules_issue_one_certificate);
 both!(queue_history_and_versions);
 both!(large_cohort_stacks_in_background_batches);
+both!(one_failing_learner_holds_up_nobody);
 
 pub struct Line {
     pub issuer: String,
@@ -463,5 +464,37 @@ async fn large_cohort_stacks_in_background_batches(app: TestApp) {
     assert_eq!(count(&app, certificates).await, 233);
     let (_, check) = app.get("/api/v1/audit/verify", Some(ADMIN)).await;
     assert_eq!(check["ok"], true, "{check}");
+    app.stop().await;
+}
+
+/// A learner whose round fails (here: a badge whose stored module version no longer reads)
+/// sinks the batch they are in; the others are judged one by one and get their certificates,
+/// and the learner stays queued until the fault is repaired.
+async fn one_failing_learner_holds_up_nobody(app: TestApp) {
+    let l = line(&app).await;
+    let odd = module(&app, &l.issuer, "Kapotte module").await;
+    let stuck = "stuck@example.nl".to_string();
+    cohort_award(&app, &odd, std::slice::from_ref(&stuck)).await;
+    let spec = app.service.store.query_text("SELECT spec FROM nanomodule_version WHERE spec LIKE '%Kapotte module%'");
+    let spec = spec.await.unwrap().remove(0);
+    let broken = "UPDATE nanomodule_version SET spec = 'not json' WHERE spec LIKE '%Kapotte module%'";
+    assert_eq!(app.service.store.execute_raw(broken).await.unwrap(), 1);
+
+    let cohort: Vec<String> =
+        ["a@example.nl", "b@example.nl", &stuck, "c@example.nl"].iter().map(|s| s.to_string()).collect();
+    cohort_award(&app, &l.a, &cohort).await;
+    let done = cohort_award(&app, &l.b, &cohort).await;
+    assert_eq!(done["stacking"], "done");
+    assert_eq!(done["certificates"].as_array().unwrap().len(), 3, "{done}");
+    assert!(app.service.store.queued_jobs().await.unwrap() >= 1, "the failing learner stays queued");
+    assert_eq!(progress(&app, &l.id, "a@example.nl").await["certificate"]["status"], "active");
+
+    let repair = format!("UPDATE nanomodule_version SET spec = '{}' WHERE spec = 'not json'", spec.replace('\'', "''"));
+    assert_eq!(app.service.store.execute_raw(&repair).await.unwrap(), 1);
+    let (s, ev) = app.post(&format!("/api/v1/metro-lines/{}/evaluate", l.id), ADMIN, json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{ev}");
+    assert_eq!(ev["issued"].as_array().unwrap().len(), 1, "{ev}");
+    assert_eq!(progress(&app, &l.id, &stuck).await["certificate"]["status"], "active");
+    assert_eq!(app.service.store.queued_jobs().await.unwrap(), 0);
     app.stop().await;
 }
