@@ -68,7 +68,10 @@ fn sample(i: usize) -> Value {
 }
 
 fn main() {
-    tracing_subscriber::fmt().with_env_filter("metrobadge::service=info").with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "metrobadge::service=info".into()))
+        .with_writer(std::io::stderr)
+        .init();
     let budget = Duration::from_secs(3);
     let key = SigningKey::from_bytes(&[42u8; 32]);
     let vm = "https://badges.example.nl/issuers/1#z6Mk";

@@ -338,11 +338,13 @@ impl Service {
         let mut learners = learners.to_vec();
         learners.sort();
         learners.dedup();
+        let started = std::time::Instant::now();
         let lines = self.store.all_metro_lines().await?;
         let mut prepared = Prepared::default();
         for who in &learners {
             self.prepare(who, &lines, &mut prepared).await?;
         }
+        let prepared_at = started.elapsed();
         let now = crate::store::now();
         let mut tx = self.store.begin().await?;
         // Always in sorted order, so two instances locking overlapping batches wait rather than
@@ -359,7 +361,15 @@ impl Service {
         if !events.is_empty() {
             tx.audit(events).await?;
         }
+        let judged_at = started.elapsed();
         tx.commit().await?;
+        tracing::debug!(
+            learners = learners.len(),
+            prepare_ms = prepared_at.as_millis() as u64,
+            judge_ms = (judged_at - prepared_at).as_millis() as u64,
+            commit_ms = (started.elapsed() - judged_at).as_millis() as u64,
+            "stacking batch"
+        );
         for o in &outcomes {
             tracing::info!(metro_line = %o.metro_line, version = o.version, action = o.action, certificate = %o.certificate_id, "stacking");
         }
