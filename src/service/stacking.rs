@@ -306,10 +306,10 @@ impl Service {
             p.specs.entry((line.metro_line_id, line.version)).or_insert(current);
             for v in versions {
                 let key = (line.metro_line_id, v);
-                if !p.specs.contains_key(&key) {
+                if let std::collections::hash_map::Entry::Vacant(e) = p.specs.entry(key) {
                     let row =
                         self.store.metro_line(line.metro_line_id, Some(v)).await?.ok_or(ServiceError::NotFound)?;
-                    p.specs.insert(key, decode_spec(&row.spec)?);
+                    e.insert(decode_spec(&row.spec)?);
                 }
                 if !p.achievements.contains_key(&key) {
                     p.achievements.insert(key, self.certificate_achievement(line.metro_line_id, v).await?);
