@@ -311,8 +311,8 @@ impl Service {
                         self.store.metro_line(line.metro_line_id, Some(v)).await?.ok_or(ServiceError::NotFound)?;
                     e.insert(decode_spec(&row.spec)?);
                 }
-                if !p.achievements.contains_key(&key) {
-                    p.achievements.insert(key, self.certificate_achievement(line.metro_line_id, v).await?);
+                if let std::collections::hash_map::Entry::Vacant(e) = p.achievements.entry(key) {
+                    e.insert(self.certificate_achievement(line.metro_line_id, v).await?);
                 }
             }
             if !p.issuers.contains_key(&line.issuer_id) {
