@@ -47,6 +47,8 @@ impl Standing {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Held {
     pub credential: Uuid,
+    /// The issuer that signed the badge.
+    pub issuer: Uuid,
     pub nanomodule: Uuid,
     pub awarded: OffsetDateTime,
     pub hours: f64,
@@ -194,6 +196,7 @@ mod tests {
     fn held(module: u128, credential: u128, standing: Standing) -> Held {
         Held {
             credential: m(1000 + credential),
+            issuer: m(1),
             nanomodule: m(module),
             awarded: OffsetDateTime::UNIX_EPOCH + Duration::days(credential as i64),
             hours: 2.0,

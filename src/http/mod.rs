@@ -12,6 +12,7 @@ mod metro;
 mod nanomodules;
 mod ops;
 mod pages;
+mod partnerships;
 mod progress;
 mod public;
 mod status;
@@ -57,6 +58,7 @@ pub fn router(service: Service, body_limit: usize) -> Router {
         .merge(status::api_router())
         .merge(metro::router())
         .merge(progress::api_router())
+        .merge(partnerships::router())
         .merge(audit::router());
     Router::new()
         .nest("/api/v1", api)
@@ -76,10 +78,29 @@ pub fn router(service: Service, body_limit: usize) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path(), role = tracing::field::Empty)
+            tracing::info_span!("request", request_id = %id, method = %req.method(), path = %log_target(req.uri()), role = tracing::field::Empty)
         }).on_response(DefaultOnResponse::new().level(tracing::Level::INFO)))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(state)
+}
+
+/// The request target as the access log shows it: learners' private tokens (the progress
+/// page path and the `learner=` query value of a badge page) are replaced by `[redacted]`.
+pub(crate) fn log_target(uri: &axum::http::Uri) -> String {
+    let mut path = uri.path().to_string();
+    if let Some(rest) = path.strip_prefix("/progress/") {
+        let tail = rest.find('/').map(|i| rest[i..].to_string()).unwrap_or_default();
+        path = format!("/progress/[redacted]{tail}");
+    }
+    let Some(query) = uri.query() else { return path };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, _)) if k == "learner" || k == "token" => format!("{k}=[redacted]"),
+            _ => pair.to_string(),
+        })
+        .collect();
+    format!("{path}?{}", query.join("&"))
 }
 
 /// Headers every response carries; pages add their own CSP.
@@ -106,3 +127,18 @@ pub(crate) fn json_ld(accept: Option<&HeaderValue>, doc: &serde_json::Value) -> 
 
 /// How long a graceful shutdown waits for in-flight requests.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+#[cfg(test)]
+mod tests {
+    use super::log_target;
+
+    #[test]
+    fn access_log_redacts_private_tokens() {
+        let t = |u: &str| log_target(&u.parse().unwrap());
+        assert_eq!(t("/progress/mbp_secret"), "/progress/[redacted]");
+        assert_eq!(t("/progress/mbp_secret/map.svg"), "/progress/[redacted]/map.svg");
+        assert_eq!(t("/credentials/abc?learner=mbp_secret&x=1"), "/credentials/abc?learner=[redacted]&x=1");
+        assert_eq!(t("/verify?recipient=a"), "/verify?recipient=a");
+        assert!(!t("/progress/mbp_secret/replace?learner=mbp_other").contains("mbp_"));
+    }
+}

@@ -148,15 +148,18 @@ impl Service {
             let mut tx = self.store.begin().await?;
             tx.insert_award(&award_row).await?;
             tx.insert_credentials(&award_row, key_id, creds).await?;
-            tx.ensure_progress_links(self.first_progress_links(&learners)).await?;
+            tx.ensure_progress_links(self.first_progress_links(module.issuer_id, &learners)).await?;
             let links = tx.award_progress_links(award_row.award_id).await?;
-            let body = response_body(self, &award_row, &award, &ids, &links);
+            // Stored for replays without the learners' private links (they are secrets); a
+            // replay puts the links back from the link rows.
+            let mut body = response_body(self, &award_row, &award, &ids);
+            if let Some(key) = &req.idempotency_key {
+                tx.insert_idempotency(&scope, key, &req.request_hash, 201, &body.to_string()).await?;
+            }
+            self.add_progress_links(&mut body, &links);
             tx.audit(events).await?;
             if stacking {
                 tx.enqueue_learners(&learners, "award").await?;
-            }
-            if let Some(key) = &req.idempotency_key {
-                tx.insert_idempotency(&scope, key, &req.request_hash, 201, &body.to_string()).await?;
             }
             tx.commit().await.map(|()| body)
         };
@@ -175,7 +178,10 @@ impl Service {
                     // Certificates this award completed, when judged before answering (a replay
                     // of the request does not repeat them; the learners' progress shows them).
                     match self.stack_after_commit(learners).await {
-                        Some(outcomes) => {
+                        Some(mut outcomes) => {
+                            // Certificates of other issuers' lines (this module is a partner's
+                            // station there) are theirs to tell, not this issuer's.
+                            outcomes.retain(|o| o.issuer == module.issuer_id);
                             body["stacking"] = json!("done");
                             body["certificates"] = json!(outcomes);
                         }
@@ -203,9 +209,28 @@ impl Service {
         if row.request_hash != request_hash {
             return Err(ServiceError::Conflict("this Idempotency-Key was used for a different request".into()));
         }
-        let body = serde_json::from_str(&row.response)
+        let mut body: Value = serde_json::from_str(&row.response)
             .map_err(|e| ServiceError::Store(crate::store::StoreError::Corrupt(e.to_string())))?;
+        if let Some(award) = body["award_id"].as_str().and_then(|a| a.parse::<Uuid>().ok()) {
+            let links = self.store.award_progress_links(award).await?;
+            self.add_progress_links(&mut body, &links);
+        }
         Ok(Some(AwardOutcome { status: row.status as u16, body }))
+    }
+
+    /// Puts each recipient's private links (their view of the badge page, which shows the
+    /// progress link, and the progress page itself) into an award answer.
+    fn add_progress_links(&self, body: &mut Value, links: &[ProgressLinkRow]) {
+        let Some(credentials) = body["credentials"].as_array_mut() else { return };
+        for c in credentials {
+            let link = links
+                .iter()
+                .find(|l| c["identity_type"] == l.identity_type.as_str() && c["recipient"] == l.identity.as_str());
+            let Some(token) = link.map(|l| self.token_of(l)) else { continue };
+            let id = c["id"].as_str().unwrap_or_default().to_string();
+            c["learner_url"] = json!(format!("{id}?learner={token}"));
+            c["progress_url"] = json!(self.progress_url(&token));
+        }
     }
 
     /// The signed credential JSON, byte for byte as issued.
@@ -303,24 +328,18 @@ fn award_events(who: &Principal, award: &AwardRow, creds: &[NewCredential]) -> V
     events
 }
 
-/// The answer to an award: each credential with the learner's private links (their view of
-/// the badge page, which shows the progress link, and the progress page itself).
-fn response_body(service: &Service, award: &AwardRow, input: &Award, ids: &[Uuid], links: &[ProgressLinkRow]) -> Value {
+/// The answer to an award, without the learners' private links ([`Service::add_progress_links`]
+/// adds them).
+fn response_body(service: &Service, award: &AwardRow, input: &Award, ids: &[Uuid]) -> Value {
     let credentials: Vec<Value> = input
         .recipients
         .iter()
         .zip(ids)
         .map(|(r, id)| {
-            let learner = Learner { identity_type: r.identity_type.as_str().into(), identity: r.identity.clone() };
-            let token = links
-                .iter()
-                .find(|l| l.identity_type == learner.identity_type && l.identity == learner.identity)
-                .map(|l| service.progress_token(&learner, l.generation));
             json!({
                 "id": service.credential_url(*id),
                 "recipient": r.identity,
-                "learner_url": token.as_ref().map(|t| format!("{}?learner={t}", service.credential_url(*id))),
-                "progress_url": token.as_ref().map(|t| service.progress_url(t)),
+                "identity_type": r.identity_type.as_str(),
             })
         })
         .collect();

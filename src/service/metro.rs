@@ -40,9 +40,21 @@ impl Service {
     }
 
     /// Checks what needs the database: the map is the issuer's, every station a nanomodule of
-    /// the issuer or of an issuer the line accepts.
+    /// the issuer or of an issuer the line accepts, and every accepted issuer a partner that
+    /// consented (an accepted partnership).
     async fn check_line_refs(&self, issuer: Uuid, spec: &MetroLineSpec) -> ServiceResult<()> {
         let mut errors = Vec::new();
+        let partners: HashSet<Uuid> = self.store.accepted_partners(issuer).await?.into_iter().collect();
+        for (i, other) in spec.accepts_issuers.iter().enumerate() {
+            if *other != issuer && !partners.contains(other) {
+                errors.push(FieldError {
+                    field: format!("accepts_issuers[{i}]"),
+                    message: format!(
+                        "{other} has not accepted a partnership with this issuer (ask through /partnerships first)"
+                    ),
+                });
+            }
+        }
         if let Some(map) = spec.metro_map {
             match self.store.catalog_item(Catalog::MetroMap, map).await? {
                 Some(m) if m.issuer_id == issuer => {}
@@ -143,11 +155,23 @@ impl Service {
     ) -> ServiceResult<Value> {
         let row = self.store.metro_line(id, None).await?.ok_or(ServiceError::NotFound)?;
         who.check(row.issuer_id, Action::Read)?;
+        let issuer = row.issuer_id;
         let learner = self.learner(identity_type, identity, "")?;
         let identity = learner.identity.clone();
+        // Only learners this issuer awarded itself: staff cannot probe which of a partner's
+        // badges an arbitrary address holds.
+        if !self.store.learner_issuers(&learner).await?.contains(&issuer) {
+            return Err(ServiceError::NotFound);
+        }
         let facts = self.learner_facts(&learner).await?;
         let p = self.progress_on(row, &facts, true).await?.ok_or(ServiceError::NotFound)?;
-        let counted: Vec<String> = p.explanation.counted.iter().map(|c| self.credential_url(*c)).collect();
+        // Partner badges count (the explanation says done or not per station), but their
+        // URLs stay with the partner.
+        let own: HashSet<Uuid> = facts.held.iter().filter(|h| h.issuer == issuer).map(|h| h.credential).collect();
+        let counted: Vec<String> =
+            p.explanation.counted.iter().filter(|c| own.contains(c)).map(|c| self.credential_url(*c)).collect();
+        let mut explanation = serde_json::to_value(&p.explanation).expect("explanations serialise");
+        keep_counted(&mut explanation, &own);
         let certificate = match &p.certificate {
             Some(c) => self.credential_status(c.credential_id).await?,
             None => Value::Null,
@@ -158,9 +182,21 @@ impl Service {
             "identity": identity,
             "satisfied": p.explanation.satisfied,
             "counted": counted,
-            "explanation": p.explanation,
+            "explanation": explanation,
             "certificate": certificate,
         }))
+    }
+}
+
+/// Drops from an explanation's `counted` lists every credential not in `own`.
+fn keep_counted(node: &mut Value, own: &HashSet<Uuid>) {
+    if let Some(list) = node.get_mut("counted").and_then(Value::as_array_mut) {
+        list.retain(|c| c.as_str().and_then(|s| s.parse::<Uuid>().ok()).is_some_and(|c| own.contains(&c)));
+    }
+    if let Some(children) = node.get_mut("children").and_then(Value::as_array_mut) {
+        for c in children {
+            keep_counted(c, own);
+        }
     }
 }
 

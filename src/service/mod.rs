@@ -11,6 +11,7 @@ mod member;
 mod metro;
 mod nanomodule;
 mod ob2;
+mod partnership;
 mod progress;
 mod stacking;
 mod status;
@@ -31,6 +32,8 @@ pub use member::{MemberView, NewMember};
 pub use metro::MetroLineView;
 pub use nanomodule::{NanomoduleView, NewImage};
 pub use ob2::{Ob2, ob2_context};
+pub use partnership::{PartnershipStep, PartnershipView};
+pub use progress::LinkOwner;
 pub use stacking::{LineProgress, StackOutcome};
 
 use crate::api_token;

@@ -1,9 +1,14 @@
-//! Learners' private progress links: no account, just an unguessable link per learner.
+//! Learners' private progress links: no account, just an unguessable link per learner and
+//! issuer.
 //!
-//! The token is an HMAC of the learner's identity and a generation number under a key derived
-//! from the master key, so the service can show the same link again on every award without
-//! storing it; the database holds only the token's SHA-256 (for lookup) and which generation is
-//! current. Replacing a link revokes the old one for good.
+//! A link belongs to one issuer and one learner: it shows that issuer's badges and metro lines
+//! only, and replacing or revoking it touches no other issuer's link. The token is an HMAC of
+//! the issuer, the learner's identity and a generation number under a key derived from the
+//! master key, so the service can show the same link again on every award without storing it;
+//! the database holds only the token's SHA-256 (for lookup) and which generation is current.
+//! Links handed out before links were per issuer (`derivation` 1) were computed without the
+//! issuer and keep working for the issuer that first awarded the learner. Replacing a link
+//! revokes the old one for good.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -12,11 +17,11 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{Service, ServiceError, ServiceResult};
-use crate::domain::access::{Action, Principal};
+use crate::domain::access::{Action, Principal, Role};
 use crate::domain::audit::{Actor, NewEvent};
 use crate::domain::award::{IdentityType, normalise_identity};
 use crate::domain::validate::Invalid;
-use crate::store::{Learner, StoreError};
+use crate::store::{Learner, NewProgressLink, ProgressLinkRow, StoreError};
 
 const TOKEN_PREFIX: &str = "mbp_";
 
@@ -25,27 +30,56 @@ fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// Whose private link a token is: one learner as one issuer knows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkOwner {
+    pub issuer: Uuid,
+    pub learner: Learner,
+}
+
 impl Service {
-    pub(super) fn progress_token(&self, who: &Learner, generation: i64) -> String {
-        let message = format!("{}\u{0}{}\u{0}{generation}", who.identity_type, who.identity);
-        let mac = self.master_key.derive("progress-link", message.as_bytes());
+    fn progress_token(&self, owner: &LinkOwner, generation: i64, derivation: i64) -> String {
+        let who = &owner.learner;
+        let mac = if derivation == 1 {
+            let message = format!("{}\u{0}{}\u{0}{generation}", who.identity_type, who.identity);
+            self.master_key.derive("progress-link", message.as_bytes())
+        } else {
+            let message = format!("{}\u{0}{}\u{0}{}\u{0}{generation}", owner.issuer, who.identity_type, who.identity);
+            self.master_key.derive("progress-link/issuer", message.as_bytes())
+        };
         format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(mac))
+    }
+
+    /// The token of a stored link row.
+    pub(super) fn token_of(&self, row: &ProgressLinkRow) -> String {
+        let owner = LinkOwner {
+            issuer: row.issuer_id,
+            learner: Learner { identity_type: row.identity_type.clone(), identity: row.identity.clone() },
+        };
+        self.progress_token(&owner, row.generation, row.derivation)
     }
 
     pub fn progress_url(&self, token: &str) -> String {
         format!("{}/progress/{token}", self.base_url)
     }
 
-    /// First-generation token hashes for learners who may not have a link yet.
-    pub(super) fn first_progress_links(&self, learners: &[Learner]) -> Vec<(String, String, String)> {
+    /// First-generation links with `issuer` for learners who may not have one yet.
+    pub(super) fn first_progress_links(&self, issuer: Uuid, learners: &[Learner]) -> Vec<NewProgressLink> {
         learners
             .iter()
-            .map(|l| (l.identity_type.clone(), l.identity.clone(), token_hash(&self.progress_token(l, 1))))
+            .map(|l| {
+                let owner = LinkOwner { issuer, learner: l.clone() };
+                NewProgressLink {
+                    issuer_id: issuer,
+                    learner: l.clone(),
+                    token_hash: token_hash(&self.progress_token(&owner, 1, 2)),
+                }
+            })
             .collect()
     }
 
-    /// The learner behind a progress token; unknown and replaced tokens are not found.
-    pub async fn progress_learner(&self, token: &str) -> ServiceResult<Learner> {
+    /// The owner of a progress token; unknown and replaced tokens are not found.
+    pub async fn progress_owner(&self, token: &str) -> ServiceResult<LinkOwner> {
         if !token.starts_with(TOKEN_PREFIX) || token.len() > 64 {
             return Err(ServiceError::NotFound);
         }
@@ -53,30 +87,40 @@ impl Service {
         if row.revoked_at.is_some() {
             return Err(ServiceError::NotFound);
         }
-        Ok(Learner { identity_type: row.identity_type, identity: row.identity })
+        Ok(LinkOwner {
+            issuer: row.issuer_id,
+            learner: Learner { identity_type: row.identity_type, identity: row.identity },
+        })
     }
 
-    /// The learner's current progress link, created if they have none.
-    pub async fn progress_link_of(&self, who: &Learner) -> ServiceResult<String> {
-        if let Some(row) = self.store.active_progress_link(who).await? {
-            return Ok(self.progress_url(&self.progress_token(who, row.generation)));
+    /// The learner's current progress link with an issuer, created if they have none.
+    pub async fn progress_link_of(&self, issuer: Uuid, who: &Learner) -> ServiceResult<String> {
+        if let Some(row) = self.store.active_progress_link(issuer, who).await? {
+            return Ok(self.progress_url(&self.token_of(&row)));
         }
         let mut tx = self.store.begin().await?;
-        tx.ensure_progress_links(self.first_progress_links(std::slice::from_ref(who))).await?;
+        tx.ensure_progress_links(self.first_progress_links(issuer, std::slice::from_ref(who))).await?;
         tx.commit().await?;
-        let row = self.store.active_progress_link(who).await?.ok_or(ServiceError::NotFound)?;
-        Ok(self.progress_url(&self.progress_token(who, row.generation)))
+        let row = self.store.active_progress_link(issuer, who).await?.ok_or(ServiceError::NotFound)?;
+        Ok(self.progress_url(&self.token_of(&row)))
     }
 
-    /// Revokes a learner's link and returns the new one (the learner does this from their
-    /// page when the link leaked; staff through the API).
-    async fn replace_progress_link(&self, who: &Learner, actor: &Actor) -> ServiceResult<String> {
-        let generation = self.store.last_progress_generation(who).await? + 1;
-        let token = self.progress_token(who, generation);
+    /// Revokes a learner's link with one issuer and returns the new one (the learner does this
+    /// from their page when the link leaked; staff through the API).
+    async fn replace_progress_link(&self, owner: &LinkOwner, actor: &Actor) -> ServiceResult<String> {
+        let generation = self.store.last_progress_generation(owner.issuer, &owner.learner).await? + 1;
+        let token = self.progress_token(owner, generation, 2);
         let mut tx = self.store.begin().await?;
-        tx.insert_progress_link(who, generation, &token_hash(&token)).await?;
+        tx.insert_progress_link(owner.issuer, &owner.learner, generation, &token_hash(&token)).await?;
         // The identity stays out of the chain: the subject is the new link's hash.
-        tx.audit(vec![NewEvent::new(actor, None, "progress_link.replaced", token_hash(&token), &json!({}))]).await?;
+        tx.audit(vec![NewEvent::new(
+            actor,
+            Some(owner.issuer),
+            "progress_link.replaced",
+            token_hash(&token),
+            &json!({}),
+        )])
+        .await?;
         match tx.commit().await {
             Ok(()) => Ok(self.progress_url(&token)),
             Err(StoreError::Conflict(_)) => Err(ServiceError::Conflict("the link was replaced concurrently".into())),
@@ -86,8 +130,8 @@ impl Service {
 
     /// The learner replaces their own link (it leaked): the old one stops working at once.
     pub async fn replace_own_progress_link(&self, token: &str) -> ServiceResult<String> {
-        let who = self.progress_learner(token).await?;
-        self.replace_progress_link(&who, &Actor { token: "learner".into(), role: "learner".into() }).await
+        let owner = self.progress_owner(token).await?;
+        self.replace_progress_link(&owner, &Actor { token: "learner".into(), role: "learner".into() }).await
     }
 
     /// A learner named in a request, normalised as awards store them; `field` prefixes errors.
@@ -103,21 +147,37 @@ impl Service {
         Ok(Learner { identity_type: kind.as_str().into(), identity })
     }
 
-    /// Staff revoke a learner's link (e.g. on request). Allowed to admins and to issuer staff
-    /// who may manage an issuer that awarded the learner something.
+    /// Staff revoke a learner's link with their own issuer (e.g. on request); the learner's
+    /// links with other issuers stay. The platform admin names the issuer, or revokes the
+    /// learner's links with every issuer. Only issuers that awarded the learner something have
+    /// a link to revoke; for any other the learner is not found.
     pub async fn revoke_progress_link(
         &self,
         who: &Principal,
         identity_type: &str,
         identity: &str,
-    ) -> ServiceResult<Value> {
+        issuer: Option<Uuid>,
+    ) -> ServiceResult<usize> {
         let learner = self.learner(identity_type, identity, "")?;
-        let issuers = self.store.learner_issuers(&learner).await?;
-        if !issuers.iter().any(|i| who.check(*i, Action::Manage).is_ok()) {
+        let awarded_by = self.store.learner_issuers(&learner).await?;
+        let issuers: Vec<Uuid> = match (who.role, who.issuer_id.or(issuer)) {
+            (_, Some(i)) => {
+                who.check(i, Action::Manage)?;
+                if !awarded_by.contains(&i) {
+                    return Err(ServiceError::NotFound);
+                }
+                vec![i]
+            }
+            (Role::Admin, None) => awarded_by,
+            (_, None) => return Err(ServiceError::NotFound),
+        };
+        if issuers.is_empty() {
             return Err(ServiceError::NotFound);
         }
-        self.replace_progress_link(&learner, &who.actor()).await?;
-        Ok(json!({"revoked": true}))
+        for i in &issuers {
+            self.replace_progress_link(&LinkOwner { issuer: *i, learner: learner.clone() }, &who.actor()).await?;
+        }
+        Ok(issuers.len())
     }
 }
 
@@ -132,12 +192,17 @@ fn plain_words(e: &crate::domain::pathway::Explanation, depth: usize, out: &mut 
 impl Service {
     /// What the learner's private page shows: their badges, and per line the stations done and
     /// to go, the explanation in plain words and the certificate once earned.
+    ///
+    /// Only the link's issuer's badges and lines are shown; a station of a partner issuer on
+    /// one of its lines is shown as done or not, without a link to the partner's badge.
     pub async fn progress_document(&self, token: &str) -> ServiceResult<Value> {
-        let who = self.progress_learner(token).await?;
-        let facts = self.learner_facts(&who).await?;
+        let owner = self.progress_owner(token).await?;
+        let who = &owner.learner;
+        let facts = self.learner_facts(who).await?;
         let badges: Vec<Value> = facts
             .held
             .iter()
+            .filter(|h| h.issuer == owner.issuer)
             .map(|h| {
                 json!({
                     "id": self.credential_url(h.credential),
@@ -148,7 +213,7 @@ impl Service {
             })
             .collect();
         let mut lines = Vec::new();
-        for line in self.store.all_metro_lines().await? {
+        for line in self.store.all_metro_lines().await?.into_iter().filter(|l| l.issuer_id == owner.issuer) {
             let Some(p) = self.progress_on(line, &facts, false).await? else { continue };
             let done: std::collections::HashSet<Uuid> = facts
                 .held
@@ -210,10 +275,13 @@ impl Service {
     }
 
     /// The progress link to show on a badge page opened with the learner's token: only when
-    /// the token belongs to the badge's recipient.
+    /// the token belongs to the badge's recipient as the badge's issuer knows them.
     pub async fn progress_link_for_badge(&self, credential: Uuid, token: &str) -> Option<String> {
-        let who = self.progress_learner(token).await.ok()?;
+        let owner = self.progress_owner(token).await.ok()?;
         let row = self.store.credential(credential).await.ok()??;
-        (row.identity_type == who.identity_type && row.identity == who.identity).then(|| self.progress_url(token))
+        (row.issuer_id == owner.issuer
+            && row.identity_type == owner.learner.identity_type
+            && row.identity == owner.learner.identity)
+            .then(|| self.progress_url(token))
     }
 }

@@ -55,6 +55,9 @@ struct Certificate<'a> {
 #[derive(Debug, Clone, Serialize)]
 pub struct StackOutcome {
     pub metro_line: Uuid,
+    /// The line's issuer, which signs the certificate (only its own answers mention it).
+    #[serde(skip)]
+    pub issuer: Uuid,
     pub version: i64,
     /// `issued`, `suspended`, `reinstated` or `revoked`.
     pub action: &'static str,
@@ -71,6 +74,8 @@ struct Prepared {
     specs: HashMap<(Uuid, i64), MetroLineSpec>,
     achievements: HashMap<(Uuid, i64), Value>,
     issuers: HashMap<Uuid, Signer>,
+    /// Per line issuer, the partners whose badges may count towards a new certificate.
+    partners: HashMap<Uuid, std::collections::HashSet<Uuid>>,
 }
 
 /// What one transaction of stacking did so far: its audit events and outcomes.
@@ -129,6 +134,7 @@ fn held_badges(creds: &[HolderCredential], now: OffsetDateTime) -> ServiceResult
         names.entry(c.nanomodule_id).or_insert_with(|| spec.name.clone().unwrap_or_default());
         held.push(Held {
             credential: c.credential_id,
+            issuer: c.issuer_id,
             nanomodule: c.nanomodule_id,
             awarded: c.valid_from,
             hours: spec.hours(),
@@ -315,6 +321,10 @@ impl Service {
                     e.insert(self.certificate_achievement(line.metro_line_id, v).await?);
                 }
             }
+            if !p.partners.contains_key(&line.issuer_id) {
+                let partners = self.store.accepted_partners(line.issuer_id).await?;
+                p.partners.insert(line.issuer_id, partners.into_iter().collect());
+            }
             if !p.issuers.contains_key(&line.issuer_id) {
                 let url = ob3::issuer_url(&self.base_url, line.issuer_id);
                 let profile = ob3::profile(&url, &self.issuer_spec(line.issuer_id).await?);
@@ -430,7 +440,22 @@ impl Service {
                     && c.revoked_at.is_some()
                     && c.status_cause.as_deref() != Some("cascade")
             });
-            let (decision, _) = decide(&spec.effective_rule(), &held, &names, held_cert.as_ref(), blocked);
+            // A new certificate rests only on the line issuer's own badges and those of partners
+            // that consent now; one already standing keeps being judged on everything it holds
+            // (ending a partnership leaves issued certificates valid).
+            let counting: Vec<Held>;
+            let held_here = if held_cert.is_some() {
+                &held
+            } else {
+                let partners = prepared.partners.get(&line.issuer_id);
+                counting = held
+                    .iter()
+                    .filter(|h| h.issuer == line.issuer_id || partners.is_some_and(|p| p.contains(&h.issuer)))
+                    .cloned()
+                    .collect();
+                &counting
+            };
+            let (decision, _) = decide(&spec.effective_rule(), held_here, &names, held_cert.as_ref(), blocked);
             let url = |id: Uuid| self.credential_url(id);
             let (action, change, certificate, causes) = match decision {
                 Decision::Nothing => continue,
@@ -448,6 +473,7 @@ impl Service {
                     events.push(e);
                     out.push(StackOutcome {
                         metro_line: line.metro_line_id,
+                        issuer: line.issuer_id,
                         version,
                         action: "issued",
                         certificate: url(id),
@@ -481,6 +507,7 @@ impl Service {
             }
             out.push(StackOutcome {
                 metro_line: line.metro_line_id,
+                issuer: line.issuer_id,
                 version,
                 action,
                 certificate: url(certificate),

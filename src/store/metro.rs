@@ -20,6 +20,8 @@ pub struct MetroLineRow {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct HolderCredential {
     pub credential_id: Uuid,
+    /// The issuer that signed it (views for one issuer show only its own badges).
+    pub issuer_id: Uuid,
     pub recipient_name: Option<String>,
     /// Hex SHA-256 of the signed document (a certificate's evidence names it).
     pub sha256: String,
@@ -40,7 +42,7 @@ async fn holder_credentials(
     identity: &str,
 ) -> StoreResult<Vec<HolderCredential>> {
     db.fetch_all(
-        "SELECT c.credential_id, c.recipient_name, c.sha256, c.nanomodule_id, c.nanomodule_version, v.spec AS version_spec, c.valid_from, c.valid_until, c.created_at, \
+        "SELECT c.credential_id, c.issuer_id, c.recipient_name, c.sha256, c.nanomodule_id, c.nanomodule_version, v.spec AS version_spec, c.valid_from, c.valid_until, c.created_at, \
          c.revoked_at, c.suspended_at, k.compromised_since \
          FROM credential c \
          JOIN nanomodule_version v ON v.nanomodule_id = c.nanomodule_id AND v.version = c.nanomodule_version \

@@ -13,6 +13,7 @@ mod key;
 mod member;
 mod metro;
 mod nanomodule;
+mod partnership;
 mod report;
 mod skill;
 mod stack;
@@ -36,9 +37,12 @@ pub use key::KeyRow;
 pub use member::MemberRow;
 pub use metro::{HolderCredential, MetroLineRow};
 pub use nanomodule::NanomoduleVersionRow;
+pub use partnership::PartnershipRow;
 pub use report::IssuanceFact;
 pub use skill::{Catalog, SkillRow};
-pub use stack::{CertificateRow, ComponentRow, EnrolmentRow, Learner, NewCertificate, ProgressLinkRow};
+pub use stack::{
+    CertificateRow, ComponentRow, EnrolmentRow, Learner, NewCertificate, NewProgressLink, ProgressLinkRow,
+};
 pub use status::{CredentialState, SignedList, StatusChange, StatusListRow};
 pub use token::TokenRow;
 
@@ -347,6 +351,22 @@ impl Store {
         })
     }
 
+    /// Runs several literal statements on one connection, in order (a test rewinding the schema
+    /// must not meet another pooled connection's stale view of it); see [`Store::execute_raw`].
+    #[doc(hidden)]
+    pub async fn execute_script(&self, sql: &str) -> StoreResult<()> {
+        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        match self {
+            Store::Sqlite(p) => {
+                sqlx::raw_sql(sql).execute(p).await?;
+            }
+            Store::Postgres(p) => {
+                sqlx::raw_sql(sql).execute(p).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// First column (as text) of each row of a literal query; see [`Store::execute_raw`].
     #[doc(hidden)]
     pub async fn query_text(&self, sql: &str) -> StoreResult<Vec<String>> {
@@ -363,6 +383,17 @@ impl Store {
         match self {
             Store::Sqlite(p) => sqlx::migrate!("migrations/sqlite").run(p).await?,
             Store::Postgres(p) => sqlx::migrate!("migrations/postgres").run(p).await?,
+        }
+        Ok(())
+    }
+
+    /// Applies migrations up to `version` only: for tests of a migration's data changes (fill
+    /// the older schema, then [`Store::migrate`]).
+    #[doc(hidden)]
+    pub async fn migrate_to(&self, version: i64) -> StoreResult<()> {
+        match self {
+            Store::Sqlite(p) => sqlx::migrate!("migrations/sqlite").run_to(version, p).await?,
+            Store::Postgres(p) => sqlx::migrate!("migrations/postgres").run_to(version, p).await?,
         }
         Ok(())
     }

@@ -40,10 +40,42 @@ pub struct EnrolmentRow {
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ProgressLinkRow {
+    pub issuer_id: Uuid,
     pub identity_type: String,
     pub identity: String,
     pub generation: i64,
+    /// How the token is derived from the master key: 1 = without the issuer (links handed out
+    /// before links were per issuer), 2 = with it.
+    pub derivation: i64,
     pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// A first progress link to create unless the learner has one with that issuer.
+pub struct NewProgressLink {
+    pub issuer_id: Uuid,
+    pub learner: Learner,
+    pub token_hash: String,
+}
+
+/// The columns of [`ProgressLinkRow`], as a literal so queries stay `&'static str`.
+macro_rules! link_columns {
+    () => {
+        "p.issuer_id, p.identity_type, p.identity, p.generation, p.derivation, p.revoked_at"
+    };
+}
+
+async fn award_links(db: &mut impl Sql, award: Uuid) -> StoreResult<Vec<ProgressLinkRow>> {
+    db.fetch_all(
+        concat!(
+            "SELECT DISTINCT ",
+            link_columns!(),
+            " FROM progress_link p \
+             JOIN credential c ON c.identity_type = p.identity_type AND c.identity = p.identity \
+             AND c.issuer_id = p.issuer_id WHERE c.award_id = $1 AND p.revoked_at IS NULL"
+        ),
+        args![award],
+    )
+    .await
 }
 
 #[derive(sqlx::FromRow)]
@@ -193,42 +225,48 @@ impl Tx {
         self.insert_many("INSERT INTO certificate_component (certificate_id, component_id) VALUES", 2, rows).await
     }
 
-    /// Gives every learner without one a first progress link (`rows`: identity type, identity,
-    /// hash of the generation-1 token); learners who have one keep it.
-    pub async fn ensure_progress_links(&mut self, rows: Vec<(String, String, String)>) -> StoreResult<()> {
+    /// Gives every learner without one a first progress link with `issuer`; learners who have
+    /// one keep it.
+    pub async fn ensure_progress_links(&mut self, links: Vec<NewProgressLink>) -> StoreResult<()> {
         let now = super::now();
-        let rows: Vec<Vec<Arg>> = rows.into_iter().map(|(t, i, h)| args![h, t, i, 1i64, now]).collect();
+        let rows: Vec<Vec<Arg>> = links
+            .into_iter()
+            .map(|l| args![l.token_hash, l.issuer_id, l.learner.identity_type, l.learner.identity, 1i64, now])
+            .collect();
         self.insert_many_then(
-            "INSERT INTO progress_link (token_hash, identity_type, identity, generation, created_at) VALUES",
-            5,
+            "INSERT INTO progress_link (token_hash, issuer_id, identity_type, identity, generation, created_at) VALUES",
+            6,
             rows,
             " ON CONFLICT DO NOTHING",
         )
         .await
     }
 
-    /// The active progress link generation of every recipient of an award.
+    /// The active progress link, with the award's issuer, of every recipient of an award.
     pub async fn award_progress_links(&mut self, award: Uuid) -> StoreResult<Vec<ProgressLinkRow>> {
-        self.fetch_all(
-            "SELECT DISTINCT p.identity_type, p.identity, p.generation, p.revoked_at FROM progress_link p \
-             JOIN credential c ON c.identity_type = p.identity_type AND c.identity = p.identity \
-             WHERE c.award_id = $1 AND p.revoked_at IS NULL",
-            args![award],
-        )
-        .await
+        award_links(self, award).await
     }
 
-    /// A new progress link generation for a learner (the previous one, if any, is revoked).
-    pub async fn insert_progress_link(&mut self, who: &Learner, generation: i64, token_hash: &str) -> StoreResult<()> {
+    /// A new progress link generation for a learner with an issuer (the previous one, if any,
+    /// is revoked; the learner's links with other issuers stay as they are).
+    pub async fn insert_progress_link(
+        &mut self,
+        issuer: Uuid,
+        who: &Learner,
+        generation: i64,
+        token_hash: &str,
+    ) -> StoreResult<()> {
         let now = super::now();
         self.execute(
-            "UPDATE progress_link SET revoked_at = $3 WHERE identity_type = $1 AND identity = $2 AND revoked_at IS NULL",
-            args![who.identity_type.clone(), who.identity.clone(), now],
+            "UPDATE progress_link SET revoked_at = $4 \
+             WHERE issuer_id = $1 AND identity_type = $2 AND identity = $3 AND revoked_at IS NULL",
+            args![issuer, who.identity_type.clone(), who.identity.clone(), now],
         )
         .await?;
         self.execute(
-            "INSERT INTO progress_link (token_hash, identity_type, identity, generation, created_at) VALUES ($1, $2, $3, $4, $5)",
-            args![token_hash, who.identity_type.clone(), who.identity.clone(), generation, now],
+            "INSERT INTO progress_link (token_hash, issuer_id, identity_type, identity, generation, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            args![token_hash, issuer, who.identity_type.clone(), who.identity.clone(), generation, now],
         )
         .await?;
         Ok(())
@@ -236,6 +274,11 @@ impl Tx {
 }
 
 impl Store {
+    /// [`Tx::award_progress_links`] outside a transaction (replays of an award answer).
+    pub async fn award_progress_links(&self, award: Uuid) -> StoreResult<Vec<ProgressLinkRow>> {
+        award_links(&mut self.clone(), award).await
+    }
+
     pub async fn learner_certificates(&self, who: &Learner) -> StoreResult<Vec<CertificateRow>> {
         certificates_of(&mut self.clone(), who).await
     }
@@ -326,30 +369,35 @@ impl Store {
     pub async fn progress_link(&self, token_hash: &str) -> StoreResult<Option<ProgressLinkRow>> {
         self.clone()
             .fetch_optional(
-                "SELECT identity_type, identity, generation, revoked_at FROM progress_link WHERE token_hash = $1",
+                concat!("SELECT ", link_columns!(), " FROM progress_link p WHERE p.token_hash = $1"),
                 args![token_hash],
             )
             .await
     }
 
-    /// The learner's current (unrevoked) link generation, if any.
-    pub async fn active_progress_link(&self, who: &Learner) -> StoreResult<Option<ProgressLinkRow>> {
+    /// The learner's current (unrevoked) link with an issuer, if any.
+    pub async fn active_progress_link(&self, issuer: Uuid, who: &Learner) -> StoreResult<Option<ProgressLinkRow>> {
         self.clone()
             .fetch_optional(
-                "SELECT identity_type, identity, generation, revoked_at FROM progress_link \
-                 WHERE identity_type = $1 AND identity = $2 AND revoked_at IS NULL",
-                args![who.identity_type.clone(), who.identity.clone()],
+                concat!(
+                    "SELECT ",
+                    link_columns!(),
+                    " FROM progress_link p \
+                     WHERE p.issuer_id = $1 AND p.identity_type = $2 AND p.identity = $3 AND p.revoked_at IS NULL"
+                ),
+                args![issuer, who.identity_type.clone(), who.identity.clone()],
             )
             .await
     }
 
-    /// Highest generation ever used for the learner (0 when none).
-    pub async fn last_progress_generation(&self, who: &Learner) -> StoreResult<i64> {
+    /// Highest generation ever used for the learner with an issuer (0 when none).
+    pub async fn last_progress_generation(&self, issuer: Uuid, who: &Learner) -> StoreResult<i64> {
         let c: Count = self
             .clone()
             .fetch_optional(
-                "SELECT COALESCE(MAX(generation), 0) AS n FROM progress_link WHERE identity_type = $1 AND identity = $2",
-                args![who.identity_type.clone(), who.identity.clone()],
+                "SELECT COALESCE(MAX(generation), 0) AS n FROM progress_link \
+                 WHERE issuer_id = $1 AND identity_type = $2 AND identity = $3",
+                args![issuer, who.identity_type.clone(), who.identity.clone()],
             )
             .await?
             .unwrap_or(Count { n: 0 });

@@ -153,6 +153,19 @@ impl TestApp {
         body["id"].as_str().unwrap().to_string()
     }
 
+    /// `issuer` asks `partner` for consent to use its modules as stations, and the partner
+    /// accepts (both as admin).
+    pub async fn partnership(&self, issuer: &str, partner: &str) {
+        let (status, body) = self
+            .post(&format!("/api/v1/issuers/{issuer}/partnerships"), ADMIN, serde_json::json!({"partner": partner}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let id = body["id"].as_str().unwrap();
+        let (status, body) =
+            self.post(&format!("/api/v1/partnerships/{id}/accept"), ADMIN, serde_json::json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
     /// Adds a member with `role` and returns its token.
     pub async fn member(&self, issuer: &str, role: &str) -> String {
         let (status, body) = self

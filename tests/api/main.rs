@@ -16,4 +16,5 @@ mod pages;
 mod schemas;
 mod stacking;
 mod status;
+mod trust;
 mod verify;

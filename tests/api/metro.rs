@@ -91,6 +91,9 @@ async fn lines_versions_and_progress(app: TestApp) {
     let (_, body) = app.post(&format!("/api/v1/issuers/{issuer}/metro-lines"), ADMIN, bad.clone()).await;
     assert_eq!(fields(&body), ["stations[1]"], "another issuer's module needs accepts_issuers");
     bad["accepts_issuers"] = json!([other]);
+    let (_, body) = app.post(&format!("/api/v1/issuers/{issuer}/metro-lines"), ADMIN, bad.clone()).await;
+    assert_eq!(fields(&body), ["accepts_issuers[0]"], "only a partner that consented (issue 11 §2)");
+    app.partnership(&issuer, &other).await;
     bad["stations"] = json!([a, foreign, uuid::Uuid::new_v4()]);
     let (_, body) = app.post(&format!("/api/v1/issuers/{issuer}/metro-lines"), ADMIN, bad).await;
     assert_eq!(fields(&body), ["stations[2]"], "accepted, but the last is no module at all");
@@ -107,11 +110,12 @@ async fn lines_versions_and_progress(app: TestApp) {
         let (app, id) = (&app, id.clone());
         async move { app.get(&format!("/api/v1/metro-lines/{id}/progress?identity={who}"), Some(ADMIN)).await.1 }
     };
-    let p = progress("jan@example.nl").await;
-    assert_eq!(p["satisfied"], false);
-    assert_eq!(p["explanation"]["children"][1]["detail"], "1 more of: Trillingen, Uitlijnen");
+    // Staff see only learners their issuer awarded (issue 11 §2).
+    let (s, _) = app.get(&format!("/api/v1/metro-lines/{id}/progress?identity=jan@example.nl"), Some(ADMIN)).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
     let first = award(&app, &a, "Jan@Example.nl").await;
     let p = progress("jan@example.nl").await;
+    assert_eq!(p["explanation"]["children"][1]["detail"], "1 more of: Trillingen, Uitlijnen");
     assert_eq!(p["explanation"]["children"][2]["detail"], "study hours 4 of 8");
     let second = award(&app, &c, "jan@example.nl").await;
     let p = progress("jan@example.nl").await;

@@ -385,6 +385,7 @@ async fn queue_history_and_versions(app: TestApp) {
     // A station of another issuer the line accepts counts; the line's issuer signs.
     let partner = app.issuer("Partner").await;
     let foreign = module(&app, &partner, "Veilig werken").await;
+    app.partnership(&issuer, &partner).await;
     let (s, l2) = app
         .post(
             &format!("/api/v1/issuers/{issuer}/metro-lines"),

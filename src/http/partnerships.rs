@@ -1,0 +1,79 @@
+//! `/api/v1/…/partnerships`: consent between issuers to share nanomodules as stations.
+
+use axum::extract::State;
+use axum::response::IntoResponse;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::extract::{ApiJson, ApiPath, Caller};
+use super::issuers::created;
+use super::{ApiResult, AppState};
+use crate::service::PartnershipStep;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/issuers/{id}/partnerships", post(request).get(list))
+        .route("/partnerships/{id}/accept", post(accept))
+        .route("/partnerships/{id}/decline", post(decline))
+        .route("/partnerships/{id}/end", post(end))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartnershipRequest {
+    /// The issuer whose nanomodules this issuer wants as stations.
+    partner: Uuid,
+}
+
+async fn request(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiPath(issuer): ApiPath<Uuid>,
+    ApiJson(req): ApiJson<PartnershipRequest>,
+) -> ApiResult<impl IntoResponse> {
+    let view = s.service.request_partnership(&who, issuer, req.partner).await?;
+    Ok(created(format!("/api/v1/issuers/{issuer}/partnerships"), view))
+}
+
+async fn list(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiPath(issuer): ApiPath<Uuid>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(serde_json::json!({"partnerships": s.service.partnerships(&who, issuer).await?})))
+}
+
+async fn step(
+    s: AppState,
+    who: crate::domain::access::Principal,
+    id: Uuid,
+    step: PartnershipStep,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(s.service.partnership_step(&who, id, step).await?))
+}
+
+async fn accept(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<impl IntoResponse> {
+    step(s, who, id, PartnershipStep::Accept).await
+}
+
+async fn decline(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<impl IntoResponse> {
+    step(s, who, id, PartnershipStep::Decline).await
+}
+
+async fn end(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<impl IntoResponse> {
+    step(s, who, id, PartnershipStep::End).await
+}
