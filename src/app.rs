@@ -53,7 +53,7 @@ pub async fn service(config: &Config) -> anyhow::Result<Service> {
     if created {
         tracing::warn!(path = %path.display(), "no METROBADGE_MASTER_KEY_FILE configured: generated a new master key; back it up, without it no signing key can be used");
     }
-    let store = Store::connect(&config.database_url)
+    let store = Store::connect_with(&config.database_url, &config.db_limits())
         .await
         .with_context(|| format!("cannot open database {}", crate::config::redact_url(&config.database_url)))?;
     Ok(Service::new(store, master_key, &config.base_url(), config.admin_token.as_deref()))

@@ -119,6 +119,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     let mut tick = tokio::time::interval(every);
                     // The first round looks back a day for expiries missed while stopped.
                     let mut since = crate::store::now() - time::Duration::days(1);
+                    // Unused status index reservations: everything old enough at first, then
+                    // consecutive windows.
+                    let mut reclaimed_to = 0;
                     loop {
                         tick.tick().await;
                         let now = crate::store::now();
@@ -128,6 +131,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                             Err(e) => tracing::warn!(error = %e, "stacking worker round failed"),
                         }
                         since = now;
+                        let before = (now - crate::service::RESERVATION_GRACE).unix_timestamp();
+                        match service.reclaim_status_indices(reclaimed_to, before).await {
+                            Ok(_) => reclaimed_to = before,
+                            Err(e) => tracing::warn!(error = %e, "returning unused status indices failed"),
+                        }
                     }
                 });
             }

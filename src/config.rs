@@ -32,6 +32,13 @@ pub struct Config {
     /// another instance, and certificates whose components expired).
     #[arg(long, env = "METROBADGE_STACK_INTERVAL", default_value_t = 30, global = true)]
     pub stack_interval: u64,
+    /// Seconds database work may wait for a connection or a lock before the request fails
+    /// with 503 (SQLite busy timeout, PostgreSQL `lock_timeout`, pool acquire).
+    #[arg(long, env = "METROBADGE_DB_TIMEOUT", default_value_t = 10, global = true)]
+    pub db_timeout: u64,
+    /// Seconds one PostgreSQL statement may run (`statement_timeout`).
+    #[arg(long, env = "METROBADGE_DB_STATEMENT_TIMEOUT", default_value_t = 60, global = true)]
+    pub db_statement_timeout: u64,
     /// Log format: `text` or `json`.
     #[arg(long, env = "METROBADGE_LOG_FORMAT", default_value = "text", global = true)]
     pub log_format: String,
@@ -42,6 +49,13 @@ impl Config {
         match &self.base_url {
             Some(b) => b.trim_end_matches('/').to_string(),
             None => format!("http://{}", self.bind),
+        }
+    }
+
+    pub fn db_limits(&self) -> crate::store::DbLimits {
+        crate::store::DbLimits {
+            wait: std::time::Duration::from_secs(self.db_timeout.max(1)),
+            statement: std::time::Duration::from_secs(self.db_statement_timeout.max(1)),
         }
     }
 

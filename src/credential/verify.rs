@@ -23,14 +23,52 @@ pub struct Check {
     pub check: &'static str,
     pub passed: bool,
     pub detail: String,
+    /// Set on a failed check that could not be made (a key or status that could not be looked
+    /// up, or is not available without fetching): it says nothing against the credential.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub could_not_check: bool,
+}
+
+impl Check {
+    pub fn new(check: &'static str, passed: bool, detail: impl Into<String>) -> Check {
+        Check { check, passed, detail: detail.into(), could_not_check: false }
+    }
+}
+
+/// The verdict an employer reads: `invalid` only when a check failed on the data itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Valid,
+    Invalid,
+    CouldNotCheck,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub verified: bool,
+    pub outcome: Outcome,
     pub checks: Vec<Check>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credential: Option<Value>,
+    /// A lookup failed because the database is unavailable (the HTTP answer is a 503).
+    #[serde(skip)]
+    pub unavailable: bool,
+}
+
+impl Report {
+    /// The report of a set of checks: verified when every check passed; invalid when one failed
+    /// that could be made; otherwise "could not check".
+    pub fn new(checks: Vec<Check>, credential: Option<Value>, unavailable: bool) -> Report {
+        let outcome = if checks.iter().any(|c| !c.passed && !c.could_not_check) {
+            Outcome::Invalid
+        } else if checks.iter().any(|c| !c.passed) {
+            Outcome::CouldNotCheck
+        } else {
+            Outcome::Valid
+        };
+        Report { verified: outcome == Outcome::Valid, outcome, checks, credential, unavailable }
+    }
 }
 
 /// A credential as submitted.
@@ -50,6 +88,40 @@ pub struct KeyInfo {
     pub compromised_since: Option<OffsetDateTime>,
 }
 
+/// What looking up a verification method found.
+#[derive(Debug, Clone)]
+pub enum KeyLookup {
+    Found(KeyInfo),
+    /// One of this service's issuers, but no such key: the credential is not genuine.
+    Unknown,
+    /// Not this service's and not a `did:key`: it would have to be fetched, which is off.
+    NotHosted,
+    /// The lookup failed (database unavailable).
+    Unavailable,
+}
+
+impl KeyLookup {
+    fn key(&self) -> Option<&KeyInfo> {
+        match self {
+            KeyLookup::Found(k) => Some(k),
+            _ => None,
+        }
+    }
+
+    /// Why no key, as the proof check says it; `None` when there is a key.
+    fn problem(&self) -> Option<(&'static str, bool)> {
+        match self {
+            KeyLookup::Found(_) => None,
+            KeyLookup::Unknown => Some(("the signing key is not a key of its issuer", false)),
+            KeyLookup::NotHosted => Some((
+                "could not check: issuer key not available (only this service's issuers and did:key are resolved; nothing is fetched)",
+                true,
+            )),
+            KeyLookup::Unavailable => Some(("could not check: the issuer's keys could not be looked up right now", true)),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StatusInfo {
     Active,
@@ -59,11 +131,13 @@ pub enum StatusInfo {
     NotHosted,
     /// The list is ours but the index does not belong to this credential.
     Mismatch,
+    /// The lookup failed (database unavailable).
+    Unavailable,
 }
 
 pub trait Resolver {
     /// The key behind a verification method of one of this service's issuers.
-    fn key(&self, verification_method: &str) -> impl Future<Output = Option<KeyInfo>> + Send;
+    fn key(&self, verification_method: &str) -> impl Future<Output = KeyLookup> + Send;
     /// The status behind a `BitstringStatusListEntry`.
     fn status(&self, entry: &Value, credential_id: &str) -> impl Future<Output = StatusInfo> + Send;
 }
@@ -88,17 +162,23 @@ fn count_values(v: &Value) -> usize {
 
 struct Run {
     checks: Vec<Check>,
+    unavailable: bool,
 }
 
 impl Run {
     fn add(&mut self, check: &'static str, passed: bool, detail: impl Into<String>) -> bool {
-        self.checks.push(Check { check, passed, detail: detail.into() });
+        self.checks.push(Check::new(check, passed, detail));
         passed
+    }
+
+    /// A check that failed because it could not be made.
+    fn unchecked(&mut self, check: &'static str, detail: impl Into<String>) {
+        self.checks.push(Check { could_not_check: true, ..Check::new(check, false, detail) });
     }
 }
 
-/// One proof tried: what it says, the key found for it, and the outcome.
-type Attempt = (Option<ProofFacts>, Option<KeyInfo>, Result<String, String>);
+/// One proof tried: what it says, the key lookup for it, and the outcome.
+type Attempt = (Option<ProofFacts>, KeyLookup, Result<String, String>);
 
 /// What a proof says, whichever format carried it.
 struct ProofFacts {
@@ -107,7 +187,7 @@ struct ProofFacts {
 }
 
 pub async fn verify<R: Resolver>(input: Input, resolver: &R, recipient: Option<&str>, now: OffsetDateTime) -> Report {
-    let mut run = Run { checks: Vec::new() };
+    let mut run = Run { checks: Vec::new(), unavailable: false };
     let (credential, jwt) = match input {
         Input::Json(v) => {
             run.add("format", true, "Open Badges 3.0 credential as JSON with an embedded proof");
@@ -215,13 +295,10 @@ pub async fn verify<R: Resolver>(input: Input, resolver: &R, recipient: Option<&
                 }
             });
             let key = resolve(resolver, facts.as_ref()).await;
-            let outcome = match &key {
-                Some(k) => jwt_proof(token, k, &credential),
-                None => Err(if facts.is_none() {
-                    "the JOSE header names no key (kid)".into()
-                } else {
-                    "cannot check: the signing key is unknown".into()
-                }),
+            let outcome = match (&key, key.problem()) {
+                (KeyLookup::Found(k), _) => jwt_proof(token, k, &credential),
+                _ if facts.is_none() => Err("the JOSE header names no key (kid)".into()),
+                (_, problem) => Err(problem.map(|p| p.0).unwrap_or_default().into()),
             };
             vec![(facts, key, outcome)]
         }
@@ -234,14 +311,14 @@ pub async fn verify<R: Resolver>(input: Input, resolver: &R, recipient: Option<&
                 });
                 let key = resolve(resolver, facts.as_ref()).await;
                 let outcome = match &key {
-                    None => Err("cannot check: the signing key is unknown".to_string()),
-                    Some(k) => VerifyingKey::from_bytes(&k.public_key)
+                    KeyLookup::Found(k) => VerifyingKey::from_bytes(&k.public_key)
                         .map_err(|e| e.to_string())
                         .and_then(|vk| {
                             data_integrity::verify_proof_canonical(&unsecured, canonical_document.as_deref(), p, &vk)
                                 .map_err(|e| e.to_string())
                         })
                         .map(|()| "DataIntegrityProof eddsa-rdfc-2022 signature is valid".to_string()),
+                    other => Err(other.problem().map(|p| p.0).unwrap_or_default().to_string()),
                 };
                 out.push((facts, key, outcome));
             }
@@ -249,35 +326,53 @@ pub async fn verify<R: Resolver>(input: Input, resolver: &R, recipient: Option<&
         }
     };
     let chosen = attempts.iter().position(|a| a.2.is_ok()).or(if attempts.is_empty() { None } else { Some(0) });
-    let (facts, key) = match chosen.map(|i| &attempts[i]) {
+    let (facts, lookup) = match chosen.map(|i| &attempts[i]) {
         None => {
             run.add("proof", false, "no proof found");
             (None, None)
         }
-        Some((facts, key, outcome)) => {
+        Some((facts, lookup, outcome)) => {
             let note = if attempts.len() > 1 {
                 format!(" (proof {} of {})", chosen.unwrap_or(0) + 1, attempts.len())
             } else {
                 String::new()
             };
+            let unchecked = facts.is_some() && lookup.problem().is_some_and(|p| p.1);
             match outcome {
                 Ok(detail) => run.add("proof", true, format!("{detail}{note}")),
+                Err(e) if unchecked => {
+                    run.unchecked("proof", format!("{e}{note}"));
+                    false
+                }
                 Err(e) => run.add("proof", false, format!("{e}{note}")),
             };
-            (facts.as_ref(), key.as_ref())
+            (facts.as_ref(), Some(lookup))
         }
     };
-    match (facts, key) {
-        (Some(f), Some(_)) => run.add("key", true, format!("verification method {} resolved", f.verification_method)),
-        (Some(f), None) => run.add(
-            "key",
-            false,
-            format!(
-                "unknown issuer key {} (only this service's issuers and did:key are resolved; nothing is fetched)",
-                f.verification_method
-            ),
-        ),
-        (None, _) => run.add("key", false, "no verification method"),
+    let key = lookup.and_then(KeyLookup::key);
+    match (facts, lookup) {
+        (Some(f), Some(KeyLookup::Found(_))) => {
+            run.add("key", true, format!("verification method {} resolved", f.verification_method))
+        }
+        (Some(f), Some(KeyLookup::Unknown)) => {
+            run.add("key", false, format!("{} is not a key of its issuer on this service", f.verification_method))
+        }
+        (Some(f), Some(KeyLookup::NotHosted)) => {
+            run.unchecked(
+                "key",
+                format!(
+                    "issuer key {} not available: only this service's issuers and did:key are resolved; nothing is fetched",
+                    f.verification_method
+                ),
+            );
+            false
+        }
+        (Some(f), Some(KeyLookup::Unavailable)) => {
+            run.unavailable = true;
+            run.unchecked("key", format!("could not look up {} right now", f.verification_method));
+            false
+        }
+        (_, _) => run.add("key", false, "no verification method"),
     };
     let issuer_id = credential["issuer"]["id"].as_str().or(credential["issuer"].as_str()).unwrap_or_default();
     if let Some(k) = key {
@@ -340,6 +435,11 @@ pub async fn verify<R: Resolver>(input: Input, resolver: &R, recipient: Option<&
             StatusInfo::Mismatch => {
                 run.add("status", false, "the status entry does not belong to this credential");
             }
+            StatusInfo::Unavailable => {
+                status_word = "could not check";
+                run.unavailable = true;
+                run.unchecked("status", "could not look up the credential's status right now");
+            }
         }
     } else {
         status_word = "no status";
@@ -380,7 +480,7 @@ fn unverified_claims(token: &str) -> Result<Value, String> {
 }
 
 fn finish(run: Run, credential: Option<Value>) -> Report {
-    Report { verified: run.checks.iter().all(|c| c.passed), checks: run.checks, credential }
+    Report::new(run.checks, credential, run.unavailable)
 }
 
 fn summary(c: &Value) -> Value {
@@ -439,10 +539,11 @@ fn jwt_proof(token: &str, key: &KeyInfo, credential: &Value) -> Result<String, S
     }
 }
 
-async fn resolve<R: Resolver>(resolver: &R, facts: Option<&ProofFacts>) -> Option<KeyInfo> {
-    let vm = &facts?.verification_method;
+async fn resolve<R: Resolver>(resolver: &R, facts: Option<&ProofFacts>) -> KeyLookup {
+    let Some(vm) = facts.map(|f| &f.verification_method) else { return KeyLookup::Unknown };
     match did_key(vm) {
-        Some(k) => Some(k),
+        Some(k) => KeyLookup::Found(k),
+        None if vm.starts_with("did:key:") => KeyLookup::Unknown,
         None => resolver.key(vm).await,
     }
 }

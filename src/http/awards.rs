@@ -144,7 +144,8 @@ async fn credential(
             &report,
             progress.as_deref(),
         );
-        return Ok(if progress.is_some() { super::pages::private(page) } else { page });
+        let page = if progress.is_some() { super::pages::private(page) } else { page };
+        return Ok(super::error::unavailable_if(report.unavailable, page));
     }
     let accept = if q.format.as_deref() == Some("json") {
         String::new()

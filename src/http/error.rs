@@ -10,6 +10,9 @@ use serde_json::json;
 use crate::domain::validate::{FieldError, Invalid};
 use crate::service::ServiceError;
 
+/// What a 503 (database unavailable, service not ready) tells clients to wait, in seconds.
+pub const RETRY_AFTER_SECONDS: &str = "5";
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("missing or invalid bearer token")]
@@ -68,6 +71,10 @@ impl From<ServiceError> for ApiError {
             ServiceError::Forbidden => ApiError::Forbidden,
             ServiceError::Invalid(i) => ApiError::Invalid(i),
             ServiceError::Conflict(what) => ApiError::Conflict(format!("conflicts with existing data ({what})")),
+            ServiceError::Unavailable(cause) => {
+                tracing::warn!(error = %chain(&cause), "database unavailable");
+                ApiError::Unavailable("the database is unavailable; try again shortly".into())
+            }
             other => ApiError::Internal(Box::new(other)),
         }
     }
@@ -126,8 +133,21 @@ impl IntoResponse for ApiError {
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
+        }
         response
     }
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Turns a response whose content came out incomplete because the database was unavailable (a
+/// verification report saying "could not check") into a 503 with `Retry-After`.
+pub(crate) fn unavailable_if(unavailable: bool, mut response: Response) -> Response {
+    if unavailable {
+        *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
+    }
+    response
+}

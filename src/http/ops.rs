@@ -2,24 +2,32 @@
 
 use axum::extract::State;
 use axum::http::header;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 
-use super::{ApiError, ApiResult, AppState};
+use super::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/health", get(health)).route("/metrics", get(metrics))
+    Router::new()
+        .route("/health", get(ready))
+        .route("/health/ready", get(ready))
+        .route("/health/live", get(live))
+        .route("/metrics", get(metrics))
 }
 
-/// 200 when the database answers, 503 otherwise.
-async fn health(State(state): State<AppState>) -> ApiResult<impl IntoResponse> {
-    let store = &state.service.store;
-    store.ping().await.map_err(|e| {
-        tracing::warn!(error = %e, "health check: database unreachable");
-        ApiError::Unavailable("database unreachable".into())
-    })?;
-    Ok(Json(serde_json::json!({"status": "ok", "database": store.backend()})))
+/// The process is up and answering (nothing else is checked: restart it only if this fails).
+async fn live() -> impl IntoResponse {
+    Json(serde_json::json!({"status": "live"}))
+}
+
+/// 200 when the database answers, its schema is this build's and the master key opens the
+/// sealed keys; otherwise 503 with `Retry-After` and what is wrong. `/health` is an alias.
+async fn ready(State(state): State<AppState>) -> Response {
+    let r = state.service.readiness().await;
+    let status = if r.ready { "ok" } else { "not ready" };
+    let body = Json(serde_json::json!({"status": status, "checks": r, "database": r.database})).into_response();
+    super::error::unavailable_if(!r.ready, body)
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

@@ -18,7 +18,7 @@ main{max-width:42rem;margin:0 auto;padding:1rem}\
 header.site{background:#16324f;color:#fff;padding:.6rem 1rem}header.site a{color:#fff;text-decoration:none;font-weight:600}\
 img.badge{width:10rem;height:10rem;display:block;margin:1rem auto}\
 .status{padding:.75rem 1rem;border-radius:.4rem;font-weight:600;margin:1rem 0}\
-.valid{background:#dcf5e3;color:#0d4f22}.revoked,.invalid{background:#fde2e1;color:#7a1410}.suspended,.expired{background:#fff1cc;color:#5c4300}\
+.valid{background:#dcf5e3;color:#0d4f22}.revoked,.invalid{background:#fde2e1;color:#7a1410}.suspended,.expired{background:#fff1cc;color:#5c4300}.unknown{background:#e4ebf3;color:#16324f}\
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem}dt{font-weight:600}dd{margin:0}\
 ul.checks li.fail{color:#7a1410}ul.checks li.pass{color:#0d4f22}\
 textarea{width:100%;min-height:8rem;font-family:monospace}\
@@ -63,6 +63,13 @@ fn banner(report: &Report) -> (&'static str, String) {
     let failed: Vec<&str> = report.checks.iter().filter(|c| !c.passed).map(|c| c.check).collect();
     if report.verified {
         return ("valid", "Valid — this badge is genuine and in force.".into());
+    }
+    if report.outcome == crate::credential::verify::Outcome::CouldNotCheck {
+        let why = report.checks.iter().find(|c| c.could_not_check).map(|c| c.detail.clone()).unwrap_or_default();
+        return (
+            "unknown",
+            format!("Could not check — this says nothing against the badge; try again later ({why})."),
+        );
     }
     let reason =
         report.checks.iter().find(|c| c.check == "status" && !c.passed).map(|c| c.detail.clone()).unwrap_or_default();

@@ -31,6 +31,8 @@ struct VerifyQuery {
 pub enum Submitted {
     Ob3(Input),
     Ob2(String),
+    /// A link, as shared: looked up when it is this service's, never fetched.
+    Url(String),
 }
 
 /// A credential given as text: JSON with a proof, or a compact JWS.
@@ -48,7 +50,7 @@ fn from_text(text: &str) -> Result<Submitted, ApiError> {
             },
         )
     } else if t.starts_with("http://") || t.starts_with("https://") {
-        Ok(Submitted::Ob2(t.to_string()))
+        Ok(Submitted::Url(t.to_string()))
     } else if t.is_empty() {
         Err(Invalid::one("credential", "is empty").into())
     } else {
@@ -179,6 +181,7 @@ pub async fn run(state: &AppState, submitted: Submitted, recipient: Option<&str>
     match submitted {
         Submitted::Ob3(input) => state.service.verify(input, recipient).await,
         Submitted::Ob2(payload) => state.service.verify_ob2(&payload, recipient).await,
+        Submitted::Url(url) => state.service.verify_url(&url, recipient).await,
     }
 }
 
@@ -187,8 +190,8 @@ async fn verify(State(s): State<AppState>, ApiQuery(q): ApiQuery<VerifyQuery>, r
         req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
     let (submitted, recipient) = read(&s, req, q.recipient).await?;
     let report = run(&s, submitted, recipient.as_deref()).await;
-    if wants_html {
-        return Ok(super::pages::verify_result(&s, &report));
-    }
-    Ok(Json(report).into_response())
+    let response = if wants_html { super::pages::verify_result(&s, &report) } else { Json(&report).into_response() };
+    // An outage is never a verdict: the report says "could not check" and the status asks the
+    // client to come back.
+    Ok(super::error::unavailable_if(report.unavailable, response))
 }

@@ -5,6 +5,7 @@ mod audit;
 mod award;
 mod baked;
 mod catalog;
+mod health;
 mod issuer;
 mod key;
 mod member;
@@ -26,6 +27,7 @@ use uuid::Uuid;
 pub use audit::ReportGroup;
 pub use award::{AwardOutcome, AwardRequest, request_hash};
 pub use catalog::CatalogView;
+pub use health::Readiness;
 pub use issuer::IssuerView;
 pub use key::KeyView;
 pub use member::{MemberView, NewMember};
@@ -35,6 +37,7 @@ pub use ob2::{Ob2, ob2_context};
 pub use partnership::{PartnershipStep, PartnershipView};
 pub use progress::LinkOwner;
 pub use stacking::{LineProgress, StackOutcome};
+pub use status::RESERVATION_GRACE;
 
 use crate::api_token;
 use crate::domain::access::{Denied, Principal, Role};
@@ -57,6 +60,9 @@ pub enum ServiceError {
     Conflict(String),
     #[error("storage failed")]
     Store(#[source] StoreError),
+    /// The database is unreachable or timed out: the caller should retry later.
+    #[error("storage unavailable")]
+    Unavailable(#[source] StoreError),
     #[error("key material unavailable")]
     MasterKey(#[from] MasterKeyError),
     #[error("internal failure: {0}")]
@@ -77,6 +83,7 @@ impl From<StoreError> for ServiceError {
         match e {
             StoreError::NotFound => ServiceError::NotFound,
             StoreError::Conflict(what) => ServiceError::Conflict(what),
+            e @ StoreError::Unavailable(_) => ServiceError::Unavailable(e),
             other => ServiceError::Store(other),
         }
     }

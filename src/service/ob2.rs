@@ -125,7 +125,7 @@ impl Service {
     /// Verifies an OB 2.0 hosted assertion of this service, given by URL or as JSON.
     pub async fn verify_ob2(&self, payload: &str, recipient: Option<&str>) -> Report {
         let mut checks = Vec::new();
-        let mut add = |check: &'static str, passed: bool, detail: String| checks.push(Check { check, passed, detail });
+        let mut add = |check: &'static str, passed: bool, detail: String| checks.push(Check::new(check, passed, detail));
         let url = match serde_json::from_str::<Value>(payload) {
             Ok(v) => v["id"].as_str().unwrap_or_default().to_string(),
             Err(_) => payload.trim().to_string(),
@@ -134,10 +134,16 @@ impl Service {
         let prefix = format!("{}/ob2/assertions/", self.base_url);
         let Some(id) = url.strip_prefix(&prefix).and_then(|i| i.parse::<Uuid>().ok()) else {
             add("hosted", false, format!("{url} is not an assertion hosted by this service (nothing is fetched)"));
-            return Report { verified: false, checks, credential: None };
+            return Report::new(checks, None, false);
         };
         let mut summary = None;
         match self.ob2_assertion(id).await {
+            Err(super::ServiceError::Unavailable(_)) => {
+                let unchecked =
+                    Check { could_not_check: true, ..Check::new("hosted", false, "could not look up the assertion right now") };
+                checks.push(unchecked);
+                return Report::new(checks, None, true);
+            }
             Err(_) => add("hosted", false, "no such assertion here".into()),
             Ok(Ob2::Gone(v)) => {
                 add("hosted", true, "hosted by this service".into());
@@ -174,6 +180,6 @@ impl Service {
                 );
             }
         }
-        Report { verified: checks.iter().all(|c| c.passed), checks, credential: summary }
+        Report::new(checks, summary, false)
     }
 }

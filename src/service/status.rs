@@ -179,3 +179,21 @@ impl Service {
         }))
     }
 }
+
+/// How old an unused status index reservation must be before it is returned: far longer than
+/// any award takes between reserving and storing.
+pub const RESERVATION_GRACE: time::Duration = time::Duration::hours(1);
+
+impl Service {
+    /// Returns status indices that awards reserved in `[from, before)` and never used (they
+    /// crashed before storing); the worker calls it with consecutive windows.
+    pub async fn reclaim_status_indices(&self, from: i64, before: i64) -> ServiceResult<u64> {
+        let mut tx = self.store.begin().await?;
+        let n = tx.reclaim_status_indices(from, before).await?;
+        tx.commit().await?;
+        if n > 0 {
+            tracing::info!(indices = n, "returned status indices left by interrupted awards");
+        }
+        Ok(n)
+    }
+}

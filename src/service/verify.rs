@@ -5,17 +5,26 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::Service;
-use crate::credential::verify::{self, Input, KeyInfo, Report, Resolver, StatusInfo};
+use crate::credential::verify::{self, Check, Input, KeyInfo, KeyLookup, Report, Resolver, StatusInfo};
 
 impl Resolver for Service {
-    async fn key(&self, verification_method: &str) -> Option<KeyInfo> {
-        let rest = verification_method.strip_prefix(&format!("{}/issuers/", self.base_url))?;
-        let (issuer, multibase) = rest.split_once('#')?;
-        let issuer: Uuid = issuer.parse().ok()?;
-        let keys = self.store.keys(issuer).await.ok()?;
-        let key = keys.iter().find(|k| k.multibase == multibase)?;
-        Some(KeyInfo {
-            public_key: key.public_key.as_slice().try_into().ok()?,
+    async fn key(&self, verification_method: &str) -> KeyLookup {
+        let Some(rest) = verification_method.strip_prefix(&format!("{}/issuers/", self.base_url)) else {
+            return KeyLookup::NotHosted;
+        };
+        let Some((issuer, multibase)) = rest.split_once('#') else { return KeyLookup::Unknown };
+        let Ok(issuer) = issuer.parse::<Uuid>() else { return KeyLookup::Unknown };
+        let keys = match self.store.keys(issuer).await {
+            Ok(keys) => keys,
+            Err(e) => {
+                tracing::warn!(error = %e, "verification: key lookup failed");
+                return KeyLookup::Unavailable;
+            }
+        };
+        let Some(key) = keys.iter().find(|k| k.multibase == multibase) else { return KeyLookup::Unknown };
+        let Ok(public_key) = key.public_key.as_slice().try_into() else { return KeyLookup::Unknown };
+        KeyLookup::Found(KeyInfo {
+            public_key,
             controller: crate::credential::ob3::issuer_url(&self.base_url, issuer),
             compromised_since: key.compromised_since,
         })
@@ -42,7 +51,11 @@ impl Resolver for Service {
                     (None, None) => StatusInfo::Active,
                 }
             }
-            _ => StatusInfo::Mismatch,
+            Ok(_) => StatusInfo::Mismatch,
+            Err(e) => {
+                tracing::warn!(error = %e, "verification: status lookup failed");
+                StatusInfo::Unavailable
+            }
         }
     }
 }
@@ -50,5 +63,43 @@ impl Resolver for Service {
 impl Service {
     pub async fn verify(&self, input: Input, recipient: Option<&str>) -> Report {
         verify::verify(input, self, recipient, time::OffsetDateTime::now_utc()).await
+    }
+
+    /// Verifies what a URL names, as an employer pastes a shared badge link: a credential or
+    /// OB 2.0 assertion of this service is looked up here (never fetched, whatever its query);
+    /// any other URL cannot be checked, since fetching is off.
+    pub async fn verify_url(&self, url: &str, recipient: Option<&str>) -> Report {
+        let url = url.trim();
+        let plain = url.split(['?', '#']).next().unwrap_or_default();
+        if plain.starts_with(&format!("{}/ob2/assertions/", self.base_url)) {
+            return self.verify_ob2(plain, recipient).await;
+        }
+        let local = plain
+            .strip_prefix(&format!("{}/credentials/", self.base_url))
+            .map(|rest| rest.trim_end_matches(".jwt").trim_end_matches('/'))
+            .and_then(|id| id.parse::<Uuid>().ok());
+        let format = Check::new("format", true, format!("a link to a credential: {plain}"));
+        let Some(id) = local else {
+            let unchecked = Check {
+                could_not_check: true,
+                ..Check::new("hosted", false, "not a credential of this service; fetching other sites is off, so it could not be checked")
+            };
+            return Report::new(vec![format, unchecked], None, false);
+        };
+        match self.store.credential(id).await {
+            Ok(Some(row)) => match serde_json::from_str(&row.signed) {
+                Ok(doc) => self.verify(Input::Json(doc), recipient).await,
+                Err(_) => Report::new(vec![format, Check::new("format", false, "the stored credential is unreadable")], None, false),
+            },
+            Ok(None) => Report::new(vec![format, Check::new("hosted", false, "no such credential on this service")], None, false),
+            Err(e) => {
+                tracing::warn!(error = %e, "verification: credential lookup failed");
+                let unchecked = Check {
+                    could_not_check: true,
+                    ..Check::new("hosted", false, "could not look up the credential right now")
+                };
+                Report::new(vec![format, unchecked], None, true)
+            }
+        }
     }
 }

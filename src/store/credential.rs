@@ -84,6 +84,11 @@ struct Idx {
     idx: i64,
 }
 
+#[derive(sqlx::FromRow)]
+struct ListId {
+    status_list_id: Uuid,
+}
+
 impl Store {
     /// Reserves `n` distinct random indices in the issuer's revocation lists, in one short
     /// transaction of its own so that no lock is held while credentials are signed. Reserved
@@ -122,6 +127,7 @@ impl Tx {
     pub async fn reserve_status_indices(&mut self, issuer: Uuid, n: usize) -> StoreResult<Vec<(Uuid, i64)>> {
         let mut out = Vec::with_capacity(n);
         let mut rng = rand::rngs::OsRng;
+        let epoch = super::now().unix_timestamp();
         while out.len() < n {
             let current: Option<ListRow> = self
                 .fetch_optional(
@@ -169,8 +175,8 @@ impl Tx {
                     let i = rng.gen_range(0..fresh.size);
                     let inserted = self
                         .execute(
-                            "INSERT INTO status_entry (status_list_id, idx) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                            args![list.status_list_id, i],
+                            "INSERT INTO status_entry (status_list_id, idx, reserved_epoch) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                            args![list.status_list_id, i, epoch],
                         )
                         .await?;
                     if inserted == 1 {
@@ -194,8 +200,8 @@ impl Tx {
                         picked.push(i as i64);
                     }
                 }
-                let rows: Vec<Vec<Arg>> = picked.iter().map(|i| args![list.status_list_id, *i]).collect();
-                self.insert_many("INSERT INTO status_entry (status_list_id, idx) VALUES", 2, rows).await?;
+                let rows: Vec<Vec<Arg>> = picked.iter().map(|i| args![list.status_list_id, *i, epoch]).collect();
+                self.insert_many("INSERT INTO status_entry (status_list_id, idx, reserved_epoch) VALUES", 3, rows).await?;
             }
             self.execute(
                 "UPDATE status_list SET allocated = allocated + $2 WHERE status_list_id = $1",
@@ -205,6 +211,42 @@ impl Tx {
             out.extend(picked.into_iter().map(|i| (list.status_list_id, i)));
         }
         Ok(out)
+    }
+
+    /// Returns to their lists the status indices reserved in `[from, before)` (Unix seconds)
+    /// that no credential uses: leftovers of awards that crashed between reserving and storing.
+    /// Such an index was never published, so handing it out again is safe. Returns how many.
+    pub async fn reclaim_status_indices(&mut self, from: i64, before: i64) -> StoreResult<u64> {
+        let lists: Vec<ListId> = self
+            .fetch_all(
+                "SELECT DISTINCT status_list_id FROM status_entry WHERE reserved_epoch >= $1 AND reserved_epoch < $2 AND NOT EXISTS \
+                 (SELECT 1 FROM credential c WHERE c.status_list_id = status_entry.status_list_id AND c.status_index = status_entry.idx)",
+                args![from, before],
+            )
+            .await?;
+        let mut reclaimed = 0;
+        for list in lists {
+            // The list's row lock first, as a reservation takes it, so the two never interleave.
+            self.execute(
+                "UPDATE status_list SET allocated = allocated WHERE status_list_id = $1",
+                args![list.status_list_id],
+            )
+            .await?;
+            reclaimed += self
+                .execute(
+                    "DELETE FROM status_entry WHERE status_list_id = $1 AND reserved_epoch >= $2 AND reserved_epoch < $3 AND NOT EXISTS \
+                     (SELECT 1 FROM credential c WHERE c.status_list_id = status_entry.status_list_id AND c.status_index = status_entry.idx)",
+                    args![list.status_list_id, from, before],
+                )
+                .await?;
+            self.execute(
+                "UPDATE status_list SET allocated = (SELECT COUNT(*) FROM status_entry e WHERE e.status_list_id = $1) \
+                 WHERE status_list_id = $1",
+                args![list.status_list_id],
+            )
+            .await?;
+        }
+        Ok(reclaimed)
     }
 
     pub async fn insert_award(&mut self, a: &AwardRow) -> StoreResult<()> {

@@ -68,3 +68,23 @@ impl Store {
             .await
     }
 }
+
+/// A sealed secret and the context it was sealed with (its key id).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SealedRow {
+    pub key_id: Uuid,
+    pub sealed_secret: Vec<u8>,
+}
+
+impl Store {
+    /// One sealed key, if any exists (the readiness check opens it to prove the master key is
+    /// the right one).
+    pub async fn any_sealed_key(&self) -> StoreResult<Option<SealedRow>> {
+        self.clone()
+            .fetch_optional(
+                "SELECT key_id, sealed_secret FROM signing_key UNION ALL SELECT key_id, sealed_secret FROM platform_key LIMIT 1",
+                vec![],
+            )
+            .await
+    }
+}

@@ -33,7 +33,7 @@ pub use audit::{AuditRow, ChainReport, CheckpointRow};
 pub use credential::{AwardRow, CredentialRow, IdempotencyRow, NewCredential};
 pub use image::ImageRow;
 pub use issuer::IssuerRow;
-pub use key::KeyRow;
+pub use key::{KeyRow, SealedRow};
 pub use member::MemberRow;
 pub use metro::{HolderCredential, MetroLineRow};
 pub use nanomodule::NanomoduleVersionRow;
@@ -57,6 +57,10 @@ pub enum StoreError {
     UnsupportedUrl,
     #[error("database error")]
     Backend(#[source] sqlx::Error),
+    /// The database cannot be reached, or did not answer in time (down, restarting, locked by
+    /// someone else for longer than the configured timeout): worth retrying later.
+    #[error("database unavailable")]
+    Unavailable(#[source] sqlx::Error),
     #[error("migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is corrupt: {0}")]
@@ -73,12 +77,73 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
                 Self::Conflict(db.constraint().unwrap_or("foreign key").to_string())
             }
+            error if is_outage(&error) => Self::Unavailable(error),
             error => Self::Backend(error),
         }
     }
 }
 
+/// Whether an error means "the database is not there right now" rather than "this request or
+/// the data is wrong": connection and pool failures, PostgreSQL's shutdown, connection, timeout
+/// and lock-wait classes, SQLite's busy and locked codes.
+fn is_outage(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
+        sqlx::Error::WorkerCrashed | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            // PostgreSQL: 08 connection exception, 57P0x shutdown / cannot connect now, 53
+            // insufficient resources, 57014 statement timeout, 55P03 lock timeout.
+            // SQLite: 5 SQLITE_BUSY, 6 SQLITE_LOCKED (with extended codes).
+            code.starts_with("08")
+                || code.starts_with("57P0")
+                || code.starts_with("53")
+                || code == "57014"
+                || code == "55P03"
+                || code.parse::<i64>().is_ok_and(|c| c & 0xff == 5 || c & 0xff == 6)
+        }
+        _ => false,
+    }
+}
+
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// How long database work may wait before it fails (and the request is answered 503).
+#[derive(Debug, Clone)]
+pub struct DbLimits {
+    /// For a pooled connection, a lock (SQLite busy timeout, PostgreSQL `lock_timeout`).
+    pub wait: Duration,
+    /// For one statement (PostgreSQL `statement_timeout`).
+    pub statement: Duration,
+}
+
+impl Default for DbLimits {
+    fn default() -> Self {
+        DbLimits { wait: Duration::from_secs(10), statement: Duration::from_secs(60) }
+    }
+}
+
+/// The database file and its WAL and shared-memory files hold personal data: owner only. A
+/// new database file is created empty with mode 0600 before SQLite opens it (SQLite gives the
+/// WAL and -shm files the main file's mode); existing files are restricted.
+fn restrict_sqlite_files(path: &str) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        if path.is_empty() || path.starts_with(':') {
+            return;
+        }
+        let _ = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path);
+        for suffix in ["", "-wal", "-shm"] {
+            let file = format!("{path}{suffix}");
+            if std::path::Path::new(&file).exists()
+                && let Err(e) = std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+            {
+                tracing::warn!(file, error = %e, "could not restrict the database file to its owner");
+            }
+        }
+    }
+}
 
 /// One bound parameter. A closed set of types keeps both drivers' encodings in one place.
 #[derive(Debug, Clone)]
@@ -295,6 +360,16 @@ impl Tx {
         Ok(())
     }
 
+    /// [`Store::execute_raw`] inside this transaction (tests hold locks with it).
+    #[doc(hidden)]
+    pub async fn execute_raw(&mut self, sql: &str) -> StoreResult<u64> {
+        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        Ok(match &mut self.inner {
+            TxInner::Sqlite(t) => sqlx::query(sql).execute(&mut **t).await?.rows_affected(),
+            TxInner::Postgres(t) => sqlx::query(sql).execute(&mut **t).await?.rows_affected(),
+        })
+    }
+
     pub async fn commit(self) -> StoreResult<()> {
         match self.inner {
             TxInner::Sqlite(t) => t.commit().await?,
@@ -311,26 +386,46 @@ impl Tx {
 impl Store {
     /// Opens (creating a SQLite file if needed) and migrates the database named by `url`.
     pub async fn connect(url: &str) -> StoreResult<Store> {
-        let store = Store::open(url).await?;
+        Store::connect_with(url, &DbLimits::default()).await
+    }
+
+    /// [`Store::connect`] with explicit time limits.
+    pub async fn connect_with(url: &str, limits: &DbLimits) -> StoreResult<Store> {
+        let store = Store::open_with(url, limits).await?;
         store.migrate().await?;
         Ok(store)
     }
 
     /// Opens the database without touching its schema.
     pub async fn open(url: &str) -> StoreResult<Store> {
+        Store::open_with(url, &DbLimits::default()).await
+    }
+
+    /// [`Store::open`] with explicit time limits: a request held up by a lock or an unreachable
+    /// server fails within `limits.wait` instead of hanging (and is answered 503).
+    pub async fn open_with(url: &str, limits: &DbLimits) -> StoreResult<Store> {
         let store = if url.starts_with("sqlite:") {
+            let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or_default();
+            restrict_sqlite_files(path.split('?').next().unwrap_or_default());
             let options = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
-                .busy_timeout(Duration::from_secs(30))
+                .busy_timeout(limits.wait)
                 .foreign_keys(true);
-            let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(limits.wait)
+                .connect_with(options)
+                .await?;
             Store::Sqlite(pool)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            let options = PgConnectOptions::from_str(url)?;
+            let options = PgConnectOptions::from_str(url)?.options([
+                ("statement_timeout", format!("{}ms", limits.statement.as_millis())),
+                ("lock_timeout", format!("{}ms", limits.wait.as_millis())),
+            ]);
             let pool = PgPoolOptions::new()
                 .max_connections(16)
-                .acquire_timeout(Duration::from_secs(10))
+                .acquire_timeout(limits.wait)
                 .connect_with(options)
                 .await?;
             Store::Postgres(pool)
@@ -406,6 +501,30 @@ impl Store {
             Store::Postgres(p) => TxInner::Postgres(p.begin().await?),
         };
         Ok(Tx { inner })
+    }
+
+    /// The newest migration this build knows and the newest applied to the database (`None`
+    /// when none is, or the database was never migrated).
+    pub async fn migration_versions(&self) -> StoreResult<(i64, Option<i64>)> {
+        #[derive(sqlx::FromRow)]
+        struct Applied {
+            v: Option<i64>,
+        }
+        let known = match self {
+            Store::Sqlite(_) => sqlx::migrate!("migrations/sqlite").iter().map(|m| m.version).max(),
+            Store::Postgres(_) => sqlx::migrate!("migrations/postgres").iter().map(|m| m.version).max(),
+        };
+        let applied: StoreResult<Option<Applied>> = self
+            .clone()
+            .fetch_optional("SELECT MAX(version) AS v FROM _sqlx_migrations WHERE success", vec![])
+            .await;
+        let applied = match applied {
+            Ok(row) => row.and_then(|r| r.v),
+            // No migrations table: an empty or foreign database.
+            Err(StoreError::Backend(_)) => None,
+            Err(e) => return Err(e),
+        };
+        Ok((known.unwrap_or(0), applied))
     }
 
     /// Cheap liveness probe for `/health`.

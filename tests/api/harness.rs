@@ -34,6 +34,11 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// A database the test manages itself (e.g. on its own cluster); dropping does nothing.
+    pub fn external(url: &str) -> TestDb {
+        TestDb { backend: Backend::Postgres, url: url.into(), name: String::new(), files: vec![] }
+    }
+
     pub async fn create(backend: Backend) -> TestDb {
         let name = format!("mb_test_{}", uuid::Uuid::new_v4().simple());
         match backend {
@@ -61,6 +66,7 @@ impl TestDb {
                     let _ = std::fs::remove_file(f);
                 }
             }
+            Backend::Postgres if self.name.is_empty() => {}
             Backend::Postgres => {
                 let admin = Store::open(&format!("{}/postgres", pg_server()))
                     .await
@@ -89,10 +95,15 @@ pub struct TestApp {
 impl TestApp {
     /// Starts another server instance on the same database (several instances, one database).
     pub async fn start(db: std::sync::Arc<TestDb>, master_key_text: &str) -> TestApp {
+        let store = Store::connect(&db.url).await.expect("connect test database");
+        TestApp::start_on(store, db, master_key_text).await
+    }
+
+    /// A server on an already opened store (tests choose its limits, or leave it unmigrated).
+    pub async fn start_on(store: Store, db: std::sync::Arc<TestDb>, master_key_text: &str) -> TestApp {
         let key_file = std::env::temp_dir().join(format!("mb_key_{}", uuid::Uuid::new_v4().simple()));
         std::fs::write(&key_file, master_key_text).unwrap();
         let master_key = MasterKey::parse(master_key_text, "test").unwrap();
-        let store = Store::connect(&db.url).await.expect("connect test database");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let app = App::new(store, master_key, &base, Some(ADMIN), 64 * 1024);

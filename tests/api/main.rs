@@ -8,6 +8,7 @@ mod audit;
 mod awards;
 mod bad_input;
 mod browser;
+mod cluster;
 mod cli;
 mod foundation;
 mod interop;

@@ -10,6 +10,71 @@ both!(privacy_progress_links_are_per_issuer);
 both!(privacy_idempotent_answers_hold_no_tokens);
 both!(privacy_migration_splits_existing_links);
 both!(partners_need_consent);
+both!(outage_shared_badge_url_verifies);
+both!(outage_ready_needs_schema_and_master_key);
+both!(outage_crashed_award_indices_are_returned);
+both!(outage_lock_held_fails_fast_with_503);
+
+/// §4: the real PostgreSQL server stops and starts again (a cluster of the test's own).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outage_database_down_is_could_not_check_not_invalid() {
+    let cluster = tokio::task::spawn_blocking(crate::cluster::Cluster::start).await.unwrap();
+    let limits = metrobadge::store::DbLimits {
+        wait: std::time::Duration::from_secs(2),
+        statement: std::time::Duration::from_secs(10),
+    };
+    let store = metrobadge::store::Store::connect_with(&cluster.url(), &limits).await.unwrap();
+    let db = std::sync::Arc::new(crate::harness::TestDb::external(&cluster.url()));
+    let app = TestApp::start_on(store, db, TEST_MASTER_KEY).await;
+    let issuer = app.issuer("Outage").await;
+    let m = module(&app, &issuer, "Module").await;
+    let badge = award_as(&app, ADMIN, &m, "jan@example.nl").await["credentials"][0]["id"].as_str().unwrap().to_string();
+    let vc = app.client.get(&badge).send().await.unwrap().text().await.unwrap();
+    let verify = |accept: &'static str| {
+        app.client
+            .post(format!("{}/verify", app.base))
+            .header("content-type", "application/json")
+            .header("accept", accept)
+            .body(vc.clone())
+            .send()
+    };
+    assert_eq!(verify("application/json").await.unwrap().json::<Value>().await.unwrap()["outcome"], "valid");
+
+    let halted = &cluster;
+    tokio::task::block_in_place(|| halted.halt());
+    let r = verify("application/json").await.unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(r.headers().contains_key("retry-after"));
+    let report: Value = r.json().await.unwrap();
+    assert_eq!((report["verified"].clone(), report["outcome"].clone()), (json!(false), json!("could_not_check")), "{report}");
+    let page = verify("text/html").await.unwrap();
+    assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Could not check") && !html.contains("Not valid"), "{html}");
+    let (s, problem) = app.get("/api/v1/issuers", Some(ADMIN)).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{problem}");
+    assert_eq!(problem["type"], "urn:metrobadge:problem:unavailable");
+    assert_eq!(app.get("/health/live", None).await.0, StatusCode::OK);
+    assert_eq!(app.get("/health/ready", None).await.0, StatusCode::SERVICE_UNAVAILABLE);
+    let r = app.client.get(&badge).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE, "the badge page too");
+
+    // Back without a restart of metrobadge.
+    tokio::task::block_in_place(|| halted.resume());
+    let mut report = Value::Null;
+    for _ in 0..50 {
+        let r = verify("application/json").await.unwrap();
+        if r.status() == StatusCode::OK {
+            report = r.json().await.unwrap();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(report["outcome"], "valid", "{report}");
+    assert_eq!(app.get("/health/ready", None).await.0, StatusCode::OK);
+    app.stop().await;
+    drop(cluster);
+}
 
 async fn module(app: &TestApp, issuer: &str, name: &str) -> String {
     let (s, nm) = app
@@ -152,7 +217,7 @@ async fn privacy_migration_splits_existing_links(app: TestApp) {
             "INSERT INTO progress_link VALUES ('{hash}', 'emailAddress', 'jan@example.nl', 1, (SELECT MIN(created_at) FROM credential), NULL)"
         ),
         "INSERT INTO progress_link VALUES ('orphan', 'emailAddress', 'nobody@example.nl', 1, (SELECT MIN(created_at) FROM credential), NULL)".into(),
-        "DELETE FROM _sqlx_migrations WHERE version >= 7".into(),
+        "DELETE FROM _sqlx_migrations WHERE version IN (7, 8)".into(),
     ]
     .join(";\n");
     store.execute_script(&script).await.unwrap_or_else(|e| panic!("{script}: {e:?}"));
@@ -259,4 +324,126 @@ async fn partners_need_consent(app: TestApp) {
         StatusCode::CONFLICT
     );
     app.stop().await;
+}
+
+/// §4: the badge URL a learner shared (plain, `?learner=`, `.jwt`) verifies the credential it
+/// names, looked up here; a URL elsewhere is "could not check", never "not valid".
+async fn outage_shared_badge_url_verifies(app: TestApp) {
+    let issuer = app.issuer("Issuer").await;
+    let m = module(&app, &issuer, "Module").await;
+    let r = award_as(&app, ADMIN, &m, "jan@example.nl").await;
+    let badge = r["credentials"][0]["id"].as_str().unwrap().to_string();
+    let learner = r["credentials"][0]["learner_url"].as_str().unwrap().to_string();
+    for url in [badge.clone(), learner, format!("{badge}.jwt")] {
+        let (s, report) = app.post("/verify", ADMIN, json!({"credential": url})).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!((report["verified"].clone(), report["outcome"].clone()), (json!(true), json!("valid")), "{url}: {report}");
+    }
+    let form = app
+        .client
+        .post(format!("{}/verify", app.base))
+        .header("accept", "text/html")
+        .form(&[("credential", badge.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(form.contains("Valid"), "{form}");
+    let (s, report) = app.post("/verify", ADMIN, json!({"credential": "https://badges.elsewhere.example/credentials/1"})).await;
+    assert_eq!((s, report["outcome"].clone()), (StatusCode::OK, json!("could_not_check")), "{report}");
+    let (_, report) =
+        app.post("/verify", ADMIN, json!({"credential": format!("{}/credentials/{}", app.base, uuid::Uuid::new_v4())})).await;
+    assert_eq!(report["outcome"], "invalid", "a credential URL of ours that names nothing: {report}");
+    app.stop().await;
+}
+
+/// §4: `/health/ready` needs a migrated database of this build's version and the right master
+/// key; `/health/live` only the process. `/health` is `ready`.
+async fn outage_ready_needs_schema_and_master_key(app: TestApp) {
+    let (s, ready) = app.get("/health/ready", None).await;
+    assert_eq!(s, StatusCode::OK, "{ready}");
+    assert_eq!(app.get("/health", None).await.1["status"], "ok");
+    app.issuer("Has a key").await;
+    let other_key = "metrobadge-master-key-v1:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=\n";
+    let wrong = TestApp::start(app.db.clone(), other_key).await;
+    let (s, body) = wrong.get("/health/ready", None).await;
+    assert_eq!((s, body["checks"]["keys"].clone()), (StatusCode::SERVICE_UNAVAILABLE, json!("wrong master key")), "{body}");
+    assert_eq!(wrong.get("/health/live", None).await.0, StatusCode::OK);
+    wrong.stop().await;
+    // A database one migration behind this build.
+    app.service.store.execute_raw("DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)").await.unwrap();
+    let (s, body) = app.get("/health/ready", None).await;
+    assert_eq!((s, body["checks"]["schema"].clone()), (StatusCode::SERVICE_UNAVAILABLE, json!("behind")), "{body}");
+    app.stop().await;
+}
+
+/// §4: indices an award reserved and never used (it crashed before storing) are returned to
+/// their list; used ones never are.
+async fn outage_crashed_award_indices_are_returned(app: TestApp) {
+    let issuer = app.issuer("Issuer").await;
+    let m = module(&app, &issuer, "Module").await;
+    award_as(&app, ADMIN, &m, "used@example.nl").await;
+    let store = &app.service.store;
+    let issuer_id: uuid::Uuid = issuer.parse().unwrap();
+    // The award's first step, then the "crash".
+    let reserved = store.reserve_status_indices(issuer_id, 25).await.unwrap();
+    assert_eq!(reserved.len(), 25);
+    let count = || async { store.query_text("SELECT CAST(COUNT(*) AS TEXT) FROM status_entry").await.unwrap()[0].clone() };
+    let allocated = || async { store.query_text("SELECT CAST(SUM(allocated) AS TEXT) FROM status_list").await.unwrap()[0].clone() };
+    assert_eq!((count().await, allocated().await), ("26".to_string(), "26".to_string()));
+    let now = metrobadge::store::now().unix_timestamp();
+    // Fresh reservations are left alone (an award may still be signing).
+    let before = (metrobadge::store::now() - metrobadge::service::RESERVATION_GRACE).unix_timestamp();
+    assert_eq!(app.service.reclaim_status_indices(0, before).await.unwrap(), 0);
+    store.execute_raw(&format!("UPDATE status_entry SET reserved_epoch = {}", now - 7200)).await.unwrap();
+    assert_eq!(app.service.reclaim_status_indices(0, before).await.unwrap(), 25);
+    assert_eq!((count().await, allocated().await), ("1".to_string(), "1".to_string()), "the used index stays");
+    // The list hands indices out again, and the badge still verifies.
+    award_as(&app, ADMIN, &m, "next@example.nl").await;
+    assert_eq!(count().await, "2");
+    app.stop().await;
+}
+
+/// §4 timeouts: while another connection holds the write lock, an award fails within the
+/// configured time with 503 + Retry-After instead of hanging, and works once the lock is gone.
+async fn outage_lock_held_fails_fast_with_503(app: TestApp) {
+    let issuer = app.issuer("Issuer").await;
+    let m = module(&app, &issuer, "Module").await;
+    let limits = metrobadge::store::DbLimits {
+        wait: std::time::Duration::from_secs(1),
+        statement: std::time::Duration::from_secs(10),
+    };
+    let store = metrobadge::store::Store::connect_with(&app.db.url, &limits).await.unwrap();
+    let quick = TestApp::start_on(store, app.db.clone(), TEST_MASTER_KEY).await;
+    let holder = metrobadge::store::Store::open(&app.db.url).await.unwrap();
+    let lock = if holder.backend() == "postgres" { "LOCK TABLE award IN ACCESS EXCLUSIVE MODE" } else { "SELECT 1" };
+    let mut tx = holder.begin().await.unwrap();
+    tx.execute_raw(lock).await.unwrap();
+    let (s, body) = quick.post(&format!("/api/v1/nanomodules/{m}/awards"), ADMIN, json!({"recipients": [{"identity": "a@example.nl"}]})).await;
+    // A 503 (not a 201 after the lock is gone) proves the wait gave up by itself.
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["type"], "urn:metrobadge:problem:unavailable");
+    drop(tx);
+    holder.close().await;
+    let (s, body) = quick.post(&format!("/api/v1/nanomodules/{m}/awards"), ADMIN, json!({"recipients": [{"identity": "a@example.nl"}]})).await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    quick.stop().await;
+    app.stop().await;
+}
+
+/// §5: the SQLite database and its WAL hold personal data: mode 0600.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_sqlite_files_are_private() {
+    crate::harness::run(crate::harness::Backend::Sqlite, |app: TestApp| async move {
+        app.issuer("Writes something").await;
+        use std::os::unix::fs::PermissionsExt;
+        for f in app.db.sqlite_files().iter().filter(|f| !f.display().to_string().ends_with("-shm")) {
+            let mode = std::fs::metadata(f).unwrap_or_else(|e| panic!("{}: {e}", f.display())).permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{}", f.display());
+        }
+        app.stop().await;
+    })
+    .await;
 }
