@@ -117,7 +117,9 @@ impl KeyLookup {
                 "could not check: issuer key not available (only this service's issuers and did:key are resolved; nothing is fetched)",
                 true,
             )),
-            KeyLookup::Unavailable => Some(("could not check: the issuer's keys could not be looked up right now", true)),
+            KeyLookup::Unavailable => {
+                Some(("could not check: the issuer's keys could not be looked up right now", true))
+            }
         }
     }
 }

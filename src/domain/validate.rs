@@ -55,7 +55,9 @@ impl Checker {
         value.as_deref().map(|v| self.text(field, v, max))
     }
 
-    /// An absolute http(s) URL (or, where allowed, any absolute URI such as `urn:` or `did:`).
+    /// An absolute http(s) URL, or where the standard allows an IRI identifier (`any_scheme`),
+    /// also a `urn:` or `did:` URI. Every other scheme (`javascript:`, `data:`, `file:`, …) is
+    /// refused: these values end up as links on pages and in other people's wallets.
     pub fn url(&mut self, field: &str, value: &str, any_scheme: bool) -> String {
         let v = value.trim();
         let ok = v.len() <= URL_MAX
@@ -63,10 +65,16 @@ impl Checker {
             && if let Some(rest) = v.strip_prefix("https://").or_else(|| v.strip_prefix("http://")) {
                 rest.split(['/', '?', '#']).next().is_some_and(|host| !host.is_empty())
             } else {
-                any_scheme && is_absolute_uri(v)
+                any_scheme && is_absolute_uri(v) && {
+                    let scheme = v.split(':').next().unwrap_or_default().to_ascii_lowercase();
+                    scheme == "urn" || scheme == "did"
+                }
             };
         if !ok {
-            self.fail(field, if any_scheme { "must be an absolute URI" } else { "must be an http(s) URL" });
+            self.fail(
+                field,
+                if any_scheme { "must be an http(s) URL, or a urn: or did: URI" } else { "must be an http(s) URL" },
+            );
         }
         v.to_string()
     }
@@ -158,7 +166,20 @@ mod tests {
         let mut c = Checker::default();
         c.url("u", "urn:uuid:1", true);
         c.url("u", "did:web:example.com", true);
-        assert!(c.finish().is_ok());
+        assert!(c.errors.is_empty(), "urn: and did: where an IRI identifier is allowed");
+        // Issue 11 §5: scripts and inline data are never URLs here, whatever their spelling.
+        for hostile in [
+            "javascript:alert(1)",
+            "JavaScript:alert(1)",
+            "data:text/html,<b>",
+            "java\tscript:x",
+            "vbscript:x",
+            "file:///etc/passwd",
+            "javascript&#58;alert(1)",
+        ] {
+            c.url("u", hostile, true);
+        }
+        assert_eq!(c.errors.len(), 7);
     }
 
     #[test]

@@ -58,6 +58,18 @@ pub fn page(lang: &str, title: &str, head: &str, body: &str) -> Response {
     r
 }
 
+/// A link to a URL from a credential (someone else's data): only `http:` and `https:` become
+/// links, anything else (`javascript:`, `data:`, …, from credentials issued before such values
+/// were refused) is shown as text.
+fn link(url: &str, text: &str) -> String {
+    let scheme = url.split(':').next().unwrap_or_default().to_ascii_lowercase();
+    if (scheme == "https" || scheme == "http") && url.contains("://") {
+        format!("<a href=\"{}\" rel=\"nofollow noopener\">{}</a>", esc(url), esc(text))
+    } else {
+        esc(text)
+    }
+}
+
 fn banner(report: &Report) -> (&'static str, String) {
     let status = report.credential.as_ref().and_then(|c| c["status"].as_str()).unwrap_or("");
     let failed: Vec<&str> = report.checks.iter().filter(|c| !c.passed).map(|c| c.check).collect();
@@ -66,10 +78,7 @@ fn banner(report: &Report) -> (&'static str, String) {
     }
     if report.outcome == crate::credential::verify::Outcome::CouldNotCheck {
         let why = report.checks.iter().find(|c| c.could_not_check).map(|c| c.detail.clone()).unwrap_or_default();
-        return (
-            "unknown",
-            format!("Could not check — this says nothing against the badge; try again later ({why})."),
-        );
+        return ("unknown", format!("Could not check — this says nothing against the badge; try again later ({why})."));
     }
     let reason =
         report.checks.iter().find(|c| c.check == "status" && !c.passed).map(|c| c.detail.clone()).unwrap_or_default();
@@ -131,11 +140,7 @@ pub fn badge_page(
         .into_iter()
         .flatten()
         .map(|s| {
-            format!(
-                "<li><a href=\"{}\">{}</a></li>",
-                esc(s["targetUrl"].as_str().unwrap_or("")),
-                esc(s["targetName"].as_str().unwrap_or(""))
-            )
+            format!("<li>{}</li>", link(s["targetUrl"].as_str().unwrap_or(""), s["targetName"].as_str().unwrap_or("")))
         })
         .collect();
     let evidence: String = vc["evidence"]
@@ -143,11 +148,7 @@ pub fn badge_page(
         .into_iter()
         .flatten()
         .map(|e| match e["id"].as_str() {
-            Some(link) => format!(
-                "<li><a href=\"{}\" rel=\"nofollow noopener\">{}</a></li>",
-                esc(link),
-                esc(e["name"].as_str().unwrap_or(link))
-            ),
+            Some(url) => format!("<li>{}</li>", link(url, e["name"].as_str().unwrap_or(url))),
             None => format!("<li>{}</li>", esc(e["narrative"].as_str().or(e["name"].as_str()).unwrap_or(""))),
         })
         .collect();
@@ -380,4 +381,15 @@ pub fn progress_replaced(new_url: &str) -> Response {
         u = esc(new_url)
     );
     private(page("en", "Your new progress link", "<meta name=\"robots\" content=\"noindex\">", &body))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_http_urls_become_links() {
+        assert!(super::link("https://a.nl/x", "A").starts_with("<a href=\"https://a.nl/x\""));
+        for hostile in ["javascript:alert(1)", "JAVASCRIPT:alert(1)", "data:text/html,x", "urn:x:y", "vbscript:x"] {
+            assert_eq!(super::link(hostile, "A"), "A", "{hostile}");
+        }
+    }
 }

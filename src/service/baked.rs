@@ -29,15 +29,26 @@ impl Service {
 
     pub async fn baked_png(&self, credential: Uuid) -> ServiceResult<Vec<u8>> {
         let (content_type, bytes, name, signed) = self.artwork(credential).await?;
-        let png = if content_type == "image/png" { bytes } else { bake::solid_png(256, colour(&name)) };
+        // Artwork stored before uploads were decoded in full may be broken: bake a plain badge
+        // then rather than fail.
+        let usable = content_type == "image/png" && crate::credential::image::check_png(&bytes).is_ok();
+        let png = if usable { bytes } else { bake::solid_png(256, colour(&name)) };
         bake::bake_png(&png, &signed).map_err(|e| ServiceError::Internal(e.to_string()))
     }
 
     pub async fn baked_svg(&self, credential: Uuid) -> ServiceResult<String> {
         use base64::Engine;
         let (content_type, bytes, name, signed) = self.artwork(credential).await?;
-        let svg = if content_type == "image/svg+xml" {
-            String::from_utf8(bytes).map_err(|e| ServiceError::Internal(e.to_string()))?
+        let checked = (content_type == "image/svg+xml")
+            .then(|| String::from_utf8(bytes.clone()).ok())
+            .flatten()
+            .filter(|svg| crate::credential::image::check_svg(svg).is_ok());
+        let svg = if let Some(svg) = checked {
+            svg
+        } else if content_type == "image/svg+xml" {
+            // Stored before uploads were checked against the allowlist: the generated artwork,
+            // so the download never carries active content.
+            ob3::default_image_svg(&name)
         } else {
             format!(
                 "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"256\" height=\"256\" role=\"img\" aria-label=\"{}\"><image width=\"256\" height=\"256\" href=\"data:image/png;base64,{}\"/></svg>",

@@ -42,44 +42,24 @@ pub struct NewImage {
 }
 
 impl NewImage {
-    /// Accepts PNG (by signature) or SVG (an `<svg>` root without scripts or event handlers).
+    /// Accepts a PNG that decodes in full within the size limits, or an SVG that passes the
+    /// allowlist of [`crate::credential::image::check_svg`].
     fn parse(self) -> Result<NewImage, Invalid> {
+        use crate::credential::image::{check_png, check_svg};
         if self.bytes.len() > MAX_IMAGE_BYTES {
             return Err(Invalid::one("image", format!("must be at most {MAX_IMAGE_BYTES} bytes")));
         }
         match self.content_type.as_str() {
-            "image/png" if self.bytes.starts_with(b"\x89PNG\r\n\x1a\n") => Ok(self),
-            "image/png" => Err(Invalid::one("image", "is not a PNG file")),
+            "image/png" => check_png(&self.bytes).map_err(|e| Invalid::one("image", e.to_string()))?,
             "image/svg+xml" => {
                 let text = std::str::from_utf8(&self.bytes).map_err(|_| Invalid::one("image", "SVG must be UTF-8"))?;
-                let lower = text.to_ascii_lowercase();
-                if !lower.contains("<svg") {
-                    return Err(Invalid::one("image", "is not an SVG document"));
-                }
-                let active = ["<script", "javascript:", "<foreignobject", "<iframe", "<!entity"];
-                if active.iter().any(|a| lower.contains(a)) || has_event_handler(&lower) {
-                    return Err(Invalid::one(
-                        "image",
-                        "SVG must not contain scripts, event handlers, entities or foreign objects",
-                    ));
-                }
-                Ok(self)
+                check_svg(text).map_err(|e| Invalid::one("image", e.to_string()))?;
+                return Ok(self);
             }
-            _ => Err(Invalid::one("content-type", "must be image/png or image/svg+xml")),
-        }
+            _ => return Err(Invalid::one("content-type", "must be image/png or image/svg+xml")),
+        };
+        Ok(self)
     }
-}
-
-/// True if any attribute looks like an inline event handler (`onload=`, `onclick =` …).
-fn has_event_handler(lower_svg: &str) -> bool {
-    lower_svg.match_indices("on").any(|(i, _)| {
-        let before = lower_svg[..i].chars().next_back();
-        let rest = &lower_svg[i + 2..];
-        let name_len = rest.chars().take_while(|c| c.is_ascii_alphabetic()).count();
-        before.is_some_and(|b| b.is_whitespace() || b == '/' || b == '"' || b == '\'')
-            && name_len > 0
-            && rest[name_len..].trim_start().starts_with('=')
-    })
 }
 
 impl Service {
@@ -296,8 +276,11 @@ mod tests {
         assert!(svg("<svg onload='x()'></svg>").is_err());
         assert!(svg("<svg><a href='javascript:x'/></svg>").is_err());
         assert!(svg("hello").is_err());
-        let png = NewImage { content_type: "image/png".into(), bytes: b"\x89PNG\r\n\x1a\nrest".to_vec() };
+        let png =
+            NewImage { content_type: "image/png".into(), bytes: crate::credential::bake::solid_png(4, [0, 0, 0]) };
         assert!(png.parse().is_ok());
+        let stub = NewImage { content_type: "image/png".into(), bytes: b"\x89PNG\r\n\x1a\nrest".to_vec() };
+        assert!(stub.parse().is_err(), "issue 11 §5: a PNG signature alone is not a PNG");
         let fake = NewImage { content_type: "image/png".into(), bytes: b"GIF89a".to_vec() };
         assert!(fake.parse().is_err());
         let gif = NewImage { content_type: "image/gif".into(), bytes: b"GIF89a".to_vec() };

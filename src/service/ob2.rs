@@ -125,7 +125,8 @@ impl Service {
     /// Verifies an OB 2.0 hosted assertion of this service, given by URL or as JSON.
     pub async fn verify_ob2(&self, payload: &str, recipient: Option<&str>) -> Report {
         let mut checks = Vec::new();
-        let mut add = |check: &'static str, passed: bool, detail: String| checks.push(Check::new(check, passed, detail));
+        let mut add =
+            |check: &'static str, passed: bool, detail: String| checks.push(Check::new(check, passed, detail));
         let url = match serde_json::from_str::<Value>(payload) {
             Ok(v) => v["id"].as_str().unwrap_or_default().to_string(),
             Err(_) => payload.trim().to_string(),
@@ -139,8 +140,10 @@ impl Service {
         let mut summary = None;
         match self.ob2_assertion(id).await {
             Err(super::ServiceError::Unavailable(_)) => {
-                let unchecked =
-                    Check { could_not_check: true, ..Check::new("hosted", false, "could not look up the assertion right now") };
+                let unchecked = Check {
+                    could_not_check: true,
+                    ..Check::new("hosted", false, "could not look up the assertion right now")
+                };
                 checks.push(unchecked);
                 return Report::new(checks, None, true);
             }

@@ -82,16 +82,28 @@ impl Service {
         let Some(id) = local else {
             let unchecked = Check {
                 could_not_check: true,
-                ..Check::new("hosted", false, "not a credential of this service; fetching other sites is off, so it could not be checked")
+                ..Check::new(
+                    "hosted",
+                    false,
+                    "not a credential of this service; fetching other sites is off, so it could not be checked",
+                )
             };
             return Report::new(vec![format, unchecked], None, false);
         };
         match self.store.credential(id).await {
             Ok(Some(row)) => match serde_json::from_str(&row.signed) {
                 Ok(doc) => self.verify(Input::Json(doc), recipient).await,
-                Err(_) => Report::new(vec![format, Check::new("format", false, "the stored credential is unreadable")], None, false),
+                Err(_) => Report::new(
+                    vec![format, Check::new("format", false, "the stored credential is unreadable")],
+                    None,
+                    false,
+                ),
             },
-            Ok(None) => Report::new(vec![format, Check::new("hosted", false, "no such credential on this service")], None, false),
+            Ok(None) => Report::new(
+                vec![format, Check::new("hosted", false, "no such credential on this service")],
+                None,
+                false,
+            ),
             Err(e) => {
                 tracing::warn!(error = %e, "verification: credential lookup failed");
                 let unchecked = Check {

@@ -201,7 +201,8 @@ impl Tx {
                     }
                 }
                 let rows: Vec<Vec<Arg>> = picked.iter().map(|i| args![list.status_list_id, *i, epoch]).collect();
-                self.insert_many("INSERT INTO status_entry (status_list_id, idx, reserved_epoch) VALUES", 3, rows).await?;
+                self.insert_many("INSERT INTO status_entry (status_list_id, idx, reserved_epoch) VALUES", 3, rows)
+                    .await?;
             }
             self.execute(
                 "UPDATE status_list SET allocated = allocated + $2 WHERE status_list_id = $1",

@@ -412,22 +412,16 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .busy_timeout(limits.wait)
                 .foreign_keys(true);
-            let pool = SqlitePoolOptions::new()
-                .max_connections(8)
-                .acquire_timeout(limits.wait)
-                .connect_with(options)
-                .await?;
+            let pool =
+                SqlitePoolOptions::new().max_connections(8).acquire_timeout(limits.wait).connect_with(options).await?;
             Store::Sqlite(pool)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url)?.options([
                 ("statement_timeout", format!("{}ms", limits.statement.as_millis())),
                 ("lock_timeout", format!("{}ms", limits.wait.as_millis())),
             ]);
-            let pool = PgPoolOptions::new()
-                .max_connections(16)
-                .acquire_timeout(limits.wait)
-                .connect_with(options)
-                .await?;
+            let pool =
+                PgPoolOptions::new().max_connections(16).acquire_timeout(limits.wait).connect_with(options).await?;
             Store::Postgres(pool)
         } else {
             return Err(StoreError::UnsupportedUrl);
@@ -514,10 +508,8 @@ impl Store {
             Store::Sqlite(_) => sqlx::migrate!("migrations/sqlite").iter().map(|m| m.version).max(),
             Store::Postgres(_) => sqlx::migrate!("migrations/postgres").iter().map(|m| m.version).max(),
         };
-        let applied: StoreResult<Option<Applied>> = self
-            .clone()
-            .fetch_optional("SELECT MAX(version) AS v FROM _sqlx_migrations WHERE success", vec![])
-            .await;
+        let applied: StoreResult<Option<Applied>> =
+            self.clone().fetch_optional("SELECT MAX(version) AS v FROM _sqlx_migrations WHERE success", vec![]).await;
         let applied = match applied {
             Ok(row) => row.and_then(|r| r.v),
             // No migrations table: an empty or foreign database.

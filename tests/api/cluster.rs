@@ -43,7 +43,10 @@ impl Cluster {
         std::fs::create_dir_all(&dir).unwrap();
         let _ = Command::new("chown").args(["postgres:postgres", &dir.display().to_string()]).status();
         let data = dir.join("data");
-        let out = run(&bin.join("initdb"), &["-D", &data.display().to_string(), "-U", "postgres", "--auth=trust", "-E", "UTF8"]);
+        let out = run(
+            &bin.join("initdb"),
+            &["-D", &data.display().to_string(), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+        );
         assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let cluster = Cluster { dir, bin, port };

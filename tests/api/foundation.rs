@@ -172,7 +172,7 @@ async fn nanomodule_versions_and_achievements(app: TestApp) {
     assert!(resp.text().await.unwrap().contains("<svg"));
 
     // Uploading a PNG makes version 3 with the uploaded image.
-    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89".to_vec();
+    let png = metrobadge::credential::bake::solid_png(16, [10, 80, 160]);
     let resp = app
         .client
         .put(format!("{}/api/v1/nanomodules/{id}/image", app.base))

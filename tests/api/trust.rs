@@ -14,6 +14,8 @@ both!(outage_shared_badge_url_verifies);
 both!(outage_ready_needs_schema_and_master_key);
 both!(outage_crashed_award_indices_are_returned);
 both!(outage_lock_held_fails_fast_with_503);
+both!(hostile_urls_are_refused);
+both!(hostile_images_are_refused);
 
 /// §4: the real PostgreSQL server stops and starts again (a cluster of the test's own).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -46,7 +48,11 @@ async fn outage_database_down_is_could_not_check_not_invalid() {
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(r.headers().contains_key("retry-after"));
     let report: Value = r.json().await.unwrap();
-    assert_eq!((report["verified"].clone(), report["outcome"].clone()), (json!(false), json!("could_not_check")), "{report}");
+    assert_eq!(
+        (report["verified"].clone(), report["outcome"].clone()),
+        (json!(false), json!("could_not_check")),
+        "{report}"
+    );
     let page = verify("text/html").await.unwrap();
     assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
     let html = page.text().await.unwrap();
@@ -337,7 +343,11 @@ async fn outage_shared_badge_url_verifies(app: TestApp) {
     for url in [badge.clone(), learner, format!("{badge}.jwt")] {
         let (s, report) = app.post("/verify", ADMIN, json!({"credential": url})).await;
         assert_eq!(s, StatusCode::OK);
-        assert_eq!((report["verified"].clone(), report["outcome"].clone()), (json!(true), json!("valid")), "{url}: {report}");
+        assert_eq!(
+            (report["verified"].clone(), report["outcome"].clone()),
+            (json!(true), json!("valid")),
+            "{url}: {report}"
+        );
     }
     let form = app
         .client
@@ -351,10 +361,12 @@ async fn outage_shared_badge_url_verifies(app: TestApp) {
         .await
         .unwrap();
     assert!(form.contains("Valid"), "{form}");
-    let (s, report) = app.post("/verify", ADMIN, json!({"credential": "https://badges.elsewhere.example/credentials/1"})).await;
+    let (s, report) =
+        app.post("/verify", ADMIN, json!({"credential": "https://badges.elsewhere.example/credentials/1"})).await;
     assert_eq!((s, report["outcome"].clone()), (StatusCode::OK, json!("could_not_check")), "{report}");
-    let (_, report) =
-        app.post("/verify", ADMIN, json!({"credential": format!("{}/credentials/{}", app.base, uuid::Uuid::new_v4())})).await;
+    let (_, report) = app
+        .post("/verify", ADMIN, json!({"credential": format!("{}/credentials/{}", app.base, uuid::Uuid::new_v4())}))
+        .await;
     assert_eq!(report["outcome"], "invalid", "a credential URL of ours that names nothing: {report}");
     app.stop().await;
 }
@@ -369,11 +381,19 @@ async fn outage_ready_needs_schema_and_master_key(app: TestApp) {
     let other_key = "metrobadge-master-key-v1:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=\n";
     let wrong = TestApp::start(app.db.clone(), other_key).await;
     let (s, body) = wrong.get("/health/ready", None).await;
-    assert_eq!((s, body["checks"]["keys"].clone()), (StatusCode::SERVICE_UNAVAILABLE, json!("wrong master key")), "{body}");
+    assert_eq!(
+        (s, body["checks"]["keys"].clone()),
+        (StatusCode::SERVICE_UNAVAILABLE, json!("wrong master key")),
+        "{body}"
+    );
     assert_eq!(wrong.get("/health/live", None).await.0, StatusCode::OK);
     wrong.stop().await;
     // A database one migration behind this build.
-    app.service.store.execute_raw("DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)").await.unwrap();
+    app.service
+        .store
+        .execute_raw("DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)")
+        .await
+        .unwrap();
     let (s, body) = app.get("/health/ready", None).await;
     assert_eq!((s, body["checks"]["schema"].clone()), (StatusCode::SERVICE_UNAVAILABLE, json!("behind")), "{body}");
     app.stop().await;
@@ -390,8 +410,10 @@ async fn outage_crashed_award_indices_are_returned(app: TestApp) {
     // The award's first step, then the "crash".
     let reserved = store.reserve_status_indices(issuer_id, 25).await.unwrap();
     assert_eq!(reserved.len(), 25);
-    let count = || async { store.query_text("SELECT CAST(COUNT(*) AS TEXT) FROM status_entry").await.unwrap()[0].clone() };
-    let allocated = || async { store.query_text("SELECT CAST(SUM(allocated) AS TEXT) FROM status_list").await.unwrap()[0].clone() };
+    let count =
+        || async { store.query_text("SELECT CAST(COUNT(*) AS TEXT) FROM status_entry").await.unwrap()[0].clone() };
+    let allocated =
+        || async { store.query_text("SELECT CAST(SUM(allocated) AS TEXT) FROM status_list").await.unwrap()[0].clone() };
     assert_eq!((count().await, allocated().await), ("26".to_string(), "26".to_string()));
     let now = metrobadge::store::now().unix_timestamp();
     // Fresh reservations are left alone (an award may still be signing).
@@ -421,13 +443,17 @@ async fn outage_lock_held_fails_fast_with_503(app: TestApp) {
     let lock = if holder.backend() == "postgres" { "LOCK TABLE award IN ACCESS EXCLUSIVE MODE" } else { "SELECT 1" };
     let mut tx = holder.begin().await.unwrap();
     tx.execute_raw(lock).await.unwrap();
-    let (s, body) = quick.post(&format!("/api/v1/nanomodules/{m}/awards"), ADMIN, json!({"recipients": [{"identity": "a@example.nl"}]})).await;
+    let (s, body) = quick
+        .post(&format!("/api/v1/nanomodules/{m}/awards"), ADMIN, json!({"recipients": [{"identity": "a@example.nl"}]}))
+        .await;
     // A 503 (not a 201 after the lock is gone) proves the wait gave up by itself.
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["type"], "urn:metrobadge:problem:unavailable");
     drop(tx);
     holder.close().await;
-    let (s, body) = quick.post(&format!("/api/v1/nanomodules/{m}/awards"), ADMIN, json!({"recipients": [{"identity": "a@example.nl"}]})).await;
+    let (s, body) = quick
+        .post(&format!("/api/v1/nanomodules/{m}/awards"), ADMIN, json!({"recipients": [{"identity": "a@example.nl"}]}))
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{body}");
     quick.stop().await;
     app.stop().await;
@@ -446,4 +472,99 @@ async fn hostile_sqlite_files_are_private() {
         app.stop().await;
     })
     .await;
+}
+
+/// §5: URL fields take http(s) (and urn:/did: where an IRI identifier is allowed), nothing else.
+async fn hostile_urls_are_refused(app: TestApp) {
+    let issuer = app.issuer("Issuer").await;
+    let (s, body) = app
+        .post(
+            &format!("/api/v1/issuers/{issuer}/skills"),
+            ADMIN,
+            json!({"name": "x", "alignment": {"targetUrl": "javascript:alert(1)"}}),
+        )
+        .await;
+    assert_eq!(
+        (s, body["errors"][0]["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("alignment.targetUrl")),
+        "{body}"
+    );
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/issuers/{issuer}/skills"),
+            ADMIN,
+            json!({"name": "x", "alignment": {"targetUrl": "urn:esco:1"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let m = module(&app, &issuer, "Module").await;
+    let (s, body) = app
+        .post(
+            &format!("/api/v1/nanomodules/{m}/awards"),
+            ADMIN,
+            json!({"recipients": [{"identity": "a@example.nl", "evidence": [{"id": "data:text/html,<script>x</script>"}]}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["errors"][0]["field"], "recipients[0].evidence[0].id");
+    let (s, body) = app.patch(&format!("/api/v1/issuers/{issuer}"), ADMIN, json!({"url": "JavaScript:alert(1)"})).await;
+    assert_eq!((s, body["errors"][0]["field"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("url")), "{body}");
+    app.stop().await;
+}
+
+/// §5: an image upload is decoded (PNG) or checked against the allowlist (SVG); a module
+/// whose stored artwork is broken still serves its baked badges.
+async fn hostile_images_are_refused(app: TestApp) {
+    let issuer = app.issuer("Issuer").await;
+    let m = module(&app, &issuer, "Module").await;
+    let put = |ct: &'static str, body: Vec<u8>| {
+        app.client
+            .put(format!("{}/api/v1/nanomodules/{m}/image", app.base))
+            .bearer_auth(ADMIN)
+            .header("content-type", ct)
+            .body(body)
+            .send()
+    };
+    let r = put("image/png", b"\x89PNG\r\n\x1a\n".to_vec()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["errors"][0]["field"], "image", "{body}");
+    for svg in [
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" xmlns:h=\"http://www.w3.org/1999/xhtml\"><h:script>alert(1)</h:script></svg>",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\"><a href=\"&#106;avascript:alert(1)\"><circle r=\"3\"/></a></svg>",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\"><set attributeName=\"onclick\" to=\"alert(1)\"/></svg>",
+    ] {
+        let r = put("image/svg+xml", svg.as_bytes().to_vec()).await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{svg}");
+    }
+    let ok = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 8 8\"><circle cx=\"4\" cy=\"4\" r=\"3\" fill=\"#0a5\"/></svg>";
+    assert_eq!(put("image/svg+xml", ok.as_bytes().to_vec()).await.unwrap().status(), StatusCode::OK);
+    let badge = award_as(&app, ADMIN, &m, "a@example.nl").await["credentials"][0]["id"].as_str().unwrap().to_string();
+    // Artwork stored before the checks (written past the API): the baked badges still work and
+    // carry no active content.
+    let evil = "<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"><script>alert(2)</script></svg>";
+    let hex_evil = hex::encode(evil);
+    let blob = if app.service.store.backend() == "postgres" {
+        format!("decode('{hex_evil}', 'hex')")
+    } else {
+        format!("X'{hex_evil}'")
+    };
+    app.service.store.execute_raw(&format!("UPDATE image SET bytes = {blob}")).await.unwrap();
+    let svg = app.client.get(format!("{badge}/badge.svg")).send().await.unwrap();
+    assert_eq!(svg.status(), StatusCode::OK);
+    let svg = svg.text().await.unwrap();
+    assert!(!svg.contains("<script") && !svg.contains("onload"), "{svg}");
+    let hex_png = hex::encode(b"\x89PNG\r\n\x1a\n");
+    let blob = if app.service.store.backend() == "postgres" {
+        format!("decode('{hex_png}', 'hex')")
+    } else {
+        format!("X'{hex_png}'")
+    };
+    app.service
+        .store
+        .execute_raw(&format!("UPDATE image SET bytes = {blob}, content_type = 'image/png'"))
+        .await
+        .unwrap();
+    assert_eq!(app.client.get(format!("{badge}/badge.png")).send().await.unwrap().status(), StatusCode::OK);
+    app.stop().await;
 }
