@@ -8,6 +8,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
+use crate::http::limits::Limits;
 use crate::master_key::MasterKey;
 use crate::service::Service;
 use crate::store::Store;
@@ -25,16 +26,19 @@ impl App {
         admin_token: Option<&str>,
         body_limit: usize,
     ) -> App {
-        let service = Service::new(store, master_key, base_url, admin_token);
-        let router = crate::http::router(service.clone(), body_limit);
+        App::with_limits(Service::new(store, master_key, base_url, admin_token), body_limit, &Limits::default())
+    }
+
+    /// An app around `service` with explicit abuse limits.
+    pub fn with_limits(service: Service, body_limit: usize, limits: &Limits) -> App {
+        let router = crate::http::router(service.clone(), body_limit, limits);
         App { service, router }
     }
 
     /// Opens the database (migrating it) and the master key as configured.
     pub async fn build(config: &Config) -> anyhow::Result<App> {
-        let service = service(config).await?;
-        let router = crate::http::router(service.clone(), config.body_limit);
-        Ok(App { service, router })
+        let service = service(config).await?.with_verify_slots(config.verify_concurrency());
+        Ok(App::with_limits(service, config.body_limit, &config.limits()))
     }
 
     pub async fn serve(
@@ -42,7 +46,9 @@ impl App {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        axum::serve(listener, self.router).with_graceful_shutdown(shutdown).await.context("server failed")
+        // With the peer address of every connection: rate limits are per client.
+        let make = self.router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, make).with_graceful_shutdown(shutdown).await.context("server failed")
     }
 }
 

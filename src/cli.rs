@@ -96,6 +96,7 @@ fn cli_principal() -> Principal {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = cli.config;
     crate::telemetry::init(&config.log_format);
+    config.check().map_err(|e| anyhow::anyhow!(e))?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let app = crate::App::build(&config).await?;

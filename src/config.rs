@@ -4,6 +4,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+/// Shortest admin token accepted: a guessable one would open the whole platform.
+pub const MIN_ADMIN_TOKEN: usize = 32;
+
 #[derive(clap::Args, Clone)]
 pub struct Config {
     /// Address to listen on.
@@ -39,6 +42,24 @@ pub struct Config {
     /// Seconds one PostgreSQL statement may run (`statement_timeout`).
     #[arg(long, env = "METROBADGE_DB_STATEMENT_TIMEOUT", default_value_t = 60, global = true)]
     pub db_statement_timeout: u64,
+    /// `POST /verify` requests per minute from one client.
+    #[arg(long, env = "METROBADGE_VERIFY_RATE", default_value_t = 600, global = true)]
+    pub verify_rate: u32,
+    /// Verifications of submitted credentials running at once [default: 2 per core]; more are
+    /// answered 429.
+    #[arg(long, env = "METROBADGE_VERIFY_CONCURRENCY", global = true)]
+    pub verify_concurrency: Option<usize>,
+    /// Failed bearer-token attempts per minute from one client before it is locked out for a
+    /// minute.
+    #[arg(long, env = "METROBADGE_AUTH_FAILURE_RATE", default_value_t = 20, global = true)]
+    pub auth_failure_rate: u32,
+    /// Requests in flight at once, all clients together; more are answered 429.
+    #[arg(long, env = "METROBADGE_MAX_CONCURRENT_REQUESTS", default_value_t = 1024, global = true)]
+    pub max_concurrent_requests: usize,
+    /// Comma-separated addresses of reverse proxies whose `X-Forwarded-For` names the client
+    /// (from anyone else the header is ignored).
+    #[arg(long, env = "METROBADGE_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Log format: `text` or `json`.
     #[arg(long, env = "METROBADGE_LOG_FORMAT", default_value = "text", global = true)]
     pub log_format: String,
@@ -50,6 +71,34 @@ impl Config {
             Some(b) => b.trim_end_matches('/').to_string(),
             None => format!("http://{}", self.bind),
         }
+    }
+
+    pub fn limits(&self) -> crate::http::limits::Limits {
+        crate::http::limits::Limits {
+            verify_per_minute: self.verify_rate,
+            auth_failures_per_minute: self.auth_failure_rate,
+            max_concurrent_requests: self.max_concurrent_requests,
+            trusted_proxies: self.trusted_proxies.clone(),
+        }
+    }
+
+    pub fn verify_concurrency(&self) -> usize {
+        self.verify_concurrency
+            .unwrap_or_else(|| 2 * std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+    }
+
+    /// Refuses settings that would make the service unsafe to run.
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(t) = &self.admin_token
+            && t.len() < MIN_ADMIN_TOKEN
+        {
+            return Err(format!(
+                "METROBADGE_ADMIN_TOKEN is {} characters long; it must have at least {MIN_ADMIN_TOKEN} \
+                 (e.g. `openssl rand -hex 24`), or leave it unset and use `metrobadge token create --role admin`",
+                t.chars().count()
+            ));
+        }
+        Ok(())
     }
 
     pub fn db_limits(&self) -> crate::store::DbLimits {

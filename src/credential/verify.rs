@@ -17,6 +17,42 @@ use crate::domain::time::parse_rfc3339;
 
 /// Untrusted documents larger than this many JSON values are refused before JSON-LD work.
 pub const MAX_JSON_VALUES: usize = 5_000;
+/// Further bounds on an untrusted document's shape, checked before any JSON-LD work (whose
+/// cost grows with nesting, long lists and many types per node far more than with bytes).
+pub const MAX_DEPTH: usize = 24;
+pub const MAX_ARRAY: usize = 256;
+pub const MAX_TYPES: usize = 16;
+pub const MAX_KEYS: usize = 128;
+pub const MAX_STRING: usize = 64 * 1024;
+
+/// The first bound `v` exceeds, in words, or `None`.
+pub fn shape_problem(v: &Value) -> Option<String> {
+    fn walk(v: &Value, depth: usize, count: &mut usize) -> Option<String> {
+        *count += 1;
+        if *count > MAX_JSON_VALUES {
+            return Some(format!("larger than {MAX_JSON_VALUES} JSON values"));
+        }
+        if depth > MAX_DEPTH {
+            return Some(format!("nested deeper than {MAX_DEPTH} levels"));
+        }
+        match v {
+            Value::String(s) if s.len() > MAX_STRING => Some(format!("a string longer than {MAX_STRING} bytes")),
+            Value::Array(a) if a.len() > MAX_ARRAY => Some(format!("a list longer than {MAX_ARRAY} entries")),
+            Value::Array(a) => a.iter().find_map(|x| walk(x, depth + 1, count)),
+            Value::Object(m) if m.len() > MAX_KEYS => Some(format!("an object with more than {MAX_KEYS} properties")),
+            Value::Object(m) => {
+                if let Some(Value::Array(t)) = m.get("type").or(m.get("@type"))
+                    && t.len() > MAX_TYPES
+                {
+                    return Some(format!("a node with more than {MAX_TYPES} types"));
+                }
+                m.values().find_map(|x| walk(x, depth + 1, count))
+            }
+            _ => None,
+        }
+    }
+    walk(v, 0, &mut 0)
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Check {
@@ -154,14 +190,6 @@ pub fn did_key(vm: &str) -> Option<KeyInfo> {
     Some(KeyInfo { public_key: multikey::decode(id)?, controller: format!("did:key:{id}"), compromised_since: None })
 }
 
-fn count_values(v: &Value) -> usize {
-    1 + match v {
-        Value::Array(a) => a.iter().map(count_values).sum(),
-        Value::Object(m) => m.values().map(count_values).sum(),
-        _ => 0,
-    }
-}
-
 struct Run {
     checks: Vec<Check>,
     unavailable: bool,
@@ -221,8 +249,8 @@ pub async fn verify<R: Resolver>(input: Input, resolver: &R, recipient: Option<&
         run.add("format", false, "the credential is not a JSON object");
         return finish(run, None);
     }
-    if count_values(&credential) > MAX_JSON_VALUES {
-        run.add("format", false, format!("larger than {MAX_JSON_VALUES} JSON values"));
+    if let Some(problem) = shape_problem(&credential) {
+        run.add("format", false, format!("refused before any JSON-LD processing: {problem}"));
         return finish(run, None);
     }
     let summary = summary(&credential);

@@ -112,13 +112,28 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let client = state.guards.client(super::limits::peer(&parts.extensions), &parts.headers);
+        if let Some(c) = client {
+            state.guards.check_not_locked(c)?;
+        }
         let value =
             parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or(ApiError::Unauthenticated)?;
         let (scheme, token) = value.split_once(' ').ok_or(ApiError::Unauthenticated)?;
         if !scheme.eq_ignore_ascii_case("bearer") {
             return Err(ApiError::Unauthenticated);
         }
-        let principal = state.service.authenticate(token.trim()).await?;
+        let principal = match state.service.authenticate(token.trim()).await {
+            Ok(p) => p,
+            // Guessing tokens costs the guesser: a client's failures are counted and, past
+            // the limit, it is locked out for a while.
+            Err(crate::service::ServiceError::Unauthenticated) => {
+                if let Some(c) = client {
+                    state.guards.failed_attempt(c)?;
+                }
+                return Err(ApiError::Unauthenticated);
+            }
+            Err(e) => return Err(e.into()),
+        };
         tracing::Span::current().record("role", principal.role.as_str());
         Ok(Caller(principal))
     }

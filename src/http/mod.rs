@@ -7,6 +7,7 @@ mod catalog;
 mod error;
 mod extract;
 mod issuers;
+pub mod limits;
 pub mod metrics;
 mod metro;
 mod nanomodules;
@@ -37,6 +38,7 @@ use crate::service::Service;
 pub struct AppState {
     pub service: Service,
     pub metrics: Arc<metrics::Metrics>,
+    pub guards: Arc<limits::Guards>,
 }
 
 static BODY_LIMIT: AtomicUsize = AtomicUsize::new(1024 * 1024);
@@ -48,9 +50,10 @@ pub(crate) fn body_limit() -> usize {
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-pub fn router(service: Service, body_limit: usize) -> Router {
+pub fn router(service: Service, body_limit: usize, limits: &limits::Limits) -> Router {
     BODY_LIMIT.store(body_limit, Ordering::Relaxed);
-    let state = AppState { service, metrics: Arc::new(metrics::Metrics::default()) };
+    let guards = Arc::new(limits::Guards::new(limits));
+    let state = AppState { service, metrics: Arc::new(metrics::Metrics::default()), guards: guards.clone() };
     let api = issuers::router()
         .merge(catalog::router())
         .merge(nanomodules::router())
@@ -66,13 +69,14 @@ pub fn router(service: Service, body_limit: usize) -> Router {
         .merge(progress::public_router())
         .merge(awards::public_router())
         .merge(status::public_router())
-        .merge(verify::router())
+        .merge(verify::router(guards.clone()))
         .merge(pages::router())
         .merge(audit::public_router())
         .merge(ops::router())
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
+        .layer(axum::middleware::from_fn_with_state(guards, limits::cap_in_flight))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::map_response(security_headers))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))

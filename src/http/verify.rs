@@ -16,8 +16,10 @@ use crate::credential::bake::{self, Baked};
 use crate::credential::verify::{Input, Report};
 use crate::domain::validate::Invalid;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/verify", post(verify))
+pub fn router(guards: std::sync::Arc<super::limits::Guards>) -> Router<AppState> {
+    Router::new()
+        .route("/verify", post(verify))
+        .route_layer(axum::middleware::from_fn_with_state(guards, super::limits::limit_verify))
 }
 
 #[derive(Deserialize)]
@@ -177,19 +179,27 @@ fn serde_urlencoded_from<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResu
         .map_err(|e| ApiError::Malformed { detail: format!("unreadable form: {e}"), field: None })
 }
 
-pub async fn run(state: &AppState, submitted: Submitted, recipient: Option<&str>) -> Report {
-    match submitted {
-        Submitted::Ob3(input) => state.service.verify(input, recipient).await,
-        Submitted::Ob2(payload) => state.service.verify_ob2(&payload, recipient).await,
-        Submitted::Url(url) => state.service.verify_url(&url, recipient).await,
-    }
+/// Verifies a submission in one of the service's verification slots.
+pub async fn run(state: &AppState, submitted: Submitted, recipient: Option<String>) -> ApiResult<Report> {
+    let report = state
+        .service
+        .verify_in_slot(move |service| async move {
+            let recipient = recipient.as_deref();
+            match submitted {
+                Submitted::Ob3(input) => service.verify(input, recipient).await,
+                Submitted::Ob2(payload) => service.verify_ob2(&payload, recipient).await,
+                Submitted::Url(url) => service.verify_url(&url, recipient).await,
+            }
+        })
+        .await?;
+    Ok(report)
 }
 
 async fn verify(State(s): State<AppState>, ApiQuery(q): ApiQuery<VerifyQuery>, req: Request) -> ApiResult<Response> {
     let wants_html =
         req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
     let (submitted, recipient) = read(&s, req, q.recipient).await?;
-    let report = run(&s, submitted, recipient.as_deref()).await;
+    let report = run(&s, submitted, recipient).await?;
     let response = if wants_html { super::pages::verify_result(&s, &report) } else { Json(&report).into_response() };
     // An outage is never a verdict: the report says "could not check" and the status asks the
     // client to come back.

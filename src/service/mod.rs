@@ -65,6 +65,9 @@ pub enum ServiceError {
     Unavailable(#[source] StoreError),
     #[error("key material unavailable")]
     MasterKey(#[from] MasterKeyError),
+    /// Every slot for this kind of work is taken (e.g. verifications): retry shortly.
+    #[error("{0}")]
+    Busy(String),
     #[error("internal failure: {0}")]
     Internal(String),
 }
@@ -99,6 +102,9 @@ pub struct Service {
     /// Public origin used in every document id, without a trailing slash.
     pub base_url: String,
     admin_token_hash: Option<[u8; 32]>,
+    /// Verifications of submitted credentials running at once; more wait for nobody and are
+    /// refused (429), so one client's flood cannot starve the rest of the service.
+    verify_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl Service {
@@ -108,7 +114,43 @@ impl Service {
             master_key: Arc::new(master_key),
             base_url: base_url.trim_end_matches('/').to_string(),
             admin_token_hash: admin_token.filter(|t| !t.is_empty()).map(|t| Sha256::digest(t.as_bytes()).into()),
+            verify_slots: Arc::new(tokio::sync::Semaphore::new(default_verify_slots())),
         }
+    }
+
+    /// Sets how many submitted credentials may be verified at once.
+    pub fn with_verify_slots(mut self, n: usize) -> Service {
+        self.verify_slots = Arc::new(tokio::sync::Semaphore::new(n.max(1)));
+        self
+    }
+
+    /// The verification slots themselves (tests take them all to see the service refuse).
+    #[doc(hidden)]
+    pub fn verify_slots(&self) -> Arc<tokio::sync::Semaphore> {
+        self.verify_slots.clone()
+    }
+
+    /// Runs the verification `job` of an untrusted submission in a free slot, on the blocking
+    /// pool (JSON-LD and schema work is CPU-bound and must not hold an async worker). Busy when
+    /// every slot is taken.
+    pub async fn verify_in_slot<F, Fut>(&self, job: F) -> ServiceResult<crate::credential::verify::Report>
+    where
+        F: FnOnce(Service) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = crate::credential::verify::Report>,
+    {
+        let permit = self
+            .verify_slots
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| ServiceError::Busy("every verification slot is taken".into()))?;
+        let handle = tokio::runtime::Handle::current();
+        let service = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            handle.block_on(job(service))
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("verification task failed: {e}")))
     }
 
     /// Resolves a bearer token to a principal. Every failure looks the same to the caller.
@@ -177,6 +219,11 @@ impl Service {
         tx.audit(vec![NewEvent::new(actor, issuer, "token.created", row.token_id, &change)]).await?;
         Ok(minted.secret)
     }
+}
+
+/// Two verifications per core: enough to keep the cores busy while some wait on the database.
+fn default_verify_slots() -> usize {
+    2 * std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
 /// Parses a stored spec; a failure means the database holds something we never wrote.

@@ -25,6 +25,17 @@ fn metrobadge(app: &TestApp, args: &[&str]) -> (bool, String, String) {
 }
 
 async fn cli_tokens_and_keys(app: TestApp) {
+    // Issue 11 §3: a guessable admin token is refused at start, with the reason.
+    let out = Command::new(env!("CARGO_BIN_EXE_metrobadge"))
+        .args(["migrate"])
+        .env("METROBADGE_DATABASE_URL", &app.db.url)
+        .env("METROBADGE_MASTER_KEY_FILE", &app.master_key_file)
+        .env("METROBADGE_ADMIN_TOKEN", "change-me")
+        .output()
+        .expect("run the binary");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("at least 32"), "{err}");
+
     let (ok, _, err) = metrobadge(&app, &["migrate"]);
     assert!(ok, "{err}");
     let a = app.issuer("A").await;

@@ -101,12 +101,22 @@ impl TestApp {
 
     /// A server on an already opened store (tests choose its limits, or leave it unmigrated).
     pub async fn start_on(store: Store, db: std::sync::Arc<TestDb>, master_key_text: &str) -> TestApp {
+        TestApp::start_limited(store, db, master_key_text, &metrobadge::http::limits::Limits::default()).await
+    }
+
+    /// [`TestApp::start_on`] with explicit abuse limits.
+    pub async fn start_limited(
+        store: Store,
+        db: std::sync::Arc<TestDb>,
+        master_key_text: &str,
+        limits: &metrobadge::http::limits::Limits,
+    ) -> TestApp {
         let key_file = std::env::temp_dir().join(format!("mb_key_{}", uuid::Uuid::new_v4().simple()));
         std::fs::write(&key_file, master_key_text).unwrap();
         let master_key = MasterKey::parse(master_key_text, "test").unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = App::new(store, master_key, &base, Some(ADMIN), 64 * 1024);
+        let app = App::with_limits(Service::new(store, master_key, &base, Some(ADMIN)), 64 * 1024, limits);
         let service = app.service.clone();
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(async move {

@@ -16,6 +16,10 @@ both!(outage_crashed_award_indices_are_returned);
 both!(outage_lock_held_fails_fast_with_503);
 both!(hostile_urls_are_refused);
 both!(hostile_images_are_refused);
+both!(limits_crafted_credential_refused_before_json_ld);
+both!(limits_busy_verification_slots_answer_429);
+both!(limits_verify_rate_per_client);
+both!(limits_failed_tokens_lock_a_client_out);
 
 /// §4: the real PostgreSQL server stops and starts again (a cluster of the test's own).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -566,5 +570,129 @@ async fn hostile_images_are_refused(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(app.client.get(format!("{badge}/badge.png")).send().await.unwrap().status(), StatusCode::OK);
+    app.stop().await;
+}
+
+/// A client that connects from `ip` (any 127/8 address reaches the test server).
+fn client_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder().local_address(ip.parse::<std::net::IpAddr>().unwrap()).build().unwrap()
+}
+
+async fn genuine_badge(app: &TestApp) -> Value {
+    let issuer = app.issuer("Issuer").await;
+    let m = module(app, &issuer, "Module").await;
+    let url = award_as(app, ADMIN, &m, "a@example.nl").await["credentials"][0]["id"].as_str().unwrap().to_string();
+    app.client.get(url).send().await.unwrap().json().await.unwrap()
+}
+
+/// §3: the crafted credential (one evidence node with thousands of types, ~83 KB) is refused
+/// before any JSON-LD expansion, and says why.
+async fn limits_crafted_credential_refused_before_json_ld(app: TestApp) {
+    let mut vc = genuine_badge(&app).await;
+    let types: Vec<Value> = (0..3000).map(|i| json!(format!("Evidence{i:05}x"))).collect();
+    vc["evidence"] = json!([{"id": "https://e.example/1", "type": types}]);
+    assert!(vc.to_string().len() > 40_000);
+    let (s, report) = app.post("/verify", ADMIN, vc).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(report["outcome"], "invalid");
+    let checks = report["checks"].as_array().unwrap();
+    assert!(checks.iter().all(|c| c["check"] == "format"), "nothing after the format checks ran: {report}");
+    assert!(checks.last().unwrap()["detail"].as_str().unwrap().contains("before any JSON-LD"), "{report}");
+    let nest = |n: usize| (0..n).fold(json!("x"), |inner, _| json!({"a": inner}));
+    let (s, report) = app.post("/verify", ADMIN, json!({"@context": [], "type": [], "deep": nest(50)})).await;
+    assert_eq!((s, report["outcome"].clone()), (StatusCode::OK, json!("invalid")), "{report}");
+    assert!(report.to_string().contains("nested deeper"), "{report}");
+    let (s, problem) = app.post("/verify", ADMIN, json!({"deep": nest(300)})).await;
+    assert_eq!(
+        (s, problem["type"].clone()),
+        (StatusCode::BAD_REQUEST, json!("urn:metrobadge:problem:malformed-request"))
+    );
+    app.stop().await;
+}
+
+/// §3: with every verification slot busy `/verify` answers 429 while `/health/live` answers.
+async fn limits_busy_verification_slots_answer_429(app: TestApp) {
+    let vc = genuine_badge(&app).await;
+    let slots = app.service.verify_slots();
+    let n = slots.available_permits() as u32;
+    let held = slots.acquire_many_owned(n).await.unwrap();
+    let r = app.client.post(format!("{}/verify", app.base)).json(&vc).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().contains_key("retry-after"));
+    assert_eq!(r.json::<Value>().await.unwrap()["type"], "urn:metrobadge:problem:too-many-requests");
+    assert_eq!(app.get("/health/live", None).await.0, StatusCode::OK);
+    assert_eq!(app.get("/health/ready", None).await.0, StatusCode::OK);
+    drop(held);
+    let (s, report) = app.post("/verify", ADMIN, vc).await;
+    assert_eq!((s, report["outcome"].clone()), (StatusCode::OK, json!("valid")));
+    app.stop().await;
+}
+
+/// §3: `POST /verify` is rate-limited per client (peer address); a spoofed `X-Forwarded-For`
+/// is ignored unless the peer is a trusted proxy.
+async fn limits_verify_rate_per_client(app: TestApp) {
+    let vc = genuine_badge(&app).await;
+    let limits = metrobadge::http::limits::Limits { verify_per_minute: 3, ..Default::default() };
+    let store = metrobadge::store::Store::connect(&app.db.url).await.unwrap();
+    let limited = TestApp::start_limited(store, app.db.clone(), TEST_MASTER_KEY, &limits).await;
+    let verify = |client: &reqwest::Client, forwarded: Option<&str>| {
+        let mut r = client.post(format!("{}/verify", limited.base)).json(&vc);
+        if let Some(f) = forwarded {
+            r = r.header("x-forwarded-for", f);
+        }
+        r.send()
+    };
+    let (a, b) = (client_from("127.0.0.1"), client_from("127.0.0.2"));
+    for _ in 0..3 {
+        assert_eq!(verify(&a, None).await.unwrap().status(), StatusCode::OK);
+    }
+    let r = verify(&a, None).await.unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().contains_key("retry-after"));
+    assert_eq!(
+        verify(&a, Some("203.0.113.50")).await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "spoofed header ignored"
+    );
+    assert_eq!(verify(&b, None).await.unwrap().status(), StatusCode::OK, "another client is not held up");
+    limited.stop().await;
+
+    // Behind a trusted proxy, the forwarded address is the client.
+    let limits = metrobadge::http::limits::Limits {
+        verify_per_minute: 1,
+        trusted_proxies: vec!["127.0.0.3".parse().unwrap()],
+        ..Default::default()
+    };
+    let store = metrobadge::store::Store::connect(&app.db.url).await.unwrap();
+    let proxied = TestApp::start_limited(store, app.db.clone(), TEST_MASTER_KEY, &limits).await;
+    let proxy = client_from("127.0.0.3");
+    let send =
+        |f: &'static str| proxy.post(format!("{}/verify", proxied.base)).header("x-forwarded-for", f).json(&vc).send();
+    assert_eq!(send("203.0.113.1").await.unwrap().status(), StatusCode::OK);
+    assert_eq!(send("203.0.113.2").await.unwrap().status(), StatusCode::OK);
+    assert_eq!(send("203.0.113.1").await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+    proxied.stop().await;
+    app.stop().await;
+}
+
+/// §3: failed bearer tokens are counted per client; past the limit the client is locked out
+/// (even with a good token) while others are not.
+async fn limits_failed_tokens_lock_a_client_out(app: TestApp) {
+    let limits = metrobadge::http::limits::Limits { auth_failures_per_minute: 3, ..Default::default() };
+    let store = metrobadge::store::Store::connect(&app.db.url).await.unwrap();
+    let limited = TestApp::start_limited(store, app.db.clone(), TEST_MASTER_KEY, &limits).await;
+    let get = |client: &reqwest::Client, token: &str| {
+        client.get(format!("{}/api/v1/issuers", limited.base)).bearer_auth(token).send()
+    };
+    let (a, b) = (client_from("127.0.0.1"), client_from("127.0.0.2"));
+    for i in 0..3 {
+        assert_eq!(get(&a, &format!("mbt_guess{i}")).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = get(&a, "mbt_guess9").await.unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().contains_key("retry-after"));
+    assert_eq!(get(&a, ADMIN).await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS, "locked out");
+    assert_eq!(get(&b, ADMIN).await.unwrap().status(), StatusCode::OK);
+    limited.stop().await;
     app.stop().await;
 }
