@@ -17,6 +17,7 @@ mod partnerships;
 mod progress;
 mod public;
 mod status;
+mod tokens;
 mod verify;
 
 use std::sync::Arc;
@@ -62,6 +63,7 @@ pub fn router(service: Service, body_limit: usize, limits: &limits::Limits) -> R
         .merge(metro::router())
         .merge(progress::api_router())
         .merge(partnerships::router())
+        .merge(tokens::router())
         .merge(audit::router());
     Router::new()
         .nest("/api/v1", api)

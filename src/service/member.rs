@@ -102,7 +102,7 @@ impl Service {
             &serde_json::json!({"role": row.role, "member_id": row.member_id}),
         )])
         .await?;
-        let token = self
+        let (_, token) = self
             .insert_token(
                 &mut tx,
                 &who.actor(),
@@ -110,6 +110,7 @@ impl Service {
                 Some(issuer),
                 Some(row.member_id),
                 &format!("member {}", row.member_id),
+                None,
             )
             .await?;
         tx.commit().await?;

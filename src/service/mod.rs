@@ -16,6 +16,7 @@ mod partnership;
 mod progress;
 mod stacking;
 mod status;
+mod token;
 mod verify;
 
 use std::sync::Arc;
@@ -38,6 +39,7 @@ pub use partnership::{PartnershipStep, PartnershipView};
 pub use progress::LinkOwner;
 pub use stacking::{LineProgress, StackOutcome};
 pub use status::RESERVATION_GRACE;
+pub use token::{NewToken, TokenView};
 
 use crate::api_token;
 use crate::domain::access::{Denied, Principal, Role};
@@ -167,7 +169,8 @@ impl Service {
             }
         }
         let lookup = api_token::lookup_of(bearer).ok_or(ServiceError::Unauthenticated)?;
-        let row = self.store.token_by_lookup(lookup).await?.ok_or(ServiceError::Unauthenticated)?;
+        let row =
+            self.store.token_by_lookup(lookup, crate::store::now()).await?.ok_or(ServiceError::Unauthenticated)?;
         if !api_token::matches(bearer, &row.secret_hash) {
             return Err(ServiceError::Unauthenticated);
         }
@@ -192,11 +195,13 @@ impl Service {
             }
         }
         let mut tx = self.store.begin().await?;
-        let secret = self.insert_token(&mut tx, actor, role, issuer, None, label).await?;
+        let (_, secret) = self.insert_token(&mut tx, actor, role, issuer, None, label, None).await?;
         tx.commit().await?;
         Ok(secret)
     }
 
+    /// Mints a token in `tx` with its audit event; returns its id and secret (shown once).
+    #[allow(clippy::too_many_arguments)]
     async fn insert_token(
         &self,
         tx: &mut crate::store::Tx,
@@ -205,7 +210,8 @@ impl Service {
         issuer: Option<Uuid>,
         member: Option<Uuid>,
         label: &str,
-    ) -> ServiceResult<String> {
+        expires_at: Option<time::OffsetDateTime>,
+    ) -> ServiceResult<(Uuid, String)> {
         let minted = api_token::mint();
         let row = TokenRow {
             token_id: Uuid::now_v7(),
@@ -214,10 +220,11 @@ impl Service {
             issuer_id: issuer,
             member_id: member,
         };
-        tx.insert_token(&row, &minted.lookup, label, crate::store::now()).await?;
-        let change = serde_json::json!({"role": role.as_str(), "member_id": member, "label": label});
+        tx.insert_token(&row, &minted.lookup, label, crate::store::now(), expires_at).await?;
+        let change = serde_json::json!({"role": role.as_str(), "member_id": member, "label": label,
+                                        "expires_at": expires_at.map(crate::domain::time::rfc3339)});
         tx.audit(vec![NewEvent::new(actor, issuer, "token.created", row.token_id, &change)]).await?;
-        Ok(minted.secret)
+        Ok((row.token_id, minted.secret))
     }
 }
 

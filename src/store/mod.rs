@@ -44,7 +44,7 @@ pub use stack::{
     CertificateRow, ComponentRow, EnrolmentRow, Learner, NewCertificate, NewProgressLink, ProgressLinkRow,
 };
 pub use status::{CredentialState, SignedList, StatusChange, StatusListRow};
-pub use token::TokenRow;
+pub use token::{TokenInfo, TokenRow};
 
 /// Why a storage call failed. Handlers never see `sqlx::Error`.
 #[derive(Debug, thiserror::Error)]

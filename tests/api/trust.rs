@@ -20,6 +20,7 @@ both!(limits_crafted_credential_refused_before_json_ld);
 both!(limits_busy_verification_slots_answer_429);
 both!(limits_verify_rate_per_client);
 both!(limits_failed_tokens_lock_a_client_out);
+both!(limits_tokens_expire_list_and_revoke);
 
 /// §4: the real PostgreSQL server stops and starts again (a cluster of the test's own).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -694,5 +695,68 @@ async fn limits_failed_tokens_lock_a_client_out(app: TestApp) {
     assert_eq!(get(&a, ADMIN).await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS, "locked out");
     assert_eq!(get(&b, ADMIN).await.unwrap().status(), StatusCode::OK);
     limited.stop().await;
+    app.stop().await;
+}
+
+/// §3: API tokens are created with an expiry, listed without secrets, revoked by id.
+async fn limits_tokens_expire_list_and_revoke(app: TestApp) {
+    let issuer = app.issuer("Issuer").await;
+    let admin_i = app.member(&issuer, "issuer_admin").await;
+    let expires = (metrobadge::store::now() + time::Duration::days(30))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let (s, t) = app
+        .post("/api/v1/tokens", &admin_i, json!({"role": "trainer", "label": "import script", "expires_at": expires}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{t}");
+    let secret = t["token"].as_str().unwrap().to_string();
+    assert_eq!(t["issuer"], issuer.as_str());
+    assert_eq!(app.get(&format!("/api/v1/issuers/{issuer}"), Some(&secret)).await.0, StatusCode::OK);
+    let (s, _) = app.post("/api/v1/tokens", &admin_i, json!({"role": "admin", "label": "x"})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "an issuer admin mints no platform admin");
+    let (s, body) = app
+        .post(
+            "/api/v1/tokens",
+            &admin_i,
+            json!({"role": "trainer", "label": "x", "expires_at": "2001-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!((s, body["errors"][0]["field"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("expires_at")));
+
+    let (s, list) = app.get("/api/v1/tokens", Some(&admin_i)).await;
+    assert_eq!(s, StatusCode::OK);
+    let text = list.to_string();
+    assert!(!text.contains(&secret) && !text.contains("secret") && !text.contains("lookup"), "{list}");
+    let tokens = list["tokens"].as_array().unwrap();
+    assert_eq!(tokens.len(), 2, "the member's own token and the new one: {list}");
+    assert!(tokens.iter().all(|t| t["token"].is_null()));
+    let other = app.issuer("Other").await;
+    assert_eq!(app.get(&format!("/api/v1/tokens?issuer={other}"), Some(&admin_i)).await.0, StatusCode::NOT_FOUND);
+
+    let id = t["id"].as_str().unwrap();
+    let (s, revoked) = app.post(&format!("/api/v1/tokens/{id}/revoke"), &admin_i, json!({})).await;
+    assert_eq!((s, revoked["state"].clone()), (StatusCode::OK, json!("revoked")), "{revoked}");
+    assert_eq!(app.get(&format!("/api/v1/issuers/{issuer}"), Some(&secret)).await.0, StatusCode::UNAUTHORIZED);
+
+    // An expired token is refused like a revoked one.
+    let (_, t2) =
+        app.post("/api/v1/tokens", ADMIN, json!({"role": "auditor", "issuer": issuer, "label": "short"})).await;
+    let secret2 = t2["token"].as_str().unwrap().to_string();
+    assert_eq!(app.get(&format!("/api/v1/issuers/{issuer}"), Some(&secret2)).await.0, StatusCode::OK);
+    let ts = if app.service.store.backend() == "postgres" {
+        "now() - interval '1 minute'"
+    } else {
+        "'2001-01-01T00:00:00Z'"
+    };
+    app.service
+        .store
+        .execute_raw(&format!("UPDATE api_token SET expires_at = {ts} WHERE label = 'short'"))
+        .await
+        .unwrap();
+    assert_eq!(app.get(&format!("/api/v1/issuers/{issuer}"), Some(&secret2)).await.0, StatusCode::UNAUTHORIZED);
+    let (_, list) = app.get(&format!("/api/v1/tokens?issuer={issuer}"), Some(ADMIN)).await;
+    assert!(list["tokens"].as_array().unwrap().iter().any(|t| t["state"] == "expired"), "{list}");
+    let events = app.service.store.audit_page(0, 1000).await.unwrap();
+    assert!(events.iter().any(|e| e.action == "token.revoked"));
     app.stop().await;
 }
