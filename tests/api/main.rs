@@ -11,6 +11,7 @@ mod browser;
 mod cli;
 mod cluster;
 mod foundation;
+mod fuzz;
 mod interop;
 mod metro;
 mod pages;
