@@ -136,13 +136,10 @@ async fn end_to_end(raw: f64) {
     let store = metrobadge::store::Store::connect(&url).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = metrobadge::App::new(
-        store,
-        metrobadge::master_key::MasterKey::generate(),
-        &base,
-        Some("bench"),
-        16 * 1024 * 1024,
-    );
+    // One client address sends everything here: no per-client rate limit.
+    let limits = metrobadge::http::limits::Limits { verify_per_minute: u32::MAX, ..Default::default() };
+    let service = metrobadge::service::Service::new(store, metrobadge::master_key::MasterKey::generate(), &base, Some("bench"));
+    let app = metrobadge::App::with_limits(service, 16 * 1024 * 1024, &limits);
     let service = app.service.clone();
     tokio::spawn(app.serve(listener, std::future::pending()));
     let client = reqwest::Client::new();

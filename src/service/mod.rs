@@ -134,17 +134,18 @@ impl Service {
 
     /// Runs the verification `job` of an untrusted submission in a free slot, on the blocking
     /// pool (JSON-LD and schema work is CPU-bound and must not hold an async worker). Busy when
-    /// every slot is taken.
+    /// no slot frees up within [`VERIFY_SLOT_WAIT`].
     pub async fn verify_in_slot<F, Fut>(&self, job: F) -> ServiceResult<crate::credential::verify::Report>
     where
         F: FnOnce(Service) -> Fut + Send + 'static,
         Fut: std::future::Future<Output = crate::credential::verify::Report>,
     {
-        let permit = self
-            .verify_slots
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| ServiceError::Busy("every verification slot is taken".into()))?;
+        // A short wait smooths bursts; a flood finds every slot taken and is refused.
+        let busy = || ServiceError::Busy("every verification slot is taken".into());
+        let permit = tokio::time::timeout(VERIFY_SLOT_WAIT, self.verify_slots.clone().acquire_owned())
+            .await
+            .map_err(|_| busy())?
+            .map_err(|_| busy())?;
         let handle = tokio::runtime::Handle::current();
         let service = self.clone();
         tokio::task::spawn_blocking(move || {
@@ -227,6 +228,9 @@ impl Service {
         Ok((row.token_id, minted.secret))
     }
 }
+
+/// How long a submitted verification waits for a free slot before it is refused.
+const VERIFY_SLOT_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Two verifications per core: enough to keep the cores busy while some wait on the database.
 fn default_verify_slots() -> usize {
