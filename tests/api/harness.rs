@@ -174,6 +174,19 @@ impl TestApp {
         body["id"].as_str().unwrap().to_string()
     }
 
+    /// Creates a nanomodule of `issuer` (as admin) and returns its id.
+    pub async fn module(&self, issuer: &str, name: &str) -> String {
+        let (status, nm) = self
+            .post(
+                &format!("/api/v1/issuers/{issuer}/nanomodules"),
+                ADMIN,
+                serde_json::json!({"name": name, "description": "d", "criteria": {"narrative": "n"}, "duration_minutes": 120}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{nm}");
+        nm["id"].as_str().unwrap().to_string()
+    }
+
     /// `issuer` asks `partner` for consent to use its modules as stations, and the partner
     /// accepts (both as admin).
     pub async fn partnership(&self, issuer: &str, partner: &str) {

@@ -22,23 +22,12 @@ pub struct Line {
     pub b: String,
 }
 
-async fn module(app: &TestApp, issuer: &str, name: &str) -> String {
-    let (s, nm) = app
-        .post(
-            &format!("/api/v1/issuers/{issuer}/nanomodules"),
-            ADMIN,
-            json!({"name": name, "description": "d", "criteria": {"narrative": "n"}, "duration_minutes": 180}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{nm}");
-    nm["id"].as_str().unwrap().to_string()
-}
 
 /// An issuer with modules A and B and a line whose rule is "all stations".
 pub async fn line(app: &TestApp) -> Line {
     let issuer = app.issuer("ROC Techniek").await;
-    let a = module(app, &issuer, "Smeren").await;
-    let b = module(app, &issuer, "Trillingen meten").await;
+    let a = app.module(&issuer, "Smeren").await;
+    let b = app.module(&issuer, "Trillingen meten").await;
     let (_, map) =
         app.post(&format!("/api/v1/issuers/{issuer}/metro-maps"), ADMIN, json!({"name": "Smart Maintenance"})).await;
     let map = map["id"].as_str().unwrap().to_string();
@@ -299,9 +288,9 @@ async fn concurrent_last_modules_issue_one_certificate(app: TestApp) {
 
 async fn queue_history_and_versions(app: TestApp) {
     let issuer = app.issuer("Sector").await;
-    let a = module(&app, &issuer, "A").await;
-    let b = module(&app, &issuer, "B").await;
-    let c = module(&app, &issuer, "C").await;
+    let a = app.module(&issuer, "A").await;
+    let b = app.module(&issuer, "B").await;
+    let c = app.module(&issuer, "C").await;
     // History first: badges awarded before the line existed.
     for who in ["old@example.nl", "crash@example.nl"] {
         award(&app, &a, who).await;
@@ -384,7 +373,7 @@ async fn queue_history_and_versions(app: TestApp) {
 
     // A station of another issuer the line accepts counts; the line's issuer signs.
     let partner = app.issuer("Partner").await;
-    let foreign = module(&app, &partner, "Veilig werken").await;
+    let foreign = app.module(&partner, "Veilig werken").await;
     app.partnership(&issuer, &partner).await;
     let (s, l2) = app
         .post(
@@ -473,7 +462,7 @@ async fn large_cohort_stacks_in_background_batches(app: TestApp) {
 /// and the learner stays queued until the fault is repaired.
 async fn one_failing_learner_holds_up_nobody(app: TestApp) {
     let l = line(&app).await;
-    let odd = module(&app, &l.issuer, "Kapotte module").await;
+    let odd = app.module(&l.issuer, "Kapotte module").await;
     let stuck = "stuck@example.nl".to_string();
     cohort_award(&app, &odd, std::slice::from_ref(&stuck)).await;
     let spec = app.service.store.query_text("SELECT spec FROM nanomodule_version WHERE spec LIKE '%Kapotte module%'");

@@ -34,7 +34,7 @@ async fn outage_database_down_is_could_not_check_not_invalid() {
     let db = std::sync::Arc::new(crate::harness::TestDb::external(&cluster.url()));
     let app = TestApp::start_on(store, db, TEST_MASTER_KEY).await;
     let issuer = app.issuer("Outage").await;
-    let m = module(&app, &issuer, "Module").await;
+    let m = app.module(&issuer, "Module").await;
     let badge = award_as(&app, ADMIN, &m, "jan@example.nl").await["credentials"][0]["id"].as_str().unwrap().to_string();
     let vc = app.client.get(&badge).send().await.unwrap().text().await.unwrap();
     let verify = |accept: &'static str| {
@@ -87,17 +87,6 @@ async fn outage_database_down_is_could_not_check_not_invalid() {
     drop(cluster);
 }
 
-async fn module(app: &TestApp, issuer: &str, name: &str) -> String {
-    let (s, nm) = app
-        .post(
-            &format!("/api/v1/issuers/{issuer}/nanomodules"),
-            ADMIN,
-            json!({"name": name, "description": "d", "criteria": {"narrative": "n"}, "duration_minutes": 120}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{nm}");
-    nm["id"].as_str().unwrap().to_string()
-}
 
 async fn award_as(app: &TestApp, token: &str, module: &str, who: &str) -> Value {
     let (s, r) = app
@@ -122,7 +111,7 @@ fn badge_ids(doc: &Value) -> Vec<String> {
 async fn privacy_progress_links_are_per_issuer(app: TestApp) {
     let a = app.issuer("Issuer A").await;
     let b = app.issuer("Issuer B").await;
-    let (ma, mb) = (module(&app, &a, "Module A").await, module(&app, &b, "Module B").await);
+    let (ma, mb) = (app.module(&a, "Module A").await, app.module(&b, "Module B").await);
     let admin_b = app.member(&b, "issuer_admin").await;
     let trainer_b = app.member(&b, "trainer").await;
     let from_a = award_as(&app, ADMIN, &ma, "jan@example.nl").await;
@@ -178,7 +167,7 @@ async fn privacy_progress_links_are_per_issuer(app: TestApp) {
 /// §1: stored idempotent answers hold no private token; a replay still answers with the links.
 async fn privacy_idempotent_answers_hold_no_tokens(app: TestApp) {
     let a = app.issuer("Issuer A").await;
-    let m = module(&app, &a, "Module A").await;
+    let m = app.module(&a, "Module A").await;
     let body =
         json!({"recipients": [{"identity": "jan@example.nl"}, {"identity": "S-1", "identity_type": "sourcedId"}]});
     let send = || {
@@ -205,7 +194,7 @@ async fn privacy_idempotent_answers_hold_no_tokens(app: TestApp) {
 async fn privacy_migration_splits_existing_links(app: TestApp) {
     let a = app.issuer("First").await;
     let b = app.issuer("Second").await;
-    let (ma, mb) = (module(&app, &a, "Module A").await, module(&app, &b, "Module B").await);
+    let (ma, mb) = (app.module(&a, "Module A").await, app.module(&b, "Module B").await);
     let badge_a = award_as(&app, ADMIN, &ma, "jan@example.nl").await["credentials"][0]["id"].clone();
     award_as(&app, ADMIN, &mb, "jan@example.nl").await;
 
@@ -258,8 +247,8 @@ async fn partners_need_consent(app: TestApp) {
     let auditor_a = app.member(&a, "auditor").await;
     let admin_b = app.member(&b, "issuer_admin").await;
     let trainer_b = app.member(&b, "trainer").await;
-    let own = module(&app, &a, "Eigen module").await;
-    let theirs = module(&app, &b, "Partner module").await;
+    let own = app.module(&a, "Eigen module").await;
+    let theirs = app.module(&b, "Partner module").await;
     let (_, map) = app.post(&format!("/api/v1/issuers/{a}/metro-maps"), ADMIN, json!({"name": "Kaart"})).await;
     let line = json!({"name": "Samen", "metro_map": map["id"], "stations": [own, theirs], "accepts_issuers": [b],
                       "certificate": {"name": "Samen", "description": "d"}});
@@ -341,7 +330,7 @@ async fn partners_need_consent(app: TestApp) {
 /// names, looked up here; a URL elsewhere is "could not check", never "not valid".
 async fn outage_shared_badge_url_verifies(app: TestApp) {
     let issuer = app.issuer("Issuer").await;
-    let m = module(&app, &issuer, "Module").await;
+    let m = app.module(&issuer, "Module").await;
     let r = award_as(&app, ADMIN, &m, "jan@example.nl").await;
     let badge = r["credentials"][0]["id"].as_str().unwrap().to_string();
     let learner = r["credentials"][0]["learner_url"].as_str().unwrap().to_string();
@@ -408,7 +397,7 @@ async fn outage_ready_needs_schema_and_master_key(app: TestApp) {
 /// their list; used ones never are.
 async fn outage_crashed_award_indices_are_returned(app: TestApp) {
     let issuer = app.issuer("Issuer").await;
-    let m = module(&app, &issuer, "Module").await;
+    let m = app.module(&issuer, "Module").await;
     award_as(&app, ADMIN, &m, "used@example.nl").await;
     let store = &app.service.store;
     let issuer_id: uuid::Uuid = issuer.parse().unwrap();
@@ -437,7 +426,7 @@ async fn outage_crashed_award_indices_are_returned(app: TestApp) {
 /// configured time with 503 + Retry-After instead of hanging, and works once the lock is gone.
 async fn outage_lock_held_fails_fast_with_503(app: TestApp) {
     let issuer = app.issuer("Issuer").await;
-    let m = module(&app, &issuer, "Module").await;
+    let m = app.module(&issuer, "Module").await;
     let limits = metrobadge::store::DbLimits {
         wait: std::time::Duration::from_secs(1),
         statement: std::time::Duration::from_secs(10),
@@ -502,7 +491,7 @@ async fn hostile_urls_are_refused(app: TestApp) {
         )
         .await;
     assert_eq!(s, StatusCode::CREATED);
-    let m = module(&app, &issuer, "Module").await;
+    let m = app.module(&issuer, "Module").await;
     let (s, body) = app
         .post(
             &format!("/api/v1/nanomodules/{m}/awards"),
@@ -521,7 +510,7 @@ async fn hostile_urls_are_refused(app: TestApp) {
 /// whose stored artwork is broken still serves its baked badges.
 async fn hostile_images_are_refused(app: TestApp) {
     let issuer = app.issuer("Issuer").await;
-    let m = module(&app, &issuer, "Module").await;
+    let m = app.module(&issuer, "Module").await;
     let put = |ct: &'static str, body: Vec<u8>| {
         app.client
             .put(format!("{}/api/v1/nanomodules/{m}/image", app.base))
@@ -581,7 +570,7 @@ fn client_from(ip: &str) -> reqwest::Client {
 
 async fn genuine_badge(app: &TestApp) -> Value {
     let issuer = app.issuer("Issuer").await;
-    let m = module(app, &issuer, "Module").await;
+    let m = app.module(&issuer, "Module").await;
     let url = award_as(app, ADMIN, &m, "a@example.nl").await["credentials"][0]["id"].as_str().unwrap().to_string();
     app.client.get(url).send().await.unwrap().json().await.unwrap()
 }
