@@ -55,7 +55,10 @@ fn crafted(genuine: &Value) -> Vec<(&'static str, Value)> {
                 v["evidence"] = json!(ev);
             }),
         ),
-        ("a 900 KB description", with(&|v| v["credentialSubject"]["achievement"]["description"] = json!("x".repeat(900_000)))),
+        (
+            "a 900 KB description",
+            with(&|v| v["credentialSubject"]["achievement"]["description"] = json!("x".repeat(900_000))),
+        ),
         (
             "4 900 tags",
             with(&|v| {
@@ -100,7 +103,8 @@ async fn run(raw: f64) {
     .json()
     .await
     .unwrap();
-    let genuine: Value = client.get(awarded["credentials"][0]["id"].as_str().unwrap()).send().await.unwrap().json().await.unwrap();
+    let genuine: Value =
+        client.get(awarded["credentials"][0]["id"].as_str().unwrap()).send().await.unwrap().json().await.unwrap();
 
     // Worst case: each crafted input verified in-process (a few times; the slowest mean counts).
     let mut worst = (0.0f64, "");
@@ -129,7 +133,11 @@ async fn run(raw: f64) {
         n += 1;
     }
     let per_sec = n as f64 / start.elapsed().as_secs_f64();
-    println!("{:<62} {per_sec:>10.0} /s  ({:.1}x the raw Ed25519 sign cost)", "verify a genuine credential in-process, all checks", raw / per_sec);
+    println!(
+        "{:<62} {per_sec:>10.0} /s  ({:.1}x the raw Ed25519 sign cost)",
+        "verify a genuine credential in-process, all checks",
+        raw / per_sec
+    );
 
     // /health while 16 clients flood POST /verify with the 83 KB crafted credential.
     let flood_body = crafted(&genuine).remove(0).1.to_string();
@@ -137,10 +145,16 @@ async fn run(raw: f64) {
     let stop = Instant::now() + Duration::from_secs(6);
     let mut tasks = Vec::new();
     for _ in 0..16 {
-        let (client, base, body, statuses) = (reqwest::Client::new(), base.clone(), flood_body.clone(), statuses.clone());
+        let (client, base, body, statuses) =
+            (reqwest::Client::new(), base.clone(), flood_body.clone(), statuses.clone());
         tasks.push(tokio::spawn(async move {
             while Instant::now() < stop {
-                let r = client.post(format!("{base}/verify")).header("content-type", "application/json").body(body.clone()).send().await;
+                let r = client
+                    .post(format!("{base}/verify"))
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await;
                 let code = r.map(|r| r.status().as_u16()).unwrap_or(0);
                 statuses[(code / 100) as usize % 6].fetch_add(1, Ordering::Relaxed);
             }

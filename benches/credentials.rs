@@ -138,7 +138,8 @@ async fn end_to_end(raw: f64) {
     let base = format!("http://{}", listener.local_addr().unwrap());
     // One client address sends everything here: no per-client rate limit.
     let limits = metrobadge::http::limits::Limits { verify_per_minute: u32::MAX, ..Default::default() };
-    let service = metrobadge::service::Service::new(store, metrobadge::master_key::MasterKey::generate(), &base, Some("bench"));
+    let service =
+        metrobadge::service::Service::new(store, metrobadge::master_key::MasterKey::generate(), &base, Some("bench"));
     let app = metrobadge::App::with_limits(service, 16 * 1024 * 1024, &limits);
     let service = app.service.clone();
     tokio::spawn(app.serve(listener, std::future::pending()));

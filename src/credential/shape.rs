@@ -118,7 +118,12 @@ pub fn template(shape: &Value, slots: usize) -> Result<Option<Template>, CanonEr
 fn plain_absolute_iri(v: &str) -> bool {
     let scheme_ok =
         ["https://", "http://", "urn:", "did:"].iter().any(|p| v.starts_with(p)) && !v.starts_with(PLACEHOLDER);
-    scheme_ok && v.len() > 5 && !v.chars().any(|c| c.is_whitespace() || c.is_control() || "<>\"{}|\\^`".contains(c))
+    scheme_ok
+        && v.len() > 5
+        && !v.chars().any(|c| c.is_whitespace() || c.is_control() || "<>\"{}|\\^`".contains(c))
+        // Exactly the IRI grammar the RDF terms are checked against later (e.g. U+FFFD is no
+        // IRI character): anything else takes the general path, which reports it.
+        && IriRef::new(v).is_ok()
 }
 
 impl Template {

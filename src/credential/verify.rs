@@ -314,47 +314,65 @@ pub async fn verify<R: Resolver>(input: Input, resolver: &R, recipient: Option<&
         },
     );
 
-    // Proof and the key behind it. Any one valid proof suffices (OB 3.0 §Verification).
-    let attempts: Vec<Attempt> = match &jwt {
-        Some(token) => {
-            let facts = jsonwebtoken::decode_header(token).ok().and_then(|h| h.kid).map(|kid| {
-                let nbf = unverified_claims(token).ok().and_then(|c| c["nbf"].as_i64());
-                ProofFacts {
-                    verification_method: kid,
-                    created: nbf.and_then(|n| OffsetDateTime::from_unix_timestamp(n).ok()),
-                }
-            });
-            let key = resolve(resolver, facts.as_ref()).await;
-            let outcome = match (&key, key.problem()) {
-                (KeyLookup::Found(k), _) => jwt_proof(token, k, &credential),
-                _ if facts.is_none() => Err("the JOSE header names no key (kid)".into()),
-                (_, problem) => Err(problem.map(|p| p.0).unwrap_or_default().into()),
-            };
-            vec![(facts, key, outcome)]
-        }
-        None => {
-            let mut out = Vec::new();
-            for p in &proofs {
-                let facts = p.get("verificationMethod").and_then(Value::as_str).map(|vm| ProofFacts {
-                    verification_method: vm.to_string(),
-                    created: p.get("created").and_then(Value::as_str).and_then(parse_rfc3339),
-                });
-                let key = resolve(resolver, facts.as_ref()).await;
-                let outcome = match &key {
-                    KeyLookup::Found(k) => VerifyingKey::from_bytes(&k.public_key)
-                        .map_err(|e| e.to_string())
-                        .and_then(|vk| {
-                            data_integrity::verify_proof_canonical(&unsecured, canonical_document.as_deref(), p, &vk)
-                                .map_err(|e| e.to_string())
-                        })
-                        .map(|()| "DataIntegrityProof eddsa-rdfc-2022 signature is valid".to_string()),
-                    other => Err(other.problem().map(|p| p.0).unwrap_or_default().to_string()),
-                };
-                out.push((facts, key, outcome));
-            }
-            out
+    // The status lookup runs while the proofs are checked (both may wait on the database).
+    let entry = &credential["credentialStatus"];
+    let credential_id = credential["id"].as_str().unwrap_or_default();
+    let status_lookup = async {
+        match entry.is_object() {
+            true => Some(resolver.status(entry, credential_id).await),
+            false => None,
         }
     };
+    // Proof and the key behind it. Any one valid proof suffices (OB 3.0 §Verification).
+    let proof_checks = async {
+        match &jwt {
+            Some(token) => {
+                let facts = jsonwebtoken::decode_header(token).ok().and_then(|h| h.kid).map(|kid| {
+                    let nbf = unverified_claims(token).ok().and_then(|c| c["nbf"].as_i64());
+                    ProofFacts {
+                        verification_method: kid,
+                        created: nbf.and_then(|n| OffsetDateTime::from_unix_timestamp(n).ok()),
+                    }
+                });
+                let key = resolve(resolver, facts.as_ref()).await;
+                let outcome = match (&key, key.problem()) {
+                    (KeyLookup::Found(k), _) => jwt_proof(token, k, &credential),
+                    _ if facts.is_none() => Err("the JOSE header names no key (kid)".into()),
+                    (_, problem) => Err(problem.map(|p| p.0).unwrap_or_default().into()),
+                };
+                vec![(facts, key, outcome)]
+            }
+            None => {
+                let mut out = Vec::new();
+                for p in &proofs {
+                    let facts = p.get("verificationMethod").and_then(Value::as_str).map(|vm| ProofFacts {
+                        verification_method: vm.to_string(),
+                        created: p.get("created").and_then(Value::as_str).and_then(parse_rfc3339),
+                    });
+                    let key = resolve(resolver, facts.as_ref()).await;
+                    let outcome = match &key {
+                        KeyLookup::Found(k) => VerifyingKey::from_bytes(&k.public_key)
+                            .map_err(|e| e.to_string())
+                            .and_then(|vk| {
+                                data_integrity::verify_proof_canonical(
+                                    &unsecured,
+                                    canonical_document.as_deref(),
+                                    p,
+                                    &vk,
+                                )
+                                .map_err(|e| e.to_string())
+                            })
+                            .map(|()| "DataIntegrityProof eddsa-rdfc-2022 signature is valid".to_string()),
+                        other => Err(other.problem().map(|p| p.0).unwrap_or_default().to_string()),
+                    };
+                    out.push((facts, key, outcome));
+                }
+                out
+            }
+        }
+    };
+    let (attempts, status): (Vec<Attempt>, Option<StatusInfo>) =
+        futures_util::future::join(proof_checks, status_lookup).await;
     let chosen = attempts.iter().position(|a| a.2.is_ok()).or(if attempts.is_empty() { None } else { Some(0) });
     let (facts, lookup) = match chosen.map(|i| &attempts[i]) {
         None => {
@@ -443,10 +461,8 @@ pub async fn verify<R: Resolver>(input: Input, resolver: &R, recipient: Option<&
 
     // Status.
     let mut status_word = "unknown";
-    let entry = &credential["credentialStatus"];
-    if entry.is_object() {
-        let id = credential["id"].as_str().unwrap_or_default();
-        match resolver.status(entry, id).await {
+    if let Some(status) = status {
+        match status {
             StatusInfo::Active => {
                 status_word = "active";
                 run.add("status", true, "not revoked or suspended");

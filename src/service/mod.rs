@@ -148,12 +148,23 @@ impl Service {
             .map_err(|_| busy())?;
         let handle = tokio::runtime::Handle::current();
         let service = self.clone();
-        tokio::task::spawn_blocking(move || {
+        let outcome = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             handle.block_on(job(service))
         })
-        .await
-        .map_err(|e| ServiceError::Internal(format!("verification task failed: {e}")))
+        .await;
+        match outcome {
+            Ok(report) => Ok(report),
+            // A bug met by some input: say we could not check it, never "invalid", never a 500.
+            Err(e) => {
+                tracing::error!(error = %e, "verification failed unexpectedly");
+                let check = crate::credential::verify::Check {
+                    could_not_check: true,
+                    ..crate::credential::verify::Check::new("format", false, "this credential could not be processed")
+                };
+                Ok(crate::credential::verify::Report::new(vec![check], None, false))
+            }
+        }
     }
 
     /// Resolves a bearer token to a principal. Every failure looks the same to the caller.

@@ -14,14 +14,14 @@ impl Resolver for Service {
         };
         let Some((issuer, multibase)) = rest.split_once('#') else { return KeyLookup::Unknown };
         let Ok(issuer) = issuer.parse::<Uuid>() else { return KeyLookup::Unknown };
-        let keys = match self.store.keys(issuer).await {
-            Ok(keys) => keys,
+        let key = match self.store.public_key(issuer, multibase).await {
+            Ok(Some(key)) => key,
+            Ok(None) => return KeyLookup::Unknown,
             Err(e) => {
                 tracing::warn!(error = %e, "verification: key lookup failed");
                 return KeyLookup::Unavailable;
             }
         };
-        let Some(key) = keys.iter().find(|k| k.multibase == multibase) else { return KeyLookup::Unknown };
         let Ok(public_key) = key.public_key.as_slice().try_into() else { return KeyLookup::Unknown };
         KeyLookup::Found(KeyInfo {
             public_key,

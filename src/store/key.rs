@@ -67,6 +67,22 @@ impl Store {
             )
             .await
     }
+
+    /// The public half of one key of an issuer, by its multibase (verification's lookup).
+    pub async fn public_key(&self, issuer: Uuid, multibase: &str) -> StoreResult<Option<PublicKeyRow>> {
+        self.clone()
+            .fetch_optional(
+                "SELECT public_key, compromised_since FROM signing_key WHERE multibase = $1 AND issuer_id = $2",
+                args![multibase, issuer],
+            )
+            .await
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PublicKeyRow {
+    pub public_key: Vec<u8>,
+    pub compromised_since: Option<OffsetDateTime>,
 }
 
 /// A sealed secret and the context it was sealed with (its key id).

@@ -33,7 +33,7 @@ pub use audit::{AuditRow, ChainReport, CheckpointRow};
 pub use credential::{AwardRow, CredentialRow, IdempotencyRow, NewCredential};
 pub use image::ImageRow;
 pub use issuer::IssuerRow;
-pub use key::{KeyRow, SealedRow};
+pub use key::{KeyRow, PublicKeyRow, SealedRow};
 pub use member::MemberRow;
 pub use metro::{HolderCredential, MetroLineRow};
 pub use nanomodule::NanomoduleVersionRow;

@@ -22,7 +22,6 @@ pub struct Line {
     pub b: String,
 }
 
-
 /// An issuer with modules A and B and a line whose rule is "all stations".
 pub async fn line(app: &TestApp) -> Line {
     let issuer = app.issuer("ROC Techniek").await;
