@@ -21,6 +21,7 @@ both!(limits_busy_verification_slots_answer_429);
 both!(limits_verify_rate_per_client);
 both!(limits_failed_tokens_lock_a_client_out);
 both!(limits_tokens_expire_list_and_revoke);
+both!(limits_global_cap_on_requests_in_flight);
 
 /// §4: the real PostgreSQL server stops and starts again (a cluster of the test's own).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -754,5 +755,44 @@ async fn limits_tokens_expire_list_and_revoke(app: TestApp) {
     assert!(list["tokens"].as_array().unwrap().iter().any(|t| t["state"] == "expired"), "{list}");
     let events = app.service.store.audit_page(0, 1000).await.unwrap();
     assert!(events.iter().any(|e| e.action == "token.revoked"));
+    app.stop().await;
+}
+
+/// §3: a global cap on requests in flight; excess is 429 at once, health checks still answer.
+async fn limits_global_cap_on_requests_in_flight(app: TestApp) {
+    use tokio::io::AsyncWriteExt;
+    let limits = metrobadge::http::limits::Limits { max_concurrent_requests: 1, ..Default::default() };
+    let store = metrobadge::store::Store::connect(&app.db.url).await.unwrap();
+    let capped = TestApp::start_limited(store, app.db.clone(), TEST_MASTER_KEY, &limits).await;
+    // One request that never finishes sending its body holds the only slot.
+    let addr = capped.base.trim_start_matches("http://").to_string();
+    let mut held = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /verify HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{"
+    );
+    held.write_all(head.as_bytes()).await.unwrap();
+    let mut refused = false;
+    for _ in 0..50 {
+        let (s, body) = capped.get("/api/v1/issuers", Some(ADMIN)).await;
+        if s == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(body["type"], "urn:metrobadge:problem:too-many-requests");
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(refused, "the second request in flight is refused");
+    assert_eq!(capped.get("/health/live", None).await.0, StatusCode::OK, "health checks are exempt");
+    drop(held);
+    let mut ok = false;
+    for _ in 0..50 {
+        if capped.get("/api/v1/issuers", Some(ADMIN)).await.0 == StatusCode::OK {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(ok, "the slot is free again once the held request is gone");
+    capped.stop().await;
     app.stop().await;
 }
