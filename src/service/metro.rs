@@ -163,7 +163,7 @@ impl Service {
         if !self.store.learner_issuers(&learner).await?.contains(&issuer) {
             return Err(ServiceError::NotFound);
         }
-        let facts = self.learner_facts(&learner).await?;
+        let facts = self.learner_facts(&learner).await?.as_seen_by(issuer);
         let p = self.progress_on(row, &facts, true).await?.ok_or(ServiceError::NotFound)?;
         // Partner badges count (the explanation says done or not per station), but their
         // URLs stay with the partner.

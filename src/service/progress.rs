@@ -198,7 +198,7 @@ impl Service {
     pub async fn progress_document(&self, token: &str) -> ServiceResult<Value> {
         let owner = self.progress_owner(token).await?;
         let who = &owner.learner;
-        let facts = self.learner_facts(who).await?;
+        let facts = self.learner_facts(who).await?.as_seen_by(owner.issuer);
         let badges: Vec<Value> = facts
             .held
             .iter()

@@ -101,6 +101,20 @@ pub struct LearnerFacts {
     pub enrolments: Vec<EnrolmentRow>,
 }
 
+impl LearnerFacts {
+    /// What one issuer's staff and progress pages may see: the issuer's own badges, and other
+    /// issuers' badges only while valid (a partner station is "done" or "not done", never why
+    /// not: revoked or suspended is the partner's business).
+    pub fn as_seen_by(&self, issuer: Uuid) -> LearnerFacts {
+        LearnerFacts {
+            held: self.held.iter().filter(|h| h.issuer == issuer || h.standing == Standing::Valid).cloned().collect(),
+            names: self.names.clone(),
+            certs: self.certs.clone(),
+            enrolments: self.enrolments.clone(),
+        }
+    }
+}
+
 /// A learner's standing on one line, as the progress views show it.
 pub struct LineProgress {
     pub line: MetroLineRow,

@@ -307,6 +307,17 @@ async fn partners_need_consent(app: TestApp) {
         assert!(b_events.to_string().contains(action), "{action} in the partner's trail too");
     }
     let _ = mine;
+    // The partner suspends its badge: A's staff see the station as not done, not why.
+    let partner_id = partner_url.rsplit('/').next().unwrap();
+    let (s, _) =
+        app.post(&format!("/api/v1/credentials/{partner_id}/suspend"), &admin_b, json!({"reason": "onderzoek"})).await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, seen) =
+        app.get(&format!("/api/v1/metro-lines/{line_id}/progress?identity=duo@example.nl"), Some(&auditor_a)).await;
+    assert_eq!(seen["satisfied"], false, "{seen}");
+    assert!(!seen["explanation"].to_string().contains("suspended"), "{seen}");
+    let (s, _) = app.post(&format!("/api/v1/credentials/{partner_id}/reinstate"), &admin_b, json!({})).await;
+    assert_eq!(s, StatusCode::OK);
 
     // Ending: new certificates that rely on B stop, the existing one stays valid.
     let (s, p) = app.post(&format!("/api/v1/partnerships/{pid}/end"), &admin_b, json!({})).await;
