@@ -1,4 +1,5 @@
-//! Command line: `serve` (default), `migrate`, `token create`, `keys rotate`.
+//! Command line: `serve` (default), `migrate`, `token create`, `keys rotate`, `audit verify`,
+//! `master-key rotate`.
 
 use clap::{Parser, Subcommand};
 use uuid::Uuid;
@@ -40,6 +41,23 @@ pub enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// The master key that seals every signing key and secret.
+    MasterKey {
+        #[command(subcommand)]
+        command: MasterKeyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum MasterKeyCommand {
+    /// Re-seal every signing key, the platform key and the stored secrets under a new master
+    /// key, in one transaction. Then point METROBADGE_MASTER_KEY_FILE at the new file, restart
+    /// every instance, and destroy the old file.
+    Rotate {
+        /// The new key file; created (mode 0600) if it does not exist.
+        #[arg(long)]
+        new: std::path::PathBuf,
     },
 }
 
@@ -183,6 +201,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 Err(e) => anyhow::bail!("audit export does not verify: {e}"),
             }
+        }
+        Command::MasterKey { command: MasterKeyCommand::Rotate { new } } => {
+            let (current, _) = config.master_key_path();
+            if !current.exists() {
+                anyhow::bail!("no current master key at {} (set METROBADGE_MASTER_KEY_FILE)", current.display());
+            }
+            let service = crate::app::service(&config).await?;
+            let new_key = if new.exists() {
+                crate::master_key::MasterKey::load_or_create(&new, false)?.0
+            } else {
+                crate::master_key::MasterKey::create_file(&new)?
+            };
+            let done = service.rotate_master_key(&Actor::cli(), &new_key).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", serde_json::to_string_pretty(&done)?);
+            eprintln!(
+                "re-sealed under {}: set METROBADGE_MASTER_KEY_FILE to it, restart every instance, then destroy {}",
+                new.display(),
+                current.display()
+            );
+            Ok(())
         }
         Command::Keys { command: KeysCommand::Rotate { issuer } } => {
             let service = crate::app::service(&config).await?;

@@ -112,6 +112,29 @@ impl MasterKey {
         hmac_sha256(&sub, message)
     }
 
+    /// The key [`MasterKey::derive`] uses for `purpose`. Stored sealed (see `sealed_secret`),
+    /// it keeps deriving the same values after the master key itself is rotated.
+    pub fn subkey(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(hmac_sha256(&self.key, purpose.as_bytes()))
+    }
+
+    /// Writes a new key to `path` (which must not exist yet), mode 0600.
+    pub fn create_file(path: &Path) -> Result<MasterKey, MasterKeyError> {
+        match MasterKey::load_or_create(path, true)? {
+            (key, true) => Ok(key),
+            (_, false) => Err(MasterKeyError::Create {
+                path: path.display().to_string(),
+                source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, "exists"),
+            }),
+        }
+    }
+
+    /// Whether two keys are the same (constant time).
+    pub fn same_as(&self, other: &MasterKey) -> bool {
+        use subtle::ConstantTimeEq;
+        bool::from(self.key.as_ref().ct_eq(other.key.as_ref()))
+    }
+
     pub fn open(&self, sealed: &[u8], context: &[u8]) -> Result<Zeroizing<Vec<u8>>, MasterKeyError> {
         if sealed.len() < 1 + 24 + 16 || sealed[0] != VERSION {
             return Err(MasterKeyError::Open);
@@ -125,7 +148,7 @@ impl MasterKey {
 }
 
 /// RFC 2104 HMAC with SHA-256 (keys here are 32 bytes, shorter than the block).
-fn hmac_sha256(key: &[u8; 32], message: &[u8]) -> [u8; 32] {
+pub fn hmac_sha256(key: &[u8; 32], message: &[u8]) -> [u8; 32] {
     use sha2::{Digest, Sha256};
     let mut block = [0u8; 64];
     block[..32].copy_from_slice(key);

@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::progress::LinkKeys;
 use super::{Service, ServiceError, ServiceResult, decode_spec};
 use crate::credential::badge::{self, StatusEntry, Template};
 use crate::credential::issue::{Issued, sign_batch};
@@ -144,11 +145,12 @@ impl Service {
         learners.dedup();
         let stacking = self.is_station(nanomodule).await?;
 
+        let keys = self.link_keys().await?;
         let stored = async {
             let mut tx = self.store.begin().await?;
             tx.insert_award(&award_row).await?;
             tx.insert_credentials(&award_row, key_id, creds).await?;
-            tx.ensure_progress_links(self.first_progress_links(module.issuer_id, &learners)).await?;
+            tx.ensure_progress_links(keys.first_links(module.issuer_id, &learners)).await?;
             let links = tx.award_progress_links(award_row.award_id).await?;
             // Stored for replays without the learners' private links (they are secrets); a
             // replay puts the links back from the link rows.
@@ -156,7 +158,7 @@ impl Service {
             if let Some(key) = &req.idempotency_key {
                 tx.insert_idempotency(&scope, key, &req.request_hash, 201, &body.to_string()).await?;
             }
-            self.add_progress_links(&mut body, &links);
+            add_progress_links(self, &keys, &mut body, &links);
             tx.audit(events).await?;
             if stacking {
                 tx.enqueue_learners(&learners, "award").await?;
@@ -213,24 +215,9 @@ impl Service {
             .map_err(|e| ServiceError::Store(crate::store::StoreError::Corrupt(e.to_string())))?;
         if let Some(award) = body["award_id"].as_str().and_then(|a| a.parse::<Uuid>().ok()) {
             let links = self.store.award_progress_links(award).await?;
-            self.add_progress_links(&mut body, &links);
+            add_progress_links(self, &*self.link_keys().await?, &mut body, &links);
         }
         Ok(Some(AwardOutcome { status: row.status as u16, body }))
-    }
-
-    /// Puts each recipient's private links (their view of the badge page, which shows the
-    /// progress link, and the progress page itself) into an award answer.
-    fn add_progress_links(&self, body: &mut Value, links: &[ProgressLinkRow]) {
-        let Some(credentials) = body["credentials"].as_array_mut() else { return };
-        for c in credentials {
-            let link = links
-                .iter()
-                .find(|l| c["identity_type"] == l.identity_type.as_str() && c["recipient"] == l.identity.as_str());
-            let Some(token) = link.map(|l| self.token_of(l)) else { continue };
-            let id = c["id"].as_str().unwrap_or_default().to_string();
-            c["learner_url"] = json!(format!("{id}?learner={token}"));
-            c["progress_url"] = json!(self.progress_url(&token));
-        }
     }
 
     /// The signed credential JSON, byte for byte as issued.
@@ -328,7 +315,7 @@ fn award_events(who: &Principal, award: &AwardRow, creds: &[NewCredential]) -> V
     events
 }
 
-/// The answer to an award, without the learners' private links ([`Service::add_progress_links`]
+/// The answer to an award, without the learners' private links ([`add_progress_links`]
 /// adds them).
 fn response_body(service: &Service, award: &AwardRow, input: &Award, ids: &[Uuid]) -> Value {
     let credentials: Vec<Value> = input
@@ -344,4 +331,19 @@ fn response_body(service: &Service, award: &AwardRow, input: &Award, ids: &[Uuid
         })
         .collect();
     json!({"award_id": award.award_id, "nanomodule_version": award.nanomodule_version, "credentials": credentials})
+}
+
+/// Puts each recipient's private links (their view of the badge page, which shows the progress
+/// link, and the progress page itself) into an award answer.
+fn add_progress_links(service: &Service, keys: &LinkKeys, body: &mut Value, links: &[ProgressLinkRow]) {
+    let Some(credentials) = body["credentials"].as_array_mut() else { return };
+    for c in credentials {
+        let link = links
+            .iter()
+            .find(|l| c["identity_type"] == l.identity_type.as_str() && c["recipient"] == l.identity.as_str());
+        let Some(token) = link.map(|l| keys.token_of(l)) else { continue };
+        let id = c["id"].as_str().unwrap_or_default().to_string();
+        c["learner_url"] = json!(format!("{id}?learner={token}"));
+        c["progress_url"] = json!(service.progress_url(&token));
+    }
 }

@@ -5,6 +5,7 @@ mod audit;
 mod award;
 mod baked;
 mod catalog;
+mod custody;
 mod health;
 mod issuer;
 mod key;
@@ -28,6 +29,7 @@ use uuid::Uuid;
 pub use audit::ReportGroup;
 pub use award::{AwardOutcome, AwardRequest, request_hash};
 pub use catalog::CatalogView;
+pub use custody::Rotation;
 pub use health::Readiness;
 pub use issuer::IssuerView;
 pub use key::KeyView;
@@ -107,6 +109,8 @@ pub struct Service {
     /// Verifications of submitted credentials running at once; more wait for nobody and are
     /// refused (429), so one client's flood cannot starve the rest of the service.
     verify_slots: Arc<tokio::sync::Semaphore>,
+    /// The progress-link secrets, unsealed on first use.
+    link_keys: Arc<tokio::sync::OnceCell<Arc<progress::LinkKeys>>>,
 }
 
 impl Service {
@@ -117,6 +121,7 @@ impl Service {
             base_url: base_url.trim_end_matches('/').to_string(),
             admin_token_hash: admin_token.filter(|t| !t.is_empty()).map(|t| Sha256::digest(t.as_bytes()).into()),
             verify_slots: Arc::new(tokio::sync::Semaphore::new(default_verify_slots())),
+            link_keys: Arc::new(tokio::sync::OnceCell::new()),
         }
     }
 

@@ -3,7 +3,7 @@
 //!
 //! A link belongs to one issuer and one learner: it shows that issuer's badges and metro lines
 //! only, and replacing or revoking it touches no other issuer's link. The token is an HMAC of
-//! the issuer, the learner's identity and a generation number under a key derived from the
+//! the issuer, the learner's identity and a generation number under a secret sealed under the
 //! master key, so the service can show the same link again on every award without storing it;
 //! the database holds only the token's SHA-256 (for lookup) and which generation is current.
 //! Links handed out before links were per issuer (`derivation` 1) were computed without the
@@ -37,15 +37,29 @@ pub struct LinkOwner {
     pub learner: Learner,
 }
 
-impl Service {
-    fn progress_token(&self, owner: &LinkOwner, generation: i64, derivation: i64) -> String {
+/// The secrets progress-link tokens are HMACs under: the subkeys the master key used before
+/// they were stored, sealed in `sealed_secret` so a master key rotation changes no link.
+pub struct LinkKeys {
+    /// Links handed out before links were per issuer (derivation 1).
+    legacy: zeroize::Zeroizing<[u8; 32]>,
+    /// Per-issuer links (derivation 2).
+    per_issuer: zeroize::Zeroizing<[u8; 32]>,
+}
+
+/// Purposes (and `sealed_secret` names) of the two link keys.
+const LEGACY_PURPOSE: &str = "progress-link";
+const ISSUER_PURPOSE: &str = "progress-link/issuer";
+
+impl LinkKeys {
+    fn token(&self, owner: &LinkOwner, generation: i64, derivation: i64) -> String {
+        use crate::master_key::hmac_sha256;
         let who = &owner.learner;
         let mac = if derivation == 1 {
             let message = format!("{}\u{0}{}\u{0}{generation}", who.identity_type, who.identity);
-            self.master_key.derive("progress-link", message.as_bytes())
+            hmac_sha256(&self.legacy, message.as_bytes())
         } else {
             let message = format!("{}\u{0}{}\u{0}{}\u{0}{generation}", owner.issuer, who.identity_type, who.identity);
-            self.master_key.derive("progress-link/issuer", message.as_bytes())
+            hmac_sha256(&self.per_issuer, message.as_bytes())
         };
         format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(mac))
     }
@@ -56,15 +70,11 @@ impl Service {
             issuer: row.issuer_id,
             learner: Learner { identity_type: row.identity_type.clone(), identity: row.identity.clone() },
         };
-        self.progress_token(&owner, row.generation, row.derivation)
-    }
-
-    pub fn progress_url(&self, token: &str) -> String {
-        format!("{}/progress/{token}", self.base_url)
+        self.token(&owner, row.generation, row.derivation)
     }
 
     /// First-generation links with `issuer` for learners who may not have one yet.
-    pub(super) fn first_progress_links(&self, issuer: Uuid, learners: &[Learner]) -> Vec<NewProgressLink> {
+    pub(super) fn first_links(&self, issuer: Uuid, learners: &[Learner]) -> Vec<NewProgressLink> {
         learners
             .iter()
             .map(|l| {
@@ -72,10 +82,48 @@ impl Service {
                 NewProgressLink {
                     issuer_id: issuer,
                     learner: l.clone(),
-                    token_hash: token_hash(&self.progress_token(&owner, 1, 2)),
+                    token_hash: token_hash(&self.token(&owner, 1, 2)),
                 }
             })
             .collect()
+    }
+}
+
+impl Service {
+    /// The link keys, read (and unsealed) once per process; created from the master key on
+    /// first use, exactly as it derived them before they were stored.
+    pub(super) async fn link_keys(&self) -> ServiceResult<std::sync::Arc<LinkKeys>> {
+        let keys = self
+            .link_keys
+            .get_or_try_init(|| async {
+                let legacy = self.link_secret(LEGACY_PURPOSE).await?;
+                let per_issuer = self.link_secret(ISSUER_PURPOSE).await?;
+                Ok::<_, ServiceError>(std::sync::Arc::new(LinkKeys { legacy, per_issuer }))
+            })
+            .await?;
+        Ok(keys.clone())
+    }
+
+    async fn link_secret(&self, purpose: &str) -> ServiceResult<zeroize::Zeroizing<[u8; 32]>> {
+        let context = format!("secret:{purpose}");
+        if self.store.sealed_secret(purpose).await?.is_none() {
+            let sub = self.master_key.subkey(purpose);
+            self.store.add_sealed_secret(purpose, self.master_key.seal(sub.as_ref(), context.as_bytes())).await?;
+        }
+        let sealed = self.store.sealed_secret(purpose).await?.ok_or(ServiceError::NotFound)?;
+        let opened = self.master_key.open(&sealed, context.as_bytes())?;
+        let key: [u8; 32] = opened.as_slice().try_into().map_err(|_| crate::master_key::MasterKeyError::Open)?;
+        Ok(zeroize::Zeroizing::new(key))
+    }
+
+    /// Makes sure every secret derived from the master key is stored sealed (before the master
+    /// key changes, so that what it derived stays derivable).
+    pub(super) async fn ensure_secrets(&self) -> ServiceResult<()> {
+        self.link_keys().await.map(|_| ())
+    }
+
+    pub fn progress_url(&self, token: &str) -> String {
+        format!("{}/progress/{token}", self.base_url)
     }
 
     /// The owner of a progress token; unknown and replaced tokens are not found.
@@ -95,21 +143,22 @@ impl Service {
 
     /// The learner's current progress link with an issuer, created if they have none.
     pub async fn progress_link_of(&self, issuer: Uuid, who: &Learner) -> ServiceResult<String> {
+        let keys = self.link_keys().await?;
         if let Some(row) = self.store.active_progress_link(issuer, who).await? {
-            return Ok(self.progress_url(&self.token_of(&row)));
+            return Ok(self.progress_url(&keys.token_of(&row)));
         }
         let mut tx = self.store.begin().await?;
-        tx.ensure_progress_links(self.first_progress_links(issuer, std::slice::from_ref(who))).await?;
+        tx.ensure_progress_links(keys.first_links(issuer, std::slice::from_ref(who))).await?;
         tx.commit().await?;
         let row = self.store.active_progress_link(issuer, who).await?.ok_or(ServiceError::NotFound)?;
-        Ok(self.progress_url(&self.token_of(&row)))
+        Ok(self.progress_url(&keys.token_of(&row)))
     }
 
     /// Revokes a learner's link with one issuer and returns the new one (the learner does this
     /// from their page when the link leaked; staff through the API).
     async fn replace_progress_link(&self, owner: &LinkOwner, actor: &Actor) -> ServiceResult<String> {
         let generation = self.store.last_progress_generation(owner.issuer, &owner.learner).await? + 1;
-        let token = self.progress_token(owner, generation, 2);
+        let token = self.link_keys().await?.token(owner, generation, 2);
         let mut tx = self.store.begin().await?;
         tx.insert_progress_link(owner.issuer, &owner.learner, generation, &token_hash(&token)).await?;
         // The identity stays out of the chain: the subject is the new link's hash.

@@ -15,6 +15,7 @@ mod metro;
 mod nanomodule;
 mod partnership;
 mod report;
+mod sealed;
 mod skill;
 mod stack;
 mod status;
@@ -39,6 +40,7 @@ pub use metro::{HolderCredential, MetroLineRow};
 pub use nanomodule::NanomoduleVersionRow;
 pub use partnership::PartnershipRow;
 pub use report::IssuanceFact;
+pub use sealed::SealedItem;
 pub use skill::{Catalog, SkillRow};
 pub use stack::{
     CertificateRow, ComponentRow, EnrolmentRow, Learner, NewCertificate, NewProgressLink, ProgressLinkRow,

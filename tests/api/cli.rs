@@ -72,3 +72,75 @@ async fn cli_tokens_and_keys(app: TestApp) {
     assert!(app.service.store.audit_verify().await.unwrap().ok);
     app.stop().await;
 }
+
+both!(cli_master_key_rotation);
+
+/// Issue 12 §1: `master-key rotate` re-seals everything under a new key in one step; a server
+/// with the new key signs, verifies and keeps every progress link, one with the old key is not
+/// ready and says why.
+async fn cli_master_key_rotation(app: TestApp) {
+    let issuer = app.issuer("Sleutels").await;
+    let module = app.module(&issuer, "Module").await;
+    let (_, first) = app
+        .post(
+            &format!("/api/v1/nanomodules/{module}/awards"),
+            ADMIN,
+            serde_json::json!({"recipients": [{"identity": "jan@example.nl"}]}),
+        )
+        .await;
+    let badge = first["credentials"][0]["id"].as_str().unwrap().to_string();
+    let progress_path =
+        first["credentials"][0]["progress_url"].as_str().unwrap().trim_start_matches(&app.base).to_string();
+    app.post("/api/v1/audit/checkpoints", ADMIN, serde_json::json!({})).await;
+
+    let new_file = std::env::temp_dir().join(format!("mb_newkey_{}", uuid::Uuid::new_v4().simple()));
+    let (ok, out, err) = metrobadge(&app, &["master-key", "rotate", "--new", new_file.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let done: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (done["signing_keys"].as_i64(), done["platform_keys"].as_i64(), done["secrets"].as_i64()),
+        (Some(1), Some(1), Some(2)),
+        "{done}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&new_file).unwrap().permissions().mode() & 0o777, 0o600);
+    let (ok, _, err) = metrobadge(&app, &["master-key", "rotate", "--new", app.master_key_file.to_str().unwrap()]);
+    assert!(!ok, "the old key no longer opens anything: {err}");
+
+    let new_text = std::fs::read_to_string(&new_file).unwrap();
+    let rotated = TestApp::start(app.db.clone(), &new_text).await;
+    assert_eq!(rotated.get("/health/ready", None).await.0, StatusCode::OK);
+    let (s, _) = rotated.get(&progress_path, None).await;
+    assert_eq!(s, StatusCode::OK, "a progress link handed out before the rotation still works");
+    let (s, again) = rotated
+        .post(
+            &format!("/api/v1/nanomodules/{module}/awards"),
+            ADMIN,
+            serde_json::json!({"recipients": [{"identity": "jan@example.nl"}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "signing works with the new key: {again}");
+    assert!(again["credentials"][0]["progress_url"].as_str().unwrap().ends_with(progress_path.as_str()));
+    // Public keys are untouched: what was signed before and after verifies (each server knows
+    // only its own base URL, so each verifies what it served).
+    for (server, url) in
+        [(&rotated, again["credentials"][0]["id"].as_str().unwrap().to_string()), (&app, badge.clone())]
+    {
+        let vc = server.client.get(&url).send().await.unwrap().text().await.unwrap();
+        let (_, report) = server.post("/verify", ADMIN, serde_json::from_str(&vc).unwrap()).await;
+        assert_eq!(report["outcome"], "valid", "{report}");
+    }
+    let (_, check) = rotated.get("/api/v1/audit/verify", Some(ADMIN)).await;
+    assert_eq!(check["ok"], true, "{check}");
+    assert!(rotated.service.store.audit_page(0, 1000).await.unwrap().iter().any(|e| e.action == "master_key.rotated"));
+    rotated.stop().await;
+
+    // The instance still holding the old key in memory cannot open the re-sealed keys.
+    let (s, body) = app.get("/health/ready", None).await;
+    assert_eq!(
+        (s, body["checks"]["keys"].clone()),
+        (StatusCode::SERVICE_UNAVAILABLE, serde_json::json!("wrong master key"))
+    );
+    let _ = std::fs::remove_file(&new_file);
+    app.stop().await;
+}
