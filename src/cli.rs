@@ -42,6 +42,18 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// A consistent copy of the SQLite database while the service runs (PostgreSQL: pg_dump,
+    /// see README "Operating metrobadge").
+    Backup {
+        /// The backup file to create (mode 0600; must not exist).
+        file: std::path::PathBuf,
+    },
+    /// Replace the SQLite database with a backup (stop the service first), migrate it, and
+    /// check the audit chain and the newest signed checkpoint.
+    Restore {
+        /// A file made by `metrobadge backup`.
+        file: std::path::PathBuf,
+    },
     /// The master key that seals every signing key and secret.
     MasterKey {
         #[command(subcommand)]
@@ -201,6 +213,58 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 Err(e) => anyhow::bail!("audit export does not verify: {e}"),
             }
+        }
+        Command::Backup { file } => {
+            let service = crate::app::service(&config).await?;
+            service.store.backup_sqlite(&file).await.map_err(|e| match e {
+                crate::store::StoreError::UnsupportedUrl => {
+                    anyhow::anyhow!("backup copies SQLite databases; for PostgreSQL use pg_dump (README)")
+                }
+                e => anyhow::anyhow!("backup failed: {e}"),
+            })?;
+            eprintln!("backed up to {} (keep the master key file with it, separately)", file.display());
+            Ok(())
+        }
+        Command::Restore { file } => {
+            let target = config
+                .database_url
+                .strip_prefix("sqlite://")
+                .or_else(|| config.database_url.strip_prefix("sqlite:"))
+                .map(|p| std::path::PathBuf::from(p.split('?').next().unwrap_or_default()))
+                .ok_or_else(|| {
+                    anyhow::anyhow!("restore replaces a SQLite database; for PostgreSQL use pg_restore (README)")
+                })?;
+            // A copy of the backup is checked before it replaces anything (the backup itself is
+            // never opened for writing).
+            let staging = target.with_extension("restoring");
+            std::fs::copy(&file, &staging)?;
+            let probe = crate::store::Store::open(&format!("sqlite://{}", staging.display()))
+                .await
+                .map_err(|e| anyhow::anyhow!("{} is not readable as a database: {e}", file.display()))?;
+            let applied = probe.migration_versions().await.map(|(_, applied)| applied);
+            probe.close().await;
+            for suffix in ["-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", staging.display()));
+            }
+            if !matches!(applied, Ok(Some(_))) {
+                let _ = std::fs::remove_file(&staging);
+                anyhow::bail!("{} is not a metrobadge database", file.display());
+            }
+            for suffix in ["-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", target.display()));
+            }
+            std::fs::rename(&staging, &target)?;
+            let service = crate::app::service(&config).await?;
+            let report = service.integrity().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            service.store.close().await;
+            anyhow::ensure!(report.ok, "restored, but the audit trail does not verify: see the report above");
+            eprintln!(
+                "restored {} from {}; audit chain and newest checkpoint verify",
+                target.display(),
+                file.display()
+            );
+            Ok(())
         }
         Command::MasterKey { command: MasterKeyCommand::Rotate { new } } => {
             let (current, _) = config.master_key_path();

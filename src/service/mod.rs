@@ -29,7 +29,7 @@ use uuid::Uuid;
 pub use audit::ReportGroup;
 pub use award::{AwardOutcome, AwardRequest, request_hash};
 pub use catalog::CatalogView;
-pub use custody::Rotation;
+pub use custody::{Integrity, Rotation};
 pub use health::Readiness;
 pub use issuer::IssuerView;
 pub use key::KeyView;

@@ -489,6 +489,25 @@ impl Store {
         Ok(())
     }
 
+    /// A consistent copy of a SQLite database in `target` (`VACUUM INTO`: a snapshot while
+    /// other connections keep reading and writing). The file is created first with mode 0600.
+    pub async fn backup_sqlite(&self, target: &std::path::Path) -> StoreResult<()> {
+        let Store::Sqlite(pool) = self else { return Err(StoreError::UnsupportedUrl) };
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(target)
+                .map_err(|e| StoreError::Corrupt(format!("cannot create {}: {e}", target.display())))?;
+        }
+        let path = target.display().to_string().replace('\'', "''");
+        sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM INTO '{path}'"))).execute(pool).await?;
+        Ok(())
+    }
+
     /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`)
     /// so two writers never deadlock upgrading a read lock.
     pub async fn begin(&self) -> StoreResult<Tx> {

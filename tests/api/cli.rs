@@ -144,3 +144,96 @@ async fn cli_master_key_rotation(app: TestApp) {
     let _ = std::fs::remove_file(&new_file);
     app.stop().await;
 }
+
+/// Issue 12 §1: a backup taken while awards are running restores to a database whose every
+/// credential verifies and whose audit chain and newest checkpoint check out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_backup_under_load_and_restore() {
+    crate::harness::run(crate::harness::Backend::Sqlite, |app: TestApp| async move {
+        let issuer = app.issuer("Backup").await;
+        let module = app.module(&issuer, "Module").await;
+        app.post("/api/v1/audit/checkpoints", ADMIN, serde_json::json!({})).await;
+        // Awards keep running while the backup is taken.
+        let load = {
+            let (client, base, module) = (app.client.clone(), app.base.clone(), module.clone());
+            tokio::spawn(async move {
+                for round in 0..20 {
+                    let recipients: Vec<serde_json::Value> =
+                        (0..25).map(|i| serde_json::json!({"identity": format!("l{round}-{i}@example.nl")})).collect();
+                    let r = client
+                        .post(format!("{base}/api/v1/nanomodules/{module}/awards"))
+                        .bearer_auth(ADMIN)
+                        .json(&serde_json::json!({"recipients": recipients}))
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(r.status(), StatusCode::CREATED);
+                }
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        let backup = std::env::temp_dir().join(format!("mb_backup_{}.db", uuid::Uuid::new_v4().simple()));
+        let args = ["backup".to_string(), backup.display().to_string()];
+        let (ok, _, err) =
+            tokio::task::block_in_place(|| metrobadge(&app, &args.iter().map(String::as_str).collect::<Vec<_>>()));
+        assert!(ok, "{err}");
+        load.await.unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&backup).unwrap().permissions().mode() & 0o777, 0o600);
+
+        // Restore into a fresh location.
+        let restored = std::env::temp_dir().join(format!("mb_restored_{}.db", uuid::Uuid::new_v4().simple()));
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_metrobadge"))
+            .args(["restore", &backup.display().to_string()])
+            .env("METROBADGE_DATABASE_URL", format!("sqlite://{}", restored.display()))
+            .env("METROBADGE_MASTER_KEY_FILE", &app.master_key_file)
+            .env_remove("METROBADGE_ADMIN_TOKEN")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+        let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(report["ok"], true, "{report}");
+        assert_eq!(report["chain"]["ok"], true);
+        assert_eq!(
+            (report["checkpoint"]["signature_valid"].clone(), report["checkpoint"]["on_chain"].clone()),
+            (serde_json::json!(true), serde_json::json!(true))
+        );
+
+        // Every credential in the restored database verifies (same public origin as issued).
+        let store = metrobadge::store::Store::connect(&format!("sqlite://{}", restored.display())).await.unwrap();
+        let key = metrobadge::master_key::MasterKey::parse(crate::harness::TEST_MASTER_KEY, "test").unwrap();
+        let service = metrobadge::service::Service::new(store.clone(), key, &app.base, None);
+        let docs = store.query_text("SELECT signed FROM credential").await.unwrap();
+        assert!(!docs.is_empty());
+        for doc in &docs {
+            let report = service
+                .verify(metrobadge::credential::verify::Input::Json(serde_json::from_str(doc).unwrap()), None)
+                .await;
+            assert!(report.verified, "{:?}", report.checks);
+        }
+        // A restore refuses what is not a metrobadge database.
+        let junk = std::env::temp_dir().join(format!("mb_junk_{}", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&junk, b"not a database").unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_metrobadge"))
+            .args(["restore", &junk.display().to_string()])
+            .env("METROBADGE_DATABASE_URL", format!("sqlite://{}", restored.display()))
+            .env("METROBADGE_MASTER_KEY_FILE", &app.master_key_file)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert_eq!(
+            store.query_text("SELECT CAST(COUNT(*) AS TEXT) FROM credential").await.unwrap(),
+            [docs.len().to_string()],
+            "the database was left alone"
+        );
+        store.close().await;
+        for f in [&backup, &restored, &junk] {
+            let _ = std::fs::remove_file(f);
+            let _ = std::fs::remove_file(format!("{}-wal", f.display()));
+            let _ = std::fs::remove_file(format!("{}-shm", f.display()));
+        }
+        app.stop().await;
+    })
+    .await;
+}
