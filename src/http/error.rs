@@ -35,6 +35,8 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("{0}")]
     Unavailable(String),
+    #[error("{0}")]
+    Gone(String),
     #[error("{detail}")]
     TooManyRequests { detail: String, retry_after: u64 },
     #[error("internal error")]
@@ -60,6 +62,7 @@ impl ApiError {
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable"),
+            ApiError::Gone(_) => (StatusCode::GONE, "gone", "Gone"),
             ApiError::TooManyRequests { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, "too-many-requests", "Too many requests")
             }
@@ -76,6 +79,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Forbidden => ApiError::Forbidden,
             ServiceError::Invalid(i) => ApiError::Invalid(i),
             ServiceError::Conflict(what) => ApiError::Conflict(format!("conflicts with existing data ({what})")),
+            ServiceError::Gone(what) => ApiError::Gone(what),
             ServiceError::Busy(what) => {
                 ApiError::TooManyRequests { detail: format!("{what}; try again shortly"), retry_after: 1 }
             }

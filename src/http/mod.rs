@@ -7,6 +7,7 @@ mod catalog;
 mod error;
 mod extract;
 mod issuers;
+mod learners;
 pub mod limits;
 pub mod metrics;
 mod metro;
@@ -64,6 +65,7 @@ pub fn router(service: Service, body_limit: usize, limits: &limits::Limits) -> R
         .merge(progress::api_router())
         .merge(partnerships::router())
         .merge(tokens::router())
+        .merge(learners::router())
         .merge(audit::router());
     Router::new()
         .nest("/api/v1", api)

@@ -117,21 +117,10 @@ async fn migrate(
     Ok(Json(s.service.migrate_line_learners(&who, id, req.to_version, learners).await?))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RevokeLinkRequest {
-    identity: String,
-    #[serde(default = "email")]
-    identity_type: String,
-    /// For the platform admin: only the link with this issuer (default: with every issuer).
-    /// Issuer staff always revoke their own issuer's link.
-    issuer: Option<Uuid>,
-}
-
 async fn revoke_link(
     State(s): State<AppState>,
     Caller(who): Caller,
-    ApiJson(req): ApiJson<RevokeLinkRequest>,
+    ApiJson(req): ApiJson<super::learners::LearnerRequest>,
 ) -> ApiResult<impl IntoResponse> {
     let n = s.service.revoke_progress_link(&who, &req.identity_type, &req.identity, req.issuer).await?;
     Ok(Json(serde_json::json!({"revoked": true, "links": n})))

@@ -220,21 +220,30 @@ impl Service {
         Ok(Some(AwardOutcome { status: row.status as u16, body }))
     }
 
+    /// A credential whose document is still held: an erased one is gone for good (410).
+    pub(super) async fn live_credential(&self, id: Uuid) -> ServiceResult<crate::store::CredentialRow> {
+        let row = self.store.credential(id).await?.ok_or(ServiceError::NotFound)?;
+        if row.signed.is_empty() {
+            return Err(ServiceError::Gone("this credential was erased at its holder's request".into()));
+        }
+        Ok(row)
+    }
+
     /// The signed credential JSON, byte for byte as issued.
     pub async fn credential_json(&self, id: Uuid) -> ServiceResult<String> {
-        Ok(self.store.credential(id).await?.ok_or(ServiceError::NotFound)?.signed)
+        Ok(self.live_credential(id).await?.signed)
     }
 
     /// The credential as JSON and the recipient's name (if the award gave one), for its page.
     pub async fn credential_for_page(&self, id: Uuid) -> ServiceResult<(Value, Option<String>)> {
-        let row = self.store.credential(id).await?.ok_or(ServiceError::NotFound)?;
+        let row = self.live_credential(id).await?;
         let vc = serde_json::from_str(&row.signed).map_err(|e| ServiceError::Internal(e.to_string()))?;
         Ok((vc, row.recipient_name))
     }
 
     /// The same credential as a VC-JWT.
     pub async fn credential_jwt(&self, id: Uuid) -> ServiceResult<String> {
-        Ok(self.store.credential(id).await?.ok_or(ServiceError::NotFound)?.jwt)
+        Ok(self.live_credential(id).await?.jwt)
     }
 }
 

@@ -9,7 +9,7 @@ use crate::domain::nanomodule::NanomoduleSpec;
 impl Service {
     /// The module artwork of the credential's nanomodule version: (content type, bytes, name).
     async fn artwork(&self, credential: Uuid) -> ServiceResult<(String, Vec<u8>, String, String)> {
-        let c = self.store.credential(credential).await?.ok_or(ServiceError::NotFound)?;
+        let c = self.live_credential(credential).await?;
         let (Some(module), Some(version)) = (c.nanomodule_id, c.nanomodule_version) else {
             // A certificate: the line's generated artwork.
             let name = self.certificate_name(&c).await?;

@@ -9,6 +9,7 @@ mod custody;
 mod health;
 mod issuer;
 mod key;
+mod learner_data;
 mod member;
 mod metro;
 mod nanomodule;
@@ -33,6 +34,7 @@ pub use custody::{Integrity, Rotation};
 pub use health::Readiness;
 pub use issuer::IssuerView;
 pub use key::KeyView;
+pub use learner_data::Erasure;
 pub use member::{MemberView, NewMember};
 pub use metro::MetroLineView;
 pub use nanomodule::{NanomoduleView, NewImage};
@@ -69,6 +71,9 @@ pub enum ServiceError {
     Unavailable(#[source] StoreError),
     #[error("key material unavailable")]
     MasterKey(#[from] MasterKeyError),
+    /// It existed, and was removed for good (e.g. a credential erased at its learner's request).
+    #[error("{0}")]
+    Gone(String),
     /// Every slot for this kind of work is taken (e.g. verifications): retry shortly.
     #[error("{0}")]
     Busy(String),

@@ -91,6 +91,14 @@ impl Service {
             return Report::new(vec![format, unchecked], None, false);
         };
         match self.store.credential(id).await {
+            Ok(Some(row)) if row.signed.is_empty() => Report::new(
+                vec![
+                    format,
+                    Check::new("hosted", false, "this credential was erased at its holder's request (revoked)"),
+                ],
+                None,
+                false,
+            ),
             Ok(Some(row)) => match serde_json::from_str(&row.signed) {
                 Ok(doc) => self.verify(Input::Json(doc), recipient).await,
                 Err(_) => Report::new(

@@ -1,0 +1,166 @@
+//! A learner's rights under the GDPR (AVG): everything an issuer holds about one identity, as
+//! one document (Art. 15 and 20), and its erasure (Art. 17). Issuer admins act for their own
+//! issuer; the platform admin for one issuer or all of them.
+//!
+//! Erasure revokes the credentials ("erased on request", so anyone holding a copy learns it no
+//! longer stands), replaces the identity on their rows by a random pseudonym, removes the stored
+//! documents (the salts live only there), the name, progress links, line enrolments and the
+//! identity in stored award answers. The audit chain holds only digests (of salted documents and
+//! of changes without personal data), so it stays intact and still verifies.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{Service, ServiceError, ServiceResult};
+use crate::domain::access::{Action, Principal, Role};
+use crate::domain::audit::NewEvent;
+use crate::domain::time::rfc3339;
+use crate::store::{Learner, StatusChange};
+
+/// What the platform tells a learner about the processing (Art. 13–15).
+const PROCESSING: &str = r#"{
+  "purposes": "issuing, showing and verifying the learner's Open Badges credentials and partial certificates, and tracking progress along metro lines of the issuing training provider",
+  "legal_basis": "the training agreement between the learner (or their employer) and the training provider",
+  "recipients": "the issuing training provider's staff; anyone the learner shares a badge link with; employers and other verifiers who check a credential; partner training providers see only whether a station of their line is done",
+  "retention": "credentials and their audit trail for as long as the credential is valid and the issuer's accreditation requires (the trail keeps only digests); progress links until revoked; everything personal is removed on erasure",
+  "rights": "access, portability, rectification and erasure through the issuer's administrator; complaints to the Autoriteit Persoonsgegevens"
+}"#;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Erasure {
+    pub issuers: usize,
+    pub credentials: u64,
+    pub progress_links: u64,
+    pub metro_lines: u64,
+}
+
+impl Service {
+    /// The issuers whose data about `learner` the caller may export or erase: the caller's own
+    /// issuer (which must have awarded the learner something), or for the admin the named
+    /// issuer or every issuer that did.
+    async fn learner_scope(
+        &self,
+        who: &Principal,
+        learner: &Learner,
+        issuer: Option<Uuid>,
+    ) -> ServiceResult<Vec<Uuid>> {
+        let awarded_by = self.store.learner_issuers(learner).await?;
+        let scope = match (who.role, who.issuer_id.or(issuer)) {
+            (_, Some(i)) => {
+                who.check(i, Action::Manage)?;
+                if awarded_by.contains(&i) { vec![i] } else { vec![] }
+            }
+            (Role::Admin, None) => awarded_by,
+            (_, None) => vec![],
+        };
+        if scope.is_empty() {
+            return Err(ServiceError::NotFound);
+        }
+        Ok(scope)
+    }
+
+    /// Everything the issuers in scope hold about the learner, with what it is used for.
+    pub async fn export_learner(
+        &self,
+        who: &Principal,
+        learner: &Learner,
+        issuer: Option<Uuid>,
+    ) -> ServiceResult<Value> {
+        let scope = self.learner_scope(who, learner, issuer).await?;
+        let mut credentials = Vec::new();
+        let mut links = Vec::new();
+        let mut lines = Vec::new();
+        let mut audit = Vec::new();
+        for i in &scope {
+            for c in self.store.learner_credentials(learner, *i).await? {
+                for r in self.store.audit_refs(&c.credential_id.to_string()).await? {
+                    audit.push(json!({"seq": r.seq, "at": r.occurred_at, "action": r.action, "subject": r.subject_id, "hash": r.hash}));
+                }
+                let document: Value = serde_json::from_str(&c.signed).unwrap_or(Value::Null);
+                credentials.push(json!({
+                    "id": self.credential_url(c.credential_id),
+                    "issuer": i,
+                    "kind": if c.metro_line_id.is_some() { "partial certificate" } else { "badge" },
+                    "recipient_name": c.recipient_name,
+                    "issued": rfc3339(c.created_at),
+                    "revoked": c.revoked_at.map(rfc3339),
+                    "revocation_reason": c.revocation_reason,
+                    "suspended": c.suspended_at.map(rfc3339),
+                    "credential": document,
+                    "vc_jwt": c.jwt,
+                }));
+            }
+            for l in self.store.learner_links(learner, *i).await? {
+                links.push(json!({"issuer": i, "generation": l.generation, "created": rfc3339(l.created_at),
+                                  "revoked": l.revoked_at.map(rfc3339)}));
+            }
+            for e in self.store.learner_lines(learner, *i).await? {
+                lines.push(
+                    json!({"metro_line": e.metro_line_id, "version": e.version, "started": rfc3339(e.started_at)}),
+                );
+            }
+        }
+        let processing: Value = serde_json::from_str(PROCESSING).expect("the processing text is JSON");
+        Ok(json!({
+            "subject": {"identity_type": learner.identity_type, "identity": learner.identity},
+            "exported": rfc3339(crate::store::now()),
+            "issuers": scope,
+            "credentials": credentials,
+            "progress_links": links,
+            "metro_lines": lines,
+            "audit_events": audit,
+            "processing": processing,
+        }))
+    }
+
+    /// Erases the learner from the issuers in scope, in one transaction, audited per issuer.
+    pub async fn erase_learner(
+        &self,
+        who: &Principal,
+        learner: &Learner,
+        issuer: Option<Uuid>,
+    ) -> ServiceResult<Erasure> {
+        let scope = self.learner_scope(who, learner, issuer).await?;
+        let everywhere = self.store.learner_issuers(learner).await?.iter().all(|i| scope.contains(i));
+        let pseudonym = format!("erased:{}", Uuid::new_v4());
+        let now = crate::store::now();
+        let mut done = Erasure { issuers: scope.len(), credentials: 0, progress_links: 0, metro_lines: 0 };
+        let mut tx = self.store.begin().await?;
+        let mut events = Vec::new();
+        for i in &scope {
+            for c in self.store.learner_credentials(learner, *i).await? {
+                if c.revoked_at.is_none() {
+                    tx.change_status(c.credential_id, StatusChange::Revoke, Some("erased on request"), None, now)
+                        .await?;
+                    events.push(NewEvent::new(
+                        &who.actor(),
+                        Some(*i),
+                        StatusChange::Revoke.action(),
+                        c.credential_id,
+                        &json!({"reason": "erased on request"}),
+                    ));
+                }
+            }
+            done.credentials += tx.erase_credentials(learner, *i, &pseudonym).await?;
+            done.progress_links += tx.delete_learner_links(learner, *i).await?;
+            done.metro_lines += tx.delete_learner_lines(learner, *i).await?;
+            events.push(NewEvent::new(&who.actor(), Some(*i), "learner.erased", &pseudonym, &json!({})));
+        }
+        let quoted = serde_json::to_string(&learner.identity).expect("strings serialise");
+        tx.scrub_idempotency(&quoted, "\"erased\"").await?;
+        if everywhere {
+            tx.delete_learner_jobs(learner).await?;
+        } else {
+            // Other issuers still hold the learner: certificates resting on what was revoked
+            // are re-judged.
+            tx.enqueue_learners(std::slice::from_ref(learner), "erasure").await?;
+        }
+        tx.audit(events).await?;
+        tx.commit().await?;
+        if !everywhere {
+            self.stack_after_commit(vec![learner.clone()]).await;
+        }
+        Ok(done)
+    }
+}
