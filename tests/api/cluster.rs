@@ -54,6 +54,30 @@ impl Cluster {
         cluster
     }
 
+    /// Leaves the cluster running for the rest of the test run: a watchdog stops it and removes
+    /// its directory once process `pid` (the test binary) has exited.
+    pub fn keep_until_exit_of(self, pid: u32) {
+        let data = self.dir.join("data").display().to_string();
+        let pg_ctl = self.bin.join("pg_ctl").display().to_string();
+        let is_root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+        let stop = if is_root {
+            format!("runuser -u postgres -- {pg_ctl} -D {data} -m immediate stop")
+        } else {
+            format!("{pg_ctl} -D {data} -m immediate stop")
+        };
+        let script = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1; rm -rf {}",
+            self.dir.display()
+        );
+        let _ = Command::new("sh")
+            .args(["-c", &script])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        std::mem::forget(self);
+    }
+
     pub fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
     }

@@ -20,9 +20,31 @@ pub enum Backend {
     Postgres,
 }
 
-/// Server of the PostgreSQL cluster used for test databases.
+/// Server of the PostgreSQL cluster used for test databases: `METROBADGE_TEST_POSTGRES`, else
+/// the server on 127.0.0.1:5432 if one answers, else (or with `METROBADGE_TEST_POSTGRES=own`) a
+/// throwaway cluster the suite starts itself from the installed server binaries and stops when
+/// it exits.
 fn pg_server() -> String {
-    std::env::var("METROBADGE_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+    static SERVER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SERVER
+        .get_or_init(|| {
+            match std::env::var("METROBADGE_TEST_POSTGRES") {
+                Ok(url) if url != "own" => return url,
+                Ok(_) => {}
+                Err(_) => {
+                    let local = std::net::SocketAddr::from(([127, 0, 0, 1], 5432));
+                    if std::net::TcpStream::connect_timeout(&local, std::time::Duration::from_secs(1)).is_ok() {
+                        return "postgres://postgres@127.0.0.1:5432".into();
+                    }
+                }
+            }
+            let cluster = crate::cluster::Cluster::start();
+            let url = format!("postgres://postgres@127.0.0.1:{}", cluster.port);
+            eprintln!("no PostgreSQL on 127.0.0.1:5432: started a throwaway cluster for this run at {url}");
+            cluster.keep_until_exit_of(std::process::id());
+            url
+        })
+        .clone()
 }
 
 /// A database that exists for one test.
