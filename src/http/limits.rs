@@ -45,8 +45,12 @@ impl Default for Limits {
 
 /// How long a client that used up its failed attempts waits.
 const LOCKOUT: Duration = Duration::from_secs(60);
-/// Most clients remembered as locked out (the oldest are forgotten first).
+/// Most clients remembered as locked out: when full, expired lockouts are dropped, and if it is
+/// still full a new lockout is not remembered (its exceeding attempt is still answered 429).
 const MAX_LOCKED: usize = 100_000;
+/// Every this many checks, limiter state of clients that have been quiet is forgotten, so
+/// memory does not grow with the number of addresses ever seen.
+const PRUNE_EVERY: u64 = 10_000;
 
 /// The limiters, shared by every request.
 pub struct Guards {
@@ -55,6 +59,7 @@ pub struct Guards {
     locked: Mutex<HashMap<IpAddr, Instant>>,
     in_flight: Arc<Semaphore>,
     trusted: Vec<IpAddr>,
+    checks: std::sync::atomic::AtomicU64,
 }
 
 fn per_minute(n: u32) -> Quota {
@@ -69,6 +74,16 @@ impl Guards {
             locked: Mutex::new(HashMap::new()),
             in_flight: Arc::new(Semaphore::new(limits.max_concurrent_requests.max(1))),
             trusted: limits.trusted_proxies.clone(),
+            checks: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    fn maybe_prune(&self) {
+        if self.checks.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
+            self.verify.retain_recent();
+            self.verify.shrink_to_fit();
+            self.auth_failures.retain_recent();
+            self.auth_failures.shrink_to_fit();
         }
     }
 
@@ -91,6 +106,7 @@ impl Guards {
 
     /// Counts one `POST /verify` of `client`.
     pub fn verify_allowed(&self, client: IpAddr) -> Result<(), ApiError> {
+        self.maybe_prune();
         self.verify.check_key(&client).map_err(|not_until| {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             too_many("too many verification requests from this client", wait)
@@ -114,6 +130,7 @@ impl Guards {
 
     /// Records a failed attempt; the one that exceeds the quota locks the client out.
     pub fn failed_attempt(&self, client: IpAddr) -> Result<(), ApiError> {
+        self.maybe_prune();
         if self.auth_failures.check_key(&client).is_ok() {
             return Ok(());
         }
