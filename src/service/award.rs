@@ -346,11 +346,11 @@ fn response_body(service: &Service, award: &AwardRow, input: &Award, ids: &[Uuid
 /// link, and the progress page itself) into an award answer.
 fn add_progress_links(service: &Service, keys: &LinkKeys, body: &mut Value, links: &[ProgressLinkRow]) {
     let Some(credentials) = body["credentials"].as_array_mut() else { return };
+    let by_learner: std::collections::HashMap<(&str, &str), &ProgressLinkRow> =
+        links.iter().map(|l| ((l.identity_type.as_str(), l.identity.as_str()), l)).collect();
     for c in credentials {
-        let link = links
-            .iter()
-            .find(|l| c["identity_type"] == l.identity_type.as_str() && c["recipient"] == l.identity.as_str());
-        let Some(token) = link.map(|l| keys.token_of(l)) else { continue };
+        let learner = (c["identity_type"].as_str().unwrap_or_default(), c["recipient"].as_str().unwrap_or_default());
+        let Some(token) = by_learner.get(&learner).map(|l| keys.token_of(l)) else { continue };
         let id = c["id"].as_str().unwrap_or_default().to_string();
         c["learner_url"] = json!(format!("{id}?learner={token}"));
         c["progress_url"] = json!(service.progress_url(&token));
