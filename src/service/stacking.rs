@@ -335,9 +335,8 @@ impl Service {
                     e.insert(self.certificate_achievement(line.metro_line_id, v).await?);
                 }
             }
-            if !p.partners.contains_key(&line.issuer_id) {
-                let partners = self.store.accepted_partners(line.issuer_id).await?;
-                p.partners.insert(line.issuer_id, partners.into_iter().collect());
+            if let std::collections::hash_map::Entry::Vacant(e) = p.partners.entry(line.issuer_id) {
+                e.insert(self.store.accepted_partners(line.issuer_id).await?.into_iter().collect());
             }
             if !p.issuers.contains_key(&line.issuer_id) {
                 let url = ob3::issuer_url(&self.base_url, line.issuer_id);
