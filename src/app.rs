@@ -37,7 +37,10 @@ impl App {
 
     /// Opens the database (migrating it) and the master key as configured.
     pub async fn build(config: &Config) -> anyhow::Result<App> {
-        let service = service(config).await?.with_verify_slots(config.verify_concurrency());
+        let mut service = service(config).await?;
+        if let Some(n) = config.verify_concurrency {
+            service = service.with_verify_slots(n);
+        }
         Ok(App::with_limits(service, config.body_limit, &config.limits()))
     }
 

@@ -226,14 +226,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Restore { file } => {
-            let target = config
-                .database_url
-                .strip_prefix("sqlite://")
-                .or_else(|| config.database_url.strip_prefix("sqlite:"))
-                .map(|p| std::path::PathBuf::from(p.split('?').next().unwrap_or_default()))
-                .ok_or_else(|| {
-                    anyhow::anyhow!("restore replaces a SQLite database; for PostgreSQL use pg_restore (README)")
-                })?;
+            let target = crate::store::sqlite_path(&config.database_url).ok_or_else(|| {
+                anyhow::anyhow!("restore replaces a SQLite database; for PostgreSQL use pg_restore (README)")
+            })?;
             // A copy of the backup is checked before it replaces anything (the backup itself is
             // never opened for writing).
             let staging = target.with_extension("restoring");
@@ -243,15 +238,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{} is not readable as a database: {e}", file.display()))?;
             let applied = probe.migration_versions().await.map(|(_, applied)| applied);
             probe.close().await;
-            for suffix in ["-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", staging.display()));
+            for f in crate::store::sqlite_companions(&staging) {
+                let _ = std::fs::remove_file(f);
             }
             if !matches!(applied, Ok(Some(_))) {
                 let _ = std::fs::remove_file(&staging);
                 anyhow::bail!("{} is not a metrobadge database", file.display());
             }
-            for suffix in ["-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", target.display()));
+            for f in crate::store::sqlite_companions(&target) {
+                let _ = std::fs::remove_file(f);
             }
             std::fs::rename(&staging, &target)?;
             let service = crate::app::service(&config).await?;

@@ -82,11 +82,6 @@ impl Config {
         }
     }
 
-    pub fn verify_concurrency(&self) -> usize {
-        self.verify_concurrency
-            .unwrap_or_else(|| 2 * std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
-    }
-
     /// Refuses settings that would make the service unsafe to run.
     pub fn check(&self) -> Result<(), String> {
         if let Some(t) = &self.admin_token

@@ -105,15 +105,9 @@ impl MasterKey {
         out
     }
 
-    /// HMAC-SHA256 under a key derived for `purpose`: secrets the service can recompute
-    /// instead of storing (e.g. learners' progress links), none of which reveals the master key.
-    pub fn derive(&self, purpose: &str, message: &[u8]) -> [u8; 32] {
-        let sub = hmac_sha256(&self.key, purpose.as_bytes());
-        hmac_sha256(&sub, message)
-    }
-
-    /// The key [`MasterKey::derive`] uses for `purpose`. Stored sealed (see `sealed_secret`),
-    /// it keeps deriving the same values after the master key itself is rotated.
+    /// A key derived for `purpose` (HMAC-SHA256 of the purpose under the master key): secrets
+    /// such as learners' progress-link tokens are HMACs under it. Stored sealed (see
+    /// `sealed_secret`), it keeps deriving the same values after the master key is rotated.
     pub fn subkey(&self, purpose: &str) -> Zeroizing<[u8; 32]> {
         Zeroizing::new(hmac_sha256(&self.key, purpose.as_bytes()))
     }

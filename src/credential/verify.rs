@@ -69,6 +69,11 @@ impl Check {
     pub fn new(check: &'static str, passed: bool, detail: impl Into<String>) -> Check {
         Check { check, passed, detail: detail.into(), could_not_check: false }
     }
+
+    /// A failed check that could not be made (it says nothing against the credential).
+    pub fn unchecked(check: &'static str, detail: impl Into<String>) -> Check {
+        Check { could_not_check: true, ..Check::new(check, false, detail) }
+    }
 }
 
 /// The verdict an employer reads: `invalid` only when a check failed on the data itself.
@@ -203,7 +208,7 @@ impl Run {
 
     /// A check that failed because it could not be made.
     fn unchecked(&mut self, check: &'static str, detail: impl Into<String>) {
-        self.checks.push(Check { could_not_check: true, ..Check::new(check, false, detail) });
+        self.checks.push(Check::unchecked(check, detail));
     }
 }
 

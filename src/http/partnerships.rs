@@ -15,9 +15,7 @@ use crate::service::PartnershipStep;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/issuers/{id}/partnerships", post(request).get(list))
-        .route("/partnerships/{id}/accept", post(accept))
-        .route("/partnerships/{id}/decline", post(decline))
-        .route("/partnerships/{id}/end", post(end))
+        .route("/partnerships/{id}/{step}", post(step))
 }
 
 #[derive(Deserialize)]
@@ -45,35 +43,11 @@ async fn list(
     Ok(Json(serde_json::json!({"partnerships": s.service.partnerships(&who, issuer).await?})))
 }
 
+/// `accept` or `decline` (the partner), `end` (either side); any other step is no route.
 async fn step(
-    s: AppState,
-    who: crate::domain::access::Principal,
-    id: Uuid,
-    step: PartnershipStep,
+    State(s): State<AppState>,
+    ApiPath((id, step)): ApiPath<(Uuid, PartnershipStep)>,
+    Caller(who): Caller,
 ) -> ApiResult<impl IntoResponse> {
     Ok(Json(s.service.partnership_step(&who, id, step).await?))
-}
-
-async fn accept(
-    State(s): State<AppState>,
-    Caller(who): Caller,
-    ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<impl IntoResponse> {
-    step(s, who, id, PartnershipStep::Accept).await
-}
-
-async fn decline(
-    State(s): State<AppState>,
-    Caller(who): Caller,
-    ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<impl IntoResponse> {
-    step(s, who, id, PartnershipStep::Decline).await
-}
-
-async fn end(
-    State(s): State<AppState>,
-    Caller(who): Caller,
-    ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<impl IntoResponse> {
-    step(s, who, id, PartnershipStep::End).await
 }

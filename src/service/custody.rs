@@ -24,7 +24,9 @@ impl Service {
         if self.master_key.same_as(new) {
             return Err(Invalid::one("new", "is the master key in use now").into());
         }
-        self.ensure_secrets().await?;
+        // Secrets still derived from the master key are stored (sealed) first: what the old key
+        // derived then stays derivable.
+        self.link_keys().await?;
         let mut tx = self.store.begin().await?;
         let items = tx.all_sealed().await?;
         let mut done = Rotation { signing_keys: 0, platform_keys: 0, secrets: 0 };

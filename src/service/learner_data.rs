@@ -27,6 +27,13 @@ const PROCESSING: &str = r#"{
   "rights": "access, portability, rectification and erasure through the issuer's administrator; complaints to the Autoriteit Persoonsgegevens"
 }"#;
 
+/// The issuers a request about one learner covers.
+pub(super) struct LearnerScope {
+    pub issuers: Vec<Uuid>,
+    /// Every issuer that holds anything about the learner is covered.
+    pub everywhere: bool,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Erasure {
     pub issuers: usize,
@@ -36,28 +43,30 @@ pub struct Erasure {
 }
 
 impl Service {
-    /// The issuers whose data about `learner` the caller may export or erase: the caller's own
-    /// issuer (which must have awarded the learner something), or for the admin the named
-    /// issuer or every issuer that did.
-    async fn learner_scope(
+    /// The issuers whose data about `learner` the caller may act on (export, erase, revoke a
+    /// link): the caller's own issuer, which must have awarded the learner something, or for
+    /// the admin the named issuer or every issuer that did. Not found otherwise, alike whether
+    /// or not another issuer knows the learner.
+    pub(super) async fn learner_scope(
         &self,
         who: &Principal,
         learner: &Learner,
         issuer: Option<Uuid>,
-    ) -> ServiceResult<Vec<Uuid>> {
+    ) -> ServiceResult<LearnerScope> {
         let awarded_by = self.store.learner_issuers(learner).await?;
-        let scope = match (who.role, who.issuer_id.or(issuer)) {
+        let issuers = match (who.role, who.issuer_id.or(issuer)) {
             (_, Some(i)) => {
                 who.check(i, Action::Manage)?;
                 if awarded_by.contains(&i) { vec![i] } else { vec![] }
             }
-            (Role::Admin, None) => awarded_by,
+            (Role::Admin, None) => awarded_by.clone(),
             (_, None) => vec![],
         };
-        if scope.is_empty() {
+        if issuers.is_empty() {
             return Err(ServiceError::NotFound);
         }
-        Ok(scope)
+        let everywhere = awarded_by.iter().all(|i| issuers.contains(i));
+        Ok(LearnerScope { issuers, everywhere })
     }
 
     /// Everything the issuers in scope hold about the learner, with what it is used for.
@@ -67,7 +76,7 @@ impl Service {
         learner: &Learner,
         issuer: Option<Uuid>,
     ) -> ServiceResult<Value> {
-        let scope = self.learner_scope(who, learner, issuer).await?;
+        let scope = self.learner_scope(who, learner, issuer).await?.issuers;
         let mut credentials = Vec::new();
         let mut links = Vec::new();
         let mut lines = Vec::new();
@@ -121,15 +130,14 @@ impl Service {
         learner: &Learner,
         issuer: Option<Uuid>,
     ) -> ServiceResult<Erasure> {
-        let scope = self.learner_scope(who, learner, issuer).await?;
-        let everywhere = self.store.learner_issuers(learner).await?.iter().all(|i| scope.contains(i));
+        let LearnerScope { issuers: scope, everywhere } = self.learner_scope(who, learner, issuer).await?;
         let pseudonym = format!("erased:{}", Uuid::new_v4());
         let now = crate::store::now();
         let mut done = Erasure { issuers: scope.len(), credentials: 0, progress_links: 0, metro_lines: 0 };
         let mut tx = self.store.begin().await?;
         let mut events = Vec::new();
         for i in &scope {
-            for c in self.store.learner_credentials(learner, *i).await? {
+            for c in tx.learner_credentials(learner, *i).await? {
                 if c.revoked_at.is_none() {
                     tx.change_status(c.credential_id, StatusChange::Revoke, Some("erased on request"), None, now)
                         .await?;

@@ -12,6 +12,7 @@ use crate::domain::access::{Action, Principal};
 use crate::domain::audit::NewEvent;
 use crate::domain::metro_line::MetroLineSpec;
 use crate::domain::nanomodule::NanomoduleSpec;
+use crate::domain::pathway::Explanation;
 use crate::domain::validate::{FieldError, Invalid};
 use crate::store::{Catalog, MetroLineRow};
 
@@ -158,20 +159,19 @@ impl Service {
         let issuer = row.issuer_id;
         let learner = self.learner(identity_type, identity, "")?;
         let identity = learner.identity.clone();
+        let facts = self.learner_facts(&learner).await?;
         // Only learners this issuer awarded itself: staff cannot probe which of a partner's
         // badges an arbitrary address holds.
-        if !self.store.learner_issuers(&learner).await?.contains(&issuer) {
+        if !facts.held.iter().any(|h| h.issuer == issuer) && !facts.certs.iter().any(|c| c.issuer_id == issuer) {
             return Err(ServiceError::NotFound);
         }
-        let facts = self.learner_facts(&learner).await?.as_seen_by(issuer);
-        let p = self.progress_on(row, &facts, true).await?.ok_or(ServiceError::NotFound)?;
+        let facts = facts.as_seen_by(issuer);
+        let mut p = self.progress_on(row, &facts, true).await?.ok_or(ServiceError::NotFound)?;
         // Partner badges count (the explanation says done or not per station), but their
         // URLs stay with the partner.
         let own: HashSet<Uuid> = facts.held.iter().filter(|h| h.issuer == issuer).map(|h| h.credential).collect();
-        let counted: Vec<String> =
-            p.explanation.counted.iter().filter(|c| own.contains(c)).map(|c| self.credential_url(*c)).collect();
-        let mut explanation = serde_json::to_value(&p.explanation).expect("explanations serialise");
-        keep_counted(&mut explanation, &own);
+        keep_counted(&mut p.explanation, &own);
+        let counted: Vec<String> = p.explanation.counted.iter().map(|c| self.credential_url(*c)).collect();
         let certificate = match &p.certificate {
             Some(c) => self.credential_status(c.credential_id).await?,
             None => Value::Null,
@@ -182,21 +182,17 @@ impl Service {
             "identity": identity,
             "satisfied": p.explanation.satisfied,
             "counted": counted,
-            "explanation": explanation,
+            "explanation": p.explanation,
             "certificate": certificate,
         }))
     }
 }
 
-/// Drops from an explanation's `counted` lists every credential not in `own`.
-fn keep_counted(node: &mut Value, own: &HashSet<Uuid>) {
-    if let Some(list) = node.get_mut("counted").and_then(Value::as_array_mut) {
-        list.retain(|c| c.as_str().and_then(|s| s.parse::<Uuid>().ok()).is_some_and(|c| own.contains(&c)));
-    }
-    if let Some(children) = node.get_mut("children").and_then(Value::as_array_mut) {
-        for c in children {
-            keep_counted(c, own);
-        }
+/// Drops from an explanation's `counted` lists, at every level, each credential not in `own`.
+fn keep_counted(node: &mut Explanation, own: &HashSet<Uuid>) {
+    node.counted.retain(|c| own.contains(c));
+    for c in &mut node.children {
+        keep_counted(c, own);
     }
 }
 

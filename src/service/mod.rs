@@ -168,10 +168,8 @@ impl Service {
             // A bug met by some input: say we could not check it, never "invalid", never a 500.
             Err(e) => {
                 tracing::error!(error = %e, "verification failed unexpectedly");
-                let check = crate::credential::verify::Check {
-                    could_not_check: true,
-                    ..crate::credential::verify::Check::new("format", false, "this credential could not be processed")
-                };
+                let check =
+                    crate::credential::verify::Check::unchecked("format", "this credential could not be processed");
                 Ok(crate::credential::verify::Report::new(vec![check], None, false))
             }
         }

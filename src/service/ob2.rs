@@ -140,11 +140,7 @@ impl Service {
         let mut summary = None;
         match self.ob2_assertion(id).await {
             Err(super::ServiceError::Unavailable(_)) => {
-                let unchecked = Check {
-                    could_not_check: true,
-                    ..Check::new("hosted", false, "could not look up the assertion right now")
-                };
-                checks.push(unchecked);
+                checks.push(Check::unchecked("hosted", "could not look up the assertion right now"));
                 return Report::new(checks, None, true);
             }
             Err(_) => add("hosted", false, "no such assertion here".into()),

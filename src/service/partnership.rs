@@ -29,8 +29,9 @@ pub struct PartnershipView {
     pub updated_at: OffsetDateTime,
 }
 
-/// A step in a partnership's life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A step in a partnership's life (its name is the last segment of the step's URL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum PartnershipStep {
     Accept,
     Decline,

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{Service, ServiceError, ServiceResult};
-use crate::domain::access::{Action, Principal, Role};
+use crate::domain::access::Principal;
 use crate::domain::audit::{Actor, NewEvent};
 use crate::domain::award::{IdentityType, normalise_identity};
 use crate::domain::validate::Invalid;
@@ -116,12 +116,6 @@ impl Service {
         Ok(zeroize::Zeroizing::new(key))
     }
 
-    /// Makes sure every secret derived from the master key is stored sealed (before the master
-    /// key changes, so that what it derived stays derivable).
-    pub(super) async fn ensure_secrets(&self) -> ServiceResult<()> {
-        self.link_keys().await.map(|_| ())
-    }
-
     pub fn progress_url(&self, token: &str) -> String {
         format!("{}/progress/{token}", self.base_url)
     }
@@ -139,19 +133,6 @@ impl Service {
             issuer: row.issuer_id,
             learner: Learner { identity_type: row.identity_type, identity: row.identity },
         })
-    }
-
-    /// The learner's current progress link with an issuer, created if they have none.
-    pub async fn progress_link_of(&self, issuer: Uuid, who: &Learner) -> ServiceResult<String> {
-        let keys = self.link_keys().await?;
-        if let Some(row) = self.store.active_progress_link(issuer, who).await? {
-            return Ok(self.progress_url(&keys.token_of(&row)));
-        }
-        let mut tx = self.store.begin().await?;
-        tx.ensure_progress_links(keys.first_links(issuer, std::slice::from_ref(who))).await?;
-        tx.commit().await?;
-        let row = self.store.active_progress_link(issuer, who).await?.ok_or(ServiceError::NotFound)?;
-        Ok(self.progress_url(&keys.token_of(&row)))
     }
 
     /// Revokes a learner's link with one issuer and returns the new one (the learner does this
@@ -208,21 +189,7 @@ impl Service {
         issuer: Option<Uuid>,
     ) -> ServiceResult<usize> {
         let learner = self.learner(identity_type, identity, "")?;
-        let awarded_by = self.store.learner_issuers(&learner).await?;
-        let issuers: Vec<Uuid> = match (who.role, who.issuer_id.or(issuer)) {
-            (_, Some(i)) => {
-                who.check(i, Action::Manage)?;
-                if !awarded_by.contains(&i) {
-                    return Err(ServiceError::NotFound);
-                }
-                vec![i]
-            }
-            (Role::Admin, None) => awarded_by,
-            (_, None) => return Err(ServiceError::NotFound),
-        };
-        if issuers.is_empty() {
-            return Err(ServiceError::NotFound);
-        }
+        let issuers = self.learner_scope(who, &learner, issuer).await?.issuers;
         for i in &issuers {
             self.replace_progress_link(&LinkOwner { issuer: *i, learner: learner.clone() }, &who.actor()).await?;
         }

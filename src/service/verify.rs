@@ -4,7 +4,7 @@
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::Service;
+use super::{Service, ServiceError};
 use crate::credential::verify::{self, Check, Input, KeyInfo, KeyLookup, Report, Resolver, StatusInfo};
 
 impl Resolver for Service {
@@ -80,45 +80,25 @@ impl Service {
             .and_then(|id| id.parse::<Uuid>().ok());
         let format = Check::new("format", true, format!("a link to a credential: {plain}"));
         let Some(id) = local else {
-            let unchecked = Check {
-                could_not_check: true,
-                ..Check::new(
-                    "hosted",
-                    false,
-                    "not a credential of this service; fetching other sites is off, so it could not be checked",
-                )
-            };
+            let unchecked = Check::unchecked(
+                "hosted",
+                "not a credential of this service; fetching other sites is off, so it could not be checked",
+            );
             return Report::new(vec![format, unchecked], None, false);
         };
-        match self.store.credential(id).await {
-            Ok(Some(row)) if row.signed.is_empty() => Report::new(
-                vec![
-                    format,
-                    Check::new("hosted", false, "this credential was erased at its holder's request (revoked)"),
-                ],
-                None,
-                false,
-            ),
-            Ok(Some(row)) => match serde_json::from_str(&row.signed) {
+        let refused = |check: Check, unavailable: bool| Report::new(vec![format.clone(), check], None, unavailable);
+        match self.live_credential(id).await {
+            Ok(row) => match serde_json::from_str(&row.signed) {
                 Ok(doc) => self.verify(Input::Json(doc), recipient).await,
-                Err(_) => Report::new(
-                    vec![format, Check::new("format", false, "the stored credential is unreadable")],
-                    None,
-                    false,
-                ),
+                Err(_) => refused(Check::new("format", false, "the stored credential is unreadable"), false),
             },
-            Ok(None) => Report::new(
-                vec![format, Check::new("hosted", false, "no such credential on this service")],
-                None,
-                false,
-            ),
+            Err(ServiceError::Gone(why)) => refused(Check::new("hosted", false, format!("{why} (revoked)")), false),
+            Err(ServiceError::NotFound) => {
+                refused(Check::new("hosted", false, "no such credential on this service"), false)
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "verification: credential lookup failed");
-                let unchecked = Check {
-                    could_not_check: true,
-                    ..Check::new("hosted", false, "could not look up the credential right now")
-                };
-                Report::new(vec![format, unchecked], None, true)
+                refused(Check::unchecked("hosted", "could not look up the credential right now"), true)
             }
         }
     }

@@ -45,14 +45,7 @@ pub struct AuditRef {
 
 impl Store {
     pub async fn learner_credentials(&self, who: &Learner, issuer: Uuid) -> StoreResult<Vec<LearnerCredentialRow>> {
-        self.clone()
-            .fetch_all(
-                "SELECT credential_id, issuer_id, nanomodule_id, metro_line_id, recipient_name, signed, jwt, created_at, \
-                 revoked_at, revocation_reason, suspended_at FROM credential \
-                 WHERE issuer_id = $1 AND identity_type = $2 AND identity = $3 ORDER BY created_at, credential_id",
-                args![issuer, who.identity_type.clone(), who.identity.clone()],
-            )
-            .await
+        credentials_of(&mut self.clone(), who, issuer).await
     }
 
     pub async fn learner_links(&self, who: &Learner, issuer: Uuid) -> StoreResult<Vec<LearnerLinkRow>> {
@@ -87,13 +80,30 @@ impl Store {
     }
 }
 
+async fn credentials_of(db: &mut impl Sql, who: &Learner, issuer: Uuid) -> StoreResult<Vec<LearnerCredentialRow>> {
+    db.fetch_all(
+        "SELECT credential_id, issuer_id, nanomodule_id, metro_line_id, recipient_name, signed, jwt, created_at, \
+         revoked_at, revocation_reason, suspended_at FROM credential \
+         WHERE issuer_id = $1 AND identity_type = $2 AND identity = $3 ORDER BY created_at, credential_id",
+        args![issuer, who.identity_type.clone(), who.identity.clone()],
+    )
+    .await
+}
+
 impl Tx {
-    /// Replaces the learner's identity on the issuer's credentials by `pseudonym` and removes
-    /// the stored documents and the name (the salts live only inside the documents).
+    /// [`Store::learner_credentials`] as this transaction sees them.
+    pub async fn learner_credentials(&mut self, who: &Learner, issuer: Uuid) -> StoreResult<Vec<LearnerCredentialRow>> {
+        credentials_of(self, who, issuer).await
+    }
+
+    /// Replaces the learner's identity on the issuer's revoked credentials by `pseudonym` and
+    /// removes their stored documents and the name (the salts live only inside the documents).
+    /// Only revoked ones: a credential stored after the caller revoked the others stays whole
+    /// (and valid) rather than becoming a valid credential nobody can be shown.
     pub async fn erase_credentials(&mut self, who: &Learner, issuer: Uuid, pseudonym: &str) -> StoreResult<u64> {
         self.execute(
             "UPDATE credential SET identity = $4, recipient_name = NULL, signed = '', jwt = '' \
-             WHERE issuer_id = $1 AND identity_type = $2 AND identity = $3",
+             WHERE issuer_id = $1 AND identity_type = $2 AND identity = $3 AND revoked_at IS NOT NULL",
             args![issuer, who.identity_type.clone(), who.identity.clone(), pseudonym],
         )
         .await

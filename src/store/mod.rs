@@ -127,26 +127,36 @@ impl Default for DbLimits {
     }
 }
 
+/// The file of a `sqlite:` database URL (without its query), `None` for any other URL.
+pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    Some(std::path::PathBuf::from(rest.split('?').next().unwrap_or_default()))
+}
+
 /// The database file and its WAL and shared-memory files hold personal data: owner only. A
 /// new database file is created empty with mode 0600 before SQLite opens it (SQLite gives the
 /// WAL and -shm files the main file's mode); existing files are restricted.
-fn restrict_sqlite_files(path: &str) {
+fn restrict_sqlite_files(path: &std::path::Path) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        if path.is_empty() || path.starts_with(':') {
+        if path.as_os_str().is_empty() || path.to_string_lossy().starts_with(':') {
             return;
         }
         let _ = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path);
-        for suffix in ["", "-wal", "-shm"] {
-            let file = format!("{path}{suffix}");
-            if std::path::Path::new(&file).exists()
+        for file in std::iter::once(path.to_path_buf()).chain(sqlite_companions(path)) {
+            if file.exists()
                 && let Err(e) = std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
             {
-                tracing::warn!(file, error = %e, "could not restrict the database file to its owner");
+                tracing::warn!(file = %file.display(), error = %e, "could not restrict the database file to its owner");
             }
         }
     }
+}
+
+/// The WAL and shared-memory files SQLite keeps beside a database file.
+pub fn sqlite_companions(path: &std::path::Path) -> [std::path::PathBuf; 2] {
+    ["-wal", "-shm"].map(|suffix| std::path::PathBuf::from(format!("{}{suffix}", path.display())))
 }
 
 /// One bound parameter. A closed set of types keeps both drivers' encodings in one place.
@@ -409,8 +419,9 @@ impl Store {
     /// server fails within `limits.wait` instead of hanging (and is answered 503).
     pub async fn open_with(url: &str, limits: &DbLimits) -> StoreResult<Store> {
         let store = if url.starts_with("sqlite:") {
-            let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or_default();
-            restrict_sqlite_files(path.split('?').next().unwrap_or_default());
+            if let Some(path) = sqlite_path(url) {
+                restrict_sqlite_files(&path);
+            }
             let options = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)

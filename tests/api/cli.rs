@@ -171,7 +171,10 @@ async fn cli_backup_under_load_and_restore() {
                 }
             })
         };
-        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        // The backup starts once the load has stored something.
+        while app.service.store.query_text("SELECT CAST(COUNT(*) AS TEXT) FROM award").await.unwrap() == ["0"] {
+            tokio::task::yield_now().await;
+        }
         let backup = std::env::temp_dir().join(format!("mb_backup_{}.db", uuid::Uuid::new_v4().simple()));
         let args = ["backup".to_string(), backup.display().to_string()];
         let (ok, _, err) =

@@ -201,7 +201,10 @@ async fn privacy_migration_splits_existing_links(app: TestApp) {
     // Back to the old table: one link per learner, generation 1, derived without the issuer.
     let store = &app.service.store;
     let key = metrobadge::master_key::MasterKey::parse(TEST_MASTER_KEY, "test").unwrap();
-    let mac = key.derive("progress-link", "emailAddress\u{0}jan@example.nl\u{0}1".as_bytes());
+    let mac = metrobadge::master_key::hmac_sha256(
+        &key.subkey("progress-link"),
+        "emailAddress\u{0}jan@example.nl\u{0}1".as_bytes(),
+    );
     let legacy = format!("mbp_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac));
     let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(legacy.as_bytes()));
     let (text, time) = if store.backend() == "postgres" { ("text", "timestamptz") } else { ("TEXT", "TEXT") };
@@ -274,6 +277,11 @@ async fn partners_need_consent(app: TestApp) {
     assert_eq!(create().await.0, StatusCode::UNPROCESSABLE_ENTITY, "still only requested");
     let (_, listed) = app.get(&format!("/api/v1/issuers/{b}/partnerships"), Some(&admin_b)).await;
     assert_eq!(listed["partnerships"][0]["state"], "requested", "{listed}");
+    assert_eq!(
+        app.post(&format!("/api/v1/partnerships/{pid}/approve"), &admin_b, json!({})).await.0,
+        StatusCode::NOT_FOUND,
+        "no such step"
+    );
     let (s, p) = app.post(&format!("/api/v1/partnerships/{pid}/accept"), &admin_b, json!({})).await;
     assert_eq!((s, &p["state"]), (StatusCode::OK, &json!("accepted")), "{p}");
     let (s, l) = create().await;
