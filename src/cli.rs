@@ -75,13 +75,18 @@ pub enum MasterKeyCommand {
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
-    /// Check an NDJSON export offline: every hash, every link, and that it reaches the given
-    /// signed checkpoints (files holding one checkpoint or a list, e.g. from /audit/checkpoints).
+    /// Check an NDJSON export offline: every hash, every link in each chain, the signed
+    /// checkpoint and inclusion paths it ends with, and any checkpoints given separately (files
+    /// holding one checkpoint or a list, e.g. the public /audit/checkpoints).
     Verify {
         /// The export (GET /api/v1/audit/events with Accept: application/x-ndjson).
         file: std::path::PathBuf,
         #[arg(long)]
         checkpoint: Vec<std::path::PathBuf>,
+        /// The platform's checkpoint key (`publicKeyMultibase` of /audit/key, obtained
+        /// independently); every signature must be by it.
+        #[arg(long)]
+        key: Option<String>,
     },
 }
 
@@ -187,28 +192,35 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{token}");
             Ok(())
         }
-        Command::Audit { command: AuditCommand::Verify { file, checkpoint } } => {
+        Command::Audit { command: AuditCommand::Verify { file, checkpoint, key } } => {
             let export = std::fs::read_to_string(&file)?;
-            let mut checkpoints = Vec::new();
+            let mut anchors = crate::domain::audit::Anchors { key, ..Default::default() };
             for path in checkpoint {
                 let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
                 let list = match v {
                     serde_json::Value::Array(a) => a,
-                    serde_json::Value::Object(mut o) if o.contains_key("checkpoints") => {
-                        match o.remove("checkpoints") {
-                            Some(serde_json::Value::Array(a)) => a,
-                            _ => vec![],
-                        }
+                    serde_json::Value::Object(o)
+                        if o.contains_key("checkpoints") || o.contains_key("legacy_checkpoints") =>
+                    {
+                        ["checkpoints", "legacy_checkpoints"]
+                            .iter()
+                            .filter_map(|k| o.get(*k).and_then(|l| l.as_array()).cloned())
+                            .flatten()
+                            .collect()
                     }
                     other => vec![other],
                 };
                 for c in list {
-                    checkpoints.push(serde_json::from_value::<crate::domain::audit::Checkpoint>(c)?);
+                    if c.get("number").is_some() {
+                        anchors.tree_heads.push(serde_json::from_value(c)?);
+                    } else {
+                        anchors.legacy.push(serde_json::from_value(c)?);
+                    }
                 }
             }
-            match crate::domain::audit::verify_export(&export, &checkpoints) {
-                Ok(n) => {
-                    println!("ok: {n} events checked, {} checkpoint(s) reached", checkpoints.len());
+            match crate::domain::audit::verify_export(&export, &anchors) {
+                Ok(v) => {
+                    println!("{v}");
                     Ok(())
                 }
                 Err(e) => anyhow::bail!("audit export does not verify: {e}"),

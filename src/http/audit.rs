@@ -1,5 +1,6 @@
-//! `/api/v1/audit/…`: the chain's events (JSON pages, or an NDJSON / CSV export streamed page by
-//! page so any size fits in constant memory) and its verification.
+//! `/api/v1/audit/…`: the trail's events (JSON pages, or an NDJSON / CSV export streamed page by
+//! page so any size fits in constant memory; the NDJSON export ends with the proof that makes it
+//! checkable offline) and its verification.
 
 use axum::body::Body;
 use axum::extract::State;
@@ -7,6 +8,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use futures_util::StreamExt;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -69,7 +71,10 @@ pub fn public_router() -> Router<AppState> {
 async fn checkpoint(State(s): State<AppState>, Caller(who): Caller) -> ApiResult<Response> {
     Ok(match s.service.create_checkpoint(Some(&who)).await? {
         Some(c) => (axum::http::StatusCode::CREATED, Json(c)).into_response(),
-        None => (axum::http::StatusCode::OK, Json(serde_json::json!({"detail": "the chain head is already signed"})))
+        None => (
+            axum::http::StatusCode::OK,
+            Json(serde_json::json!({"detail": "every chain head is already signed by the newest checkpoint"})),
+        )
             .into_response(),
     })
 }
@@ -83,7 +88,10 @@ async fn key(State(s): State<AppState>) -> ApiResult<impl IntoResponse> {
 }
 
 async fn checkpoints(State(s): State<AppState>) -> ApiResult<impl IntoResponse> {
-    Ok(Json(serde_json::json!({"checkpoints": s.service.checkpoints().await?})))
+    Ok(Json(serde_json::json!({
+        "checkpoints": s.service.tree_heads().await?,
+        "legacy_checkpoints": s.service.checkpoints().await?,
+    })))
 }
 
 #[derive(Deserialize)]
@@ -141,8 +149,13 @@ async fn events(
     };
     let Some(format) = format else {
         let page = s.service.audit_events(scope, q.after.max(0), q.limit.clamp(1, 1000)).await?;
-        let next = page.last().map(|e| e.seq);
+        let next = page.last().map(|e| e.position);
         return Ok(Json(serde_json::json!({"events": page, "next_after": next})).into_response());
+    };
+    // The proof is read before the events, so every head it signs is in the export.
+    let proof = match format {
+        Format::Ndjson => s.service.export_proof(scope, q.after.max(0)).await?,
+        Format::Csv => None,
     };
     // Stream the export: one page in memory at a time.
     let service = s.service.clone();
@@ -157,7 +170,7 @@ async fn events(
             match service.audit_events(scope, after, EXPORT_PAGE).await {
                 Ok(page) if page.is_empty() => None,
                 Ok(page) => {
-                    let next = page.last().map(|e| e.seq);
+                    let next = page.last().map(|e| e.position);
                     let text: String = page
                         .iter()
                         .map(|e| match format {
@@ -171,14 +184,24 @@ async fn events(
             }
         }
     });
+    let end = futures_util::stream::iter(proof.map(|p| Ok(format!("{}\n", serde_json::json!({"proof": p})))));
     let media = match format {
         Format::Ndjson => "application/x-ndjson",
         Format::Csv => "text/csv; charset=utf-8",
     };
-    Ok(([(header::CONTENT_TYPE, media)], Body::from_stream(futures_util::StreamExt::chain(start, pages)))
-        .into_response())
+    Ok(([(header::CONTENT_TYPE, media)], Body::from_stream(start.chain(pages).chain(end))).into_response())
 }
 
-async fn verify(State(s): State<AppState>, Caller(who): Caller) -> ApiResult<impl IntoResponse> {
-    Ok(Json(s.service.audit_verify(&who).await?))
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyQuery {
+    issuer: Option<Uuid>,
+}
+
+async fn verify(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiQuery(q): ApiQuery<VerifyQuery>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(s.service.audit_verify(&who, q.issuer).await?))
 }

@@ -1,11 +1,14 @@
-//! Reading the audit chain: admins see every event, an issuer's auditors and admins its own.
+//! Reading and checking the audit trail: admins see every chain, an issuer's auditors and admins
+//! their issuer's own; signing tree heads over every chain's head.
 
 use uuid::Uuid;
 
 use super::{Service, ServiceError, ServiceResult};
 use crate::domain::access::{Action, Principal, Role};
-use crate::domain::audit::{Checkpoint, Event, NewEvent};
-use crate::store::ChainReport;
+use crate::domain::audit::{
+    Break, ChainChecker, ChainHead, Checkpoint, Event, ExportProof, GENESIS_HASH, HeadProof, LEGACY_CHAIN, LegacyProof,
+    NewEvent, PLATFORM_CHAIN, TreeHead, heads_tree, hex_path,
+};
 
 /// Whose events a caller reads: everything (`None`) or one issuer's.
 pub type AuditScope = Option<Uuid>;
@@ -26,7 +29,7 @@ impl Service {
         }
     }
 
-    /// A page of events after sequence number `after`, oldest first.
+    /// A page of events after storage position `after`, oldest first.
     pub async fn audit_events(&self, scope: AuditScope, after: i64, limit: i64) -> ServiceResult<Vec<Event>> {
         Ok(match scope {
             Some(i) => self.store.audit_page_of(&i.to_string(), after, limit).await?,
@@ -34,10 +37,265 @@ impl Service {
         })
     }
 
-    /// Recomputes the chain (it is one chain for the whole platform).
-    pub async fn audit_verify(&self, who: &Principal) -> ServiceResult<ChainReport> {
-        self.audit_scope(who, None)?;
-        Ok(self.store.audit_verify().await?)
+    /// Checks the caller's part of the trail: an issuer's auditor or admin their issuer's chain,
+    /// the platform admin every chain and every checkpoint.
+    pub async fn audit_verify(&self, who: &Principal, issuer: Option<Uuid>) -> ServiceResult<AuditReport> {
+        let scope = self.audit_scope(who, issuer)?;
+        self.audit_check(scope).await
+    }
+
+    /// Recomputes the chains in `scope` (every chain when `None`) page by page, so memory stays
+    /// flat however long they are, and checks them against the signed checkpoints.
+    pub async fn audit_check(&self, scope: AuditScope) -> ServiceResult<AuditReport> {
+        let close = self.store.legacy_close().await?;
+        let origin = close.as_ref().map(|c| c.root.clone()).unwrap_or_else(|| GENESIS_HASH.to_string());
+        let mut report = AuditReport {
+            ok: true,
+            scope: scope.map(|i| i.to_string()).unwrap_or_else(|| "all".into()),
+            events_checked: 0,
+            first_break: None,
+            chains: Vec::new(),
+            checkpoint: None,
+            legacy_checkpoints_checked: 0,
+            problems: Vec::new(),
+        };
+        let chains = match scope {
+            None => self.store.audit_chains().await?,
+            Some(i) => vec![i.to_string()],
+        };
+        for chain in chains.iter().filter(|c| *c != LEGACY_CHAIN) {
+            let mut checker = ChainChecker::starting_at(&origin);
+            self.walk_chain(chain, &mut checker).await?;
+            report.add(chain, checker);
+        }
+        let legacy = self.store.legacy_hashes().await?;
+        if !legacy.is_empty() {
+            self.check_legacy(scope, &legacy, close.as_ref(), &mut report).await?;
+        }
+        self.check_tree_heads(scope, &mut report).await?;
+        report.ok = report.first_break.is_none() && report.problems.is_empty();
+        Ok(report)
+    }
+
+    async fn walk_chain(&self, chain: &str, checker: &mut ChainChecker) -> ServiceResult<()> {
+        let mut after = 0;
+        loop {
+            let page = self.store.audit_chain_page(chain, after, 1000).await?;
+            let Some(last) = page.last() else { return Ok(()) };
+            after = last.seq;
+            for e in &page {
+                checker.push(e);
+            }
+            if checker.first_break.is_some() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// The legacy chain: whole (admin), or an issuer's events in it; either way its events must
+    /// still give the root that closed it.
+    async fn check_legacy(
+        &self,
+        scope: AuditScope,
+        legacy: &[String],
+        close: Option<&crate::store::ChainClose>,
+        report: &mut AuditReport,
+    ) -> ServiceResult<()> {
+        let mut checker = ChainChecker::default();
+        match scope {
+            None => self.walk_chain(LEGACY_CHAIN, &mut checker).await?,
+            Some(i) => {
+                // Only the issuer's own events, each recomputed; links run through others'.
+                let mut after = 0;
+                loop {
+                    let page = self.store.audit_page_of(&i.to_string(), after, 1000).await?;
+                    let Some(last) = page.last() else { break };
+                    after = last.position;
+                    for e in page.iter().filter(|e| e.chain == LEGACY_CHAIN) {
+                        checker.checked += 1;
+                        if checker.first_break.is_none() && e.expected_hash() != e.hash {
+                            checker.first_break = Some(Break {
+                                chain: LEGACY_CHAIN.into(),
+                                seq: e.seq,
+                                expected_hash: e.expected_hash(),
+                                found_hash: e.hash.clone(),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        report.add(LEGACY_CHAIN, checker);
+        if let Some(close) = close {
+            let root = hex::encode(crate::domain::audit::legacy_root(legacy.iter().cloned()).root());
+            if legacy.len() as i64 != close.seq || root != close.root {
+                report.problems.push(format!(
+                    "the legacy chain no longer gives the root that closed it ({} events now, {} when closed): \
+                     history was rewritten",
+                    legacy.len(),
+                    close.seq
+                ));
+            }
+        }
+        if scope.is_none() {
+            for c in self.checkpoints().await? {
+                report.legacy_checkpoints_checked += 1;
+                let on_chain = legacy.get((c.seq - 1).max(0) as usize).is_some_and(|h| *h == c.hash);
+                if !c.signature_valid() || !on_chain {
+                    report.problems.push(format!("legacy checkpoint at seq {} does not match the chain", c.seq));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every tree head's signature and root; the newest one's heads against the events (for an
+    /// issuer: their own head and the legacy root only).
+    async fn check_tree_heads(&self, scope: AuditScope, report: &mut AuditReport) -> ServiceResult<()> {
+        let rows = self.store.tree_heads().await?;
+        let checked = rows.len();
+        let Some(newest) = rows.last() else { return Ok(()) };
+        let close = self.store.legacy_close().await?;
+        for row in &rows {
+            let (head, heads) = tree_head(row)?;
+            let mut sorted = heads.clone();
+            let root_valid = hex::encode(heads_tree(&mut sorted).root()) == head.root && sorted == heads;
+            if !head.signature_valid() || !root_valid {
+                report.problems.push(format!("checkpoint {} is not validly signed over its chain heads", head.number));
+            }
+        }
+        let (head, heads) = tree_head(newest)?;
+        let mut heads_on_chain = true;
+        for h in heads.iter().filter(|h| scope.is_none_or(|i| h.chain == i.to_string() || h.chain == LEGACY_CHAIN)) {
+            let found = if h.chain == LEGACY_CHAIN {
+                close.as_ref().map(|c| c.root.clone())
+            } else {
+                self.store.audit_event_at(&h.chain, h.seq).await?.map(|e| e.hash)
+            };
+            if found.as_deref() != Some(h.hash.as_str()) {
+                heads_on_chain = false;
+                report.problems.push(format!(
+                    "chain {} at seq {}: checkpoint {} signs a different head: history was rewritten",
+                    h.chain, h.seq, head.number
+                ));
+            }
+        }
+        report.checkpoint = Some(TreeHeadCheck {
+            number: head.number,
+            time: head.time.clone(),
+            checked,
+            signature_valid: head.signature_valid(),
+            heads_on_chain,
+        });
+        Ok(())
+    }
+
+    /// What makes an export of `scope` checkable offline: the newest tree head, the paths of
+    /// the exported chains' heads (and the legacy root), and the paths of exported legacy events
+    /// (those after position `after`). `None` before the first checkpoint.
+    pub async fn export_proof(&self, scope: AuditScope, after: i64) -> ServiceResult<Option<ExportProof>> {
+        let Some(row) = self.store.tree_heads().await?.pop() else { return Ok(None) };
+        let (checkpoint, heads) = tree_head(&row)?;
+        let tree = crate::domain::merkle::Tree::new(heads.iter().map(ChainHead::leaf).collect());
+        let wanted = |h: &ChainHead| scope.is_none_or(|i| h.chain == i.to_string() || h.chain == LEGACY_CHAIN);
+        let head_proofs = heads
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| wanted(h))
+            .map(|(i, h)| HeadProof { head: h.clone(), index: i as u64, path: hex_path(&tree.proof(i as u64)) })
+            .collect();
+        let mut legacy_events = Vec::new();
+        if scope.is_some() || after > 0 {
+            let hashes = self.store.legacy_hashes().await?;
+            let seqs: Vec<i64> = match scope {
+                Some(i) => self
+                    .store
+                    .audit_page_of(&i.to_string(), after, i64::MAX)
+                    .await?
+                    .into_iter()
+                    .filter(|e| e.chain == LEGACY_CHAIN)
+                    .map(|e| e.seq)
+                    .collect(),
+                None => (after + 1..=hashes.len() as i64).collect(),
+            };
+            if !seqs.is_empty() {
+                let legacy = crate::domain::audit::legacy_root(hashes);
+                legacy_events = seqs
+                    .into_iter()
+                    .map(|s| LegacyProof { seq: s, path: hex_path(&legacy.proof(s as u64 - 1)) })
+                    .collect();
+            }
+        }
+        Ok(Some(ExportProof { checkpoint, heads: head_proofs, legacy_events }))
+    }
+}
+
+/// A stored tree head and its chain heads.
+fn tree_head(row: &crate::store::TreeHeadRow) -> ServiceResult<(TreeHead, Vec<ChainHead>)> {
+    let heads: Vec<ChainHead> = serde_json::from_str(&row.heads)
+        .map_err(|e| ServiceError::Internal(format!("tree head {} has unreadable heads: {e}", row.number)))?;
+    let public: [u8; 32] = row
+        .public_key
+        .as_slice()
+        .try_into()
+        .map_err(|_| ServiceError::Internal("platform key of the wrong length".into()))?;
+    Ok((
+        TreeHead {
+            number: row.number,
+            size: row.size as u64,
+            root: row.root.clone(),
+            time: row.signed_at.clone(),
+            signature: row.signature.clone(),
+            public_key: crate::credential::multikey::encode(&public),
+        },
+        heads,
+    ))
+}
+
+/// One chain's check.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ChainCheck {
+    /// An issuer's id, `platform` or `legacy`.
+    pub chain: String,
+    pub events_checked: u64,
+    pub ok: bool,
+}
+
+/// The newest signed checkpoint, checked.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TreeHeadCheck {
+    pub number: i64,
+    pub time: String,
+    /// How many checkpoints had their signature and root checked.
+    pub checked: usize,
+    pub signature_valid: bool,
+    /// The heads it signs (in scope) are the heads of the stored chains at those positions.
+    pub heads_on_chain: bool,
+}
+
+/// What a check of the trail found. The first break names the chain (the issuer) and the
+/// sequence number in it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AuditReport {
+    pub ok: bool,
+    /// `all`, or the issuer whose chain was checked.
+    pub scope: String,
+    pub events_checked: u64,
+    pub first_break: Option<Break>,
+    pub chains: Vec<ChainCheck>,
+    pub checkpoint: Option<TreeHeadCheck>,
+    pub legacy_checkpoints_checked: usize,
+    pub problems: Vec<String>,
+}
+
+impl AuditReport {
+    fn add(&mut self, chain: &str, checker: ChainChecker) {
+        self.events_checked += checker.checked;
+        let ok = checker.first_break.is_none();
+        if self.first_break.is_none() {
+            self.first_break = checker.first_break;
+        }
+        self.chains.push(ChainCheck { chain: chain.to_string(), events_checked: checker.checked, ok });
     }
 }
 
@@ -63,31 +321,63 @@ impl Service {
         Ok(crate::credential::multikey::encode(&key.verifying_key().to_bytes()))
     }
 
-    /// Signs the current chain head and records the checkpoint as a chain event itself.
-    /// `who` is `None` for the service's own periodic checkpoints.
-    pub async fn create_checkpoint(&self, who: Option<&Principal>) -> ServiceResult<Option<Checkpoint>> {
+    /// Signs a tree head over every chain's current head (closing the legacy chain first if
+    /// that has not happened yet) and records it as an event of the platform chain. `None` when
+    /// nothing changed since the newest tree head. `who` is `None` for the periodic checkpoints.
+    pub async fn create_checkpoint(&self, who: Option<&Principal>) -> ServiceResult<Option<TreeHead>> {
         if let Some(p) = who {
             p.check_admin()?;
         }
         let (key_id, key) = self.platform_key().await?;
         let actor = who.map(|p| p.actor()).unwrap_or_else(crate::domain::audit::Actor::service);
         let mut tx = self.store.begin().await?;
-        let Some((seq, hash)) = tx.audit_head().await? else { return Ok(None) };
-        let time = crate::domain::time::rfc3339(crate::store::now());
-        let message = Checkpoint::message(seq, &hash, &time);
-        use ed25519_dalek::Signer;
-        let signature = format!("z{}", bs58::encode(key.sign(message.as_bytes()).to_bytes()).into_string());
-        if !tx.insert_checkpoint(seq, &hash, &time, key_id, &signature).await? {
+        tx.audit_origin().await?;
+        let mut heads = tx.audit_heads().await?;
+        if let Some(c) = tx.legacy_close().await? {
+            heads.push(ChainHead { chain: LEGACY_CHAIN.into(), seq: c.seq, hash: c.root });
+        }
+        if heads.is_empty() {
             return Ok(None);
         }
-        let mut event = NewEvent::new(&actor, None, "audit.checkpoint", seq, &serde_json::json!({}));
+        let newest = tx.newest_tree_head().await?;
+        let tree = heads_tree(&mut heads);
+        if let Some(n) = &newest
+            && only_own_event_since(&tree_head(n)?.1, &heads)
+        {
+            return Ok(None);
+        }
+        let number = newest.map(|n| n.number + 1).unwrap_or(1);
+        let root = hex::encode(tree.root());
+        let time = crate::domain::time::rfc3339(crate::store::now());
+        let message = TreeHead::message(number, tree.size(), &root, &time);
+        use ed25519_dalek::Signer;
+        let signature = format!("z{}", bs58::encode(key.sign(message.as_bytes()).to_bytes()).into_string());
+        let row = crate::store::TreeHeadRow {
+            number,
+            size: tree.size() as i64,
+            root: root.clone(),
+            heads: serde_json::to_string(&heads).expect("heads serialise"),
+            signed_at: time.clone(),
+            signature: signature.clone(),
+            public_key: key.verifying_key().to_bytes().to_vec(),
+        };
+        if !tx.insert_tree_head(&row, key_id).await? {
+            return Ok(None);
+        }
+        let mut event = NewEvent::new(&actor, None, "audit.checkpoint", number, &serde_json::json!({}));
         event.change_digest = crate::domain::audit::sha256_hex(message.as_bytes());
         tx.audit(vec![event]).await?;
         tx.commit().await?;
         let public_key = crate::credential::multikey::encode(&key.verifying_key().to_bytes());
-        Ok(Some(Checkpoint { seq, hash, time, signature, public_key }))
+        Ok(Some(TreeHead { number, size: tree.size(), root, time, signature, public_key }))
     }
 
+    /// The public tree heads (without the chain heads, which would tell every issuer's volume).
+    pub async fn tree_heads(&self) -> ServiceResult<Vec<TreeHead>> {
+        self.store.tree_heads().await?.iter().map(|r| tree_head(r).map(|(t, _)| t)).collect()
+    }
+
+    /// Checkpoints of the legacy chain, signed before chains were split.
     pub async fn checkpoints(&self) -> ServiceResult<Vec<Checkpoint>> {
         Ok(self
             .store
@@ -106,6 +396,15 @@ impl Service {
             })
             .collect())
     }
+}
+
+/// True when the only change since a tree head over `then` is that tree head's own event on
+/// the platform chain (so periodic checkpoints of an idle service sign nothing new).
+fn only_own_event_since(then: &[ChainHead], now: &[ChainHead]) -> bool {
+    let others =
+        |hs: &[ChainHead]| -> Vec<ChainHead> { hs.iter().filter(|h| h.chain != PLATFORM_CHAIN).cloned().collect() };
+    let platform = |hs: &[ChainHead]| hs.iter().find(|h| h.chain == PLATFORM_CHAIN).map(|h| h.seq).unwrap_or(0);
+    others(then) == others(now) && platform(now) == platform(then) + 1
 }
 
 /// How an issuance report groups its rows.

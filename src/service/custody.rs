@@ -57,36 +57,10 @@ impl Service {
     }
 }
 
-/// What a restored (or any) database says about its own integrity.
-#[derive(Debug, Clone, Serialize)]
-pub struct Integrity {
-    pub ok: bool,
-    pub chain: crate::store::ChainReport,
-    /// The newest signed checkpoint, checked: signature valid and its hash on the chain.
-    pub checkpoint: Option<CheckpointCheck>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct CheckpointCheck {
-    pub seq: i64,
-    pub signature_valid: bool,
-    pub on_chain: bool,
-}
-
 impl Service {
-    /// Recomputes the audit chain and checks the newest signed checkpoint against it (after a
+    /// Recomputes every audit chain and checks the signed checkpoints against them (after a
     /// restore, before anyone relies on the data).
-    pub async fn integrity(&self) -> ServiceResult<Integrity> {
-        let chain = self.store.audit_verify().await?;
-        let checkpoint = match self.checkpoints().await?.pop() {
-            None => None,
-            Some(c) => {
-                let at = self.store.audit_page(c.seq - 1, 1).await?;
-                let on_chain = at.first().is_some_and(|e| e.seq == c.seq && e.hash == c.hash);
-                Some(CheckpointCheck { seq: c.seq, signature_valid: c.signature_valid(), on_chain })
-            }
-        };
-        let ok = chain.ok && checkpoint.as_ref().is_none_or(|c| c.signature_valid && c.on_chain);
-        Ok(Integrity { ok, chain, checkpoint })
+    pub async fn integrity(&self) -> ServiceResult<super::audit::AuditReport> {
+        self.audit_check(None).await
     }
 }

@@ -84,7 +84,7 @@ impl Service {
         for i in &scope {
             for c in self.store.learner_credentials(learner, *i).await? {
                 for r in self.store.audit_refs(&c.credential_id.to_string()).await? {
-                    audit.push(json!({"seq": r.seq, "at": r.occurred_at, "action": r.action, "subject": r.subject_id, "hash": r.hash}));
+                    audit.push(json!({"chain": r.chain, "seq": r.seq, "at": r.occurred_at, "action": r.action, "subject": r.subject_id, "hash": r.hash}));
                 }
                 let document: Value = serde_json::from_str(&c.signed).unwrap_or(Value::Null);
                 credentials.push(json!({

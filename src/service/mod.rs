@@ -27,10 +27,11 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
+pub use audit::AuditReport;
 pub use audit::ReportGroup;
 pub use award::{AwardOutcome, AwardRequest, request_hash};
 pub use catalog::CatalogView;
-pub use custody::{Integrity, Rotation};
+pub use custody::Rotation;
 pub use health::Readiness;
 pub use issuer::IssuerView;
 pub use key::KeyView;

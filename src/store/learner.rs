@@ -36,6 +36,7 @@ pub struct EnrolmentInfo {
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AuditRef {
+    pub chain: String,
     pub seq: i64,
     pub occurred_at: String,
     pub action: String,
@@ -73,7 +74,7 @@ impl Store {
     pub async fn audit_refs(&self, subject: &str) -> StoreResult<Vec<AuditRef>> {
         self.clone()
             .fetch_all(
-                "SELECT seq, occurred_at, action, subject_id, hash FROM audit_event WHERE subject_id = $1 ORDER BY seq",
+                "SELECT chain, seq, occurred_at, action, subject_id, hash FROM audit_event WHERE subject_id = $1 ORDER BY id",
                 args![subject],
             )
             .await

@@ -31,7 +31,7 @@ use sqlx::{FromRow, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-pub use audit::{AuditRow, ChainReport, CheckpointRow};
+pub use audit::{AuditRow, ChainClose, CheckpointRow, TreeHeadRow};
 pub use credential::{AwardRow, CredentialRow, IdempotencyRow, NewCredential};
 pub use image::ImageRow;
 pub use issuer::IssuerRow;

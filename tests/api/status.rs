@@ -128,7 +128,7 @@ async fn revoke_suspend_reinstate(app: TestApp) {
             "credential.revoked"
         ]
     );
-    assert!(app.service.store.audit_verify().await.unwrap().ok);
+    assert!(app.service.audit_check(None).await.unwrap().ok);
     assert_eq!(
         app.client.get(&urls[0]).send().await.unwrap().status(),
         StatusCode::OK,
