@@ -208,14 +208,7 @@ impl Service {
         if scope.is_some() || after > 0 {
             let hashes = self.store.legacy_hashes().await?;
             let seqs: Vec<i64> = match scope {
-                Some(i) => self
-                    .store
-                    .audit_page_of(&i.to_string(), after, i64::MAX)
-                    .await?
-                    .into_iter()
-                    .filter(|e| e.chain == LEGACY_CHAIN)
-                    .map(|e| e.seq)
-                    .collect(),
+                Some(i) => self.store.legacy_seqs_of(&i.to_string(), after).await?,
                 None => (after + 1..=hashes.len() as i64).collect(),
             };
             if !seqs.is_empty() {

@@ -279,6 +279,23 @@ impl Store {
         Ok(rows.into_iter().map(|h| h.hash).collect())
     }
 
+    /// The sequence numbers of an issuer's events in the legacy chain after storage position
+    /// `after` (legacy positions are their sequence numbers).
+    pub async fn legacy_seqs_of(&self, issuer: &str, after: i64) -> StoreResult<Vec<i64>> {
+        #[derive(sqlx::FromRow)]
+        struct S {
+            seq: i64,
+        }
+        let rows: Vec<S> = self
+            .clone()
+            .fetch_all(
+                "SELECT seq FROM audit_event WHERE issuer_id = $1 AND chain = $2 AND id > $3 ORDER BY seq",
+                args![issuer, LEGACY_CHAIN, after],
+            )
+            .await?;
+        Ok(rows.into_iter().map(|s| s.seq).collect())
+    }
+
     /// The event at `seq` of `chain`.
     pub async fn audit_event_at(&self, chain: &str, seq: i64) -> StoreResult<Option<Event>> {
         let row: Option<AuditRow> = self
