@@ -116,10 +116,14 @@ struct CredentialQuery {
     format: Option<String>,
     /// The learner's own view: their progress token (from the award response's `learner_url`).
     learner: Option<String>,
+    /// The page's language (read by [`Preferred`](super::texts::Preferred)).
+    #[serde(rename = "lang")]
+    _lang: Option<String>,
 }
 
 async fn credential(
     State(s): State<AppState>,
+    lang: super::texts::Preferred,
     headers: HeaderMap,
     ApiPath(raw): ApiPath<String>,
     ApiQuery(q): ApiQuery<CredentialQuery>,
@@ -137,6 +141,7 @@ async fn credential(
             None => None,
         };
         let page = super::pages::badge_page(
+            lang,
             &s.service.base_url,
             &id.to_string(),
             &vc,

@@ -18,6 +18,7 @@ mod partnerships;
 mod progress;
 mod public;
 mod status;
+mod texts;
 mod tokens;
 mod verify;
 

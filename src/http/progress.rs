@@ -9,7 +9,8 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::extract::{ApiJson, ApiPath, Caller};
-use super::pages::{private, progress_page, progress_replaced, wants_html};
+use super::pages::{DocumentKind, private, progress_page, progress_replaced, wants_html};
+use super::texts::Preferred;
 use super::{ApiResult, AppState, json_ld};
 
 pub fn public_router() -> Router<AppState> {
@@ -30,12 +31,13 @@ pub fn api_router() -> Router<AppState> {
 
 async fn progress(
     State(s): State<AppState>,
+    lang: Preferred,
     headers: HeaderMap,
     ApiPath(token): ApiPath<String>,
 ) -> ApiResult<Response> {
     let doc = s.service.progress_document(&token).await?;
     if wants_html(&headers) {
-        return Ok(progress_page(&doc, &s.service.progress_url(&token)));
+        return Ok(progress_page(lang, &doc, &s.service.progress_url(&token)));
     }
     Ok(private(Json(doc).into_response()))
 }
@@ -48,18 +50,24 @@ async fn progress_map(State(s): State<AppState>, ApiPath(token): ApiPath<String>
     Ok(private(r))
 }
 
-async fn replace(State(s): State<AppState>, ApiPath(token): ApiPath<String>) -> ApiResult<Response> {
-    Ok(progress_replaced(&s.service.replace_own_progress_link(&token).await?))
+async fn replace(State(s): State<AppState>, lang: Preferred, ApiPath(token): ApiPath<String>) -> ApiResult<Response> {
+    Ok(progress_replaced(lang, &s.service.replace_own_progress_link(&token).await?))
 }
 
 async fn certificate_achievement(
     State(s): State<AppState>,
+    lang: Preferred,
     headers: HeaderMap,
     ApiPath((id, v)): ApiPath<(Uuid, i64)>,
 ) -> ApiResult<Response> {
     let doc = crate::credential::ob3::with_context(s.service.certificate_achievement(id, v).await?);
     if wants_html(&headers) {
-        return Ok(super::pages::document_page("Partial certificate", &doc, doc["id"].as_str().unwrap_or_default()));
+        return Ok(super::pages::document_page(
+            lang,
+            DocumentKind::Certificate,
+            &doc,
+            doc["id"].as_str().unwrap_or_default(),
+        ));
     }
     Ok(json_ld(headers.get(header::ACCEPT), &doc))
 }

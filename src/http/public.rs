@@ -62,10 +62,20 @@ async fn ob2_issuer(State(s): State<AppState>, headers: HeaderMap, ApiPath(id): 
     Ok(json_ld(headers.get(header::ACCEPT), &s.service.ob2_issuer(id).await?))
 }
 
-async fn profile(State(s): State<AppState>, headers: HeaderMap, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Response> {
+async fn profile(
+    State(s): State<AppState>,
+    lang: super::texts::Preferred,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Response> {
     let doc = s.service.profile_document(id).await?;
     if super::pages::wants_html(&headers) {
-        return Ok(super::pages::document_page("Issuer", &doc, &format!("{}/issuers/{id}", s.service.base_url)));
+        return Ok(super::pages::document_page(
+            lang,
+            super::pages::DocumentKind::Issuer,
+            &doc,
+            &format!("{}/issuers/{id}", s.service.base_url),
+        ));
     }
     Ok(json_ld(headers.get(header::ACCEPT), &doc))
 }
@@ -86,10 +96,20 @@ async fn did(State(s): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> ApiResult
     ))
 }
 
-async fn achievement(State(s): State<AppState>, headers: HeaderMap, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Response> {
+async fn achievement(
+    State(s): State<AppState>,
+    lang: super::texts::Preferred,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Response> {
     let doc = s.service.achievement_document(id, None).await?;
     if super::pages::wants_html(&headers) {
-        return Ok(super::pages::document_page("Nanomodule", &doc, doc["id"].as_str().unwrap_or_default()));
+        return Ok(super::pages::document_page(
+            lang,
+            super::pages::DocumentKind::Nanomodule,
+            &doc,
+            doc["id"].as_str().unwrap_or_default(),
+        ));
     }
     Ok(json_ld(headers.get(header::ACCEPT), &doc))
 }

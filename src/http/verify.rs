@@ -27,6 +27,9 @@ pub fn router(guards: std::sync::Arc<super::limits::Guards>) -> Router<AppState>
 struct VerifyQuery {
     /// An e-mail address (or other identity) to check the hashed recipient against.
     recipient: Option<String>,
+    /// The result page's language (read by [`Preferred`](super::texts::Preferred)).
+    #[serde(rename = "lang")]
+    _lang: Option<String>,
 }
 
 /// What was submitted, once unwrapped.
@@ -195,12 +198,17 @@ pub async fn run(state: &AppState, submitted: Submitted, recipient: Option<Strin
     Ok(report)
 }
 
-async fn verify(State(s): State<AppState>, ApiQuery(q): ApiQuery<VerifyQuery>, req: Request) -> ApiResult<Response> {
+async fn verify(
+    State(s): State<AppState>,
+    lang: super::texts::Preferred,
+    ApiQuery(q): ApiQuery<VerifyQuery>,
+    req: Request,
+) -> ApiResult<Response> {
     let wants_html =
         req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
     let (submitted, recipient) = read(&s, req, q.recipient).await?;
     let report = run(&s, submitted, recipient).await?;
-    let response = if wants_html { super::pages::verify_result(&s, &report) } else { Json(&report).into_response() };
+    let response = if wants_html { super::pages::verify_result(lang, &report) } else { Json(&report).into_response() };
     // An outage is never a verdict: the report says "could not check" and the status asks the
     // client to come back.
     Ok(super::error::unavailable_if(report.unavailable, response))

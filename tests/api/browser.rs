@@ -78,7 +78,7 @@ async fn badge_page_in_a_real_browser(app: TestApp) {
     let dom =
         tokio::task::spawn_blocking(move || load(&page_url, &format!("badge-valid-{backend}.png"))).await.unwrap();
     assert!(status_text(&dom).starts_with("Valid"), "{}", status_text(&dom));
-    assert!(dom.contains("<h1>Smeren</h1>"));
+    assert!(dom.contains("<h1 lang=\"nl\">Smeren</h1>"));
 
     let id = url.rsplit('/').next().unwrap();
     app.post(&format!("/api/v1/credentials/{id}/revoke"), ADMIN, json!({"reason": "Awarded to the wrong person"}))

@@ -136,14 +136,33 @@ async fn badge_and_verify_pages(app: TestApp) {
     assert!(headers["content-type"].to_str().unwrap().starts_with("text/html"));
     let csp = headers["content-security-policy"].to_str().unwrap();
     assert!(csp.contains("default-src 'none'") && !csp.contains("script-src"));
+    // Without a preference the page speaks the badge's language (Dutch here)…
     assert!(page.contains("<html lang=\"nl\">"));
-    assert!(page.contains("Valid — this badge is genuine"));
-    assert!(page.contains("Jan &lt;script&gt;alert(1)&lt;/script&gt; Jansen"), "escaped recipient name");
+    assert!(page.contains("Geldig — deze badge is echt en van kracht."), "{page}");
+    assert!(page.contains("Toevoegen aan LinkedIn-profiel") && page.contains("<dt>Uitgegeven door</dt>"));
+    assert!(page.contains("href=\"?lang=en\""), "a link to the other language");
+    // …and the reader's language when they have one: their browser's, or the one they chose.
+    let english = app
+        .client
+        .get(format!("{}/credentials/{id}", app.base))
+        .header("accept", "text/html")
+        .header("accept-language", "en-GB,en;q=0.9,nl;q=0.5")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(english.contains("<html lang=\"en\">") && english.contains("Valid — this badge is genuine"), "{english}");
+    assert!(english.contains("<h1 lang=\"nl\">Smeren</h1>"), "the badge's own words keep their language");
+    let (_, _, chosen) = html(&app, &format!("/credentials/{id}?lang=en")).await;
+    assert!(chosen.contains("Add to LinkedIn profile"));
+    assert!(page.contains("Jan &#60;script&#62;alert(1)&#60;/script&#62; Jansen"), "escaped recipient name");
     assert!(!page.contains("<script>"));
     assert!(page.contains("<meta property=\"og:title\""));
-    assert!(page.contains("https://www.linkedin.com/profile/add?startTask=CERTIFICATION_NAME&amp;name=Smeren&amp;organizationName=Techniek+Twente"));
+    assert!(page.contains("https://www.linkedin.com/profile/add?startTask=CERTIFICATION_NAME&#38;name=Smeren&#38;organizationName=Techniek+Twente"));
     let month = time::OffsetDateTime::now_utc().month() as u8;
-    assert!(page.contains(&format!("issueMonth={month}&amp;")), "1-based month without padding");
+    assert!(page.contains(&format!("issueMonth={month}&#38;")), "1-based month without padding");
     assert!(page.contains("https://portfolio.example/jan/1"), "evidence link");
     assert!(page.contains(&format!("{url}/badge.png")));
     // Machines still get JSON at the same URL.
@@ -154,11 +173,14 @@ async fn badge_and_verify_pages(app: TestApp) {
 
     app.post(&format!("/api/v1/credentials/{id}/revoke"), ADMIN, json!({"reason": "Issued <by mistake>"})).await;
     let (_, _, page) = html(&app, &format!("/credentials/{id}")).await;
-    assert!(page.contains("Revoked by the issuer (Issued &lt;by mistake&gt;)"), "{page}");
+    assert!(page.contains("Ingetrokken door de uitgever (Issued &#60;by mistake&#62;)"), "{page}");
 
     let (s, _, form) = html(&app, "/verify").await;
     assert_eq!(s, StatusCode::OK);
     assert!(form.contains("enctype=\"multipart/form-data\"") && form.contains("name=\"file\""));
+    assert!(form.contains("<label for=\"file\">Badge file</label>"));
+    let (_, _, form_nl) = html(&app, "/verify?lang=nl").await;
+    assert!(form_nl.contains("<label for=\"file\">Badgebestand</label>") && form_nl.contains("Controleren</button>"));
     let f = Form::new().text("credential", serde_json::to_string(&vc).unwrap());
     let r = app
         .client
@@ -171,6 +193,19 @@ async fn badge_and_verify_pages(app: TestApp) {
     let result = r.text().await.unwrap();
     assert!(result.contains("Revoked by the issuer"), "{result}");
     assert!(result.contains("<strong>proof</strong> — passed"));
+    let r = app
+        .client
+        .post(format!("{}/verify?lang=nl", app.base))
+        .header("accept", "text/html")
+        .multipart(Form::new().text("credential", serde_json::to_string(&vc).unwrap()))
+        .send()
+        .await
+        .unwrap();
+    let result = r.text().await.unwrap();
+    assert!(
+        result.contains("Ingetrokken door de uitgever") && result.contains("<strong>proof</strong> — geslaagd"),
+        "{result}"
+    );
 
     let (s, _, issuer_page) = html(&app, &format!("/issuers/{issuer}")).await;
     assert_eq!(s, StatusCode::OK);

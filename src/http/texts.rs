@@ -1,0 +1,290 @@
+//! The words on our pages, in English and Dutch. Templates take a `&Texts` and never hold
+//! sentences of their own, so a page cannot be translated in one language and forgotten in the
+//! other (both catalogues are the same struct; a missing field does not compile).
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Nl,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Nl => "nl",
+        }
+    }
+
+    /// `nl`, `nl-NL`, `en-GB`, … ; anything else is not a language we speak.
+    pub fn parse(tag: &str) -> Option<Lang> {
+        let primary = tag.trim().split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase();
+        match primary.as_str() {
+            "nl" => Some(Lang::Nl),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    pub fn texts(self) -> &'static Texts {
+        match self {
+            Lang::En => &EN,
+            Lang::Nl => &NL,
+        }
+    }
+
+    /// The other language, for the switch link on every page.
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::En => Lang::Nl,
+            Lang::Nl => Lang::En,
+        }
+    }
+}
+
+/// The reader's choice: `?lang=` first, then the browser's `Accept-Language` (highest weight
+/// first), else `None` and the page picks (a badge page its badge's language).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Preferred(pub Option<Lang>);
+
+impl Preferred {
+    pub fn or(self, fallback: Lang) -> Lang {
+        self.0.unwrap_or(fallback)
+    }
+
+    fn from_parts(query: Option<&str>, accept_language: Option<&str>) -> Preferred {
+        let asked = query
+            .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
+            .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "lang"))
+            .and_then(|(_, v)| Lang::parse(&v));
+        if asked.is_some() {
+            return Preferred(asked);
+        }
+        let mut ranges: Vec<(f32, Lang)> = accept_language
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|r| {
+                let mut parts = r.split(';');
+                let lang = Lang::parse(parts.next()?)?;
+                let q = parts
+                    .find_map(|p| p.trim().strip_prefix("q="))
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .unwrap_or(1.0);
+                (q > 0.0).then_some((q, lang))
+            })
+            .collect();
+        // Stable: among equal weights the first listed wins.
+        ranges.sort_by(|a, b| b.0.total_cmp(&a.0));
+        Preferred(ranges.first().map(|(_, l)| *l))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Preferred {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let accept = parts.headers.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+        Ok(Preferred::from_parts(parts.uri.query(), accept))
+    }
+}
+
+/// Every fixed text on the public pages.
+pub struct Texts {
+    pub switch_to: &'static str,
+    pub valid: &'static str,
+    pub could_not_check: &'static str,
+    pub revoked: &'static str,
+    pub suspended: &'static str,
+    pub expired: &'static str,
+    pub not_valid: &'static str,
+    pub passed: &'static str,
+    pub failed: &'static str,
+    pub badge: &'static str,
+    pub awarded_to: &'static str,
+    pub issued_by: &'static str,
+    pub issued_on: &'static str,
+    pub criteria: &'static str,
+    pub skills: &'static str,
+    pub evidence: &'static str,
+    pub download_or_share: &'static str,
+    pub badge_png: &'static str,
+    pub badge_svg: &'static str,
+    pub add_to_linkedin: &'static str,
+    pub your_progress: &'static str,
+    pub see_progress: &'static str,
+    pub progress_private_note: &'static str,
+    pub verification_details: &'static str,
+    pub verify_title: &'static str,
+    pub verify_intro: &'static str,
+    pub badge_file: &'static str,
+    pub or_paste: &'static str,
+    pub holder_email: &'static str,
+    pub verify_button: &'static str,
+    pub result_title: &'static str,
+    pub issuer: &'static str,
+    pub valid_from: &'static str,
+    pub checks: &'static str,
+    pub verify_another: &'static str,
+    pub description: &'static str,
+    pub website: &'static str,
+    pub email: &'static str,
+    pub achievement_type: &'static str,
+    pub study_load: &'static str,
+    pub kind_issuer: &'static str,
+    pub kind_nanomodule: &'static str,
+    pub kind_certificate: &'static str,
+    pub progress_intro: &'static str,
+    pub your_lines: &'static str,
+    pub stations: &'static str,
+    pub where_you_stand: &'static str,
+    pub certificate: &'static str,
+    pub no_lines: &'static str,
+    pub your_badges: &'static str,
+    pub shared_by_mistake: &'static str,
+    pub replace_link: &'static str,
+    pub replace_note: &'static str,
+    pub new_link_title: &'static str,
+    pub new_link_intro: &'static str,
+    pub status_active: &'static str,
+    pub status_suspended: &'static str,
+    pub status_revoked: &'static str,
+}
+
+pub static EN: Texts = Texts {
+    switch_to: "Nederlands",
+    valid: "Valid — this badge is genuine and in force.",
+    could_not_check: "Could not check — this says nothing against the badge; try again later",
+    revoked: "Revoked by the issuer",
+    suspended: "Suspended by the issuer",
+    expired: "Expired — this badge is no longer valid.",
+    not_valid: "Not valid: failed check(s)",
+    passed: "passed",
+    failed: "failed",
+    badge: "Badge",
+    awarded_to: "Awarded to",
+    issued_by: "Issued by",
+    issued_on: "Issued on",
+    criteria: "Criteria",
+    skills: "Skills",
+    evidence: "Evidence",
+    download_or_share: "Download or share",
+    badge_png: "Badge (PNG)",
+    badge_svg: "Badge (SVG)",
+    add_to_linkedin: "Add to LinkedIn profile",
+    your_progress: "Your progress",
+    see_progress: "See your metro lines and certificates",
+    progress_private_note: "(a private link: share this page's address without ?learner=…).",
+    verification_details: "Verification details",
+    verify_title: "Verify a badge",
+    verify_intro: "Upload a badge image (PNG or SVG) or paste a badge (JSON or VC-JWT). No account needed; nothing is stored.",
+    badge_file: "Badge file",
+    or_paste: "…or paste it here",
+    holder_email: "E-mail address of the holder (optional)",
+    verify_button: "Verify",
+    result_title: "Verification result",
+    issuer: "Issuer",
+    valid_from: "Valid from",
+    checks: "Checks",
+    verify_another: "Verify another badge",
+    description: "Description",
+    website: "Website",
+    email: "E-mail",
+    achievement_type: "Achievement type",
+    study_load: "Study load (hours)",
+    kind_issuer: "Issuer",
+    kind_nanomodule: "Nanomodule",
+    kind_certificate: "Partial certificate",
+    progress_intro: "This page is private: anyone with its link can see it. Share your badges' own links instead.",
+    your_lines: "Your metro lines",
+    stations: "Stations",
+    where_you_stand: "Where you stand",
+    certificate: "Certificate",
+    no_lines: "None of your badges is part of a metro line yet.",
+    your_badges: "Your badges",
+    shared_by_mistake: "Link shared by mistake?",
+    replace_link: "Replace this link",
+    replace_note: "(the old one stops working at once).",
+    new_link_title: "Your new progress link",
+    new_link_intro: "The old link no longer works. Keep this one:",
+    status_active: "active",
+    status_suspended: "suspended",
+    status_revoked: "revoked",
+};
+
+pub static NL: Texts = Texts {
+    switch_to: "English",
+    valid: "Geldig — deze badge is echt en van kracht.",
+    could_not_check: "Kon niet controleren — dit zegt niets tegen de badge; probeer het later opnieuw",
+    revoked: "Ingetrokken door de uitgever",
+    suspended: "Geschorst door de uitgever",
+    expired: "Verlopen — deze badge is niet meer geldig.",
+    not_valid: "Niet geldig: mislukte controle(s)",
+    passed: "geslaagd",
+    failed: "mislukt",
+    badge: "Badge",
+    awarded_to: "Toegekend aan",
+    issued_by: "Uitgegeven door",
+    issued_on: "Uitgegeven op",
+    criteria: "Criteria",
+    skills: "Vaardigheden",
+    evidence: "Bewijs",
+    download_or_share: "Downloaden of delen",
+    badge_png: "Badge (PNG)",
+    badge_svg: "Badge (SVG)",
+    add_to_linkedin: "Toevoegen aan LinkedIn-profiel",
+    your_progress: "Jouw voortgang",
+    see_progress: "Bekijk je metrolijnen en certificaten",
+    progress_private_note: "(een persoonlijke link: deel het adres van deze pagina zonder ?learner=…).",
+    verification_details: "Details van de controle",
+    verify_title: "Een badge controleren",
+    verify_intro: "Upload een badge-afbeelding (PNG of SVG) of plak een badge (JSON of VC-JWT). Geen account nodig; er wordt niets bewaard.",
+    badge_file: "Badgebestand",
+    or_paste: "…of plak hem hier",
+    holder_email: "E-mailadres van de houder (optioneel)",
+    verify_button: "Controleren",
+    result_title: "Resultaat van de controle",
+    issuer: "Uitgever",
+    valid_from: "Geldig vanaf",
+    checks: "Controles",
+    verify_another: "Nog een badge controleren",
+    description: "Beschrijving",
+    website: "Website",
+    email: "E-mail",
+    achievement_type: "Soort prestatie",
+    study_load: "Studielast (uren)",
+    kind_issuer: "Uitgever",
+    kind_nanomodule: "Nanomodule",
+    kind_certificate: "Deelcertificaat",
+    progress_intro: "Deze pagina is persoonlijk: iedereen met de link kan haar zien. Deel liever de links van je badges zelf.",
+    your_lines: "Jouw metrolijnen",
+    stations: "Stations",
+    where_you_stand: "Waar je staat",
+    certificate: "Certificaat",
+    no_lines: "Nog geen van je badges hoort bij een metrolijn.",
+    your_badges: "Jouw badges",
+    shared_by_mistake: "Link per ongeluk gedeeld?",
+    replace_link: "Vervang deze link",
+    replace_note: "(de oude werkt meteen niet meer).",
+    new_link_title: "Je nieuwe voortgangslink",
+    new_link_intro: "De oude link werkt niet meer. Bewaar deze:",
+    status_active: "actief",
+    status_suspended: "geschorst",
+    status_revoked: "ingetrokken",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_beats_header_and_weights_order_the_header() {
+        assert_eq!(Preferred::from_parts(Some("lang=nl"), Some("en")).0, Some(Lang::Nl));
+        assert_eq!(Preferred::from_parts(Some("format=json"), Some("de, en;q=0.5, nl;q=0.8")).0, Some(Lang::Nl));
+        assert_eq!(Preferred::from_parts(None, Some("en-GB,en;q=0.9")).0, Some(Lang::En));
+        assert_eq!(Preferred::from_parts(None, Some("nl;q=0, de")).0, None);
+        assert_eq!(Preferred::from_parts(Some("lang=fr"), None).0, None);
+    }
+}
