@@ -301,29 +301,30 @@ pub fn default_image_svg(name: &str) -> String {
         .to_uppercase();
     let digest = crate::domain::audit::sha256_hex(name.as_bytes());
     let hue = u32::from_str_radix(&digest[..4], 16).unwrap_or(0) % 360;
-    format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"256\" height=\"256\" viewBox=\"0 0 256 256\" role=\"img\" aria-label=\"{label}\">\
-<circle cx=\"128\" cy=\"128\" r=\"120\" fill=\"hsl({hue},55%,42%)\"/>\
-<circle cx=\"128\" cy=\"128\" r=\"104\" fill=\"none\" stroke=\"#fff\" stroke-width=\"6\"/>\
-<text x=\"128\" y=\"148\" font-family=\"sans-serif\" font-size=\"64\" font-weight=\"bold\" fill=\"#fff\" text-anchor=\"middle\">{initials}</text></svg>",
-        label = xml_escape(name),
-        initials = xml_escape(&initials),
-    )
+    askama::Template::render(&DefaultBadge { label: name, hue, initials: &initials })
+        .expect("the badge template renders")
 }
 
-pub fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
+#[derive(askama::Template)]
+#[template(path = "default_badge.svg")]
+struct DefaultBadge<'a> {
+    label: &'a str,
+    hue: u32,
+    initials: &'a str,
+}
+
+/// An SVG wrapping a PNG, so a PNG-only badge can be baked as SVG too.
+pub fn png_in_svg(label: &str, png: &[u8]) -> String {
+    use base64::Engine;
+    let png_base64 = base64::engine::general_purpose::STANDARD.encode(png);
+    askama::Template::render(&PngInSvg { label, png_base64: &png_base64 }).expect("the wrapper template renders")
+}
+
+#[derive(askama::Template)]
+#[template(path = "png_in_svg.svg")]
+struct PngInSvg<'a> {
+    label: &'a str,
+    png_base64: &'a str,
 }
 
 #[cfg(test)]
@@ -355,7 +356,8 @@ mod tests {
     #[test]
     fn default_image_escapes() {
         let svg = default_image_svg("<script> & co");
-        assert!(svg.contains("&lt;script&gt; &amp; co"));
+        assert!(svg.contains("&#60;script&#62; &#38; co"), "{svg}");
         assert!(!svg.contains("<script>"));
+        crate::credential::image::check_svg(&svg).expect("a clean SVG");
     }
 }

@@ -37,7 +37,6 @@ impl Service {
     }
 
     pub async fn baked_svg(&self, credential: Uuid) -> ServiceResult<String> {
-        use base64::Engine;
         let (content_type, bytes, name, signed) = self.artwork(credential).await?;
         let checked = (content_type == "image/svg+xml")
             .then(|| String::from_utf8(bytes.clone()).ok())
@@ -50,11 +49,7 @@ impl Service {
             // so the download never carries active content.
             ob3::default_image_svg(&name)
         } else {
-            format!(
-                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"256\" height=\"256\" role=\"img\" aria-label=\"{}\"><image width=\"256\" height=\"256\" href=\"data:image/png;base64,{}\"/></svg>",
-                ob3::xml_escape(&name),
-                base64::engine::general_purpose::STANDARD.encode(&bytes)
-            )
+            ob3::png_in_svg(&name, &bytes)
         };
         bake::bake_svg(&svg, &signed).map_err(|e| ServiceError::Internal(e.to_string()))
     }
