@@ -138,8 +138,12 @@ async fn end_to_end(raw: f64) {
     let base = format!("http://{}", listener.local_addr().unwrap());
     // One client address sends everything here: no per-client rate limit.
     let limits = metrobadge::http::limits::Limits { verify_per_minute: u32::MAX, ..Default::default() };
-    let service =
-        metrobadge::service::Service::new(store, metrobadge::master_key::MasterKey::generate(), &base, Some("bench"));
+    let service = metrobadge::service::Service::new(
+        store.clone(),
+        metrobadge::master_key::MasterKey::generate(),
+        &base,
+        Some("bench"),
+    );
     let app = metrobadge::App::with_limits(service, 16 * 1024 * 1024, &limits);
     let service = app.service.clone();
     tokio::spawn(app.serve(listener, std::future::pending()));
@@ -254,12 +258,11 @@ async fn end_to_end(raw: f64) {
             .await
             .unwrap();
     assert_eq!(resp.status(), 201);
-    while service.store.queued_jobs().await.unwrap() > 0 {
+    while service.queued_jobs().await.unwrap() > 0 {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let elapsed = start.elapsed();
-    let issued = service
-        .store
+    let issued = store
         .query_text("SELECT CAST(COUNT(*) AS TEXT) FROM credential WHERE metro_line_id IS NOT NULL")
         .await
         .unwrap();

@@ -176,13 +176,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 });
             }
             let listener = tokio::net::TcpListener::bind(config.bind).await?;
-            tracing::info!(bind = %config.bind, base_url = %config.base_url(), database = app.service.store.backend(), "metrobadge listening");
+            tracing::info!(bind = %config.bind, base_url = %config.base_url(), database = app.service.backend(), "metrobadge listening");
             app.serve(listener, shutdown_signal()).await
         }
         Command::Migrate => {
             let service = crate::app::service(&config).await?;
             eprintln!("database {} is up to date", crate::config::redact_url(&config.database_url));
-            service.store.close().await;
+            service.close().await;
             Ok(())
         }
         Command::Token { command: TokenCommand::Create { role, issuer, label } } => {
@@ -228,8 +228,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Backup { file } => {
             let service = crate::app::service(&config).await?;
-            service.store.backup_sqlite(&file).await.map_err(|e| match e {
-                crate::store::StoreError::UnsupportedUrl => {
+            service.backup_sqlite(&file).await.map_err(|e| match e {
+                crate::service::ServiceError::Store(crate::store::StoreError::UnsupportedUrl) => {
                     anyhow::anyhow!("backup copies SQLite databases; for PostgreSQL use pg_dump (README)")
                 }
                 e => anyhow::anyhow!("backup failed: {e}"),
@@ -264,7 +264,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let service = crate::app::service(&config).await?;
             let report = service.integrity().await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}", serde_json::to_string_pretty(&report)?);
-            service.store.close().await;
+            service.close().await;
             anyhow::ensure!(report.ok, "restored, but the audit trail does not verify: see the report above");
             eprintln!(
                 "restored {} from {}; audit chain and newest checkpoint verify",

@@ -33,7 +33,7 @@ async fn ready(State(state): State<AppState>) -> Response {
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let mut text = state.metrics.render();
     // A queue that only grows means stacking keeps failing (details in the logs).
-    if let Ok(n) = state.service.store.queued_jobs().await {
+    if let Ok(n) = state.service.queued_jobs().await {
         text.push_str("# HELP metrobadge_stack_queue_jobs Learners' re-evaluations waiting in the stacking queue.\n");
         text.push_str("# TYPE metrobadge_stack_queue_jobs gauge\n");
         text.push_str(&format!("metrobadge_stack_queue_jobs {n}\n"));

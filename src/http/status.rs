@@ -77,15 +77,7 @@ async fn get_status(
     Caller(who): Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<impl IntoResponse> {
-    let state = s
-        .service
-        .store
-        .credential_state(id)
-        .await
-        .map_err(crate::service::ServiceError::from)?
-        .ok_or_else(super::ApiError::not_found)?;
-    who.check(state.issuer_id, crate::domain::access::Action::Read).map_err(crate::service::ServiceError::from)?;
-    Ok(Json(s.service.credential_status(id).await?))
+    Ok(Json(s.service.credential_status_for(&who, id).await?))
 }
 
 async fn list(s: &AppState, headers: &HeaderMap, list: Uuid, purpose: Purpose) -> ApiResult<Response> {

@@ -107,7 +107,8 @@ pub type ServiceResult<T> = Result<T, ServiceError>;
 /// Everything the handlers and the CLI need; cheap to clone.
 #[derive(Clone)]
 pub struct Service {
-    pub store: Store,
+    /// Only the service reads and writes the database: handlers go through its use cases.
+    pub(crate) store: Store,
     pub(crate) master_key: Arc<MasterKey>,
     /// Public origin used in every document id, without a trailing slash.
     pub base_url: String,
@@ -129,6 +130,26 @@ impl Service {
             verify_slots: Arc::new(tokio::sync::Semaphore::new(default_verify_slots())),
             link_keys: Arc::new(tokio::sync::OnceCell::new()),
         }
+    }
+
+    /// `sqlite` or `postgres`, for the start-up log.
+    pub fn backend(&self) -> &'static str {
+        self.store.backend()
+    }
+
+    /// Closes the database connections (at shutdown).
+    pub async fn close(&self) {
+        self.store.close().await
+    }
+
+    /// A consistent copy of the SQLite database while serving (`metrobadge backup`).
+    pub async fn backup_sqlite(&self, target: &std::path::Path) -> ServiceResult<()> {
+        Ok(self.store.backup_sqlite(target).await?)
+    }
+
+    /// Learners' re-evaluations waiting in the stacking queue (a metrics gauge).
+    pub async fn queued_jobs(&self) -> ServiceResult<i64> {
+        Ok(self.store.queued_jobs().await?)
     }
 
     /// Sets how many submitted credentials may be verified at once.

@@ -115,7 +115,14 @@ impl Service {
     }
 
     /// A credential's current status as the API shows it.
-    pub async fn credential_status(&self, id: Uuid) -> ServiceResult<Value> {
+    /// A credential's status as its issuer's staff may read it.
+    pub async fn credential_status_for(&self, who: &Principal, id: Uuid) -> ServiceResult<Value> {
+        let s = self.store.credential_state(id).await?.ok_or(ServiceError::NotFound)?;
+        who.check(s.issuer_id, Action::Read)?;
+        self.credential_status(id).await
+    }
+
+    pub(crate) async fn credential_status(&self, id: Uuid) -> ServiceResult<Value> {
         let s = self.store.credential_state(id).await?.ok_or(ServiceError::NotFound)?;
         let status = match (&s.revoked_at, &s.suspended_at) {
             (Some(_), _) => "revoked",

@@ -36,7 +36,7 @@ async fn every_change_is_chained(app: TestApp) {
     // A rejected request writes nothing.
     let (s, _) = app.post(&format!("/api/v1/issuers/{a}/skills"), ADMIN, json!({"name": ""})).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    let events = app.service.store.audit_page(0, 100).await.unwrap();
+    let events = app.store.audit_page(0, 100).await.unwrap();
     let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(
         actions,
@@ -61,7 +61,7 @@ async fn every_change_is_chained(app: TestApp) {
 
 async fn audit_table_is_append_only(app: TestApp) {
     app.issuer("A").await;
-    let store = &app.service.store;
+    let store = &app.store;
     for sql in ["UPDATE audit_event SET action = 'x' WHERE seq = 1", "DELETE FROM audit_event WHERE seq = 1"] {
         let err = store.execute_raw(sql).await.expect_err("the trigger refuses");
         assert!(format!("{:?}", err).contains("append-only"), "{err:?}");
@@ -77,7 +77,7 @@ async fn audit_table_is_append_only(app: TestApp) {
 async fn tampering_is_detected(app: TestApp) {
     let a = app.issuer("A").await;
     app.post(&format!("/api/v1/issuers/{a}/skills"), ADMIN, json!({"name": "S"})).await;
-    let store = &app.service.store;
+    let store = &app.store;
     // Bypass the triggers as a database superuser would.
     bypass_triggers(store).await;
     store.execute_raw("UPDATE audit_event SET subject_id = 'someone-else' WHERE seq = 2").await.unwrap();
@@ -118,7 +118,7 @@ async fn concurrent_instances_never_fork(app: TestApp) {
     let report = app.service.audit_check(None).await.unwrap();
     assert!(report.ok, "{report:?}");
     assert_eq!(report.events_checked, 2 + 2 * per_instance as u64);
-    let events = app.service.store.audit_page(0, 1000).await.unwrap();
+    let events = app.store.audit_page(0, 1000).await.unwrap();
     let skills = events.iter().filter(|e| e.action == "skill.created").count();
     assert_eq!(skills, 2 * per_instance);
     other.stop().await;
@@ -147,7 +147,7 @@ async fn audit_api_scopes_exports_and_verifies(app: TestApp) {
     assert_eq!(app.get(&format!("/api/v1/audit/events?issuer={b}"), Some(&auditor)).await.0, StatusCode::NOT_FOUND);
     assert_eq!(app.get("/api/v1/audit/events", Some(&trainer)).await.0, StatusCode::FORBIDDEN);
     // Admin exports everything as NDJSON and CSV, streamed.
-    let all = app.service.store.audit_page(0, 10_000).await.unwrap();
+    let all = app.store.audit_page(0, 10_000).await.unwrap();
     let r = export(&app, "", "application/x-ndjson").await;
     assert_eq!(r.headers()["content-type"], "application/x-ndjson");
     let lines: Vec<serde_json::Value> =
@@ -169,7 +169,7 @@ async fn audit_api_scopes_exports_and_verifies(app: TestApp) {
     assert_eq!(report["scope"], "all");
     assert_eq!(report["events_checked"].as_u64().unwrap() as usize, all.len());
     // Tampering below the triggers is found and named: chain (issuer) and sequence number.
-    let store = &app.service.store;
+    let store = &app.store;
     bypass_triggers(store).await;
     store
         .execute_raw(&format!("UPDATE audit_event SET action = 'skill.deleted' WHERE chain = '{a}' AND seq = 5"))
@@ -260,7 +260,7 @@ async fn signed_checkpoints_and_offline_verification(app: TestApp) {
     let (_, listed) = app.get("/audit/checkpoints", None).await;
     assert_eq!(listed["checkpoints"][0]["number"], 1);
     assert!(listed["checkpoints"][0].get("heads").is_none(), "the public list tells no issuer's volume");
-    let events = app.service.store.audit_page(0, 10_000).await.unwrap();
+    let events = app.store.audit_page(0, 10_000).await.unwrap();
     assert!(
         events.iter().any(|e| e.action == "audit.checkpoint" && e.chain == "platform"),
         "checkpoints are events of the platform chain"
@@ -378,7 +378,7 @@ async fn issuer_chains_verify_alone(app: TestApp) {
     assert!(!ok && out.contains("does not reach"), "{out}");
 
     // In the database: B's altered row is named by the admin's check and B's auditor's, not A's.
-    let store = &app.service.store;
+    let store = &app.store;
     bypass_triggers(store).await;
     store
         .execute_raw(&format!("UPDATE audit_event SET subject_id = 'x' WHERE chain = '{b}' AND seq = 7"))
@@ -419,7 +419,7 @@ async fn legacy_chain_closes_and_issuer_exports_still_verify(app: TestApp) {
         }
     }
     // Back to the old table: every event in one chain, hashed without a chain name.
-    let store = &app.service.store;
+    let store = &app.store;
     let mut prev = metrobadge::domain::audit::GENESIS_HASH.to_string();
     let mut old = Vec::new();
     for (i, mut e) in store.audit_page(0, 10_000).await.unwrap().into_iter().enumerate() {
@@ -554,7 +554,7 @@ async fn reports_and_concurrent_award_chain(app: TestApp) {
     assert!(statuses.iter().all(|s| *s == StatusCode::CREATED), "{statuses:?}");
     let report = app.service.audit_check(None).await.unwrap();
     assert!(report.ok, "{report:?}");
-    let events = app.service.store.audit_page(0, 100_000).await.unwrap();
+    let events = app.store.audit_page(0, 100_000).await.unwrap();
     assert_eq!(report.events_checked as usize, events.len());
     for (i, e) in events.iter().enumerate() {
         assert_eq!(e.seq, i as i64 + 1, "no gap");

@@ -45,7 +45,7 @@ pub fn recipients(n: usize) -> Value {
 }
 
 async fn credential_count(app: &TestApp) -> usize {
-    app.service.store.query_text("SELECT CAST(COUNT(*) AS TEXT) FROM credential").await.unwrap()[0].parse().unwrap()
+    app.store.query_text("SELECT CAST(COUNT(*) AS TEXT) FROM credential").await.unwrap()[0].parse().unwrap()
 }
 
 async fn fetch(app: &TestApp, url: &str, accept: &str) -> (StatusCode, String, String) {
@@ -146,7 +146,7 @@ async fn award_a_cohort(app: TestApp) {
     assert_eq!(did["credentialSubject"]["id"], "did:key:z6MkjZRZv3aez3r18pB1RBFJR1kwUVJ5jHt92JmQwXbd5hwi");
 
     // The award and every credential are in the audit chain with the credential's digest.
-    let events = app.service.store.audit_page(0, 1000).await.unwrap();
+    let events = app.store.audit_page(0, 1000).await.unwrap();
     let issued: Vec<_> = events.iter().filter(|e| e.action == "credential.issued").collect();
     assert_eq!(issued.len(), 3);
     let (_, _, text) = fetch(&app, creds[1]["id"].as_str().unwrap(), "application/json").await;
@@ -163,7 +163,7 @@ async fn award_a_cohort(app: TestApp) {
 
 async fn bad_rows_reject_everything(app: TestApp) {
     let (_, nm) = module(&app, None).await;
-    let before = app.service.store.audit_page(0, 1000).await.unwrap().len();
+    let before = app.store.audit_page(0, 1000).await.unwrap().len();
     let body = json!({"recipients": [
         {"identity": "ok@example.nl"},
         {"identity": "broken"},
@@ -175,7 +175,7 @@ async fn bad_rows_reject_everything(app: TestApp) {
     let fields: Vec<&str> = resp["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["recipients[1].identity", "recipients[2].evidence[0].id", "recipients[3].identity"]);
     assert_eq!(credential_count(&app).await, 0, "nothing written");
-    assert_eq!(app.service.store.audit_page(0, 1000).await.unwrap().len(), before);
+    assert_eq!(app.store.audit_page(0, 1000).await.unwrap().len(), before);
     let (s, _) = app.post(&format!("/api/v1/nanomodules/{nm}/awards"), ADMIN, json!({"recipients": []})).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let (s, _) =
@@ -285,7 +285,7 @@ async fn who_may_award(app: TestApp) {
     assert_eq!(app.post(&path, &stranger, body.clone()).await.0, StatusCode::NOT_FOUND);
     assert_eq!(app.call(reqwest::Method::POST, &path, None, Some(body)).await.0, StatusCode::UNAUTHORIZED);
     // The trainer is recorded as the awarding member, with its role.
-    let events = app.service.store.audit_page(0, 1000).await.unwrap();
+    let events = app.store.audit_page(0, 1000).await.unwrap();
     assert!(events.iter().any(|e| e.action == "award.created" && e.actor_role == "trainer"));
     app.stop().await;
 }
@@ -333,7 +333,7 @@ both!(a_full_list_opens_a_new_one);
 /// 131 072 indices fill a list; the next reservation starts a new list, and no index repeats.
 async fn a_full_list_opens_a_new_one(app: TestApp) {
     let issuer: uuid::Uuid = app.issuer("Busy issuer").await.parse().unwrap();
-    let store = &app.service.store;
+    let store = &app.store;
     let first = store.reserve_status_indices(issuer, 131_072 - 5).await.unwrap();
     let list = first[0].0;
     assert!(first.iter().all(|(l, _)| *l == list));

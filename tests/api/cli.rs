@@ -67,7 +67,7 @@ async fn cli_tokens_and_keys(app: TestApp) {
     let (_, keys) = app.get(&format!("/api/v1/issuers/{a}/keys"), Some(ADMIN)).await;
     assert_eq!(keys["keys"].as_array().unwrap().len(), 2);
     // The CLI's actions are in the audit chain too.
-    let events = app.service.store.audit_page(0, 100).await.unwrap();
+    let events = app.store.audit_page(0, 100).await.unwrap();
     assert!(events.iter().any(|e| e.action == "token.created" && e.actor_token == "cli"));
     assert!(app.service.audit_check(None).await.unwrap().ok);
     app.stop().await;
@@ -132,7 +132,7 @@ async fn cli_master_key_rotation(app: TestApp) {
     }
     let (_, check) = rotated.get("/api/v1/audit/verify", Some(ADMIN)).await;
     assert_eq!(check["ok"], true, "{check}");
-    assert!(rotated.service.store.audit_page(0, 1000).await.unwrap().iter().any(|e| e.action == "master_key.rotated"));
+    assert!(rotated.store.audit_page(0, 1000).await.unwrap().iter().any(|e| e.action == "master_key.rotated"));
     rotated.stop().await;
 
     // The instance still holding the old key in memory cannot open the re-sealed keys.
@@ -172,7 +172,7 @@ async fn cli_backup_under_load_and_restore() {
             })
         };
         // The backup starts once the load has stored something.
-        while app.service.store.query_text("SELECT CAST(COUNT(*) AS TEXT) FROM award").await.unwrap() == ["0"] {
+        while app.store.query_text("SELECT CAST(COUNT(*) AS TEXT) FROM award").await.unwrap() == ["0"] {
             tokio::task::yield_now().await;
         }
         let backup = std::env::temp_dir().join(format!("mb_backup_{}.db", uuid::Uuid::new_v4().simple()));

@@ -9,7 +9,7 @@ both!(learner_export_and_erasure);
 
 /// Every row of every table as text (to prove something is nowhere in the database).
 async fn dump(app: &TestApp) -> String {
-    let store = &app.service.store;
+    let store = &app.store;
     let mut out = String::new();
     if store.backend() == "postgres" {
         for t in store.query_text("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'").await.unwrap() {
@@ -102,7 +102,7 @@ async fn learner_export_and_erasure(app: TestApp) {
     assert!(report.to_string().contains("erased on request"), "a copy someone holds shows as revoked: {report}");
     let (_, check) = app.get("/api/v1/audit/verify", Some(ADMIN)).await;
     assert_eq!(check["ok"], true, "{check}");
-    let events = app.service.store.audit_page(0, 10_000).await.unwrap();
+    let events = app.store.audit_page(0, 10_000).await.unwrap();
     assert!(events.iter().any(|e| e.action == "learner.erased" && e.issuer_id.as_deref() == Some(a.as_str())));
     assert_eq!(
         app.post("/api/v1/learners/export", &admin_a, json!({"identity": email})).await.0,

@@ -24,7 +24,7 @@ async fn keys_are_sealed_at_rest(app: TestApp) {
     let text = keys.to_string();
     assert!(text.contains("z6Mk"));
     assert!(!text.contains(&hex::encode(seed)) && !text.to_lowercase().contains("secret"));
-    match &app.service.store {
+    match &app.store {
         Store::Sqlite(_) => {
             let mut found = false;
             let mut scanned = 0;
@@ -38,7 +38,7 @@ async fn keys_are_sealed_at_rest(app: TestApp) {
             assert!(!found, "raw private key bytes found in the SQLite files");
         }
         Store::Postgres(_) => {
-            let rows = app.service.store.query_text("SELECT t::text FROM signing_key t").await.unwrap();
+            let rows = app.store.query_text("SELECT t::text FROM signing_key t").await.unwrap();
             assert!(!rows.is_empty());
             assert!(rows.iter().all(|r| !r.contains(&hex::encode(seed))), "raw private key in signing_key");
         }

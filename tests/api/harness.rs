@@ -109,6 +109,8 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub service: Service,
+    /// The same database as the service's, for tests that look underneath (or tamper).
+    pub store: Store,
     pub db: std::sync::Arc<TestDb>,
     pub master_key_file: PathBuf,
     shutdown: Option<oneshot::Sender<()>>,
@@ -138,7 +140,7 @@ impl TestApp {
         let master_key = MasterKey::parse(master_key_text, "test").unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = App::with_limits(Service::new(store, master_key, &base, Some(ADMIN)), 64 * 1024, limits);
+        let app = App::with_limits(Service::new(store.clone(), master_key, &base, Some(ADMIN)), 64 * 1024, limits);
         let service = app.service.clone();
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -148,14 +150,22 @@ impl TestApp {
             .await
             .unwrap();
         });
-        TestApp { base, client: reqwest::Client::new(), service, db, master_key_file: key_file, shutdown: Some(tx) }
+        TestApp {
+            base,
+            client: reqwest::Client::new(),
+            service,
+            store,
+            db,
+            master_key_file: key_file,
+            shutdown: Some(tx),
+        }
     }
 
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        self.service.store.close().await;
+        self.store.close().await;
         let _ = std::fs::remove_file(&self.master_key_file);
     }
 

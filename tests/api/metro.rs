@@ -177,7 +177,7 @@ async fn lines_versions_and_progress(app: TestApp) {
     assert!(svg.contains("Maakindustrie — Smart Maintenance"));
     assert_eq!(svg.matches('<').count(), svg.matches('>').count(), "well-formed tags");
     assert_eq!(app.get(&format!("/metro-maps/{}/map.svg", uuid::Uuid::new_v4()), None).await.0, StatusCode::NOT_FOUND);
-    let events = app.service.store.audit_page(0, 1000).await.unwrap();
+    let events = app.store.audit_page(0, 1000).await.unwrap();
     assert!(events.iter().any(|e| e.action == "metro_line.updated"));
     assert!(events.iter().any(|e| e.action == "metro_map.created"));
     app.stop().await;

@@ -190,7 +190,7 @@ async fn certificate_lifecycle(app: TestApp) {
     assert_eq!(ev["issued"], json!([]), "{ev}");
 
     // All of it is in the audit chain, by the service, and the chain verifies.
-    let events = app.service.store.audit_page(0, 10_000).await.unwrap();
+    let events = app.store.audit_page(0, 10_000).await.unwrap();
     let by_service = |action: &str| events.iter().filter(|e| e.action == action && e.actor_role == "system").count();
     assert_eq!(by_service("certificate.issued"), 2);
     assert_eq!(by_service("credential.suspended"), 1);
@@ -276,7 +276,6 @@ async fn concurrent_last_modules_issue_one_certificate(app: TestApp) {
     let issued: usize = answers.iter().map(|a| a["certificates"].as_array().unwrap().len()).sum();
     assert_eq!(issued, 12);
     let certs = app
-        .service
         .store
         .query_text("SELECT CAST(COUNT(*) AS TEXT) FROM credential WHERE metro_line_id IS NOT NULL")
         .await
@@ -307,15 +306,15 @@ async fn queue_history_and_versions(app: TestApp) {
     let id = line["id"].as_str().unwrap().to_string();
 
     // A learner queued by a transaction whose process then died: the worker finishes the job.
-    let mut tx = app.service.store.begin().await.unwrap();
+    let mut tx = app.store.begin().await.unwrap();
     let crashed =
         metrobadge::store::Learner { identity_type: "emailAddress".into(), identity: "crash@example.nl".into() };
     tx.enqueue_learners(std::slice::from_ref(&crashed), "test").await.unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(app.service.store.queued_jobs().await.unwrap(), 1);
+    assert_eq!(app.store.queued_jobs().await.unwrap(), 1);
     let handled = app.service.stack_tick(metrobadge::store::now()).await.unwrap();
     assert_eq!(handled, 1);
-    assert_eq!(app.service.store.queued_jobs().await.unwrap(), 0);
+    assert_eq!(app.store.queued_jobs().await.unwrap(), 0);
     assert_eq!(progress(&app, &id, "crash@example.nl").await["certificate"]["status"], "active");
 
     // Importing history: evaluate issues for everyone who already qualifies.
@@ -360,8 +359,7 @@ async fn queue_history_and_versions(app: TestApp) {
     // Expiry changes nothing in the database; the worker finds it by time and suspends.
     let before = progress(&app, &id, "old@example.nl").await;
     assert_eq!(before["certificate"]["status"], "active");
-    app.service
-        .store
+    app.store
         .execute_raw("UPDATE credential SET valid_until = created_at WHERE identity = 'old@example.nl' AND nanomodule_id IS NOT NULL")
         .await
         .unwrap();
@@ -402,7 +400,7 @@ async fn cohort_award(app: &TestApp, module: &str, learners: &[String]) -> Value
 
 async fn queue_drained(app: &TestApp) {
     for _ in 0..1_200 {
-        if app.service.store.queued_jobs().await.unwrap() == 0 {
+        if app.store.queued_jobs().await.unwrap() == 0 {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -411,7 +409,7 @@ async fn queue_drained(app: &TestApp) {
 }
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
-    app.service.store.query_text(sql).await.unwrap()[0].parse().unwrap()
+    app.store.query_text(sql).await.unwrap()[0].parse().unwrap()
 }
 
 /// Over 200 learners the award answers before stacking and says so; the background batches
@@ -464,10 +462,10 @@ async fn one_failing_learner_holds_up_nobody(app: TestApp) {
     let odd = app.module(&l.issuer, "Kapotte module").await;
     let stuck = "stuck@example.nl".to_string();
     cohort_award(&app, &odd, std::slice::from_ref(&stuck)).await;
-    let spec = app.service.store.query_text("SELECT spec FROM nanomodule_version WHERE spec LIKE '%Kapotte module%'");
+    let spec = app.store.query_text("SELECT spec FROM nanomodule_version WHERE spec LIKE '%Kapotte module%'");
     let spec = spec.await.unwrap().remove(0);
     let broken = "UPDATE nanomodule_version SET spec = 'not json' WHERE spec LIKE '%Kapotte module%'";
-    assert_eq!(app.service.store.execute_raw(broken).await.unwrap(), 1);
+    assert_eq!(app.store.execute_raw(broken).await.unwrap(), 1);
 
     let cohort: Vec<String> =
         ["a@example.nl", "b@example.nl", &stuck, "c@example.nl"].iter().map(|s| s.to_string()).collect();
@@ -475,15 +473,15 @@ async fn one_failing_learner_holds_up_nobody(app: TestApp) {
     let done = cohort_award(&app, &l.b, &cohort).await;
     assert_eq!(done["stacking"], "done");
     assert_eq!(done["certificates"].as_array().unwrap().len(), 3, "{done}");
-    assert!(app.service.store.queued_jobs().await.unwrap() >= 1, "the failing learner stays queued");
+    assert!(app.store.queued_jobs().await.unwrap() >= 1, "the failing learner stays queued");
     assert_eq!(progress(&app, &l.id, "a@example.nl").await["certificate"]["status"], "active");
 
     let repair = format!("UPDATE nanomodule_version SET spec = '{}' WHERE spec = 'not json'", spec.replace('\'', "''"));
-    assert_eq!(app.service.store.execute_raw(&repair).await.unwrap(), 1);
+    assert_eq!(app.store.execute_raw(&repair).await.unwrap(), 1);
     let (s, ev) = app.post(&format!("/api/v1/metro-lines/{}/evaluate", l.id), ADMIN, json!({})).await;
     assert_eq!(s, StatusCode::OK, "{ev}");
     assert_eq!(ev["issued"].as_array().unwrap().len(), 1, "{ev}");
     assert_eq!(progress(&app, &l.id, &stuck).await["certificate"]["status"], "active");
-    assert_eq!(app.service.store.queued_jobs().await.unwrap(), 0);
+    assert_eq!(app.store.queued_jobs().await.unwrap(), 0);
     app.stop().await;
 }

@@ -112,7 +112,7 @@ async fn revoke_suspend_reinstate(app: TestApp) {
     assert_eq!(vcrl["revokedCredential"][0]["revocationReason"], "Fraud with evidence");
 
     // Every change is in the audit chain; nothing was deleted.
-    let events = app.service.store.audit_page(0, 1000).await.unwrap();
+    let events = app.store.audit_page(0, 1000).await.unwrap();
     let kinds: Vec<&str> = events
         .iter()
         .map(|e| e.action.as_str())
