@@ -87,6 +87,15 @@ pub enum Decision {
         certificate: Uuid,
         causes: Vec<Uuid>,
     },
+    /// A component was lost for good (revoked, compromised key) but the rule still holds
+    /// through the learner's other badges: a new certificate resting on `components` replaces
+    /// the old one, which is revoked as superseded, so no valid certificate ever points at a
+    /// revoked badge.
+    Supersede {
+        certificate: Uuid,
+        causes: Vec<Uuid>,
+        components: Vec<Uuid>,
+    },
 }
 
 /// Evaluates `rule` over the badges that count (strictly valid ones).
@@ -137,6 +146,22 @@ pub fn decide(
         return (decision, strict);
     };
     if strict.satisfied {
+        let lost_for_good: Vec<Uuid> = held
+            .iter()
+            .filter(|h| cert.components.contains(&h.credential))
+            .filter(|h| h.standing != Standing::Valid && !h.standing.is_temporary())
+            .map(|h| h.credential)
+            .collect();
+        // A certificate someone suspended by hand stays theirs to decide on.
+        let by_hand = cert.suspended && !cert.suspended_by_cascade;
+        if !lost_for_good.is_empty() && !by_hand {
+            let decision = Decision::Supersede {
+                certificate: cert.credential,
+                causes: lost_for_good,
+                components: strict.counted.clone(),
+            };
+            return (decision, strict);
+        }
         let decision = if cert.suspended && cert.suspended_by_cascade {
             Decision::Reinstate { certificate: cert.credential }
         } else {
@@ -253,7 +278,7 @@ mod tests {
     }
 
     #[test]
-    fn revoked_component_revokes_unless_the_rule_still_holds() {
+    fn revoked_component_revokes_or_supersedes() {
         let names = BTreeMap::new();
         let c = cert(&[1, 2], false, false);
         let h = [held(1, 1, Standing::Valid), held(2, 2, Standing::Revoked)];
@@ -265,9 +290,22 @@ mod tests {
         let s = cert(&[1, 2], true, true);
         let h2 = [held(1, 1, Standing::Suspended), held(2, 2, Standing::Compromised)];
         assert!(matches!(decide(&both(), &h2, &names, Some(&s), false).0, Decision::Revoke { .. }));
-        // A second valid badge of the same module keeps the rule satisfied.
+        // A second valid badge of the same module keeps the rule satisfied: a new certificate
+        // on the valid badges supersedes the one that names the revoked badge.
         let h3 = [held(1, 1, Standing::Valid), held(2, 2, Standing::Revoked), held(2, 3, Standing::Valid)];
-        assert_eq!(decide(&both(), &h3, &names, Some(&c), false).0, Decision::Nothing);
+        assert_eq!(
+            decide(&both(), &h3, &names, Some(&c), false).0,
+            Decision::Supersede { certificate: m(9999), causes: vec![m(1002)], components: vec![m(1001), m(1003)] }
+        );
+        // …also from a cascade suspension; a suspension by hand stays.
+        assert!(matches!(
+            decide(&both(), &h3, &names, Some(&cert(&[1, 2], true, true)), false).0,
+            Decision::Supersede { .. }
+        ));
+        assert_eq!(decide(&both(), &h3, &names, Some(&cert(&[1, 2], true, false)), false).0, Decision::Nothing);
+        // A suspended component with the rule still holding is no reason to replace anything.
+        let h4 = [held(1, 1, Standing::Valid), held(2, 2, Standing::Suspended), held(2, 3, Standing::Valid)];
+        assert_eq!(decide(&both(), &h4, &names, Some(&c), false).0, Decision::Nothing);
     }
 
     #[test]

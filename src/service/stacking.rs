@@ -416,7 +416,6 @@ impl Service {
         let enrolments = tx.learner_enrolments(who).await?;
         let (held, names) = held_badges(&creds, now)?;
         let actor = Actor::service();
-        let Round { events, outcomes: out } = round;
         // Set when the learner changed between preparing and locking: judged again next round.
         let mut again = false;
         for line in lines {
@@ -470,47 +469,50 @@ impl Service {
             };
             let (decision, _) = decide(&spec.effective_rule(), held_here, &names, held_cert.as_ref(), blocked);
             let url = |id: Uuid| self.credential_url(id);
-            let (action, change, certificate, causes) = match decision {
+            let Some(achievement) = prepared.achievements.get(&(line.metro_line_id, version)) else {
+                again = true;
+                continue;
+            };
+            let certificate_of_line = Certificate { line, version, spec, achievement, signer };
+            let (action, change, certificate, causes, successor) = match decision {
                 Decision::Nothing => continue,
                 Decision::Issue { components } => {
-                    let Some(achievement) = prepared.achievements.get(&(line.metro_line_id, version)) else {
-                        again = true;
-                        continue;
-                    };
-                    let certificate = Certificate { line, version, spec, achievement, signer };
-                    let (id, digest) = self.issue_certificate(tx, &certificate, who, &creds, &components).await?;
-                    // Like `credential.issued`: the digest is the SHA-256 of the signed document,
-                    // which itself names every component and its digest.
-                    let mut e = NewEvent::new(&actor, Some(line.issuer_id), "certificate.issued", id, &json!({}));
-                    e.change_digest = digest;
-                    events.push(e);
-                    out.push(StackOutcome {
-                        metro_line: line.metro_line_id,
-                        issuer: line.issuer_id,
-                        version,
-                        action: "issued",
-                        certificate: url(id),
-                        certificate_id: id,
-                    });
+                    let id = Uuid::now_v7();
+                    self.issue_recorded(tx, &certificate_of_line, who, &creds, &components, id, round).await?;
                     continue;
                 }
-                Decision::Suspend { certificate, causes } => ("suspended", StatusChange::Suspend, certificate, causes),
-                Decision::Revoke { certificate, causes } => ("revoked", StatusChange::Revoke, certificate, causes),
-                Decision::Reinstate { certificate } => ("reinstated", StatusChange::Reinstate, certificate, vec![]),
+                Decision::Suspend { certificate, causes } => {
+                    ("suspended", StatusChange::Suspend, certificate, causes, None)
+                }
+                Decision::Revoke { certificate, causes } => {
+                    ("revoked", StatusChange::Revoke, certificate, causes, None)
+                }
+                Decision::Reinstate { certificate } => {
+                    ("reinstated", StatusChange::Reinstate, certificate, vec![], None)
+                }
+                // The old certificate is revoked first (one standing certificate per line), naming
+                // the id its successor is issued under right after.
+                Decision::Supersede { certificate, causes, components } => {
+                    ("superseded", StatusChange::Revoke, certificate, causes, Some((Uuid::now_v7(), components)))
+                }
             };
-            let reason = (change != StatusChange::Reinstate).then(|| cause_words(&held, &causes, &names, url));
+            let reason = match &successor {
+                Some((new, _)) => Some(format!("superseded by {}", url(*new))),
+                None => (change != StatusChange::Reinstate).then(|| cause_words(&held, &causes, &names, url)),
+            };
             tx.change_status(certificate, change, reason.as_deref(), Some("cascade"), now).await?;
-            events.push(NewEvent::new(
+            round.events.push(NewEvent::new(
                 &actor,
                 Some(line.issuer_id),
                 change.action(),
                 certificate,
-                &json!({"reason": reason, "cascade": true, "metro_line_id": line.metro_line_id}),
+                &json!({"reason": reason, "cascade": true, "metro_line_id": line.metro_line_id,
+                        "superseded_by": successor.as_ref().map(|s| s.0)}),
             ));
             // The chain names each component that caused the change in clear (its id is no
             // personal data), right after the change itself.
             for component in causes {
-                events.push(NewEvent::new(
+                round.events.push(NewEvent::new(
                     &actor,
                     Some(line.issuer_id),
                     "cascade.component",
@@ -518,7 +520,7 @@ impl Service {
                     &json!({"certificate": certificate, "effect": action}),
                 ));
             }
-            out.push(StackOutcome {
+            round.outcomes.push(StackOutcome {
                 metro_line: line.metro_line_id,
                 issuer: line.issuer_id,
                 version,
@@ -526,6 +528,9 @@ impl Service {
                 certificate: url(certificate),
                 certificate_id: certificate,
             });
+            if let Some((id, components)) = successor {
+                self.issue_recorded(tx, &certificate_of_line, who, &creds, &components, id, round).await?;
+            }
         }
         tx.delete_jobs(&jobs).await?;
         if again {
@@ -543,7 +548,8 @@ impl Service {
         who: &Learner,
         creds: &[HolderCredential],
         component_ids: &[Uuid],
-    ) -> ServiceResult<(Uuid, String)> {
+        id: Uuid,
+    ) -> ServiceResult<String> {
         let Certificate { line, version, spec, achievement, signer } = *c;
         let now = crate::store::now().replace_nanosecond(0).expect("zero is a valid nanosecond");
         let valid_from = rfc3339(now);
@@ -581,7 +587,6 @@ impl Service {
             narrative: None,
         };
         let (list, index) = tx.reserve_status_indices(line.issuer_id, 1).await?[0];
-        let id = Uuid::now_v7();
         let status = StatusEntry { list_url: self.status_list_url(list), index: index as u32 };
         let salt = hex::encode(rand::random::<[u8; 16]>());
         let doc = certificate::build(&template, &self.credential_url(id), &recipient, &salt, &status, &components);
@@ -615,7 +620,36 @@ impl Service {
             components: component_ids.to_vec(),
         })
         .await?;
-        Ok((id, digest))
+        Ok(digest)
+    }
+
+    /// Issues one certificate under `id` and records its audit event and outcome.
+    #[allow(clippy::too_many_arguments)]
+    async fn issue_recorded(
+        &self,
+        tx: &mut Tx,
+        c: &Certificate<'_>,
+        who: &Learner,
+        creds: &[HolderCredential],
+        components: &[Uuid],
+        id: Uuid,
+        round: &mut Round,
+    ) -> ServiceResult<()> {
+        let digest = self.issue_certificate(tx, c, who, creds, components, id).await?;
+        // Like `credential.issued`: the digest is the SHA-256 of the signed document, which
+        // itself names every component and its digest.
+        let mut e = NewEvent::new(&Actor::service(), Some(c.line.issuer_id), "certificate.issued", id, &json!({}));
+        e.change_digest = digest;
+        round.events.push(e);
+        round.outcomes.push(StackOutcome {
+            metro_line: c.line.metro_line_id,
+            issuer: c.line.issuer_id,
+            version: c.version,
+            action: "issued",
+            certificate: self.credential_url(id),
+            certificate_id: id,
+        });
+        Ok(())
     }
 
     /// Re-evaluates everyone who holds a station badge of a line, has started it or holds its
@@ -640,6 +674,7 @@ impl Service {
             "suspended": of("suspended"),
             "reinstated": of("reinstated"),
             "revoked": of("revoked"),
+            "superseded": of("superseded"),
         }))
     }
 

@@ -13,6 +13,7 @@ both!(concurrent_last_modules_issue_one_certificate);
 both!(queue_history_and_versions);
 both!(large_cohort_stacks_in_background_batches);
 both!(one_failing_learner_holds_up_nobody);
+both!(revoked_component_supersedes_when_the_rule_still_holds);
 
 pub struct Line {
     pub issuer: String,
@@ -483,5 +484,64 @@ async fn one_failing_learner_holds_up_nobody(app: TestApp) {
     assert_eq!(ev["issued"].as_array().unwrap().len(), 1, "{ev}");
     assert_eq!(progress(&app, &l.id, &stuck).await["certificate"]["status"], "active");
     assert_eq!(app.store.queued_jobs().await.unwrap(), 0);
+    app.stop().await;
+}
+
+/// A revoked component whose line still holds through the learner's other badges: the
+/// certificate is superseded (revoked, naming its successor) and a new one rests only on valid
+/// badges, in one transaction, audited; no valid certificate points at a revoked badge.
+async fn revoked_component_supersedes_when_the_rule_still_holds(app: TestApp) {
+    let issuer = app.issuer("ROC Techniek").await;
+    let (a, b, c) = (
+        app.module(&issuer, "Veilig werken").await,
+        app.module(&issuer, "Smeren").await,
+        app.module(&issuer, "Uitlijnen").await,
+    );
+    let (_, map) = app.post(&format!("/api/v1/issuers/{issuer}/metro-maps"), ADMIN, json!({"name": "Kaart"})).await;
+    let (s, l) = app
+        .post(
+            &format!("/api/v1/issuers/{issuer}/metro-lines"),
+            ADMIN,
+            json!({"name": "Keuze", "metro_map": map["id"], "stations": [a, b, c],
+                   "rule": {"all": [{"nanomodule": a}, {"at_least": {"n": 1, "of": [{"nanomodule": b}, {"nanomodule": c}]}}]},
+                   "certificate": {"name": "Deelcertificaat Keuze", "description": "d"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{l}");
+    let line = l["id"].as_str().unwrap().to_string();
+    let jan = "jan@example.nl";
+    let a1 = award(&app, &a, jan).await["credentials"][0]["id"].as_str().unwrap().to_string();
+    let second = award(&app, &b, jan).await;
+    let b1 = second["credentials"][0]["id"].as_str().unwrap().to_string();
+    let old = second["certificates"][0]["certificate"].as_str().unwrap().to_string();
+    let third = award(&app, &c, jan).await;
+    let c1 = third["credentials"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(third["certificates"], json!([]), "the line was already complete");
+
+    app.post(&format!("/api/v1/credentials/{}/revoke", last_segment(&b1)), ADMIN, json!({"reason": "fout"})).await;
+    let p = progress(&app, &line, jan).await;
+    let new = p["certificate"]["id"].as_str().unwrap().to_string();
+    assert_ne!(new, old, "a new certificate: {p}");
+    assert_eq!(p["certificate"]["status"], "active");
+    let st = status_of(&app, &old).await;
+    assert_eq!(st["status"], "revoked");
+    assert_eq!(st["revocation_reason"], format!("superseded by {new}"));
+    assert_eq!(verdict(&app, &old).await["status"], "revoked");
+    assert_eq!(verdict(&app, &new).await["status"], "active");
+    let vc: Value = app.client.get(&new).send().await.unwrap().json().await.unwrap();
+    let ids: Vec<&str> = vc["evidence"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [a1.as_str(), c1.as_str()], "only valid components");
+
+    // A re-evaluation changes nothing more; the trail tells the whole story and verifies.
+    let (_, ev) = app.post(&format!("/api/v1/metro-lines/{line}/evaluate"), ADMIN, json!({})).await;
+    assert_eq!((ev["issued"].clone(), ev["superseded"].clone()), (json!([]), json!([])), "{ev}");
+    let events = app.store.audit_page(0, 10_000).await.unwrap();
+    let issued: Vec<&str> =
+        events.iter().filter(|e| e.action == "certificate.issued").map(|e| e.subject_id.as_str()).collect();
+    assert_eq!(issued, [last_segment(&old), last_segment(&new)]);
+    let revoked = events.iter().position(|e| e.action == "credential.revoked" && e.subject_id == last_segment(&old));
+    let cause = events.iter().position(|e| e.action == "cascade.component" && e.subject_id == last_segment(&b1));
+    assert!(revoked.is_some() && cause == revoked.map(|r| r + 1), "the cause right after the change");
+    assert!(app.service.audit_check(None).await.unwrap().ok);
     app.stop().await;
 }
