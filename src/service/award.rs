@@ -154,16 +154,22 @@ impl Service {
             let links = tx.award_progress_links(award_row.award_id).await?;
             // Stored for replays without the learners' private links (they are secrets); a
             // replay puts the links back from the link rows.
-            let mut body = response_body(self, &award_row, &award, &ids);
-            if let Some(key) = &req.idempotency_key {
-                tx.insert_idempotency(&scope, key, &req.request_hash, 201, &body.to_string()).await?;
+            let mut stored = response_body(self, &award_row, &award, &ids);
+            if stacking {
+                // What a replay answers should the process stop before the certificates are
+                // judged: the queue judges them ("background"); completed below otherwise.
+                stored["stacking"] = json!("background");
             }
+            if let Some(key) = &req.idempotency_key {
+                tx.insert_idempotency(&scope, key, &req.request_hash, 201, &stored.to_string()).await?;
+            }
+            let mut body = stored.clone();
             add_progress_links(self, &keys, &mut body, &links);
             tx.audit(events).await?;
             if stacking {
                 tx.enqueue_learners(&learners, "award").await?;
             }
-            tx.commit().await.map(|()| body)
+            tx.commit().await.map(|()| (stored, body))
         };
         let result = stored.await;
         tracing::info!(
@@ -175,19 +181,22 @@ impl Service {
             "award issued"
         );
         match result {
-            Ok(mut body) => {
-                if stacking {
-                    // Certificates this award completed, when judged before answering (a replay
-                    // of the request does not repeat them; the learners' progress shows them).
-                    match self.stack_after_commit(learners).await {
-                        Some(mut outcomes) => {
-                            // Certificates of other issuers' lines (this module is a partner's
-                            // station there) are theirs to tell, not this issuer's.
-                            outcomes.retain(|o| o.issuer == module.issuer_id);
-                            body["stacking"] = json!("done");
-                            body["certificates"] = json!(outcomes);
-                        }
-                        None => body["stacking"] = json!("background"),
+            Ok((mut stored, mut body)) => {
+                // Certificates this award completed, when judged before answering; the stored
+                // answer gets them too, so a replay answers the same.
+                if stacking && let Some(mut outcomes) = self.stack_after_commit(learners).await {
+                    // Certificates of other issuers' lines (this module is a partner's station
+                    // there) are theirs to tell, not this issuer's.
+                    outcomes.retain(|o| o.issuer == module.issuer_id);
+                    for b in [&mut stored, &mut body] {
+                        b["stacking"] = json!("done");
+                        b["certificates"] = json!(outcomes);
+                    }
+                    // The award stands either way: should this fail, a replay says "background".
+                    if let Some(key) = &req.idempotency_key
+                        && let Err(e) = self.store.complete_idempotency(&scope, key, &stored.to_string()).await
+                    {
+                        tracing::warn!(error = %e, "stored award answer not completed with its certificates");
                     }
                 }
                 Ok(AwardOutcome { status: 201, body })

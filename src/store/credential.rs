@@ -111,6 +111,18 @@ impl Store {
             .await
     }
 
+    /// Completes a stored answer with what was learnt after its commit (the certificates an
+    /// award completed), so a replay answers exactly what the first call answered.
+    pub async fn complete_idempotency(&self, scope: &str, key: &str, response: &str) -> StoreResult<()> {
+        self.clone()
+            .execute(
+                "UPDATE idempotency_key SET response = $3 WHERE scope = $1 AND idem_key = $2",
+                args![scope, key, response],
+            )
+            .await?;
+        Ok(())
+    }
+
     pub async fn idempotency(&self, scope: &str, key: &str) -> StoreResult<Option<IdempotencyRow>> {
         self.clone()
             .fetch_optional(

@@ -545,3 +545,27 @@ async fn revoked_component_supersedes_when_the_rule_still_holds(app: TestApp) {
     assert!(app.service.audit_check(None).await.unwrap().ok);
     app.stop().await;
 }
+
+both!(award_replay_answers_the_certificates_too);
+
+/// An award that completes a line answers its certificate; a retry with the same
+/// Idempotency-Key answers exactly the same, certificate included, and issues nothing.
+async fn award_replay_answers_the_certificates_too(app: TestApp) {
+    let l = line(&app).await;
+    award(&app, &l.a, "jan@example.nl").await;
+    let send = || {
+        app.client
+            .post(format!("{}/api/v1/nanomodules/{}/awards", app.base, l.b))
+            .bearer_auth(ADMIN)
+            .header("idempotency-key", "sessie-12")
+            .json(&json!({"recipients": [{"identity": "jan@example.nl"}]}))
+            .send()
+    };
+    let first: Value = send().await.unwrap().json().await.unwrap();
+    assert_eq!(first["stacking"], "done");
+    assert_eq!(first["certificates"].as_array().unwrap().len(), 1, "{first}");
+    let replay: Value = send().await.unwrap().json().await.unwrap();
+    assert_eq!(first, replay, "a replay answers exactly what the first call answered");
+    assert_eq!(count(&app, "SELECT CAST(COUNT(*) AS TEXT) FROM credential WHERE metro_line_id IS NOT NULL").await, 1);
+    app.stop().await;
+}
