@@ -16,6 +16,8 @@ use crate::store::Store;
 pub struct App {
     pub service: Service,
     router: Router,
+    /// `/metrics` alone, when it is served on a listener of its own.
+    metrics: Option<Router>,
 }
 
 impl App {
@@ -31,8 +33,19 @@ impl App {
 
     /// An app around `service` with explicit abuse limits.
     pub fn with_limits(service: Service, body_limit: usize, limits: &Limits) -> App {
-        let router = crate::http::router(service.clone(), body_limit, limits);
-        App { service, router }
+        App::with_options(service, body_limit, limits, false)
+    }
+
+    /// With `metrics_apart`, `/metrics` is not on the public router: serve
+    /// [`App::take_metrics`] on a listener of its own.
+    pub fn with_options(service: Service, body_limit: usize, limits: &Limits, metrics_apart: bool) -> App {
+        let (router, metrics) = crate::http::routers(service.clone(), body_limit, limits, metrics_apart);
+        App { service, router, metrics: metrics_apart.then_some(metrics) }
+    }
+
+    /// The `/metrics` router to serve apart (once), if the app was built that way.
+    pub fn take_metrics(&mut self) -> Option<Router> {
+        self.metrics.take()
     }
 
     /// Opens the database (migrating it) and the master key as configured.
@@ -41,7 +54,7 @@ impl App {
         if let Some(n) = config.verify_concurrency {
             service = service.with_verify_slots(n);
         }
-        Ok(App::with_limits(service, config.body_limit, &config.limits()))
+        Ok(App::with_options(service, config.body_limit, &config.limits(), config.metrics_bind.is_some()))
     }
 
     pub async fn serve(

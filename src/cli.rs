@@ -134,7 +134,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     config.check().map_err(|e| anyhow::anyhow!(e))?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            let app = crate::App::build(&config).await?;
+            let mut app = crate::App::build(&config).await?;
+            if let (Some(bind), Some(metrics)) = (config.metrics_bind, app.take_metrics()) {
+                let listener = tokio::net::TcpListener::bind(bind).await?;
+                tracing::info!(bind = %bind, "metrics listening");
+                tokio::spawn(async move {
+                    if let Err(e) = axum::serve(listener, metrics).await {
+                        tracing::error!(error = %e, "metrics listener failed");
+                    }
+                });
+            }
             if config.checkpoint_interval > 0 {
                 let service = app.service.clone();
                 let every = std::time::Duration::from_secs(config.checkpoint_interval);

@@ -60,6 +60,9 @@ pub struct Config {
     /// (from anyone else the header is ignored).
     #[arg(long, env = "METROBADGE_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Serve `/metrics` on this address only (e.g. `127.0.0.1:9464`), not on the public port.
+    #[arg(long, env = "METROBADGE_METRICS_BIND", global = true)]
+    pub metrics_bind: Option<SocketAddr>,
     /// Log format: `text` or `json`.
     #[arg(long, env = "METROBADGE_LOG_FORMAT", default_value = "text", global = true)]
     pub log_format: String,

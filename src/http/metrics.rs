@@ -1,86 +1,72 @@
-//! Prometheus metrics for HTTP traffic, rendered in the text exposition format.
+//! Prometheus metrics for HTTP traffic, through the `metrics` crate and its Prometheus
+//! exporter.
 //!
-//! A small registry of our own instead of a global recorder: each app instance (and each test
-//! server in one process) keeps its own numbers, and the dependency tree stays small.
+//! Each app owns its recorder rather than installing a process-wide one: several app instances
+//! (the test suite runs many servers in one process) keep their own numbers, and nothing
+//! depends on who installed a global first.
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use metrics::{Key, Label, Metadata, Recorder};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
 /// Upper bounds (seconds) of the latency histogram buckets.
 const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
-#[derive(Default)]
+const REQUESTS: &str = "metrobadge_http_requests_total";
+const DURATION: &str = "metrobadge_http_request_duration_seconds";
+const QUEUE: &str = "metrobadge_stack_queue_jobs";
+
+static METADATA: Metadata<'static> = metrics::Metadata::new(module_path!(), metrics::Level::INFO, None);
+
 pub struct Metrics {
-    inner: Mutex<Inner>,
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
 }
 
-#[derive(Default)]
-struct Inner {
-    /// (method, route, status) → count
-    requests: BTreeMap<(String, String, u16), u64>,
-    /// route → histogram
-    latency: BTreeMap<String, Histogram>,
-}
-
-#[derive(Default, Clone)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
+impl Default for Metrics {
+    fn default() -> Metrics {
+        let recorder =
+            PrometheusBuilder::new().set_buckets(&BUCKETS).expect("the bucket list is not empty").build_recorder();
+        recorder.describe_counter(REQUESTS.into(), None, "HTTP requests by method, route and status.".into());
+        recorder.describe_histogram(
+            DURATION.into(),
+            Some(metrics::Unit::Seconds),
+            "HTTP request latency by route.".into(),
+        );
+        recorder.describe_gauge(
+            QUEUE.into(),
+            None,
+            "Learners' re-evaluations waiting in the stacking queue (only growing: stacking keeps failing).".into(),
+        );
+        let handle = recorder.handle();
+        Metrics { recorder, handle }
+    }
 }
 
 impl Metrics {
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        *inner.requests.entry((method.to_string(), route.to_string(), status)).or_default() += 1;
-        let h = inner.latency.entry(route.to_string()).or_default();
-        h.count += 1;
-        h.sum += seconds;
-        for (i, bound) in BUCKETS.iter().enumerate() {
-            if seconds <= *bound {
-                h.counts[i] += 1;
-            }
-        }
+        let labels = vec![
+            Label::new("method", method.to_string()),
+            Label::new("route", route.to_string()),
+            Label::new("status", status.to_string()),
+        ];
+        self.recorder.register_counter(&Key::from_parts(REQUESTS, labels), &METADATA).increment(1);
+        let route = vec![Label::new("route", route.to_string())];
+        self.recorder.register_histogram(&Key::from_parts(DURATION, route), &METADATA).record(seconds);
+    }
+
+    /// The stacking queue's length at the time of a scrape.
+    pub fn set_queue(&self, jobs: i64) {
+        self.recorder.register_gauge(&Key::from_name(QUEUE), &METADATA).set(jobs as f64);
     }
 
     pub fn render(&self) -> String {
-        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let mut out = String::new();
-        out.push_str("# HELP metrobadge_http_requests_total HTTP requests by method, route and status.\n");
-        out.push_str("# TYPE metrobadge_http_requests_total counter\n");
-        for ((method, route, status), n) in &inner.requests {
-            out.push_str(&format!(
-                "metrobadge_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {n}\n",
-                escape(route)
-            ));
-        }
-        out.push_str("# HELP metrobadge_http_request_duration_seconds HTTP request latency by route.\n");
-        out.push_str("# TYPE metrobadge_http_request_duration_seconds histogram\n");
-        for (route, h) in &inner.latency {
-            let route = escape(route);
-            for (bound, n) in BUCKETS.iter().zip(h.counts) {
-                out.push_str(&format!(
-                    "metrobadge_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {n}\n"
-                ));
-            }
-            out.push_str(&format!(
-                "metrobadge_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}\n",
-                h.count
-            ));
-            out.push_str(&format!("metrobadge_http_request_duration_seconds_sum{{route=\"{route}\"}} {}\n", h.sum));
-            out.push_str(&format!("metrobadge_http_request_duration_seconds_count{{route=\"{route}\"}} {}\n", h.count));
-        }
-        out
+        self.handle.render()
     }
-}
-
-fn escape(label: &str) -> String {
-    label.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 /// Middleware: records every request under its route template (not the raw path, so ids do
@@ -104,9 +90,15 @@ mod tests {
         let m = Metrics::default();
         m.observe("GET", "/health", 200, 0.003);
         m.observe("GET", "/health", 200, 0.2);
+        m.set_queue(3);
         let text = m.render();
-        assert!(text.contains("metrobadge_http_requests_total{method=\"GET\",route=\"/health\",status=\"200\"} 2"));
+        assert!(
+            text.contains("metrobadge_http_requests_total{method=\"GET\",route=\"/health\",status=\"200\"} 2"),
+            "{text}"
+        );
         assert!(text.contains("metrobadge_http_request_duration_seconds_bucket{route=\"/health\",le=\"0.005\"} 1"));
         assert!(text.contains("metrobadge_http_request_duration_seconds_count{route=\"/health\"} 2"));
+        assert!(text.contains("metrobadge_stack_queue_jobs 3"), "{text}");
+        assert!(text.contains("# HELP metrobadge_http_requests_total"), "{text}");
     }
 }

@@ -53,10 +53,14 @@ pub(crate) fn body_limit() -> usize {
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-pub fn router(service: Service, body_limit: usize, limits: &limits::Limits) -> Router {
+/// The public router, and `/metrics` on its own when `metrics_apart` (for a separate listener
+/// that only the monitoring network reaches); otherwise `/metrics` is on the public router.
+pub fn routers(service: Service, body_limit: usize, limits: &limits::Limits, metrics_apart: bool) -> (Router, Router) {
     BODY_LIMIT.store(body_limit, Ordering::Relaxed);
     let guards = Arc::new(limits::Guards::new(limits));
     let state = AppState { service, metrics: Arc::new(metrics::Metrics::default()), guards: guards.clone() };
+    let apart = ops::metrics_router().with_state(state.clone());
+    let ops = if metrics_apart { ops::router() } else { ops::router().merge(ops::metrics_router()) };
     let api = issuers::router()
         .merge(catalog::router())
         .merge(nanomodules::router())
@@ -68,7 +72,7 @@ pub fn router(service: Service, body_limit: usize, limits: &limits::Limits) -> R
         .merge(tokens::router())
         .merge(learners::router())
         .merge(audit::router());
-    Router::new()
+    let public = Router::new()
         .nest("/api/v1", api)
         .merge(public::router())
         .merge(progress::public_router())
@@ -77,7 +81,7 @@ pub fn router(service: Service, body_limit: usize, limits: &limits::Limits) -> R
         .merge(verify::router(guards.clone()))
         .merge(pages::router())
         .merge(audit::public_router())
-        .merge(ops::router())
+        .merge(ops)
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
@@ -90,7 +94,8 @@ pub fn router(service: Service, body_limit: usize, limits: &limits::Limits) -> R
             tracing::info_span!("request", request_id = %id, method = %req.method(), path = %log_target(req.uri()), role = tracing::field::Empty)
         }).on_response(DefaultOnResponse::new().level(tracing::Level::INFO)))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-        .with_state(state)
+        .with_state(state);
+    (public, apart)
 }
 
 /// The request target as the access log shows it: learners' private tokens (the progress

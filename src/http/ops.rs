@@ -9,11 +9,12 @@ use axum::{Json, Router};
 use super::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/health", get(ready))
-        .route("/health/ready", get(ready))
-        .route("/health/live", get(live))
-        .route("/metrics", get(metrics))
+    Router::new().route("/health", get(ready)).route("/health/ready", get(ready)).route("/health/live", get(live))
+}
+
+/// `/metrics`: on the public port, or alone on `METROBADGE_METRICS_BIND`.
+pub fn metrics_router() -> Router<AppState> {
+    Router::new().route("/metrics", get(metrics))
 }
 
 /// The process is up and answering (nothing else is checked: restart it only if this fails).
@@ -31,12 +32,9 @@ async fn ready(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let mut text = state.metrics.render();
     // A queue that only grows means stacking keeps failing (details in the logs).
     if let Ok(n) = state.service.queued_jobs().await {
-        text.push_str("# HELP metrobadge_stack_queue_jobs Learners' re-evaluations waiting in the stacking queue.\n");
-        text.push_str("# TYPE metrobadge_stack_queue_jobs gauge\n");
-        text.push_str(&format!("metrobadge_stack_queue_jobs {n}\n"));
+        state.metrics.set_queue(n);
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
 }

@@ -215,3 +215,31 @@ async fn health_metrics_request_ids(app: TestApp) {
     assert!(text.contains("metrobadge_stack_queue_jobs 0"), "{text}");
     app.stop().await;
 }
+
+both!(metrics_on_a_listener_of_their_own);
+
+/// With `METROBADGE_METRICS_BIND`, `/metrics` answers only on its own listener.
+async fn metrics_on_a_listener_of_their_own(app: TestApp) {
+    let store = Store::connect(&app.db.url).await.unwrap();
+    let key = metrobadge::master_key::MasterKey::parse(crate::harness::TEST_MASTER_KEY, "test").unwrap();
+    let public = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", public.local_addr().unwrap());
+    let service = metrobadge::service::Service::new(store, key, &base, Some(ADMIN));
+    let mut apart = metrobadge::App::with_options(service, 64 * 1024, &Default::default(), true);
+    let metrics = apart.take_metrics().expect("built apart");
+    let monitoring = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let monitoring_url = format!("http://{}/metrics", monitoring.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(monitoring, metrics).await.unwrap() });
+    tokio::spawn(apart.serve(public, std::future::pending()));
+
+    assert_eq!(app.client.get(format!("{base}/health")).send().await.unwrap().status(), StatusCode::OK);
+    let r = app.client.get(format!("{base}/metrics")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND, "not on the public port");
+    let text = app.client.get(&monitoring_url).send().await.unwrap().text().await.unwrap();
+    assert!(
+        text.contains("metrobadge_http_requests_total{method=\"GET\",route=\"/health\",status=\"200\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("metrobadge_stack_queue_jobs 0"), "{text}");
+    app.stop().await;
+}
