@@ -1,0 +1,258 @@
+//! Judging one locked learner on every line, and issuing the certificates the verdicts ask for.
+
+use super::*;
+
+impl Service {
+    /// Judges one locked learner on every line inside `tx`, collecting events and outcomes.
+    pub(super) async fn judge(
+        &self,
+        tx: &mut Tx,
+        who: &Learner,
+        lines: &[MetroLineRow],
+        prepared: &Prepared,
+        now: OffsetDateTime,
+        round: &mut Round,
+    ) -> ServiceResult<()> {
+        let jobs = tx.learner_jobs(who).await?;
+        let creds = tx.holder_credentials(&who.identity_type, &who.identity).await?;
+        let certs = tx.learner_certificates(who).await?;
+        let components = tx.learner_components(who).await?;
+        let enrolments = tx.learner_enrolments(who).await?;
+        let (held, names) = held_badges(&creds, now)?;
+        let actor = Actor::service();
+        // Set when the learner changed between preparing and locking: judged again next round.
+        let mut again = false;
+        for line in lines {
+            let current: MetroLineSpec = decode_spec(&line.spec)?;
+            let Position { version, certificate: standing_cert, enrolled, started } =
+                position(line, &current, &held, &certs, &enrolments);
+            if !started {
+                continue;
+            }
+            let (Some(spec), Some(signer)) =
+                (prepared.specs.get(&(line.metro_line_id, version)), prepared.issuers.get(&line.issuer_id))
+            else {
+                again = true;
+                continue;
+            };
+            if enrolled.is_none() {
+                tx.enrol(line.metro_line_id, who, version).await?;
+            }
+            let held_cert = standing_cert.map(|c| HeldCertificate {
+                credential: c.credential_id,
+                version: c.metro_line_version,
+                suspended: c.suspended_at.is_some(),
+                suspended_by_cascade: c.suspended_at.is_some() && c.status_cause.as_deref() == Some("cascade"),
+                components: components
+                    .iter()
+                    .filter(|k| k.certificate_id == c.credential_id)
+                    .map(|k| k.component_id)
+                    .collect(),
+            });
+            // A certificate a person revoked is not silently issued again.
+            let blocked = certs.iter().any(|c| {
+                c.metro_line_id == line.metro_line_id
+                    && c.metro_line_version == version
+                    && c.revoked_at.is_some()
+                    && c.status_cause.as_deref() != Some("cascade")
+            });
+            // A new certificate rests only on the line issuer's own badges and those of partners
+            // that consent now; one already standing keeps being judged on everything it holds
+            // (ending a partnership leaves issued certificates valid).
+            let counting: Vec<Held>;
+            let held_here = if held_cert.is_some() {
+                &held
+            } else {
+                let partners = prepared.partners.get(&line.issuer_id);
+                counting = held
+                    .iter()
+                    .filter(|h| h.issuer == line.issuer_id || partners.is_some_and(|p| p.contains(&h.issuer)))
+                    .cloned()
+                    .collect();
+                &counting
+            };
+            let (decision, _) = decide(&spec.effective_rule(), held_here, &names, held_cert.as_ref(), blocked);
+            let url = |id: Uuid| self.credential_url(id);
+            let Some(achievement) = prepared.achievements.get(&(line.metro_line_id, version)) else {
+                again = true;
+                continue;
+            };
+            let certificate_of_line = Certificate { line, version, spec, achievement, signer };
+            let (action, change, certificate, causes, successor) = match decision {
+                Decision::Nothing => continue,
+                Decision::Issue { components } => {
+                    let id = Uuid::now_v7();
+                    self.issue_recorded(tx, &certificate_of_line, who, &creds, &components, id, round).await?;
+                    continue;
+                }
+                Decision::Suspend { certificate, causes } => {
+                    ("suspended", StatusChange::Suspend, certificate, causes, None)
+                }
+                Decision::Revoke { certificate, causes } => {
+                    ("revoked", StatusChange::Revoke, certificate, causes, None)
+                }
+                Decision::Reinstate { certificate } => {
+                    ("reinstated", StatusChange::Reinstate, certificate, vec![], None)
+                }
+                // The old certificate is revoked first (one standing certificate per line), naming
+                // the id its successor is issued under right after.
+                Decision::Supersede { certificate, causes, components } => {
+                    ("superseded", StatusChange::Revoke, certificate, causes, Some((Uuid::now_v7(), components)))
+                }
+            };
+            let reason = match &successor {
+                Some((new, _)) => Some(format!("superseded by {}", url(*new))),
+                None => (change != StatusChange::Reinstate).then(|| cause_words(&held, &causes, &names, url)),
+            };
+            tx.change_status(certificate, change, reason.as_deref(), Some("cascade"), now).await?;
+            round.events.push(NewEvent::new(
+                &actor,
+                Some(line.issuer_id),
+                change.action(),
+                certificate,
+                &json!({"reason": reason, "cascade": true, "metro_line_id": line.metro_line_id,
+                        "superseded_by": successor.as_ref().map(|s| s.0)}),
+            ));
+            // The chain names each component that caused the change in clear (its id is no
+            // personal data), right after the change itself.
+            for component in causes {
+                round.events.push(NewEvent::new(
+                    &actor,
+                    Some(line.issuer_id),
+                    "cascade.component",
+                    component,
+                    &json!({"certificate": certificate, "effect": action}),
+                ));
+            }
+            round.outcomes.push(StackOutcome {
+                metro_line: line.metro_line_id,
+                issuer: line.issuer_id,
+                version,
+                action,
+                certificate: url(certificate),
+                certificate_id: certificate,
+            });
+            if let Some((id, components)) = successor {
+                self.issue_recorded(tx, &certificate_of_line, who, &creds, &components, id, round).await?;
+            }
+        }
+        tx.delete_jobs(&jobs).await?;
+        if again {
+            tx.enqueue_learners(std::slice::from_ref(who), "changed while judged").await?;
+        }
+        Ok(())
+    }
+
+    /// Builds, signs and stores one certificate inside the learner's transaction (no reads
+    /// outside it: see [`Prepared`]).
+    async fn issue_certificate(
+        &self,
+        tx: &mut Tx,
+        c: &Certificate<'_>,
+        who: &Learner,
+        creds: &[HolderCredential],
+        component_ids: &[Uuid],
+        id: Uuid,
+    ) -> ServiceResult<String> {
+        let Certificate { line, version, spec, achievement, signer } = *c;
+        let now = crate::store::now().replace_nanosecond(0).expect("zero is a valid nanosecond");
+        let valid_from = rfc3339(now);
+        let parts: Vec<&HolderCredential> =
+            component_ids.iter().filter_map(|id| creds.iter().find(|c| c.credential_id == *id)).collect();
+        let mut hours = 0.0;
+        let mut components = Vec::with_capacity(parts.len());
+        for c in &parts {
+            let s: NanomoduleSpec = decode_spec(&c.version_spec)?;
+            hours += s.hours();
+            components.push(Component {
+                url: self.credential_url(c.credential_id),
+                name: s.name.unwrap_or_default(),
+                awarded: rfc3339(c.valid_from)[..10].to_string(),
+                sha256_hex: c.sha256.clone(),
+            });
+        }
+        let credits = spec.certificate.as_ref().and_then(|c| c.credits).unwrap_or((hours * 100.0).round() / 100.0);
+        let template = Template {
+            issuer: &signer.profile,
+            achievement,
+            valid_from: &valid_from,
+            valid_until: None,
+            session_date: None,
+            hours: credits,
+        };
+        let kind = IdentityType::parse(&who.identity_type)
+            .ok_or_else(|| ServiceError::Internal("stored identity type is unknown".into()))?;
+        let recipient = Recipient {
+            identity: who.identity.clone(),
+            identity_type: kind,
+            name: parts.iter().rev().find_map(|c| c.recipient_name.clone()),
+            evidence: vec![],
+            result: None,
+            narrative: None,
+        };
+        let (list, index) = tx.reserve_status_indices(line.issuer_id, 1).await?[0];
+        let status = StatusEntry { list_url: self.status_list_url(list), index: index as u32 };
+        let salt = hex::encode(rand::random::<[u8; 16]>());
+        let doc = certificate::build(&template, &self.credential_url(id), &recipient, &salt, &status, &components);
+        let key = signer.key.clone();
+        let vm = ob3::verification_method(&signer.url, &ob3::PublicKey { public_key: key.verifying_key().to_bytes() });
+        let created = valid_from.clone();
+        let mut issued = tokio::task::spawn_blocking(move || sign_batch(&[doc], &key, &vm, &created))
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))?
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let signed = issued.pop().ok_or_else(|| ServiceError::Internal("nothing signed".into()))?;
+        let digest = signed.sha256.clone();
+        tx.insert_certificate(NewCertificate {
+            credential: NewCredential {
+                credential_id: id,
+                identity_type: who.identity_type.clone(),
+                identity: who.identity.clone(),
+                recipient_name: recipient.name.clone(),
+                status_list_id: list,
+                status_index: index,
+                signed: signed.signed,
+                jwt: signed.jwt,
+                sha256: signed.sha256,
+                valid_from: now,
+                valid_until: None,
+            },
+            issuer_id: line.issuer_id,
+            metro_line_id: line.metro_line_id,
+            metro_line_version: version,
+            key_id: signer.key_id,
+            components: component_ids.to_vec(),
+        })
+        .await?;
+        Ok(digest)
+    }
+
+    /// Issues one certificate under `id` and records its audit event and outcome.
+    #[allow(clippy::too_many_arguments)]
+    async fn issue_recorded(
+        &self,
+        tx: &mut Tx,
+        c: &Certificate<'_>,
+        who: &Learner,
+        creds: &[HolderCredential],
+        components: &[Uuid],
+        id: Uuid,
+        round: &mut Round,
+    ) -> ServiceResult<()> {
+        let digest = self.issue_certificate(tx, c, who, creds, components, id).await?;
+        // Like `credential.issued`: the digest is the SHA-256 of the signed document, which
+        // itself names every component and its digest.
+        let mut e = NewEvent::new(&Actor::service(), Some(c.line.issuer_id), "certificate.issued", id, &json!({}));
+        e.change_digest = digest;
+        round.events.push(e);
+        round.outcomes.push(StackOutcome {
+            metro_line: c.line.metro_line_id,
+            issuer: c.line.issuer_id,
+            version: c.version,
+            action: "issued",
+            certificate: self.credential_url(id),
+            certificate_id: id,
+        });
+        Ok(())
+    }
+}

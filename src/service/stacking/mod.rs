@@ -1,0 +1,247 @@
+//! Stacking badges into partial certificates, and keeping certificates honest.
+//!
+//! Every change that can matter to a learner's lines (an award, a status change, a component
+//! expiring) queues the learner in `stack_job` inside the transaction that made the change. The
+//! queue is then drained — at once by the request that queued it, and by the worker for
+//! whatever a crash or another instance left behind. Draining one learner is one transaction
+//! under a per-learner lock: it reads the learner's badges and certificates, lets
+//! [`crate::domain::stacking::decide`] judge each line, applies the verdicts with their audit
+//! events, and deletes the jobs it saw. A partial unique index makes a second valid certificate
+//! for the same line version and learner impossible even if all of that went wrong.
+//!
+//! Rooms: `queue.rs` (draining the queue, the worker's rounds, reading what a round needs
+//! before it locks), `judge.rs` (one locked learner: verdicts, certificates, audit events),
+//! `views.rs` (line evaluations, learners' progress, moving learners to a new line version);
+//! this file holds the shared types and the certificate's achievement document.
+
+mod judge;
+mod queue;
+mod views;
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{Service, ServiceError, ServiceResult, decode_spec};
+use crate::credential::badge::{StatusEntry, Template};
+use crate::credential::certificate::{self, Component};
+use crate::credential::issue::sign_batch;
+use crate::credential::ob3;
+use crate::domain::access::{Action, Principal};
+use crate::domain::audit::{Actor, NewEvent};
+use crate::domain::award::{IdentityType, Recipient};
+use crate::domain::metro_line::MetroLineSpec;
+use crate::domain::nanomodule::NanomoduleSpec;
+use crate::domain::pathway::Explanation;
+use crate::domain::stacking::{Decision, Held, HeldCertificate, Standing, cause_words, decide};
+use crate::domain::time::rfc3339;
+use crate::store::{
+    CertificateRow, CredentialRow, EnrolmentRow, HolderCredential, Learner, MetroLineRow, NewCertificate,
+    NewCredential, StatusChange, Tx,
+};
+
+/// Learners drained inline by the request that queued them; larger batches go to a task.
+const INLINE_LEARNERS: usize = 200;
+/// Learners judged in one transaction.
+const BATCH_LEARNERS: usize = 50;
+/// How long a learner whose re-evaluation failed waits before the next try.
+const RETRY_AFTER: time::Duration = time::Duration::seconds(60);
+
+/// What one certificate is issued from.
+#[derive(Clone, Copy)]
+struct Certificate<'a> {
+    line: &'a MetroLineRow,
+    version: i64,
+    spec: &'a MetroLineSpec,
+    achievement: &'a Value,
+    signer: &'a Signer,
+}
+
+/// One thing stacking did.
+#[derive(Debug, Clone, Serialize)]
+pub struct StackOutcome {
+    pub metro_line: Uuid,
+    /// The line's issuer, which signs the certificate (only its own answers mention it).
+    #[serde(skip)]
+    pub issuer: Uuid,
+    pub version: i64,
+    /// `issued`, `suspended`, `reinstated` or `revoked`.
+    pub action: &'static str,
+    pub certificate: String,
+    #[serde(skip)]
+    pub certificate_id: Uuid,
+}
+
+/// Everything a round needs besides the learner's own rows, read before the learner's
+/// transaction opens: on SQLite that transaction holds the only write lock, and reading through
+/// the pool meanwhile could wait for a connection held by a writer waiting for that lock.
+#[derive(Default)]
+struct Prepared {
+    specs: HashMap<(Uuid, i64), MetroLineSpec>,
+    achievements: HashMap<(Uuid, i64), Value>,
+    issuers: HashMap<Uuid, Signer>,
+    /// Per line issuer, the partners whose badges may count towards a new certificate.
+    partners: HashMap<Uuid, std::collections::HashSet<Uuid>>,
+}
+
+/// What one transaction of stacking did so far: its audit events and outcomes.
+#[derive(Default)]
+struct Round {
+    events: Vec<NewEvent>,
+    outcomes: Vec<StackOutcome>,
+}
+
+/// An issuer as a certificate's signer.
+struct Signer {
+    profile: Value,
+    url: String,
+    key_id: Uuid,
+    key: ed25519_dalek::SigningKey,
+}
+
+/// What is known about a learner, read once for all lines.
+pub struct LearnerFacts {
+    pub held: Vec<Held>,
+    pub names: BTreeMap<Uuid, String>,
+    pub certs: Vec<CertificateRow>,
+    pub enrolments: Vec<EnrolmentRow>,
+}
+
+impl LearnerFacts {
+    /// What one issuer's staff and progress pages may see: the issuer's own badges, and other
+    /// issuers' badges only while valid (a partner station is "done" or "not done", never why
+    /// not: revoked or suspended is the partner's business).
+    pub fn as_seen_by(&self, issuer: Uuid) -> LearnerFacts {
+        LearnerFacts {
+            held: self.held.iter().filter(|h| h.issuer == issuer || h.standing == Standing::Valid).cloned().collect(),
+            names: self.names.clone(),
+            certs: self.certs.clone(),
+            enrolments: self.enrolments.clone(),
+        }
+    }
+}
+
+/// A learner's standing on one line, as the progress views show it.
+pub struct LineProgress {
+    pub line: MetroLineRow,
+    pub spec: MetroLineSpec,
+    pub version: i64,
+    pub explanation: Explanation,
+    pub certificate: Option<CertificateRow>,
+    pub names: BTreeMap<Uuid, String>,
+}
+
+fn standing(c: &HolderCredential, now: OffsetDateTime) -> Standing {
+    if c.revoked_at.is_some() {
+        Standing::Revoked
+    } else if c.compromised_since.is_some_and(|s| c.created_at >= s) {
+        Standing::Compromised
+    } else if c.suspended_at.is_some() {
+        Standing::Suspended
+    } else if let Some(u) = c.valid_until.filter(|u| *u <= now) {
+        Standing::Expired(u)
+    } else {
+        Standing::Valid
+    }
+}
+
+/// The learner's badges as the domain sees them, with module names.
+fn held_badges(creds: &[HolderCredential], now: OffsetDateTime) -> ServiceResult<(Vec<Held>, BTreeMap<Uuid, String>)> {
+    let mut held = Vec::with_capacity(creds.len());
+    let mut names = BTreeMap::new();
+    for c in creds {
+        let spec: NanomoduleSpec = decode_spec(&c.version_spec)?;
+        names.entry(c.nanomodule_id).or_insert_with(|| spec.name.clone().unwrap_or_default());
+        held.push(Held {
+            credential: c.credential_id,
+            issuer: c.issuer_id,
+            nanomodule: c.nanomodule_id,
+            awarded: c.valid_from,
+            hours: spec.hours(),
+            standing: standing(c, now),
+        });
+    }
+    Ok((held, names))
+}
+
+/// The learner's certificate of `line` that is not revoked.
+fn standing_certificate(certs: &[CertificateRow], line: Uuid) -> Option<&CertificateRow> {
+    certs.iter().find(|c| c.metro_line_id == line && c.revoked_at.is_none())
+}
+
+/// Where a learner is on a line: which version judges them (their standing certificate's, else
+/// the one they started on, else the current one) and whether they started it yet.
+struct Position<'a> {
+    version: i64,
+    certificate: Option<&'a CertificateRow>,
+    enrolled: Option<i64>,
+    started: bool,
+}
+
+fn position<'a>(
+    line: &MetroLineRow,
+    current: &MetroLineSpec,
+    held: &[Held],
+    certs: &'a [CertificateRow],
+    enrolments: &[EnrolmentRow],
+) -> Position<'a> {
+    let certificate = standing_certificate(certs, line.metro_line_id);
+    let enrolled = enrolments.iter().find(|e| e.metro_line_id == line.metro_line_id).map(|e| e.version);
+    let has_station = held.iter().any(|h| current.stations.contains(&h.nanomodule));
+    Position {
+        version: certificate.map(|c| c.metro_line_version).or(enrolled).unwrap_or(line.current_version),
+        certificate,
+        enrolled,
+        started: certificate.is_some() || enrolled.is_some() || has_station,
+    }
+}
+
+impl Service {
+    pub fn line_achievement_id(&self, line: Uuid, version: i64) -> String {
+        format!("{}/metro-lines/{line}/versions/{version}", self.base_url)
+    }
+
+    async fn line_spec(&self, line: Uuid, version: i64) -> ServiceResult<MetroLineSpec> {
+        let row = self.store.metro_line(line, Some(version)).await?.ok_or(ServiceError::NotFound)?;
+        decode_spec(&row.spec)
+    }
+
+    /// The public `Achievement` of a line version: what its partial certificate certifies.
+    pub async fn certificate_achievement(&self, line: Uuid, version: i64) -> ServiceResult<Value> {
+        let row = self.store.metro_line(line, Some(version)).await?.ok_or(ServiceError::NotFound)?;
+        let spec: MetroLineSpec = decode_spec(&row.spec)?;
+        let issuer_id = ob3::issuer_url(&self.base_url, row.issuer_id);
+        let ctx = ob3::CertificateContext {
+            id: self.line_achievement_id(line, version),
+            version,
+            image_url: format!("{}/image.svg", self.line_achievement_id(line, version)),
+            creator: ob3::profile(&issuer_id, &self.issuer_spec(row.issuer_id).await?),
+            line_url: self.line_achievement_id(line, version),
+        };
+        Ok(ob3::certificate_achievement(&spec, &ctx))
+    }
+
+    /// Name of the certificate a credential row holds (for artwork).
+    pub(super) async fn certificate_name(&self, c: &CredentialRow) -> ServiceResult<String> {
+        let (Some(line), Some(version)) = (c.metro_line_id, c.metro_line_version) else {
+            return Err(ServiceError::NotFound);
+        };
+        let spec = self.line_spec(line, version).await?;
+        Ok(spec.certificate.and_then(|c| c.name).or(spec.name).unwrap_or_default())
+    }
+
+    /// Whether any line (current version) has `nanomodule` as a station: only then does an
+    /// award need stacking.
+    pub(super) async fn is_station(&self, nanomodule: Uuid) -> ServiceResult<bool> {
+        for l in self.store.all_metro_lines().await? {
+            let spec: MetroLineSpec = decode_spec(&l.spec)?;
+            if spec.stations.contains(&nanomodule) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}

@@ -1,0 +1,169 @@
+//! The stacking queue and its drain: learners judged now or by the worker, a batch per
+//! transaction.
+
+use super::*;
+
+impl Service {
+    /// Drains the given learners now (up to [`INLINE_LEARNERS`]; returns what happened) or in
+    /// a background task (more; returns `None`); the queue rows make either survive a crash.
+    pub(in crate::service) async fn stack_after_commit(&self, learners: Vec<Learner>) -> Option<Vec<StackOutcome>> {
+        if learners.len() > INLINE_LEARNERS {
+            let service = self.clone();
+            tokio::spawn(async move {
+                service.restack_many(&learners).await;
+            });
+            return None;
+        }
+        Some(self.restack_many(&learners).await)
+    }
+
+    /// Drains `learners` a batch per transaction. A batch that fails is retried learner by
+    /// learner, so one learner whose round fails holds up nobody else (and waits for a later
+    /// round itself).
+    pub(super) async fn restack_many(&self, learners: &[Learner]) -> Vec<StackOutcome> {
+        let mut out = Vec::new();
+        for batch in learners.chunks(BATCH_LEARNERS) {
+            match self.restack_batch(batch).await {
+                Ok(done) => out.extend(done),
+                Err(e) => {
+                    tracing::warn!(error = %e, learners = batch.len(), "stacking batch failed; judging one by one");
+                    for l in batch {
+                        out.extend(self.restack_or_postpone(l).await);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    async fn restack_or_postpone(&self, who: &Learner) -> Vec<StackOutcome> {
+        match self.restack(who).await {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::warn!(error = %e, "stacking failed; the learner stays queued");
+                let _ = self.store.postpone_learner(who, crate::store::now() + RETRY_AFTER).await;
+                Vec::new()
+            }
+        }
+    }
+
+    /// One round of the worker: queue learners whose certificate components expired since
+    /// `since`, then drain everything due. Returns how many learners were handled.
+    pub async fn stack_tick(&self, since: OffsetDateTime) -> ServiceResult<usize> {
+        let now = crate::store::now();
+        let expired = self.store.expired_component_holders(since, now).await?;
+        if !expired.is_empty() {
+            let mut tx = self.store.begin().await?;
+            tx.enqueue_learners(&expired, "expiry").await?;
+            tx.commit().await?;
+        }
+        // Everything queued until now, including what was just queued; work queued while this
+        // round runs waits for the next one, so a round always ends.
+        let cutoff = crate::store::now();
+        let mut handled = 0;
+        loop {
+            let due = self.store.due_learners(cutoff, 100).await?;
+            if due.is_empty() {
+                break;
+            }
+            self.restack_many(&due).await;
+            handled += due.len();
+            if due.len() < 100 {
+                break;
+            }
+        }
+        Ok(handled)
+    }
+
+    /// Adds to `p` what judging `who` may need (line versions, achievements, signers) for every
+    /// line the learner is on, as the learner looks now; what `p` already holds is not read again.
+    async fn prepare(&self, who: &Learner, lines: &[MetroLineRow], p: &mut Prepared) -> ServiceResult<()> {
+        let facts = self.learner_facts(who).await?;
+        for line in lines {
+            let current: MetroLineSpec = decode_spec(&line.spec)?;
+            let mut versions = vec![line.current_version];
+            versions.extend(
+                facts.certs.iter().filter(|c| c.metro_line_id == line.metro_line_id).map(|c| c.metro_line_version),
+            );
+            versions
+                .extend(facts.enrolments.iter().filter(|e| e.metro_line_id == line.metro_line_id).map(|e| e.version));
+            let started = facts.held.iter().any(|h| current.stations.contains(&h.nanomodule));
+            if versions.len() == 1 && !started {
+                continue;
+            }
+            p.specs.entry((line.metro_line_id, line.version)).or_insert(current);
+            for v in versions {
+                let key = (line.metro_line_id, v);
+                if let std::collections::hash_map::Entry::Vacant(e) = p.specs.entry(key) {
+                    let row =
+                        self.store.metro_line(line.metro_line_id, Some(v)).await?.ok_or(ServiceError::NotFound)?;
+                    e.insert(decode_spec(&row.spec)?);
+                }
+                if let std::collections::hash_map::Entry::Vacant(e) = p.achievements.entry(key) {
+                    e.insert(self.certificate_achievement(line.metro_line_id, v).await?);
+                }
+            }
+            if let std::collections::hash_map::Entry::Vacant(e) = p.partners.entry(line.issuer_id) {
+                e.insert(self.store.accepted_partners(line.issuer_id).await?.into_iter().collect());
+            }
+            if !p.issuers.contains_key(&line.issuer_id) {
+                let url = ob3::issuer_url(&self.base_url, line.issuer_id);
+                let profile = ob3::profile(&url, &self.issuer_spec(line.issuer_id).await?);
+                let (key_id, key) = self.active_signing_key(line.issuer_id).await?;
+                p.issuers.insert(line.issuer_id, Signer { profile, url, key_id, key });
+            }
+        }
+        Ok(())
+    }
+
+    /// Re-evaluates one learner on every line, in one transaction.
+    pub async fn restack(&self, who: &Learner) -> ServiceResult<Vec<StackOutcome>> {
+        self.restack_batch(std::slice::from_ref(who)).await
+    }
+
+    /// Re-evaluates several learners on every line in one transaction. On SQLite most of a
+    /// learner's round is the commit's sync to disk, so a batch shares one; it also shares the
+    /// reads of lines, achievements and signing keys. All or nothing: callers retry a failed
+    /// batch one learner at a time.
+    pub async fn restack_batch(&self, learners: &[Learner]) -> ServiceResult<Vec<StackOutcome>> {
+        let mut learners = learners.to_vec();
+        learners.sort();
+        learners.dedup();
+        let started = std::time::Instant::now();
+        let lines = self.store.all_metro_lines().await?;
+        let mut prepared = Prepared::default();
+        for who in &learners {
+            self.prepare(who, &lines, &mut prepared).await?;
+        }
+        let prepared_at = started.elapsed();
+        let now = crate::store::now();
+        let mut tx = self.store.begin().await?;
+        // Always in sorted order, so two instances locking overlapping batches wait rather than
+        // deadlock (a hash collision could still cross them; PostgreSQL then aborts one batch,
+        // whose learners are retried one by one).
+        for who in &learners {
+            tx.lock_learner(who).await?;
+        }
+        let mut round = Round::default();
+        for who in &learners {
+            self.judge(&mut tx, who, &lines, &prepared, now, &mut round).await?;
+        }
+        let Round { events, outcomes } = round;
+        if !events.is_empty() {
+            tx.audit(events).await?;
+        }
+        let judged_at = started.elapsed();
+        tx.commit().await?;
+        tracing::debug!(
+            learners = learners.len(),
+            prepare_ms = prepared_at.as_millis() as u64,
+            judge_ms = (judged_at - prepared_at).as_millis() as u64,
+            commit_ms = (started.elapsed() - judged_at).as_millis() as u64,
+            "stacking batch"
+        );
+        for o in &outcomes {
+            tracing::info!(metro_line = %o.metro_line, version = o.version, action = o.action, certificate = %o.certificate_id, "stacking");
+        }
+        Ok(outcomes)
+    }
+}
