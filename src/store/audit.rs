@@ -52,10 +52,6 @@ impl From<AuditRow> for Event {
     }
 }
 
-fn events(rows: Vec<AuditRow>) -> Vec<Event> {
-    rows.into_iter().map(Event::from).collect()
-}
-
 /// How the legacy chain was closed.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ChainClose {
@@ -211,48 +207,44 @@ impl Tx {
 impl Store {
     /// Events of every chain after storage position `after`, in storage order, at most `limit`.
     pub async fn audit_page(&self, after: i64, limit: i64) -> StoreResult<Vec<Event>> {
-        let rows = self
-            .clone()
-            .fetch_all(
-                concat!("SELECT ", event_columns!(), " FROM audit_event WHERE id > $1 ORDER BY id LIMIT $2"),
-                args![after, limit],
-            )
-            .await?;
-        Ok(events(rows))
+        self.events(
+            concat!("SELECT ", event_columns!(), " FROM audit_event WHERE id > $1 ORDER BY id LIMIT $2"),
+            args![after, limit],
+        )
+        .await
+    }
+
+    async fn events(&self, sql: &'static str, args: Vec<super::Arg>) -> StoreResult<Vec<Event>> {
+        let rows: Vec<AuditRow> = self.clone().fetch_all(sql, args).await?;
+        Ok(rows.into_iter().map(Event::from).collect())
     }
 
     /// One issuer's events (its own chain, and its events in the legacy chain) after storage
     /// position `after`. Appends to one chain are serialised until commit, so positions within
     /// it only grow and this cursor never skips one of its events.
     pub async fn audit_page_of(&self, issuer: &str, after: i64, limit: i64) -> StoreResult<Vec<Event>> {
-        let rows = self
-            .clone()
-            .fetch_all(
-                concat!(
-                    "SELECT ",
-                    event_columns!(),
-                    " FROM audit_event WHERE id > $1 AND issuer_id = $3 ORDER BY id LIMIT $2"
-                ),
-                args![after, limit, issuer],
-            )
-            .await?;
-        Ok(events(rows))
+        self.events(
+            concat!(
+                "SELECT ",
+                event_columns!(),
+                " FROM audit_event WHERE id > $1 AND issuer_id = $3 ORDER BY id LIMIT $2"
+            ),
+            args![after, limit, issuer],
+        )
+        .await
     }
 
     /// One chain's events after its sequence number `after`, in order.
     pub async fn audit_chain_page(&self, chain: &str, after: i64, limit: i64) -> StoreResult<Vec<Event>> {
-        let rows = self
-            .clone()
-            .fetch_all(
-                concat!(
-                    "SELECT ",
-                    event_columns!(),
-                    " FROM audit_event WHERE chain = $1 AND seq > $2 ORDER BY seq LIMIT $3"
-                ),
-                args![chain, after, limit],
-            )
-            .await?;
-        Ok(events(rows))
+        self.events(
+            concat!(
+                "SELECT ",
+                event_columns!(),
+                " FROM audit_event WHERE chain = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+            ),
+            args![chain, after, limit],
+        )
+        .await
     }
 
     /// The names of every chain that has events, legacy included.
