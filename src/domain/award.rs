@@ -259,39 +259,90 @@ impl RecipientInput {
     }
 }
 
-/// Reads the CSV form trainers keep: a header row naming columns among `identity`,
-/// `identity_type`, `name`, `evidence_url`, `evidence_name`, `evidence_narrative`, `narrative`,
-/// `result_value`, `result_status`. Unknown columns are an error (a typo would lose data).
+/// The columns a recipient list may have, each with the names trainers' spreadsheets give it
+/// (English and Dutch; compared without case).
+const COLUMNS: &[(&str, &[&str])] = &[
+    ("identity", &["identity", "email", "e-mail", "e-mailadres", "emailadres", "mail"]),
+    ("identity_type", &["identity_type", "identiteitstype"]),
+    ("name", &["name", "naam", "volledige naam"]),
+    ("evidence_url", &["evidence_url", "bewijs", "bewijs_url", "bewijslink", "link naar bewijs"]),
+    ("evidence_name", &["evidence_name", "bewijs_naam", "naam bewijs"]),
+    ("evidence_narrative", &["evidence_narrative", "bewijs_toelichting", "toelichting bewijs"]),
+    ("narrative", &["narrative", "toelichting", "opmerking"]),
+    ("result_value", &["result_value", "resultaat", "cijfer"]),
+    ("result_status", &["result_status", "resultaat_status", "uitslag"]),
+];
+
+/// The column a header names, if any.
+fn column(header: &str) -> Option<&'static str> {
+    let h = header.trim().to_lowercase();
+    COLUMNS.iter().find(|(_, names)| names.contains(&h.as_str())).map(|(c, _)| *c)
+}
+
+/// Text as spreadsheets save it: UTF-8 with or without a byte-order mark, or Windows-1252
+/// (what Excel on Windows writes for "CSV (gescheiden door lijstscheidingsteken)").
+fn spreadsheet_text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0,
+    }
+}
+
+/// The delimiter of the header row: `;` (Dutch Excel, where `,` is the decimal separator), a
+/// tab (cells pasted from a spreadsheet) or `,`, whichever the header row holds most of.
+fn delimiter(text: &str) -> u8 {
+    let header = text.lines().next().unwrap_or_default();
+    [b'\t', b';', b',']
+        .into_iter()
+        .max_by_key(|d| (header.bytes().filter(|b| b == d).count(), *d == b','))
+        .filter(|d| header.bytes().any(|b| b == *d))
+        .unwrap_or(b',')
+}
+
+/// Reads the recipient list trainers keep in a spreadsheet: a header row naming columns among
+/// `identity`, `identity_type`, `name`, `evidence_url`, `evidence_name`, `evidence_narrative`,
+/// `narrative`, `result_value`, `result_status` (or their Dutch names: `e-mail`, `naam`,
+/// `bewijs`, …), separated by `,`, `;` or tabs, in UTF-8 (with or without BOM) or
+/// Windows-1252. Unknown columns are an error (a typo would lose data).
 pub fn from_csv(bytes: &[u8]) -> Result<Vec<RecipientInput>, Invalid> {
-    const COLUMNS: &[&str] = &[
-        "identity",
-        "identity_type",
-        "name",
-        "evidence_url",
-        "evidence_name",
-        "evidence_narrative",
-        "narrative",
-        "result_value",
-        "result_status",
-    ];
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(bytes);
-    let headers = reader.headers().map_err(|e| Invalid::one("csv", format!("unreadable header row: {e}")))?.clone();
+    let text = spreadsheet_text(bytes);
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter(&text))
+        .trim(csv::Trim::All)
+        .flexible(false)
+        .from_reader(text.as_bytes());
+    let raw = reader.headers().map_err(|e| Invalid::one("csv", format!("unreadable header row: {e}")))?.clone();
     let mut errors = Vec::new();
-    for (i, h) in headers.iter().enumerate() {
-        if !COLUMNS.contains(&h) {
+    let mut headers = Vec::with_capacity(raw.len());
+    for (i, h) in raw.iter().enumerate() {
+        match column(h) {
+            Some(c) => headers.push(c),
+            None => {
+                let known: Vec<&str> = COLUMNS.iter().map(|(c, _)| *c).collect();
+                errors.push(FieldError {
+                    field: format!("csv.header[{i}]"),
+                    message: format!("unknown column '{h}'; known: {} (or their Dutch names)", known.join(", ")),
+                });
+                headers.push("");
+            }
+        }
+    }
+    for (i, h) in headers.iter().enumerate().filter(|(_, h)| !h.is_empty()) {
+        if headers[..i].contains(h) {
             errors.push(FieldError {
                 field: format!("csv.header[{i}]"),
-                message: format!("unknown column '{h}'; known: {}", COLUMNS.join(", ")),
+                message: format!("a second '{h}' column ('{}')", &raw[i]),
             });
         }
     }
-    if !headers.iter().any(|h| h == "identity") {
+    if !headers.contains(&"identity") {
         errors.push(FieldError { field: "csv.header".into(), message: "needs an 'identity' column".into() });
     }
     if !errors.is_empty() {
         return Err(Invalid(errors));
     }
-    let col = |name: &str| headers.iter().position(|h| h == name);
+    let col = |name: &str| headers.iter().position(|h| *h == name);
     let mut rows = Vec::new();
     for (i, record) in reader.records().enumerate() {
         if i >= MAX_RECIPIENTS {
@@ -379,7 +430,34 @@ mod tests {
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].evidence[0].id.as_deref(), Some("https://ex.nl/p/1"));
         assert!(rows[1].evidence.is_empty());
-        let err = from_csv(b"email,name\nx,y\n").unwrap_err();
+        let err = from_csv(b"e-mail adres,name\nx,y\n").unwrap_err();
         assert_eq!(err.0[0].field, "csv.header[0]");
+        let err = from_csv(b"email,identity\nx,y\n").unwrap_err();
+        assert_eq!(err.0[0].field, "csv.header[1]", "two columns for one thing");
+    }
+
+    #[test]
+    fn csv_as_spreadsheets_save_it() {
+        // Dutch Excel: a byte-order mark, `;` between cells, Dutch column names, CRLF.
+        let dutch = b"\xEF\xBB\xBFNaam;E-mail;Bewijs\r\nJan Jansen;jan@example.nl;https://ex.nl/p/1\r\nPiet de Vries;piet@example.nl;\r\n";
+        let rows = from_csv(dutch).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            (rows[0].identity.as_deref(), rows[0].name.as_deref()),
+            (Some("jan@example.nl"), Some("Jan Jansen"))
+        );
+        assert_eq!(rows[0].evidence[0].id.as_deref(), Some("https://ex.nl/p/1"));
+        // Windows-1252 (Excel's "CSV" on Windows): é is one byte 0xE9, € is 0x80.
+        let legacy = b"naam;e-mail;toelichting\nJos\xe9 M\xfcller;jose@example.nl;kosten \x80 0\n";
+        let rows = from_csv(legacy).unwrap();
+        assert_eq!(rows[0].name.as_deref(), Some("José Müller"));
+        assert_eq!(rows[0].narrative.as_deref(), Some("kosten € 0"));
+        // Cells pasted from a spreadsheet: tab-separated.
+        let pasted = "E-mail\tNaam\nanna@example.nl\tAnna, B.\n";
+        let rows = from_csv(pasted.as_bytes()).unwrap();
+        assert_eq!(rows[0].name.as_deref(), Some("Anna, B."), "a comma inside a tab-separated cell");
+        // A semicolon inside a comma-separated file's quoted cell does not fool the detection.
+        let rows = from_csv(b"identity,name\njan@example.nl,\"Jansen; J.\"\n").unwrap();
+        assert_eq!(rows[0].name.as_deref(), Some("Jansen; J."));
     }
 }

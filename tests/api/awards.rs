@@ -221,12 +221,31 @@ async fn csv_and_dry_run(app: TestApp) {
     assert_eq!(vc["evidence"][0]["id"], "https://ex.nl/e/1");
     assert_eq!(vc["credentialSubject"]["activityEndDate"], "2026-11-01T00:00:00Z");
 
+    // As Dutch Excel saves it (BOM, `;`, Dutch column names, CRLF), and as Excel on Windows
+    // saves it (Windows-1252): both award, names intact.
+    for (n, csv) in [
+        b"\xEF\xBB\xBFNaam;E-mail\r\nJos\xC3\xA9 Jansen;jose@example.nl\r\n".to_vec(),
+        b"naam;e-mail\r\nJos\xE9 Jansen;jose.w@example.nl\r\n".to_vec(),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let resp =
+            app.client.post(&url).bearer_auth(ADMIN).header("content-type", "text/csv").body(csv).send().await.unwrap();
+        let status = resp.status();
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "file {n}: {body}");
+        let id = body["credentials"][0]["id"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+        let page = fetch(&app, &format!("{}/credentials/{id}", app.base), "text/html").await.2;
+        assert!(page.contains("José Jansen"), "file {n}: the name as written");
+    }
+
     let bad = app
         .client
         .post(&url)
         .bearer_auth(ADMIN)
         .header("content-type", "text/csv")
-        .body("email\nx@y.nl\n")
+        .body("emial\nx@y.nl\n")
         .send()
         .await
         .unwrap();
