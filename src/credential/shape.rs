@@ -274,6 +274,7 @@ mod tests {
                 achieved_level: None,
             }),
             narrative: with_narrative.then(|| text(rng)),
+            retake: false,
         }
     }
 

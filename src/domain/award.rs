@@ -95,6 +95,9 @@ pub struct RecipientInput {
     pub result: Option<ResultInput>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub narrative: Option<String>,
+    /// Awards the module again to someone who already holds a valid badge of it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retake: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -125,6 +128,7 @@ pub struct Recipient {
     pub evidence: Vec<EvidenceInput>,
     pub result: Option<ResultInput>,
     pub narrative: Option<String>,
+    pub retake: bool,
 }
 
 /// A validated cohort award.
@@ -255,7 +259,7 @@ impl RecipientInput {
             out
         });
         let narrative = c.opt_text(&format!("{at}.narrative"), &self.narrative, LONG);
-        Recipient { identity, identity_type, name, evidence, result, narrative }
+        Recipient { identity, identity_type, name, evidence, result, narrative, retake: self.retake }
     }
 }
 
@@ -271,7 +275,17 @@ const COLUMNS: &[(&str, &[&str])] = &[
     ("narrative", &["narrative", "toelichting", "opmerking"]),
     ("result_value", &["result_value", "resultaat", "cijfer"]),
     ("result_status", &["result_status", "resultaat_status", "uitslag"]),
+    ("retake", &["retake", "herkansing"]),
 ];
+
+/// A yes/no cell as people fill it in.
+fn yes_no(cell: &str) -> Option<bool> {
+    match cell.trim().to_lowercase().as_str() {
+        "" | "false" | "no" | "nee" | "0" | "n" => Some(false),
+        "true" | "yes" | "ja" | "1" | "y" | "j" | "x" | "waar" => Some(true),
+        _ => None,
+    }
+}
 
 /// The column a header names, if any.
 fn column(header: &str) -> Option<&'static str> {
@@ -371,6 +385,13 @@ pub fn from_csv(bytes: &[u8]) -> Result<Vec<RecipientInput>, Invalid> {
             status: get("result_status"),
             achieved_level: None,
         });
+        let retake = match get("retake").as_deref().map(yes_no) {
+            None => false,
+            Some(Some(b)) => b,
+            Some(None) => {
+                return Err(Invalid::one(format!("recipients[{i}].retake"), "must be yes or no (ja/nee, true/false)"));
+            }
+        };
         rows.push(RecipientInput {
             identity: get("identity"),
             identity_type: get("identity_type"),
@@ -378,6 +399,7 @@ pub fn from_csv(bytes: &[u8]) -> Result<Vec<RecipientInput>, Invalid> {
             evidence,
             result,
             narrative: get("narrative"),
+            retake,
         });
     }
     Ok(rows)

@@ -86,19 +86,55 @@ impl Service {
             hours: spec.hours(),
         };
 
+        // No accidental doubles: a row for someone who already holds a standing badge of this
+        // module (any version) needs to say it is a retake.
+        let standing = self.store.standing_badges_of(nanomodule, now).await?;
+        let double = |r: &crate::domain::award::Recipient| {
+            standing
+                .iter()
+                .find(|h| !r.retake && h.identity_type == r.identity_type.as_str() && h.identity == r.identity)
+                .map(|h| self.credential_url(h.credential_id))
+        };
+        let doubles: Vec<(usize, String)> =
+            award.recipients.iter().enumerate().filter_map(|(i, r)| double(r).map(|url| (i, url))).collect();
+
         if req.dry_run {
             let preview: Vec<Value> = award
                 .recipients
                 .iter()
                 .map(|r| {
                     let pending = StatusEntry { list_url: format!("{}/status/pending", self.base_url), index: 0 };
-                    json!({"recipient": r.identity, "credential": badge::build(&template, &format!("{}/credentials/pending", self.base_url), r, &fresh_salt(), &pending)})
+                    let mut row = json!({"recipient": r.identity, "credential": badge::build(&template, &format!("{}/credentials/pending", self.base_url), r, &fresh_salt(), &pending)});
+                    if let Some(url) = double(r) {
+                        row["already_holds"] = json!(url);
+                    }
+                    row
                 })
+                .collect();
+            let doubles: Vec<Value> = doubles
+                .iter()
+                .map(|(i, url)| json!({"row": i, "field": format!("recipients[{i}]"), "already_holds": url}))
                 .collect();
             return Ok(AwardOutcome {
                 status: 200,
-                body: json!({"dry_run": true, "would_issue": preview.len(), "credentials": preview}),
+                body: json!({"dry_run": true, "would_issue": preview.len() - doubles.len(), "doubles": doubles,
+                             "credentials": preview}),
             });
+        }
+        if !doubles.is_empty() {
+            return Err(crate::domain::validate::Invalid(
+                doubles
+                    .into_iter()
+                    .map(|(i, url)| crate::domain::validate::FieldError {
+                        field: format!("recipients[{i}]"),
+                        message: format!(
+                            "already holds a valid badge of this nanomodule ({url}); mark the row as a retake \
+                             (\"retake\": true, CSV column retake/herkansing) to award it again"
+                        ),
+                    })
+                    .collect(),
+            )
+            .into());
         }
 
         let started = std::time::Instant::now();

@@ -45,7 +45,7 @@ pub use report::IssuanceFact;
 pub use sealed::SealedItem;
 pub use skill::{Catalog, SkillRow};
 pub use stack::{
-    CertificateRow, ComponentRow, EnrolmentRow, Learner, NewCertificate, NewProgressLink, ProgressLinkRow,
+    CertificateRow, ComponentRow, EnrolmentRow, HeldBadge, Learner, NewCertificate, NewProgressLink, ProgressLinkRow,
 };
 pub use status::{CredentialState, SignedList, StatusChange, StatusListRow};
 pub use token::{TokenInfo, TokenRow};

@@ -273,6 +273,14 @@ impl Tx {
     }
 }
 
+/// A learner's standing badge of one nanomodule.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct HeldBadge {
+    pub identity_type: String,
+    pub identity: String,
+    pub credential_id: Uuid,
+}
+
 impl Store {
     /// [`Tx::award_progress_links`] outside a transaction (replays of an award answer).
     pub async fn award_progress_links(&self, award: Uuid) -> StoreResult<Vec<ProgressLinkRow>> {
@@ -328,6 +336,18 @@ impl Store {
     }
 
     /// Everyone who holds a badge of `nanomodule`.
+    /// Who holds a badge of `nanomodule` (any version) that is neither revoked nor expired at
+    /// `now`, and which one: a second award to them would be a double.
+    pub async fn standing_badges_of(&self, nanomodule: Uuid, now: time::OffsetDateTime) -> StoreResult<Vec<HeldBadge>> {
+        self.clone()
+            .fetch_all(
+                "SELECT identity_type, identity, credential_id FROM credential WHERE nanomodule_id = $1 \
+                 AND revoked_at IS NULL AND (valid_until IS NULL OR valid_until > $2)",
+                args![nanomodule, now],
+            )
+            .await
+    }
+
     pub async fn holders_of(&self, nanomodule: Uuid) -> StoreResult<Vec<Learner>> {
         self.clone()
             .fetch_all(

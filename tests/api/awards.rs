@@ -284,7 +284,10 @@ async fn idempotent_retries(app: TestApp) {
     let (s3, conflict) = send("award-2026-11-20", json!({"recipients": recipients(4)})).await;
     assert_eq!(s3, StatusCode::CONFLICT, "{conflict}");
     assert_eq!(conflict["type"], "urn:metrobadge:problem:conflict");
-    // Concurrent retries with a fresh key still issue once.
+    // Concurrent retries with a fresh key still issue once (the same learners again: retakes).
+    let retakes: Vec<Value> =
+        recipients(3).as_array().unwrap().iter().map(|r| json!({"identity": r["identity"], "retake": true})).collect();
+    let body = json!({"recipients": retakes});
     let (a, b) = tokio::join!(send("parallel", body.clone()), send("parallel", body.clone()));
     assert_eq!(a.1, b.1);
     assert_eq!(credential_count(&app).await, 6);
@@ -365,5 +368,42 @@ async fn a_full_list_opens_a_new_one(app: TestApp) {
         assert!(seen.insert(e), "index reused");
     }
     assert_eq!(seen.iter().filter(|(l, _)| *l == list).count(), 131_072);
+    app.stop().await;
+}
+
+both!(no_accidental_doubles);
+
+/// A second award of a module to someone who holds a standing badge of it is refused (the dry
+/// run flags it) unless the row says it is a retake; a revoked badge does not count.
+async fn no_accidental_doubles(app: TestApp) {
+    let (_, nm) = module(&app, None).await;
+    let path = format!("/api/v1/nanomodules/{nm}/awards");
+    let (_, first) = app.post(&path, ADMIN, json!({"recipients": [{"identity": "jan@example.nl"}]})).await;
+    let held = first["credentials"][0]["id"].as_str().unwrap().to_string();
+    let cohort = json!({"recipients": [{"identity": "JAN@example.nl"}, {"identity": "piet@example.nl"}]});
+    let (s, dry) = app.post(&format!("{path}?dry_run=true"), ADMIN, cohort.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{dry}");
+    assert_eq!(dry["would_issue"], 1);
+    assert_eq!(dry["doubles"], json!([{"row": 0, "field": "recipients[0]", "already_holds": held}]));
+    assert_eq!(dry["credentials"][0]["already_holds"], held.as_str());
+    let (s, refused) = app.post(&path, ADMIN, cohort).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["errors"][0]["field"], "recipients[0]");
+    assert!(refused["errors"][0]["message"].as_str().unwrap().contains(&held), "{refused}");
+    assert_eq!(credential_count(&app).await, 1, "nothing issued");
+    // The same file again from Dutch Excel, marked as a retake.
+    let csv = "e-mail;herkansing\njan@example.nl;ja\npiet@example.nl;\n";
+    let r = app.client.post(format!("{}{path}", app.base)).bearer_auth(ADMIN).header("content-type", "text/csv");
+    let r = r.body(csv).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let piet = r.json::<Value>().await.unwrap()["credentials"][1]["id"].as_str().unwrap().to_string();
+    // Once revoked, a badge is no reason to refuse.
+    let piet_id = piet.rsplit('/').next().unwrap();
+    app.post(&format!("/api/v1/credentials/{piet_id}/revoke"), ADMIN, json!({"reason": "x"})).await;
+    let (s, again) = app.post(&path, ADMIN, json!({"recipients": [{"identity": "piet@example.nl"}]})).await;
+    assert_eq!(s, StatusCode::CREATED, "{again}");
+    let (s, bad) =
+        app.post(&path, ADMIN, json!({"recipients": [{"identity": "jan@example.nl", "retake": "misschien"}]})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     app.stop().await;
 }

@@ -116,7 +116,7 @@ async fn cli_master_key_rotation(app: TestApp) {
         .post(
             &format!("/api/v1/nanomodules/{module}/awards"),
             ADMIN,
-            serde_json::json!({"recipients": [{"identity": "jan@example.nl"}]}),
+            serde_json::json!({"recipients": [{"identity": "jan@example.nl", "retake": true}]}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "signing works with the new key: {again}");

@@ -52,7 +52,8 @@ pub async fn award(app: &TestApp, module: &str, who: &str) -> Value {
         .post(
             &format!("/api/v1/nanomodules/{module}/awards"),
             ADMIN,
-            json!({"recipients": [{"identity": who, "name": "Jan Jansen"}]}),
+            // Some tests earn a module twice on purpose.
+            json!({"recipients": [{"identity": who, "name": "Jan Jansen", "retake": true}]}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{r}");

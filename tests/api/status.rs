@@ -156,7 +156,11 @@ async fn who_may_change_status(app: TestApp) {
         let nm = nm.clone();
         async move {
             let (_, r) = app
-                .post(&format!("/api/v1/nanomodules/{nm}/awards"), &token, json!({"recipients": recipients(1)}))
+                .post(
+                    &format!("/api/v1/nanomodules/{nm}/awards"),
+                    &token,
+                    json!({"recipients": [{"identity": "learner0@example.nl", "retake": true}]}),
+                )
                 .await;
             r["credentials"][0]["id"].as_str().unwrap().rsplit('/').next().unwrap().to_string()
         }

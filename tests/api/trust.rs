@@ -90,7 +90,11 @@ async fn outage_database_down_is_could_not_check_not_invalid() {
 
 async fn award_as(app: &TestApp, token: &str, module: &str, who: &str) -> Value {
     let (s, r) = app
-        .post(&format!("/api/v1/nanomodules/{module}/awards"), token, json!({"recipients": [{"identity": who}]}))
+        .post(
+            &format!("/api/v1/nanomodules/{module}/awards"),
+            token,
+            json!({"recipients": [{"identity": who, "retake": true}]}),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{r}");
     r

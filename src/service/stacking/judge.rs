@@ -189,6 +189,7 @@ impl Service {
             evidence: vec![],
             result: None,
             narrative: None,
+            retake: false,
         };
         let (list, index) = tx.reserve_status_indices(line.issuer_id, 1).await?[0];
         let status = StatusEntry { list_url: self.status_list_url(list), index: index as u32 };
