@@ -138,13 +138,9 @@ pub fn solid_png(size: u32, rgb: [u8; 3]) -> Vec<u8> {
     ihdr.extend_from_slice(&size.to_be_bytes());
     ihdr.extend_from_slice(&size.to_be_bytes());
     ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB, no interlace
-    let mut raw = Vec::with_capacity((size as usize * 3 + 1) * size as usize);
-    for _ in 0..size {
-        raw.push(0);
-        for _ in 0..size {
-            raw.extend_from_slice(&rgb);
-        }
-    }
+    // Each scanline: filter type 0, then the pixels.
+    let row: Vec<u8> = std::iter::once(0).chain(rgb.iter().copied().cycle().take(size as usize * 3)).collect();
+    let raw = row.repeat(size as usize);
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
     z.write_all(&raw).expect("memory");
     let idat = z.finish().expect("memory");

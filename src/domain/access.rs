@@ -96,13 +96,13 @@ impl Principal {
         if !self.sees(issuer) {
             return Err(Denied::Hidden);
         }
-        let allowed = match (self.role, action) {
-            (Role::Admin, _) => true,
-            (_, Action::Read) => true,
-            (Role::IssuerAdmin, Action::Manage | Action::Award) => true,
-            (Role::Trainer, Action::Award) => true,
-            _ => false,
-        };
+        let allowed = matches!(
+            (self.role, action),
+            (Role::Admin, _)
+                | (_, Action::Read)
+                | (Role::IssuerAdmin, Action::Manage | Action::Award)
+                | (Role::Trainer, Action::Award)
+        );
         if allowed { Ok(()) } else { Err(Denied::Forbidden) }
     }
 

@@ -106,11 +106,11 @@ impl Service {
             if let std::collections::hash_map::Entry::Vacant(e) = p.partners.entry(line.issuer_id) {
                 e.insert(self.store.accepted_partners(line.issuer_id).await?.into_iter().collect());
             }
-            if !p.issuers.contains_key(&line.issuer_id) {
+            if let std::collections::hash_map::Entry::Vacant(e) = p.issuers.entry(line.issuer_id) {
                 let url = ob3::issuer_url(&self.base_url, line.issuer_id);
                 let profile = ob3::profile(&url, &self.issuer_spec(line.issuer_id).await?);
                 let (key_id, key) = self.active_signing_key(line.issuer_id).await?;
-                p.issuers.insert(line.issuer_id, Signer { profile, url, key_id, key });
+                e.insert(Signer { profile, url, key_id, key });
             }
         }
         Ok(())
