@@ -118,7 +118,7 @@ fn csv_line(e: &Event) -> String {
     let field =
         |s: &str| if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() };
     format!(
-        "{},{},{},{},{},{},{},{},{},{}\n",
+        "{},{},{},{},{},{},{},{},{},{},{}\n",
         e.seq,
         field(&e.occurred_at),
         field(&e.actor_token),
@@ -128,7 +128,8 @@ fn csv_line(e: &Event) -> String {
         field(&e.subject_id),
         e.change_digest,
         e.prev_hash,
-        e.hash
+        e.hash,
+        field(&e.chain)
     )
 }
 
@@ -160,7 +161,8 @@ async fn events(
     // Stream the export: one page in memory at a time.
     let service = s.service.clone();
     let header_line = matches!(format, Format::Csv).then(|| {
-        "seq,occurred_at,actor_token,actor_role,issuer_id,action,subject_id,change_digest,prev_hash,hash\n".to_string()
+        "seq,occurred_at,actor_token,actor_role,issuer_id,action,subject_id,change_digest,prev_hash,hash,chain\n"
+            .to_string()
     });
     let start = futures_util::stream::iter(header_line.map(Ok::<_, std::io::Error>));
     let pages = futures_util::stream::unfold(Some(q.after.max(0)), move |after| {

@@ -156,7 +156,8 @@ async fn audit_api_scopes_exports_and_verifies(app: TestApp) {
     assert_eq!(lines.last().unwrap()["hash"], all.last().unwrap().hash.as_str());
     let r = export(&app, &format!("?issuer={b}"), "text/csv").await;
     let csv = r.text().await.unwrap();
-    assert!(csv.starts_with("seq,occurred_at,"));
+    assert!(csv.starts_with("seq,occurred_at,") && csv.lines().next().unwrap().ends_with(",hash,chain"));
+    assert!(csv.lines().nth(1).unwrap().ends_with(&format!(",{b}")), "each row names its chain");
     assert_eq!(csv.lines().count(), 1 + all.iter().filter(|e| e.issuer_id.as_deref() == Some(b.as_str())).count());
     // Verification over HTTP: the auditor's covers their issuer's chain and says so.
     let (_, report) = app.get("/api/v1/audit/verify", Some(&auditor)).await;
