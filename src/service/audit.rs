@@ -72,7 +72,7 @@ impl Service {
         if !legacy.is_empty() {
             self.check_legacy(scope, &legacy, close.as_ref(), &mut report).await?;
         }
-        self.check_tree_heads(scope, &mut report).await?;
+        self.check_tree_heads(scope, close.as_ref(), &mut report).await?;
         report.ok = report.first_break.is_none() && report.problems.is_empty();
         Ok(report)
     }
@@ -151,11 +151,15 @@ impl Service {
 
     /// Every tree head's signature and root; the newest one's heads against the events (for an
     /// issuer: their own head and the legacy root only).
-    async fn check_tree_heads(&self, scope: AuditScope, report: &mut AuditReport) -> ServiceResult<()> {
+    async fn check_tree_heads(
+        &self,
+        scope: AuditScope,
+        close: Option<&crate::store::ChainClose>,
+        report: &mut AuditReport,
+    ) -> ServiceResult<()> {
         let rows = self.store.tree_heads().await?;
         let checked = rows.len();
         let Some(newest) = rows.last() else { return Ok(()) };
-        let close = self.store.legacy_close().await?;
         for row in &rows {
             let (head, heads) = tree_head(row)?;
             let mut sorted = heads.clone();
@@ -168,7 +172,7 @@ impl Service {
         let mut heads_on_chain = true;
         for h in heads.iter().filter(|h| scope.is_none_or(|i| h.chain == i.to_string() || h.chain == LEGACY_CHAIN)) {
             let found = if h.chain == LEGACY_CHAIN {
-                close.as_ref().map(|c| c.root.clone())
+                close.map(|c| c.root.clone())
             } else {
                 self.store.audit_event_at(&h.chain, h.seq).await?.map(|e| e.hash)
             };
