@@ -345,7 +345,7 @@ impl Service {
         }
         let number = newest.map(|n| n.number + 1).unwrap_or(1);
         let root = hex::encode(tree.root());
-        let time = crate::domain::time::rfc3339(crate::store::now());
+        let time = crate::domain::time::rfc3339(self.now());
         let message = TreeHead::message(number, tree.size(), &root, &time);
         use ed25519_dalek::Signer;
         let signature = format!("z{}", bs58::encode(key.sign(message.as_bytes()).to_bytes()).into_string());

@@ -110,7 +110,7 @@ impl Service {
         let id = Uuid::now_v7();
         let json = serde_json::to_value(&spec).expect("spec");
         let mut tx = self.store.begin().await?;
-        tx.insert_catalog(S::CATALOG, id, issuer, encode_spec(&spec), crate::store::now()).await?;
+        tx.insert_catalog(S::CATALOG, id, issuer, encode_spec(&spec), self.now()).await?;
         tx.audit(vec![NewEvent::new(&who.actor(), Some(issuer), created_action(S::CATALOG), id, &json)]).await?;
         tx.commit().await?;
         self.get_catalog::<S>(who, id).await
@@ -135,7 +135,7 @@ impl Service {
         self.check_skill_refs(row.issuer_id, "skills", spec.skill_refs()).await?;
         let json = serde_json::to_value(&spec).expect("spec");
         let mut tx = self.store.begin().await?;
-        tx.update_catalog(S::CATALOG, id, row.issuer_id, encode_spec(&spec), crate::store::now()).await?;
+        tx.update_catalog(S::CATALOG, id, row.issuer_id, encode_spec(&spec), self.now()).await?;
         tx.audit(vec![NewEvent::new(&who.actor(), Some(row.issuer_id), updated_action(S::CATALOG), id, &json)]).await?;
         tx.commit().await?;
         self.get_catalog::<S>(who, id).await

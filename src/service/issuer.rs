@@ -48,7 +48,7 @@ impl Service {
         who.check_admin()?;
         let spec = spec.parse()?;
         let id = Uuid::now_v7();
-        let now = crate::store::now();
+        let now = self.now();
         let mut tx = self.store.begin().await?;
         tx.insert_issuer(id, encode_spec(&spec), now).await?;
         let key_event = self.insert_new_key(&mut tx, id, now, &who.actor()).await?;
@@ -82,7 +82,7 @@ impl Service {
         let current = self.issuer_spec(id).await?;
         let spec = patched(&current, patch)?.parse()?;
         let mut tx = self.store.begin().await?;
-        tx.update_issuer(id, encode_spec(&spec), crate::store::now()).await?;
+        tx.update_issuer(id, encode_spec(&spec), self.now()).await?;
         tx.audit(vec![NewEvent::new(
             &who.actor(),
             Some(id),

@@ -88,7 +88,7 @@ impl Service {
     pub async fn rotate_key(&self, who: &Principal, issuer: Uuid) -> ServiceResult<KeyView> {
         who.check(issuer, Action::Manage)?;
         self.issuer_spec(issuer).await?;
-        let now = crate::store::now();
+        let now = self.now();
         let mut tx = self.store.begin().await?;
         tx.retire_active_key(issuer, now).await?;
         let event = self.insert_new_key(&mut tx, issuer, now, &who.actor()).await?;
@@ -109,7 +109,7 @@ impl Service {
         who.check(issuer, Action::Manage)?;
         let keys = self.store.keys(issuer).await?;
         let target = keys.iter().find(|k| k.key_id == key).ok_or(ServiceError::NotFound)?;
-        let now = crate::store::now();
+        let now = self.now();
         let mut tx = self.store.begin().await?;
         tx.mark_key_compromised(issuer, key, since).await?;
         let mut events = vec![NewEvent::new(

@@ -113,7 +113,7 @@ impl Service {
         let processing: Value = serde_json::from_str(PROCESSING).expect("the processing text is JSON");
         Ok(json!({
             "subject": {"identity_type": learner.identity_type, "identity": learner.identity},
-            "exported": rfc3339(crate::store::now()),
+            "exported": rfc3339(self.now()),
             "issuers": scope,
             "credentials": credentials,
             "progress_links": links,
@@ -132,7 +132,7 @@ impl Service {
     ) -> ServiceResult<Erasure> {
         let LearnerScope { issuers: scope, everywhere } = self.learner_scope(who, learner, issuer).await?;
         let pseudonym = format!("erased:{}", Uuid::new_v4());
-        let now = crate::store::now();
+        let now = self.now();
         let mut done = Erasure { issuers: scope.len(), credentials: 0, progress_links: 0, metro_lines: 0 };
         let mut tx = self.store.begin().await?;
         let mut events = Vec::new();

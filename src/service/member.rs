@@ -89,7 +89,7 @@ impl Service {
             name,
             email: email.to_lowercase(),
             role: role.as_str().into(),
-            created_at: crate::store::now(),
+            created_at: self.now(),
             removed_at: None,
         };
         let mut tx = self.store.begin().await?;
@@ -127,7 +127,7 @@ impl Service {
     pub async fn remove_member(&self, who: &Principal, issuer: Uuid, member: Uuid) -> ServiceResult<()> {
         who.check(issuer, Action::Manage)?;
         let mut tx = self.store.begin().await?;
-        tx.remove_member(issuer, member, crate::store::now()).await?;
+        tx.remove_member(issuer, member, self.now()).await?;
         tx.audit(vec![NewEvent::new(&who.actor(), Some(issuer), "member.removed", member, &serde_json::json!({}))])
             .await?;
         tx.commit().await?;

@@ -93,7 +93,7 @@ impl Service {
         let spec = spec.parse()?;
         self.check_line_refs(issuer, &spec).await?;
         let id = Uuid::now_v7();
-        let now = crate::store::now();
+        let now = self.now();
         let map = spec.metro_map.expect("parse requires a map");
         let mut tx = self.store.begin().await?;
         tx.insert_metro_line(id, issuer, map, now).await?;
@@ -132,7 +132,7 @@ impl Service {
         let version = row.current_version + 1;
         let map = spec.metro_map.expect("parse requires a map");
         let mut tx = self.store.begin().await?;
-        tx.push_metro_line_version(id, version, map, encode_spec(&spec), crate::store::now()).await?;
+        tx.push_metro_line_version(id, version, map, encode_spec(&spec), self.now()).await?;
         tx.audit(vec![NewEvent::new(
             &who.actor(),
             Some(row.issuer_id),

@@ -5,6 +5,8 @@ mod audit;
 mod award;
 mod baked;
 mod catalog;
+mod clock;
+mod console;
 mod custody;
 mod health;
 mod issuer;
@@ -31,6 +33,7 @@ pub use audit::AuditReport;
 pub use audit::ReportGroup;
 pub use award::{AwardOutcome, AwardRequest, request_hash};
 pub use catalog::CatalogView;
+pub use clock::Clock;
 pub use custody::Rotation;
 pub use health::Readiness;
 pub use issuer::IssuerView;
@@ -118,6 +121,8 @@ pub struct Service {
     verify_slots: Arc<tokio::sync::Semaphore>,
     /// The progress-link secrets, unsealed on first use.
     link_keys: Arc<tokio::sync::OnceCell<Arc<progress::LinkKeys>>>,
+    /// The one clock every use case reads.
+    clock: Clock,
 }
 
 impl Service {
@@ -129,7 +134,19 @@ impl Service {
             admin_token_hash: admin_token.filter(|t| !t.is_empty()).map(|t| Sha256::digest(t.as_bytes()).into()),
             verify_slots: Arc::new(tokio::sync::Semaphore::new(default_verify_slots())),
             link_keys: Arc::new(tokio::sync::OnceCell::new()),
+            clock: Clock::default(),
         }
+    }
+
+    /// The present moment, by the service's clock.
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.clock.now()
+    }
+
+    /// The service's clock (tests move it forward instead of sleeping).
+    #[doc(hidden)]
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// `sqlite` or `postgres`, for the start-up log.
@@ -212,7 +229,7 @@ impl Service {
         }
         let lookup = api_token::lookup_of(bearer).ok_or(ServiceError::Unauthenticated)?;
         let row =
-            self.store.token_by_lookup(lookup, crate::store::now()).await?.ok_or(ServiceError::Unauthenticated)?;
+            self.store.token_by_lookup(lookup, self.now()).await?.ok_or(ServiceError::Unauthenticated)?;
         if !api_token::matches(bearer, &row.secret_hash) {
             return Err(ServiceError::Unauthenticated);
         }
@@ -262,7 +279,7 @@ impl Service {
             issuer_id: issuer,
             member_id: member,
         };
-        tx.insert_token(&row, &minted.lookup, label, crate::store::now(), expires_at).await?;
+        tx.insert_token(&row, &minted.lookup, label, self.now(), expires_at).await?;
         let change = serde_json::json!({"role": role.as_str(), "member_id": member, "label": label,
                                         "expires_at": expires_at.map(crate::domain::time::rfc3339)});
         tx.audit(vec![NewEvent::new(actor, issuer, "token.created", row.token_id, &change)]).await?;

@@ -118,7 +118,7 @@ impl Service {
         let spec = spec.parse()?;
         self.check_nanomodule_refs(issuer, &spec).await?;
         let id = Uuid::now_v7();
-        let now = crate::store::now();
+        let now = self.now();
         let mut tx = self.store.begin().await?;
         tx.insert_nanomodule(id, issuer, now).await?;
         tx.push_nanomodule_version(id, 1, encode_spec(&spec), None, now).await?;
@@ -174,7 +174,7 @@ impl Service {
             content_type: image.content_type,
             sha256: sha256_hex(&image.bytes),
             bytes: image.bytes,
-            created_at: crate::store::now(),
+            created_at: self.now(),
         };
         self.push_version(who, &row, spec, NewVersionImage::Upload(image_row), "nanomodule.image_set").await
     }
@@ -196,7 +196,7 @@ impl Service {
                 Some(upload.image_id)
             }
         };
-        tx.push_nanomodule_version(row.nanomodule_id, version, encode_spec(&spec), image, crate::store::now()).await?;
+        tx.push_nanomodule_version(row.nanomodule_id, version, encode_spec(&spec), image, self.now()).await?;
         tx.audit(vec![NewEvent::new(
             &who.actor(),
             Some(row.issuer_id),

@@ -67,7 +67,7 @@ impl Service {
         if self.store.issuer(partner).await?.is_none() {
             return Err(Invalid::one("partner", format!("{partner} is not an issuer on this service")).into());
         }
-        let now = crate::store::now();
+        let now = self.now();
         let row = PartnershipRow {
             partnership_id: Uuid::now_v7(),
             issuer_id: issuer,
@@ -140,7 +140,7 @@ impl Service {
         if !from.contains(&row.state.as_str()) {
             return Err(ServiceError::Conflict(format!("the partnership is {}", row.state)));
         }
-        let now = crate::store::now();
+        let now = self.now();
         let mut tx = self.store.begin().await?;
         if !tx.set_partnership_state(id, &row.state, to, now).await? {
             return Err(ServiceError::Conflict("the partnership changed concurrently".into()));

@@ -66,7 +66,7 @@ impl Service {
             (r, _) => c.opt_text("reason", r, 1000),
         };
         c.finish()?;
-        let now = crate::store::now();
+        let now = self.now();
         let mut states = Vec::with_capacity(ids.len());
         let mut errors = Vec::new();
         for (i, id) in ids.iter().enumerate() {
@@ -155,7 +155,7 @@ impl Service {
             Purpose::Revocation => self.status_list_url(list),
             Purpose::Suspension => format!("{}/suspension", self.status_list_url(list)),
         };
-        let now = rfc3339(crate::store::now().replace_nanosecond(0).expect("zero nanoseconds"));
+        let now = rfc3339(self.now().replace_nanosecond(0).expect("zero nanoseconds"));
         let doc = status_list::credential(&url, &issuer, purpose, &encoded, &now);
         let (_, key) = self.active_signing_key(row.issuer_id).await?;
         let vm = ob3::verification_method(&issuer, &ob3::PublicKey { public_key: key.verifying_key().to_bytes() });

@@ -44,9 +44,9 @@ pub struct TokenView {
     pub token: Option<String>,
 }
 
-impl From<TokenInfo> for TokenView {
-    fn from(t: TokenInfo) -> Self {
-        let now = crate::store::now();
+impl TokenView {
+    /// The token as listed at `now` (which decides `expired`).
+    fn at(t: TokenInfo, now: OffsetDateTime) -> Self {
         let state = if t.revoked_at.is_some() {
             "revoked"
         } else if t.expires_at.is_some_and(|e| e <= now) {
@@ -92,7 +92,7 @@ impl Service {
         };
         let mut c = Checker::default();
         let label = c.text("label", &req.label, SHORT);
-        if req.expires_at.is_some_and(|e| e <= crate::store::now()) {
+        if req.expires_at.is_some_and(|e| e <= self.now()) {
             c.fail("expires_at", "must be in the future");
         }
         c.finish()?;
@@ -101,7 +101,7 @@ impl Service {
             self.insert_token(&mut tx, &who.actor(), req.role, issuer, None, &label, req.expires_at).await?;
         tx.commit().await?;
         let info = self.store.token_info(id).await?.ok_or(ServiceError::NotFound)?;
-        Ok(TokenView { token: Some(secret), ..TokenView::from(info) })
+        Ok(TokenView { token: Some(secret), ..TokenView::at(info, self.now()) })
     }
 
     /// The tokens of an issuer (its admins) or, without one, the platform's admin tokens.
@@ -114,7 +114,8 @@ impl Service {
             }
             None => who.check_admin()?,
         }
-        Ok(self.store.tokens(issuer).await?.into_iter().map(TokenView::from).collect())
+        let now = self.now();
+        Ok(self.store.tokens(issuer).await?.into_iter().map(|t| TokenView::at(t, now)).collect())
     }
 
     /// Revokes one token by id; it stops working with this commit.
@@ -129,11 +130,11 @@ impl Service {
             }
         }
         let mut tx = self.store.begin().await?;
-        if tx.revoke_token(id, crate::store::now()).await? {
+        if tx.revoke_token(id, self.now()).await? {
             tx.audit(vec![NewEvent::new(&who.actor(), info.issuer_id, "token.revoked", id, &serde_json::json!({}))])
                 .await?;
         }
         tx.commit().await?;
-        Ok(self.store.token_info(id).await?.ok_or(ServiceError::NotFound)?.into())
+        Ok(TokenView::at(self.store.token_info(id).await?.ok_or(ServiceError::NotFound)?, self.now()))
     }
 }

@@ -155,7 +155,7 @@ impl Service {
         id: Uuid,
     ) -> ServiceResult<String> {
         let Certificate { line, version, spec, achievement, signer } = *c;
-        let now = crate::store::now().replace_nanosecond(0).expect("zero is a valid nanosecond");
+        let now = self.now().replace_nanosecond(0).expect("zero is a valid nanosecond");
         let valid_from = rfc3339(now);
         let parts: Vec<&HolderCredential> =
             component_ids.iter().filter_map(|id| creds.iter().find(|c| c.credential_id == *id)).collect();

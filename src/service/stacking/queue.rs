@@ -41,7 +41,7 @@ impl Service {
             Ok(done) => done,
             Err(e) => {
                 tracing::warn!(error = %e, "stacking failed; the learner stays queued");
-                let _ = self.store.postpone_learner(who, crate::store::now() + RETRY_AFTER).await;
+                let _ = self.store.postpone_learner(who, self.now() + RETRY_AFTER).await;
                 Vec::new()
             }
         }
@@ -50,7 +50,7 @@ impl Service {
     /// One round of the worker: queue learners whose certificate components expired since
     /// `since`, then drain everything due. Returns how many learners were handled.
     pub async fn stack_tick(&self, since: OffsetDateTime) -> ServiceResult<usize> {
-        let now = crate::store::now();
+        let now = self.now();
         let expired = self.store.expired_component_holders(since, now).await?;
         if !expired.is_empty() {
             let mut tx = self.store.begin().await?;
@@ -59,7 +59,7 @@ impl Service {
         }
         // Everything queued until now, including what was just queued; work queued while this
         // round runs waits for the next one, so a round always ends.
-        let cutoff = crate::store::now();
+        let cutoff = self.now();
         let mut handled = 0;
         loop {
             let due = self.store.due_learners(cutoff, 100).await?;
@@ -136,7 +136,7 @@ impl Service {
             self.prepare(who, &lines, &mut prepared).await?;
         }
         let prepared_at = started.elapsed();
-        let now = crate::store::now();
+        let now = self.now();
         let mut tx = self.store.begin().await?;
         // Always in sorted order, so two instances locking overlapping batches wait rather than
         // deadlock (a hash collision could still cross them; PostgreSQL then aborts one batch,

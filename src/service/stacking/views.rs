@@ -44,7 +44,7 @@ impl Service {
 
     pub(in crate::service) async fn learner_facts(&self, who: &Learner) -> ServiceResult<LearnerFacts> {
         let creds = self.store.holder_credentials(&who.identity_type, &who.identity).await?;
-        let (held, names) = held_badges(&creds, crate::store::now())?;
+        let (held, names) = held_badges(&creds, self.now())?;
         Ok(LearnerFacts {
             held,
             names,
