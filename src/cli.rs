@@ -32,6 +32,11 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// People who sign in to the web console.
+    Member {
+        #[command(subcommand)]
+        command: MemberCommand,
+    },
     /// Issuers' signing keys.
     Keys {
         #[command(subcommand)]
@@ -103,6 +108,25 @@ pub enum TokenCommand {
         /// A note to recognise the token by.
         #[arg(long, default_value = "created with the CLI")]
         label: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum MemberCommand {
+    /// Create a console account and print its one-time invitation link (valid 7 days), e.g.
+    /// the first admin: `metrobadge member create --role admin --email you@example.org`.
+    Create {
+        /// admin, issuer_admin, trainer or auditor.
+        #[arg(long)]
+        role: Role,
+        #[arg(long)]
+        email: String,
+        /// How the console greets them (defaults to the part of the address before the @).
+        #[arg(long)]
+        name: Option<String>,
+        /// The issuer an issuer role belongs to (not for admin).
+        #[arg(long)]
+        issuer: Option<Uuid>,
     },
 }
 
@@ -199,6 +223,35 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let token =
                 service.create_token(&Actor::cli(), role, issuer, &label).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{token}");
+            Ok(())
+        }
+        Command::Member { command: MemberCommand::Create { role, email, name, issuer } } => {
+            let service = crate::app::service(&config).await?;
+            let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_string());
+            let fail = |e: crate::service::ServiceError| anyhow::anyhow!("{e}");
+            let url = match (role, issuer) {
+                (Role::Admin, None) => service.create_admin_account(&Actor::cli(), &email, &name).await.map_err(fail)?.url,
+                (Role::Admin, Some(_)) => anyhow::bail!("an admin belongs to no issuer: leave out --issuer"),
+                (_, None) => anyhow::bail!("a {role} belongs to an issuer: add --issuer <id>"),
+                (_, Some(issuer)) => {
+                    let cli = crate::domain::access::Principal {
+                        token_id: "cli".into(),
+                        role: Role::Admin,
+                        issuer_id: None,
+                        member_id: None,
+                    };
+                    let input = crate::service::NewMember {
+                        name: Some(name),
+                        email: Some(email),
+                        role: Some(role.as_str().into()),
+                    };
+                    let view = service.add_member(&cli, issuer, input).await.map_err(fail)?;
+                    view.invitation_url.unwrap_or_default()
+                }
+            };
+            service.close().await;
+            eprintln!("Open this link within 7 days to set a password (it works once):");
+            println!("{url}");
             Ok(())
         }
         Command::Audit { command: AuditCommand::Verify { file, checkpoint, key } } => {

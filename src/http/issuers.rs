@@ -20,6 +20,7 @@ pub fn router() -> Router<AppState> {
         .route("/issuers/{id}", get(get_issuer).patch(update_issuer))
         .route("/issuers/{id}/members", post(add_member).get(list_members))
         .route("/issuers/{id}/members/{member_id}", delete(remove_member))
+        .route("/issuers/{id}/members/{member_id}/invitation", post(reset_member))
         .route("/issuers/{id}/keys", get(list_keys))
         .route("/issuers/{id}/keys/rotate", post(rotate_key))
         .route("/issuers/{id}/keys/{key_id}/compromised", post(mark_compromised))
@@ -119,6 +120,22 @@ async fn remove_member(
 ) -> ApiResult<impl IntoResponse> {
     s.service.remove_member(&who, id, member).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A password reset: a new one-time console link, shown once; the old password stops working.
+async fn reset_member(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiPath((id, member)): ApiPath<(Uuid, Uuid)>,
+) -> ApiResult<impl IntoResponse> {
+    let invitation = s.service.reset_member_password(&who, id, member).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({
+            "invitation_url": invitation.url,
+            "invitation_expires_at": crate::domain::time::rfc3339(invitation.expires_at),
+        })),
+    ))
 }
 
 async fn list_keys(

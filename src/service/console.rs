@@ -1,0 +1,361 @@
+//! Who may use the web console, and how: accounts (an issuer's members and platform admins),
+//! one-time invitation links to set a password, password sign-in with a per-account lockout,
+//! and server-side sessions with idle and absolute timeouts. The console's pages then act
+//! through the same use cases as the API, as the [`Principal`] a session stands for.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::{Service, ServiceError, ServiceResult};
+use crate::domain::access::{Action, Principal, Role};
+use crate::domain::audit::{Actor, NewEvent};
+use crate::domain::validate::{Checker, Invalid, SHORT};
+use crate::store::{AccountRow, StoreError, Tx};
+
+/// How long an invitation (or reset) link works.
+pub const INVITATION_VALID: Duration = Duration::days(7);
+/// A session unused this long has ended.
+pub const SESSION_IDLE: Duration = Duration::minutes(30);
+/// A session ends this long after sign-in, however busy.
+pub const SESSION_ABSOLUTE: Duration = Duration::hours(12);
+/// Consecutive failed sign-ins that lock an account ...
+pub const LOCK_AFTER: i64 = 5;
+/// ... for this long.
+pub const LOCKED_FOR: Duration = Duration::minutes(15);
+/// A session's last use is written at most this often (not on every page).
+const TOUCH_EVERY: Duration = Duration::seconds(60);
+const MIN_PASSWORD: usize = 12;
+const MAX_PASSWORD: usize = 1024;
+
+/// A link that lets its holder set the account's password, once.
+#[derive(Debug, Clone)]
+pub struct Invitation {
+    pub url: String,
+    pub expires_at: OffsetDateTime,
+}
+
+/// A new session: the cookie value (a secret) and the CSRF token its forms carry.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub session: String,
+}
+
+/// Someone signed in to the console.
+#[derive(Debug, Clone)]
+pub struct ConsoleUser {
+    pub account_id: Uuid,
+    pub name: String,
+    pub email: String,
+    /// Acts with exactly the rights an API token of the same role and issuer would have.
+    pub principal: Principal,
+    /// Every form that changes something carries it.
+    pub csrf: String,
+}
+
+impl ConsoleUser {
+    /// Constant-time check of a form's CSRF token against the session's.
+    pub fn csrf_matches(&self, presented: &str) -> bool {
+        presented.len() == self.csrf.len() && bool::from(presented.as_bytes().ct_eq(self.csrf.as_bytes()))
+    }
+}
+
+/// Whose invitation a link is (shown on the set-password page).
+#[derive(Debug, Clone)]
+pub struct InvitationFor {
+    pub name: String,
+    pub email: String,
+}
+
+fn secret(prefix: &str) -> String {
+    let mut raw = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut raw);
+    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(raw))
+}
+
+fn digest(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+fn principal_of(a: &AccountRow) -> ServiceResult<Principal> {
+    let role = a.role.parse::<Role>().map_err(|e| ServiceError::Store(StoreError::Corrupt(e)))?;
+    Ok(Principal { token_id: format!("console:{}", a.account_id), role, issuer_id: a.issuer_id, member_id: a.member_id })
+}
+
+/// Argon2id (the crate's default parameters) on the blocking pool: it is meant to be slow.
+async fn hash_password(password: String) -> ServiceResult<String> {
+    tokio::task::spawn_blocking(move || {
+        Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| ServiceError::Internal(e.to_string()))?
+    .map_err(ServiceError::Internal)
+}
+
+/// Checks a password against a stored hash; without one, checks against a decoy so an unknown
+/// address takes as long as a known one.
+async fn password_matches(password: String, stored: Option<String>) -> bool {
+    tokio::task::spawn_blocking(move || {
+        let decoy;
+        let stored = match &stored {
+            Some(s) => s.as_str(),
+            None => {
+                decoy = decoy_hash();
+                decoy
+            }
+        };
+        PasswordHash::new(stored).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+            && stored != decoy_hash()
+    })
+    .await
+    .unwrap_or(false)
+}
+
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| {
+        Argon2::default().hash_password(secret("").as_bytes()).map(|h| h.to_string()).unwrap_or_default()
+    })
+}
+
+fn check_password(password: &str) -> Result<(), Invalid> {
+    let n = password.chars().count();
+    if n < MIN_PASSWORD {
+        return Err(Invalid::one("password", format!("must be at least {MIN_PASSWORD} characters")));
+    }
+    if n > MAX_PASSWORD {
+        return Err(Invalid::one("password", format!("must be at most {MAX_PASSWORD} characters")));
+    }
+    Ok(())
+}
+
+impl Service {
+    fn invitation_url(&self, token: &str) -> String {
+        format!("{}/console/invitation/{token}", self.base_url)
+    }
+
+    /// Opens a console account for a new member in `tx` (same transaction as the member) and
+    /// returns its invitation. An address that already signs in elsewhere is refused.
+    pub(super) async fn open_account(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        account: AccountRow,
+    ) -> ServiceResult<Invitation> {
+        tx.insert_account(&account).await.map_err(|e| match e {
+            StoreError::Conflict(_) => {
+                Invalid::one("email", "this address already signs in to the console (one account per address)").into()
+            }
+            other => ServiceError::from(other),
+        })?;
+        self.new_invitation(tx, actor, &account).await
+    }
+
+    async fn new_invitation(&self, tx: &mut Tx, actor: &Actor, account: &AccountRow) -> ServiceResult<Invitation> {
+        let token = secret("mbi_");
+        let now = self.now();
+        let expires_at = now + INVITATION_VALID;
+        tx.insert_invitation(account.account_id, digest(&token), now, expires_at).await?;
+        tx.audit(vec![NewEvent::new(
+            actor,
+            account.issuer_id,
+            "console.invitation_created",
+            account.account_id,
+            &serde_json::json!({"role": account.role, "expires_at": crate::domain::time::rfc3339(expires_at)}),
+        )])
+        .await?;
+        Ok(Invitation { url: self.invitation_url(&token), expires_at })
+    }
+
+    /// A platform admin's console account (the CLI's `member create --role admin`): the first
+    /// person in, from a fresh `cargo run`.
+    pub async fn create_admin_account(&self, actor: &Actor, email: &str, name: &str) -> ServiceResult<Invitation> {
+        let mut c = Checker::default();
+        let email = c.email("email", email).to_lowercase();
+        let name = c.text("name", name, SHORT);
+        c.finish()?;
+        let account = AccountRow {
+            account_id: Uuid::now_v7(),
+            email,
+            name,
+            role: Role::Admin.as_str().into(),
+            issuer_id: None,
+            member_id: None,
+            password_hash: None,
+            failed_sign_ins: 0,
+            locked_until: None,
+            created_at: self.now(),
+            disabled_at: None,
+        };
+        let mut tx = self.store.begin().await?;
+        let invitation = self.open_account(&mut tx, actor, account).await?;
+        tx.commit().await?;
+        Ok(invitation)
+    }
+
+    /// A new invitation link for a member (an issuer admin resetting a password): the old
+    /// password and every session end now; the member sets a new one through the link.
+    pub async fn reset_member_password(&self, who: &Principal, issuer: Uuid, member: Uuid) -> ServiceResult<Invitation> {
+        who.check(issuer, Action::Manage)?;
+        let m = self
+            .store
+            .members(issuer)
+            .await?
+            .into_iter()
+            .find(|m| m.member_id == member)
+            .ok_or(ServiceError::NotFound)?;
+        let mut tx = self.store.begin().await?;
+        let invitation = match self.store.account_of_member(member).await?.filter(|a| a.disabled_at.is_none()) {
+            Some(account) => {
+                tx.clear_password(account.account_id, self.now()).await?;
+                self.new_invitation(&mut tx, &who.actor(), &account).await?
+            }
+            // Members from before the console get their account now.
+            None => {
+                let account = AccountRow {
+                    account_id: m.member_id,
+                    email: m.email.clone(),
+                    name: m.name.clone(),
+                    role: m.role.clone(),
+                    issuer_id: Some(issuer),
+                    member_id: Some(m.member_id),
+                    password_hash: None,
+                    failed_sign_ins: 0,
+                    locked_until: None,
+                    created_at: self.now(),
+                    disabled_at: None,
+                };
+                self.open_account(&mut tx, &who.actor(), account).await?
+            }
+        };
+        tx.commit().await?;
+        Ok(invitation)
+    }
+
+    /// Whose invitation this is, if it is still open (it is not used up by looking).
+    pub async fn invitation(&self, token: &str) -> ServiceResult<InvitationFor> {
+        let account = self.store.open_invitation(digest(token), self.now()).await?.ok_or(ServiceError::NotFound)?;
+        let a = self.store.account(account).await?.filter(|a| a.disabled_at.is_none()).ok_or(ServiceError::NotFound)?;
+        Ok(InvitationFor { name: a.name, email: a.email })
+    }
+
+    /// Sets the password through an invitation link (used up here) and signs the person in.
+    pub async fn accept_invitation(&self, token: &str, password: &str) -> ServiceResult<SignedIn> {
+        check_password(password)?;
+        let hash = hash_password(password.to_string()).await?;
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        let account = tx.take_invitation(digest(token), now).await?.ok_or(ServiceError::NotFound)?;
+        let a = self.store.account(account).await?.filter(|a| a.disabled_at.is_none()).ok_or(ServiceError::NotFound)?;
+        tx.set_password(account, hash).await?;
+        let actor = principal_of(&a)?.actor();
+        tx.audit(vec![NewEvent::new(&actor, a.issuer_id, "console.password_set", account, &serde_json::json!({}))])
+            .await?;
+        tx.commit().await?;
+        self.start_session(account).await
+    }
+
+    /// Password sign-in. Every failure looks the same to the caller (unknown address, wrong
+    /// password, locked account); five failures in a row lock the account for 15 minutes.
+    pub async fn sign_in(&self, email: &str, password: &str) -> ServiceResult<SignedIn> {
+        let email = email.trim().to_lowercase();
+        let account = if email.is_empty() || password.len() > MAX_PASSWORD {
+            None
+        } else {
+            self.store.account_by_email(&email).await?
+        };
+        let ok = password_matches(
+            password.to_string(),
+            account.as_ref().and_then(|a| a.password_hash.clone()),
+        )
+        .await;
+        let Some(account) = account else { return Err(ServiceError::Unauthenticated) };
+        let now = self.now();
+        if account.locked_until.is_some_and(|until| until > now) {
+            return Err(ServiceError::Unauthenticated);
+        }
+        if !ok {
+            self.store.failed_sign_in(account.account_id, LOCK_AFTER, now + LOCKED_FOR).await?;
+            return Err(ServiceError::Unauthenticated);
+        }
+        self.start_session(account.account_id).await
+    }
+
+    /// A fresh session (a new secret at every sign-in: nothing from before carries over).
+    async fn start_session(&self, account: Uuid) -> ServiceResult<SignedIn> {
+        let session = secret("mbs_");
+        self.store.start_session(account, digest(&session), secret(""), self.now()).await?;
+        Ok(SignedIn { session })
+    }
+
+    /// The person a session cookie stands for, while the session lives.
+    pub async fn console_user(&self, session: &str) -> ServiceResult<Option<ConsoleUser>> {
+        if !session.starts_with("mbs_") || session.len() > 64 {
+            return Ok(None);
+        }
+        let hash = digest(session);
+        let Some(s) = self.store.session(hash.clone()).await? else { return Ok(None) };
+        let now = self.now();
+        if now - s.last_seen_at > SESSION_IDLE || now - s.created_at > SESSION_ABSOLUTE {
+            self.store.end_session(hash, now).await?;
+            return Ok(None);
+        }
+        let Some(a) = self.store.account(s.account_id).await?.filter(|a| a.disabled_at.is_none()) else {
+            return Ok(None);
+        };
+        if now - s.last_seen_at > TOUCH_EVERY {
+            self.store.touch_session(hash, now).await?;
+        }
+        Ok(Some(ConsoleUser {
+            account_id: a.account_id,
+            principal: principal_of(&a)?,
+            name: a.name,
+            email: a.email,
+            csrf: s.csrf,
+        }))
+    }
+
+    /// Ends this session, or every session of its account.
+    pub async fn sign_out(&self, session: &str, everywhere: bool) -> ServiceResult<()> {
+        let now = self.now();
+        if everywhere && let Some(user) = self.console_user(session).await? {
+            self.store.end_sessions(user.account_id, now).await?;
+        }
+        self.store.end_session(digest(session), now).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_need_a_length() {
+        assert!(check_password("short").is_err());
+        assert!(check_password(&"x".repeat(MAX_PASSWORD + 1)).is_err());
+        assert!(check_password("correct horse battery").is_ok());
+    }
+
+    #[test]
+    fn secrets_are_long_and_distinct() {
+        let (a, b) = (secret("mbs_"), secret("mbs_"));
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 4 + 43);
+    }
+
+    #[tokio::test]
+    async fn argon2_round_trip() {
+        let h = hash_password("correct horse battery".into()).await.unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(password_matches("correct horse battery".into(), Some(h.clone())).await);
+        assert!(!password_matches("wrong horse battery".into(), Some(h)).await);
+        assert!(!password_matches("anything at all".into(), None).await);
+    }
+}

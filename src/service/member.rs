@@ -61,6 +61,11 @@ pub struct MemberView {
     /// The member's API token: present only in the response that created it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
+    /// The one-time link to set a console password (7 days): only in the creating response.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invitation_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub invitation_expires_at: Option<OffsetDateTime>,
 }
 
 impl From<MemberRow> for MemberView {
@@ -73,6 +78,8 @@ impl From<MemberRow> for MemberView {
             role: m.role,
             created_at: m.created_at,
             token: None,
+            invitation_url: None,
+            invitation_expires_at: None,
         }
     }
 }
@@ -113,8 +120,27 @@ impl Service {
                 None,
             )
             .await?;
+        let account = crate::store::AccountRow {
+            account_id: row.member_id,
+            email: row.email.clone(),
+            name: row.name.clone(),
+            role: row.role.clone(),
+            issuer_id: Some(issuer),
+            member_id: Some(row.member_id),
+            password_hash: None,
+            failed_sign_ins: 0,
+            locked_until: None,
+            created_at: row.created_at,
+            disabled_at: None,
+        };
+        let invitation = self.open_account(&mut tx, &who.actor(), account).await?;
         tx.commit().await?;
-        Ok(MemberView { token: Some(token), ..MemberView::from(row) })
+        Ok(MemberView {
+            token: Some(token),
+            invitation_url: Some(invitation.url),
+            invitation_expires_at: Some(invitation.expires_at),
+            ..MemberView::from(row)
+        })
     }
 
     pub async fn members(&self, who: &Principal, issuer: Uuid) -> ServiceResult<Vec<MemberView>> {
@@ -128,6 +154,7 @@ impl Service {
         who.check(issuer, Action::Manage)?;
         let mut tx = self.store.begin().await?;
         tx.remove_member(issuer, member, self.now()).await?;
+        tx.disable_member_account(member, self.now()).await?;
         tx.audit(vec![NewEvent::new(&who.actor(), Some(issuer), "member.removed", member, &serde_json::json!({}))])
             .await?;
         tx.commit().await?;

@@ -6,6 +6,7 @@
 //! per backend. Errors are translated once, here, into [`StoreError`].
 
 mod audit;
+mod console;
 mod credential;
 mod image;
 mod issuer;
@@ -31,6 +32,7 @@ use sqlx::{FromRow, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+pub use console::{AccountRow, AwardSummary, AwardedRow, SessionRow};
 pub use audit::{AuditRow, ChainClose, CheckpointRow, TreeHeadRow};
 pub use credential::{AwardRow, CredentialRow, IdempotencyRow, NewCredential};
 pub use image::ImageRow;
