@@ -50,7 +50,7 @@ pub fn normalise_identity(kind: IdentityType, raw: &str) -> String {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct EvidenceInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -80,7 +80,7 @@ pub struct ResultInput {
 const RESULT_STATUSES: &[&str] =
     &["Completed", "Enrolled", "Failed", "InProgress", "OnHold", "Provisional", "Withdrew"];
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RecipientInput {
     #[serde(default)]
@@ -314,6 +314,38 @@ fn delimiter(text: &str) -> u8 {
         .unwrap_or(b',')
 }
 
+/// Rows a trainer typed or pasted into the console: either a block with a header row (then
+/// exactly as [`from_csv`]), or bare rows of cells — an e-mail address and, optionally, a name
+/// in any order, separated by tabs (pasted spreadsheet cells), `;` or `,`. Blank lines are
+/// skipped; a row without an address is reported by its line number.
+pub fn from_pasted(text: &str) -> Result<Vec<RecipientInput>, Invalid> {
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or_default();
+    let d = delimiter(first) as char;
+    if first.split(d).any(|cell| column(cell).is_some()) {
+        return from_csv(text.trim_start().as_bytes());
+    }
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let cells: Vec<&str> =
+            line.split(['\t', ';', ',']).map(|c| c.trim().trim_matches('"').trim()).filter(|c| !c.is_empty()).collect();
+        let email = cells.iter().find(|c| c.contains('@'));
+        let name = cells.iter().find(|c| !c.contains('@'));
+        match email {
+            Some(e) => rows.push(RecipientInput {
+                identity: Some(e.to_string()),
+                name: name.map(|n| n.to_string()),
+                ..RecipientInput::default()
+            }),
+            None => errors.push(FieldError {
+                field: "rows".into(),
+                message: format!("line {}: no e-mail address in \"{}\"", n + 1, line.trim()),
+            }),
+        }
+    }
+    if errors.is_empty() { Ok(rows) } else { Err(Invalid(errors)) }
+}
+
 /// Reads the recipient list trainers keep in a spreadsheet: a header row naming columns among
 /// `identity`, `identity_type`, `name`, `evidence_url`, `evidence_name`, `evidence_narrative`,
 /// `narrative`, `result_value`, `result_status` (or their Dutch names: `e-mail`, `naam`,
@@ -407,6 +439,31 @@ pub fn from_csv(bytes: &[u8]) -> Result<Vec<RecipientInput>, Invalid> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn pasted_cells_without_a_header() {
+        let rows = from_pasted("Ann de Vries\tann@example.nl\n\n bob@example.nl ; Bob\ncarla@example.nl\n").unwrap();
+        let got: Vec<(Option<&str>, Option<&str>)> =
+            rows.iter().map(|r| (r.identity.as_deref(), r.name.as_deref())).collect();
+        assert_eq!(
+            got,
+            [
+                (Some("ann@example.nl"), Some("Ann de Vries")),
+                (Some("bob@example.nl"), Some("Bob")),
+                (Some("carla@example.nl"), None)
+            ]
+        );
+        let err = from_pasted("ann@example.nl\nDirk without address\n").unwrap_err();
+        assert_eq!(err.0.len(), 1);
+        assert!(err.0[0].message.contains("line 2"), "{}", err.0[0].message);
+    }
+
+    #[test]
+    fn pasted_block_with_a_header_reads_as_a_spreadsheet() {
+        let rows = from_pasted("naam\te-mail\therkansing\nAnn\tann@example.nl\tja\n").unwrap();
+        assert_eq!(rows[0].identity.as_deref(), Some("ann@example.nl"));
+        assert_eq!(rows[0].name.as_deref(), Some("Ann"));
+    }
+
     use super::*;
     use serde_json::json;
 

@@ -4,6 +4,7 @@
 mod audit;
 mod awards;
 mod catalog;
+mod console;
 mod error;
 mod extract;
 mod issuers;
@@ -80,6 +81,7 @@ pub fn routers(service: Service, body_limit: usize, limits: &limits::Limits, met
         .merge(status::public_router())
         .merge(verify::router(guards.clone()))
         .merge(pages::router())
+        .merge(console::router())
         .merge(audit::public_router())
         .merge(ops)
         .fallback(|| async { ApiError::NotFound("no such route".into()) })

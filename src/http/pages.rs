@@ -24,7 +24,24 @@ img.badge{width:10rem;height:10rem;display:block;margin:1rem auto}\
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem}dt{font-weight:600}dd{margin:0}\
 ul.checks li.fail{color:#7a1410}ul.checks li.pass{color:#0d4f22}\
 textarea{width:100%;min-height:8rem;font-family:monospace}\
-.actions a{display:inline-block;margin:.25rem .5rem .25rem 0}";
+.actions a{display:inline-block;margin:.25rem .5rem .25rem 0}\
+a{color:#0b4f8a}a:focus,button:focus,input:focus,select:focus,textarea:focus{outline:3px solid #c75000;outline-offset:2px}\
+.skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:.5rem;background:#fff;color:#16324f;padding:.3rem .6rem;z-index:2}\
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}\
+header.site{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;justify-content:space-between}header.site nav{display:flex;gap:.75rem;align-items:center;flex-wrap:wrap}\
+form.inline{display:inline}button.link{background:none;border:0;color:#fff;text-decoration:underline;font:inherit;padding:0;cursor:pointer}\
+input,select,textarea{font:inherit;max-width:100%;box-sizing:border-box;padding:.4rem;border:1px solid #5a5a5a;border-radius:.25rem;background:#fff;color:#1b1b1b}\
+input[type=email],input[type=password],input[type=text],input[type=url],input[type=search],select{width:100%}\
+button,a.button{font:inherit;display:inline-block;padding:.45rem .9rem;border-radius:.3rem;border:1px solid #16324f;background:#fff;color:#16324f;text-decoration:none;cursor:pointer}\
+button.primary{background:#16324f;color:#fff}\
+.hint{color:#4a4a4a;font-size:.95rem}.notice{background:#dcf5e3;color:#0d4f22;padding:.6rem 1rem;border-radius:.3rem}\
+.error,.problems{background:#fde2e1;color:#7a1410;padding:.6rem 1rem;border-radius:.3rem}\
+ul.rows,ol.cards{list-style:none;padding:0}ul.rows li{display:flex;flex-wrap:wrap;gap:.25rem 1rem;justify-content:space-between;align-items:center;padding:.5rem 0;border-bottom:1px solid #d0d0d0}\
+ol.cards li{background:#fff;border:1px solid #d0d0d0;border-left-width:.4rem;border-radius:.3rem;padding:.6rem .8rem;margin:.5rem 0}ol.cards li.ok{border-left-color:#1e7a3c}ol.cards li.bad{border-left-color:#b3261e}\
+.wrap{overflow-wrap:anywhere;word-break:break-word}form.revoke{margin-top:.4rem}form.revoke input{width:auto;max-width:100%}\
+ul.sheet{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(15rem,1fr));gap:1rem}ul.sheet li{background:#fff;border:1px dashed #5a5a5a;padding:.75rem;break-inside:avoid}\
+ul.sheet figure{margin:0;text-align:center}.qr svg{width:12rem;height:12rem}\
+@media print{header.site,.skip{display:none}body{background:#fff}}";
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/verify", get(verify_form)).route("/assets/site.css", get(css))

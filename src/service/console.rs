@@ -359,3 +359,148 @@ mod tests {
         assert!(!password_matches("anything at all".into(), None).await);
     }
 }
+
+/// A nanomodule a trainer may pick.
+#[derive(Debug, Clone)]
+pub struct ModuleChoice {
+    pub id: Uuid,
+    pub name: String,
+    pub version: i64,
+}
+
+/// One award as the console lists it.
+#[derive(Debug, Clone)]
+pub struct AwardLine {
+    pub award_id: Uuid,
+    pub module: String,
+    pub recipients: i64,
+    pub created_at: OffsetDateTime,
+}
+
+/// The console's start page for someone of an issuer.
+#[derive(Debug, Clone, Default)]
+pub struct Home {
+    pub issuer_name: Option<String>,
+    pub modules: Vec<ModuleChoice>,
+    pub awards: Vec<AwardLine>,
+    pub may_award: bool,
+}
+
+/// Where a credential stands now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    Valid,
+    Suspended,
+    Revoked,
+}
+
+/// One participant of an award.
+#[derive(Debug, Clone)]
+pub struct AwardedLine {
+    pub credential_id: Uuid,
+    pub url: String,
+    pub name: Option<String>,
+    pub identity: String,
+    pub standing: Standing,
+}
+
+/// An award with each participant's badge, for the result page and its downloads.
+#[derive(Debug, Clone)]
+pub struct AwardDetails {
+    pub award_id: Uuid,
+    pub module: String,
+    pub created_at: OffsetDateTime,
+    pub lines: Vec<AwardedLine>,
+    /// Whether this person may revoke these badges now (a trainer: their own, for 24 hours).
+    pub may_revoke: bool,
+}
+
+/// Most modules and awards the start page lists.
+const HOME_LIMIT: usize = 50;
+
+fn module_name(spec: &str) -> String {
+    serde_json::from_str::<crate::domain::nanomodule::NanomoduleSpec>(spec)
+        .ok()
+        .and_then(|s| s.name)
+        .unwrap_or_default()
+}
+
+impl Service {
+    /// The start page: the issuer's nanomodules (filtered by `search`, any part of the name,
+    /// case-insensitive) and recent awards (a trainer's own; everyone's for the others).
+    pub async fn console_home(&self, who: &Principal, search: &str) -> ServiceResult<Home> {
+        let Some(issuer) = who.issuer_id else { return Ok(Home::default()) };
+        who.check(issuer, Action::Read)?;
+        let spec = self.issuer_spec(issuer).await?;
+        let needle = search.trim().to_lowercase();
+        let rows = self.store.nanomodules(issuer).await?;
+        let names: std::collections::HashMap<Uuid, String> =
+            rows.iter().map(|r| (r.nanomodule_id, module_name(&r.spec))).collect();
+        let mut modules: Vec<ModuleChoice> = rows
+            .iter()
+            .map(|r| ModuleChoice { id: r.nanomodule_id, name: module_name(&r.spec), version: r.version })
+            .filter(|m| needle.is_empty() || m.name.to_lowercase().contains(&needle))
+            .collect();
+        modules.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        modules.truncate(HOME_LIMIT);
+        let mine = (who.role == Role::Trainer).then_some(who.member_id).flatten();
+        let awards = self
+            .store
+            .recent_awards(issuer, mine, HOME_LIMIT as i64)
+            .await?
+            .into_iter()
+            .map(|a| AwardLine {
+                award_id: a.award_id,
+                module: names.get(&a.nanomodule_id).cloned().unwrap_or_default(),
+                recipients: a.recipients,
+                created_at: a.created_at,
+            })
+            .collect();
+        Ok(Home { issuer_name: spec.name, modules, awards, may_award: who.check(issuer, Action::Award).is_ok() })
+    }
+
+    /// One award's participants and badges, for someone who may see the issuer's data.
+    pub async fn award_details(&self, who: &Principal, award: Uuid) -> ServiceResult<AwardDetails> {
+        let (issuer, summary) = self.store.award_summary(award).await?.ok_or(ServiceError::NotFound)?;
+        who.check(issuer, Action::Read)?;
+        let module = self.store.nanomodule_version(summary.nanomodule_id, None).await?.map(|m| module_name(&m.spec));
+        let lines: Vec<AwardedLine> = self
+            .store
+            .awarded(award)
+            .await?
+            .into_iter()
+            .map(|c| AwardedLine {
+                url: self.credential_url(c.credential_id),
+                credential_id: c.credential_id,
+                name: c.recipient_name,
+                identity: c.identity,
+                standing: match (c.revoked_at, c.suspended_at) {
+                    (Some(_), _) => Standing::Revoked,
+                    (None, Some(_)) => Standing::Suspended,
+                    _ => Standing::Valid,
+                },
+            })
+            .collect();
+        // Everyone in one award was awarded by the same person at the same time: one check.
+        let may_revoke = match lines.first() {
+            Some(first) => match self.store.credential_state(first.credential_id).await? {
+                Some(state) => super::status::may_change(
+                    who,
+                    &state,
+                    crate::store::StatusChange::Revoke,
+                    self.now(),
+                )
+                .is_ok(),
+                None => false,
+            },
+            None => false,
+        };
+        Ok(AwardDetails {
+            award_id: award,
+            module: module.unwrap_or_default(),
+            created_at: summary.created_at,
+            lines,
+            may_revoke,
+        })
+    }
+}

@@ -34,6 +34,7 @@ pub use audit::ReportGroup;
 pub use award::{AwardOutcome, AwardRequest, request_hash};
 pub use catalog::CatalogView;
 pub use clock::Clock;
+pub use console::{AwardDetails, AwardedLine, ConsoleUser, Home, Invitation, InvitationFor, SignedIn, Standing};
 pub use custody::Rotation;
 pub use health::Readiness;
 pub use issuer::IssuerView;

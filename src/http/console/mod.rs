@@ -1,0 +1,487 @@
+//! The web console under `/console`: server-rendered forms over the same use cases as the API.
+//!
+//! Sessions live in the database (a `mb_session` cookie, `HttpOnly`, `SameSite=Lax`, `Secure`
+//! when the base URL is https); every form that changes something carries the session's CSRF
+//! token, and the sign-in and invitation forms a pre-session token bound to a cookie. No
+//! JavaScript: plain forms and links, readable at 360 px.
+
+mod award;
+pub mod texts;
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::AppState;
+use super::texts::{Lang, Preferred};
+use crate::service::{ConsoleUser, ServiceError};
+use texts::ConsoleTexts;
+
+const SESSION_COOKIE: &str = "mb_session";
+const PRE_COOKIE: &str = "mb_pre";
+const LANG_COOKIE: &str = "mb_lang";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/console", get(home))
+        .route("/console/sign-in", post(sign_in))
+        .route("/console/sign-out", post(sign_out))
+        .route("/console/invitation/{token}", get(invitation_form).post(accept_invitation))
+        .merge(award::router())
+}
+
+/// Cookies of the request, by name (the first of each name wins).
+fn cookies(headers: &HeaderMap) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for value in headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()) {
+        for pair in value.split(';') {
+            if let Some((k, v)) = pair.trim().split_once('=') {
+                out.entry(k.trim().to_string()).or_insert_with(|| v.trim().to_string());
+            }
+        }
+    }
+    out
+}
+
+/// What every console request knows: the reader's language, the signed-in person (if any)
+/// and the cookies that tie forms to this browser.
+pub struct Console {
+    pub lang: Lang,
+    pub user: Option<ConsoleUser>,
+    session: Option<String>,
+    pre: Option<String>,
+    /// `?lang=` was given: remember it in a cookie.
+    chosen: Option<Lang>,
+    secure: bool,
+}
+
+impl FromRequestParts<AppState> for Console {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let jar = cookies(&parts.headers);
+        let asked = Preferred::from_request_parts(parts, state).await.unwrap_or_default();
+        let chosen = parts
+            .uri
+            .query()
+            .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
+            .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "lang"))
+            .and_then(|(_, v)| Lang::parse(&v));
+        let remembered = jar.get(LANG_COOKIE).and_then(|v| Lang::parse(v));
+        let lang = chosen.or(remembered).or(asked.0).unwrap_or(Lang::En);
+        let session = jar.get(SESSION_COOKIE).cloned();
+        let user = match &session {
+            Some(s) => match state.service.console_user(s).await {
+                Ok(u) => u,
+                Err(e) => return Err(failure(lang, None, e)),
+            },
+            None => None,
+        };
+        Ok(Console {
+            lang,
+            user,
+            session,
+            pre: jar.get(PRE_COOKIE).cloned(),
+            chosen,
+            secure: state.service.base_url.starts_with("https://"),
+        })
+    }
+}
+
+impl Console {
+    pub fn t(&self) -> &'static ConsoleTexts {
+        texts::texts(self.lang)
+    }
+
+    /// The page chrome for a page titled `title`.
+    pub fn chrome(&self, title: &str) -> Chrome {
+        Chrome {
+            lang: self.lang.code(),
+            other: self.lang.other().code(),
+            title: title.to_string(),
+            t: self.t(),
+            user_name: self.user.as_ref().map(|u| u.name.clone()),
+            csrf: self.user.as_ref().map(|u| u.csrf.clone()).unwrap_or_default(),
+        }
+    }
+
+    fn cookie(&self, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
+        let mut c = format!("{name}={value}; Path=/console; HttpOnly; SameSite=Lax");
+        if let Some(age) = max_age {
+            c.push_str(&format!("; Max-Age={age}"));
+        }
+        if self.secure {
+            c.push_str("; Secure");
+        }
+        HeaderValue::from_str(&c).expect("cookie values are ASCII")
+    }
+
+    /// A rendered console page: private, never cached, never framed; a language picked with
+    /// `?lang=` is remembered for a year.
+    pub fn page(&self, status: StatusCode, template: &impl Template) -> Response {
+        let mut r = match template.render() {
+            Ok(html) => (status, html).into_response(),
+            Err(e) => {
+                tracing::error!(error = %e, "console template failed");
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
+        };
+        let h = r.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; img-src 'self' https: data:; style-src 'self'; form-action 'self'; \
+                 base-uri 'none'; frame-ancestors 'none'",
+            ),
+        );
+        h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+        h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+        if let Some(lang) = self.chosen {
+            h.append(header::SET_COOKIE, self.cookie(LANG_COOKIE, lang.code(), Some(365 * 24 * 3600)));
+        }
+        r
+    }
+
+    /// The signed-in person, or the sign-in page.
+    pub fn require(&self) -> Result<&ConsoleUser, Response> {
+        self.user.as_ref().ok_or_else(|| Redirect::to("/console").into_response())
+    }
+
+    /// The signed-in person, if the form's CSRF token is theirs.
+    pub fn require_form(&self, csrf: &str) -> Result<&ConsoleUser, Response> {
+        let user = self.require()?;
+        if user.csrf_matches(csrf) { Ok(user) } else { Err(self.message(StatusCode::FORBIDDEN, self.t().form_expired)) }
+    }
+
+    /// A page with one message (errors, confirmations).
+    pub fn message(&self, status: StatusCode, text: &str) -> Response {
+        self.page(status, &MessagePage { c: self.chrome(text), text: text.to_string(), details: vec![] })
+    }
+
+    /// A use case failed: say so in words, with the fields at fault.
+    pub fn fail(&self, e: ServiceError) -> Response {
+        failure(self.lang, Some(self), e)
+    }
+}
+
+fn failure(lang: Lang, console: Option<&Console>, e: ServiceError) -> Response {
+    let t = texts::texts(lang);
+    let (status, text, details) = match e {
+        ServiceError::NotFound | ServiceError::Gone(_) => (StatusCode::NOT_FOUND, t.not_found, vec![]),
+        ServiceError::Forbidden => (StatusCode::FORBIDDEN, t.forbidden, vec![]),
+        ServiceError::Unauthenticated => return Redirect::to("/console").into_response(),
+        ServiceError::Invalid(invalid) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            t.problem,
+            invalid.0.into_iter().map(|f| if f.field.is_empty() { f.message } else { format!("{}: {}", f.field, f.message) }).collect(),
+        ),
+        ServiceError::Conflict(why) => (StatusCode::CONFLICT, t.problem, vec![why]),
+        ServiceError::Unavailable(_) | ServiceError::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, t.unavailable, vec![]),
+        other => {
+            tracing::error!(error = %other, "console request failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, t.failed, vec![])
+        }
+    };
+    let chrome = match console {
+        Some(c) => c.chrome(text),
+        None => Chrome {
+            lang: lang.code(),
+            other: lang.other().code(),
+            title: text.into(),
+            t,
+            user_name: None,
+            csrf: String::new(),
+        },
+    };
+    let page = MessagePage { c: chrome, text: text.to_string(), details };
+    let mut r = match page.render() {
+        Ok(html) => (status, html).into_response(),
+        Err(_) => status.into_response(),
+    };
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        r = super::error::unavailable_if(true, r);
+    }
+    r
+}
+
+/// What the console layout needs on every page.
+pub struct Chrome {
+    pub lang: &'static str,
+    pub other: &'static str,
+    pub title: String,
+    pub t: &'static ConsoleTexts,
+    pub user_name: Option<String>,
+    pub csrf: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/message.html")]
+struct MessagePage {
+    c: Chrome,
+    text: String,
+    details: Vec<String>,
+}
+
+/// A form body (`application/x-www-form-urlencoded`); a malformed one is a 400 page.
+pub fn form<T: serde::de::DeserializeOwned>(console: &Console, body: &Bytes) -> Result<T, Response> {
+    serde_urlencoded::from_bytes(body).map_err(|e| {
+        let mut r = console.message(StatusCode::BAD_REQUEST, console.t().problem);
+        tracing::debug!(error = %e, "malformed console form");
+        *r.status_mut() = StatusCode::BAD_REQUEST;
+        r
+    })
+}
+
+fn fresh_token() -> String {
+    Uuid::new_v4().simple().to_string()
+}
+
+#[derive(Template)]
+#[template(path = "console/sign_in.html")]
+struct SignInPage {
+    c: Chrome,
+    pre: String,
+    email: String,
+    error: Option<&'static str>,
+    notice: Option<&'static str>,
+}
+
+impl Console {
+    /// The sign-in page, with a fresh pre-session token bound to this browser by a cookie.
+    fn sign_in_page(&self, status: StatusCode, email: &str, error: Option<&'static str>, notice: Option<&'static str>) -> Response {
+        let pre = self.pre.clone().filter(|p| p.len() == 32).unwrap_or_else(fresh_token);
+        let page = SignInPage { c: self.chrome(self.t().sign_in), pre: pre.clone(), email: email.into(), error, notice };
+        let mut r = self.page(status, &page);
+        r.headers_mut().append(header::SET_COOKIE, self.cookie(PRE_COOKIE, &pre, None));
+        r
+    }
+
+    /// Whether a pre-session form came from a page this browser loaded.
+    fn pre_matches(&self, presented: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        self.pre.as_deref().is_some_and(|p| p.len() == presented.len() && bool::from(p.as_bytes().ct_eq(presented.as_bytes())))
+    }
+
+    /// Signed in: the session cookie, then the start page.
+    fn signed_in(&self, session: &str) -> Response {
+        let mut r = Redirect::to("/console").into_response();
+        r.headers_mut().append(header::SET_COOKIE, self.cookie(SESSION_COOKIE, session, None));
+        r.headers_mut().append(header::SET_COOKIE, self.cookie(PRE_COOKIE, "", Some(0)));
+        r
+    }
+}
+
+#[derive(Deserialize)]
+struct HomeQuery {
+    #[serde(default)]
+    q: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/home.html")]
+struct HomePage {
+    c: Chrome,
+    heading: String,
+    admin: bool,
+    q: String,
+    home: crate::service::Home,
+    awards: Vec<AwardItem>,
+}
+
+struct AwardItem {
+    id: Uuid,
+    module: String,
+    when: String,
+    recipients: i64,
+}
+
+async fn home(State(s): State<AppState>, console: Console, uri: axum::http::Uri) -> Response {
+    let Some(user) = &console.user else {
+        return console.sign_in_page(StatusCode::OK, "", None, None);
+    };
+    let q = uri
+        .query()
+        .and_then(|q| serde_urlencoded::from_str::<HomeQuery>(q).ok())
+        .map(|h| h.q)
+        .unwrap_or_default();
+    let home = match s.service.console_home(&user.principal, &q).await {
+        Ok(h) => h,
+        Err(e) => return console.fail(e),
+    };
+    let awards = home
+        .awards
+        .iter()
+        .map(|a| AwardItem {
+            id: a.award_id,
+            module: a.module.clone(),
+            when: texts::date(console.lang, a.created_at, true),
+            recipients: a.recipients,
+        })
+        .collect();
+    let heading = home.issuer_name.clone().unwrap_or_else(|| console.t().console.to_string());
+    let page = HomePage {
+        c: console.chrome(&heading),
+        heading,
+        admin: user.principal.is_admin(),
+        q,
+        home,
+        awards,
+    };
+    console.page(StatusCode::OK, &page)
+}
+
+#[derive(Deserialize)]
+struct SignInForm {
+    #[serde(default)]
+    pre: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn sign_in(State(s): State<AppState>, console: Console, parts: axum::http::request::Parts, body: Bytes) -> Response {
+    let f: SignInForm = match form(&console, &body) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if !console.pre_matches(&f.pre) {
+        return console.sign_in_page(StatusCode::FORBIDDEN, &f.email, Some(console.t().form_expired), None);
+    }
+    let client = s.guards.client(super::limits::peer(&parts.extensions), &parts.headers);
+    if let Some(c) = client
+        && s.guards.check_not_locked(c).is_err()
+    {
+        return console.sign_in_page(StatusCode::TOO_MANY_REQUESTS, &f.email, Some(console.t().too_many_attempts), None);
+    }
+    match s.service.sign_in(&f.email, &f.password).await {
+        Ok(signed) => console.signed_in(&signed.session),
+        Err(ServiceError::Unauthenticated) => {
+            let locked = client.is_some_and(|c| s.guards.failed_attempt(c).is_err());
+            let (status, text) = if locked {
+                (StatusCode::TOO_MANY_REQUESTS, console.t().too_many_attempts)
+            } else {
+                (StatusCode::UNAUTHORIZED, console.t().sign_in_failed)
+            };
+            console.sign_in_page(status, &f.email, Some(text), None)
+        }
+        Err(e) => console.fail(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct SignOutForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    everywhere: Option<String>,
+}
+
+async fn sign_out(State(s): State<AppState>, console: Console, body: Bytes) -> Response {
+    let f: SignOutForm = match form(&console, &body) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if let Err(r) = console.require_form(&f.csrf) {
+        return r;
+    }
+    if let Some(session) = &console.session
+        && let Err(e) = s.service.sign_out(session, f.everywhere.is_some()).await
+    {
+        return console.fail(e);
+    }
+    let signed_out = Console { user: None, ..console };
+    let mut r = signed_out.sign_in_page(StatusCode::OK, "", None, Some(signed_out.t().signed_out));
+    r.headers_mut().append(header::SET_COOKIE, signed_out.cookie(SESSION_COOKIE, "", Some(0)));
+    r
+}
+
+#[derive(Template)]
+#[template(path = "console/invitation.html")]
+struct InvitationPage {
+    c: Chrome,
+    pre: String,
+    token: String,
+    name: String,
+    email: String,
+    errors: Vec<String>,
+}
+
+impl Console {
+    fn invitation_page(&self, status: StatusCode, token: &str, who: crate::service::InvitationFor, errors: Vec<String>) -> Response {
+        let pre = self.pre.clone().filter(|p| p.len() == 32).unwrap_or_else(fresh_token);
+        let page = InvitationPage {
+            c: self.chrome(self.t().set_password),
+            pre: pre.clone(),
+            token: token.into(),
+            name: who.name,
+            email: who.email,
+            errors,
+        };
+        let mut r = self.page(status, &page);
+        r.headers_mut().append(header::SET_COOKIE, self.cookie(PRE_COOKIE, &pre, None));
+        r
+    }
+}
+
+async fn invitation_form(
+    State(s): State<AppState>,
+    console: Console,
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> Response {
+    match s.service.invitation(&token).await {
+        Ok(who) => console.invitation_page(StatusCode::OK, &token, who, vec![]),
+        Err(ServiceError::NotFound) => console.message(StatusCode::NOT_FOUND, console.t().invitation_gone),
+        Err(e) => console.fail(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    pre: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn accept_invitation(
+    State(s): State<AppState>,
+    console: Console,
+    axum::extract::Path(token): axum::extract::Path<String>,
+    body: Bytes,
+) -> Response {
+    let f: PasswordForm = match form(&console, &body) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let who = match s.service.invitation(&token).await {
+        Ok(who) => who,
+        Err(ServiceError::NotFound) => return console.message(StatusCode::NOT_FOUND, console.t().invitation_gone),
+        Err(e) => return console.fail(e),
+    };
+    if !console.pre_matches(&f.pre) {
+        return console.invitation_page(StatusCode::FORBIDDEN, &token, who, vec![console.t().form_expired.into()]);
+    }
+    match s.service.accept_invitation(&token, &f.password).await {
+        Ok(signed) => console.signed_in(&signed.session),
+        Err(ServiceError::Invalid(invalid)) => {
+            let errors = invalid.0.into_iter().map(|e| format!("{}: {}", console.t().new_password, e.message)).collect();
+            console.invitation_page(StatusCode::UNPROCESSABLE_ENTITY, &token, who, errors)
+        }
+        Err(ServiceError::NotFound) => console.message(StatusCode::NOT_FOUND, console.t().invitation_gone),
+        Err(e) => console.fail(e),
+    }
+}
