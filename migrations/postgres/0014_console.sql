@@ -10,7 +10,7 @@ CREATE TABLE console_account (
     issuer_id        uuid REFERENCES issuer (issuer_id),
     member_id        uuid UNIQUE REFERENCES member (member_id),
     password_hash    text,
-    failed_sign_ins  integer NOT NULL DEFAULT 0,
+    failed_sign_ins  bigint NOT NULL DEFAULT 0,
     locked_until     timestamptz,
     created_at       timestamptz NOT NULL,
     disabled_at      timestamptz,

@@ -317,7 +317,7 @@ fn delimiter(text: &str) -> u8 {
 /// Rows a trainer typed or pasted into the console: either a block with a header row (then
 /// exactly as [`from_csv`]), or bare rows of cells — an e-mail address and, optionally, a name
 /// in any order, separated by tabs (pasted spreadsheet cells), `;` or `,`. Blank lines are
-/// skipped; a row without an address is reported by its line number.
+/// skipped; a row without an address is reported as `recipients[i]` like any other bad row.
 pub fn from_pasted(text: &str) -> Result<Vec<RecipientInput>, Invalid> {
     let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or_default();
     let d = delimiter(first) as char;
@@ -326,7 +326,7 @@ pub fn from_pasted(text: &str) -> Result<Vec<RecipientInput>, Invalid> {
     }
     let mut rows = Vec::new();
     let mut errors = Vec::new();
-    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let cells: Vec<&str> =
             line.split(['\t', ';', ',']).map(|c| c.trim().trim_matches('"').trim()).filter(|c| !c.is_empty()).collect();
         let email = cells.iter().find(|c| c.contains('@'));
@@ -338,8 +338,8 @@ pub fn from_pasted(text: &str) -> Result<Vec<RecipientInput>, Invalid> {
                 ..RecipientInput::default()
             }),
             None => errors.push(FieldError {
-                field: "rows".into(),
-                message: format!("line {}: no e-mail address in \"{}\"", n + 1, line.trim()),
+                field: format!("recipients[{}]", rows.len() + errors.len()),
+                message: format!("no e-mail address in \"{}\"", line.trim()),
             }),
         }
     }
@@ -454,7 +454,7 @@ mod tests {
         );
         let err = from_pasted("ann@example.nl\nDirk without address\n").unwrap_err();
         assert_eq!(err.0.len(), 1);
-        assert!(err.0[0].message.contains("line 2"), "{}", err.0[0].message);
+        assert_eq!(err.0[0].field, "recipients[1]", "counted among the non-blank rows");
     }
 
     #[test]

@@ -218,6 +218,13 @@ impl Service {
             }
             // Members from before the console get their account now.
             None => {
+                if self.store.account_by_email(&m.email).await?.is_some() {
+                    return Err(Invalid::one(
+                        "email",
+                        "this address already signs in to the console for another issuer (one account per address)",
+                    )
+                    .into());
+                }
                 let account = AccountRow {
                     account_id: m.member_id,
                     email: m.email.clone(),

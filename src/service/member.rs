@@ -61,6 +61,10 @@ pub struct MemberView {
     /// The member's API token: present only in the response that created it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
+    /// `invited`, or `address_signs_in_elsewhere` (the address already has a console account,
+    /// one per address, so this membership is for the API only): only in the creating response.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub console: Option<&'static str>,
     /// The one-time link to set a console password (7 days): only in the creating response.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invitation_url: Option<String>,
@@ -78,6 +82,7 @@ impl From<MemberRow> for MemberView {
             role: m.role,
             created_at: m.created_at,
             token: None,
+            console: None,
             invitation_url: None,
             invitation_expires_at: None,
         }
@@ -120,25 +125,32 @@ impl Service {
                 None,
             )
             .await?;
-        let account = crate::store::AccountRow {
-            account_id: row.member_id,
-            email: row.email.clone(),
-            name: row.name.clone(),
-            role: row.role.clone(),
-            issuer_id: Some(issuer),
-            member_id: Some(row.member_id),
-            password_hash: None,
-            failed_sign_ins: 0,
-            locked_until: None,
-            created_at: row.created_at,
-            disabled_at: None,
+        // One console account per address: someone who already signs in (for another issuer)
+        // becomes a member for the API only, and the answer says so.
+        let invitation = if self.store.account_by_email(&row.email).await?.is_some() {
+            None
+        } else {
+            let account = crate::store::AccountRow {
+                account_id: row.member_id,
+                email: row.email.clone(),
+                name: row.name.clone(),
+                role: row.role.clone(),
+                issuer_id: Some(issuer),
+                member_id: Some(row.member_id),
+                password_hash: None,
+                failed_sign_ins: 0,
+                locked_until: None,
+                created_at: row.created_at,
+                disabled_at: None,
+            };
+            Some(self.open_account(&mut tx, &who.actor(), account).await?)
         };
-        let invitation = self.open_account(&mut tx, &who.actor(), account).await?;
         tx.commit().await?;
         Ok(MemberView {
             token: Some(token),
-            invitation_url: Some(invitation.url),
-            invitation_expires_at: Some(invitation.expires_at),
+            console: Some(if invitation.is_some() { "invited" } else { "address_signs_in_elsewhere" }),
+            invitation_expires_at: invitation.as_ref().map(|i| i.expires_at),
+            invitation_url: invitation.map(|i| i.url),
             ..MemberView::from(row)
         })
     }

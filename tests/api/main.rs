@@ -10,6 +10,7 @@ mod bad_input;
 mod browser;
 mod cli;
 mod cluster;
+mod console;
 mod custody;
 mod foundation;
 mod fuzz;

@@ -1,0 +1,376 @@
+//! The web console over real HTTP: invitation → password → session cookie → award a cohort
+//! (Check, then an idempotent Award) → result, CSV, QR sheet → revoke; and its defences (CSRF,
+//! issuer isolation, lockout, idle timeout with the service clock moved, sign-out).
+
+use std::collections::HashMap;
+
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use serde_json::json;
+
+use crate::harness::{ADMIN, TestApp, both};
+
+both!(trainer_awards_a_cohort_in_the_console);
+both!(console_refuses_forged_forms_and_other_issuers);
+both!(console_sign_in_lockout_timeouts_and_sign_out);
+
+/// A browser without JavaScript: keeps cookies, follows nothing by itself.
+pub struct Browser {
+    base: String,
+    client: reqwest::Client,
+    pub cookies: HashMap<String, String>,
+}
+
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    /// The value of the hidden input `name` (the first one).
+    pub fn hidden(&self, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let at = self.body.find(&marker).unwrap_or_else(|| panic!("no {name} field in {}", self.body)) + marker.len();
+        self.body[at..].split('"').next().unwrap().to_string()
+    }
+
+    pub fn location(&self) -> String {
+        self.headers.get(LOCATION).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
+    }
+}
+
+impl Browser {
+    pub fn new(app: &TestApp) -> Browser {
+        Browser {
+            base: app.base.clone(),
+            client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+            cookies: HashMap::new(),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        if path.starts_with("http") { path.to_string() } else { format!("{}{path}", self.base) }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    async fn finish(&mut self, resp: reqwest::Response) -> Page {
+        for v in resp.headers().get_all(SET_COOKIE) {
+            let v = v.to_str().unwrap();
+            let (pair, attrs) = v.split_once(';').unwrap_or((v, ""));
+            let (k, val) = pair.split_once('=').unwrap();
+            if val.is_empty() || attrs.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_string(), val.to_string());
+            }
+        }
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        Page { status, headers, body: resp.text().await.unwrap() }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        let resp = self
+            .client
+            .get(self.url(path))
+            .header("cookie", self.cookie_header())
+            .header("accept-language", "en")
+            .send()
+            .await
+            .unwrap();
+        self.finish(resp).await
+    }
+
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let resp =
+            self.client.post(self.url(path)).header("cookie", self.cookie_header()).form(form).send().await.unwrap();
+        self.finish(resp).await
+    }
+
+    pub async fn post_multipart(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let mut form = reqwest::multipart::Form::new();
+        for (k, v) in fields {
+            form = form.text(k.to_string(), v.to_string());
+        }
+        let resp = self
+            .client
+            .post(self.url(path))
+            .header("cookie", self.cookie_header())
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        self.finish(resp).await
+    }
+}
+
+/// Adds a member through the API and returns its one-time invitation link.
+pub async fn invite(app: &TestApp, issuer: &str, role: &str, email: &str) -> String {
+    let (status, body) = app
+        .post(
+            &format!("/api/v1/issuers/{issuer}/members"),
+            ADMIN,
+            json!({"name": format!("{role} {email}"), "email": email, "role": role}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["console"], "invited", "{body}");
+    body["invitation_url"].as_str().unwrap().to_string()
+}
+
+/// Follows an invitation link, sets a password and returns the signed-in browser.
+pub async fn accept(app: &TestApp, link: &str, password: &str) -> Browser {
+    let mut b = Browser::new(app);
+    let page = b.get(link).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let pre = page.hidden("pre");
+    let done = b.post(link, &[("pre", &pre), ("password", password)]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert!(b.cookies.contains_key("mb_session"));
+    b
+}
+
+async fn submit(b: &mut Browser, fields: Vec<(&'static str, String)>) -> Page {
+    let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    b.post_multipart("/console/award", &borrowed).await
+}
+
+async fn credential_count(app: &TestApp) -> i64 {
+    app.store.query_text("SELECT CAST(COUNT(*) AS TEXT) FROM credential").await.unwrap()[0].parse().unwrap()
+}
+
+async fn trainer_awards_a_cohort_in_the_console(app: TestApp) {
+    let issuer = app.issuer("Techniek Twente").await;
+    let module = app.module(&issuer, "Smeren van lagers").await;
+    app.module(&issuer, "Veilig werken").await;
+    let link = invite(&app, &issuer, "trainer", "trainer@twente.example").await;
+
+    // A short password is refused next to the field; the link still works afterwards.
+    let mut b = Browser::new(&app);
+    let page = b.get(&link).await;
+    assert!(page.body.contains("trainer@twente.example"));
+    let short = b.post(&link, &[("pre", &page.hidden("pre")), ("password", "short")]).await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(short.body.contains("at least 12 characters"), "{}", short.body);
+    let mut b = accept(&app, &link, "a sentence I remember").await;
+    // Used once: the link is gone.
+    assert_eq!(Browser::new(&app).get(&link).await.status, StatusCode::NOT_FOUND);
+    let set = b.get("/console").await;
+    assert_eq!(set.status, StatusCode::OK);
+    assert!(set.body.contains("Smeren van lagers") && set.body.contains("Veilig werken"), "{}", set.body);
+    assert_eq!(set.headers["cache-control"], "no-store");
+    assert!(set.headers["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+    // Search narrows the list.
+    let found = b.get("/console?q=smeren").await;
+    assert!(found.body.contains("Smeren van lagers") && !found.body.contains("Veilig werken"));
+
+    let form = b.get(&format!("/console/award?module={module}")).await;
+    let (csrf, key) = (form.hidden("csrf"), form.hidden("key"));
+    let rows_bad = "Ann de Vries\tann@example.nl\nBob Bakker\tbob(at)example.nl\nCarla\tcarla@example.nl";
+    let fields = |rows: &str, action: &str| -> Vec<(&'static str, String)> {
+        vec![
+            ("csrf", csrf.clone()),
+            ("key", key.clone()),
+            ("module", module.clone()),
+            ("session_date", "2026-11-27".to_string()),
+            ("session_location", "Hengelo".to_string()),
+            ("rows", rows.to_string()),
+            ("action", action.to_string()),
+        ]
+    };
+    let check = submit(&mut b, fields(rows_bad, "check")).await;
+    assert_eq!(check.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", check.body);
+    assert!(check.body.contains("Row 2"), "{}", check.body);
+    assert!(check.body.contains("bob(at)example.nl"), "the rows come back to be fixed");
+    assert_eq!(credential_count(&app).await, 0);
+
+    let rows_ok = "Ann de Vries\tann@example.nl\nBob Bakker\tbob@example.nl\nCarla\tcarla@example.nl";
+    let check = submit(&mut b, fields(rows_ok, "check")).await;
+    assert_eq!(check.status, StatusCode::OK, "{}", check.body);
+    assert!(check.body.contains("Every row is ready"), "{}", check.body);
+    assert_eq!(credential_count(&app).await, 0, "Check issues nothing");
+
+    // Award twice with the same form (a double click): one award, same answer.
+    let first = submit(&mut b, fields(rows_ok, "award")).await;
+    let second = submit(&mut b, fields(rows_ok, "award")).await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.body);
+    assert_eq!(first.location(), second.location());
+    assert_eq!(credential_count(&app).await, 3);
+
+    let result = b.get(&first.location()).await;
+    assert_eq!(result.status, StatusCode::OK);
+    let links: Vec<&str> = result.body.match_indices("class=\"wrap badge-link\" href=\"").map(|(i, m)| {
+        let rest = &result.body[i + m.len()..];
+        rest.split('"').next().unwrap()
+    }).collect();
+    assert_eq!(links.len(), 3, "{}", result.body);
+    for l in &links {
+        assert!(l.starts_with(&format!("{}/credentials/", app.base)));
+    }
+    let csv = b.get(&format!("{}/links.csv", first.location())).await;
+    assert_eq!(csv.headers["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(csv.body.lines().count(), 4);
+    assert!(csv.body.contains("bob@example.nl") && csv.body.contains(links[1]));
+    let sheet = b.get(&format!("{}/sheet", first.location())).await;
+    assert_eq!(sheet.body.matches("<svg").count(), 3, "one QR code per participant");
+
+    // Revoke one within the trainer's 24 hours, with a reason.
+    let id = links[0].rsplit('/').next().unwrap();
+    let award_id = first.location().rsplit('/').next().unwrap().to_string();
+    let revoked = b
+        .post(
+            &format!("/console/credentials/{id}/revoke"),
+            &[("csrf", &result.hidden("csrf")), ("reason", "wrong participant"), ("award", &award_id)],
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER, "{}", revoked.body);
+    let after = b.get(&first.location()).await;
+    assert_eq!(after.body.matches(">revoked<").count(), 1, "{}", after.body);
+    let (_, status) = app.get(&format!("/api/v1/credentials/{id}/status"), Some(ADMIN)).await;
+    assert_eq!(status["status"], "revoked", "{status}");
+
+    // Dutch, and the choice is remembered.
+    let nl = b.get("/console?lang=nl").await;
+    assert!(nl.body.contains("Recente uitreikingen") && nl.body.contains("lang=\"nl\""), "{}", nl.body);
+    assert_eq!(b.cookies.get("mb_lang").map(String::as_str), Some("nl"));
+    let again = b.get(&first.location()).await;
+    assert!(again.body.contains("ingetrokken") && again.body.contains("Afdrukvel met QR-codes"), "{}", again.body);
+}
+
+async fn console_refuses_forged_forms_and_other_issuers(app: TestApp) {
+    let a = app.issuer("Techniek Twente").await;
+    let b_issuer = app.issuer("Zorg Zwolle").await;
+    let module = app.module(&a, "Smeren").await;
+    let mut trainer = accept(&app, &invite(&app, &a, "trainer", "t@twente.example").await, "twente trainer pass").await;
+    let mut other = accept(&app, &invite(&app, &b_issuer, "issuer_admin", "a@zwolle.example").await, "zwolle admin pass").await;
+
+    let form = trainer.get(&format!("/console/award?module={module}")).await;
+    let key = form.hidden("key");
+    let fields = |csrf: &'static str| {
+        vec![("csrf", csrf), ("module", ""), ("rows", "ann@example.nl"), ("action", "award")]
+    };
+    // Without and with a wrong CSRF token: refused, nothing issued.
+    for csrf in ["", "0123456789abcdef"] {
+        let mut f = fields(csrf);
+        f[1].1 = &module;
+        f.push(("key", &key));
+        let page = trainer.post_multipart("/console/award", &f).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+    }
+    assert_eq!(credential_count(&app).await, 0);
+    let signed_out = trainer.post("/console/sign-out", &[("csrf", "forged")]).await;
+    assert_eq!(signed_out.status, StatusCode::FORBIDDEN);
+    assert_eq!(trainer.get("/console").await.status, StatusCode::OK);
+
+    // Another issuer's admin sees nothing of this issuer: not its modules, not its awards.
+    let csrf = form.hidden("csrf");
+    let ok = trainer
+        .post_multipart(
+            "/console/award",
+            &[("csrf", &csrf), ("key", &key), ("module", &module), ("rows", "ann@example.nl"), ("action", "award")],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let award = ok.location();
+    let home = other.get("/console").await;
+    assert!(!home.body.contains("Smeren"), "{}", home.body);
+    for path in [award.clone(), format!("{award}/links.csv"), format!("{award}/sheet")] {
+        let page = other.get(&path).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}: {}", page.body);
+        assert!(!page.body.contains("ann@example.nl"));
+    }
+    let theirs = other.get(&format!("/console/award?module={module}")).await;
+    assert!(!theirs.body.contains("Smeren"));
+    let other_csrf = home.hidden("csrf");
+    let forged = other
+        .post_multipart(
+            "/console/award",
+            &[("csrf", &other_csrf), ("key", "k2"), ("module", &module), ("rows", "eve@example.nl"), ("action", "award")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::NOT_FOUND, "{}", forged.body);
+    assert_eq!(credential_count(&app).await, 1);
+}
+
+async fn console_sign_in_lockout_timeouts_and_sign_out(app: TestApp) {
+    let issuer = app.issuer("Techniek Twente").await;
+    accept(&app, &invite(&app, &issuer, "auditor", "audit@example.org").await, "auditor passphrase").await;
+    async fn try_sign_in(b: &mut Browser, password: &str) -> Page {
+        let page = b.get("/console").await;
+        let pre = page.hidden("pre");
+        b.post("/console/sign-in", &[("pre", &pre), ("email", "Audit@Example.org"), ("password", password)]).await
+    }
+
+    // A form without the pre-session cookie (posted from elsewhere) is refused.
+    let mut stranger = Browser::new(&app);
+    let forged = stranger
+        .post("/console/sign-in", &[("pre", "x"), ("email", "audit@example.org"), ("password", "auditor passphrase")])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
+    let mut b = Browser::new(&app);
+    let ok = try_sign_in(&mut b, "auditor passphrase").await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    let cookie = ok.headers.get_all(SET_COOKIE).iter().map(|v| v.to_str().unwrap()).find(|c| c.starts_with("mb_session="));
+    let cookie = cookie.unwrap();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain http test server: no Secure flag");
+    let first_session = b.cookies["mb_session"].clone();
+
+    // Rotation: a second sign-in gets a new session; the first still lives until sign-out.
+    let mut phone = Browser::new(&app);
+    assert_eq!(try_sign_in(&mut phone, "auditor passphrase").await.status, StatusCode::SEE_OTHER);
+    assert_ne!(phone.cookies["mb_session"], first_session);
+    assert!(b.get("/console").await.body.contains("Sign out"));
+
+    // Idle timeout: 31 minutes later (the service clock moves, nobody sleeps) the session is over.
+    app.service.clock().advance(time::Duration::minutes(31));
+    let page = b.get("/console").await;
+    assert!(page.body.contains("name=\"password\""), "back at the sign-in page: {}", page.body);
+    assert!(!page.body.contains("Sign out"));
+
+    // Sign out everywhere from one device ends the other's session too.
+    let mut laptop = Browser::new(&app);
+    try_sign_in(&mut laptop, "auditor passphrase").await;
+    let mut tablet = Browser::new(&app);
+    try_sign_in(&mut tablet, "auditor passphrase").await;
+    let home = laptop.get("/console").await;
+    let out = laptop.post("/console/sign-out", &[("csrf", &home.hidden("csrf")), ("everywhere", "1")]).await;
+    assert_eq!(out.status, StatusCode::OK);
+    assert!(!laptop.cookies.contains_key("mb_session"));
+    assert!(tablet.get("/console").await.body.contains("name=\"password\""));
+
+    // Five wrong passwords lock the account: then even the right one fails, for 15 minutes.
+    let mut attacker = Browser::new(&app);
+    for _ in 0..5 {
+        let page = try_sign_in(&mut attacker, "guess guess guess").await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED, "{}", page.body);
+    }
+    let locked = try_sign_in(&mut Browser::new(&app), "auditor passphrase").await;
+    assert_eq!(locked.status, StatusCode::UNAUTHORIZED, "locked: {}", locked.body);
+    app.service.clock().advance(time::Duration::minutes(16));
+    let again = try_sign_in(&mut Browser::new(&app), "auditor passphrase").await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
+
+    // An unknown address fails exactly like a wrong password.
+    let mut b = Browser::new(&app);
+    let page = b.get("/console").await;
+    let unknown = b
+        .post("/console/sign-in", &[("pre", &page.hidden("pre")), ("email", "nobody@example.org"), ("password", "whatever it is")])
+        .await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    assert!(unknown.body.contains("or the account is locked"));
+
+    // A removed member's sessions end at once.
+    let (_, members) = app.get(&format!("/api/v1/issuers/{issuer}/members"), Some(ADMIN)).await;
+    let member = members["members"][0]["id"].as_str().unwrap().to_string();
+    let mut kept = Browser::new(&app);
+    try_sign_in(&mut kept, "auditor passphrase").await;
+    let (s, _) = app.call(reqwest::Method::DELETE, &format!("/api/v1/issuers/{issuer}/members/{member}"), Some(ADMIN), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert!(kept.get("/console").await.body.contains("name=\"password\""));
+}
