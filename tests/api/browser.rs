@@ -12,8 +12,9 @@ use crate::harness::{ADMIN, TestApp, both};
 
 both!(badge_page_in_a_real_browser);
 both!(progress_page_in_a_real_browser);
+both!(console_in_a_real_browser);
 
-fn chromium() -> PathBuf {
+pub fn chromium() -> PathBuf {
     static INSTALL: Mutex<()> = Mutex::new(());
     let _guard = INSTALL.lock().unwrap_or_else(|p| p.into_inner());
     let path = PathBuf::from("/usr/bin/chromium");
@@ -106,5 +107,60 @@ async fn progress_page_in_a_real_browser(app: TestApp) {
         tokio::task::spawn_blocking(move || load(&map_url, &format!("progress-map-{backend}.png"))).await.unwrap();
     assert_eq!(svg.matches("class=\"station done\"").count(), 1, "{svg}");
     assert_eq!(svg.matches("class=\"station\"").count(), 1, "{svg}");
+    app.stop().await;
+}
+
+/// A trainer on a phone, in real Chromium driven by playwright-core: invitation → password →
+/// award three from pasted rows (one fixed after Check) → a double submit issues once → the QR
+/// sheet decodes to the badge links → revoke → Dutch. axe-core finds no WCAG 2.1 A/AA problem
+/// on any page; screenshots at 360 and 1280 px go to target/artifacts/.
+async fn console_in_a_real_browser(app: TestApp) {
+    let issuer = app.issuer("Techniek Twente").await;
+    let module = app.module(&issuer, "Smeren van lagers").await;
+    let invitation = crate::console::invite(&app, &issuer, "trainer", "trainer@twente.example").await;
+    let backend = if app.db.url.starts_with("sqlite") { "sqlite" } else { "postgres" };
+    let artifacts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/artifacts").join(backend);
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let input = json!({"base": app.base, "invitation": invitation, "module": module,
+                       "password": "a sentence I remember", "artifacts": artifacts});
+    let report = tokio::task::spawn_blocking(move || {
+        let chromium = chromium();
+        crate::interop::ensure_npm();
+        let file = std::env::temp_dir().join(format!("mb_console_{}.json", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&file, input.to_string()).unwrap();
+        let out = Command::new("node")
+            .arg(crate::interop::interop_dir().join("console.mjs"))
+            .arg(&file)
+            .env("CHROMIUM", chromium)
+            .output()
+            .expect("node is installed");
+        let _ = std::fs::remove_file(&file);
+        assert!(out.status.success(), "console.mjs failed: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    })
+    .await
+    .unwrap();
+
+    for (page, violations) in report["axe"].as_object().unwrap() {
+        assert_eq!(violations, &json!([]), "axe-core on the {page} page");
+    }
+    assert!(report["axe"].as_object().unwrap().len() >= 9, "{report}");
+    for (key, overflow) in report.as_object().unwrap().iter().filter(|(k, _)| k.starts_with("overflow_")) {
+        assert_eq!(overflow, &json!(false), "{key}: the page runs off a 360 px screen");
+    }
+    assert!(report["check_problems"].as_str().unwrap().contains("Row 2"), "{report}");
+    assert!(report["check_ok"].as_str().unwrap().contains("ready"), "{report}");
+    let links: Vec<String> =
+        report["links"].as_array().unwrap().iter().map(|l| l.as_str().unwrap().to_string()).collect();
+    assert_eq!(links.len(), 3, "{report}");
+    let count: i64 =
+        app.store.query_text("SELECT CAST(COUNT(*) AS TEXT) FROM credential").await.unwrap()[0].parse().unwrap();
+    assert_eq!(count, 3, "two posts of the same form and a click issued once: {report}");
+    assert_eq!(report["qr"], json!(links), "every QR code leads to its participant's badge");
+    assert_eq!(report["standings"], json!(["revoked", "valid", "valid"]), "{report}");
+    assert_eq!(report["nl_award_heading"], "Badges uitreiken aan een groep");
+    let labels = report["nl_labels"].to_string();
+    assert!(labels.contains("Deelnemers") && !labels.contains("Participants"), "{labels}");
+    assert!(report["screenshots"].as_array().unwrap().len() >= 12);
     app.stop().await;
 }

@@ -14,15 +14,18 @@ use crate::harness::{ADMIN, TestApp, both};
 
 both!(reference_stack_verifies_our_credentials);
 
-fn interop_dir() -> PathBuf {
+pub fn interop_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/interop")
 }
 
 /// Installs the pinned npm packages (committed lockfile) the first time a test needs them.
-fn ensure_npm() {
+pub fn ensure_npm() {
     static DONE: Mutex<bool> = Mutex::new(false);
     let mut done = DONE.lock().unwrap_or_else(|p| p.into_inner());
-    if *done || interop_dir().join("node_modules/@digitalbazaar/vc").exists() {
+    let installed = ["@digitalbazaar/vc", "playwright-core", "axe-core", "jsqr", "pngjs"]
+        .iter()
+        .all(|p| interop_dir().join("node_modules").join(p).exists());
+    if *done || installed {
         *done = true;
         return;
     }

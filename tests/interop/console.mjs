@@ -1,0 +1,121 @@
+// Drives the metrobadge console in Debian's headless Chromium (playwright-core), as a trainer
+// on a phone: set a password from the invitation, award a cohort of three from pasted rows
+// (one row fixed after Check), double-submit Award, open the result, decode the QR sheet,
+// revoke one badge, read the pages in Dutch; axe-core checks every page for WCAG 2.1 A/AA.
+// Usage: node console.mjs INPUT.json — prints one JSON report to stdout.
+// INPUT: {"base", "invitation", "module", "password", "artifacts"}
+import {readFileSync} from 'node:fs';
+import {createRequire} from 'node:module';
+import {chromium} from 'playwright-core';
+import jsQR from 'jsqr';
+import {PNG} from 'pngjs';
+
+const require = createRequire(import.meta.url);
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const input = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+const report = {axe: {}, screenshots: []};
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+});
+try {
+  // bypassCSP only lets the test inject axe-core; the pages themselves run no script.
+  const context = await browser.newContext({viewport: {width: 360, height: 780}, locale: 'en-GB', bypassCSP: true});
+  const page = await context.newPage();
+
+  const audit = async name => {
+    await page.addScriptTag({content: axeSource});
+    const result = await page.evaluate(async () => {
+      const r = await window.axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}});
+      return r.violations.map(v => ({id: v.id, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))}));
+    });
+    report.axe[name] = result;
+  };
+  const shoot = async name => {
+    for (const [width, height] of [[360, 780], [1280, 900]]) {
+      await page.setViewportSize({width, height});
+      const file = `${input.artifacts}/console-${name}-${width}.png`;
+      await page.screenshot({path: file, fullPage: true});
+      report.screenshots.push(file);
+      if (width === 360) {
+        // Nothing may run off a phone screen sideways.
+        report[`overflow_${name}`] = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+      }
+    }
+    await page.setViewportSize({width: 360, height: 780});
+  };
+
+  // The sign-in page, as anyone sees it first.
+  await page.goto(`${input.base}/console`);
+  await audit('sign-in');
+  await shoot('sign-in');
+
+  // The invitation: set a password, land signed in.
+  await page.goto(input.invitation);
+  await audit('invitation');
+  await page.fill('#password', input.password);
+  await Promise.all([page.waitForURL(`${input.base}/console`), page.click('button.primary')]);
+  await audit('home');
+  await shoot('home');
+
+  // Award a cohort: pick the module from the list, paste rows with one mistake, Check.
+  await Promise.all([page.waitForLoadState(), page.click(`a[href="/console/award?module=${input.module}"]`)]);
+  await audit('award-form');
+  await page.fill('#session_location', 'Hengelo');
+  await page.fill('#rows', 'Ann de Vries\tann@example.nl\nBob Bakker\tbob(at)example.nl\nCarla Smit\tcarla@example.nl');
+  await Promise.all([page.waitForLoadState(), page.click('button[value="check"]')]);
+  report.check_problems = await page.textContent('#problems');
+  await audit('check-problems');
+  await shoot('check');
+
+  // Fix the row the check named, check again.
+  await page.fill('#rows', 'Ann de Vries\tann@example.nl\nBob Bakker\tbob@example.nl\nCarla Smit\tcarla@example.nl');
+  await Promise.all([page.waitForLoadState(), page.click('button[value="check"]')]);
+  report.check_ok = await page.textContent('#check-ok');
+
+  // A double submit: the same form posted twice at once, then the button pressed for real.
+  report.double_submit = await page.evaluate(async () => {
+    const form = document.querySelector('form[action="/console/award"]');
+    const send = () => {
+      const data = new FormData(form);
+      data.set('action', 'award');
+      return fetch('/console/award', {method: 'POST', body: data, redirect: 'manual'}).then(r => r.type + ':' + r.status);
+    };
+    return Promise.all([send(), send()]);
+  });
+  await Promise.all([page.waitForURL(/\/console\/awards\//), page.click('button[value="award"]')]);
+  report.result_url = page.url();
+  report.links = await page.$$eval('a.badge-link', as => as.map(a => a.href));
+  await audit('awarded');
+  await shoot('awarded');
+
+  // The printable sheet: every QR code decodes to a participant's badge link.
+  await page.goto(`${report.result_url}/sheet`);
+  await audit('sheet');
+  report.qr = [];
+  for (const svg of await page.$$('.qr svg')) {
+    const png = PNG.sync.read(await svg.screenshot());
+    const code = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
+    report.qr.push(code ? code.data : null);
+  }
+
+  // Revoke one, with a reason.
+  await page.goto(report.result_url);
+  await page.fill('#reason-1', 'Wrong participant');
+  await Promise.all([page.waitForLoadState(), page.click('form.revoke button')]);
+  report.standings = await page.$$eval('.standing', s => s.map(x => x.textContent));
+
+  // The same pages in Dutch, remembered after the switch.
+  await page.goto(`${input.base}/console?lang=nl`);
+  await audit('home-nl');
+  await shoot('home-nl');
+  await page.goto(`${input.base}/console/award?module=${input.module}`);
+  report.nl_award_heading = await page.textContent('h1');
+  report.nl_labels = await page.$$eval('label', ls => ls.map(l => l.textContent));
+  await audit('award-form-nl');
+  await shoot('award-nl');
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(report));
