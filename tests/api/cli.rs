@@ -73,6 +73,36 @@ async fn cli_tokens_and_keys(app: TestApp) {
     app.stop().await;
 }
 
+both!(cli_member_create_signs_in_the_first_admin);
+
+/// Issue 14: from a fresh database to a signed-in console in one command: `member create`
+/// prints a one-time invitation link; issuer roles need their issuer.
+async fn cli_member_create_signs_in_the_first_admin(app: TestApp) {
+    let (ok, out, err) = metrobadge(&app, &["member", "create", "--role", "admin", "--email", "Me@Example.org"]);
+    assert!(ok, "{err}");
+    let link = out.trim().to_string();
+    assert!(link.starts_with(&format!("{}/console/invitation/mbi_", app.base)), "{link}");
+    assert!(err.contains("7 days"), "{err}");
+    let mut b = crate::console::accept(&app, &link, "the very first admin").await;
+    let home = b.get("/console").await;
+    assert!(home.body.contains("platform admin") && home.body.contains("Sign out"), "{}", home.body);
+
+    // The same address twice: refused with the reason.
+    let (ok, _, err) = metrobadge(&app, &["member", "create", "--role", "admin", "--email", "me@example.org"]);
+    assert!(!ok && err.contains("already signs in"), "{err}");
+    let (ok, _, err) = metrobadge(&app, &["member", "create", "--role", "trainer", "--email", "t@example.org"]);
+    assert!(!ok && err.contains("--issuer"), "{err}");
+    let a = app.issuer("A").await;
+    let (ok, out, err) =
+        metrobadge(&app, &["member", "create", "--role", "trainer", "--email", "t@example.org", "--issuer", &a]);
+    assert!(ok, "{err}");
+    crate::console::accept(&app, out.trim(), "trainer of issuer A").await;
+    let events = app.store.audit_page(0, 100).await.unwrap();
+    assert!(events.iter().any(|e| e.action == "console.invitation_created" && e.actor_token == "cli"));
+    assert!(events.iter().any(|e| e.action == "console.password_set"));
+    app.stop().await;
+}
+
 both!(cli_master_key_rotation);
 
 /// Issue 12 §1: `master-key rotate` re-seals everything under a new key in one step; a server

@@ -374,3 +374,46 @@ async fn console_sign_in_lockout_timeouts_and_sign_out(app: TestApp) {
     assert_eq!(s, StatusCode::NO_CONTENT);
     assert!(kept.get("/console").await.body.contains("name=\"password\""));
 }
+
+both!(issuer_admin_resets_a_password_with_a_new_link);
+
+/// A reset: a new one-time link, the old password and sessions stop at once; an address that
+/// already signs in elsewhere becomes an API-only member, and the answer says so.
+async fn issuer_admin_resets_a_password_with_a_new_link(app: TestApp) {
+    let a = app.issuer("Techniek Twente").await;
+    let b_issuer = app.issuer("Zorg Zwolle").await;
+    let old_link = invite(&app, &a, "trainer", "kim@example.org").await;
+    let mut b = accept(&app, &old_link, "first password of kim").await;
+    let (_, members) = app.get(&format!("/api/v1/issuers/{a}/members"), Some(ADMIN)).await;
+    let kim = members["members"][0]["id"].as_str().unwrap().to_string();
+
+    // Another issuer's admin cannot reset Kim.
+    let other_admin = app.member(&b_issuer, "issuer_admin").await;
+    let (s, _) = app.post(&format!("/api/v1/issuers/{a}/members/{kim}/invitation"), &other_admin, json!({})).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    let (s, reset) = app.post(&format!("/api/v1/issuers/{a}/members/{kim}/invitation"), ADMIN, json!({})).await;
+    assert_eq!(s, StatusCode::CREATED, "{reset}");
+    let link = reset["invitation_url"].as_str().unwrap();
+    assert_ne!(link, old_link);
+    assert!(b.get("/console").await.body.contains("name=\"password\""), "the session ended with the reset");
+    let mut fresh = Browser::new(&app);
+    let page = fresh.get("/console").await;
+    let refused = fresh
+        .post("/console/sign-in", &[("pre", &page.hidden("pre")), ("email", "kim@example.org"), ("password", "first password of kim")])
+        .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "the old password stopped working");
+    accept(&app, link, "second password of kim").await;
+
+    let (s, body) = app
+        .post(
+            &format!("/api/v1/issuers/{b_issuer}/members"),
+            ADMIN,
+            json!({"name": "Kim", "email": "KIM@example.org", "role": "trainer"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    assert_eq!(body["console"], "address_signs_in_elsewhere");
+    assert!(body.get("invitation_url").is_none() && body["token"].is_string());
+    app.stop().await;
+}
