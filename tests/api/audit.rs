@@ -40,7 +40,15 @@ async fn every_change_is_chained(app: TestApp) {
     let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(
         actions,
-        ["issuer.created", "key.created", "member.added", "token.created", "skill.created", "key.created"]
+        [
+            "issuer.created",
+            "key.created",
+            "member.added",
+            "token.created",
+            "console.invitation_created",
+            "skill.created",
+            "key.created"
+        ]
     );
     assert!(events.iter().all(|e| e.issuer_id.as_deref() == Some(a.as_str())));
     assert_eq!(events[0].actor_token, "env:admin");
