@@ -63,7 +63,7 @@ async fn every_change_is_chained(app: TestApp) {
     assert!(!all.contains("trainer@example.nl"));
     let report = app.service.audit_check(None).await.unwrap();
     assert!(report.ok);
-    assert_eq!(report.events_checked, 6);
+    assert_eq!(report.events_checked, 7);
     app.stop().await;
 }
 
