@@ -109,7 +109,7 @@ fn default_limit() -> i64 {
 }
 
 #[derive(Clone, Copy)]
-enum Format {
+pub(super) enum Format {
     Ndjson,
     Csv,
 }
@@ -153,19 +153,30 @@ async fn events(
         let next = page.last().map(|e| e.position);
         return Ok(Json(serde_json::json!({"events": page, "next_after": next})).into_response());
     };
+    export(s.service.clone(), scope, q.after.max(0), format).await
+}
+
+/// A whole export of the caller's part of the trail, streamed one page at a time (constant
+/// memory at any size); the NDJSON form ends with the proof that makes it checkable offline.
+/// The API and the console's download both answer with this.
+pub(super) async fn export(
+    service: crate::service::Service,
+    scope: Option<Uuid>,
+    after: i64,
+    format: Format,
+) -> ApiResult<Response> {
     // The proof is read before the events, so every head it signs is in the export.
     let proof = match format {
-        Format::Ndjson => s.service.export_proof(scope, q.after.max(0)).await?,
+        Format::Ndjson => service.export_proof(scope, after).await?,
         Format::Csv => None,
     };
     // Stream the export: one page in memory at a time.
-    let service = s.service.clone();
     let header_line = matches!(format, Format::Csv).then(|| {
         "seq,occurred_at,actor_token,actor_role,issuer_id,action,subject_id,change_digest,prev_hash,hash,chain\n"
             .to_string()
     });
     let start = futures_util::stream::iter(header_line.map(Ok::<_, std::io::Error>));
-    let pages = futures_util::stream::unfold(Some(q.after.max(0)), move |after| {
+    let pages = futures_util::stream::unfold(Some(after), move |after| {
         let service = service.clone();
         async move {
             let after = after?;

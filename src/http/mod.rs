@@ -1,7 +1,7 @@
 //! HTTP: routing, extractors, error rendering. Handlers are thin: extract, call the service,
 //! shape the response.
 
-mod audit;
+pub(crate) mod audit;
 mod awards;
 mod catalog;
 mod console;

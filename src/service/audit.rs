@@ -37,6 +37,44 @@ impl Service {
         })
     }
 
+    /// Events matching `filter`, oldest first, from storage position `after`: at most `limit`,
+    /// and the position to continue from when more may match. One request reads at most
+    /// [`SEARCH_SCAN`] events, so a filter matching nothing cannot make it scan the whole trail;
+    /// the cursor then continues where the scan stopped.
+    pub async fn audit_search(
+        &self,
+        scope: AuditScope,
+        filter: &AuditFilter,
+        after: i64,
+        limit: usize,
+    ) -> ServiceResult<(Vec<Event>, Option<i64>)> {
+        let mut found = Vec::new();
+        let mut cursor = after;
+        let mut scanned = 0;
+        loop {
+            let page = self.audit_events(scope, cursor, SEARCH_PAGE).await?;
+            let Some(last) = page.last() else { return Ok((found, None)) };
+            let full = page.len() as i64 == SEARCH_PAGE;
+            cursor = last.position;
+            for e in page {
+                scanned += 1;
+                if filter.matches(&e) {
+                    found.push(e);
+                    if found.len() == limit {
+                        let next = found.last().map(|e| e.position);
+                        return Ok((found, next));
+                    }
+                }
+            }
+            if !full {
+                return Ok((found, None));
+            }
+            if scanned >= SEARCH_SCAN {
+                return Ok((found, Some(cursor)));
+            }
+        }
+    }
+
     /// Checks the caller's part of the trail: an issuer's auditor or admin their issuer's chain,
     /// the platform admin every chain and every checkpoint.
     pub async fn audit_verify(&self, who: &Principal, issuer: Option<Uuid>) -> ServiceResult<AuditReport> {
@@ -247,6 +285,37 @@ fn tree_head(row: &crate::store::TreeHeadRow) -> ServiceResult<(TreeHead, Vec<Ch
         },
         heads,
     ))
+}
+
+/// Events read per page while searching.
+const SEARCH_PAGE: i64 = 500;
+/// Most events one search request reads.
+const SEARCH_SCAN: usize = 20_000;
+
+/// What an auditor looks for in the trail; every part optional, all must hold.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// From this moment on (inclusive).
+    pub from: Option<time::OffsetDateTime>,
+    /// Before this moment (exclusive).
+    pub to: Option<time::OffsetDateTime>,
+    /// The action, or its start (`credential.` finds every status change).
+    pub action: Option<String>,
+    /// The actor's token id, or `console:<account>`, or its start.
+    pub actor: Option<String>,
+    /// The subject's id, exactly.
+    pub subject: Option<String>,
+}
+
+impl AuditFilter {
+    pub fn matches(&self, e: &Event) -> bool {
+        let at = crate::domain::time::parse_rfc3339(&e.occurred_at);
+        self.from.is_none_or(|from| at.is_some_and(|t| t >= from))
+            && self.to.is_none_or(|to| at.is_some_and(|t| t < to))
+            && self.action.as_deref().is_none_or(|a| e.action.starts_with(a))
+            && self.actor.as_deref().is_none_or(|a| e.actor_token.starts_with(a))
+            && self.subject.as_deref().is_none_or(|s| e.subject_id == s)
+    }
 }
 
 /// One chain's check.

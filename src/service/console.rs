@@ -448,7 +448,7 @@ impl Service {
             .map(|r| ModuleChoice { id: r.nanomodule_id, name: module_name(&r.spec), version: r.version })
             .filter(|m| needle.is_empty() || m.name.to_lowercase().contains(&needle))
             .collect();
-        modules.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        modules.sort_by_key(|m| m.name.to_lowercase());
         modules.truncate(HOME_LIMIT);
         let mine = (who.role == Role::Trainer).then_some(who.member_id).flatten();
         let awards = self

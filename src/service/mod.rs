@@ -29,7 +29,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-pub use audit::AuditReport;
+pub use audit::{AuditFilter, AuditReport};
 pub use audit::ReportGroup;
 pub use award::{AwardOutcome, AwardRequest, request_hash};
 pub use catalog::CatalogView;

@@ -417,3 +417,105 @@ async fn issuer_admin_resets_a_password_with_a_new_link(app: TestApp) {
     assert!(body.get("invitation_url").is_none() && body["token"].is_string());
     app.stop().await;
 }
+
+both!(admin_invites_and_auditor_audits_in_the_console);
+
+/// The platform admin creates an issuer and invites its people; the issuer admin manages its
+/// own members only; the auditor filters the trail, verifies the chain and downloads exports;
+/// a trainer sees none of that.
+async fn admin_invites_and_auditor_audits_in_the_console(app: TestApp) {
+    let link = app.service.create_admin_account(&metrobadge::domain::audit::Actor::cli(), "root@example.org", "Root").await.unwrap();
+    let mut admin = accept(&app, &link.url, "platform admin passphrase").await;
+    let home = admin.get("/console").await;
+    let csrf = home.hidden("csrf");
+    let created = admin.post("/console/issuers", &[("csrf", &csrf), ("name", "Techniek Twente"), ("url", "")]).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let issuer_page = created.location();
+    let issuer = issuer_page.rsplit('/').next().unwrap().to_string();
+    assert!(admin.get("/console/issuers").await.body.contains("Techniek Twente"));
+
+    let mut links = HashMap::new();
+    for (role, email) in [("trainer", "t@twente.example"), ("issuer_admin", "ia@twente.example"), ("auditor", "au@twente.example")] {
+        let page = admin
+            .post(&format!("{issuer_page}/members"), &[("csrf", &csrf), ("name", role), ("email", email), ("role", role)])
+            .await;
+        assert_eq!(page.status, StatusCode::CREATED, "{}", page.body);
+        let marker = "id=\"invitation-link\" readonly value=\"";
+        let at = page.body.find(marker).unwrap() + marker.len();
+        links.insert(role, page.body[at..].split('"').next().unwrap().to_string());
+    }
+    let mut trainer = accept(&app, &links["trainer"], "trainer passphrase").await;
+    let mut issuer_admin = accept(&app, &links["issuer_admin"], "issuer admin passphrase").await;
+    let mut auditor = accept(&app, &links["auditor"], "auditor passphrase").await;
+
+    // The issuer admin sees and manages its own members; not another issuer's.
+    let other = app.issuer("Zorg Zwolle").await;
+    let own = issuer_admin.get(&issuer_page).await;
+    assert_eq!(own.status, StatusCode::OK);
+    assert!(own.body.contains("au@twente.example") && own.body.contains("auditor"));
+    assert_eq!(issuer_admin.get(&format!("/console/issuers/{other}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(issuer_admin.get("/console/issuers").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(trainer.get(&issuer_page).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(trainer.get("/console/audit").await.status, StatusCode::FORBIDDEN);
+
+    // Some activity: the trainer awards two, the issuer admin revokes one.
+    let module = app.module(&issuer, "Smeren").await;
+    let form = trainer.get(&format!("/console/award?module={module}")).await;
+    let awarded = trainer
+        .post_multipart(
+            "/console/award",
+            &[("csrf", &form.hidden("csrf")), ("key", &form.hidden("key")), ("module", &module),
+              ("rows", "ann@example.nl\nbob@example.nl"), ("action", "award")],
+        )
+        .await;
+    assert_eq!(awarded.status, StatusCode::SEE_OTHER, "{}", awarded.body);
+    let result = issuer_admin.get(&awarded.location()).await;
+    let first = result.body.split("/console/credentials/").nth(1).unwrap().split('/').next().unwrap().to_string();
+    let award_id = awarded.location().rsplit('/').next().unwrap().to_string();
+    let revoked = issuer_admin
+        .post(
+            &format!("/console/credentials/{first}/revoke"),
+            &[("csrf", &result.hidden("csrf")), ("reason", "duplicate"), ("award", &award_id)],
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER, "{}", revoked.body);
+
+    // The auditor: filters, details, verification, downloads.
+    let all = auditor.get("/console/audit").await;
+    assert_eq!(all.status, StatusCode::OK);
+    assert!(all.body.contains("member.added") && all.body.contains("credential.revoked"), "{}", all.body);
+    let status_changes = auditor.get("/console/audit?action=credential.revoked").await;
+    assert_eq!(status_changes.body.matches("class=\"event-action\"").count(), 1, "{}", status_changes.body);
+    let subject = auditor.get(&format!("/console/audit?subject={first}")).await;
+    assert_eq!(subject.body.matches("class=\"event-action\"").count(), 2, "issued and revoked: {}", subject.body);
+    let today = time::OffsetDateTime::now_utc().date();
+    let later = auditor.get(&format!("/console/audit?from={}", today + time::Duration::days(2))).await;
+    assert!(later.body.contains("No events match"));
+    let bad = auditor.get("/console/audit?from=yesterday").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let paged = auditor.get("/console/audit?action=credential.").await;
+    assert_eq!(paged.body.matches("class=\"event-action\"").count(), 3);
+    assert!(!all.body.contains("Zorg Zwolle"), "nothing of another issuer");
+
+    let verified = auditor.get("/console/audit/verify").await;
+    assert_eq!(verified.status, StatusCode::OK);
+    assert!(verified.body.contains("The chain is intact"), "{}", verified.body);
+    let csv = auditor.get("/console/audit/export.csv").await;
+    assert!(csv.headers["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    assert!(csv.body.starts_with("seq,occurred_at") && csv.body.contains("credential.revoked"));
+    assert!(!csv.body.contains(&other), "the export holds this issuer's chain only");
+    app.service.create_checkpoint(None).await.unwrap();
+    let ndjson = auditor.get("/console/audit/export.ndjson").await;
+    assert!(ndjson.body.lines().last().unwrap().starts_with("{\"proof\""), "{}", ndjson.body);
+
+    // Removing a member in the console ends their access.
+    let members = issuer_admin.get(&issuer_page).await;
+    let (_, list) = app.get(&format!("/api/v1/issuers/{issuer}/members"), Some(ADMIN)).await;
+    let trainer_id = list["members"].as_array().unwrap().iter().find(|m| m["role"] == "trainer").unwrap()["id"].as_str().unwrap().to_string();
+    let gone = issuer_admin
+        .post(&format!("{issuer_page}/members/{trainer_id}/remove"), &[("csrf", &members.hidden("csrf"))])
+        .await;
+    assert_eq!(gone.status, StatusCode::SEE_OTHER);
+    assert!(trainer.get("/console").await.body.contains("name=\"password\""));
+    assert_eq!(admin.get(&format!("/console/issuers/{other}")).await.status, StatusCode::OK, "the admin sees every issuer");
+}

@@ -5,7 +5,13 @@
 //! token, and the sign-in and invitation forms a pre-session token bound to a cookie. No
 //! JavaScript: plain forms and links, readable at 360 px.
 
+// A handler's early answer (the sign-in page, a refusal) is a whole response, as axum's own
+// rejections are; boxing it would only add noise to every handler.
+#![allow(clippy::result_large_err)]
+
+mod audit;
 mod award;
+mod people;
 pub mod texts;
 
 use std::collections::HashMap;
@@ -37,6 +43,8 @@ pub fn router() -> Router<AppState> {
         .route("/console/sign-out", post(sign_out))
         .route("/console/invitation/{token}", get(invitation_form).post(accept_invitation))
         .merge(award::router())
+        .merge(audit::router())
+        .merge(people::router())
 }
 
 /// Cookies of the request, by name (the first of each name wins).
@@ -111,6 +119,7 @@ impl Console {
             t: self.t(),
             user_name: self.user.as_ref().map(|u| u.name.clone()),
             csrf: self.user.as_ref().map(|u| u.csrf.clone()).unwrap_or_default(),
+            nav: self.user.as_ref().map(|u| nav(self.t(), &u.principal)).unwrap_or_default(),
         }
     }
 
@@ -202,6 +211,7 @@ fn failure(lang: Lang, console: Option<&Console>, e: ServiceError) -> Response {
             t,
             user_name: None,
             csrf: String::new(),
+            nav: vec![],
         },
     };
     let page = MessagePage { c: chrome, text: text.to_string(), details };
@@ -225,6 +235,28 @@ pub struct Chrome {
     pub t: &'static ConsoleTexts,
     pub user_name: Option<String>,
     pub csrf: String,
+    pub nav: Vec<NavLink>,
+}
+
+pub struct NavLink {
+    pub href: String,
+    pub label: &'static str,
+}
+
+/// The sections a role has.
+fn nav(t: &ConsoleTexts, who: &crate::domain::access::Principal) -> Vec<NavLink> {
+    use crate::domain::access::Role;
+    let link = |href: String, label| NavLink { href, label };
+    let mut out = vec![];
+    match (who.role, who.issuer_id) {
+        (Role::Admin, _) => out.push(link("/console/issuers".into(), t.nav_issuers)),
+        (Role::IssuerAdmin, Some(own)) => out.push(link(format!("/console/issuers/{own}"), t.nav_people)),
+        _ => {}
+    }
+    if who.role != Role::Trainer {
+        out.push(link("/console/audit".into(), t.nav_audit));
+    }
+    out
 }
 
 #[derive(Template)]
