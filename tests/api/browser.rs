@@ -117,11 +117,15 @@ async fn progress_page_in_a_real_browser(app: TestApp) {
 async fn console_in_a_real_browser(app: TestApp) {
     let issuer = app.issuer("Techniek Twente").await;
     let module = app.module(&issuer, "Smeren van lagers").await;
-    let invitation = crate::console::invite(&app, &issuer, "trainer", "trainer@twente.example").await;
+    let admin = app
+        .service
+        .create_admin_account(&metrobadge::domain::audit::Actor::cli(), "root@example.org", "Platform admin")
+        .await
+        .unwrap();
     let backend = if app.db.url.starts_with("sqlite") { "sqlite" } else { "postgres" };
     let artifacts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/artifacts").join(backend);
     std::fs::create_dir_all(&artifacts).unwrap();
-    let input = json!({"base": app.base, "invitation": invitation, "module": module,
+    let input = json!({"base": app.base, "admin_invitation": admin.url, "issuer": issuer, "module": module,
                        "password": "a sentence I remember", "artifacts": artifacts});
     let report = tokio::task::spawn_blocking(move || {
         let chromium = chromium();
@@ -144,7 +148,7 @@ async fn console_in_a_real_browser(app: TestApp) {
     for (page, violations) in report["axe"].as_object().unwrap() {
         assert_eq!(violations, &json!([]), "axe-core on the {page} page");
     }
-    assert!(report["axe"].as_object().unwrap().len() >= 9, "{report}");
+    assert!(report["axe"].as_object().unwrap().len() >= 14, "{report}");
     for (key, overflow) in report.as_object().unwrap().iter().filter(|(k, _)| k.starts_with("overflow_")) {
         assert_eq!(overflow, &json!(false), "{key}: the page runs off a 360 px screen");
     }
@@ -161,6 +165,16 @@ async fn console_in_a_real_browser(app: TestApp) {
     assert_eq!(report["nl_award_heading"], "Badges uitreiken aan een groep");
     let labels = report["nl_labels"].to_string();
     assert!(labels.contains("Deelnemers") && !labels.contains("Participants"), "{labels}");
-    assert!(report["screenshots"].as_array().unwrap().len() >= 12);
+    assert!(report["screenshots"].as_array().unwrap().len() >= 16);
+    assert_eq!(report["created_issuer"], "Zorg Zwolle");
+    assert_eq!(
+        report["audit_actions"],
+        json!(["credential.issued", "credential.issued", "credential.issued", "credential.revoked"]),
+        "{report}"
+    );
+    assert!(report["chain_result"].as_str().unwrap().contains("The chain is intact"), "{report}");
+    assert_eq!(report["export_name"], "audit-trail.csv");
+    let csv = report["export_csv"].as_str().unwrap();
+    assert!(csv.starts_with("seq,occurred_at") && csv.contains("credential.revoked") && csv.contains("member.added"));
     app.stop().await;
 }

@@ -1,9 +1,11 @@
-// Drives the metrobadge console in Debian's headless Chromium (playwright-core), as a trainer
-// on a phone: set a password from the invitation, award a cohort of three from pasted rows
-// (one row fixed after Check), double-submit Award, open the result, decode the QR sheet,
-// revoke one badge, read the pages in Dutch; axe-core checks every page for WCAG 2.1 A/AA.
+// Drives the metrobadge console in Debian's headless Chromium (playwright-core), on a phone:
+// the platform admin creates an issuer and invites a trainer and an auditor; the trainer sets a
+// password from the invitation, awards a cohort of three from pasted rows (one row fixed after
+// Check), double-submits Award, opens the result, decodes the QR sheet, revokes one badge and
+// reads the pages in Dutch; the auditor filters the trail, verifies the chain and downloads
+// the CSV export. axe-core checks every page for WCAG 2.1 A/AA.
 // Usage: node console.mjs INPUT.json — prints one JSON report to stdout.
-// INPUT: {"base", "invitation", "module", "password", "artifacts"}
+// INPUT: {"base", "admin_invitation", "issuer", "module", "password", "artifacts"}
 import {readFileSync} from 'node:fs';
 import {createRequire} from 'node:module';
 import {chromium} from 'playwright-core';
@@ -21,8 +23,9 @@ const browser = await chromium.launch({
 });
 try {
   // bypassCSP only lets the test inject axe-core; the pages themselves run no script.
-  const context = await browser.newContext({viewport: {width: 360, height: 780}, locale: 'en-GB', bypassCSP: true});
-  const page = await context.newPage();
+  const options = {viewport: {width: 360, height: 780}, locale: 'en-GB', bypassCSP: true, acceptDownloads: true};
+  let context = await browser.newContext(options);
+  let page = await context.newPage();
 
   const audit = async name => {
     await page.addScriptTag({content: axeSource});
@@ -51,8 +54,35 @@ try {
   await audit('sign-in');
   await shoot('sign-in');
 
-  // The invitation: set a password, land signed in.
-  await page.goto(input.invitation);
+  // The platform admin: sets a password, creates an issuer, invites a trainer and an auditor
+  // to the training provider's issuer.
+  await page.goto(input.admin_invitation);
+  await page.fill('#password', input.password);
+  await Promise.all([page.waitForURL(`${input.base}/console`), page.click('button.primary')]);
+  await Promise.all([page.waitForLoadState(), page.click('a[href="/console/issuers"]')]);
+  await page.fill('#issuer-name', 'Zorg Zwolle');
+  await Promise.all([page.waitForURL(/\/console\/issuers\/.+/), page.click('button.primary')]);
+  report.created_issuer = await page.textContent('h1');
+  await page.goto(`${input.base}/console/issuers`);
+  await audit('issuers');
+  await Promise.all([page.waitForLoadState(), page.click(`a[href="/console/issuers/${input.issuer}"]`)]);
+  const invite = async (name, email, role) => {
+    await page.fill('#member-name', name);
+    await page.fill('#member-email', email);
+    await page.selectOption('#member-role', role);
+    await Promise.all([page.waitForLoadState(), page.click('form[action$="/members"] button.primary')]);
+    return page.inputValue('#invitation-link');
+  };
+  const trainerLink = await invite('Tessa Trainer', 'tessa@twente.example', 'trainer');
+  const auditorLink = await invite('Arjen Auditor', 'arjen@accreditatie.example', 'auditor');
+  await audit('members');
+  await shoot('members');
+  await context.close();
+  context = await browser.newContext(options);
+  page = await context.newPage();
+
+  // The trainer's invitation: set a password, land signed in.
+  await page.goto(trainerLink);
   await audit('invitation');
   await page.fill('#password', input.password);
   await Promise.all([page.waitForURL(`${input.base}/console`), page.click('button.primary')]);
@@ -115,6 +145,29 @@ try {
   report.nl_labels = await page.$$eval('label', ls => ls.map(l => l.textContent));
   await audit('award-form-nl');
   await shoot('award-nl');
+  await context.close();
+
+  // The auditor: the trail, filtered; the chain verified; the export downloaded.
+  context = await browser.newContext(options);
+  page = await context.newPage();
+  await page.goto(auditorLink);
+  await page.fill('#password', input.password);
+  await Promise.all([page.waitForURL(`${input.base}/console`), page.click('button.primary')]);
+  await Promise.all([page.waitForLoadState(), page.click('a[href="/console/audit"]')]);
+  await audit('audit');
+  await shoot('audit');
+  await page.fill('#action', 'credential.');
+  await Promise.all([page.waitForLoadState(), page.click('.filters button')]);
+  report.audit_actions = await page.$$eval('.event-action', s => s.map(x => x.textContent));
+  await page.click('.events details summary');
+  await audit('audit-filtered');
+  await Promise.all([page.waitForLoadState(), page.click('a[href="/console/audit/verify"]')]);
+  report.chain_result = await page.textContent('#chain-result');
+  await audit('audit-verify');
+  await page.goto(`${input.base}/console/audit`);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('a[href="/console/audit/export.csv"]')]);
+  report.export_name = download.suggestedFilename();
+  report.export_csv = readFileSync(await download.path(), 'utf8');
 } finally {
   await browser.close();
 }
