@@ -511,3 +511,145 @@ impl Service {
         })
     }
 }
+
+/// What an issuer admin or auditor looks for among the issuer's credentials.
+#[derive(Debug, Clone, Default)]
+pub struct CredentialSearch {
+    /// The learner's identity (an e-mail address is compared lower-cased), exactly.
+    pub identity: Option<String>,
+    pub nanomodule: Option<Uuid>,
+    pub standing: Option<Standing>,
+    /// Issued from this moment (inclusive) ...
+    pub from: Option<OffsetDateTime>,
+    /// ... until this one (exclusive).
+    pub to: Option<OffsetDateTime>,
+}
+
+/// One credential found: a nanomodule's badge or a metro line's partial certificate.
+#[derive(Debug, Clone)]
+pub struct FoundLine {
+    pub credential_id: Uuid,
+    pub url: String,
+    pub name: Option<String>,
+    pub identity: String,
+    /// The nanomodule's or the metro line's name.
+    pub what: String,
+    pub certificate: bool,
+    pub created_at: OffsetDateTime,
+    pub standing: Standing,
+}
+
+/// One credential with its history from the audit chain.
+#[derive(Debug, Clone)]
+pub struct CredentialHistory {
+    pub credential: FoundLine,
+    pub reason: Option<String>,
+    pub events: Vec<crate::domain::audit::Event>,
+    pub may_manage: bool,
+}
+
+/// Most credentials one search lists.
+pub const SEARCH_LIMIT: usize = 200;
+
+fn standing_of(revoked: Option<OffsetDateTime>, suspended: Option<OffsetDateTime>) -> Standing {
+    match (revoked, suspended) {
+        (Some(_), _) => Standing::Revoked,
+        (None, Some(_)) => Standing::Suspended,
+        _ => Standing::Valid,
+    }
+}
+
+impl Service {
+    /// Names of an issuer's nanomodules and metro lines, for lists.
+    async fn catalogue_names(&self, issuer: Uuid) -> ServiceResult<std::collections::HashMap<Uuid, String>> {
+        let mut names: std::collections::HashMap<Uuid, String> = self
+            .store
+            .nanomodules(issuer)
+            .await?
+            .into_iter()
+            .map(|r| (r.nanomodule_id, module_name(&r.spec)))
+            .collect();
+        for l in self.store.metro_lines(issuer).await? {
+            names.insert(l.metro_line_id, module_name(&l.spec));
+        }
+        Ok(names)
+    }
+
+    /// Searches the issuer's credentials (staff who may read the issuer's data, trainers aside:
+    /// they see their own awards). Newest first, at most [`SEARCH_LIMIT`].
+    pub async fn search_credentials(
+        &self,
+        who: &Principal,
+        issuer: Uuid,
+        q: &CredentialSearch,
+    ) -> ServiceResult<Vec<FoundLine>> {
+        who.check(issuer, Action::Read)?;
+        if who.role == Role::Trainer {
+            return Err(ServiceError::Forbidden);
+        }
+        let names = self.catalogue_names(issuer).await?;
+        let identity = q.identity.as_deref().map(|i| {
+            if i.contains('@') { i.trim().to_lowercase() } else { i.trim().to_string() }
+        });
+        let state = q.standing.map(|s| match s {
+            Standing::Valid => "valid".to_string(),
+            Standing::Suspended => "suspended".to_string(),
+            Standing::Revoked => "revoked".to_string(),
+        });
+        let rows = self
+            .store
+            .find_credentials(issuer, identity, q.nanomodule, state, q.from, q.to, SEARCH_LIMIT as i64)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let of = r.nanomodule_id.or(r.metro_line_id);
+                FoundLine {
+                    url: self.credential_url(r.credential_id),
+                    credential_id: r.credential_id,
+                    name: r.recipient_name,
+                    identity: r.identity,
+                    what: of.and_then(|id| names.get(&id).cloned()).unwrap_or_default(),
+                    certificate: r.metro_line_id.is_some(),
+                    created_at: r.created_at,
+                    standing: standing_of(r.revoked_at, r.suspended_at),
+                }
+            })
+            .collect())
+    }
+
+    /// One credential and every event about it in its issuer's chain.
+    pub async fn credential_history(&self, who: &Principal, id: Uuid) -> ServiceResult<CredentialHistory> {
+        let state = self.store.credential_state(id).await?.ok_or(ServiceError::NotFound)?;
+        who.check(state.issuer_id, Action::Read)?;
+        if who.role == Role::Trainer {
+            return Err(ServiceError::Forbidden);
+        }
+        let names = self.catalogue_names(state.issuer_id).await?;
+        let found = self
+            .store
+            .find_credentials(state.issuer_id, Some(state.identity.clone()), None, None, None, None, i64::MAX)
+            .await?
+            .into_iter()
+            .find(|c| c.credential_id == id)
+            .ok_or(ServiceError::NotFound)?;
+        let filter = super::AuditFilter { subject: Some(id.to_string()), ..Default::default() };
+        let (events, _) = self.audit_search(Some(state.issuer_id), &filter, 0, 100).await?;
+        let of = found.nanomodule_id.or(found.metro_line_id);
+        Ok(CredentialHistory {
+            credential: FoundLine {
+                url: self.credential_url(id),
+                credential_id: id,
+                name: found.recipient_name,
+                identity: found.identity,
+                what: of.and_then(|i| names.get(&i).cloned()).unwrap_or_default(),
+                certificate: found.metro_line_id.is_some(),
+                created_at: found.created_at,
+                standing: standing_of(found.revoked_at, found.suspended_at),
+            },
+            reason: state.revocation_reason.or(state.suspension_reason),
+            events,
+            may_manage: who.check(state.issuer_id, Action::Manage).is_ok(),
+        })
+    }
+}

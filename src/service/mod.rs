@@ -34,7 +34,10 @@ pub use audit::ReportGroup;
 pub use award::{AwardOutcome, AwardRequest, request_hash};
 pub use catalog::CatalogView;
 pub use clock::Clock;
-pub use console::{AwardDetails, AwardedLine, ConsoleUser, Home, Invitation, InvitationFor, SignedIn, Standing};
+pub use console::{
+    AwardDetails, AwardedLine, ConsoleUser, CredentialHistory, CredentialSearch, FoundLine, Home, Invitation, InvitationFor,
+    SignedIn, Standing,
+};
 pub use custody::Rotation;
 pub use health::Readiness;
 pub use issuer::IssuerView;

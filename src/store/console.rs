@@ -51,6 +51,19 @@ pub struct AwardedRow {
     pub suspended_at: Option<OffsetDateTime>,
 }
 
+/// A credential as the console's search lists it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FoundCredential {
+    pub credential_id: Uuid,
+    pub identity: String,
+    pub recipient_name: Option<String>,
+    pub nanomodule_id: Option<Uuid>,
+    pub metro_line_id: Option<Uuid>,
+    pub created_at: OffsetDateTime,
+    pub revoked_at: Option<OffsetDateTime>,
+    pub suspended_at: Option<OffsetDateTime>,
+}
+
 /// `SELECT <every account column> FROM console_account <condition>` as one static string.
 macro_rules! account_select {
     ($condition:literal) => {
@@ -275,6 +288,34 @@ impl Store {
                 },
             )
         }))
+    }
+
+    /// An issuer's credentials matching every given filter, newest first. `state` is `valid`,
+    /// `suspended` or `revoked`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn find_credentials(
+        &self,
+        issuer: Uuid,
+        identity: Option<String>,
+        nanomodule: Option<Uuid>,
+        state: Option<String>,
+        from: Option<OffsetDateTime>,
+        to: Option<OffsetDateTime>,
+        limit: i64,
+    ) -> StoreResult<Vec<FoundCredential>> {
+        self.clone()
+            .fetch_all(
+                "SELECT credential_id, identity, recipient_name, nanomodule_id, metro_line_id, created_at, revoked_at, \
+                 suspended_at FROM credential WHERE issuer_id = $1 \
+                 AND ($2 IS NULL OR identity = $2) AND ($3 IS NULL OR nanomodule_id = $3) \
+                 AND ($4 IS NULL OR ($4 = 'revoked' AND revoked_at IS NOT NULL) \
+                      OR ($4 = 'suspended' AND revoked_at IS NULL AND suspended_at IS NOT NULL) \
+                      OR ($4 = 'valid' AND revoked_at IS NULL AND suspended_at IS NULL)) \
+                 AND ($5 IS NULL OR created_at >= $5) AND ($6 IS NULL OR created_at < $6) \
+                 ORDER BY created_at DESC, credential_id DESC LIMIT $7",
+                args![issuer, identity, nanomodule, state, from, to, limit],
+            )
+            .await
     }
 
     /// The credentials an award issued, in the order they were issued.

@@ -519,3 +519,87 @@ async fn admin_invites_and_auditor_audits_in_the_console(app: TestApp) {
     assert!(trainer.get("/console").await.body.contains("name=\"password\""));
     assert_eq!(admin.get(&format!("/console/issuers/{other}")).await.status, StatusCode::OK, "the admin sees every issuer");
 }
+
+both!(issuer_admin_finds_and_changes_credentials);
+
+/// Credentials: search by learner, module and status; suspend two at once with a reason, then
+/// reinstate one from its history page; auditors read only; trainers and other issuers see
+/// nothing.
+async fn issuer_admin_finds_and_changes_credentials(app: TestApp) {
+    let a = app.issuer("Techniek Twente").await;
+    let b_issuer = app.issuer("Zorg Zwolle").await;
+    let smeren = app.module(&a, "Smeren").await;
+    let veilig = app.module(&a, "Veilig werken").await;
+    for (module, who) in [(&smeren, "ann@example.nl"), (&smeren, "bob@example.nl"), (&veilig, "ann@example.nl")] {
+        let (s, body) =
+            app.post(&format!("/api/v1/nanomodules/{module}/awards"), ADMIN, json!({"recipients": [{"identity": who}]})).await;
+        assert_eq!(s, StatusCode::CREATED, "{body}");
+    }
+    let mut admin = accept(&app, &invite(&app, &a, "issuer_admin", "ia@twente.example").await, "issuer admin pass").await;
+    let mut auditor = accept(&app, &invite(&app, &a, "auditor", "au@twente.example").await, "auditor pass phrase").await;
+    let mut trainer = accept(&app, &invite(&app, &a, "trainer", "tr@twente.example").await, "trainer pass phrase").await;
+    let mut other = accept(&app, &invite(&app, &b_issuer, "issuer_admin", "ia@zwolle.example").await, "other admin pass").await;
+
+    let all = admin.get("/console/credentials").await;
+    assert!(all.body.contains("id=\"found-count\">3 found"), "{}", all.body);
+    let ann = admin.get("/console/credentials?identity=ANN@example.nl").await;
+    assert!(ann.body.contains(">2 found"), "{}", ann.body);
+    let smeren_only = admin.get(&format!("/console/credentials?module={smeren}")).await;
+    assert!(smeren_only.body.contains(">2 found"));
+    let ids: Vec<String> = all
+        .body
+        .match_indices("name=\"ids\" value=\"")
+        .map(|(i, m)| all.body[i + m.len()..].split('"').next().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 3);
+
+    // Without a reason: refused, nothing changed.
+    let csrf = all.hidden("csrf");
+    let no_reason = admin
+        .post("/console/credentials/status", &[("csrf", &csrf), ("ids", &ids[0]), ("ids", &ids[1]), ("change", "suspend")])
+        .await;
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let suspended = admin
+        .post(
+            "/console/credentials/status",
+            &[("csrf", &csrf), ("ids", &ids[0]), ("ids", &ids[1]), ("change", "suspend"), ("reason", "under review"),
+              ("back", "/console/credentials?status=suspended")],
+        )
+        .await;
+    assert_eq!(suspended.status, StatusCode::SEE_OTHER, "{}", suspended.body);
+    assert_eq!(suspended.location(), "/console/credentials?status=suspended");
+    let list = admin.get(&suspended.location()).await;
+    assert!(list.body.contains(">2 found"), "{}", list.body);
+
+    let history = admin.get(&format!("/console/credentials/{}", ids[0])).await;
+    assert!(history.body.contains("credential.issued") && history.body.contains("credential.suspended"));
+    assert!(history.body.contains("under review"));
+    let reinstated = admin
+        .post(
+            "/console/credentials/status",
+            &[("csrf", &csrf), ("ids", &ids[0]), ("change", "reinstate"), ("back", &format!("/console/credentials/{}", ids[0]))],
+        )
+        .await;
+    assert_eq!(reinstated.status, StatusCode::SEE_OTHER);
+    let history = admin.get(&reinstated.location()).await;
+    assert!(history.body.contains("credential.reinstated") && history.body.contains(">valid<"), "{}", history.body);
+
+    // Auditors read, without the controls; their form posts are refused by the service.
+    let seen = auditor.get("/console/credentials").await;
+    assert!(seen.body.contains(">3 found") && !seen.body.contains("name=\"ids\""));
+    let forged = auditor
+        .post("/console/credentials/status", &[("csrf", &seen.hidden("csrf")), ("ids", &ids[2]), ("change", "revoke"), ("reason", "x")])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(trainer.get("/console/credentials").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(other.get(&format!("/console/credentials/{}", ids[2])).await.status, StatusCode::NOT_FOUND);
+    let theirs = other.get("/console/credentials?identity=ann@example.nl").await;
+    assert!(theirs.body.contains(">0 found"), "{}", theirs.body);
+    let csrf_other = theirs.hidden("csrf");
+    let cross = other
+        .post("/console/credentials/status", &[("csrf", &csrf_other), ("ids", &ids[2]), ("change", "revoke"), ("reason", "x")])
+        .await;
+    assert_eq!(cross.status, StatusCode::NOT_FOUND);
+    let (_, st) = app.get(&format!("/api/v1/credentials/{}/status", ids[2]), Some(ADMIN)).await;
+    assert_eq!(st["status"], "active", "{st}");
+}

@@ -11,6 +11,7 @@
 
 mod audit;
 mod award;
+mod credentials;
 mod people;
 pub mod texts;
 
@@ -44,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/invitation/{token}", get(invitation_form).post(accept_invitation))
         .merge(award::router())
         .merge(audit::router())
+        .merge(credentials::router())
         .merge(people::router())
 }
 
@@ -252,6 +254,9 @@ fn nav(t: &ConsoleTexts, who: &crate::domain::access::Principal) -> Vec<NavLink>
         (Role::Admin, _) => out.push(link("/console/issuers".into(), t.nav_issuers)),
         (Role::IssuerAdmin, Some(own)) => out.push(link(format!("/console/issuers/{own}"), t.nav_people)),
         _ => {}
+    }
+    if who.role != Role::Trainer && who.issuer_id.is_some() {
+        out.push(link("/console/credentials".into(), t.nav_credentials));
     }
     if who.role != Role::Trainer {
         out.push(link("/console/audit".into(), t.nav_audit));
