@@ -603,3 +603,100 @@ async fn issuer_admin_finds_and_changes_credentials(app: TestApp) {
     let (_, st) = app.get(&format!("/api/v1/credentials/{}/status", ids[2]), Some(ADMIN)).await;
     assert_eq!(st["status"], "active", "{st}");
 }
+
+both!(issuer_admin_keeps_the_catalogue_in_the_console);
+
+/// Nanomodules in the console: create (the API's validation, every bad field named), edit as a
+/// new version with the old ones still listed, a new image with its preview; trainers and other
+/// issuers cannot.
+async fn issuer_admin_keeps_the_catalogue_in_the_console(app: TestApp) {
+    let a = app.issuer("Techniek Twente").await;
+    let b_issuer = app.issuer("Zorg Zwolle").await;
+    let (_, skill) = app.post(&format!("/api/v1/issuers/{a}/skills"), ADMIN, json!({"name": "Smeertechniek"})).await;
+    let skill = skill["id"].as_str().unwrap().to_string();
+    let mut admin = accept(&app, &invite(&app, &a, "issuer_admin", "ia@twente.example").await, "issuer admin pass").await;
+    let mut trainer = accept(&app, &invite(&app, &a, "trainer", "tr@twente.example").await, "trainer pass phrase").await;
+
+    let new = admin.get("/console/nanomodules/new").await;
+    assert!(new.body.contains("Smeertechniek"), "skills to pick: {}", new.body);
+    let csrf = new.hidden("csrf");
+    let bad = admin
+        .post("/console/nanomodules/new", &[("csrf", &csrf), ("name", "Smeren"), ("duration", "300"), ("criteria", "")])
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for field in ["description", "criteria", "duration_minutes"] {
+        assert!(bad.body.contains(field), "{field}: {}", bad.body);
+    }
+    assert!(bad.body.contains("value=\"Smeren\""), "what was typed comes back");
+    let made = admin
+        .post(
+            "/console/nanomodules/new",
+            &[("csrf", &csrf), ("name", "Smeren"), ("description", "Smeren van lagers"), ("criteria", "Smeerplan gemaakt"),
+              ("duration", "180"), ("framework", "NLQF"), ("level", "2"), ("language", "nl"), ("tags", "onderhoud, lagers"),
+              ("skills", &skill)],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let page = made.location();
+    let id = page.rsplit('/').next().unwrap().to_string();
+    let (_, module) = app.get(&format!("/api/v1/nanomodules/{id}"), Some(ADMIN)).await;
+    assert_eq!(module["level"], json!({"framework": "NLQF", "level": 2}));
+    assert_eq!(module["tags"], json!(["onderhoud", "lagers"]));
+    assert_eq!(module["skills"], json!([skill]));
+
+    // Edit: a new version; the old one is still there.
+    let edit = admin.get(&page).await;
+    assert!(edit.body.contains("value=\"180\"") && edit.body.contains("checked"), "{}", edit.body);
+    let too_long = admin
+        .post(&page, &[("csrf", &csrf), ("name", "Smeren"), ("description", "d"), ("criteria", "c"), ("duration", "300")])
+        .await;
+    assert_eq!(too_long.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(too_long.body.contains("at most 4 hours"), "{}", too_long.body);
+    let saved = admin
+        .post(
+            &page,
+            &[("csrf", &csrf), ("name", "Smeren van lagers"), ("description", "Smeren van lagers"),
+              ("criteria", "Smeerplan gemaakt"), ("duration", "120"), ("framework", "NLQF"), ("level", "2")],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let after = admin.get(&saved.location()).await;
+    assert!(after.body.contains("Saved as a new version") && after.body.contains("version 2") && after.body.contains("version 1"));
+    let (_, v1) = app.get(&format!("/nanomodules/{id}/versions/1"), None).await;
+    assert_eq!(v1["name"], "Smeren");
+    let (_, current) = app.get(&format!("/api/v1/nanomodules/{id}"), Some(ADMIN)).await;
+    assert_eq!((current["name"].as_str(), current["duration_minutes"].as_i64(), current["version"].as_i64()), (Some("Smeren van lagers"), Some(120), Some(2)));
+    assert_eq!(current["tags"], json!(null), "an emptied field is removed");
+
+    // A new image: version 3, shown as the preview.
+    let svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"><circle cx=\"5\" cy=\"5\" r=\"4\" fill=\"#16324f\"/></svg>";
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .part("image", reqwest::multipart::Part::bytes(svg.as_bytes().to_vec()).file_name("b.svg").mime_str("image/svg+xml").unwrap());
+    let resp = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{}{page}/image", app.base))
+        .header("cookie", format!("mb_session={}", admin.cookies["mb_session"]))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let (_, current) = app.get(&format!("/api/v1/nanomodules/{id}"), Some(ADMIN)).await;
+    assert_eq!(current["version"], 3);
+    let image_url = current["image_url"].as_str().unwrap().to_string();
+    assert!(admin.get(&page).await.body.contains(&format!("src=\"{image_url}\"")));
+
+    // Trainers award, they do not edit; another issuer's admin sees nothing.
+    assert_eq!(trainer.get("/console/nanomodules/new").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(trainer.get(&page).await.status, StatusCode::FORBIDDEN);
+    let mut other = accept(&app, &invite(&app, &b_issuer, "issuer_admin", "ia@zwolle.example").await, "other admin pass").await;
+    assert_eq!(other.get(&page).await.status, StatusCode::NOT_FOUND);
+    let other_csrf = other.get("/console").await.hidden("csrf");
+    let forged = other
+        .post(&page, &[("csrf", &other_csrf), ("name", "X"), ("description", "d"), ("criteria", "c"), ("duration", "60")])
+        .await;
+    assert_eq!(forged.status, StatusCode::NOT_FOUND);
+}

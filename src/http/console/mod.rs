@@ -12,6 +12,7 @@
 mod audit;
 mod award;
 mod credentials;
+mod nanomodules;
 mod people;
 pub mod texts;
 
@@ -46,6 +47,7 @@ pub fn router() -> Router<AppState> {
         .merge(award::router())
         .merge(audit::router())
         .merge(credentials::router())
+        .merge(nanomodules::router())
         .merge(people::router())
 }
 
@@ -333,6 +335,7 @@ struct HomePage {
     c: Chrome,
     heading: String,
     admin: bool,
+    may_manage: bool,
     q: String,
     home: crate::service::Home,
     awards: Vec<AwardItem>,
@@ -373,6 +376,10 @@ async fn home(State(s): State<AppState>, console: Console, uri: axum::http::Uri)
         c: console.chrome(&heading),
         heading,
         admin: user.principal.is_admin(),
+        may_manage: user
+            .principal
+            .issuer_id
+            .is_some_and(|i| user.principal.check(i, crate::domain::access::Action::Manage).is_ok()),
         q,
         home,
         awards,

@@ -1,0 +1,280 @@
+//! An issuer admin's nanomodules: create, edit (every save is a new version; earlier versions
+//! stay visible and keep their badges), and a new badge image with a preview. The form becomes
+//! the same JSON the API takes, so validation and audit events are the API's.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Multipart, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{Chrome, Console};
+use crate::domain::nanomodule::NanomoduleSpec;
+use crate::http::AppState;
+use crate::service::{NanomoduleView, NewImage, ServiceError};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/console/nanomodules/new", get(new_form).post(create))
+        .route("/console/nanomodules/{id}", get(edit_form).post(update))
+        .route("/console/nanomodules/{id}/image", post(upload_image))
+}
+
+/// The form's fields, as typed.
+#[derive(Default, Clone)]
+struct ModuleForm {
+    name: String,
+    description: String,
+    criteria: String,
+    duration: String,
+    framework: String,
+    level: String,
+    language: String,
+    tags: String,
+    validity: String,
+    skills: Vec<String>,
+}
+
+impl ModuleForm {
+    fn of(spec: &NanomoduleSpec) -> ModuleForm {
+        ModuleForm {
+            name: spec.name.clone().unwrap_or_default(),
+            description: spec.description.clone().unwrap_or_default(),
+            criteria: spec.criteria.as_ref().and_then(|c| c.narrative.clone()).unwrap_or_default(),
+            duration: spec.duration_minutes.map(|d| d.to_string()).unwrap_or_default(),
+            framework: spec
+                .level
+                .as_ref()
+                .and_then(|l| serde_json::to_value(l.framework).ok())
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            level: spec.level.as_ref().map(|l| l.level.to_string()).unwrap_or_default(),
+            language: spec.language.clone().unwrap_or_default(),
+            tags: spec.tags.join(", "),
+            validity: spec.validity_days.map(|d| d.to_string()).unwrap_or_default(),
+            skills: spec.skills.iter().map(Uuid::to_string).collect(),
+        }
+    }
+
+    fn read(pairs: &[(String, String)]) -> (String, ModuleForm) {
+        let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).unwrap_or_default();
+        let form = ModuleForm {
+            name: get("name"),
+            description: get("description"),
+            criteria: get("criteria"),
+            duration: get("duration"),
+            framework: get("framework"),
+            level: get("level"),
+            language: get("language"),
+            tags: get("tags"),
+            validity: get("validity"),
+            skills: pairs.iter().filter(|(k, _)| k == "skills").map(|(_, v)| v.clone()).collect(),
+        };
+        (get("csrf"), form)
+    }
+
+    /// The API's JSON for these fields: every field present (`null` when left empty), so it
+    /// serves as a whole spec and as a merge patch alike. Numbers that are not numbers stay
+    /// strings, and the API's validation names the field.
+    fn json(&self) -> Value {
+        let text = |s: &str| {
+            let s = s.trim();
+            if s.is_empty() { Value::Null } else { json!(s) }
+        };
+        let number = |s: &str| {
+            let s = s.trim();
+            if s.is_empty() { Value::Null } else { s.parse::<i64>().map(|n| json!(n)).unwrap_or_else(|_| json!(s)) }
+        };
+        let level = match (self.framework.trim(), self.level.trim()) {
+            ("", "") => Value::Null,
+            (f, l) => json!({"framework": f, "level": number(l)}),
+        };
+        let tags: Vec<&str> = self.tags.split(',').map(str::trim).filter(|t| !t.is_empty()).collect();
+        json!({
+            "name": text(&self.name),
+            "description": text(&self.description),
+            "criteria": if self.criteria.trim().is_empty() { Value::Null } else { json!({"narrative": self.criteria.trim()}) },
+            "duration_minutes": number(&self.duration),
+            "level": level,
+            "language": text(&self.language),
+            "tags": tags,
+            "validity_days": number(&self.validity),
+            "skills": self.skills,
+        })
+    }
+}
+
+struct SkillChoice {
+    id: String,
+    name: String,
+    checked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/nanomodule.html")]
+struct ModulePage {
+    c: Chrome,
+    view: Option<NanomoduleView>,
+    form: ModuleForm,
+    skills: Vec<SkillChoice>,
+    problems: Vec<String>,
+    saved: bool,
+}
+
+impl Console {
+    async fn module_page(
+        &self,
+        s: &AppState,
+        status: StatusCode,
+        view: Option<NanomoduleView>,
+        form: ModuleForm,
+        problems: Vec<String>,
+        saved: bool,
+    ) -> Response {
+        let Some(user) = &self.user else { return Redirect::to("/console").into_response() };
+        let Some(issuer) = view.as_ref().map(|v| v.issuer_id).or(user.principal.issuer_id) else {
+            return self.fail(ServiceError::NotFound);
+        };
+        let skills = match s.service.skills(&user.principal, issuer).await {
+            Ok(list) => list
+                .into_iter()
+                .map(|k| SkillChoice {
+                    checked: form.skills.contains(&k.id.to_string()),
+                    id: k.id.to_string(),
+                    name: k.spec["name"].as_str().unwrap_or_default().to_string(),
+                })
+                .collect(),
+            Err(e) => return self.fail(e),
+        };
+        let title = view.as_ref().map(|_| form.name.clone()).unwrap_or_else(|| self.t().new_module.to_string());
+        self.page(status, &ModulePage { c: self.chrome(&title), view, form, skills, problems, saved })
+    }
+}
+
+fn problems_of(e: ServiceError) -> Result<Vec<String>, ServiceError> {
+    match e {
+        ServiceError::Invalid(invalid) => Ok(invalid
+            .0
+            .into_iter()
+            .map(|f| if f.field.is_empty() { f.message } else { format!("{}: {}", f.field, f.message) })
+            .collect()),
+        other => Err(other),
+    }
+}
+
+fn manager(console: &Console) -> Result<crate::service::ConsoleUser, Response> {
+    let user = console.require()?.clone();
+    match user.principal.issuer_id {
+        Some(issuer) if user.principal.check(issuer, crate::domain::access::Action::Manage).is_ok() => Ok(user),
+        _ => Err(console.fail(ServiceError::Forbidden)),
+    }
+}
+
+async fn new_form(State(s): State<AppState>, console: Console) -> Response {
+    if let Err(r) = manager(&console) {
+        return r;
+    }
+    console.module_page(&s, StatusCode::OK, None, ModuleForm::default(), vec![], false).await
+}
+
+async fn create(State(s): State<AppState>, console: Console, body: axum::body::Bytes) -> Response {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let (csrf, form) = ModuleForm::read(&pairs);
+    let user = match console.require_form(&csrf) {
+        Ok(u) => u.clone(),
+        Err(r) => return r,
+    };
+    let Some(issuer) = user.principal.issuer_id else { return console.fail(ServiceError::Forbidden) };
+    let result = match serde_path_to_error::deserialize::<_, NanomoduleSpec>(form.json()) {
+        Ok(spec) => s.service.create_nanomodule(&user.principal, issuer, spec).await,
+        Err(e) => Err(crate::domain::validate::Invalid::one(e.path().to_string(), e.inner().to_string()).into()),
+    };
+    match result {
+        Ok(view) => Redirect::to(&format!("/console/nanomodules/{}", view.id)).into_response(),
+        Err(e) => match problems_of(e) {
+            Ok(problems) => {
+                console.module_page(&s, StatusCode::UNPROCESSABLE_ENTITY, None, form, problems, false).await
+            }
+            Err(e) => console.fail(e),
+        },
+    }
+}
+
+async fn edit_form(State(s): State<AppState>, console: Console, Path(raw): Path<String>, uri: axum::http::Uri) -> Response {
+    let user = match manager(&console) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let Ok(id) = raw.parse::<Uuid>() else { return console.fail(ServiceError::NotFound) };
+    match s.service.nanomodule(&user.principal, id, None).await {
+        Ok(view) => {
+            let saved = uri.query().is_some_and(|q| q.contains("saved=1"));
+            let form = ModuleForm::of(&view.spec);
+            console.module_page(&s, StatusCode::OK, Some(view), form, vec![], saved).await
+        }
+        Err(e) => console.fail(e),
+    }
+}
+
+async fn update(State(s): State<AppState>, console: Console, Path(raw): Path<String>, body: axum::body::Bytes) -> Response {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let (csrf, form) = ModuleForm::read(&pairs);
+    let user = match console.require_form(&csrf) {
+        Ok(u) => u.clone(),
+        Err(r) => return r,
+    };
+    let Ok(id) = raw.parse::<Uuid>() else { return console.fail(ServiceError::NotFound) };
+    match s.service.update_nanomodule(&user.principal, id, &form.json()).await {
+        Ok(view) => Redirect::to(&format!("/console/nanomodules/{}?saved=1", view.id)).into_response(),
+        Err(e) => match problems_of(e) {
+            Ok(problems) => {
+                let view = s.service.nanomodule(&user.principal, id, None).await.ok();
+                console.module_page(&s, StatusCode::UNPROCESSABLE_ENTITY, view, form, problems, false).await
+            }
+            Err(e) => console.fail(e),
+        },
+    }
+}
+
+async fn upload_image(
+    State(s): State<AppState>,
+    console: Console,
+    Path(raw): Path<String>,
+    mut multipart: Multipart,
+) -> Response {
+    let mut csrf = String::new();
+    let mut image = None;
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or_default().to_string();
+                let content_type = field.content_type().unwrap_or_default().to_string();
+                let Ok(bytes) = field.bytes().await else {
+                    return console.message(StatusCode::BAD_REQUEST, console.t().problem);
+                };
+                match name.as_str() {
+                    "csrf" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
+                    "image" if !bytes.is_empty() => image = Some(NewImage { content_type, bytes: bytes.to_vec() }),
+                    _ => {}
+                }
+            }
+            Ok(None) => break,
+            Err(_) => return console.message(StatusCode::BAD_REQUEST, console.t().problem),
+        }
+    }
+    let user = match console.require_form(&csrf) {
+        Ok(u) => u.clone(),
+        Err(r) => return r,
+    };
+    let Ok(id) = raw.parse::<Uuid>() else { return console.fail(ServiceError::NotFound) };
+    let Some(image) = image else {
+        return console.message(StatusCode::UNPROCESSABLE_ENTITY, console.t().image_hint);
+    };
+    match s.service.set_nanomodule_image(&user.principal, id, image).await {
+        Ok(view) => Redirect::to(&format!("/console/nanomodules/{}?saved=1", view.id)).into_response(),
+        Err(e) => console.fail(e),
+    }
+}
