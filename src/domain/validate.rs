@@ -140,8 +140,40 @@ pub fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
     }
 }
 
+/// The merge patch that turns `from` into exactly `to` (keys only `from` has become `null`),
+/// for forms that send a whole value where a merge would mix old and new (a rule of another
+/// shape). `merge_patch(from, replacing_patch(from, to)) == to` for objects without nulls.
+pub fn replacing_patch(from: &serde_json::Value, to: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match (from, to) {
+        (Value::Object(f), Value::Object(t)) => {
+            let mut out = serde_json::Map::new();
+            for k in f.keys().filter(|k| !t.contains_key(*k)) {
+                out.insert(k.clone(), Value::Null);
+            }
+            for (k, v) in t {
+                out.insert(k.clone(), f.get(k).map(|old| replacing_patch(old, v)).unwrap_or_else(|| v.clone()));
+            }
+            Value::Object(out)
+        }
+        _ => to.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn replacing_patch_turns_one_value_into_another() {
+        let from = serde_json::json!({"within": {"days": 5, "rule": {"all": [1]}}, "x": 1});
+        let to = serde_json::json!({"within": {"days": 6, "rule": {"in_order": [2]}}});
+        let mut doc = from.clone();
+        merge_patch(&mut doc, &replacing_patch(&from, &to));
+        assert_eq!(doc, to);
+        let mut scalar = serde_json::json!({"all": []});
+        merge_patch(&mut scalar, &replacing_patch(&scalar.clone(), &serde_json::json!(null)));
+        assert_eq!(scalar, serde_json::json!(null));
+    }
+
     use super::*;
     use serde_json::json;
 

@@ -31,7 +31,7 @@ a{color:#0b4f8a}a:focus,button:focus,input:focus,select:focus,textarea:focus{out
 header.site{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;justify-content:space-between}header.site nav{display:flex;gap:.75rem;align-items:center;flex-wrap:wrap}\
 form.inline{display:inline}button.link{background:none;border:0;color:#fff;text-decoration:underline;font:inherit;padding:0;cursor:pointer}\
 input,select,textarea{font:inherit;max-width:100%;box-sizing:border-box;padding:.4rem;border:1px solid #5a5a5a;border-radius:.25rem;background:#fff;color:#1b1b1b}\
-input[type=email],input[type=password],input[type=text],input[type=url],input[type=search],select{width:100%}\
+input[type=email],input[type=password],input[type=text],input[type=url],input[type=search],select{width:100%}input.position,input#n,input#hours,input#days{width:5rem}\
 button,a.button{font:inherit;display:inline-block;padding:.45rem .9rem;border-radius:.3rem;border:1px solid #16324f;background:#fff;color:#16324f;text-decoration:none;cursor:pointer}\
 button.primary{background:#16324f;color:#fff}\
 .hint{color:#4a4a4a;font-size:.95rem}.notice{background:#dcf5e3;color:#0d4f22;padding:.6rem 1rem;border-radius:.3rem}\

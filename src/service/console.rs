@@ -653,3 +653,42 @@ impl Service {
         })
     }
 }
+
+/// A nanomodule that may be a station of the issuer's lines: its own, or an accepted partner's.
+#[derive(Debug, Clone)]
+pub struct StationChoice {
+    pub id: Uuid,
+    pub name: String,
+    pub issuer_id: Uuid,
+    /// The partner's name; `None` for the issuer's own modules.
+    pub partner: Option<String>,
+}
+
+impl Service {
+    /// Every module a line of `issuer` may use as a station: its own, then those of each
+    /// partner that accepted its request (their consent is what makes them visible here).
+    pub async fn station_choices(&self, who: &Principal, issuer: Uuid) -> ServiceResult<Vec<StationChoice>> {
+        who.check(issuer, Action::Manage)?;
+        let mut out: Vec<StationChoice> = self
+            .store
+            .nanomodules(issuer)
+            .await?
+            .into_iter()
+            .map(|r| StationChoice { id: r.nanomodule_id, name: module_name(&r.spec), issuer_id: issuer, partner: None })
+            .collect();
+        for p in self.partnerships(who, issuer).await? {
+            if p.issuer != issuer || p.state != "accepted" {
+                continue;
+            }
+            for r in self.store.nanomodules(p.partner).await? {
+                out.push(StationChoice {
+                    id: r.nanomodule_id,
+                    name: module_name(&r.spec),
+                    issuer_id: p.partner,
+                    partner: Some(p.partner_name.clone().unwrap_or_else(|| p.partner.to_string())),
+                });
+            }
+        }
+        Ok(out)
+    }
+}

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::{Service, ServiceError, ServiceResult, decode_spec, encode_spec, patched};
 use crate::domain::access::{Action, Principal};
 use crate::domain::audit::NewEvent;
-use crate::domain::metro_line::MetroLineSpec;
+use crate::domain::metro_line::{MetroLineSpec, MetroMapSpec};
 use crate::domain::nanomodule::NanomoduleSpec;
 use crate::domain::pathway::Explanation;
 use crate::domain::validate::{FieldError, Invalid};
@@ -44,6 +44,11 @@ impl Service {
     /// the issuer or of an issuer the line accepts, and every accepted issuer a partner that
     /// consented (an accepted partnership).
     async fn check_line_refs(&self, issuer: Uuid, spec: &MetroLineSpec) -> ServiceResult<()> {
+        self.check_line_refs_with(issuer, spec, None).await
+    }
+
+    /// [`Self::check_line_refs`], where `new_map` is a map made in the same transaction.
+    async fn check_line_refs_with(&self, issuer: Uuid, spec: &MetroLineSpec, new_map: Option<Uuid>) -> ServiceResult<()> {
         let mut errors = Vec::new();
         let partners: HashSet<Uuid> = self.store.accepted_partners(issuer).await?.into_iter().collect();
         for (i, other) in spec.accepts_issuers.iter().enumerate() {
@@ -56,7 +61,7 @@ impl Service {
                 });
             }
         }
-        if let Some(map) = spec.metro_map {
+        if let Some(map) = spec.metro_map.filter(|m| Some(*m) != new_map) {
             match self.store.catalog_item(Catalog::MetroMap, map).await? {
                 Some(m) if m.issuer_id == issuer => {}
                 _ => errors.push(FieldError {
@@ -88,24 +93,55 @@ impl Service {
         issuer: Uuid,
         spec: MetroLineSpec,
     ) -> ServiceResult<MetroLineView> {
+        self.create_line(who, issuer, spec, None).await
+    }
+
+    /// A new line on a new metro map, both made in one transaction (or neither).
+    pub async fn create_metro_line_on_new_map(
+        &self,
+        who: &Principal,
+        issuer: Uuid,
+        map: MetroMapSpec,
+        mut spec: MetroLineSpec,
+    ) -> ServiceResult<MetroLineView> {
+        let map = map.parse().map_err(|Invalid(errors)| {
+            Invalid(errors.into_iter().map(|e| FieldError { field: format!("new_map.{}", e.field), ..e }).collect())
+        })?;
+        let id = Uuid::now_v7();
+        spec.metro_map = Some(id);
+        self.create_line(who, issuer, spec, Some((id, map))).await
+    }
+
+    async fn create_line(
+        &self,
+        who: &Principal,
+        issuer: Uuid,
+        spec: MetroLineSpec,
+        new_map: Option<(Uuid, MetroMapSpec)>,
+    ) -> ServiceResult<MetroLineView> {
         who.check(issuer, Action::Manage)?;
         self.issuer_spec(issuer).await?;
         let spec = spec.parse()?;
-        self.check_line_refs(issuer, &spec).await?;
+        self.check_line_refs_with(issuer, &spec, new_map.as_ref().map(|(id, _)| *id)).await?;
         let id = Uuid::now_v7();
         let now = self.now();
         let map = spec.metro_map.expect("parse requires a map");
         let mut tx = self.store.begin().await?;
+        let mut events = vec![];
+        if let Some((map_id, map_spec)) = &new_map {
+            tx.insert_catalog(Catalog::MetroMap, *map_id, issuer, encode_spec(map_spec), now).await?;
+            events.push(NewEvent::new(
+                &who.actor(),
+                Some(issuer),
+                "metro_map.created",
+                *map_id,
+                &serde_json::to_value(map_spec).expect("spec"),
+            ));
+        }
         tx.insert_metro_line(id, issuer, map, now).await?;
         tx.push_metro_line_version(id, 1, map, encode_spec(&spec), now).await?;
-        tx.audit(vec![NewEvent::new(
-            &who.actor(),
-            Some(issuer),
-            "metro_line.created",
-            id,
-            &json!({"version": 1, "spec": spec}),
-        )])
-        .await?;
+        events.push(NewEvent::new(&who.actor(), Some(issuer), "metro_line.created", id, &json!({"version": 1, "spec": spec})));
+        tx.audit(events).await?;
         tx.commit().await?;
         self.metro_line(who, id, None).await
     }

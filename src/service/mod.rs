@@ -36,7 +36,7 @@ pub use catalog::CatalogView;
 pub use clock::Clock;
 pub use console::{
     AwardDetails, AwardedLine, ConsoleUser, CredentialHistory, CredentialSearch, FoundLine, Home, Invitation, InvitationFor,
-    SignedIn, Standing,
+    SignedIn, Standing, StationChoice,
 };
 pub use custody::Rotation;
 pub use health::Readiness;

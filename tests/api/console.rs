@@ -700,3 +700,95 @@ async fn issuer_admin_keeps_the_catalogue_in_the_console(app: TestApp) {
         .await;
     assert_eq!(forged.status, StatusCode::NOT_FOUND);
 }
+
+both!(issuer_admin_builds_a_metro_line_in_the_console);
+
+/// The rule builder: a two-station line (stations in the order given, a new map made on the
+/// way) with "at least 1 of"; then a new version "in order"; field errors from the API's
+/// validation and nothing half-made; a partner's module as a station.
+async fn issuer_admin_builds_a_metro_line_in_the_console(app: TestApp) {
+    let a = app.issuer("Techniek Twente").await;
+    let partner = app.issuer("Zorg Zwolle").await;
+    app.partnership(&a, &partner).await;
+    let smeren = app.module(&a, "Smeren").await;
+    let trillingen = app.module(&a, "Trillingen meten").await;
+    let hygiene = app.module(&partner, "Hygiëne").await;
+    let mut admin = accept(&app, &invite(&app, &a, "issuer_admin", "ia@twente.example").await, "issuer admin pass").await;
+    let maps = |app: &TestApp| {
+        let store = app.store.clone();
+        async move { store.query_text("SELECT CAST(COUNT(*) AS TEXT) FROM metro_map").await.unwrap()[0].clone() }
+    };
+
+    let form = admin.get("/console/metro-lines/new").await;
+    assert!(form.body.contains("Hygiëne (partner: Zorg Zwolle)"), "{}", form.body);
+    let csrf = form.hidden("csrf");
+    let station = |id: &str| format!("station-{id}");
+    let (s1, s2) = (station(&smeren), station(&trillingen));
+    let bad = admin
+        .post(
+            "/console/metro-lines/new",
+            &[("csrf", &csrf), ("name", "Onderhoud basis"), ("new_map", "Techniek"), ("colour", "#0a7d3b"),
+              ("cert_name", "Deelcertificaat onderhoud"), ("cert_description", "Basis onderhoud"), ("cert_credits", "8"),
+              (&s1, "2"), (&s2, "1"), ("kind", "at_least"), ("n", "5")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(bad.body.contains("rule"), "{}", bad.body);
+    let bad_json = admin
+        .post("/console/metro-lines/new", &[("csrf", &csrf), ("name", "X"), ("kind", "json"), ("rule_json", "{nope")])
+        .await;
+    assert!(bad_json.body.contains("is not valid JSON"));
+    assert_eq!(maps(&app).await, "0", "a refused form made no map");
+
+    let made = admin
+        .post(
+            "/console/metro-lines/new",
+            &[("csrf", &csrf), ("name", "Onderhoud basis"), ("new_map", "Techniek"), ("colour", "#0a7d3b"),
+              ("cert_name", "Deelcertificaat onderhoud"), ("cert_description", "Basis onderhoud"), ("cert_credits", "8"),
+              (&s1, "2"), (&s2, "1"), ("kind", "at_least"), ("n", "1")],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let page = made.location();
+    let id = page.rsplit('/').next().unwrap().to_string();
+    let (_, line) = app.get(&format!("/api/v1/metro-lines/{id}"), Some(ADMIN)).await;
+    assert_eq!(line["stations"], json!([trillingen, smeren]), "ordered by position");
+    assert_eq!(line["rule"], json!({"at_least": {"n": 1, "of": [{"nanomodule": trillingen}, {"nanomodule": smeren}]}}));
+    assert_eq!(maps(&app).await, "1");
+
+    // The edit form reads the rule back into the builder; a new version in order.
+    let edit = admin.get(&page).await;
+    assert!(edit.body.contains("value=\"at_least\" checked") && edit.body.contains("name=\"n\" min=\"1\" value=\"1\""), "{}", edit.body);
+    let map = line["metro_map"].as_str().unwrap().to_string();
+    let h = station(&hygiene);
+    let saved = admin
+        .post(
+            &page,
+            &[("csrf", &csrf), ("name", "Onderhoud basis"), ("map", &map), ("colour", "#0a7d3b"),
+              ("cert_name", "Deelcertificaat onderhoud"), ("cert_description", "Basis onderhoud"),
+              (&s1, "1"), (&s2, "2"), (&h, "3"), ("kind", "in_order")],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let (_, line) = app.get(&format!("/api/v1/metro-lines/{id}"), Some(ADMIN)).await;
+    assert_eq!(line["version"], 2);
+    assert_eq!(line["stations"], json!([smeren, trillingen, hygiene]));
+    assert_eq!(line["accepts_issuers"], json!([partner]));
+    assert_eq!(line["rule"]["in_order"].as_array().unwrap().len(), 3);
+    let list = admin.get("/console/metro-lines").await;
+    assert!(list.body.contains("Onderhoud basis") && list.body.contains("version 2 · 3 stations"), "{}", list.body);
+
+    // A nested rule only the JSON editor can say comes back in the editor.
+    let nested = json!({"all": [{"nanomodule": smeren}, {"at_least": {"n": 1, "of": [{"nanomodule": trillingen}, {"nanomodule": hygiene}]}}]});
+    let saved = admin
+        .post(
+            &page,
+            &[("csrf", &csrf), ("name", "Onderhoud basis"), ("map", &map), ("cert_name", "Deelcertificaat onderhoud"),
+              ("cert_description", "Basis onderhoud"), (&s1, "1"), (&s2, "2"), (&h, "3"),
+              ("kind", "json"), ("rule_json", &nested.to_string())],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let edit = admin.get(&saved.location()).await;
+    assert!(edit.body.contains("value=\"json\" checked") && edit.body.contains("at_least"), "{}", edit.body);
+}

@@ -12,6 +12,7 @@
 mod audit;
 mod award;
 mod credentials;
+mod lines;
 mod nanomodules;
 mod people;
 pub mod texts;
@@ -48,6 +49,7 @@ pub fn router() -> Router<AppState> {
         .merge(audit::router())
         .merge(credentials::router())
         .merge(nanomodules::router())
+        .merge(lines::router())
         .merge(people::router())
 }
 
@@ -254,7 +256,10 @@ fn nav(t: &ConsoleTexts, who: &crate::domain::access::Principal) -> Vec<NavLink>
     let mut out = vec![];
     match (who.role, who.issuer_id) {
         (Role::Admin, _) => out.push(link("/console/issuers".into(), t.nav_issuers)),
-        (Role::IssuerAdmin, Some(own)) => out.push(link(format!("/console/issuers/{own}"), t.nav_people)),
+        (Role::IssuerAdmin, Some(own)) => {
+            out.push(link("/console/metro-lines".into(), t.nav_lines));
+            out.push(link(format!("/console/issuers/{own}"), t.nav_people));
+        }
         _ => {}
     }
     if who.role != Role::Trainer && who.issuer_id.is_some() {
