@@ -117,6 +117,7 @@ async fn progress_page_in_a_real_browser(app: TestApp) {
 async fn console_in_a_real_browser(app: TestApp) {
     let issuer = app.issuer("Techniek Twente").await;
     let module = app.module(&issuer, "Smeren van lagers").await;
+    let module2 = app.module(&issuer, "Trillingen meten").await;
     let admin = app
         .service
         .create_admin_account(&metrobadge::domain::audit::Actor::cli(), "root@example.org", "Platform admin")
@@ -125,7 +126,7 @@ async fn console_in_a_real_browser(app: TestApp) {
     let backend = if app.db.url.starts_with("sqlite") { "sqlite" } else { "postgres" };
     let artifacts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/artifacts").join(backend);
     std::fs::create_dir_all(&artifacts).unwrap();
-    let input = json!({"base": app.base, "admin_invitation": admin.url, "issuer": issuer, "module": module,
+    let input = json!({"base": app.base, "admin_invitation": admin.url, "issuer": issuer, "module": module, "module2": module2,
                        "password": "a sentence I remember", "artifacts": artifacts});
     let report = tokio::task::spawn_blocking(move || {
         let chromium = chromium();
@@ -148,7 +149,14 @@ async fn console_in_a_real_browser(app: TestApp) {
     for (page, violations) in report["axe"].as_object().unwrap() {
         assert_eq!(violations, &json!([]), "axe-core on the {page} page");
     }
-    assert!(report["axe"].as_object().unwrap().len() >= 14, "{report}");
+    assert!(report["axe"].as_object().unwrap().len() >= 19, "{report}");
+    let line = report["line_url"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+    let (_, line) = app.get(&format!("/api/v1/metro-lines/{line}"), Some(ADMIN)).await;
+    assert_eq!(line["stations"], json!([module, module2]), "{line}");
+    assert_eq!(line["rule"]["at_least"]["n"], 2, "{line}");
+    assert_eq!(report["credentials_listed"], 3, "{report}");
+    let standings = report["credential_standings"].to_string();
+    assert_eq!(standings.matches("revoked").count(), 2, "the trainer's revocation and the admin's: {standings}");
     for (key, overflow) in report.as_object().unwrap().iter().filter(|(k, _)| k.starts_with("overflow_")) {
         assert_eq!(overflow, &json!(false), "{key}: the page runs off a 360 px screen");
     }
@@ -169,7 +177,7 @@ async fn console_in_a_real_browser(app: TestApp) {
     assert_eq!(report["created_issuer"], "Zorg Zwolle");
     assert_eq!(
         report["audit_actions"],
-        json!(["credential.issued", "credential.issued", "credential.issued", "credential.revoked"]),
+        json!(["credential.issued", "credential.issued", "credential.issued", "credential.revoked", "credential.revoked"]),
         "{report}"
     );
     assert!(report["chain_result"].as_str().unwrap().contains("The chain is intact"), "{report}");

@@ -75,6 +75,7 @@ try {
   };
   const trainerLink = await invite('Tessa Trainer', 'tessa@twente.example', 'trainer');
   const auditorLink = await invite('Arjen Auditor', 'arjen@accreditatie.example', 'auditor');
+  const issuerAdminLink = await invite('Ilse Beheer', 'ilse@twente.example', 'issuer_admin');
   await audit('members');
   await shoot('members');
   await context.close();
@@ -145,6 +146,41 @@ try {
   report.nl_labels = await page.$$eval('label', ls => ls.map(l => l.textContent));
   await audit('award-form-nl');
   await shoot('award-nl');
+  await context.close();
+
+  // The issuer admin: a two-station line with the rule builder; a badge revoked with a reason;
+  // the catalogue's pages.
+  context = await browser.newContext(options);
+  page = await context.newPage();
+  await page.goto(issuerAdminLink);
+  await page.fill('#password', input.password);
+  await Promise.all([page.waitForURL(`${input.base}/console`), page.click('button.primary')]);
+  await Promise.all([page.waitForLoadState(), page.click('a[href="/console/metro-lines"]')]);
+  await audit('lines');
+  await Promise.all([page.waitForLoadState(), page.click('a[href="/console/metro-lines/new"]')]);
+  await audit('line-form');
+  await page.fill('#name', 'Onderhoud basis');
+  await page.fill('#new_map', 'Techniek');
+  await page.fill('#cert_name', 'Deelcertificaat onderhoud');
+  await page.fill('#cert_description', 'Basis onderhoud, eerste deel');
+  await page.fill(`input[name="station-${input.module}"]`, '1');
+  await page.fill(`input[name="station-${input.module2}"]`, '2');
+  await page.check('#kind-at-least');
+  await page.fill('#n', '2');
+  await Promise.all([page.waitForURL(/\/console\/metro-lines\/.+/), page.click('form button.primary')]);
+  report.line_url = page.url();
+  await audit('line-edit');
+  await shoot('line');
+  await page.goto(`${input.base}/console/nanomodules/${input.module}`);
+  await audit('nanomodule');
+  await page.goto(`${input.base}/console/credentials`);
+  await audit('credentials');
+  const picks = await page.$$('input[name="ids"]');
+  report.credentials_listed = picks.length;
+  await picks[0].check();
+  await page.fill('#bulk-reason', 'Not present at the session');
+  await Promise.all([page.waitForLoadState(), page.click('fieldset button.primary')]);
+  report.credential_standings = await page.$$eval('.found .standing', s => s.map(x => x.textContent));
   await context.close();
 
   // The auditor: the trail, filtered; the chain verified; the export downloaded.
