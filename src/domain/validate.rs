@@ -169,9 +169,10 @@ mod tests {
         let mut doc = from.clone();
         merge_patch(&mut doc, &replacing_patch(&from, &to));
         assert_eq!(doc, to);
-        let mut scalar = serde_json::json!({"all": []});
-        merge_patch(&mut scalar, &replacing_patch(&scalar.clone(), &serde_json::json!(null)));
-        assert_eq!(scalar, serde_json::json!(null));
+        let old = serde_json::json!({"all": []});
+        let mut doc = old.clone();
+        merge_patch(&mut doc, &replacing_patch(&old, &serde_json::json!(null)));
+        assert_eq!(doc, serde_json::json!(null));
     }
 
     use super::*;

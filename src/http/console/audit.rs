@@ -24,6 +24,12 @@ pub fn router() -> Router<AppState> {
         .route("/console/audit/export.ndjson", get(export_ndjson))
 }
 
+/// The part of the trail this person may read (their issuer's chain; all for the admin).
+fn scope_of(s: &AppState, console: &Console) -> Result<Option<uuid::Uuid>, Response> {
+    let user = console.require()?;
+    s.service.audit_scope(&user.principal, None).map_err(|e| console.fail(e))
+}
+
 /// Events one page lists.
 const PAGE: usize = 50;
 
@@ -102,13 +108,9 @@ struct AuditPage {
 }
 
 async fn events(State(s): State<AppState>, console: Console, uri: axum::http::Uri) -> Response {
-    let user = match console.require() {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let scope = match s.service.audit_scope(&user.principal, None) {
+    let scope = match scope_of(&s, &console) {
         Ok(scope) => scope,
-        Err(e) => return console.fail(e),
+        Err(r) => return r,
     };
     let q: Query = uri.query().and_then(|q| serde_urlencoded::from_str(q).ok()).unwrap_or_default();
     let t = console.t();
@@ -157,13 +159,9 @@ async fn verify(State(s): State<AppState>, console: Console) -> Response {
 }
 
 async fn download(s: AppState, console: Console, format: Format, file: &str) -> Response {
-    let user = match console.require() {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let scope = match s.service.audit_scope(&user.principal, None) {
+    let scope = match scope_of(&s, &console) {
         Ok(scope) => scope,
-        Err(e) => return console.fail(e),
+        Err(r) => return r,
     };
     match export(s.service.clone(), scope, 0, format).await {
         Ok(mut r) => {

@@ -319,11 +319,8 @@ async fn award_page(
     State(s): State<AppState>,
     console: Console,
     axum::extract::Path(raw): axum::extract::Path<String>,
-) -> Response {
-    let d = match details(&s, &console, &raw).await {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
+) -> Result<Response, Response> {
+    let d = details(&s, &console, &raw).await?;
     let t = console.t();
     let page = AwardedPage {
         c: console.chrome(&format!("{}: {}", t.awarded_title, d.module)),
@@ -333,7 +330,7 @@ async fn award_page(
         module: d.module,
         may_revoke: d.may_revoke,
     };
-    console.page(StatusCode::OK, &page)
+    Ok(console.page(StatusCode::OK, &page))
 }
 
 /// The links as a spreadsheet: name, e-mail, badge link, status.
@@ -341,11 +338,8 @@ async fn award_csv(
     State(s): State<AppState>,
     console: Console,
     axum::extract::Path(raw): axum::extract::Path<String>,
-) -> Response {
-    let d = match details(&s, &console, &raw).await {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
+) -> Result<Response, Response> {
+    let d = details(&s, &console, &raw).await?;
     let t = console.t();
     let mut w = csv::Writer::from_writer(Vec::new());
     let _ = w.write_record([t.name, t.email, t.badge, t.status]);
@@ -360,7 +354,7 @@ async fn award_csv(
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"award-{}.csv\"", d.award_id)) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    r
+    Ok(r)
 }
 
 struct SheetCard {
@@ -382,11 +376,8 @@ async fn award_sheet(
     State(s): State<AppState>,
     console: Console,
     axum::extract::Path(raw): axum::extract::Path<String>,
-) -> Response {
-    let d = match details(&s, &console, &raw).await {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
+) -> Result<Response, Response> {
+    let d = details(&s, &console, &raw).await?;
     let cards = d
         .lines
         .iter()
@@ -398,7 +389,7 @@ async fn award_sheet(
         })
         .collect();
     let page = SheetPage { c: console.chrome(console.t().print_sheet), module: d.module, cards };
-    console.page(StatusCode::OK, &page)
+    Ok(console.page(StatusCode::OK, &page))
 }
 
 /// A QR code as inline SVG (drawn by us from a URL we made: nothing foreign in it).

@@ -269,15 +269,13 @@ impl Console {
     }
 }
 
-fn problems_of(e: ServiceError) -> Result<Vec<String>, ServiceError> {
-    match e {
-        ServiceError::Invalid(invalid) => Ok(invalid
-            .0
-            .into_iter()
-            .map(|f| if f.field.is_empty() { f.message } else { format!("{}: {}", f.field, f.message) })
-            .collect()),
-        other => Err(other),
-    }
+/// A posted line form from an issuer admin whose session it is.
+fn posted(console: &Console, body: &Bytes) -> Result<(LineForm, ConsoleUser, Uuid), Response> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+    let (csrf, form) = LineForm::read(&pairs);
+    console.require_form(&csrf)?;
+    let (user, issuer) = manager(console)?;
+    Ok((form, user, issuer))
 }
 
 async fn new_form(State(s): State<AppState>, console: Console) -> Response {
@@ -307,13 +305,8 @@ async fn partners_of(s: &AppState, user: &ConsoleUser, issuer: Uuid, form: &Line
 }
 
 async fn create(State(s): State<AppState>, console: Console, body: Bytes) -> Response {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let (csrf, form) = LineForm::read(&pairs);
-    if let Err(r) = console.require_form(&csrf) {
-        return r;
-    }
-    let (user, issuer) = match manager(&console) {
-        Ok(m) => m,
+    let (form, user, issuer) = match posted(&console, &body) {
+        Ok(p) => p,
         Err(r) => return r,
     };
     let partners = partners_of(&s, &user, issuer, &form).await;
@@ -334,7 +327,7 @@ async fn create(State(s): State<AppState>, console: Console, body: Bytes) -> Res
     };
     match result.await {
         Ok(view) => Redirect::to(&format!("/console/metro-lines/{}", view.id)).into_response(),
-        Err(e) => match problems_of(e) {
+        Err(e) => match super::field_problems(e) {
             Ok(problems) => {
                 console.line_page(&s, &user, issuer, StatusCode::UNPROCESSABLE_ENTITY, None, form, problems, false).await
             }
@@ -360,13 +353,8 @@ async fn edit_form(State(s): State<AppState>, console: Console, Path(raw): Path<
 }
 
 async fn update(State(s): State<AppState>, console: Console, Path(raw): Path<String>, body: Bytes) -> Response {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let (csrf, form) = LineForm::read(&pairs);
-    if let Err(r) = console.require_form(&csrf) {
-        return r;
-    }
-    let (user, issuer) = match manager(&console) {
-        Ok(m) => m,
+    let (form, user, issuer) = match posted(&console, &body) {
+        Ok(p) => p,
         Err(r) => return r,
     };
     let Ok(id) = raw.parse::<Uuid>() else { return console.fail(ServiceError::NotFound) };
@@ -382,7 +370,7 @@ async fn update(State(s): State<AppState>, console: Console, Path(raw): Path<Str
     };
     match result.await {
         Ok(view) => Redirect::to(&format!("/console/metro-lines/{}?saved=1", view.id)).into_response(),
-        Err(e) => match problems_of(e) {
+        Err(e) => match super::field_problems(e) {
             Ok(problems) => {
                 let view = s.service.metro_line(&user.principal, id, None).await.ok();
                 console.line_page(&s, &user, issuer, StatusCode::UNPROCESSABLE_ENTITY, view, form, problems, false).await

@@ -289,6 +289,19 @@ pub fn form<T: serde::de::DeserializeOwned>(console: &Console, body: &Bytes) -> 
     })
 }
 
+/// A use case's field errors as lines for the page (the form is shown again with them);
+/// any other failure is handed back for [`Console::fail`].
+pub fn field_problems(e: ServiceError) -> Result<Vec<String>, ServiceError> {
+    match e {
+        ServiceError::Invalid(invalid) => Ok(invalid
+            .0
+            .into_iter()
+            .map(|f| if f.field.is_empty() { f.message } else { format!("{}: {}", f.field, f.message) })
+            .collect()),
+        other => Err(other),
+    }
+}
+
 fn fresh_token() -> String {
     Uuid::new_v4().simple().to_string()
 }

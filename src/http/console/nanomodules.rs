@@ -154,17 +154,6 @@ impl Console {
     }
 }
 
-fn problems_of(e: ServiceError) -> Result<Vec<String>, ServiceError> {
-    match e {
-        ServiceError::Invalid(invalid) => Ok(invalid
-            .0
-            .into_iter()
-            .map(|f| if f.field.is_empty() { f.message } else { format!("{}: {}", f.field, f.message) })
-            .collect()),
-        other => Err(other),
-    }
-}
-
 fn manager(console: &Console) -> Result<crate::service::ConsoleUser, Response> {
     let user = console.require()?.clone();
     match user.principal.issuer_id {
@@ -194,7 +183,7 @@ async fn create(State(s): State<AppState>, console: Console, body: axum::body::B
     };
     match result {
         Ok(view) => Redirect::to(&format!("/console/nanomodules/{}", view.id)).into_response(),
-        Err(e) => match problems_of(e) {
+        Err(e) => match super::field_problems(e) {
             Ok(problems) => {
                 console.module_page(&s, StatusCode::UNPROCESSABLE_ENTITY, None, form, problems, false).await
             }
@@ -229,7 +218,7 @@ async fn update(State(s): State<AppState>, console: Console, Path(raw): Path<Str
     let Ok(id) = raw.parse::<Uuid>() else { return console.fail(ServiceError::NotFound) };
     match s.service.update_nanomodule(&user.principal, id, &form.json()).await {
         Ok(view) => Redirect::to(&format!("/console/nanomodules/{}?saved=1", view.id)).into_response(),
-        Err(e) => match problems_of(e) {
+        Err(e) => match super::field_problems(e) {
             Ok(problems) => {
                 let view = s.service.nanomodule(&user.principal, id, None).await.ok();
                 console.module_page(&s, StatusCode::UNPROCESSABLE_ENTITY, view, form, problems, false).await

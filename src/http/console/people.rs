@@ -179,22 +179,30 @@ struct CsrfForm {
     csrf: String,
 }
 
+/// A posted member action (reset, remove): whose session, which issuer, which member.
+fn member_form(
+    console: &Console,
+    body: &Bytes,
+    issuer: &str,
+    member: &str,
+) -> Result<(crate::service::ConsoleUser, Uuid, Uuid), Response> {
+    let f: CsrfForm = form(console, body)?;
+    let user = console.require_form(&f.csrf)?.clone();
+    match (issuer.parse::<Uuid>(), member.parse::<Uuid>()) {
+        (Ok(issuer), Ok(member)) => Ok((user, issuer, member)),
+        _ => Err(console.fail(ServiceError::NotFound)),
+    }
+}
+
 async fn reset(
     State(s): State<AppState>,
     console: Console,
     Path((id, member)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let f: CsrfForm = match form(&console, &body) {
-        Ok(f) => f,
+    let (user, issuer, member) = match member_form(&console, &body, &id, &member) {
+        Ok(x) => x,
         Err(r) => return r,
-    };
-    let user = match console.require_form(&f.csrf) {
-        Ok(u) => u.clone(),
-        Err(r) => return r,
-    };
-    let (Ok(issuer), Ok(member)) = (id.parse::<Uuid>(), member.parse::<Uuid>()) else {
-        return console.fail(ServiceError::NotFound);
     };
     let to = match s.service.members(&user.principal, issuer).await {
         Ok(ms) => ms.into_iter().find(|m| m.id == member).map(|m| m.email).unwrap_or_default(),
@@ -214,16 +222,9 @@ async fn remove(
     Path((id, member)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let f: CsrfForm = match form(&console, &body) {
-        Ok(f) => f,
+    let (user, issuer, member) = match member_form(&console, &body, &id, &member) {
+        Ok(x) => x,
         Err(r) => return r,
-    };
-    let user = match console.require_form(&f.csrf) {
-        Ok(u) => u.clone(),
-        Err(r) => return r,
-    };
-    let (Ok(issuer), Ok(member)) = (id.parse::<Uuid>(), member.parse::<Uuid>()) else {
-        return console.fail(ServiceError::NotFound);
     };
     match s.service.remove_member(&user.principal, issuer, member).await {
         Ok(()) => Redirect::to(&format!("/console/issuers/{issuer}")).into_response(),
