@@ -9,6 +9,7 @@ pub mod merkle;
 pub mod metro_line;
 pub mod nanomodule;
 pub mod pathway;
+pub mod peer_group;
 pub mod skill;
 pub mod stacking;
 pub mod time;

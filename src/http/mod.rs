@@ -16,6 +16,7 @@ mod nanomodules;
 mod ops;
 mod pages;
 mod partnerships;
+mod peer_groups;
 mod progress;
 mod public;
 mod status;
@@ -70,6 +71,7 @@ pub fn routers(service: Service, body_limit: usize, limits: &limits::Limits, met
         .merge(metro::router())
         .merge(progress::api_router())
         .merge(partnerships::router())
+        .merge(peer_groups::router())
         .merge(tokens::router())
         .merge(learners::router())
         .merge(audit::router());

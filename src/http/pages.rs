@@ -36,7 +36,7 @@ button,a.button{font:inherit;display:inline-block;padding:.45rem .9rem;border-ra
 button.primary{background:#16324f;color:#fff}\
 .hint{color:#4a4a4a;font-size:.95rem}.notice{background:#dcf5e3;color:#0d4f22;padding:.6rem 1rem;border-radius:.3rem}\
 .error,.problems{background:#fde2e1;color:#7a1410;padding:.6rem 1rem;border-radius:.3rem}\
-ul.rows,ol.cards{list-style:none;padding:0}ul.rows li{display:flex;flex-wrap:wrap;gap:.25rem 1rem;justify-content:space-between;align-items:center;padding:.5rem 0;border-bottom:1px solid #d0d0d0}\
+ul.rows,ol.cards,ul.marks{list-style:none;padding:0}ul.rows li{display:flex;flex-wrap:wrap;gap:.25rem 1rem;justify-content:space-between;align-items:center;padding:.5rem 0;border-bottom:1px solid #d0d0d0}\
 ol.cards li{background:#fff;border:1px solid #d0d0d0;border-left-width:.4rem;border-radius:.3rem;padding:.6rem .8rem;margin:.5rem 0}ol.cards li.ok{border-left-color:#1e7a3c}ol.cards li.bad{border-left-color:#b3261e}\
 .wrap{overflow-wrap:anywhere;word-break:break-word}form.revoke{margin-top:.4rem}form.revoke input{width:auto;max-width:100%}\
 ul.sheet{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(15rem,1fr));gap:1rem}ul.sheet li{background:#fff;border:1px dashed #5a5a5a;padding:.75rem;break-inside:avoid}\

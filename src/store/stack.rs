@@ -335,7 +335,6 @@ impl Store {
         Ok(c.n)
     }
 
-    /// Everyone who holds a badge of `nanomodule`.
     /// Who holds a badge of `nanomodule` (any version) that is neither revoked nor expired at
     /// `now`, and which one: a second award to them would be a double.
     pub async fn standing_badges_of(&self, nanomodule: Uuid, now: time::OffsetDateTime) -> StoreResult<Vec<HeldBadge>> {

@@ -792,3 +792,83 @@ async fn issuer_admin_builds_a_metro_line_in_the_console(app: TestApp) {
     let edit = admin.get(&saved.location()).await;
     assert!(edit.body.contains("value=\"json\" checked") && edit.body.contains("at_least"), "{}", edit.body);
 }
+
+both!(peer_groups_in_the_api_and_the_console);
+
+/// Peer groups: made in the API (every bad field named) and in the console (participants pasted
+/// once); sessions planned; after a session the trainer ticks who completed a station and awards
+/// them in one step; the group shows everyone's progress.
+async fn peer_groups_in_the_api_and_the_console(app: TestApp) {
+    let a = app.issuer("Techniek Twente").await;
+    let b_issuer = app.issuer("Zorg Zwolle").await;
+    let l = crate::stacking::line_of(&app, &a).await;
+    let trainer_token = app.member(&a, "trainer").await;
+    let auditor_token = app.member(&a, "auditor").await;
+    let other_token = app.member(&b_issuer, "issuer_admin").await;
+
+    // The API: validation, creation, reading, isolation.
+    let (s, bad) = app
+        .post(
+            &format!("/api/v1/issuers/{a}/peer-groups"),
+            &trainer_token,
+            json!({"name": "Groep 1", "metro_line": l.id, "participants": [{"email": "x"}],
+                   "sessions": [{"nanomodule": uuid::Uuid::nil(), "date": "2026-12-01"}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    let fields: Vec<&str> = bad["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert!(fields.contains(&"participants[0].email"), "{bad}");
+    let (s, group) = app
+        .post(
+            &format!("/api/v1/issuers/{a}/peer-groups"),
+            &trainer_token,
+            json!({"name": "Groep API", "metro_line": l.id,
+                   "participants": [{"name": "Ann", "email": "Ann@Firma.nl", "firm": "Firma BV", "manager_email": "chef@firma.nl"}],
+                   "sessions": [{"nanomodule": l.a, "date": "2026-12-01", "location": "Hengelo"}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{group}");
+    assert_eq!(group["participants"][0]["email"], "ann@firma.nl");
+    let gid = group["id"].as_str().unwrap();
+    let (s, _) = app.post(&format!("/api/v1/issuers/{a}/peer-groups"), &auditor_token, json!({"name": "x"})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(app.get(&format!("/api/v1/peer-groups/{gid}"), Some(&other_token)).await.0, StatusCode::NOT_FOUND);
+    let (s, list) = app.get(&format!("/api/v1/issuers/{a}/peer-groups"), Some(&auditor_token)).await;
+    assert_eq!((s, list["peer_groups"].as_array().unwrap().len()), (StatusCode::OK, 1));
+
+    // The console: paste participants, plan, award a station to two of three.
+    let mut trainer = accept(&app, &invite(&app, &a, "trainer", "tessa@twente.example").await, "trainer pass phrase").await;
+    let new = trainer.get("/console/groups/new").await;
+    let csrf = new.hidden("csrf");
+    let made = trainer
+        .post(
+            "/console/groups/new",
+            &[("csrf", &csrf), ("name", "Groep Hengelo najaar"), ("line", &l.id),
+              ("participants", "Ann de Vries\tann@firma.nl\tFirma BV\tchef@firma.nl\nBob Bakker\tbob@bouw.nl\tBouw BV\nCarla Smit\tcarla@zorg.nl\tZorg BV")],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let page = made.location();
+    let group = trainer.get(&page).await;
+    assert!(group.body.contains("Firma BV") && group.body.matches("not yet").count() == 6, "{}", group.body);
+    let planned = trainer.post(&format!("{page}/sessions"), &[("csrf", &csrf), (&format!("date-{}", l.a), "2026-12-01")]).await;
+    assert_eq!(planned.status, StatusCode::SEE_OTHER);
+    let group = trainer.get(&page).await;
+    assert!(group.body.contains("planned 1 December 2026"), "{}", group.body);
+
+    let key = group.hidden("key");
+    let fields = [("csrf", csrf.as_str()), ("key", key.as_str()), ("station", l.a.as_str()), ("who", "ann@firma.nl"), ("who", "bob@bouw.nl")];
+    let first = trainer.post(&format!("{page}/award"), &fields).await;
+    let again = trainer.post(&format!("{page}/award"), &fields).await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.body);
+    assert_eq!(first.location(), again.location(), "a double submit awards once");
+    let awarded = trainer.get(&first.location()).await;
+    assert_eq!(awarded.body.matches("badge-link").count(), 2);
+    let group = trainer.get(&page).await;
+    assert_eq!(group.body.matches(": done").count(), 2, "{}", group.body);
+    // The next award form ticks only who still lacks the station.
+    assert_eq!(group.body.matches("name=\"who\" value=\"carla@zorg.nl\" checked").count(), 1, "{}", group.body);
+    assert!(!group.body.contains("value=\"ann@firma.nl\" checked"));
+    let (_, progress) = app.get(&format!("/api/v1/peer-groups/{}/progress", page.rsplit('/').next().unwrap()), Some(&trainer_token)).await;
+    assert!(progress["progress"][0]["badges"][0].is_string() && progress["progress"][2]["badges"][0].is_null(), "{progress}");
+}

@@ -26,6 +26,12 @@ pub struct Line {
 /// An issuer with modules A and B and a line whose rule is "all stations".
 pub async fn line(app: &TestApp) -> Line {
     let issuer = app.issuer("ROC Techniek").await;
+    line_of(app, &issuer).await
+}
+
+/// [`line`] for an issuer the test already has.
+pub async fn line_of(app: &TestApp, issuer: &str) -> Line {
+    let issuer = issuer.to_string();
     let a = app.module(&issuer, "Smeren").await;
     let b = app.module(&issuer, "Trillingen meten").await;
     let (_, map) =

@@ -12,6 +12,7 @@
 mod audit;
 mod award;
 mod credentials;
+mod groups;
 mod lines;
 mod nanomodules;
 mod people;
@@ -50,6 +51,7 @@ pub fn router() -> Router<AppState> {
         .merge(credentials::router())
         .merge(nanomodules::router())
         .merge(lines::router())
+        .merge(groups::router())
         .merge(people::router())
 }
 
@@ -254,6 +256,9 @@ fn nav(t: &ConsoleTexts, who: &crate::domain::access::Principal) -> Vec<NavLink>
     use crate::domain::access::Role;
     let link = |href: String, label| NavLink { href, label };
     let mut out = vec![];
+    if matches!(who.role, Role::Trainer | Role::IssuerAdmin) {
+        out.push(link("/console/groups".into(), t.nav_groups));
+    }
     match (who.role, who.issuer_id) {
         (Role::Admin, _) => out.push(link("/console/issuers".into(), t.nav_issuers)),
         (Role::IssuerAdmin, Some(own)) => {
