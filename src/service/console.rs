@@ -692,3 +692,21 @@ impl Service {
         Ok(out)
     }
 }
+
+impl Service {
+    /// What marking `key` compromised from `since` would do, counted before anyone confirms:
+    /// how many credentials it signed since then (they will fail verification).
+    pub async fn compromise_impact(
+        &self,
+        who: &Principal,
+        issuer: Uuid,
+        key: Uuid,
+        since: OffsetDateTime,
+    ) -> ServiceResult<i64> {
+        who.check(issuer, Action::Manage)?;
+        if !self.store.keys(issuer).await?.iter().any(|k| k.key_id == key) {
+            return Err(ServiceError::NotFound);
+        }
+        Ok(self.store.signed_since(key, since).await?)
+    }
+}

@@ -318,6 +318,19 @@ impl Store {
             .await
     }
 
+    /// How many credentials `key` signed from `since` on (what marking it compromised affects).
+    pub async fn signed_since(&self, key: Uuid, since: OffsetDateTime) -> StoreResult<i64> {
+        let row: (i64,) = self
+            .clone()
+            .fetch_optional(
+                "SELECT COUNT(*) FROM credential WHERE key_id = $1 AND created_at >= $2",
+                args![key, since],
+            )
+            .await?
+            .unwrap_or((0,));
+        Ok(row.0)
+    }
+
     /// The credentials an award issued, in the order they were issued.
     pub async fn awarded(&self, award: Uuid) -> StoreResult<Vec<AwardedRow>> {
         self.clone()

@@ -872,3 +872,69 @@ async fn peer_groups_in_the_api_and_the_console(app: TestApp) {
     let (_, progress) = app.get(&format!("/api/v1/peer-groups/{}/progress", page.rsplit('/').next().unwrap()), Some(&trainer_token)).await;
     assert!(progress["progress"][0]["badges"][0].is_string() && progress["progress"][2]["badges"][0].is_null(), "{progress}");
 }
+
+both!(issuer_admin_runs_keys_tokens_and_partners_in_the_console);
+
+/// Keys (rotate; compromised only after the consequences are counted and confirmed), API
+/// tokens (secret shown once, works, revoked stops working), partnerships (ask, accept, end).
+async fn issuer_admin_runs_keys_tokens_and_partners_in_the_console(app: TestApp) {
+    let a = app.issuer("Techniek Twente").await;
+    let b_issuer = app.issuer("Zorg Zwolle").await;
+    let module = app.module(&a, "Smeren").await;
+    let (s, _) = app.post(&format!("/api/v1/nanomodules/{module}/awards"), ADMIN, json!({"recipients": [{"identity": "ann@example.nl"}, {"identity": "bob@example.nl"}]})).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let mut admin = accept(&app, &invite(&app, &a, "issuer_admin", "ia@twente.example").await, "issuer admin pass").await;
+    let mut other = accept(&app, &invite(&app, &b_issuer, "issuer_admin", "ia@zwolle.example").await, "other admin pass").await;
+    let mut trainer = accept(&app, &invite(&app, &a, "trainer", "tr@twente.example").await, "trainer pass phrase").await;
+    assert_eq!(trainer.get("/console/settings").await.status, StatusCode::FORBIDDEN);
+
+    let page = admin.get("/console/settings").await;
+    let csrf = page.hidden("csrf");
+    assert_eq!(page.body.matches("class=\"key-status\">active<").count(), 1);
+    let rotated = admin.post("/console/settings/keys/rotate", &[("csrf", &csrf)]).await;
+    assert_eq!(rotated.status, StatusCode::SEE_OTHER);
+    let page = admin.get("/console/settings").await;
+    assert!(page.body.contains(">retired<") && page.body.contains(">active<"), "{}", page.body);
+
+    // The retired key signed the two badges: confirming is one more step, with the count.
+    let (_, keys) = app.get(&format!("/api/v1/issuers/{a}/keys"), Some(ADMIN)).await;
+    let old = keys["keys"].as_array().unwrap().iter().find(|k| k["status"] == "retired").unwrap()["id"].as_str().unwrap().to_string();
+    let confirm = admin.get(&format!("/console/settings/keys/{old}/compromised?since=2020-01-01")).await;
+    assert_eq!(confirm.status, StatusCode::OK, "{}", confirm.body);
+    assert!(confirm.body.contains("id=\"impact\"><strong>2</strong>") && confirm.body.contains("cannot be undone"), "{}", confirm.body);
+    let (_, still) = app.get(&format!("/api/v1/issuers/{a}/keys"), Some(ADMIN)).await;
+    assert!(still["keys"].as_array().unwrap().iter().all(|k| k["status"] != "compromised"), "looking changes nothing");
+    assert_eq!(other.get(&format!("/console/settings/keys/{old}/compromised?since=2020-01-01")).await.status, StatusCode::NOT_FOUND);
+    let done = admin.post(&format!("/console/settings/keys/{old}/compromised"), &[("csrf", &csrf), ("since", "2020-01-01")]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert!(admin.get("/console/settings").await.body.contains(">compromised<"));
+
+    // A token: shown once, works, revoked.
+    let made = admin.post("/console/settings/tokens", &[("csrf", &csrf), ("label", "LMS koppeling"), ("role", "trainer"), ("expires", "2099-12-31")]).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    let marker = "id=\"token-secret\" readonly value=\"";
+    let at = made.body.find(marker).unwrap() + marker.len();
+    let secret = made.body[at..].split('"').next().unwrap().to_string();
+    assert_eq!(app.get(&format!("/api/v1/issuers/{a}/nanomodules"), Some(&secret)).await.0, StatusCode::OK);
+    let page = admin.get("/console/settings").await;
+    assert!(page.body.contains("LMS koppeling") && !page.body.contains(&secret), "listed without the secret");
+    let (_, tokens) = app.get(&format!("/api/v1/tokens?issuer={a}"), Some(ADMIN)).await;
+    let id = tokens["tokens"].as_array().unwrap().iter().find(|t| t["label"] == "LMS koppeling").unwrap()["id"].as_str().unwrap().to_string();
+    let revoked = admin.post(&format!("/console/settings/tokens/{id}/revoke"), &[("csrf", &csrf)]).await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.get(&format!("/api/v1/issuers/{a}/nanomodules"), Some(&secret)).await.0, StatusCode::UNAUTHORIZED);
+
+    // Partnerships: ask, the partner accepts in its console, either ends it.
+    let asked = admin.post("/console/settings/partners", &[("csrf", &csrf), ("partner", &b_issuer)]).await;
+    assert_eq!(asked.status, StatusCode::SEE_OTHER, "{}", asked.body);
+    let theirs = other.get("/console/settings").await;
+    assert!(theirs.body.contains("asks to use your modules") && theirs.body.contains(">requested<"), "{}", theirs.body);
+    let accept_at = theirs.body.find("/accept\"").unwrap();
+    let pid = theirs.body[..accept_at].rsplit("/console/settings/partners/").next().unwrap().to_string();
+    let accepted = other.post(&format!("/console/settings/partners/{pid}/accept"), &[("csrf", &theirs.hidden("csrf"))]).await;
+    assert_eq!(accepted.status, StatusCode::SEE_OTHER);
+    assert!(admin.get("/console/settings").await.body.contains(">accepted<"));
+    let ended = admin.post(&format!("/console/settings/partners/{pid}/end"), &[("csrf", &csrf)]).await;
+    assert_eq!(ended.status, StatusCode::SEE_OTHER);
+    assert!(other.get("/console/settings").await.body.contains(">ended<"));
+}

@@ -16,6 +16,7 @@ mod groups;
 mod lines;
 mod nanomodules;
 mod people;
+mod settings;
 pub mod texts;
 
 use std::collections::HashMap;
@@ -52,6 +53,7 @@ pub fn router() -> Router<AppState> {
         .merge(nanomodules::router())
         .merge(lines::router())
         .merge(groups::router())
+        .merge(settings::router())
         .merge(people::router())
 }
 
@@ -264,6 +266,7 @@ fn nav(t: &ConsoleTexts, who: &crate::domain::access::Principal) -> Vec<NavLink>
         (Role::IssuerAdmin, Some(own)) => {
             out.push(link("/console/metro-lines".into(), t.nav_lines));
             out.push(link(format!("/console/issuers/{own}"), t.nav_people));
+            out.push(link("/console/settings".into(), t.nav_settings));
         }
         _ => {}
     }

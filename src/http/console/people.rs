@@ -111,11 +111,7 @@ impl Console {
                 let members = members
                     .into_iter()
                     .map(|m| {
-                        let role = match m.role.as_str() {
-                            "issuer_admin" => t.role_issuer_admin,
-                            "auditor" => t.role_auditor,
-                            _ => t.role_trainer,
-                        };
+                        let role = t.role(&m.role);
                         (m, role)
                     })
                     .collect();
