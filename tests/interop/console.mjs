@@ -173,6 +173,14 @@ try {
   await shoot('line');
   await page.goto(`${input.base}/console/nanomodules/${input.module}`);
   await audit('nanomodule');
+  await page.goto(`${input.base}/console/settings`);
+  await audit('settings');
+  await page.goto(`${input.base}/console/groups/new`);
+  await page.fill('#name', 'Groep Hengelo');
+  await page.fill('#participants', 'Ann de Vries\tann@example.nl\tFirma BV\nBob Bakker\tbob@example.nl\tBouw BV');
+  await Promise.all([page.waitForURL(/\/console\/groups\/.+/), page.click('form button.primary')]);
+  await audit('group');
+  await shoot('group');
   await page.goto(`${input.base}/console/credentials`);
   await audit('credentials');
   const picks = await page.$$('input[name="ids"]');
