@@ -40,6 +40,7 @@ ul.rows,ol.cards,ul.marks{list-style:none;padding:0}ul.rows li{display:flex;flex
 ol.cards li{background:#fff;border:1px solid #d0d0d0;border-left-width:.4rem;border-radius:.3rem;padding:.6rem .8rem;margin:.5rem 0}ol.cards li.ok{border-left-color:#1e7a3c}ol.cards li.bad{border-left-color:#b3261e}\
 .wrap{overflow-wrap:anywhere;word-break:break-word}form.revoke{margin-top:.4rem}form.revoke input{width:auto;max-width:100%}\
 ul.sheet{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(15rem,1fr));gap:1rem}ul.sheet li{background:#fff;border:1px dashed #5a5a5a;padding:.75rem;break-inside:avoid}\
+.depth-1{margin-left:1rem}.depth-2{margin-left:2rem}.depth-3{margin-left:3rem}.depth-4{margin-left:4rem}\
 ul.sheet figure{margin:0;text-align:center}.qr svg{width:12rem;height:12rem}\
 @media print{header.site,.skip{display:none}body{background:#fff}}";
 

@@ -189,7 +189,7 @@ impl Service {
         id: Uuid,
         identity_type: &str,
         identity: &str,
-    ) -> ServiceResult<Value> {
+    ) -> ServiceResult<LearnerLineProgress> {
         let row = self.store.metro_line(id, None).await?.ok_or(ServiceError::NotFound)?;
         who.check(row.issuer_id, Action::Read)?;
         let issuer = row.issuer_id;
@@ -212,16 +212,34 @@ impl Service {
             Some(c) => self.credential_status(c.credential_id).await?,
             None => Value::Null,
         };
-        Ok(json!({
-            "metro_line": id,
-            "version": p.version,
-            "identity": identity,
-            "satisfied": p.explanation.satisfied,
-            "counted": counted,
-            "explanation": p.explanation,
-            "certificate": certificate,
-        }))
+        Ok(LearnerLineProgress {
+            metro_line: id,
+            name: p.spec.name.clone().unwrap_or_default(),
+            version: p.version,
+            identity,
+            satisfied: p.explanation.satisfied,
+            counted,
+            explanation: p.explanation,
+            certificate,
+        })
     }
+}
+
+/// One learner on one line, as the issuer's staff see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LearnerLineProgress {
+    pub metro_line: Uuid,
+    /// The line's name (its current version).
+    #[serde(skip)]
+    pub name: String,
+    pub version: i64,
+    pub identity: String,
+    pub satisfied: bool,
+    /// This issuer's badges that counted (URLs); partners' badges count but are not linked.
+    pub counted: Vec<String>,
+    pub explanation: Explanation,
+    /// The certificate's status document, or `null` before one is earned.
+    pub certificate: Value,
 }
 
 /// Drops from an explanation's `counted` lists, at every level, each credential not in `own`.

@@ -45,7 +45,7 @@ pub use issuer::IssuerView;
 pub use key::KeyView;
 pub use learner_data::Erasure;
 pub use member::{MemberView, NewMember};
-pub use metro::MetroLineView;
+pub use metro::{LearnerLineProgress, MetroLineView};
 pub use nanomodule::{NanomoduleView, NewImage};
 pub use ob2::{Ob2, ob2_context};
 pub use partnership::{PartnershipStep, PartnershipView};

@@ -938,3 +938,33 @@ async fn issuer_admin_runs_keys_tokens_and_partners_in_the_console(app: TestApp)
     assert_eq!(ended.status, StatusCode::SEE_OTHER);
     assert!(other.get("/console/settings").await.body.contains(">ended<"));
 }
+
+both!(staff_look_up_a_learner_in_the_console);
+
+/// A learner's progress along the issuer's lines in plain words, their badges, and the
+/// revocation of their progress link (issuer admins only; the old link stops working).
+async fn staff_look_up_a_learner_in_the_console(app: TestApp) {
+    let issuer = app.issuer("ROC Techniek").await;
+    let l = crate::stacking::line_of(&app, &issuer).await;
+    let r = crate::stacking::award(&app, &l.a, "leerling@example.nl").await;
+    let progress_url = r["credentials"][0]["progress_url"].as_str().unwrap().to_string();
+    let mut admin = accept(&app, &invite(&app, &issuer, "issuer_admin", "ia@roc.example").await, "issuer admin pass").await;
+    let mut auditor = accept(&app, &invite(&app, &issuer, "auditor", "au@roc.example").await, "auditor pass phrase").await;
+
+    let page = admin.get("/console/learners?identity=Leerling@Example.nl").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Onderhoud basis: <span class=\"line-state\">not yet completed"), "{}", page.body);
+    assert!(page.body.contains("Trillingen meten"), "what is still to do, in words: {}", page.body);
+    assert!(page.body.contains("Smeren"));
+    let unknown = admin.get("/console/learners?identity=nobody@example.nl").await;
+    assert!(unknown.body.contains("has awarded nothing to this learner"));
+    let read_only = auditor.get("/console/learners?identity=leerling@example.nl").await;
+    assert!(read_only.body.contains("not yet completed") && !read_only.body.contains("Revoke the progress link"));
+
+    assert_eq!(app.client.get(&progress_url).send().await.unwrap().status(), StatusCode::OK);
+    let revoked = admin
+        .post("/console/learners/link", &[("csrf", &page.hidden("csrf")), ("identity", "leerling@example.nl")])
+        .await;
+    assert!(revoked.body.contains("The progress link is revoked"), "{}", revoked.body);
+    assert_eq!(app.client.get(&progress_url).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+}

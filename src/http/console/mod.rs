@@ -13,6 +13,7 @@ mod audit;
 mod award;
 mod credentials;
 mod groups;
+mod learners;
 mod lines;
 mod nanomodules;
 mod people;
@@ -54,6 +55,7 @@ pub fn router() -> Router<AppState> {
         .merge(lines::router())
         .merge(groups::router())
         .merge(settings::router())
+        .merge(learners::router())
         .merge(people::router())
 }
 
@@ -272,6 +274,7 @@ fn nav(t: &ConsoleTexts, who: &crate::domain::access::Principal) -> Vec<NavLink>
     }
     if who.role != Role::Trainer && who.issuer_id.is_some() {
         out.push(link("/console/credentials".into(), t.nav_credentials));
+        out.push(link("/console/learners".into(), t.nav_learners));
     }
     if who.role != Role::Trainer {
         out.push(link("/console/audit".into(), t.nav_audit));

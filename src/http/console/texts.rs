@@ -225,6 +225,15 @@ pub struct ConsoleTexts {
     pub partner_declined: &'static str,
     pub partner_ended: &'static str,
     pub role_admin: &'static str,
+    pub nav_learners: &'static str,
+    pub learners_title: &'static str,
+    pub look_up: &'static str,
+    pub line_done: &'static str,
+    pub line_open: &'static str,
+    pub revoke_link: &'static str,
+    pub revoke_link_hint: &'static str,
+    pub link_revoked: &'static str,
+    pub unknown_learner: &'static str,
     pub months: [&'static str; 12],
 }
 
@@ -448,6 +457,15 @@ pub static EN: ConsoleTexts = ConsoleTexts {
     partner_declined: "declined",
     partner_ended: "ended",
     role_admin: "platform admin",
+    nav_learners: "Learners",
+    learners_title: "A learner's progress",
+    look_up: "Look up",
+    line_done: "completed",
+    line_open: "not yet completed",
+    revoke_link: "Revoke the progress link",
+    revoke_link_hint: "The learner's private progress link stops working; the next award gives them a new one.",
+    link_revoked: "The progress link is revoked.",
+    unknown_learner: "This issuer has awarded nothing to this learner.",
     months: ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"],
 };
 
@@ -671,6 +689,15 @@ pub static NL: ConsoleTexts = ConsoleTexts {
     partner_declined: "afgewezen",
     partner_ended: "beëindigd",
     role_admin: "platformbeheerder",
+    nav_learners: "Deelnemers",
+    learners_title: "Voortgang van een deelnemer",
+    look_up: "Opzoeken",
+    line_done: "voltooid",
+    line_open: "nog niet voltooid",
+    revoke_link: "Voortgangslink intrekken",
+    revoke_link_hint: "De persoonlijke voortgangslink van de deelnemer werkt niet meer; de volgende uitreiking geeft een nieuwe.",
+    link_revoked: "De voortgangslink is ingetrokken.",
+    unknown_learner: "Deze uitgever heeft deze deelnemer niets uitgereikt.",
     months: ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december"],
 };
 
