@@ -41,10 +41,50 @@ pub struct Invitation {
     pub expires_at: OffsetDateTime,
 }
 
-/// A new session: the cookie value (a secret) and the CSRF token its forms carry.
+/// A new session: the cookie value (a secret). With a second factor on the account, the
+/// session is only good for giving the code until that is done.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
     pub session: String,
+    pub second_factor: bool,
+}
+
+/// How long a password-checked session waits for its second factor.
+pub const SECOND_FACTOR_WAIT: Duration = Duration::minutes(5);
+
+/// What an authenticator app needs to add the account.
+#[derive(Debug, Clone)]
+pub struct TotpSetup {
+    /// Base32, for typing in.
+    pub secret: String,
+    /// `otpauth://totp/…`, for the QR code.
+    pub uri: String,
+}
+
+fn totp_name(account: Uuid) -> String {
+    format!("totp:{account}")
+}
+
+fn totp_pending_name(account: Uuid) -> String {
+    format!("totp-pending:{account}")
+}
+
+/// The sealing context of a named secret (the same one the master-key rotation uses).
+fn secret_context(name: &str) -> Vec<u8> {
+    format!("secret:{name}").into_bytes()
+}
+
+/// The time step (RFC 6238, 30 s) whose 6-digit code `code` is, within one step of `now`.
+fn totp_step(secret: &[u8], code: &str, now: OffsetDateTime) -> Option<i64> {
+    let code = code.trim().replace(' ', "");
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let current = now.unix_timestamp().div_euclid(30);
+    (current - 1..=current + 1).find(|step| {
+        let expected = totp_lite::totp_custom::<totp_lite::Sha1>(30, 6, secret, (*step * 30) as u64);
+        bool::from(expected.as_bytes().ct_eq(code.as_bytes()))
+    })
 }
 
 /// Someone signed in to the console.
@@ -192,6 +232,7 @@ impl Service {
             locked_until: None,
             created_at: self.now(),
             disabled_at: None,
+            totp_last_step: None,
         };
         let mut tx = self.store.begin().await?;
         let invitation = self.open_account(&mut tx, actor, account).await?;
@@ -214,6 +255,8 @@ impl Service {
         let invitation = match self.store.account_of_member(member).await?.filter(|a| a.disabled_at.is_none()) {
             Some(account) => {
                 tx.clear_password(account.account_id, self.now()).await?;
+                // A reset is also what a lost phone needs: the second factor goes with the password.
+                tx.delete_sealed_secret(&totp_name(account.account_id)).await?;
                 self.new_invitation(&mut tx, &who.actor(), &account).await?
             }
             // Members from before the console get their account now.
@@ -237,6 +280,7 @@ impl Service {
                     locked_until: None,
                     created_at: self.now(),
                     disabled_at: None,
+                    totp_last_step: None,
                 };
                 self.open_account(&mut tx, &who.actor(), account).await?
             }
@@ -265,7 +309,8 @@ impl Service {
         tx.audit(vec![NewEvent::new(&actor, a.issuer_id, "console.password_set", account, &serde_json::json!({}))])
             .await?;
         tx.commit().await?;
-        self.start_session(account).await
+        let second_factor = self.store.sealed_secret(&totp_name(account)).await?.is_some();
+        self.start_session(account, !second_factor).await
     }
 
     /// Password sign-in. Every failure looks the same to the caller (unknown address, wrong
@@ -291,14 +336,118 @@ impl Service {
             self.store.failed_sign_in(account.account_id, LOCK_AFTER, now + LOCKED_FOR).await?;
             return Err(ServiceError::Unauthenticated);
         }
-        self.start_session(account.account_id).await
+        let second_factor = self.store.sealed_secret(&totp_name(account.account_id)).await?.is_some();
+        self.start_session(account.account_id, !second_factor).await
     }
 
     /// A fresh session (a new secret at every sign-in: nothing from before carries over).
-    async fn start_session(&self, account: Uuid) -> ServiceResult<SignedIn> {
+    async fn start_session(&self, account: Uuid, verified: bool) -> ServiceResult<SignedIn> {
         let session = secret("mbs_");
-        self.store.start_session(account, digest(&session), secret(""), self.now()).await?;
-        Ok(SignedIn { session })
+        self.store.start_session(account, digest(&session), secret(""), self.now(), verified).await?;
+        Ok(SignedIn { session, second_factor: !verified })
+    }
+
+    /// A session whose password was right and whose second factor is still to come (and not
+    /// too long ago): the account it is for.
+    pub async fn awaiting_second_factor(&self, session: &str) -> ServiceResult<Option<Uuid>> {
+        if !session.starts_with("mbs_") || session.len() > 64 {
+            return Ok(None);
+        }
+        let Some(s) = self.store.session(digest(session)).await? else { return Ok(None) };
+        Ok((s.verified == 0 && self.now() - s.created_at <= SECOND_FACTOR_WAIT).then_some(s.account_id))
+    }
+
+    /// The second factor: a current code from the authenticator, used once. Wrong codes count
+    /// towards the account's lockout like wrong passwords.
+    pub async fn give_second_factor(&self, session: &str, code: &str) -> ServiceResult<()> {
+        let account = self.awaiting_second_factor(session).await?.ok_or(ServiceError::Unauthenticated)?;
+        let a = self.store.account(account).await?.ok_or(ServiceError::Unauthenticated)?;
+        let now = self.now();
+        if a.locked_until.is_some_and(|until| until > now) {
+            return Err(ServiceError::Unauthenticated);
+        }
+        let name = totp_name(account);
+        let sealed = self.store.sealed_secret(&name).await?.ok_or(ServiceError::Unauthenticated)?;
+        let secret = self.master_key.open(&sealed, &secret_context(&name))?;
+        match totp_step(&secret, code, now) {
+            Some(step) if self.store.use_totp_step(account, step).await? => {
+                self.store.verify_session(digest(session), now).await?;
+                Ok(())
+            }
+            _ => {
+                self.store.failed_sign_in(account, LOCK_AFTER, now + LOCKED_FOR).await?;
+                Err(ServiceError::Unauthenticated)
+            }
+        }
+    }
+
+    /// Whether the account has a second factor.
+    pub async fn has_second_factor(&self, user: &ConsoleUser) -> ServiceResult<bool> {
+        Ok(self.store.sealed_secret(&totp_name(user.account_id)).await?.is_some())
+    }
+
+    /// Starts adding an authenticator: a new secret, kept aside until a code from it is given.
+    pub async fn begin_second_factor(&self, user: &ConsoleUser) -> ServiceResult<TotpSetup> {
+        let mut raw = [0u8; 20];
+        rand::rngs::OsRng.fill_bytes(&mut raw);
+        let name = totp_pending_name(user.account_id);
+        let mut tx = self.store.begin().await?;
+        tx.put_sealed_secret(&name, self.master_key.seal(&raw, &secret_context(&name)), self.now()).await?;
+        tx.commit().await?;
+        let secret = data_encoding::BASE32_NOPAD.encode(&raw);
+        let label = format!("metrobadge:{}", user.email);
+        let uri = format!(
+            "otpauth://totp/{}?secret={secret}&issuer=metrobadge&algorithm=SHA1&digits=6&period=30",
+            label.replace('@', "%40").replace(' ', "%20")
+        );
+        Ok(TotpSetup { secret, uri })
+    }
+
+    /// Turns the second factor on once a code from the new authenticator checks out.
+    pub async fn confirm_second_factor(&self, user: &ConsoleUser, code: &str) -> ServiceResult<()> {
+        let pending = totp_pending_name(user.account_id);
+        let sealed = self.store.sealed_secret(&pending).await?.ok_or(ServiceError::NotFound)?;
+        let secret = self.master_key.open(&sealed, &secret_context(&pending))?;
+        let step = totp_step(&secret, code, self.now())
+            .ok_or_else(|| Invalid::one("code", "does not match: check the time on your phone and try the next code"))?;
+        self.store.use_totp_step(user.account_id, step).await?;
+        let name = totp_name(user.account_id);
+        let mut tx = self.store.begin().await?;
+        tx.put_sealed_secret(&name, self.master_key.seal(&secret, &secret_context(&name)), self.now()).await?;
+        tx.delete_sealed_secret(&pending).await?;
+        tx.audit(vec![NewEvent::new(
+            &user.principal.actor(),
+            user.principal.issuer_id,
+            "console.second_factor_on",
+            user.account_id,
+            &serde_json::json!({}),
+        )])
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Turns the second factor off (a current code proves the person still has it).
+    pub async fn remove_second_factor(&self, user: &ConsoleUser, code: &str) -> ServiceResult<()> {
+        let name = totp_name(user.account_id);
+        let sealed = self.store.sealed_secret(&name).await?.ok_or(ServiceError::NotFound)?;
+        let secret = self.master_key.open(&sealed, &secret_context(&name))?;
+        let step = totp_step(&secret, code, self.now()).ok_or_else(|| Invalid::one("code", "does not match"))?;
+        if !self.store.use_totp_step(user.account_id, step).await? {
+            return Err(Invalid::one("code", "was used already; wait for the next one").into());
+        }
+        let mut tx = self.store.begin().await?;
+        tx.delete_sealed_secret(&name).await?;
+        tx.audit(vec![NewEvent::new(
+            &user.principal.actor(),
+            user.principal.issuer_id,
+            "console.second_factor_off",
+            user.account_id,
+            &serde_json::json!({}),
+        )])
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The person a session cookie stands for, while the session lives.
@@ -308,6 +457,9 @@ impl Service {
         }
         let hash = digest(session);
         let Some(s) = self.store.session(hash.clone()).await? else { return Ok(None) };
+        if s.verified == 0 {
+            return Ok(None);
+        }
         let now = self.now();
         if now - s.last_seen_at > SESSION_IDLE || now - s.created_at > SESSION_ABSOLUTE {
             self.store.end_session(hash, now).await?;

@@ -142,6 +142,7 @@ impl Service {
                 locked_until: None,
                 created_at: row.created_at,
                 disabled_at: None,
+                totp_last_step: None,
             };
             Some(self.open_account(&mut tx, &who.actor(), account).await?)
         };

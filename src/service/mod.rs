@@ -37,7 +37,7 @@ pub use catalog::CatalogView;
 pub use clock::Clock;
 pub use console::{
     AwardDetails, AwardedLine, ConsoleUser, CredentialHistory, CredentialSearch, FoundLine, Home, Invitation, InvitationFor,
-    SignedIn, Standing, StationChoice,
+    SignedIn, Standing, StationChoice, TotpSetup,
 };
 pub use custody::Rotation;
 pub use health::Readiness;

@@ -19,6 +19,8 @@ pub struct AccountRow {
     pub locked_until: Option<OffsetDateTime>,
     pub created_at: OffsetDateTime,
     pub disabled_at: Option<OffsetDateTime>,
+    /// The last TOTP time step accepted (none: no code used yet).
+    pub totp_last_step: Option<i64>,
 }
 
 /// A live session with its account.
@@ -28,6 +30,8 @@ pub struct SessionRow {
     pub csrf: String,
     pub created_at: OffsetDateTime,
     pub last_seen_at: OffsetDateTime,
+    /// 0 while the account's second factor is still to be given.
+    pub verified: i64,
 }
 
 /// An award as the console lists it.
@@ -69,7 +73,7 @@ macro_rules! account_select {
     ($condition:literal) => {
         concat!(
             "SELECT account_id, email, name, role, issuer_id, member_id, password_hash, failed_sign_ins, \
-             locked_until, created_at, disabled_at FROM console_account WHERE ",
+             locked_until, created_at, disabled_at, totp_last_step FROM console_account WHERE ",
             $condition
         )
     };
@@ -202,6 +206,7 @@ impl Store {
         session_hash: Vec<u8>,
         csrf: String,
         now: OffsetDateTime,
+        verified: bool,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         tx.execute(
@@ -210,9 +215,9 @@ impl Store {
         )
         .await?;
         tx.execute(
-            "INSERT INTO console_session (session_hash, account_id, csrf, created_at, last_seen_at) \
-             VALUES ($1, $2, $3, $4, $4)",
-            args![session_hash, account, csrf, now],
+            "INSERT INTO console_session (session_hash, account_id, csrf, created_at, last_seen_at, verified) \
+             VALUES ($1, $2, $3, $4, $4, $5)",
+            args![session_hash, account, csrf, now, verified as i64],
         )
         .await?;
         tx.commit().await
@@ -221,11 +226,35 @@ impl Store {
     pub async fn session(&self, session_hash: Vec<u8>) -> StoreResult<Option<SessionRow>> {
         self.clone()
             .fetch_optional(
-                "SELECT account_id, csrf, created_at, last_seen_at FROM console_session \
+                "SELECT account_id, csrf, created_at, last_seen_at, verified FROM console_session \
                  WHERE session_hash = $1 AND ended_at IS NULL",
                 args![session_hash],
             )
             .await
+    }
+
+    /// The second factor was given: the session is a full one now.
+    pub async fn verify_session(&self, session_hash: Vec<u8>, now: OffsetDateTime) -> StoreResult<()> {
+        self.clone()
+            .execute(
+                "UPDATE console_session SET verified = 1, last_seen_at = $2 WHERE session_hash = $1",
+                args![session_hash, now],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Records a TOTP time step as used, if it is later than the last one (a code works once).
+    pub async fn use_totp_step(&self, account: Uuid, step: i64) -> StoreResult<bool> {
+        let n = self
+            .clone()
+            .execute(
+                "UPDATE console_account SET totp_last_step = $2 \
+                 WHERE account_id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
+                args![account, step],
+            )
+            .await?;
+        Ok(n == 1)
     }
 
     pub async fn touch_session(&self, session_hash: Vec<u8>, now: OffsetDateTime) -> StoreResult<()> {

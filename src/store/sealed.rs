@@ -39,6 +39,22 @@ impl Store {
 }
 
 impl Tx {
+    /// Stores or replaces a named secret.
+    pub async fn put_sealed_secret(&mut self, name: &str, sealed: Vec<u8>, now: time::OffsetDateTime) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO sealed_secret (name, sealed, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET sealed = excluded.sealed, created_at = excluded.created_at",
+            args![name.to_string(), sealed, now],
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn delete_sealed_secret(&mut self, name: &str) -> StoreResult<()> {
+        self.execute("DELETE FROM sealed_secret WHERE name = $1", args![name.to_string()]).await?;
+        Ok(())
+    }
+
     /// Every sealed value: signing keys and platform keys (context: their key id) and secrets
     /// (context: their name).
     pub async fn all_sealed(&mut self) -> StoreResult<Vec<SealedItem>> {

@@ -968,3 +968,71 @@ async fn staff_look_up_a_learner_in_the_console(app: TestApp) {
     assert!(revoked.body.contains("The progress link is revoked"), "{}", revoked.body);
     assert_eq!(app.client.get(&progress_url).send().await.unwrap().status(), StatusCode::NOT_FOUND);
 }
+
+both!(a_second_factor_guards_sign_in);
+
+/// RFC 6238 (SHA-1, 30 s, 6 digits), written here from the RFC rather than taken from the
+/// service's crate, so the test checks the service against the standard.
+fn totp_code(secret_base32: &str, unix: i64) -> String {
+    use hmac::Mac;
+    let key = data_encoding::BASE32_NOPAD.decode(secret_base32.as_bytes()).unwrap();
+    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(&key).unwrap();
+    mac.update(&((unix / 30) as u64).to_be_bytes());
+    let h = mac.finalize().into_bytes();
+    let o = (h[19] & 0xf) as usize;
+    let n = (u32::from(h[o]) & 0x7f) << 24 | u32::from(h[o + 1]) << 16 | u32::from(h[o + 2]) << 8 | u32::from(h[o + 3]);
+    format!("{:06}", n % 1_000_000)
+}
+
+/// TOTP: turned on with a code from the new authenticator; then sign-in asks for a code (the
+/// password alone opens nothing), a code works once, wrong codes count towards the lockout; a
+/// code turns it off again.
+async fn a_second_factor_guards_sign_in(app: TestApp) {
+    let issuer = app.issuer("Techniek Twente").await;
+    let mut b = accept(&app, &invite(&app, &issuer, "trainer", "tessa@twente.example").await, "trainer pass phrase").await;
+    let page = b.get("/console/account").await;
+    assert!(page.body.contains("Two-step verification is off"));
+    let csrf = page.hidden("csrf");
+    let setup = b.post("/console/account/second-factor", &[("csrf", &csrf)]).await;
+    let marker = "id=\"setup-key\" readonly value=\"";
+    let at = setup.body.find(marker).unwrap() + marker.len();
+    let secret = setup.body[at..].split('"').next().unwrap().to_string();
+    assert!(setup.body.contains("<svg"), "a QR code of the otpauth URI");
+    let now = || app.service.now().unix_timestamp();
+    let wrong = b.post("/console/account/second-factor/confirm", &[("csrf", &csrf), ("code", "000000")]).await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let on = b.post("/console/account/second-factor/confirm", &[("csrf", &csrf), ("code", &totp_code(&secret, now()))]).await;
+    assert!(on.body.contains("Two-step verification is on"), "{}", on.body);
+
+    // Sign-in now takes two steps.
+    let mut phone = Browser::new(&app);
+    let form = phone.get("/console").await;
+    let first = phone
+        .post("/console/sign-in", &[("pre", &form.hidden("pre")), ("email", "tessa@twente.example"), ("password", "trainer pass phrase")])
+        .await;
+    assert_eq!(first.location(), "/console/two-step");
+    assert!(phone.get("/console").await.body.contains("name=\"password\""), "the password alone opens nothing");
+    let code_page = phone.get("/console/two-step").await;
+    let pre = code_page.hidden("pre");
+    let used = phone.post("/console/two-step", &[("pre", &pre), ("code", &totp_code(&secret, now()))]).await;
+    assert_eq!(used.status, StatusCode::UNAUTHORIZED, "the code that turned it on was used already");
+    app.service.clock().advance(time::Duration::seconds(30));
+    let ok = phone.post("/console/two-step", &[("pre", &pre), ("code", &totp_code(&secret, now()))]).await;
+    assert_eq!(ok.location(), "/console", "{}", ok.body);
+    assert!(phone.get("/console").await.body.contains("Sign out"));
+
+    // Turning it off takes a fresh code; then the password is enough again.
+    app.service.clock().advance(time::Duration::seconds(30));
+    let csrf = phone.get("/console/account").await.hidden("csrf");
+    let off = phone.post("/console/account/second-factor/off", &[("csrf", &csrf), ("code", &totp_code(&secret, now()))]).await;
+    assert!(off.body.contains("Two-step verification is off"), "{}", off.body);
+    let mut laptop = Browser::new(&app);
+    let form = laptop.get("/console").await;
+    let direct = laptop
+        .post("/console/sign-in", &[("pre", &form.hidden("pre")), ("email", "tessa@twente.example"), ("password", "trainer pass phrase")])
+        .await;
+    assert_eq!(direct.location(), "/console");
+    let events = app.store.audit_page(0, 100).await.unwrap();
+    assert!(events.iter().any(|e| e.action == "console.second_factor_on"));
+    assert!(events.iter().any(|e| e.action == "console.second_factor_off"));
+}

@@ -393,7 +393,7 @@ async fn award_sheet(
 }
 
 /// A QR code as inline SVG (drawn by us from a URL we made: nothing foreign in it).
-fn qr_svg(url: &str) -> String {
+pub(super) fn qr_svg(url: &str) -> String {
     match qrcode::QrCode::new(url.as_bytes()) {
         Ok(code) => code
             .render::<qrcode::render::svg::Color>()

@@ -17,6 +17,7 @@ mod learners;
 mod lines;
 mod nanomodules;
 mod people;
+mod security;
 mod settings;
 pub mod texts;
 
@@ -39,7 +40,7 @@ use crate::service::{ConsoleUser, ServiceError};
 use texts::ConsoleTexts;
 
 const SESSION_COOKIE: &str = "mb_session";
-const PRE_COOKIE: &str = "mb_pre";
+pub(super) const PRE_COOKIE: &str = "mb_pre";
 const LANG_COOKIE: &str = "mb_lang";
 
 pub fn router() -> Router<AppState> {
@@ -56,6 +57,7 @@ pub fn router() -> Router<AppState> {
         .merge(groups::router())
         .merge(settings::router())
         .merge(learners::router())
+        .merge(security::router())
         .merge(people::router())
 }
 
@@ -77,8 +79,8 @@ fn cookies(headers: &HeaderMap) -> HashMap<String, String> {
 pub struct Console {
     pub lang: Lang,
     pub user: Option<ConsoleUser>,
-    session: Option<String>,
-    pre: Option<String>,
+    pub(super) session: Option<String>,
+    pub(super) pre: Option<String>,
     /// `?lang=` was given: remember it in a cookie.
     chosen: Option<Lang>,
     secure: bool,
@@ -135,7 +137,7 @@ impl Console {
         }
     }
 
-    fn cookie(&self, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
+    pub(super) fn cookie(&self, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
         let mut c = format!("{name}={value}; Path=/console; HttpOnly; SameSite=Lax");
         if let Some(age) = max_age {
             c.push_str(&format!("; Max-Age={age}"));
@@ -279,6 +281,7 @@ fn nav(t: &ConsoleTexts, who: &crate::domain::access::Principal) -> Vec<NavLink>
     if who.role != Role::Trainer {
         out.push(link("/console/audit".into(), t.nav_audit));
     }
+    out.push(link("/console/account".into(), t.nav_account));
     out
 }
 
@@ -338,16 +341,20 @@ impl Console {
     }
 
     /// Whether a pre-session form came from a page this browser loaded.
-    fn pre_matches(&self, presented: &str) -> bool {
+    pub(super) fn pre_matches(&self, presented: &str) -> bool {
         use subtle::ConstantTimeEq;
         self.pre.as_deref().is_some_and(|p| p.len() == presented.len() && bool::from(p.as_bytes().ct_eq(presented.as_bytes())))
     }
 
-    /// Signed in: the session cookie, then the start page.
-    fn signed_in(&self, session: &str) -> Response {
-        let mut r = Redirect::to("/console").into_response();
-        r.headers_mut().append(header::SET_COOKIE, self.cookie(SESSION_COOKIE, session, None));
-        r.headers_mut().append(header::SET_COOKIE, self.cookie(PRE_COOKIE, "", Some(0)));
+    /// Signed in: the session cookie, then the start page (or first the code page, when the
+    /// account has a second factor).
+    fn signed_in(&self, signed: &crate::service::SignedIn) -> Response {
+        let next = if signed.second_factor { "/console/two-step" } else { "/console" };
+        let mut r = Redirect::to(next).into_response();
+        r.headers_mut().append(header::SET_COOKIE, self.cookie(SESSION_COOKIE, &signed.session, None));
+        if !signed.second_factor {
+            r.headers_mut().append(header::SET_COOKIE, self.cookie(PRE_COOKIE, "", Some(0)));
+        }
         r
     }
 }
@@ -441,7 +448,7 @@ async fn sign_in(State(s): State<AppState>, console: Console, parts: axum::http:
         return console.sign_in_page(StatusCode::TOO_MANY_REQUESTS, &f.email, Some(console.t().too_many_attempts), None);
     }
     match s.service.sign_in(&f.email, &f.password).await {
-        Ok(signed) => console.signed_in(&signed.session),
+        Ok(signed) => console.signed_in(&signed),
         Err(ServiceError::Unauthenticated) => {
             let locked = client.is_some_and(|c| s.guards.failed_attempt(c).is_err());
             let (status, text) = if locked {
@@ -549,7 +556,7 @@ async fn accept_invitation(
         return console.invitation_page(StatusCode::FORBIDDEN, &token, who, vec![console.t().form_expired.into()]);
     }
     match s.service.accept_invitation(&token, &f.password).await {
-        Ok(signed) => console.signed_in(&signed.session),
+        Ok(signed) => console.signed_in(&signed),
         Err(ServiceError::Invalid(invalid)) => {
             let errors = invalid.0.into_iter().map(|e| format!("{}: {}", console.t().new_password, e.message)).collect();
             console.invitation_page(StatusCode::UNPROCESSABLE_ENTITY, &token, who, errors)
