@@ -35,8 +35,11 @@ fn admin_of(console: &Console) -> Result<(ConsoleUser, Uuid), Response> {
     }
 }
 
-fn form_of(console: &Console, body: &Bytes) -> Result<(Vec<(String, String)>, ConsoleUser, Uuid), Response> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+/// A posted form's fields, in order.
+type Fields = Vec<(String, String)>;
+
+fn form_of(console: &Console, body: &Bytes) -> Result<(Fields, ConsoleUser, Uuid), Response> {
+    let pairs: Fields = serde_urlencoded::from_bytes(body).unwrap_or_default();
     let csrf = pairs.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str()).unwrap_or_default();
     console.require_form(csrf)?;
     let (user, issuer) = admin_of(console)?;
