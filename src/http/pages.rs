@@ -41,6 +41,7 @@ ol.cards li{background:#fff;border:1px solid #d0d0d0;border-left-width:.4rem;bor
 .wrap{overflow-wrap:anywhere;word-break:break-word}form.revoke{margin-top:.4rem}form.revoke input{width:auto;max-width:100%}\
 ul.sheet{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(15rem,1fr));gap:1rem}ul.sheet li{background:#fff;border:1px dashed #5a5a5a;padding:.75rem;break-inside:avoid}\
 .depth-1{margin-left:1rem}.depth-2{margin-left:2rem}.depth-3{margin-left:3rem}.depth-4{margin-left:4rem}\
+.table-wrap{overflow-x:auto}table.report{border-collapse:collapse;width:100%}table.report th,table.report td{border-bottom:1px solid #d0d0d0;padding:.3rem .5rem;text-align:left}.key.badges{color:#16324f}.key.certificates{color:#1e7a3c}\
 ul.sheet figure{margin:0;text-align:center}.qr svg{width:12rem;height:12rem}\
 @media print{header.site,.skip{display:none}body{background:#fff}}";
 

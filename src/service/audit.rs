@@ -482,6 +482,41 @@ pub enum ReportGroup {
     Trainer,
 }
 
+/// How many of each in one group (or in all).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ReportCounts {
+    pub awards: usize,
+    pub credentials: usize,
+    pub certificates: usize,
+    pub revocations: usize,
+    pub suspensions: usize,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReportRow {
+    pub group: String,
+    #[serde(flatten)]
+    pub counts: ReportCounts,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TrainerAwards {
+    pub trainer: String,
+    pub awards: usize,
+}
+
+/// An issuer's issuance in a period, grouped.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IssuanceReport {
+    pub issuer: Uuid,
+    pub from: String,
+    pub to: String,
+    pub group: ReportGroup,
+    pub groups: Vec<ReportRow>,
+    pub totals: ReportCounts,
+    pub awards_per_trainer: Vec<TrainerAwards>,
+}
+
 fn month(t: time::OffsetDateTime) -> String {
     format!("{:04}-{:02}", t.year(), t.month() as u8)
 }
@@ -527,7 +562,7 @@ impl Service {
         from: time::OffsetDateTime,
         to: time::OffsetDateTime,
         group: ReportGroup,
-    ) -> ServiceResult<serde_json::Value> {
+    ) -> ServiceResult<IssuanceReport> {
         let scope = self.audit_scope(who, Some(issuer))?;
         let issuer = scope.unwrap_or(issuer);
         self.issuer_spec(issuer).await?;
@@ -577,28 +612,31 @@ impl Service {
                 row[3].insert(c.credential_id);
             }
         }
-        let mut totals = [0usize; 5];
-        let groups: Vec<serde_json::Value> = rows
-            .into_iter()
-            .map(|(k, r)| {
-                for (t, set) in totals.iter_mut().zip(&r) {
-                    *t += set.len();
-                }
-                serde_json::json!({"group": k, "awards": r[0].len(), "credentials": r[1].len(), "certificates": r[4].len(),
-                                   "revocations": r[2].len(), "suspensions": r[3].len()})
-            })
-            .collect();
-        let trainers: Vec<serde_json::Value> =
-            per_trainer.into_iter().map(|(t, a)| serde_json::json!({"trainer": t, "awards": a.len()})).collect();
-        Ok(serde_json::json!({
-            "issuer": issuer,
-            "from": crate::domain::time::rfc3339(from),
-            "to": crate::domain::time::rfc3339(to),
-            "group": group,
-            "groups": groups,
-            "totals": {"awards": totals[0], "credentials": totals[1], "certificates": totals[4],
-                       "revocations": totals[2], "suspensions": totals[3]},
-            "awards_per_trainer": trainers,
-        }))
+        let counts = |r: &[std::collections::BTreeSet<Uuid>; 5]| ReportCounts {
+            awards: r[0].len(),
+            credentials: r[1].len(),
+            certificates: r[4].len(),
+            revocations: r[2].len(),
+            suspensions: r[3].len(),
+        };
+        let groups: Vec<ReportRow> = rows.iter().map(|(k, r)| ReportRow { group: k.clone(), counts: counts(r) }).collect();
+        let totals = groups.iter().fold(ReportCounts::default(), |t, g| ReportCounts {
+            awards: t.awards + g.counts.awards,
+            credentials: t.credentials + g.counts.credentials,
+            certificates: t.certificates + g.counts.certificates,
+            revocations: t.revocations + g.counts.revocations,
+            suspensions: t.suspensions + g.counts.suspensions,
+        });
+        let awards_per_trainer =
+            per_trainer.into_iter().map(|(trainer, a)| TrainerAwards { trainer, awards: a.len() }).collect();
+        Ok(IssuanceReport {
+            issuer,
+            from: crate::domain::time::rfc3339(from),
+            to: crate::domain::time::rfc3339(to),
+            group,
+            groups,
+            totals,
+            awards_per_trainer,
+        })
     }
 }

@@ -1036,3 +1036,41 @@ async fn a_second_factor_guards_sign_in(app: TestApp) {
     assert!(events.iter().any(|e| e.action == "console.second_factor_on"));
     assert!(events.iter().any(|e| e.action == "console.second_factor_off"));
 }
+
+both!(auditor_reads_issuance_reports_in_the_console);
+
+/// Issuance reports: by month, by module (certificates under their line) and by trainer, as a
+/// table and a server-drawn chart whose bars follow the numbers.
+async fn auditor_reads_issuance_reports_in_the_console(app: TestApp) {
+    let issuer = app.issuer("ROC Techniek").await;
+    let l = crate::stacking::line_of(&app, &issuer).await;
+    for who in ["a@example.nl", "b@example.nl", "c@example.nl"] {
+        crate::stacking::award(&app, &l.a, who).await;
+    }
+    crate::stacking::award(&app, &l.b, "a@example.nl").await;
+    let mut auditor = accept(&app, &invite(&app, &issuer, "auditor", "au@roc.example").await, "auditor pass phrase").await;
+    let mut trainer = accept(&app, &invite(&app, &issuer, "trainer", "tr@roc.example").await, "trainer pass phrase").await;
+    assert_eq!(trainer.get("/console/reports").await.status, StatusCode::FORBIDDEN);
+
+    let by_month = auditor.get("/console/reports").await;
+    assert_eq!(by_month.status, StatusCode::OK);
+    assert!(by_month.body.contains("id=\"total-badges\">4<"), "{}", by_month.body);
+    let by_module = auditor.get("/console/reports?group=nanomodule").await;
+    assert!(by_module.body.contains("<th scope=\"row\">Smeren</th><td>3</td><td>3</td>"), "{}", by_module.body);
+    assert!(by_module.body.contains("Onderhoud basis (metro line)"), "the certificate under its line");
+    // The bars: Smeren's 3 badges are three times Trillingen's 1.
+    let widths: Vec<usize> = by_module
+        .body
+        .match_indices("class=\"bar-badges\" x=\"210\" y=\"")
+        .map(|(i, _)| {
+            let rest = &by_module.body[i..];
+            let at = rest.find("width=\"").unwrap() + 7;
+            rest[at..].split('"').next().unwrap().parse().unwrap()
+        })
+        .collect();
+    assert!(widths.contains(&330) && widths.contains(&110), "{widths:?}");
+    let future = auditor.get("/console/reports?from=2099-01-01").await;
+    assert!(future.body.contains("id=\"total-badges\">0<"));
+    let bad = auditor.get("/console/reports?from=soon").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+}

@@ -212,6 +212,13 @@ try {
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('a[href="/console/audit/export.csv"]')]);
   report.export_name = download.suggestedFilename();
   report.export_csv = readFileSync(await download.path(), 'utf8');
+  await page.goto(`${input.base}/console/reports?group=nanomodule`);
+  await audit('reports');
+  await shoot('reports');
+  await page.goto(`${input.base}/console/learners?identity=bob@example.nl`);
+  await audit('learner');
+  await page.goto(`${input.base}/console/account`);
+  await audit('account');
 } finally {
   await browser.close();
 }

@@ -17,6 +17,7 @@ mod learners;
 mod lines;
 mod nanomodules;
 mod people;
+mod reports;
 mod security;
 mod settings;
 pub mod texts;
@@ -58,6 +59,7 @@ pub fn router() -> Router<AppState> {
         .merge(settings::router())
         .merge(learners::router())
         .merge(security::router())
+        .merge(reports::router())
         .merge(people::router())
 }
 
@@ -280,6 +282,9 @@ fn nav(t: &ConsoleTexts, who: &crate::domain::access::Principal) -> Vec<NavLink>
     }
     if who.role != Role::Trainer {
         out.push(link("/console/audit".into(), t.nav_audit));
+    }
+    if who.role != Role::Trainer && who.issuer_id.is_some() {
+        out.push(link("/console/reports".into(), t.nav_reports));
     }
     out.push(link("/console/account".into(), t.nav_account));
     out
