@@ -148,6 +148,8 @@ struct BadgePage<'a> {
     recipient: Option<&'a str>,
     issued: &'a str,
     issued_day: &'a str,
+    /// The module's study load in hours, as the reader writes numbers.
+    study_hours: Option<String>,
     criteria: &'a str,
     skills: Vec<Link>,
     evidence: Vec<Link>,
@@ -222,7 +224,10 @@ pub fn badge_page(
         issuer_name,
         recipient,
         issued,
-        issued_day: issued.get(0..10).unwrap_or(issued),
+        issued_day: &crate::domain::time::parse_rfc3339(issued)
+            .map(|t| super::texts::long_date(lang, t, false))
+            .unwrap_or_else(|| issued.get(0..10).unwrap_or(issued).to_string()),
+        study_hours: vc["credentialSubject"]["creditsEarned"].as_f64().map(|h| super::texts::number(lang, h)),
         criteria: a["criteria"]["narrative"].as_str().unwrap_or(""),
         skills,
         evidence,

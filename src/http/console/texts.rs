@@ -261,7 +261,6 @@ pub struct ConsoleTexts {
     pub total: &'static str,
     pub chart_label: &'static str,
     pub per_trainer: &'static str,
-    pub months: [&'static str; 12],
 }
 
 pub static EN: ConsoleTexts = ConsoleTexts {
@@ -520,7 +519,6 @@ pub static EN: ConsoleTexts = ConsoleTexts {
     total: "Total",
     chart_label: "Badges and certificates per group",
     per_trainer: "Awards per trainer",
-    months: ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"],
 };
 
 pub static NL: ConsoleTexts = ConsoleTexts {
@@ -779,7 +777,6 @@ pub static NL: ConsoleTexts = ConsoleTexts {
     total: "Totaal",
     chart_label: "Badges en certificaten per groep",
     per_trainer: "Uitreikingen per trainer",
-    months: ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december"],
 };
 
 impl ConsoleTexts {
@@ -814,9 +811,7 @@ pub fn texts(lang: Lang) -> &'static ConsoleTexts {
 /// A date as people write it: "29 November 2026" / "29 november 2026", with the time when
 /// `with_time` (24-hour clock, UTC).
 pub fn date(lang: Lang, t: OffsetDateTime, with_time: bool) -> String {
-    let month = texts(lang).months[t.month() as usize - 1];
-    let day = format!("{} {month} {}", t.day(), t.year());
-    if with_time { format!("{day}, {:02}:{:02}", t.hour(), t.minute()) } else { day }
+    crate::http::texts::long_date(lang, t, with_time)
 }
 
 #[cfg(test)]
