@@ -250,69 +250,19 @@ fn keep_counted(node: &mut Explanation, own: &HashSet<Uuid>) {
     }
 }
 
-/// One line as drawn: name, colour and stations (name, filled in).
-pub struct DrawnLine {
-    pub name: String,
-    pub colour: String,
-    pub stations: Vec<(String, bool)>,
-}
-
-/// Stations per row: a long line snakes down (left to right, then back) instead of growing
-/// wider, so the picture keeps a phone-readable scale.
-const PER_ROW: usize = 3;
-
-struct StationView<'a> {
-    x: usize,
-    y: usize,
-    name: &'a str,
-    done: bool,
-}
-
-struct LineView<'a> {
-    name: &'a str,
-    colour: &'a str,
-    label_y: usize,
-    points: String,
-    stations: Vec<StationView<'a>>,
-}
+pub use super::map::{DrawnLine, DrawnStation};
 
 #[derive(askama::Template)]
 #[template(path = "map.svg")]
 struct MapSvg<'a> {
     title: &'a str,
-    width: usize,
-    height: usize,
-    lines: Vec<LineView<'a>>,
+    l: super::map::Layout,
 }
 
-/// The metro map as SVG: each line a coloured track, stations as dots with their names
-/// (filled when done). Sized by a viewBox, at most three stations wide.
+/// The metro map as SVG: one network, a shared station one interchange, names wrapped on the
+/// right (see [`super::map`]).
 pub fn map_svg(title: &str, lines: &[DrawnLine]) -> String {
-    const GAP: usize = 130;
-    const ROW: usize = 80;
-    const LEFT: usize = 60;
-    let width = LEFT * 2 + (PER_ROW - 1) * GAP;
-    let rows = |n: usize| n.div_ceil(PER_ROW).max(1);
-    let height = 60 + lines.iter().map(|l| 50 + rows(l.stations.len()) * ROW).sum::<usize>().max(ROW);
-    let mut top = 60;
-    let mut views = Vec::with_capacity(lines.len());
-    for line in lines {
-        let at = |j: usize| {
-            let (row, col) = (j / PER_ROW, j % PER_ROW);
-            let col = if row % 2 == 0 { col } else { PER_ROW - 1 - col };
-            (LEFT + col * GAP, top + 50 + row * ROW)
-        };
-        let stations: Vec<StationView> = line
-            .stations
-            .iter()
-            .enumerate()
-            .map(|(j, (name, done))| StationView { x: at(j).0, y: at(j).1, name, done: *done })
-            .collect();
-        let points = stations.iter().map(|s| format!("{},{}", s.x, s.y)).collect::<Vec<_>>().join(" ");
-        views.push(LineView { name: &line.name, colour: &line.colour, label_y: top + 18, points, stations });
-        top += 50 + rows(line.stations.len()) * ROW;
-    }
-    askama::Template::render(&MapSvg { title, width, height, lines: views }).expect("the map template renders")
+    askama::Template::render(&MapSvg { title, l: super::map::layout(lines) }).expect("the map template renders")
 }
 
 impl Service {
@@ -329,7 +279,7 @@ impl Service {
                     Some(v) => decode_spec::<NanomoduleSpec>(&v.spec)?.name.unwrap_or_default(),
                     None => st.to_string(),
                 };
-                stations.push((name, false));
+                stations.push(DrawnStation { id: *st, name, done: false });
             }
             lines.push(DrawnLine {
                 name: s.name.unwrap_or_default(),
@@ -347,10 +297,8 @@ mod tests {
 
     #[test]
     fn map_escapes_names() {
-        let svg = map_svg(
-            "A & B",
-            &[DrawnLine { name: "<x>".into(), colour: "#123456".into(), stations: vec![("\"s\"".into(), true)] }],
-        );
+        let station = DrawnStation { id: Uuid::from_u128(1), name: "\"s\"".into(), done: true };
+        let svg = map_svg("A & B", &[DrawnLine { name: "<x>".into(), colour: "#123456".into(), stations: vec![station] }]);
         assert!(svg.contains("A &#38; B") && svg.contains("&#60;x&#62;") && svg.contains("&#34;s&#34;"), "{svg}");
         // The picture passes the same allowlist as uploaded artwork.
         crate::credential::image::check_svg(&svg).expect("a clean SVG");
@@ -358,12 +306,11 @@ mod tests {
     }
 
     #[test]
-    fn long_lines_snake_instead_of_widening() {
-        let stations: Vec<(String, bool)> = (0..7).map(|i| (format!("S{i}"), i < 2)).collect();
-        let svg = map_svg("M", &[DrawnLine { name: "L".into(), colour: "#123456".into(), stations }]);
-        assert!(svg.contains("viewBox=\"0 0 380 "), "three stations wide whatever the length: {svg}");
-        assert_eq!(svg.matches("class=\"station done\"").count(), 2);
-        // Row two runs back: its first station sits right, under the third.
-        assert!(svg.contains("points=\"60,110 190,110 320,110 320,190 190,190 60,190 60,270\""), "{svg}");
+    fn the_network_map_is_clean_svg() {
+        let svg = map_svg("Techniek", &super::super::map::tests::fixture());
+        crate::credential::image::check_svg(&svg).expect("a clean SVG");
+        assert_eq!(svg.matches("class=\"station").count(), 7, "{svg}");
+        assert_eq!(svg.matches("<rect class=\"station").count(), 2, "two interchanges");
+        assert_eq!(svg.matches("class=\"station done\"").count(), 1);
     }
 }

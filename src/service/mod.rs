@@ -12,6 +12,7 @@ mod health;
 mod issuer;
 mod key;
 mod learner_data;
+mod map;
 mod member;
 mod metro;
 mod nanomodule;

@@ -283,7 +283,13 @@ impl Service {
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .map(|s| (s["name"].as_str().unwrap_or_default().to_string(), s["done"] == true))
+                    .filter_map(|s| {
+                        Some(super::metro::DrawnStation {
+                            id: s["id"].as_str()?.parse().ok()?,
+                            name: s["name"].as_str().unwrap_or_default().to_string(),
+                            done: s["done"] == true,
+                        })
+                    })
                     .collect(),
             })
             .collect();

@@ -106,7 +106,7 @@ async fn progress_page_in_a_real_browser(app: TestApp) {
     let svg =
         tokio::task::spawn_blocking(move || load(&map_url, &format!("progress-map-{backend}.png"))).await.unwrap();
     assert_eq!(svg.matches("class=\"station done\"").count(), 1, "{svg}");
-    assert_eq!(svg.matches("class=\"station\"").count(), 1, "{svg}");
+    assert_eq!(svg.matches("class=\"station next\"").count(), 1, "the next station stands out: {svg}");
     app.stop().await;
 }
 
@@ -184,5 +184,88 @@ async fn console_in_a_real_browser(app: TestApp) {
     assert_eq!(report["export_name"], "audit-trail.csv");
     let csv = report["export_csv"].as_str().unwrap();
     assert!(csv.starts_with("seq,occurred_at") && csv.contains("credential.revoked") && csv.contains("member.added"));
+    app.stop().await;
+}
+
+both!(metro_map_is_one_network_in_a_real_browser);
+
+/// The sector's map as one network: three lines, two interchanges, 40-character names. In
+/// Chromium, at 360 and 1280 px, no label, station or track segment overlaps another (a track
+/// touches only the two stations it joins).
+async fn metro_map_is_one_network_in_a_real_browser(app: TestApp) {
+    let issuer = app.issuer("Techniek Twente").await;
+    let m = |name: &'static str| {
+        let app = &app;
+        let issuer = issuer.clone();
+        async move { app.module(&issuer, name).await }
+    };
+    let smeren = m("Smeren").await;
+    let hoog = m("Veilig werken met hoogspanning in de praktijk").await;
+    let trillingen = m("Trillingen meten aan roterende machines").await;
+    let meten = m("Meten aan installaties en schakelkasten").await;
+    let nen = m("NEN 3140").await;
+    let data = m("Data lezen").await;
+    let plannen = m("Voorspellend onderhoud plannen en uitvoeren").await;
+    let (_, map) = app.post(&format!("/api/v1/issuers/{issuer}/metro-maps"), ADMIN, json!({"name": "Techniek"})).await;
+    let map = map["id"].as_str().unwrap().to_string();
+    for (name, colour, stations) in [
+        ("Onderhoud basis", "#0a7d3b", vec![&smeren, &hoog, &trillingen]),
+        ("Elektrotechniek", "#b3261e", vec![&meten, &hoog, &nen]),
+        ("Smart maintenance", "#16324f", vec![&data, &trillingen, &plannen]),
+    ] {
+        let (s, body) = app
+            .post(
+                &format!("/api/v1/issuers/{issuer}/metro-lines"),
+                ADMIN,
+                json!({"name": name, "metro_map": map, "colour": colour, "stations": stations,
+                       "certificate": {"name": format!("Deelcertificaat {name}"), "description": "d"}}),
+            )
+            .await;
+        assert_eq!(s, reqwest::StatusCode::CREATED, "{body}");
+    }
+    let url = format!("{}/metro-maps/{map}/map.svg", app.base);
+    let backend = if app.db.url.starts_with("sqlite") { "sqlite" } else { "postgres" };
+    let artifacts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/artifacts").join(backend);
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let report = tokio::task::spawn_blocking(move || {
+        let chromium = chromium();
+        crate::interop::ensure_npm();
+        let out = Command::new("node")
+            .arg(crate::interop::interop_dir().join("map.mjs"))
+            .arg(&url)
+            .env("CHROMIUM", chromium)
+            .env("ARTIFACTS", &artifacts)
+            .output()
+            .expect("node is installed");
+        assert!(out.status.success(), "map.mjs failed: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    })
+    .await
+    .unwrap();
+    for width in ["360", "1280"] {
+        assert_eq!(report[format!("{width}_fits")], json!(true), "the map fits {width} px");
+        let boxes = report[width].as_array().unwrap();
+        assert_eq!(boxes.iter().filter(|b| b["id"].as_str().unwrap().starts_with("st-")).count(), 7, "shared stations once");
+        assert_eq!(boxes.iter().filter(|b| b["id"].as_str().unwrap().starts_with("lb-")).count(), 7);
+        assert_eq!(boxes.iter().filter(|b| b["id"].as_str().unwrap().starts_with("tr-")).count(), 6);
+        let joins = |track: &str, station: &str| {
+            let parts: Vec<&str> = track.split('-').collect();
+            let s = station.trim_start_matches("st-");
+            parts[2] == s || parts[3] == s
+        };
+        for (i, a) in boxes.iter().enumerate() {
+            for b in &boxes[i + 1..] {
+                let (ia, ib) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
+                let f = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap();
+                let overlap = f(a, "x") < f(b, "x") + f(b, "w")
+                    && f(b, "x") < f(a, "x") + f(a, "w")
+                    && f(a, "y") < f(b, "y") + f(b, "h")
+                    && f(b, "y") < f(a, "y") + f(a, "h");
+                let allowed = (ia.starts_with("tr-") && ib.starts_with("st-") && joins(ia, ib))
+                    || (ib.starts_with("tr-") && ia.starts_with("st-") && joins(ib, ia));
+                assert!(!overlap || allowed, "at {width} px {ia} overlaps {ib}: {a} {b}");
+            }
+        }
+    }
     app.stop().await;
 }

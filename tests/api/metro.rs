@@ -166,14 +166,14 @@ async fn lines_versions_and_progress(app: TestApp) {
     );
     let (_, lines) = app.get(&format!("/api/v1/issuers/{issuer}/metro-lines"), Some(&trainer)).await;
     assert_eq!(lines["metro_lines"].as_array().unwrap().len(), 1);
-    // The public map: one coloured track per line, a dot and a name per station.
+    // The public map: one coloured track per line (named in the legend), a dot and a name per station.
     let resp = app.client.get(format!("{}/metro-maps/{map}/map.svg", app.base)).send().await.unwrap();
     assert_eq!(resp.headers()["content-type"], "image/svg+xml");
     let svg = resp.text().await.unwrap();
     assert!(svg.starts_with("<svg") && svg.ends_with("</svg>") && svg.contains("viewBox="));
-    assert_eq!(svg.matches("<g class=\"line\">").count(), 1);
+    assert_eq!(svg.matches("<text class=\"legend\"").count(), 1);
     assert_eq!(svg.matches("<circle").count(), 3);
-    assert!(svg.contains("stroke=\"#0077aa\"") && svg.contains(">Trillingen</text>"));
+    assert!(svg.contains("stroke=\"#0077aa\"") && svg.contains(">Trillingen</tspan>"));
     assert!(svg.contains("Maakindustrie — Smart Maintenance"));
     assert_eq!(svg.matches('<').count(), svg.matches('>').count(), "well-formed tags");
     assert_eq!(app.get(&format!("/metro-maps/{}/map.svg", uuid::Uuid::new_v4()), None).await.0, StatusCode::NOT_FOUND);
