@@ -41,6 +41,7 @@ impl Service {
     /// and the position to continue from when more may match. One request reads at most
     /// [`SEARCH_SCAN`] events, so a filter matching nothing cannot make it scan the whole trail;
     /// the cursor then continues where the scan stopped.
+    #[tracing::instrument(skip_all, fields(scope = ?scope, after))]
     pub async fn audit_search(
         &self,
         scope: AuditScope,
@@ -84,6 +85,7 @@ impl Service {
 
     /// Recomputes the chains in `scope` (every chain when `None`) page by page, so memory stays
     /// flat however long they are, and checks them against the signed checkpoints.
+    #[tracing::instrument(skip_all, fields(scope = ?scope))]
     pub async fn audit_check(&self, scope: AuditScope) -> ServiceResult<AuditReport> {
         let close = self.store.legacy_close().await?;
         let origin = close.as_ref().map(|c| c.root.clone()).unwrap_or_else(|| GENESIS_HASH.to_string());
@@ -555,6 +557,7 @@ impl Service {
 
     /// Counts of awards, credentials, certificates, revocations and suspensions for an issuer
     /// in `[from, to)`, grouped by month, nanomodule or awarding member, plus awards per trainer.
+    #[tracing::instrument(skip_all, fields(issuer = %issuer, group = ?group))]
     pub async fn issuance_report(
         &self,
         who: &Principal,

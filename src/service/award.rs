@@ -58,6 +58,7 @@ impl Service {
         format!("{}/status/{id}", self.base_url)
     }
 
+    #[tracing::instrument(skip_all, fields(nanomodule = %nanomodule, actor = %who.token_id, dry_run = req.dry_run))]
     pub async fn award(&self, who: &Principal, nanomodule: Uuid, req: AwardRequest) -> ServiceResult<AwardOutcome> {
         let module = self.store.nanomodule_version(nanomodule, None).await?.ok_or(ServiceError::NotFound)?;
         who.check(module.issuer_id, Action::Award)?;

@@ -297,6 +297,7 @@ impl Service {
     }
 
     /// Sets the password through an invitation link (used up here) and signs the person in.
+    #[tracing::instrument(skip_all)]
     pub async fn accept_invitation(&self, token: &str, password: &str) -> ServiceResult<SignedIn> {
         check_password(password)?;
         let hash = hash_password(password.to_string()).await?;
@@ -315,6 +316,7 @@ impl Service {
 
     /// Password sign-in. Every failure looks the same to the caller (unknown address, wrong
     /// password, locked account); five failures in a row lock the account for 15 minutes.
+    #[tracing::instrument(skip_all)]
     pub async fn sign_in(&self, email: &str, password: &str) -> ServiceResult<SignedIn> {
         let email = email.trim().to_lowercase();
         let account = if email.is_empty() || password.len() > MAX_PASSWORD {
@@ -359,6 +361,7 @@ impl Service {
 
     /// The second factor: a current code from the authenticator, used once. Wrong codes count
     /// towards the account's lockout like wrong passwords.
+    #[tracing::instrument(skip_all)]
     pub async fn give_second_factor(&self, session: &str, code: &str) -> ServiceResult<()> {
         let account = self.awaiting_second_factor(session).await?.ok_or(ServiceError::Unauthenticated)?;
         let a = self.store.account(account).await?.ok_or(ServiceError::Unauthenticated)?;
@@ -729,6 +732,7 @@ impl Service {
 
     /// Searches the issuer's credentials (staff who may read the issuer's data, trainers aside:
     /// they see their own awards). Newest first, at most [`SEARCH_LIMIT`].
+    #[tracing::instrument(skip_all, fields(issuer = %issuer, actor = %who.token_id))]
     pub async fn search_credentials(
         &self,
         who: &Principal,

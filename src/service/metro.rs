@@ -112,6 +112,7 @@ impl Service {
         self.create_line(who, issuer, spec, Some((id, map))).await
     }
 
+    #[tracing::instrument(skip_all, fields(issuer = %issuer, actor = %who.token_id))]
     async fn create_line(
         &self,
         who: &Principal,

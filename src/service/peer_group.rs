@@ -88,6 +88,7 @@ impl Service {
     }
 
     /// Trainers and issuer admins make groups (they award from them).
+    #[tracing::instrument(skip_all, fields(issuer = %issuer, actor = %who.token_id))]
     pub async fn create_peer_group(
         &self,
         who: &Principal,

@@ -47,6 +47,7 @@ pub(super) fn may_change(who: &Principal, c: &CredentialState, change: StatusCha
 impl Service {
     /// Changes the status of every credential in `ids`, all or nothing, each with an audit
     /// event carrying the reason's digest. Returns the new states.
+    #[tracing::instrument(skip_all, fields(credentials = ids.len(), change = ?change, actor = %who.token_id))]
     pub async fn change_status(
         &self,
         who: &Principal,

@@ -168,7 +168,19 @@ impl TestApp {
         self.store.close().await;
         let _ = std::fs::remove_file(&self.master_key_file);
     }
+}
 
+/// A test that ends without `stop` (or panics) still stops its server and removes its key file.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = std::fs::remove_file(&self.master_key_file);
+    }
+}
+
+impl TestApp {
     pub async fn call(
         &self,
         method: Method,
