@@ -455,6 +455,20 @@ async fn admin_invites_and_auditor_audits_in_the_console(app: TestApp) {
     assert!(own.body.contains("au@twente.example") && own.body.contains("auditor"));
     assert_eq!(issuer_admin.get(&format!("/console/issuers/{other}")).await.status, StatusCode::NOT_FOUND);
     assert_eq!(issuer_admin.get("/console/issuers").await.status, StatusCode::FORBIDDEN);
+    // The public profile, edited by the issuer's admin (the API's validation and audit event).
+    let profile = issuer_admin
+        .post(
+            &format!("{issuer_page}/profile"),
+            &[("csrf", &own.hidden("csrf")), ("name", "Techniek Twente"), ("url", "https://techniektwente.example"),
+              ("email", "info@techniektwente.example"), ("description", "Opleidingen voor de maakindustrie")],
+        )
+        .await;
+    assert_eq!(profile.status, StatusCode::SEE_OTHER, "{}", profile.body);
+    assert!(issuer_admin.get(&profile.location()).await.body.contains("The profile is saved"));
+    let (_, view) = app.get(&format!("/api/v1/issuers/{issuer}"), Some(ADMIN)).await;
+    assert_eq!(view["description"], "Opleidingen voor de maakindustrie", "{view}");
+    let bad = issuer_admin.post(&format!("{issuer_page}/profile"), &[("csrf", &own.hidden("csrf")), ("name", "X"), ("url", "javascript:alert(1)")]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(trainer.get(&issuer_page).await.status, StatusCode::FORBIDDEN);
     assert_eq!(trainer.get("/console/audit").await.status, StatusCode::FORBIDDEN);
 

@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/issuers", get(issuers).post(create_issuer))
         .route("/console/issuers/{id}", get(members))
         .route("/console/issuers/{id}/members", post(invite))
+        .route("/console/issuers/{id}/profile", post(profile))
         .route("/console/issuers/{id}/members/{member}/reset", post(reset))
         .route("/console/issuers/{id}/members/{member}/remove", post(remove))
 }
@@ -91,6 +92,8 @@ struct MembersPage {
 struct Made {
     to: String,
     invitation: Option<Invitation>,
+    /// The profile was just saved (no link made).
+    saved: bool,
 }
 
 impl Console {
@@ -123,12 +126,16 @@ impl Console {
     }
 }
 
-async fn members(State(s): State<AppState>, console: Console, Path(id): Path<String>) -> Response {
+async fn members(State(s): State<AppState>, console: Console, Path(id): Path<String>, uri: axum::http::Uri) -> Response {
     if let Err(r) = console.require() {
         return r;
     }
+    let saved = uri.query().is_some_and(|q| q.contains("saved=1"));
     match id.parse::<Uuid>() {
-        Ok(id) => console.members_page(&s, id, None, StatusCode::OK).await,
+        Ok(id) => {
+            let made = saved.then(|| Made { to: String::new(), invitation: None, saved: true });
+            console.members_page(&s, id, made, StatusCode::OK).await
+        }
         Err(_) => console.fail(ServiceError::NotFound),
     }
 }
@@ -162,7 +169,7 @@ async fn invite(State(s): State<AppState>, console: Console, Path(id): Path<Stri
                 url,
                 expires_at: m.invitation_expires_at.unwrap_or_else(|| s.service.now()),
             });
-            let made = Made { to: m.email, invitation };
+            let made = Made { to: m.email, invitation, saved: false };
             console.members_page(&s, issuer, Some(made), StatusCode::CREATED).await
         }
         Err(e) => console.fail(e),
@@ -206,7 +213,7 @@ async fn reset(
     };
     match s.service.reset_member_password(&user.principal, issuer, member).await {
         Ok(invitation) => {
-            console.members_page(&s, issuer, Some(Made { to, invitation: Some(invitation) }), StatusCode::CREATED).await
+            console.members_page(&s, issuer, Some(Made { to, invitation: Some(invitation), saved: false }), StatusCode::CREATED).await
         }
         Err(e) => console.fail(e),
     }
@@ -224,6 +231,27 @@ async fn remove(
     };
     match s.service.remove_member(&user.principal, issuer, member).await {
         Ok(()) => Redirect::to(&format!("/console/issuers/{issuer}")).into_response(),
+        Err(e) => console.fail(e),
+    }
+}
+
+/// The issuer's public profile (name, website, contact address, description): a merge patch
+/// through the API's use case, so validation and the audit event are the API's.
+async fn profile(State(s): State<AppState>, console: Console, Path(id): Path<String>, body: Bytes) -> Response {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let field = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+    let user = match console.require_form(&field("csrf")) {
+        Ok(u) => u.clone(),
+        Err(r) => return r,
+    };
+    let Ok(issuer) = id.parse::<Uuid>() else { return console.fail(ServiceError::NotFound) };
+    let text = |k: &str| {
+        let v = field(k);
+        if v.is_empty() { serde_json::Value::Null } else { serde_json::Value::String(v) }
+    };
+    let patch = serde_json::json!({"name": text("name"), "url": text("url"), "email": text("email"), "description": text("description")});
+    match s.service.update_issuer(&user.principal, issuer, &patch).await {
+        Ok(_) => Redirect::to(&format!("/console/issuers/{issuer}?saved=1")).into_response(),
         Err(e) => console.fail(e),
     }
 }

@@ -261,6 +261,9 @@ pub struct ConsoleTexts {
     pub total: &'static str,
     pub chart_label: &'static str,
     pub per_trainer: &'static str,
+    pub profile: &'static str,
+    pub issuer_email: &'static str,
+    pub profile_saved: &'static str,
 }
 
 pub static EN: ConsoleTexts = ConsoleTexts {
@@ -519,6 +522,9 @@ pub static EN: ConsoleTexts = ConsoleTexts {
     total: "Total",
     chart_label: "Badges and certificates per group",
     per_trainer: "Awards per trainer",
+    profile: "Public profile",
+    issuer_email: "Contact e-mail address",
+    profile_saved: "The profile is saved.",
 };
 
 pub static NL: ConsoleTexts = ConsoleTexts {
@@ -777,6 +783,9 @@ pub static NL: ConsoleTexts = ConsoleTexts {
     total: "Totaal",
     chart_label: "Badges en certificaten per groep",
     per_trainer: "Uitreikingen per trainer",
+    profile: "Openbaar profiel",
+    issuer_email: "Contact-e-mailadres",
+    profile_saved: "Het profiel is opgeslagen.",
 };
 
 impl ConsoleTexts {
