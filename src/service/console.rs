@@ -123,6 +123,11 @@ fn digest(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
 
+/// An audit event about the person's own account.
+fn account_event(user: &ConsoleUser, action: &'static str) -> NewEvent {
+    NewEvent::new(&user.principal.actor(), user.principal.issuer_id, action, user.account_id, &serde_json::json!({}))
+}
+
 fn principal_of(a: &AccountRow) -> ServiceResult<Principal> {
     let role = a.role.parse::<Role>().map_err(|e| ServiceError::Store(StoreError::Corrupt(e)))?;
     Ok(Principal { token_id: format!("console:{}", a.account_id), role, issuer_id: a.issuer_id, member_id: a.member_id })
@@ -369,9 +374,11 @@ impl Service {
         if a.locked_until.is_some_and(|until| until > now) {
             return Err(ServiceError::Unauthenticated);
         }
-        let name = totp_name(account);
-        let sealed = self.store.sealed_secret(&name).await?.ok_or(ServiceError::Unauthenticated)?;
-        let secret = self.master_key.open(&sealed, &secret_context(&name))?;
+        let secret = self.totp_secret(&totp_name(account)).await.map_err(|e| match e {
+            ServiceError::NotFound => ServiceError::Unauthenticated,
+            // An outage is said as one, never as a wrong code.
+            other => other,
+        })?;
         match totp_step(&secret, code, now) {
             Some(step) if self.store.use_totp_step(account, step).await? => {
                 self.store.verify_session(digest(session), now).await?;
@@ -409,8 +416,7 @@ impl Service {
     /// Turns the second factor on once a code from the new authenticator checks out.
     pub async fn confirm_second_factor(&self, user: &ConsoleUser, code: &str) -> ServiceResult<()> {
         let pending = totp_pending_name(user.account_id);
-        let sealed = self.store.sealed_secret(&pending).await?.ok_or(ServiceError::NotFound)?;
-        let secret = self.master_key.open(&sealed, &secret_context(&pending))?;
+        let secret = self.totp_secret(&pending).await?;
         let step = totp_step(&secret, code, self.now())
             .ok_or_else(|| Invalid::one("code", "does not match: check the time on your phone and try the next code"))?;
         self.store.use_totp_step(user.account_id, step).await?;
@@ -418,14 +424,7 @@ impl Service {
         let mut tx = self.store.begin().await?;
         tx.put_sealed_secret(&name, self.master_key.seal(&secret, &secret_context(&name)), self.now()).await?;
         tx.delete_sealed_secret(&pending).await?;
-        tx.audit(vec![NewEvent::new(
-            &user.principal.actor(),
-            user.principal.issuer_id,
-            "console.second_factor_on",
-            user.account_id,
-            &serde_json::json!({}),
-        )])
-        .await?;
+        tx.audit(vec![account_event(user, "console.second_factor_on")]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -433,24 +432,22 @@ impl Service {
     /// Turns the second factor off (a current code proves the person still has it).
     pub async fn remove_second_factor(&self, user: &ConsoleUser, code: &str) -> ServiceResult<()> {
         let name = totp_name(user.account_id);
-        let sealed = self.store.sealed_secret(&name).await?.ok_or(ServiceError::NotFound)?;
-        let secret = self.master_key.open(&sealed, &secret_context(&name))?;
+        let secret = self.totp_secret(&name).await?;
         let step = totp_step(&secret, code, self.now()).ok_or_else(|| Invalid::one("code", "does not match"))?;
         if !self.store.use_totp_step(user.account_id, step).await? {
             return Err(Invalid::one("code", "was used already; wait for the next one").into());
         }
         let mut tx = self.store.begin().await?;
         tx.delete_sealed_secret(&name).await?;
-        tx.audit(vec![NewEvent::new(
-            &user.principal.actor(),
-            user.principal.issuer_id,
-            "console.second_factor_off",
-            user.account_id,
-            &serde_json::json!({}),
-        )])
-        .await?;
+        tx.audit(vec![account_event(user, "console.second_factor_off")]).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// A TOTP secret (active or pending), unsealed.
+    async fn totp_secret(&self, name: &str) -> ServiceResult<zeroize::Zeroizing<Vec<u8>>> {
+        let sealed = self.store.sealed_secret(name).await?.ok_or(ServiceError::NotFound)?;
+        Ok(self.master_key.open(&sealed, &secret_context(name))?)
     }
 
     /// The person a session cookie stands for, while the session lives.
