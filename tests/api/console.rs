@@ -1088,3 +1088,22 @@ async fn auditor_reads_issuance_reports_in_the_console(app: TestApp) {
     let bad = auditor.get("/console/reports?from=soon").await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+both!(a_session_works_on_every_instance);
+
+/// Sessions live in the database: signed in through one instance, the same cookie works on
+/// another (several stateless instances on PostgreSQL; on SQLite, two servers on one file), and
+/// signing out on one ends it on both.
+async fn a_session_works_on_every_instance(app: TestApp) {
+    let issuer = app.issuer("Techniek Twente").await;
+    let mut b = accept(&app, &invite(&app, &issuer, "auditor", "au@twente.example").await, "auditor pass phrase").await;
+    let other = TestApp::start(app.db.clone(), crate::harness::TEST_MASTER_KEY).await;
+    let mut there = Browser::new(&other);
+    there.cookies = b.cookies.clone();
+    let home = there.get("/console").await;
+    assert!(home.body.contains("Sign out") && home.body.contains("Techniek Twente"), "{}", home.body);
+    let out = there.post("/console/sign-out", &[("csrf", &home.hidden("csrf"))]).await;
+    assert_eq!(out.status, StatusCode::OK);
+    assert!(b.get("/console").await.body.contains("name=\"password\""), "signed out on the first instance too");
+    other.stop().await;
+}
