@@ -792,6 +792,15 @@ async fn issuer_admin_builds_a_metro_line_in_the_console(app: TestApp) {
     let list = admin.get("/console/metro-lines").await;
     assert!(list.body.contains("Onderhoud basis") && list.body.contains("version 2 · 3 stations"), "{}", list.body);
 
+    // The rule tried on a learner: the evaluator's explanation, in words, before anyone relies on it.
+    let (s, _) = app.post(&format!("/api/v1/nanomodules/{smeren}/awards"), ADMIN, json!({"recipients": [{"identity": "ann@example.nl"}]})).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let tried = admin.get(&format!("{page}?sample=Ann@example.nl")).await;
+    assert!(tried.body.contains("id=\"sample-result\"") && tried.body.contains("not yet completed"), "{}", tried.body);
+    assert!(tried.body.contains("✓") && tried.body.contains("Trillingen meten"), "{}", tried.body);
+    let nobody = admin.get(&format!("{page}?sample=nobody@example.nl")).await;
+    assert!(nobody.body.contains("has awarded nothing to this learner"));
+
     // A nested rule only the JSON editor can say comes back in the editor.
     let nested = json!({"all": [{"nanomodule": smeren}, {"at_least": {"n": 1, "of": [{"nanomodule": trillingen}, {"nanomodule": hygiene}]}}]});
     let saved = admin

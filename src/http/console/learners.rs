@@ -46,7 +46,8 @@ struct LearnerPage {
     notice: Option<&'static str>,
 }
 
-fn words(e: &Explanation, depth: usize, out: &mut Vec<(usize, bool, String)>) {
+/// The explanation in plain words, depth first: (indent, satisfied, words).
+pub(super) fn words(e: &Explanation, depth: usize, out: &mut Vec<(usize, bool, String)>) {
     out.push((depth, e.satisfied, e.detail.clone()));
     for c in &e.children {
         words(c, depth + 1, out);

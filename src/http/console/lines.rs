@@ -220,7 +220,14 @@ struct LinePage {
     stations: Vec<StationRow>,
     problems: Vec<String>,
     saved: bool,
+    /// The rule tried on a learner: their address and the explanation, or `None` when they
+    /// hold nothing of this issuer's.
+    sample: Option<Sample>,
 }
+
+/// A learner the rule was tried on: their address, and whether and why the rule holds (none
+/// when they hold nothing of this issuer's).
+type Sample = (String, Option<(bool, Vec<(usize, bool, String)>)>);
 
 impl Console {
     #[allow(clippy::too_many_arguments)]
@@ -234,6 +241,7 @@ impl Console {
         form: LineForm,
         problems: Vec<String>,
         saved: bool,
+        sample: Option<Sample>,
     ) -> Response {
         let loaded = async {
             let maps = s.service.metro_maps(&user.principal, issuer).await?;
@@ -265,7 +273,7 @@ impl Console {
             })
             .collect();
         let title = if view.is_some() { form.name.clone() } else { self.t().new_line.to_string() };
-        self.page(status, &LinePage { c: self.chrome(&title), view, form, maps, stations, problems, saved })
+        self.page(status, &LinePage { c: self.chrome(&title), view, form, maps, stations, problems, saved, sample })
     }
 }
 
@@ -284,7 +292,7 @@ async fn new_form(State(s): State<AppState>, console: Console) -> Response {
         Err(r) => return r,
     };
     let form = LineForm { kind: "all".into(), colour: "#0a7d3b".into(), ..LineForm::default() };
-    console.line_page(&s, &user, issuer, StatusCode::OK, None, form, vec![], false).await
+    console.line_page(&s, &user, issuer, StatusCode::OK, None, form, vec![], false, None).await
 }
 
 /// The partners whose modules the chosen stations are (the line must accept them).
@@ -329,7 +337,7 @@ async fn create(State(s): State<AppState>, console: Console, body: Bytes) -> Res
         Ok(view) => Redirect::to(&format!("/console/metro-lines/{}", view.id)).into_response(),
         Err(e) => match super::field_problems(e) {
             Ok(problems) => {
-                console.line_page(&s, &user, issuer, StatusCode::UNPROCESSABLE_ENTITY, None, form, problems, false).await
+                console.line_page(&s, &user, issuer, StatusCode::UNPROCESSABLE_ENTITY, None, form, problems, false, None).await
             }
             Err(e) => console.fail(e),
         },
@@ -342,11 +350,26 @@ async fn edit_form(State(s): State<AppState>, console: Console, Path(raw): Path<
         Err(r) => return r,
     };
     let Ok(id) = raw.parse::<Uuid>() else { return console.fail(ServiceError::NotFound) };
+    let q: Vec<(String, String)> = uri.query().and_then(|q| serde_urlencoded::from_str(q).ok()).unwrap_or_default();
+    let sample = q.iter().find(|(k, _)| k == "sample").map(|(_, v)| v.trim().to_lowercase()).filter(|v| !v.is_empty());
     match s.service.metro_line(&user.principal, id, None).await {
         Ok(view) => {
             let form = LineForm::of(&view);
-            let saved = uri.query().is_some_and(|q| q.contains("saved=1"));
-            console.line_page(&s, &user, issuer, StatusCode::OK, Some(view), form, vec![], saved).await
+            let saved = q.iter().any(|(k, v)| k == "saved" && v == "1");
+            let sample = match sample {
+                None => None,
+                // The evaluator's own explanation for this learner, as saved (no new version).
+                Some(who) => match s.service.metro_line_progress(&user.principal, id, "emailAddress", &who).await {
+                    Ok(p) => {
+                        let mut w = vec![];
+                        super::learners::words(&p.explanation, 0, &mut w);
+                        Some((who, Some((p.satisfied, w))))
+                    }
+                    Err(ServiceError::NotFound) => Some((who, None)),
+                    Err(e) => return console.fail(e),
+                },
+            };
+            console.line_page(&s, &user, issuer, StatusCode::OK, Some(view), form, vec![], saved, sample).await
         }
         Err(e) => console.fail(e),
     }
@@ -373,7 +396,7 @@ async fn update(State(s): State<AppState>, console: Console, Path(raw): Path<Str
         Err(e) => match super::field_problems(e) {
             Ok(problems) => {
                 let view = s.service.metro_line(&user.principal, id, None).await.ok();
-                console.line_page(&s, &user, issuer, StatusCode::UNPROCESSABLE_ENTITY, view, form, problems, false).await
+                console.line_page(&s, &user, issuer, StatusCode::UNPROCESSABLE_ENTITY, view, form, problems, false, None).await
             }
             Err(e) => console.fail(e),
         },

@@ -264,6 +264,9 @@ pub struct ConsoleTexts {
     pub profile: &'static str,
     pub issuer_email: &'static str,
     pub profile_saved: &'static str,
+    pub sample: &'static str,
+    pub sample_hint: &'static str,
+    pub try_rule: &'static str,
 }
 
 pub static EN: ConsoleTexts = ConsoleTexts {
@@ -525,6 +528,9 @@ pub static EN: ConsoleTexts = ConsoleTexts {
     profile: "Public profile",
     issuer_email: "Contact e-mail address",
     profile_saved: "The profile is saved.",
+    sample: "Try the rule on a learner",
+    sample_hint: "Their badges of this issuer are weighed against the line as saved.",
+    try_rule: "Try",
 };
 
 pub static NL: ConsoleTexts = ConsoleTexts {
@@ -786,6 +792,9 @@ pub static NL: ConsoleTexts = ConsoleTexts {
     profile: "Openbaar profiel",
     issuer_email: "Contact-e-mailadres",
     profile_saved: "Het profiel is opgeslagen.",
+    sample: "Probeer de regel op een deelnemer",
+    sample_hint: "Hun badges van deze uitgever worden gewogen tegen de lijn zoals opgeslagen.",
+    try_rule: "Proberen",
 };
 
 impl ConsoleTexts {
