@@ -433,6 +433,18 @@ async fn admin_invites_and_auditor_audits_in_the_console(app: TestApp) {
     let issuer_page = created.location();
     let issuer = issuer_page.rsplit('/').next().unwrap().to_string();
     assert!(admin.get("/console/issuers").await.body.contains("Techniek Twente"));
+    // A platform token for scripts: shown once, works, revoked.
+    let made = admin.post("/console/platform-tokens", &[("csrf", &csrf), ("label", "nightly export")]).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    let marker = "id=\"token-secret\" readonly value=\"";
+    let at = made.body.find(marker).unwrap() + marker.len();
+    let secret = made.body[at..].split('"').next().unwrap().to_string();
+    assert_eq!(app.get("/api/v1/issuers", Some(&secret)).await.0, StatusCode::OK);
+    let (_, tokens) = app.get("/api/v1/tokens", Some(ADMIN)).await;
+    let tid = tokens["tokens"].as_array().unwrap().iter().find(|t| t["label"] == "nightly export").unwrap()["id"].as_str().unwrap().to_string();
+    let revoked = admin.post(&format!("/console/platform-tokens/{tid}/revoke"), &[("csrf", &csrf)]).await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.get("/api/v1/issuers", Some(&secret)).await.0, StatusCode::UNAUTHORIZED);
 
     let mut links = HashMap::new();
     for (role, email) in [("trainer", "t@twente.example"), ("issuer_admin", "ia@twente.example"), ("auditor", "au@twente.example")] {
@@ -702,6 +714,17 @@ async fn issuer_admin_keeps_the_catalogue_in_the_console(app: TestApp) {
     assert_eq!(current["version"], 3);
     let image_url = current["image_url"].as_str().unwrap().to_string();
     assert!(admin.get(&page).await.body.contains(&format!("src=\"{image_url}\"")));
+
+    // Skills: listed, created (aligned to a framework), bad links refused.
+    let made = admin
+        .post("/console/skills", &[("csrf", &csrf), ("name", "Trillingsanalyse"), ("url", "http://data.europa.eu/esco/skill/abc")])
+        .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let list = admin.get("/console/skills").await;
+    assert!(list.body.contains("Smeertechniek") && list.body.contains("Trillingsanalyse") && list.body.contains("esco/skill/abc"));
+    let bad = admin.post("/console/skills", &[("csrf", &csrf), ("name", "X"), ("url", "ftp://x")]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert_eq!(trainer.get("/console/skills").await.status, StatusCode::FORBIDDEN);
 
     // Trainers award, they do not edit; another issuer's admin sees nothing.
     assert_eq!(trainer.get("/console/nanomodules/new").await.status, StatusCode::FORBIDDEN);

@@ -271,6 +271,7 @@ fn nav(t: &ConsoleTexts, who: &crate::domain::access::Principal) -> Vec<NavLink>
         (Role::Admin, _) => out.push(link("/console/issuers".into(), t.nav_issuers)),
         (Role::IssuerAdmin, Some(own)) => {
             out.push(link("/console/metro-lines".into(), t.nav_lines));
+            out.push(link("/console/skills".into(), t.skills_title));
             out.push(link(format!("/console/issuers/{own}"), t.nav_people));
             out.push(link("/console/settings".into(), t.nav_settings));
         }

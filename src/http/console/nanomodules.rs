@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/nanomodules/new", get(new_form).post(create))
         .route("/console/nanomodules/{id}", get(edit_form).post(update))
         .route("/console/nanomodules/{id}/image", post(upload_image))
+        .route("/console/skills", get(skills).post(create_skill))
 }
 
 /// The form's fields, as typed.
@@ -265,5 +266,61 @@ async fn upload_image(
     match s.service.set_nanomodule_image(&user.principal, id, image).await {
         Ok(view) => Redirect::to(&format!("/console/nanomodules/{}?saved=1", view.id)).into_response(),
         Err(e) => console.fail(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/skills.html")]
+struct SkillsPage {
+    c: Chrome,
+    skills: Vec<(String, String, Option<String>)>,
+    problems: Vec<String>,
+}
+
+impl Console {
+    async fn skills_page(&self, s: &AppState, status: StatusCode, problems: Vec<String>) -> Result<Response, Response> {
+        let user = manager(self)?;
+        let issuer = user.principal.issuer_id.ok_or_else(|| self.fail(ServiceError::Forbidden))?;
+        let skills = s
+            .service
+            .skills(&user.principal, issuer)
+            .await
+            .map_err(|e| self.fail(e))?
+            .into_iter()
+            .map(|k| {
+                (
+                    k.spec["name"].as_str().unwrap_or_default().to_string(),
+                    k.url,
+                    k.spec["alignment"]["targetUrl"].as_str().map(str::to_string),
+                )
+            })
+            .collect();
+        Ok(self.page(status, &SkillsPage { c: self.chrome(self.t().skills_title), skills, problems }))
+    }
+}
+
+/// The issuer's skills (what nanomodules teach), each optionally aligned to a framework.
+async fn skills(State(s): State<AppState>, console: Console) -> Result<Response, Response> {
+    console.skills_page(&s, StatusCode::OK, vec![]).await
+}
+
+async fn create_skill(State(s): State<AppState>, console: Console, body: axum::body::Bytes) -> Result<Response, Response> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let field = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+    let user = console.require_form(&field("csrf"))?.clone();
+    let issuer = user.principal.issuer_id.ok_or_else(|| console.fail(ServiceError::Forbidden))?;
+    let some = |v: String| Some(v).filter(|v| !v.is_empty());
+    let alignment = some(field("url")).map(|url| json!({"targetUrl": url, "targetName": field("name")}));
+    let doc = json!({"name": some(field("name")), "description": some(field("description")), "alignment": alignment});
+    let result = match serde_path_to_error::deserialize(doc) {
+        Ok(spec) => s.service.create_skill(&user.principal, issuer, spec).await,
+        Err(e) => Err(crate::domain::validate::Invalid::one(e.path().to_string(), e.inner().to_string()).into()),
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to("/console/skills").into_response()),
+        Err(e) => {
+            let problems = super::field_problems(e).map_err(|e| console.fail(e))?;
+            console.skills_page(&s, StatusCode::UNPROCESSABLE_ENTITY, problems).await
+        }
     }
 }

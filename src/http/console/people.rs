@@ -23,6 +23,8 @@ pub fn router() -> Router<AppState> {
         .route("/console/issuers/{id}", get(members))
         .route("/console/issuers/{id}/members", post(invite))
         .route("/console/issuers/{id}/profile", post(profile))
+        .route("/console/platform-tokens", post(create_platform_token))
+        .route("/console/platform-tokens/{id}/revoke", post(revoke_platform_token))
         .route("/console/issuers/{id}/members/{member}/reset", post(reset))
         .route("/console/issuers/{id}/members/{member}/remove", post(remove))
 }
@@ -32,18 +34,73 @@ pub fn router() -> Router<AppState> {
 struct IssuersPage {
     c: Chrome,
     issuers: Vec<IssuerView>,
+    /// The platform's admin tokens (without secrets).
+    tokens: Vec<crate::service::TokenView>,
+    /// A token just made: its secret, shown this once.
+    secret: Option<String>,
 }
 
 async fn issuers(State(s): State<AppState>, console: Console) -> Response {
-    let user = match console.require() {
-        Ok(u) => u,
+    console.issuers_page(&s, StatusCode::OK, None).await
+}
+
+impl Console {
+    /// The platform admin's page: issuers, and the platform's API tokens.
+    async fn issuers_page(&self, s: &AppState, status: StatusCode, secret: Option<String>) -> Response {
+        let user = match self.require() {
+            Ok(u) => u,
+            Err(r) => return r,
+        };
+        if let Err(e) = user.principal.check_admin() {
+            return self.fail(ServiceError::from(e));
+        }
+        let loaded = async {
+            Ok::<_, ServiceError>((
+                s.service.issuers(&user.principal, 500, 0).await?,
+                s.service.api_tokens(&user.principal, None).await?,
+            ))
+        };
+        match loaded.await {
+            Ok((issuers, tokens)) => {
+                self.page(status, &IssuersPage { c: self.chrome(self.t().issuers_title), issuers, tokens, secret })
+            }
+            Err(e) => self.fail(e),
+        }
+    }
+}
+
+/// A platform admin token (for scripts), shown once.
+async fn create_platform_token(State(s): State<AppState>, console: Console, body: Bytes) -> Response {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let field = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+    let user = match console.require_form(&field("csrf")) {
+        Ok(u) => u.clone(),
         Err(r) => return r,
     };
-    if let Err(e) = user.principal.check_admin() {
-        return console.fail(ServiceError::from(e));
+    let req = crate::service::NewToken {
+        role: crate::domain::access::Role::Admin,
+        issuer: None,
+        label: field("label"),
+        expires_at: None,
+    };
+    match s.service.create_api_token(&user.principal, req).await {
+        Ok(view) => console.issuers_page(&s, StatusCode::CREATED, view.token).await,
+        Err(e) => console.fail(e),
     }
-    match s.service.issuers(&user.principal, 500, 0).await {
-        Ok(issuers) => console.page(StatusCode::OK, &IssuersPage { c: console.chrome(console.t().issuers_title), issuers }),
+}
+
+async fn revoke_platform_token(State(s): State<AppState>, console: Console, Path(id): Path<String>, body: Bytes) -> Response {
+    let f: CsrfForm = match form(&console, &body) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let user = match console.require_form(&f.csrf) {
+        Ok(u) => u.clone(),
+        Err(r) => return r,
+    };
+    let Ok(id) = id.parse::<Uuid>() else { return console.fail(ServiceError::NotFound) };
+    match s.service.revoke_api_token(&user.principal, id).await {
+        Ok(_) => Redirect::to("/console/issuers").into_response(),
         Err(e) => console.fail(e),
     }
 }

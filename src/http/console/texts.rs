@@ -267,6 +267,10 @@ pub struct ConsoleTexts {
     pub sample: &'static str,
     pub sample_hint: &'static str,
     pub try_rule: &'static str,
+    pub skills_title: &'static str,
+    pub new_skill: &'static str,
+    pub esco_url: &'static str,
+    pub no_skills: &'static str,
 }
 
 pub static EN: ConsoleTexts = ConsoleTexts {
@@ -531,6 +535,10 @@ pub static EN: ConsoleTexts = ConsoleTexts {
     sample: "Try the rule on a learner",
     sample_hint: "Their badges of this issuer are weighed against the line as saved.",
     try_rule: "Try",
+    skills_title: "Skills",
+    new_skill: "New skill",
+    esco_url: "Link to the skill in a framework (e.g. ESCO)",
+    no_skills: "No skills yet.",
 };
 
 pub static NL: ConsoleTexts = ConsoleTexts {
@@ -795,6 +803,10 @@ pub static NL: ConsoleTexts = ConsoleTexts {
     sample: "Probeer de regel op een deelnemer",
     sample_hint: "Hun badges van deze uitgever worden gewogen tegen de lijn zoals opgeslagen.",
     try_rule: "Proberen",
+    skills_title: "Vaardigheden",
+    new_skill: "Nieuwe vaardigheid",
+    esco_url: "Link naar de vaardigheid in een kader (bijv. ESCO)",
+    no_skills: "Nog geen vaardigheden.",
 };
 
 impl ConsoleTexts {
