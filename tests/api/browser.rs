@@ -149,7 +149,8 @@ async fn console_in_a_real_browser(app: TestApp) {
     for (page, violations) in report["axe"].as_object().unwrap() {
         assert_eq!(violations, &json!([]), "axe-core on the {page} page");
     }
-    assert!(report["axe"].as_object().unwrap().len() >= 24, "{report}");
+    assert!(report["axe"].as_object().unwrap().len() >= 28, "{report}");
+    assert_eq!(report["compromise_page"], "Mark this key compromised?", "{report}");
     let line = report["line_url"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
     let (_, line) = app.get(&format!("/api/v1/metro-lines/{line}"), Some(ADMIN)).await;
     assert_eq!(line["stations"], json!([module, module2]), "{line}");

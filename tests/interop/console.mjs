@@ -175,6 +175,11 @@ try {
   await audit('nanomodule');
   await page.goto(`${input.base}/console/settings`);
   await audit('settings');
+  await Promise.all([page.waitForLoadState(), page.click('.keys form button')]);
+  report.compromise_page = await page.textContent('h1');
+  await audit('compromise-confirm');
+  await page.goto(`${input.base}/console/skills`);
+  await audit('skills');
   await page.goto(`${input.base}/console/groups/new`);
   await page.fill('#name', 'Groep Hengelo');
   await page.fill('#participants', 'Ann de Vries\tann@example.nl\tFirma BV\nBob Bakker\tbob@example.nl\tBouw BV');
@@ -189,6 +194,10 @@ try {
   await page.fill('#bulk-reason', 'Not present at the session');
   await Promise.all([page.waitForLoadState(), page.click('fieldset button.primary')]);
   report.credential_standings = await page.$$eval('.found .standing', s => s.map(x => x.textContent));
+  await Promise.all([page.waitForLoadState(), page.click('.found a[href^="/console/credentials/"]')]);
+  await audit('credential-history');
+  await page.goto(`${input.base}/console/groups`);
+  await audit('groups');
   await context.close();
 
   // The auditor: the trail, filtered; the chain verified; the export downloaded.
