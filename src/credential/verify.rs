@@ -200,7 +200,29 @@ struct Run {
     unavailable: bool,
 }
 
+/// What one check found: passed, failed, or could not be made (never "invalid" for an
+/// outage). `unavailable` marks a lookup that failed because something was down.
+#[derive(Debug, Clone, PartialEq)]
+enum Verdict {
+    Pass(String),
+    Fail(String),
+    Unchecked { detail: String, unavailable: bool },
+}
+
 impl Run {
+    /// Records a check's verdict; true when it passed.
+    fn record(&mut self, check: &'static str, verdict: Verdict) -> bool {
+        match verdict {
+            Verdict::Pass(d) => self.add(check, true, d),
+            Verdict::Fail(d) => self.add(check, false, d),
+            Verdict::Unchecked { detail, unavailable } => {
+                self.unavailable |= unavailable;
+                self.unchecked(check, detail);
+                false
+            }
+        }
+    }
+
     fn add(&mut self, check: &'static str, passed: bool, detail: impl Into<String>) -> bool {
         self.checks.push(Check::new(check, passed, detail));
         passed
@@ -260,64 +282,15 @@ pub async fn verify<R: Resolver>(input: Input, resolver: &R, recipient: Option<&
     }
     let summary = summary(&credential);
 
-    // JSON-LD: bundled contexts only, every term defined.
-    let ctx = credential.get("@context");
-    let ctx_ok = ctx.and_then(|c| c.get(0)).and_then(Value::as_str) == Some(super::contexts::VC_V2)
-        && ctx
-            .and_then(|c| c.get(1))
-            .and_then(Value::as_str)
-            .is_some_and(|s| s.starts_with("https://purl.imsglobal.org/spec/ob/v3p0/context") && s.ends_with(".json"));
-    let types = credential["type"]
-        .as_array()
-        .map(|t| t.iter().filter_map(Value::as_str).collect::<Vec<_>>())
-        .unwrap_or_default();
-    let type_ok = types.contains(&"VerifiableCredential")
-        && (types.contains(&"OpenBadgeCredential") || types.contains(&"AchievementCredential"));
     let (unsecured, proofs) = match &jwt {
         None => data_integrity::proofs(&credential),
         Some(_) => (credential.clone(), vec![]),
     };
-    let mut canonical_document = None;
-    if !ctx_ok {
-        run.add("json-ld", false, "@context must start with the VC 2.0 and an OB 3.0 context")
-    } else if !type_ok {
-        run.add("json-ld", false, "type must include VerifiableCredential and OpenBadgeCredential")
-    } else {
-        match canon::canonicalize(&unsecured) {
-            Ok(c) => {
-                canonical_document = Some(c);
-                run.add("json-ld", true, "valid JSON-LD with the bundled contexts; every term defined")
-            }
-            Err(e) => run.add("json-ld", false, e.to_string()),
-        }
-    };
-
-    let mut schema_input = credential.clone();
-    if jwt.is_some() {
-        schema_input.as_object_mut().expect("object").remove("proof");
-    }
-    let violations = schema::ob_violations(&schema_input);
-    run.add(
-        "schema",
-        violations.is_empty(),
-        if violations.is_empty() {
-            "conforms to the OB 3.0 AchievementCredential JSON Schema".to_string()
-        } else {
-            violations.iter().take(5).cloned().collect::<Vec<_>>().join("; ")
-        },
-    );
+    let (json_ld, canonical_document) = json_ld_check(&credential, &unsecured);
+    run.record("json-ld", json_ld);
+    run.record("schema", schema_check(&credential, jwt.is_some()));
+    run.record("subject", subject_check(&credential));
     let subject = &credential["credentialSubject"];
-    let has_subject = subject.get("id").is_some_and(Value::is_string)
-        || subject["identifier"].as_array().is_some_and(|a| !a.is_empty());
-    run.add(
-        "subject",
-        has_subject,
-        if has_subject {
-            "credentialSubject has an id or an identifier"
-        } else {
-            "credentialSubject has neither id nor identifier"
-        },
-    );
 
     // The status lookup runs while the proofs are checked (both may wait on the database).
     let entry = &credential["credentialStatus"];
@@ -403,110 +376,26 @@ pub async fn verify<R: Resolver>(input: Input, resolver: &R, recipient: Option<&
         }
     };
     let key = lookup.and_then(KeyLookup::key);
-    match (facts, lookup) {
-        (Some(f), Some(KeyLookup::Found(_))) => {
-            run.add("key", true, format!("verification method {} resolved", f.verification_method))
-        }
-        (Some(f), Some(KeyLookup::Unknown)) => {
-            run.add("key", false, format!("{} is not a key of its issuer on this service", f.verification_method))
-        }
-        (Some(f), Some(KeyLookup::NotHosted)) => {
-            run.unchecked(
-                "key",
-                format!(
-                    "issuer key {} not available: only this service's issuers and did:key are resolved; nothing is fetched",
-                    f.verification_method
-                ),
-            );
-            false
-        }
-        (Some(f), Some(KeyLookup::Unavailable)) => {
-            run.unavailable = true;
-            run.unchecked("key", format!("could not look up {} right now", f.verification_method));
-            false
-        }
-        (_, _) => run.add("key", false, "no verification method"),
-    };
+    run.record("key", key_check(facts, lookup));
     let issuer_id = credential["issuer"]["id"].as_str().or(credential["issuer"].as_str()).unwrap_or_default();
     if let Some(k) = key {
-        run.add(
-            "controller",
-            k.controller == issuer_id,
-            format!(
-                "key controller {} {} issuer {issuer_id}",
-                k.controller,
-                if k.controller == issuer_id { "is" } else { "is not" }
-            ),
-        );
-        let compromised = match (k.compromised_since, facts.and_then(|f| f.created)) {
-            (Some(since), Some(created)) => created >= since,
-            (Some(_), None) => true,
-            (None, _) => false,
-        };
-        run.add(
-            "key-compromise",
-            !compromised,
-            if compromised {
-                "signed by a key marked compromised at that time"
-            } else {
-                "key not marked compromised when it signed"
-            },
-        );
+        run.record("controller", controller_check(k, issuer_id));
+        run.record("key-compromise", compromise_check(k, facts.and_then(|f| f.created)));
     }
 
-    // Validity window.
-    let from = credential["validFrom"].as_str().and_then(parse_rfc3339);
-    let until = credential["validUntil"].as_str().and_then(parse_rfc3339);
-    let window = match (from, until) {
-        (None, _) => run.add("validity", false, "validFrom missing or not a date-time"),
-        (Some(f), _) if f > now => run.add("validity", false, format!("not valid before {}", credential["validFrom"])),
-        (_, Some(u)) if u < now => run.add("validity", false, format!("expired on {}", credential["validUntil"])),
-        _ => run.add("validity", true, "within its validity period"),
+    let window = run.record("validity", validity_check(&credential, now));
+
+    let status_word = match status {
+        Some(status) => {
+            let (verdict, word) = status_check(status);
+            run.record("status", verdict);
+            word
+        }
+        None => "no status",
     };
 
-    // Status.
-    let mut status_word = "unknown";
-    if let Some(status) = status {
-        match status {
-            StatusInfo::Active => {
-                status_word = "active";
-                run.add("status", true, "not revoked or suspended");
-            }
-            StatusInfo::Revoked(reason) => {
-                status_word = "revoked";
-                run.add("status", false, format!("revoked{}", reason.map(|r| format!(": {r}")).unwrap_or_default()));
-            }
-            StatusInfo::Suspended(reason) => {
-                status_word = "suspended";
-                run.add("status", false, format!("suspended{}", reason.map(|r| format!(": {r}")).unwrap_or_default()));
-            }
-            StatusInfo::NotHosted => {
-                run.add("status", true, "status list not hosted by this service: not checked (never fetched)");
-            }
-            StatusInfo::Mismatch => {
-                run.add("status", false, "the status entry does not belong to this credential");
-            }
-            StatusInfo::Unavailable => {
-                status_word = "could not check";
-                run.unavailable = true;
-                run.unchecked("status", "could not look up the credential's status right now");
-            }
-        }
-    } else {
-        status_word = "no status";
-    }
-
     if let Some(r) = recipient {
-        let matched = recipient_matches(subject, r);
-        run.add(
-            "recipient",
-            matched,
-            if matched {
-                "the credential was issued to this recipient"
-            } else {
-                "the credential was not issued to this recipient"
-            },
-        );
+        run.record("recipient", recipient_check(subject, r));
     }
     let mut s = summary;
     s["status"] = json!(if window {
@@ -517,6 +406,144 @@ pub async fn verify<R: Resolver>(input: Input, resolver: &R, recipient: Option<&
         status_word
     });
     finish(run, Some(s))
+}
+
+/// JSON-LD: the VC 2.0 and an OB 3.0 context first, the OB types, and canonicalisation with the
+/// bundled contexts only (every term defined). Gives the canonical form for the proof check.
+fn json_ld_check(credential: &Value, unsecured: &Value) -> (Verdict, Option<String>) {
+    let ctx = credential.get("@context");
+    let ctx_ok = ctx.and_then(|c| c.get(0)).and_then(Value::as_str) == Some(super::contexts::VC_V2)
+        && ctx
+            .and_then(|c| c.get(1))
+            .and_then(Value::as_str)
+            .is_some_and(|s| s.starts_with("https://purl.imsglobal.org/spec/ob/v3p0/context") && s.ends_with(".json"));
+    let types = credential["type"]
+        .as_array()
+        .map(|t| t.iter().filter_map(Value::as_str).collect::<Vec<_>>())
+        .unwrap_or_default();
+    let type_ok = types.contains(&"VerifiableCredential")
+        && (types.contains(&"OpenBadgeCredential") || types.contains(&"AchievementCredential"));
+    if !ctx_ok {
+        return (Verdict::Fail("@context must start with the VC 2.0 and an OB 3.0 context".into()), None);
+    }
+    if !type_ok {
+        return (Verdict::Fail("type must include VerifiableCredential and OpenBadgeCredential".into()), None);
+    }
+    match canon::canonicalize(unsecured) {
+        Ok(c) => (Verdict::Pass("valid JSON-LD with the bundled contexts; every term defined".into()), Some(c)),
+        Err(e) => (Verdict::Fail(e.to_string()), None),
+    }
+}
+
+/// The OB 3.0 JSON Schema (a VC-JWT's payload has no embedded proof to check against it).
+fn schema_check(credential: &Value, is_jwt: bool) -> Verdict {
+    let mut input = credential.clone();
+    if is_jwt && let Some(o) = input.as_object_mut() {
+        o.remove("proof");
+    }
+    let violations = schema::ob_violations(&input);
+    if violations.is_empty() {
+        Verdict::Pass("conforms to the OB 3.0 AchievementCredential JSON Schema".into())
+    } else {
+        Verdict::Fail(violations.iter().take(5).cloned().collect::<Vec<_>>().join("; "))
+    }
+}
+
+/// Someone the credential is about: `credentialSubject.id` or an `identifier`.
+fn subject_check(credential: &Value) -> Verdict {
+    let subject = &credential["credentialSubject"];
+    if subject.get("id").is_some_and(Value::is_string) || subject["identifier"].as_array().is_some_and(|a| !a.is_empty())
+    {
+        Verdict::Pass("credentialSubject has an id or an identifier".into())
+    } else {
+        Verdict::Fail("credentialSubject has neither id nor identifier".into())
+    }
+}
+
+/// The verification method the chosen proof names, as resolved.
+fn key_check(facts: Option<&ProofFacts>, lookup: Option<&KeyLookup>) -> Verdict {
+    match (facts, lookup) {
+        (Some(f), Some(KeyLookup::Found(_))) => {
+            Verdict::Pass(format!("verification method {} resolved", f.verification_method))
+        }
+        (Some(f), Some(KeyLookup::Unknown)) => {
+            Verdict::Fail(format!("{} is not a key of its issuer on this service", f.verification_method))
+        }
+        (Some(f), Some(KeyLookup::NotHosted)) => Verdict::Unchecked {
+            detail: format!(
+                "issuer key {} not available: only this service's issuers and did:key are resolved; nothing is fetched",
+                f.verification_method
+            ),
+            unavailable: false,
+        },
+        (Some(f), Some(KeyLookup::Unavailable)) => Verdict::Unchecked {
+            detail: format!("could not look up {} right now", f.verification_method),
+            unavailable: true,
+        },
+        _ => Verdict::Fail("no verification method".into()),
+    }
+}
+
+/// The key belongs to the credential's issuer.
+fn controller_check(k: &KeyInfo, issuer_id: &str) -> Verdict {
+    let detail = |verb: &str| format!("key controller {} {verb} issuer {issuer_id}", k.controller);
+    if k.controller == issuer_id { Verdict::Pass(detail("is")) } else { Verdict::Fail(detail("is not")) }
+}
+
+/// The key was not marked compromised when it signed (unknown signing time counts as after).
+fn compromise_check(k: &KeyInfo, signed: Option<OffsetDateTime>) -> Verdict {
+    let compromised = match (k.compromised_since, signed) {
+        (Some(since), Some(created)) => created >= since,
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
+    if compromised {
+        Verdict::Fail("signed by a key marked compromised at that time".into())
+    } else {
+        Verdict::Pass("key not marked compromised when it signed".into())
+    }
+}
+
+/// `validFrom` has come and `validUntil` (if any) has not passed.
+fn validity_check(credential: &Value, now: OffsetDateTime) -> Verdict {
+    let from = credential["validFrom"].as_str().and_then(parse_rfc3339);
+    let until = credential["validUntil"].as_str().and_then(parse_rfc3339);
+    match (from, until) {
+        (None, _) => Verdict::Fail("validFrom missing or not a date-time".into()),
+        (Some(f), _) if f > now => Verdict::Fail(format!("not valid before {}", credential["validFrom"])),
+        (_, Some(u)) if u < now => Verdict::Fail(format!("expired on {}", credential["validUntil"])),
+        _ => Verdict::Pass("within its validity period".into()),
+    }
+}
+
+/// The status list's answer, and the word the summary shows.
+fn status_check(status: StatusInfo) -> (Verdict, &'static str) {
+    let with = |word: &str, reason: Option<String>| format!("{word}{}", reason.map(|r| format!(": {r}")).unwrap_or_default());
+    match status {
+        StatusInfo::Active => (Verdict::Pass("not revoked or suspended".into()), "active"),
+        StatusInfo::Revoked(reason) => (Verdict::Fail(with("revoked", reason)), "revoked"),
+        StatusInfo::Suspended(reason) => (Verdict::Fail(with("suspended", reason)), "suspended"),
+        StatusInfo::NotHosted => {
+            (Verdict::Pass("status list not hosted by this service: not checked (never fetched)".into()), "unknown")
+        }
+        StatusInfo::Mismatch => (Verdict::Fail("the status entry does not belong to this credential".into()), "unknown"),
+        StatusInfo::Unavailable => (
+            Verdict::Unchecked {
+                detail: "could not look up the credential's status right now".into(),
+                unavailable: true,
+            },
+            "could not check",
+        ),
+    }
+}
+
+/// The holder the verifier asked about is the one the credential names.
+fn recipient_check(subject: &Value, recipient: &str) -> Verdict {
+    if recipient_matches(subject, recipient) {
+        Verdict::Pass("the credential was issued to this recipient".into())
+    } else {
+        Verdict::Fail("the credential was not issued to this recipient".into())
+    }
 }
 
 /// The payload of a compact JWS, before any signature check (to find the key that must check it).
@@ -615,4 +642,106 @@ pub fn recipient_matches(subject: &Value, recipient: &str) -> bool {
             _ => false,
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn key(controller: &str, compromised_since: Option<OffsetDateTime>) -> KeyInfo {
+        KeyInfo { public_key: [0; 32], controller: controller.into(), compromised_since }
+    }
+
+    fn passed(v: &Verdict) -> bool {
+        matches!(v, Verdict::Pass(_))
+    }
+
+    #[test]
+    fn json_ld_needs_the_contexts_and_types_first() {
+        let bad_ctx = json!({"@context": ["https://example.org/ctx"], "type": ["VerifiableCredential", "OpenBadgeCredential"]});
+        let (v, canonical) = json_ld_check(&bad_ctx, &bad_ctx);
+        assert!(matches!(&v, Verdict::Fail(d) if d.contains("@context")) && canonical.is_none());
+        let bad_type = json!({"@context": [super::super::contexts::VC_V2, "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"],
+                              "type": ["VerifiableCredential"]});
+        assert!(matches!(json_ld_check(&bad_type, &bad_type).0, Verdict::Fail(d) if d.contains("OpenBadgeCredential")));
+    }
+
+    #[test]
+    fn subject_needs_an_id_or_identifier() {
+        assert!(passed(&subject_check(&json!({"credentialSubject": {"id": "did:example:1"}}))));
+        assert!(passed(&subject_check(&json!({"credentialSubject": {"identifier": [{"identityHash": "x"}]}}))));
+        assert!(!passed(&subject_check(&json!({"credentialSubject": {"identifier": []}}))));
+        assert!(!passed(&subject_check(&json!({}))));
+    }
+
+    #[test]
+    fn schema_names_the_violations() {
+        assert!(matches!(schema_check(&json!({"type": "nothing"}), false), Verdict::Fail(d) if !d.is_empty()));
+    }
+
+    #[test]
+    fn key_lookups_fail_or_say_could_not_check() {
+        let f = ProofFacts { verification_method: "https://x/issuers/1#key-1".into(), created: None };
+        assert!(passed(&key_check(Some(&f), Some(&KeyLookup::Found(key("c", None))))));
+        assert!(matches!(key_check(Some(&f), Some(&KeyLookup::Unknown)), Verdict::Fail(_)));
+        assert!(matches!(
+            key_check(Some(&f), Some(&KeyLookup::NotHosted)),
+            Verdict::Unchecked { unavailable: false, .. }
+        ));
+        assert!(matches!(
+            key_check(Some(&f), Some(&KeyLookup::Unavailable)),
+            Verdict::Unchecked { unavailable: true, .. }
+        ));
+        assert!(matches!(key_check(None, None), Verdict::Fail(d) if d == "no verification method"));
+    }
+
+    #[test]
+    fn controller_and_compromise() {
+        assert!(passed(&controller_check(&key("https://x/issuers/1", None), "https://x/issuers/1")));
+        assert!(!passed(&controller_check(&key("https://x/issuers/2", None), "https://x/issuers/1")));
+        let since = datetime!(2026-06-01 0:00 UTC);
+        let k = key("c", Some(since));
+        assert!(passed(&compromise_check(&k, Some(datetime!(2026-05-31 23:59 UTC)))));
+        assert!(!passed(&compromise_check(&k, Some(since))));
+        assert!(!passed(&compromise_check(&k, None)), "an unknown signing time counts as after");
+        assert!(passed(&compromise_check(&key("c", None), None)));
+    }
+
+    #[test]
+    fn validity_window() {
+        let now = datetime!(2026-11-29 12:00 UTC);
+        let vc = |from: &str, until: Option<&str>| {
+            let mut v = json!({"validFrom": from});
+            if let Some(u) = until {
+                v["validUntil"] = json!(u);
+            }
+            v
+        };
+        assert!(passed(&validity_check(&vc("2026-01-01T00:00:00Z", None), now)));
+        assert!(matches!(validity_check(&vc("2027-01-01T00:00:00Z", None), now), Verdict::Fail(d) if d.contains("not valid before")));
+        assert!(matches!(validity_check(&vc("2026-01-01T00:00:00Z", Some("2026-02-01T00:00:00Z")), now), Verdict::Fail(d) if d.contains("expired")));
+        assert!(!passed(&validity_check(&json!({}), now)));
+    }
+
+    #[test]
+    fn status_words() {
+        assert_eq!(status_check(StatusInfo::Active).1, "active");
+        let (v, word) = status_check(StatusInfo::Revoked(Some("wrong person".into())));
+        assert_eq!((v, word), (Verdict::Fail("revoked: wrong person".into()), "revoked"));
+        assert_eq!(status_check(StatusInfo::Suspended(None)).0, Verdict::Fail("suspended".into()));
+        assert!(passed(&status_check(StatusInfo::NotHosted).0));
+        assert!(!passed(&status_check(StatusInfo::Mismatch).0));
+        let (v, word) = status_check(StatusInfo::Unavailable);
+        assert!(matches!(v, Verdict::Unchecked { unavailable: true, .. }) && word == "could not check");
+    }
+
+    #[test]
+    fn run_records_outages_as_unavailable() {
+        let mut run = Run { checks: vec![], unavailable: false };
+        assert!(!run.record("status", Verdict::Unchecked { detail: "down".into(), unavailable: true }));
+        assert!(run.unavailable);
+        assert!(run.record("subject", Verdict::Pass("ok".into())));
+        assert_eq!(run.checks.len(), 2);
+    }
 }
