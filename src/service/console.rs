@@ -225,20 +225,7 @@ impl Service {
         let email = c.email("email", email).to_lowercase();
         let name = c.text("name", name, SHORT);
         c.finish()?;
-        let account = AccountRow {
-            account_id: Uuid::now_v7(),
-            email,
-            name,
-            role: Role::Admin.as_str().into(),
-            issuer_id: None,
-            member_id: None,
-            password_hash: None,
-            failed_sign_ins: 0,
-            locked_until: None,
-            created_at: self.now(),
-            disabled_at: None,
-            totp_last_step: None,
-        };
+        let account = AccountRow::new(Uuid::now_v7(), email, name, Role::Admin.as_str().into(), None, None, self.now());
         let mut tx = self.store.begin().await?;
         let invitation = self.open_account(&mut tx, actor, account).await?;
         tx.commit().await?;
@@ -273,20 +260,15 @@ impl Service {
                     )
                     .into());
                 }
-                let account = AccountRow {
-                    account_id: m.member_id,
-                    email: m.email.clone(),
-                    name: m.name.clone(),
-                    role: m.role.clone(),
-                    issuer_id: Some(issuer),
-                    member_id: Some(m.member_id),
-                    password_hash: None,
-                    failed_sign_ins: 0,
-                    locked_until: None,
-                    created_at: self.now(),
-                    disabled_at: None,
-                    totp_last_step: None,
-                };
+                let account = AccountRow::new(
+                    m.member_id,
+                    m.email.clone(),
+                    m.name.clone(),
+                    m.role.clone(),
+                    Some(issuer),
+                    Some(m.member_id),
+                    self.now(),
+                );
                 self.open_account(&mut tx, &who.actor(), account).await?
             }
         };

@@ -130,20 +130,15 @@ impl Service {
         let invitation = if self.store.account_by_email(&row.email).await?.is_some() {
             None
         } else {
-            let account = crate::store::AccountRow {
-                account_id: row.member_id,
-                email: row.email.clone(),
-                name: row.name.clone(),
-                role: row.role.clone(),
-                issuer_id: Some(issuer),
-                member_id: Some(row.member_id),
-                password_hash: None,
-                failed_sign_ins: 0,
-                locked_until: None,
-                created_at: row.created_at,
-                disabled_at: None,
-                totp_last_step: None,
-            };
+            let account = crate::store::AccountRow::new(
+                row.member_id,
+                row.email.clone(),
+                row.name.clone(),
+                row.role.clone(),
+                Some(issuer),
+                Some(row.member_id),
+                row.created_at,
+            );
             Some(self.open_account(&mut tx, &who.actor(), account).await?)
         };
         tx.commit().await?;

@@ -23,6 +23,34 @@ pub struct AccountRow {
     pub totp_last_step: Option<i64>,
 }
 
+impl AccountRow {
+    /// A new account: no password yet (the invitation sets it), nothing failed, not disabled.
+    pub fn new(
+        account_id: Uuid,
+        email: String,
+        name: String,
+        role: String,
+        issuer_id: Option<Uuid>,
+        member_id: Option<Uuid>,
+        created_at: OffsetDateTime,
+    ) -> AccountRow {
+        AccountRow {
+            account_id,
+            email,
+            name,
+            role,
+            issuer_id,
+            member_id,
+            password_hash: None,
+            failed_sign_ins: 0,
+            locked_until: None,
+            created_at,
+            disabled_at: None,
+            totp_last_step: None,
+        }
+    }
+}
+
 /// A live session with its account.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SessionRow {
