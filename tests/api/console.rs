@@ -1139,3 +1139,28 @@ async fn a_session_works_on_every_instance(app: TestApp) {
     assert!(b.get("/console").await.body.contains("name=\"password\""), "signed out on the first instance too");
     other.stop().await;
 }
+
+both!(console_problems_speak_dutch);
+
+/// On a Dutch page the problems are Dutch too: field names and the common messages.
+async fn console_problems_speak_dutch(app: TestApp) {
+    let a = app.issuer("Techniek Twente").await;
+    let module = app.module(&a, "Smeren").await;
+    let mut admin = accept(&app, &invite(&app, &a, "issuer_admin", "ia@twente.example").await, "issuer admin pass").await;
+    admin.cookies.insert("mb_lang".into(), "nl".into());
+    let csrf = admin.get("/console").await.hidden("csrf");
+    let bad = admin.post("/console/nanomodules/new", &[("csrf", &csrf), ("name", "Smeren 2"), ("duration", "300"), ("criteria", "c")]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("beschrijving: is verplicht"), "{}", bad.body);
+    assert!(bad.body.contains("een nanomodule duurt hoogstens 4 uur"), "{}", bad.body);
+    let form = admin.get(&format!("/console/award?module={module}")).await;
+    let check = admin
+        .post_multipart(
+            "/console/award",
+            &[("csrf", &form.hidden("csrf")), ("key", &form.hidden("key")), ("module", &module),
+              ("rows", "ann@example.nl\nBob zonder adres"), ("action", "check")],
+        )
+        .await;
+    assert!(check.body.contains("Regel 2: geen e-mailadres in"), "{}", check.body);
+    assert!(!check.body.contains("no e-mail address"), "no English left: {}", check.body);
+}

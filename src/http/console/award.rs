@@ -183,15 +183,20 @@ async fn award_form(State(s): State<AppState>, console: Console, uri: axum::http
 }
 
 /// "recipients[2].identity: not an e-mail address" → "Row 3: e-mail address: not …".
-fn row_problem(t: &texts::ConsoleTexts, field: &str, message: &str) -> (Option<usize>, String) {
+fn row_problem(lang: crate::http::texts::Lang, field: &str, message: &str) -> (Option<usize>, String) {
+    let t = texts::texts(lang);
     let row = field
         .strip_prefix("recipients[")
         .and_then(|rest| rest.split(']').next())
         .and_then(|n| n.parse::<usize>().ok());
     match row {
-        Some(i) => (Some(i), format!("{} {}: {message}", t.row, i + 1)),
-        None if field.is_empty() || field == "rows" => (None, message.to_string()),
-        None => (None, format!("{field}: {message}")),
+        Some(i) => {
+            // "recipients[2].identity" → "Row 3: identity: …"; the row's own errors without a field.
+            let inner = field.split_once("].").map(|(_, f)| f).unwrap_or("");
+            (Some(i), format!("{} {}: {}", t.row, i + 1, texts::problem(lang, inner, message)))
+        }
+        None if field.is_empty() || field == "rows" => (None, texts::problem(lang, "", message)),
+        None => (None, texts::problem(lang, field, message)),
     }
 }
 
@@ -212,7 +217,7 @@ async fn award_submit(State(s): State<AppState>, console: Console, multipart: Mu
     let recipients = match f.recipients() {
         Ok(r) => r,
         Err(ServiceError::Invalid(invalid)) => {
-            let problems = invalid.0.iter().map(|e| row_problem(t, &e.field, &e.message).1).collect();
+            let problems = invalid.0.iter().map(|e| row_problem(console.lang, &e.field, &e.message).1).collect();
             return console.award_page_for(&s, StatusCode::UNPROCESSABLE_ENTITY, f, problems, None).await;
         }
         Err(e) => return console.fail(e),
@@ -237,7 +242,7 @@ async fn award_submit(State(s): State<AppState>, console: Console, multipart: Mu
         },
         Err(ServiceError::Invalid(invalid)) => {
             let mut by_row: Vec<(Option<usize>, String)> =
-                invalid.0.iter().map(|e| row_problem(t, &e.field, &e.message)).collect();
+                invalid.0.iter().map(|e| row_problem(console.lang, &e.field, &e.message)).collect();
             by_row.sort_by_key(|(row, _)| *row);
             let mut rows = checked_rows(t, &recipients, &Value::Null);
             for (row, text) in &by_row {

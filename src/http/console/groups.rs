@@ -100,7 +100,7 @@ async fn create(State(s): State<AppState>, console: Console, body: Bytes) -> Res
     match s.service.create_peer_group(&user.principal, issuer, spec).await {
         Ok(g) => Ok(Redirect::to(&format!("/console/groups/{}", g.id)).into_response()),
         Err(e) => {
-            let problems = field_problems(e).map_err(|e| console.fail(e))?;
+            let problems = field_problems(console.lang, e).map_err(|e| console.fail(e))?;
             new_page(&s, &console, StatusCode::UNPROCESSABLE_ENTITY, typed, problems).await
         }
     }
@@ -214,7 +214,7 @@ async fn plan(State(s): State<AppState>, console: Console, Path(raw): Path<Strin
     match s.service.update_peer_group(&user.principal, id, &json!({"sessions": sessions})).await {
         Ok(_) => Ok(Redirect::to(&format!("/console/groups/{id}")).into_response()),
         Err(e) => {
-            let problems = field_problems(e).map_err(|e| console.fail(e))?;
+            let problems = field_problems(console.lang, e).map_err(|e| console.fail(e))?;
             let g = s.service.peer_group_progress(&user.principal, id).await.map_err(|e| console.fail(e))?;
             Ok(console.group_page(g, None, problems, StatusCode::UNPROCESSABLE_ENTITY))
         }
@@ -263,7 +263,7 @@ async fn award(State(s): State<AppState>, console: Console, Path(raw): Path<Stri
             None => Err(console.fail(ServiceError::Internal("award answer without award_id".into()))),
         },
         Err(e) => {
-            let problems = field_problems(e).map_err(|e| console.fail(e))?;
+            let problems = field_problems(console.lang, e).map_err(|e| console.fail(e))?;
             again(problems).await
         }
     }

@@ -335,7 +335,7 @@ async fn create(State(s): State<AppState>, console: Console, body: Bytes) -> Res
     };
     match result.await {
         Ok(view) => Redirect::to(&format!("/console/metro-lines/{}", view.id)).into_response(),
-        Err(e) => match super::field_problems(e) {
+        Err(e) => match super::field_problems(console.lang, e) {
             Ok(problems) => {
                 console.line_page(&s, &user, issuer, StatusCode::UNPROCESSABLE_ENTITY, None, form, problems, false, None).await
             }
@@ -393,7 +393,7 @@ async fn update(State(s): State<AppState>, console: Console, Path(raw): Path<Str
     };
     match result.await {
         Ok(view) => Redirect::to(&format!("/console/metro-lines/{}?saved=1", view.id)).into_response(),
-        Err(e) => match super::field_problems(e) {
+        Err(e) => match super::field_problems(console.lang, e) {
             Ok(problems) => {
                 let view = s.service.metro_line(&user.principal, id, None).await.ok();
                 console.line_page(&s, &user, issuer, StatusCode::UNPROCESSABLE_ENTITY, view, form, problems, false, None).await

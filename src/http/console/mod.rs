@@ -209,7 +209,7 @@ fn failure(lang: Lang, console: Option<&Console>, e: ServiceError) -> Response {
         ServiceError::Invalid(invalid) => (
             StatusCode::UNPROCESSABLE_ENTITY,
             t.problem,
-            invalid.0.into_iter().map(|f| if f.field.is_empty() { f.message } else { format!("{}: {}", f.field, f.message) }).collect(),
+            invalid.0.into_iter().map(|f| texts::problem(lang, &f.field, &f.message)).collect(),
         ),
         ServiceError::Conflict(why) => (StatusCode::CONFLICT, t.problem, vec![why]),
         ServiceError::Unavailable(_) | ServiceError::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, t.unavailable, vec![]),
@@ -311,13 +311,11 @@ pub fn form<T: serde::de::DeserializeOwned>(console: &Console, body: &Bytes) -> 
 
 /// A use case's field errors as lines for the page (the form is shown again with them);
 /// any other failure is handed back for [`Console::fail`].
-pub fn field_problems(e: ServiceError) -> Result<Vec<String>, ServiceError> {
+pub fn field_problems(lang: Lang, e: ServiceError) -> Result<Vec<String>, ServiceError> {
     match e {
-        ServiceError::Invalid(invalid) => Ok(invalid
-            .0
-            .into_iter()
-            .map(|f| if f.field.is_empty() { f.message } else { format!("{}: {}", f.field, f.message) })
-            .collect()),
+        ServiceError::Invalid(invalid) => {
+            Ok(invalid.0.into_iter().map(|f| texts::problem(lang, &f.field, &f.message)).collect())
+        }
         other => Err(other),
     }
 }
@@ -564,7 +562,11 @@ async fn accept_invitation(
     match s.service.accept_invitation(&token, &f.password).await {
         Ok(signed) => console.signed_in(&signed),
         Err(ServiceError::Invalid(invalid)) => {
-            let errors = invalid.0.into_iter().map(|e| format!("{}: {}", console.t().new_password, e.message)).collect();
+            let errors = invalid
+                .0
+                .into_iter()
+                .map(|e| format!("{}: {}", console.t().new_password, texts::problem(console.lang, "", &e.message)))
+                .collect();
             console.invitation_page(StatusCode::UNPROCESSABLE_ENTITY, &token, who, errors)
         }
         Err(ServiceError::NotFound) => console.message(StatusCode::NOT_FOUND, console.t().invitation_gone),

@@ -184,7 +184,7 @@ async fn create(State(s): State<AppState>, console: Console, body: axum::body::B
     };
     match result {
         Ok(view) => Redirect::to(&format!("/console/nanomodules/{}", view.id)).into_response(),
-        Err(e) => match super::field_problems(e) {
+        Err(e) => match super::field_problems(console.lang, e) {
             Ok(problems) => {
                 console.module_page(&s, StatusCode::UNPROCESSABLE_ENTITY, None, form, problems, false).await
             }
@@ -219,7 +219,7 @@ async fn update(State(s): State<AppState>, console: Console, Path(raw): Path<Str
     let Ok(id) = raw.parse::<Uuid>() else { return console.fail(ServiceError::NotFound) };
     match s.service.update_nanomodule(&user.principal, id, &form.json()).await {
         Ok(view) => Redirect::to(&format!("/console/nanomodules/{}?saved=1", view.id)).into_response(),
-        Err(e) => match super::field_problems(e) {
+        Err(e) => match super::field_problems(console.lang, e) {
             Ok(problems) => {
                 let view = s.service.nanomodule(&user.principal, id, None).await.ok();
                 console.module_page(&s, StatusCode::UNPROCESSABLE_ENTITY, view, form, problems, false).await
@@ -319,7 +319,7 @@ async fn create_skill(State(s): State<AppState>, console: Console, body: axum::b
     match result {
         Ok(_) => Ok(Redirect::to("/console/skills").into_response()),
         Err(e) => {
-            let problems = super::field_problems(e).map_err(|e| console.fail(e))?;
+            let problems = super::field_problems(console.lang, e).map_err(|e| console.fail(e))?;
             console.skills_page(&s, StatusCode::UNPROCESSABLE_ENTITY, problems).await
         }
     }

@@ -119,7 +119,7 @@ async fn confirm(State(s): State<AppState>, console: Console, body: Bytes) -> Re
     match s.service.confirm_second_factor(&user, &code).await {
         Ok(()) => console.account_page(&s, StatusCode::OK, None, vec![], Some(console.t().two_step_on)).await,
         Err(e) => {
-            let problems = field_problems(e).map_err(|e| console.fail(e))?;
+            let problems = field_problems(console.lang, e).map_err(|e| console.fail(e))?;
             console.account_page(&s, StatusCode::UNPROCESSABLE_ENTITY, None, problems, None).await
         }
     }
@@ -130,7 +130,7 @@ async fn turn_off(State(s): State<AppState>, console: Console, body: Bytes) -> R
     match s.service.remove_second_factor(&user, &code).await {
         Ok(()) => console.account_page(&s, StatusCode::OK, None, vec![], Some(console.t().two_step_off)).await,
         Err(e) => {
-            let problems = field_problems(e).map_err(|e| console.fail(e))?;
+            let problems = field_problems(console.lang, e).map_err(|e| console.fail(e))?;
             console.account_page(&s, StatusCode::UNPROCESSABLE_ENTITY, None, problems, None).await
         }
     }

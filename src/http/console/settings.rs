@@ -121,7 +121,7 @@ impl Console {
 
     /// After a change: the page again with the use case's field errors, or the failure page.
     async fn settings_after(&self, s: &AppState, e: ServiceError) -> Result<Response, Response> {
-        let problems = field_problems(e).map_err(|e| self.fail(e))?;
+        let problems = field_problems(self.lang, e).map_err(|e| self.fail(e))?;
         self.settings_page(s, StatusCode::UNPROCESSABLE_ENTITY, None, problems).await
     }
 }

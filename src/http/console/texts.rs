@@ -855,3 +855,138 @@ mod tests {
         assert_eq!(date(Lang::Nl, t, true), "29 november 2026, 09:05");
     }
 }
+
+/// A field error from a use case, for the reader: as is in English; in Dutch with the field's
+/// name and the common messages translated (a message without a translation stays English).
+pub fn problem(lang: Lang, field: &str, message: &str) -> String {
+    let (field, message) = match lang {
+        Lang::En => (field.to_string(), message.to_string()),
+        Lang::Nl => (dutch_field(field), dutch_message(message)),
+    };
+    if field.is_empty() { message } else { format!("{field}: {message}") }
+}
+
+/// `participants[1].email` → `deelnemers[1].e-mailadres`.
+fn dutch_field(field: &str) -> String {
+    const NAMES: &[(&str, &str)] = &[
+        ("name", "naam"),
+        ("email", "e-mailadres"),
+        ("identity", "e-mailadres"),
+        ("description", "beschrijving"),
+        ("narrative", "toelichting"),
+        ("duration_minutes", "studiebelasting"),
+        ("level", "niveau"),
+        ("language", "taal"),
+        ("tags", "labels"),
+        ("validity_days", "geldigheid"),
+        ("url", "website"),
+        ("password", "wachtwoord"),
+        ("metro_map", "metrokaart"),
+        ("metro_line", "metrolijn"),
+        ("rule", "regel"),
+        ("certificate", "deelcertificaat"),
+        ("reason", "reden"),
+        ("label", "omschrijving"),
+        ("participants", "deelnemers"),
+        ("recipients", "deelnemers"),
+        ("sessions", "bijeenkomsten"),
+        ("date", "datum"),
+        ("colour", "kleur"),
+        ("manager_email", "e-mailadres leidinggevende"),
+        ("firm", "bedrijf"),
+        ("evidence", "bewijs"),
+        ("alignment", "koppeling"),
+        ("targetUrl", "link"),
+        ("credits", "studie-uren"),
+        ("expires_at", "verloopt op"),
+    ];
+    let mut out = String::with_capacity(field.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        let dutch = NAMES.iter().find(|(en, _)| *en == word.as_str()).map(|(_, nl)| *nl).unwrap_or(word.as_str());
+        out.push_str(dutch);
+        word.clear();
+    };
+    for c in field.chars() {
+        if c.is_alphanumeric() || c == '_' {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+/// The messages people meet most, in Dutch; numbers and quoted parts carried over.
+fn dutch_message(m: &str) -> String {
+    let number = |s: &str| s.split(|c: char| !c.is_ascii_digit()).find(|p| !p.is_empty()).unwrap_or("").to_string();
+    let exact: &[(&str, &str)] = &[
+        ("must not be empty", "mag niet leeg zijn"),
+        ("must not contain control characters", "mag geen stuurtekens bevatten"),
+        ("must be an http(s) URL", "moet een http(s)-URL zijn"),
+        ("must be an http(s) URL, or a urn: or did: URI", "moet een http(s)-URL of een urn:- of did:-URI zijn"),
+        ("must be an e-mail address", "moet een e-mailadres zijn"),
+        ("must be YYYY-MM-DD", "moet JJJJ-MM-DD zijn"),
+        ("must list at least one recipient", "moet minstens één deelnemer bevatten"),
+        ("must list at least one participant", "moet minstens één deelnemer bevatten"),
+        ("must list at least one nanomodule", "moet minstens één nanomodule bevatten"),
+        ("must be 1 to 8", "moet 1 tot en met 8 zijn"),
+        ("must be a #rrggbb colour", "moet een kleur als #rrggbb zijn"),
+        ("must be a number", "moet een getal zijn"),
+        ("does not match", "klopt niet"),
+    ];
+    if let Some((_, nl)) = exact.iter().find(|(en, _)| *en == m) {
+        return nl.to_string();
+    }
+    if m.starts_with("is required") {
+        return "is verplicht".into();
+    }
+    if m.starts_with("must be at most") && m.ends_with("characters") {
+        return format!("mag hoogstens {} tekens lang zijn", number(m));
+    }
+    if m.starts_with("must be at least") && m.ends_with("characters") {
+        return format!("moet minstens {} tekens lang zijn", number(m));
+    }
+    if m.starts_with("must have at most") {
+        return format!("mag hoogstens {} items bevatten", number(m));
+    }
+    if m.contains("a nanomodule is at most 4 hours") {
+        return format!("moet 1 tot en met {} minuten zijn: een nanomodule duurt hoogstens 4 uur", m.split_whitespace().nth(4).unwrap_or("240").trim_end_matches(':'));
+    }
+    if let Some(rest) = m.strip_prefix("no e-mail address in ") {
+        return format!("geen e-mailadres in {rest}");
+    }
+    if let Some(rest) = m.strip_prefix("is also participant ") {
+        return format!("is ook deelnemer {rest}");
+    }
+    if let Some(rest) = m.strip_prefix("already holds a valid badge of this nanomodule (") {
+        let url = rest.split(')').next().unwrap_or_default();
+        return format!(
+            "heeft al een geldige badge van deze nanomodule ({url}); markeer de regel als herkansing (kolom herkansing: ja) om hem opnieuw uit te reiken"
+        );
+    }
+    if m.starts_with("does not match") {
+        return "klopt niet: controleer de tijd op je telefoon en probeer de volgende code".into();
+    }
+    m.to_string()
+}
+
+#[cfg(test)]
+mod problem_tests {
+    use super::*;
+
+    #[test]
+    fn dutch_problems() {
+        assert_eq!(problem(Lang::Nl, "description", "is required"), "beschrijving: is verplicht");
+        assert_eq!(problem(Lang::Nl, "participants[1].email", "must be an e-mail address"), "deelnemers[1].e-mailadres: moet een e-mailadres zijn");
+        assert_eq!(problem(Lang::Nl, "name", "must be at most 200 characters"), "naam: mag hoogstens 200 tekens lang zijn");
+        assert_eq!(
+            problem(Lang::Nl, "duration_minutes", "must be 1 to 240: a nanomodule is at most 4 hours"),
+            "studiebelasting: moet 1 tot en met 240 minuten zijn: een nanomodule duurt hoogstens 4 uur"
+        );
+        assert_eq!(problem(Lang::En, "description", "is required"), "description: is required");
+        assert_eq!(problem(Lang::Nl, "", "something new"), "something new", "untranslated stays readable");
+    }
+}
