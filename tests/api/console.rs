@@ -1047,7 +1047,10 @@ async fn a_second_factor_guards_sign_in(app: TestApp) {
     let now = || app.service.now().unix_timestamp();
     let wrong = b.post("/console/account/second-factor/confirm", &[("csrf", &csrf), ("code", "000000")]).await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let on = b.post("/console/account/second-factor/confirm", &[("csrf", &csrf), ("code", &totp_code(&secret, now()))]).await;
+    // Codes are taken at fixed points from here on (t0, t0 + 30 s, …), so a step boundary passing
+    // during the test changes nothing: the service accepts one step either side of its clock.
+    let t0 = now();
+    let on = b.post("/console/account/second-factor/confirm", &[("csrf", &csrf), ("code", &totp_code(&secret, t0))]).await;
     assert!(on.body.contains("Two-step verification is on"), "{}", on.body);
 
     // Sign-in now takes two steps.
@@ -1060,17 +1063,17 @@ async fn a_second_factor_guards_sign_in(app: TestApp) {
     assert!(phone.get("/console").await.body.contains("name=\"password\""), "the password alone opens nothing");
     let code_page = phone.get("/console/two-step").await;
     let pre = code_page.hidden("pre");
-    let used = phone.post("/console/two-step", &[("pre", &pre), ("code", &totp_code(&secret, now()))]).await;
+    let used = phone.post("/console/two-step", &[("pre", &pre), ("code", &totp_code(&secret, t0))]).await;
     assert_eq!(used.status, StatusCode::UNAUTHORIZED, "the code that turned it on was used already");
     app.service.clock().advance(time::Duration::seconds(30));
-    let ok = phone.post("/console/two-step", &[("pre", &pre), ("code", &totp_code(&secret, now()))]).await;
+    let ok = phone.post("/console/two-step", &[("pre", &pre), ("code", &totp_code(&secret, t0 + 30))]).await;
     assert_eq!(ok.location(), "/console", "{}", ok.body);
     assert!(phone.get("/console").await.body.contains("Sign out"));
 
     // Turning it off takes a fresh code; then the password is enough again.
     app.service.clock().advance(time::Duration::seconds(30));
     let csrf = phone.get("/console/account").await.hidden("csrf");
-    let off = phone.post("/console/account/second-factor/off", &[("csrf", &csrf), ("code", &totp_code(&secret, now()))]).await;
+    let off = phone.post("/console/account/second-factor/off", &[("csrf", &csrf), ("code", &totp_code(&secret, t0 + 60))]).await;
     assert!(off.body.contains("Two-step verification is off"), "{}", off.body);
     let mut laptop = Browser::new(&app);
     let form = laptop.get("/console").await;
