@@ -725,6 +725,16 @@ async fn issuer_admin_keeps_the_catalogue_in_the_console(app: TestApp) {
     let bad = admin.post("/console/skills", &[("csrf", &csrf), ("name", "X"), ("url", "ftp://x")]).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
     assert_eq!(trainer.get("/console/skills").await.status, StatusCode::FORBIDDEN);
+    // A skills profile from those skills.
+    let profile = admin
+        .post("/console/skills/profiles", &[("csrf", &csrf), ("name", "Monteur onderhoud"), ("skills", &skill)])
+        .await;
+    assert_eq!(profile.status, StatusCode::SEE_OTHER, "{}", profile.body);
+    let (_, profiles) = app.get(&format!("/api/v1/issuers/{a}/skills-profiles"), Some(ADMIN)).await;
+    assert_eq!(profiles["skills_profiles"][0]["skills"], json!([skill]), "{profiles}");
+    assert!(admin.get("/console/skills").await.body.contains("Monteur onderhoud"));
+    let bad = admin.post("/console/skills/profiles", &[("csrf", &csrf), ("name", "X"), ("skills", "not-an-id")]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // Trainers award, they do not edit; another issuer's admin sees nothing.
     assert_eq!(trainer.get("/console/nanomodules/new").await.status, StatusCode::FORBIDDEN);
@@ -814,6 +824,8 @@ async fn issuer_admin_builds_a_metro_line_in_the_console(app: TestApp) {
     assert_eq!(line["rule"]["in_order"].as_array().unwrap().len(), 3);
     let list = admin.get("/console/metro-lines").await;
     assert!(list.body.contains("Onderhoud basis") && list.body.contains("version 2 · 3 stations"), "{}", list.body);
+    let versions = admin.get(&page).await;
+    assert!(versions.body.contains(&format!("/metro-lines/{id}/versions/1")) && versions.body.contains(&format!("/metro-lines/{id}/versions/2")));
 
     // The rule tried on a learner: the evaluator's explanation, in words, before anyone relies on it.
     let (s, _) = app.post(&format!("/api/v1/nanomodules/{smeren}/awards"), ADMIN, json!({"recipients": [{"identity": "ann@example.nl"}]})).await;

@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/nanomodules/{id}", get(edit_form).post(update))
         .route("/console/nanomodules/{id}/image", post(upload_image))
         .route("/console/skills", get(skills).post(create_skill))
+        .route("/console/skills/profiles", post(create_profile))
 }
 
 /// The form's fields, as typed.
@@ -273,7 +274,10 @@ async fn upload_image(
 #[template(path = "console/skills.html")]
 struct SkillsPage {
     c: Chrome,
-    skills: Vec<(String, String, Option<String>)>,
+    /// (name, public URL, framework link, id)
+    skills: Vec<(String, String, Option<String>, String)>,
+    /// (name, public URL, how many skills)
+    profiles: Vec<(String, String, usize)>,
     problems: Vec<String>,
 }
 
@@ -281,21 +285,26 @@ impl Console {
     async fn skills_page(&self, s: &AppState, status: StatusCode, problems: Vec<String>) -> Result<Response, Response> {
         let user = manager(self)?;
         let issuer = user.principal.issuer_id.ok_or_else(|| self.fail(ServiceError::Forbidden))?;
-        let skills = s
-            .service
-            .skills(&user.principal, issuer)
-            .await
-            .map_err(|e| self.fail(e))?
+        let loaded = async {
+            Ok::<_, ServiceError>((
+                s.service.skills(&user.principal, issuer).await?,
+                s.service.skills_profiles(&user.principal, issuer).await?,
+            ))
+        };
+        let (skills, profiles) = loaded.await.map_err(|e| self.fail(e))?;
+        let name = |v: &serde_json::Value| v["name"].as_str().unwrap_or_default().to_string();
+        let skills = skills
             .into_iter()
             .map(|k| {
-                (
-                    k.spec["name"].as_str().unwrap_or_default().to_string(),
-                    k.url,
-                    k.spec["alignment"]["targetUrl"].as_str().map(str::to_string),
-                )
+                let target = k.spec["alignment"]["targetUrl"].as_str().map(str::to_string);
+                (name(&k.spec), k.url, target, k.id.to_string())
             })
             .collect();
-        Ok(self.page(status, &SkillsPage { c: self.chrome(self.t().skills_title), skills, problems }))
+        let profiles = profiles
+            .into_iter()
+            .map(|p| (name(&p.spec), p.url, p.spec["skills"].as_array().map(Vec::len).unwrap_or(0)))
+            .collect();
+        Ok(self.page(status, &SkillsPage { c: self.chrome(self.t().skills_title), skills, profiles, problems }))
     }
 }
 
@@ -314,6 +323,28 @@ async fn create_skill(State(s): State<AppState>, console: Console, body: axum::b
     let doc = json!({"name": some(field("name")), "description": some(field("description")), "alignment": alignment});
     let result = match serde_path_to_error::deserialize(doc) {
         Ok(spec) => s.service.create_skill(&user.principal, issuer, spec).await,
+        Err(e) => Err(crate::domain::validate::Invalid::one(e.path().to_string(), e.inner().to_string()).into()),
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to("/console/skills").into_response()),
+        Err(e) => {
+            let problems = super::field_problems(console.lang, e).map_err(|e| console.fail(e))?;
+            console.skills_page(&s, StatusCode::UNPROCESSABLE_ENTITY, problems).await
+        }
+    }
+}
+
+/// A skills profile: a named set of the issuer's skills (e.g. a job's).
+async fn create_profile(State(s): State<AppState>, console: Console, body: axum::body::Bytes) -> Result<Response, Response> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let field = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+    let user = console.require_form(&field("csrf"))?.clone();
+    let issuer = user.principal.issuer_id.ok_or_else(|| console.fail(ServiceError::Forbidden))?;
+    let skills: Vec<&str> = pairs.iter().filter(|(k, _)| k == "skills").map(|(_, v)| v.as_str()).collect();
+    let some = |v: String| Some(v).filter(|v| !v.is_empty());
+    let doc = json!({"name": some(field("name")), "description": some(field("description")), "skills": skills});
+    let result = match serde_path_to_error::deserialize(doc) {
+        Ok(spec) => s.service.create_skills_profile(&user.principal, issuer, spec).await,
         Err(e) => Err(crate::domain::validate::Invalid::one(e.path().to_string(), e.inner().to_string()).into()),
     };
     match result {

@@ -271,6 +271,9 @@ pub struct ConsoleTexts {
     pub new_skill: &'static str,
     pub esco_url: &'static str,
     pub no_skills: &'static str,
+    pub profiles: &'static str,
+    pub new_profile: &'static str,
+    pub no_profiles: &'static str,
 }
 
 pub static EN: ConsoleTexts = ConsoleTexts {
@@ -539,6 +542,9 @@ pub static EN: ConsoleTexts = ConsoleTexts {
     new_skill: "New skill",
     esco_url: "Link to the skill in a framework (e.g. ESCO)",
     no_skills: "No skills yet.",
+    profiles: "Skills profiles",
+    new_profile: "New skills profile",
+    no_profiles: "No skills profiles yet.",
 };
 
 pub static NL: ConsoleTexts = ConsoleTexts {
@@ -807,6 +813,9 @@ pub static NL: ConsoleTexts = ConsoleTexts {
     new_skill: "Nieuwe vaardigheid",
     esco_url: "Link naar de vaardigheid in een kader (bijv. ESCO)",
     no_skills: "Nog geen vaardigheden.",
+    profiles: "Vaardighedenprofielen",
+    new_profile: "Nieuw vaardighedenprofiel",
+    no_profiles: "Nog geen vaardighedenprofielen.",
 };
 
 impl ConsoleTexts {
