@@ -304,46 +304,11 @@ pub async fn verify<R: Resolver>(input: Input, resolver: &R, recipient: Option<&
     // Proof and the key behind it. Any one valid proof suffices (OB 3.0 §Verification).
     let proof_checks = async {
         match &jwt {
-            Some(token) => {
-                let facts = jsonwebtoken::decode_header(token).ok().and_then(|h| h.kid).map(|kid| {
-                    let nbf = unverified_claims(token).ok().and_then(|c| c["nbf"].as_i64());
-                    ProofFacts {
-                        verification_method: kid,
-                        created: nbf.and_then(|n| OffsetDateTime::from_unix_timestamp(n).ok()),
-                    }
-                });
-                let key = resolve(resolver, facts.as_ref()).await;
-                let outcome = match (&key, key.problem()) {
-                    (KeyLookup::Found(k), _) => jwt_proof(token, k, &credential),
-                    _ if facts.is_none() => Err("the JOSE header names no key (kid)".into()),
-                    (_, problem) => Err(problem.map(|p| p.0).unwrap_or_default().into()),
-                };
-                vec![(facts, key, outcome)]
-            }
+            Some(token) => vec![jwt_attempt(token, &credential, resolver).await],
             None => {
-                let mut out = Vec::new();
+                let mut out = Vec::with_capacity(proofs.len());
                 for p in &proofs {
-                    let facts = p.get("verificationMethod").and_then(Value::as_str).map(|vm| ProofFacts {
-                        verification_method: vm.to_string(),
-                        created: p.get("created").and_then(Value::as_str).and_then(parse_rfc3339),
-                    });
-                    let key = resolve(resolver, facts.as_ref()).await;
-                    let outcome = match &key {
-                        KeyLookup::Found(k) => VerifyingKey::from_bytes(&k.public_key)
-                            .map_err(|e| e.to_string())
-                            .and_then(|vk| {
-                                data_integrity::verify_proof_canonical(
-                                    &unsecured,
-                                    canonical_document.as_deref(),
-                                    p,
-                                    &vk,
-                                )
-                                .map_err(|e| e.to_string())
-                            })
-                            .map(|()| "DataIntegrityProof eddsa-rdfc-2022 signature is valid".to_string()),
-                        other => Err(other.problem().map(|p| p.0).unwrap_or_default().to_string()),
-                    };
-                    out.push((facts, key, outcome));
+                    out.push(data_integrity_attempt(p, &unsecured, canonical_document.as_deref(), resolver).await);
                 }
                 out
             }
@@ -406,6 +371,46 @@ pub async fn verify<R: Resolver>(input: Input, resolver: &R, recipient: Option<&
         status_word
     });
     finish(run, Some(s))
+}
+
+/// A VC-JWT's one proof: the key its header names (`kid`), checked against the signature.
+async fn jwt_attempt<R: Resolver>(token: &str, credential: &Value, resolver: &R) -> Attempt {
+    let facts = jsonwebtoken::decode_header(token).ok().and_then(|h| h.kid).map(|kid| {
+        let nbf = unverified_claims(token).ok().and_then(|c| c["nbf"].as_i64());
+        ProofFacts { verification_method: kid, created: nbf.and_then(|n| OffsetDateTime::from_unix_timestamp(n).ok()) }
+    });
+    let key = resolve(resolver, facts.as_ref()).await;
+    let outcome = match (&key, key.problem()) {
+        (KeyLookup::Found(k), _) => jwt_proof(token, k, credential),
+        _ if facts.is_none() => Err("the JOSE header names no key (kid)".into()),
+        (_, problem) => Err(problem.map(|p| p.0).unwrap_or_default().into()),
+    };
+    (facts, key, outcome)
+}
+
+/// One embedded Data Integrity proof: its verification method resolved, its eddsa-rdfc-2022
+/// signature checked over the canonical document (computed once for every proof).
+async fn data_integrity_attempt<R: Resolver>(
+    proof: &serde_json::Map<String, Value>,
+    unsecured: &Value,
+    canonical: Option<&str>,
+    resolver: &R,
+) -> Attempt {
+    let facts = proof.get("verificationMethod").and_then(Value::as_str).map(|vm| ProofFacts {
+        verification_method: vm.to_string(),
+        created: proof.get("created").and_then(Value::as_str).and_then(parse_rfc3339),
+    });
+    let key = resolve(resolver, facts.as_ref()).await;
+    let outcome = match &key {
+        KeyLookup::Found(k) => VerifyingKey::from_bytes(&k.public_key)
+            .map_err(|e| e.to_string())
+            .and_then(|vk| {
+                data_integrity::verify_proof_canonical(unsecured, canonical, proof, &vk).map_err(|e| e.to_string())
+            })
+            .map(|()| "DataIntegrityProof eddsa-rdfc-2022 signature is valid".to_string()),
+        other => Err(other.problem().map(|p| p.0).unwrap_or_default().to_string()),
+    };
+    (facts, key, outcome)
 }
 
 /// JSON-LD: the VC 2.0 and an OB 3.0 context first, the OB types, and canonicalisation with the
