@@ -43,17 +43,24 @@ pub struct Invitation {
 
 /// A new session: the cookie value (a secret). With a second factor on the account, the
 /// session is only good for giving the code until that is done.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SignedIn {
     pub session: String,
     pub second_factor: bool,
 }
 
+/// Secrets never reach a log, not even through `{:?}`.
+impl std::fmt::Debug for SignedIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedIn").field("session", &"[redacted]").field("second_factor", &self.second_factor).finish()
+    }
+}
+
 /// How long a password-checked session waits for its second factor.
 pub const SECOND_FACTOR_WAIT: Duration = Duration::minutes(5);
 
-/// What an authenticator app needs to add the account.
-#[derive(Debug, Clone)]
+/// What an authenticator app needs to add the account (shown once, on the set-up page).
+#[derive(Clone)]
 pub struct TotpSetup {
     /// Base32, for typing in.
     pub secret: String,
@@ -88,7 +95,7 @@ fn totp_step(secret: &[u8], code: &str, now: OffsetDateTime) -> Option<i64> {
 }
 
 /// Someone signed in to the console.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ConsoleUser {
     pub account_id: Uuid,
     pub name: String,
@@ -97,6 +104,16 @@ pub struct ConsoleUser {
     pub principal: Principal,
     /// Every form that changes something carries it.
     pub csrf: String,
+}
+
+impl std::fmt::Debug for ConsoleUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsoleUser")
+            .field("account_id", &self.account_id)
+            .field("principal", &self.principal)
+            .field("csrf", &"[redacted]")
+            .finish_non_exhaustive()
+    }
 }
 
 impl ConsoleUser {
@@ -476,6 +493,12 @@ impl Service {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_stay_out_of_debug_output() {
+        let s = SignedIn { session: "mbs_secret".into(), second_factor: false };
+        assert!(!format!("{s:?}").contains("mbs_secret"));
+    }
 
     #[test]
     fn passwords_need_a_length() {
