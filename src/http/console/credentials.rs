@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{Chrome, Console, texts};
+use super::{Chrome, Console, Fields, texts};
 use crate::http::AppState;
 use crate::service::{CredentialSearch, FoundLine, ServiceError, Standing};
 use crate::store::StatusChange;
@@ -148,17 +148,16 @@ async fn search(State(s): State<AppState>, console: Console, uri: axum::http::Ur
 
 /// Revoke / suspend / reinstate every selected credential (`ids` repeated), all or nothing.
 async fn change(State(s): State<AppState>, console: Console, body: Bytes) -> Response {
-    let pairs: Vec<(String, String)> = match serde_urlencoded::from_bytes(&body) {
-        Ok(p) => p,
-        Err(_) => return console.message(StatusCode::BAD_REQUEST, console.t().problem),
+    let Some(form) = Fields::strict(&body) else {
+        return console.message(StatusCode::BAD_REQUEST, console.t().problem);
     };
-    let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let get = |k: &str| form.get(k).to_string();
     let user = match console.require_form(&get("csrf")) {
         Ok(u) => u.clone(),
         Err(r) => return r,
     };
     let t = console.t();
-    let ids: Vec<Uuid> = pairs.iter().filter(|(k, _)| k == "ids").filter_map(|(_, v)| v.parse().ok()).collect();
+    let ids: Vec<Uuid> = form.all("ids").into_iter().filter_map(|v| v.parse().ok()).collect();
     if ids.is_empty() {
         return console.message(StatusCode::UNPROCESSABLE_ENTITY, t.nothing_selected);
     }

@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{Chrome, Console, field_problems, texts};
+use super::{Chrome, Console, Fields, field_problems, texts};
 use crate::domain::access::Action;
 use crate::domain::award::{AwardInput, RecipientInput, SessionInput};
 use crate::domain::peer_group::{PeerGroupSpec, participants_from_pasted};
@@ -35,14 +35,6 @@ fn keeper(console: &Console) -> Result<(ConsoleUser, Uuid), Response> {
         Some(issuer) if user.principal.check(issuer, Action::Award).is_ok() => Ok((user, issuer)),
         _ => Err(console.fail(ServiceError::Forbidden)),
     }
-}
-
-fn pairs(body: &Bytes) -> Vec<(String, String)> {
-    serde_urlencoded::from_bytes(body).unwrap_or_default()
-}
-
-fn field<'a>(pairs: &'a [(String, String)], key: &str) -> &'a str {
-    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).unwrap_or_default()
 }
 
 #[derive(Template)]
@@ -87,10 +79,10 @@ async fn new_form(State(s): State<AppState>, console: Console) -> Result<Respons
 }
 
 async fn create(State(s): State<AppState>, console: Console, body: Bytes) -> Result<Response, Response> {
-    let p = pairs(&body);
-    console.require_form(field(&p, "csrf"))?;
+    let p = Fields::parse(&body);
+    console.require_form(p.get("csrf"))?;
     let (user, issuer) = keeper(&console)?;
-    let typed = (field(&p, "name").to_string(), field(&p, "line").to_string(), field(&p, "participants").to_string());
+    let typed = (p.get("name").to_string(), p.get("line").to_string(), p.get("participants").to_string());
     let spec = PeerGroupSpec {
         name: Some(typed.0.clone()),
         metro_line: typed.1.parse().ok(),
@@ -201,13 +193,12 @@ async fn group(State(s): State<AppState>, console: Console, Path(raw): Path<Stri
 
 /// The planned date (and place) of each station's session.
 async fn plan(State(s): State<AppState>, console: Console, Path(raw): Path<String>, body: Bytes) -> Result<Response, Response> {
-    let p = pairs(&body);
-    console.require_form(field(&p, "csrf"))?;
+    let p = Fields::parse(&body);
+    console.require_form(p.get("csrf"))?;
     let (user, _) = keeper(&console)?;
     let id = raw.parse::<Uuid>().map_err(|_| console.fail(ServiceError::NotFound))?;
     let sessions: Vec<serde_json::Value> = p
-        .iter()
-        .filter_map(|(k, v)| k.strip_prefix("date-").map(|station| (station, v)))
+        .prefixed("date-")
         .filter(|(_, date)| !date.trim().is_empty())
         .map(|(station, date)| json!({"nanomodule": station, "date": date.trim()}))
         .collect();
@@ -223,13 +214,13 @@ async fn plan(State(s): State<AppState>, console: Console, Path(raw): Path<Strin
 
 /// Awards the chosen station to every ticked participant, as one award.
 async fn award(State(s): State<AppState>, console: Console, Path(raw): Path<String>, body: Bytes) -> Result<Response, Response> {
-    let p = pairs(&body);
-    console.require_form(field(&p, "csrf"))?;
+    let p = Fields::parse(&body);
+    console.require_form(p.get("csrf"))?;
     let (user, _) = keeper(&console)?;
     let id = raw.parse::<Uuid>().map_err(|_| console.fail(ServiceError::NotFound))?;
     let group = s.service.peer_group(&user.principal, id).await.map_err(|e| console.fail(e))?;
-    let station = field(&p, "station").parse::<Uuid>().ok();
-    let ticked: Vec<&str> = p.iter().filter(|(k, _)| k == "who").map(|(_, v)| v.as_str()).collect();
+    let station = p.get("station").parse::<Uuid>().ok();
+    let ticked = p.all("who");
     let recipients: Vec<RecipientInput> = group
         .spec
         .participants
@@ -248,13 +239,13 @@ async fn award(State(s): State<AppState>, console: Console, Path(raw): Path<Stri
     let some = |v: &str| Some(v.trim().to_string()).filter(|v| !v.is_empty());
     let input = AwardInput {
         recipients,
-        session: Some(SessionInput { date: some(field(&p, "session_date")), location: some(field(&p, "session_location")) }),
+        session: Some(SessionInput { date: some(p.get("session_date")), location: some(p.get("session_location")) }),
     };
     let body = serde_json::to_vec(&input).expect("award input serialises");
     let req = AwardRequest {
         input,
         dry_run: false,
-        idempotency_key: Some(format!("console-{}", field(&p, "key").chars().take(64).collect::<String>())),
+        idempotency_key: Some(format!("console-{}", p.get("key").chars().take(64).collect::<String>())),
         request_hash: request_hash(&[station.as_bytes(), b"console", &[0], &body]),
     };
     match s.service.award(&user.principal, station, req).await {

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 
-use super::{Chrome, Console, texts};
+use super::{Chrome, Console, Fields, texts};
 use crate::domain::access::{Action, Role};
 use crate::domain::pathway::Explanation;
 use crate::http::AppState;
@@ -112,14 +112,12 @@ impl Console {
 }
 
 async fn learner(State(s): State<AppState>, console: Console, uri: axum::http::Uri) -> Result<Response, Response> {
-    let q: Vec<(String, String)> = uri.query().and_then(|q| serde_urlencoded::from_str(q).ok()).unwrap_or_default();
-    let identity = q.iter().find(|(k, _)| k == "identity").map(|(_, v)| v.as_str()).unwrap_or_default();
-    console.learner_page(&s, identity, None).await
+    console.learner_page(&s, Fields::query(&uri).get("identity"), None).await
 }
 
 async fn revoke_link(State(s): State<AppState>, console: Console, body: Bytes) -> Result<Response, Response> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let field = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str()).unwrap_or_default();
+    let form = Fields::parse(&body);
+    let field = |k: &str| form.get(k);
     let user = console.require_form(field("csrf"))?.clone();
     let identity = field("identity");
     s.service

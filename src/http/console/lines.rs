@@ -14,7 +14,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{Chrome, Console};
+use super::{Chrome, Console, Fields};
 use crate::domain::access::Action;
 use crate::domain::metro_line::{MetroLineSpec, MetroMapSpec};
 use crate::domain::pathway::Rule;
@@ -75,12 +75,9 @@ struct LineForm {
 }
 
 impl LineForm {
-    fn read(pairs: &[(String, String)]) -> (String, LineForm) {
-        let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).unwrap_or_default();
-        let positions = pairs
-            .iter()
-            .filter_map(|(k, v)| k.strip_prefix("station-").map(|id| (id.to_string(), v.clone())))
-            .collect();
+    fn read(fields: &Fields) -> (String, LineForm) {
+        let get = |k: &str| fields.get(k).to_string();
+        let positions = fields.prefixed("station-").map(|(id, v)| (id.to_string(), v.to_string())).collect();
         let form = LineForm {
             name: get("name"),
             description: get("description"),
@@ -279,8 +276,7 @@ impl Console {
 
 /// A posted line form from an issuer admin whose session it is.
 fn posted(console: &Console, body: &Bytes) -> Result<(LineForm, ConsoleUser, Uuid), Response> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
-    let (csrf, form) = LineForm::read(&pairs);
+    let (csrf, form) = LineForm::read(&Fields::parse(body));
     console.require_form(&csrf)?;
     let (user, issuer) = manager(console)?;
     Ok((form, user, issuer))
@@ -321,9 +317,7 @@ async fn create(State(s): State<AppState>, console: Console, body: Bytes) -> Res
     let result = async {
         let map = Some(form.map.clone()).filter(|m| !m.is_empty() && form.new_map.trim().is_empty());
         let doc = form.json(map, &partners)?;
-        let spec: MetroLineSpec = serde_path_to_error::deserialize(doc).map_err(|e| {
-            ServiceError::from(crate::domain::validate::Invalid::one(e.path().to_string(), e.inner().to_string()))
-        })?;
+        let spec: MetroLineSpec = super::spec(doc)?;
         // A new map and its first line are made together, or neither.
         match form.new_map.trim() {
             "" => s.service.create_metro_line(&user.principal, issuer, spec).await,
@@ -350,12 +344,12 @@ async fn edit_form(State(s): State<AppState>, console: Console, Path(raw): Path<
         Err(r) => return r,
     };
     let Ok(id) = raw.parse::<Uuid>() else { return console.fail(ServiceError::NotFound) };
-    let q: Vec<(String, String)> = uri.query().and_then(|q| serde_urlencoded::from_str(q).ok()).unwrap_or_default();
-    let sample = q.iter().find(|(k, _)| k == "sample").map(|(_, v)| v.trim().to_lowercase()).filter(|v| !v.is_empty());
+    let q = Fields::query(&uri);
+    let sample = Some(q.get("sample").trim().to_lowercase()).filter(|v| !v.is_empty());
     match s.service.metro_line(&user.principal, id, None).await {
         Ok(view) => {
             let form = LineForm::of(&view);
-            let saved = q.iter().any(|(k, v)| k == "saved" && v == "1");
+            let saved = q.get("saved") == "1";
             let sample = match sample {
                 None => None,
                 // The evaluator's own explanation for this learner, as saved (no new version).

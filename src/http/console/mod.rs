@@ -94,12 +94,7 @@ impl FromRequestParts<AppState> for Console {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let jar = cookies(&parts.headers);
         let asked = Preferred::from_request_parts(parts, state).await.unwrap_or_default();
-        let chosen = parts
-            .uri
-            .query()
-            .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
-            .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "lang"))
-            .and_then(|(_, v)| Lang::parse(&v));
+        let chosen = Lang::parse(Fields::query(&parts.uri).get("lang"));
         let remembered = jar.get(LANG_COOKIE).and_then(|v| Lang::parse(v));
         let lang = chosen.or(remembered).or(asked.0).unwrap_or(Lang::En);
         let session = jar.get(SESSION_COOKIE).cloned();
@@ -297,6 +292,51 @@ struct MessagePage {
     c: Chrome,
     text: String,
     details: Vec<String>,
+}
+
+/// A form's fields (a urlencoded body or query string) in order; a name may repeat
+/// (checkboxes). Every console form and query reads through this.
+#[derive(Debug, Default)]
+pub struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    /// A malformed body reads as no fields: the checks then fail on what is missing.
+    pub fn parse(bytes: &[u8]) -> Fields {
+        Fields::strict(bytes).unwrap_or_default()
+    }
+
+    /// `None` for a body that is not `application/x-www-form-urlencoded`.
+    pub fn strict(bytes: &[u8]) -> Option<Fields> {
+        serde_urlencoded::from_bytes(bytes).ok().map(Fields)
+    }
+
+    /// The query string's fields.
+    pub fn query(uri: &axum::http::Uri) -> Fields {
+        Fields::parse(uri.query().unwrap_or_default().as_bytes())
+    }
+
+    /// The first value of `name`, as sent (empty when absent).
+    pub fn get(&self, name: &str) -> &str {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or_default()
+    }
+
+    /// Every value of `name`, in order.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
+    }
+
+    /// The values of the fields whose names start with `prefix`, with the rest of the name.
+    pub fn prefixed<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        self.0.iter().filter_map(move |(k, v)| k.strip_prefix(prefix).map(|rest| (rest, v.as_str())))
+    }
+}
+
+/// A JSON document built from a form, read as the API reads its body: a wrong type is a field
+/// error naming the field.
+pub fn spec<T: serde::de::DeserializeOwned>(doc: serde_json::Value) -> Result<T, ServiceError> {
+    serde_path_to_error::deserialize(doc).map_err(|e| {
+        crate::domain::validate::Invalid::one(e.path().to_string(), e.inner().to_string()).into()
+    })
 }
 
 /// A form body (`application/x-www-form-urlencoded`); a malformed one is a 400 page.

@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{Chrome, Console};
+use super::{Chrome, Console, Fields};
 use crate::domain::nanomodule::NanomoduleSpec;
 use crate::http::AppState;
 use crate::service::{NanomoduleView, NewImage, ServiceError};
@@ -61,8 +61,8 @@ impl ModuleForm {
         }
     }
 
-    fn read(pairs: &[(String, String)]) -> (String, ModuleForm) {
-        let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    fn read(fields: &Fields) -> (String, ModuleForm) {
+        let get = |k: &str| fields.get(k).to_string();
         let form = ModuleForm {
             name: get("name"),
             description: get("description"),
@@ -73,7 +73,7 @@ impl ModuleForm {
             language: get("language"),
             tags: get("tags"),
             validity: get("validity"),
-            skills: pairs.iter().filter(|(k, _)| k == "skills").map(|(_, v)| v.clone()).collect(),
+            skills: fields.all("skills").into_iter().map(str::to_string).collect(),
         };
         (get("csrf"), form)
     }
@@ -172,17 +172,13 @@ async fn new_form(State(s): State<AppState>, console: Console) -> Response {
 }
 
 async fn create(State(s): State<AppState>, console: Console, body: axum::body::Bytes) -> Response {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let (csrf, form) = ModuleForm::read(&pairs);
+    let (csrf, form) = ModuleForm::read(&Fields::parse(&body));
     let user = match console.require_form(&csrf) {
         Ok(u) => u.clone(),
         Err(r) => return r,
     };
     let Some(issuer) = user.principal.issuer_id else { return console.fail(ServiceError::Forbidden) };
-    let result = match serde_path_to_error::deserialize::<_, NanomoduleSpec>(form.json()) {
-        Ok(spec) => s.service.create_nanomodule(&user.principal, issuer, spec).await,
-        Err(e) => Err(crate::domain::validate::Invalid::one(e.path().to_string(), e.inner().to_string()).into()),
-    };
+    let result = async { s.service.create_nanomodule(&user.principal, issuer, super::spec::<NanomoduleSpec>(form.json())?).await }.await;
     match result {
         Ok(view) => Redirect::to(&format!("/console/nanomodules/{}", view.id)).into_response(),
         Err(e) => match super::field_problems(console.lang, e) {
@@ -211,8 +207,7 @@ async fn edit_form(State(s): State<AppState>, console: Console, Path(raw): Path<
 }
 
 async fn update(State(s): State<AppState>, console: Console, Path(raw): Path<String>, body: axum::body::Bytes) -> Response {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let (csrf, form) = ModuleForm::read(&pairs);
+    let (csrf, form) = ModuleForm::read(&Fields::parse(&body));
     let user = match console.require_form(&csrf) {
         Ok(u) => u.clone(),
         Err(r) => return r,
@@ -314,44 +309,37 @@ async fn skills(State(s): State<AppState>, console: Console) -> Result<Response,
 }
 
 async fn create_skill(State(s): State<AppState>, console: Console, body: axum::body::Bytes) -> Result<Response, Response> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let field = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+    let form = Fields::parse(&body);
+    let field = |k: &str| form.get(k).trim().to_string();
     let user = console.require_form(&field("csrf"))?.clone();
     let issuer = user.principal.issuer_id.ok_or_else(|| console.fail(ServiceError::Forbidden))?;
     let some = |v: String| Some(v).filter(|v| !v.is_empty());
     let alignment = some(field("url")).map(|url| json!({"targetUrl": url, "targetName": field("name")}));
     let doc = json!({"name": some(field("name")), "description": some(field("description")), "alignment": alignment});
-    let result = match serde_path_to_error::deserialize(doc) {
-        Ok(spec) => s.service.create_skill(&user.principal, issuer, spec).await,
-        Err(e) => Err(crate::domain::validate::Invalid::one(e.path().to_string(), e.inner().to_string()).into()),
-    };
+    let result = async { s.service.create_skill(&user.principal, issuer, super::spec(doc)?).await }.await;
+    skills_after(&s, &console, result.map(|_| ())).await
+}
+
+/// After a skill or a profile: back to the list, or the list again with the field errors.
+async fn skills_after(s: &AppState, console: &Console, result: Result<(), ServiceError>) -> Result<Response, Response> {
     match result {
-        Ok(_) => Ok(Redirect::to("/console/skills").into_response()),
+        Ok(()) => Ok(Redirect::to("/console/skills").into_response()),
         Err(e) => {
             let problems = super::field_problems(console.lang, e).map_err(|e| console.fail(e))?;
-            console.skills_page(&s, StatusCode::UNPROCESSABLE_ENTITY, problems).await
+            console.skills_page(s, StatusCode::UNPROCESSABLE_ENTITY, problems).await
         }
     }
 }
 
 /// A skills profile: a named set of the issuer's skills (e.g. a job's).
 async fn create_profile(State(s): State<AppState>, console: Console, body: axum::body::Bytes) -> Result<Response, Response> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let field = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+    let form = Fields::parse(&body);
+    let field = |k: &str| form.get(k).trim().to_string();
     let user = console.require_form(&field("csrf"))?.clone();
     let issuer = user.principal.issuer_id.ok_or_else(|| console.fail(ServiceError::Forbidden))?;
-    let skills: Vec<&str> = pairs.iter().filter(|(k, _)| k == "skills").map(|(_, v)| v.as_str()).collect();
+    let skills = form.all("skills");
     let some = |v: String| Some(v).filter(|v| !v.is_empty());
     let doc = json!({"name": some(field("name")), "description": some(field("description")), "skills": skills});
-    let result = match serde_path_to_error::deserialize(doc) {
-        Ok(spec) => s.service.create_skills_profile(&user.principal, issuer, spec).await,
-        Err(e) => Err(crate::domain::validate::Invalid::one(e.path().to_string(), e.inner().to_string()).into()),
-    };
-    match result {
-        Ok(_) => Ok(Redirect::to("/console/skills").into_response()),
-        Err(e) => {
-            let problems = super::field_problems(console.lang, e).map_err(|e| console.fail(e))?;
-            console.skills_page(&s, StatusCode::UNPROCESSABLE_ENTITY, problems).await
-        }
-    }
+    let result = async { s.service.create_skills_profile(&user.principal, issuer, super::spec(doc)?).await }.await;
+    skills_after(&s, &console, result.map(|_| ())).await
 }

@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{Chrome, Console, form};
+use super::{Chrome, Console, Fields, form};
 use crate::domain::issuer::IssuerSpec;
 use crate::http::AppState;
 use crate::service::{Invitation, IssuerView, MemberView, NewMember, ServiceError};
@@ -71,8 +71,8 @@ impl Console {
 
 /// A platform admin token (for scripts), shown once.
 async fn create_platform_token(State(s): State<AppState>, console: Console, body: Bytes) -> Response {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let field = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+    let fields = Fields::parse(&body);
+    let field = |k: &str| fields.get(k).trim().to_string();
     let user = match console.require_form(&field("csrf")) {
         Ok(u) => u.clone(),
         Err(r) => return r,
@@ -295,8 +295,8 @@ async fn remove(
 /// The issuer's public profile (name, website, contact address, description): a merge patch
 /// through the API's use case, so validation and the audit event are the API's.
 async fn profile(State(s): State<AppState>, console: Console, Path(id): Path<String>, body: Bytes) -> Response {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let field = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+    let fields = Fields::parse(&body);
+    let field = |k: &str| fields.get(k).trim().to_string();
     let user = match console.require_form(&field("csrf")) {
         Ok(u) => u.clone(),
         Err(r) => return r,

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 
-use super::{Chrome, Console};
+use super::{Chrome, Console, Fields};
 use crate::domain::access::Role;
 use crate::http::AppState;
 use crate::service::{IssuanceReport, ReportGroup, ServiceError};
@@ -83,8 +83,8 @@ async fn report(State(s): State<AppState>, console: Console, uri: axum::http::Ur
         Some(i) if user.principal.role != Role::Trainer => i,
         _ => return Err(console.fail(ServiceError::Forbidden)),
     };
-    let q: Vec<(String, String)> = uri.query().and_then(|q| serde_urlencoded::from_str(q).ok()).unwrap_or_default();
-    let field = |k: &str| q.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let q = Fields::query(&uri);
+    let field = |k: &str| q.get(k).to_string();
     let (group, group_name) = match field("group").as_str() {
         "nanomodule" => (ReportGroup::Nanomodule, "nanomodule"),
         "trainer" => (ReportGroup::Trainer, "trainer"),

@@ -9,7 +9,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
-use super::{Chrome, Console, PRE_COOKIE, field_problems};
+use super::{Chrome, Console, Fields, PRE_COOKIE, field_problems};
 use crate::http::AppState;
 use crate::service::{ServiceError, TotpSetup};
 
@@ -51,8 +51,8 @@ async fn code_form(State(s): State<AppState>, console: Console) -> Response {
 }
 
 async fn give_code(State(s): State<AppState>, console: Console, body: Bytes) -> Response {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let field = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str()).unwrap_or_default();
+    let fields = Fields::parse(&body);
+    let field = |k: &str| fields.get(k);
     if !console.pre_matches(field("pre")) {
         return console.code_page(StatusCode::FORBIDDEN, Some(console.t().form_expired));
     }
@@ -102,8 +102,8 @@ async fn account(State(s): State<AppState>, console: Console) -> Result<Response
 }
 
 fn code_form_fields(console: &Console, body: &Bytes) -> Result<(crate::service::ConsoleUser, String), Response> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
-    let field = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let fields = Fields::parse(body);
+    let field = |k: &str| fields.get(k).to_string();
     let user = console.require_form(&field("csrf"))?.clone();
     Ok((user, field("code")))
 }

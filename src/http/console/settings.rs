@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use uuid::Uuid;
 
-use super::{Chrome, Console, field_problems, texts};
+use super::{Chrome, Console, Fields, field_problems, texts};
 use crate::domain::access::{Action, Role};
 use crate::http::AppState;
 use crate::service::{ConsoleUser, KeyView, NewToken, PartnershipStep, PartnershipView, ServiceError, TokenView};
@@ -35,19 +35,15 @@ fn admin_of(console: &Console) -> Result<(ConsoleUser, Uuid), Response> {
     }
 }
 
-/// A posted form's fields, in order.
-type Fields = Vec<(String, String)>;
-
 fn form_of(console: &Console, body: &Bytes) -> Result<(Fields, ConsoleUser, Uuid), Response> {
-    let pairs: Fields = serde_urlencoded::from_bytes(body).unwrap_or_default();
-    let csrf = pairs.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str()).unwrap_or_default();
-    console.require_form(csrf)?;
+    let pairs = Fields::parse(body);
+    console.require_form(pairs.get("csrf"))?;
     let (user, issuer) = admin_of(console)?;
     Ok((pairs, user, issuer))
 }
 
-fn field<'a>(pairs: &'a [(String, String)], key: &str) -> &'a str {
-    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim()).unwrap_or_default()
+fn field<'a>(fields: &'a Fields, key: &str) -> &'a str {
+    fields.get(key).trim()
 }
 
 struct KeyItem {
@@ -165,7 +161,7 @@ async fn compromise_form(
 ) -> Result<Response, Response> {
     let (user, issuer) = admin_of(&console)?;
     let key = raw.parse::<Uuid>().map_err(|_| console.fail(ServiceError::NotFound))?;
-    let q: Vec<(String, String)> = uri.query().and_then(|q| serde_urlencoded::from_str(q).ok()).unwrap_or_default();
+    let q = Fields::query(&uri);
     let since_raw = field(&q, "since").to_string();
     let Some(since) = since_of(&since_raw) else {
         let problem = format!("{}: YYYY-MM-DD", console.t().compromised_since);
