@@ -230,7 +230,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_string());
             let fail = |e: crate::service::ServiceError| anyhow::anyhow!("{e}");
             let url = match (role, issuer) {
-                (Role::Admin, None) => service.create_admin_account(&Actor::cli(), &email, &name).await.map_err(fail)?.url,
+                (Role::Admin, None) => {
+                    service.create_admin_account(&Actor::cli(), &email, &name).await.map_err(fail)?.url
+                }
                 (Role::Admin, Some(_)) => anyhow::bail!("an admin belongs to no issuer: leave out --issuer"),
                 (_, None) => anyhow::bail!("a {role} belongs to an issuer: add --issuer <id>"),
                 (_, Some(issuer)) => {

@@ -457,7 +457,8 @@ fn schema_check(credential: &Value, is_jwt: bool) -> Verdict {
 /// Someone the credential is about: `credentialSubject.id` or an `identifier`.
 fn subject_check(credential: &Value) -> Verdict {
     let subject = &credential["credentialSubject"];
-    if subject.get("id").is_some_and(Value::is_string) || subject["identifier"].as_array().is_some_and(|a| !a.is_empty())
+    if subject.get("id").is_some_and(Value::is_string)
+        || subject["identifier"].as_array().is_some_and(|a| !a.is_empty())
     {
         Verdict::Pass("credentialSubject has an id or an identifier".into())
     } else {
@@ -523,7 +524,8 @@ fn validity_check(credential: &Value, now: OffsetDateTime) -> Verdict {
 
 /// The status list's answer, and the word the summary shows.
 fn status_check(status: StatusInfo) -> (Verdict, &'static str) {
-    let with = |word: &str, reason: Option<String>| format!("{word}{}", reason.map(|r| format!(": {r}")).unwrap_or_default());
+    let with =
+        |word: &str, reason: Option<String>| format!("{word}{}", reason.map(|r| format!(": {r}")).unwrap_or_default());
     match status {
         StatusInfo::Active => (Verdict::Pass("not revoked or suspended".into()), "active"),
         StatusInfo::Revoked(reason) => (Verdict::Fail(with("revoked", reason)), "revoked"),
@@ -531,7 +533,9 @@ fn status_check(status: StatusInfo) -> (Verdict, &'static str) {
         StatusInfo::NotHosted => {
             (Verdict::Pass("status list not hosted by this service: not checked (never fetched)".into()), "unknown")
         }
-        StatusInfo::Mismatch => (Verdict::Fail("the status entry does not belong to this credential".into()), "unknown"),
+        StatusInfo::Mismatch => {
+            (Verdict::Fail("the status entry does not belong to this credential".into()), "unknown")
+        }
         StatusInfo::Unavailable => (
             Verdict::Unchecked {
                 detail: "could not look up the credential's status right now".into(),
@@ -664,7 +668,8 @@ mod tests {
 
     #[test]
     fn json_ld_needs_the_contexts_and_types_first() {
-        let bad_ctx = json!({"@context": ["https://example.org/ctx"], "type": ["VerifiableCredential", "OpenBadgeCredential"]});
+        let bad_ctx =
+            json!({"@context": ["https://example.org/ctx"], "type": ["VerifiableCredential", "OpenBadgeCredential"]});
         let (v, canonical) = json_ld_check(&bad_ctx, &bad_ctx);
         assert!(matches!(&v, Verdict::Fail(d) if d.contains("@context")) && canonical.is_none());
         let bad_type = json!({"@context": [super::super::contexts::VC_V2, "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"],
@@ -724,8 +729,12 @@ mod tests {
             v
         };
         assert!(passed(&validity_check(&vc("2026-01-01T00:00:00Z", None), now)));
-        assert!(matches!(validity_check(&vc("2027-01-01T00:00:00Z", None), now), Verdict::Fail(d) if d.contains("not valid before")));
-        assert!(matches!(validity_check(&vc("2026-01-01T00:00:00Z", Some("2026-02-01T00:00:00Z")), now), Verdict::Fail(d) if d.contains("expired")));
+        assert!(
+            matches!(validity_check(&vc("2027-01-01T00:00:00Z", None), now), Verdict::Fail(d) if d.contains("not valid before"))
+        );
+        assert!(
+            matches!(validity_check(&vc("2026-01-01T00:00:00Z", Some("2026-02-01T00:00:00Z")), now), Verdict::Fail(d) if d.contains("expired"))
+        );
         assert!(!passed(&validity_check(&json!({}), now)));
     }
 

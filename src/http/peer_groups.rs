@@ -29,11 +29,19 @@ async fn create(
     Ok(created(format!("/api/v1/peer-groups/{}", view.id), view))
 }
 
-async fn list(State(s): State<AppState>, Caller(who): Caller, ApiPath(issuer): ApiPath<Uuid>) -> ApiResult<impl IntoResponse> {
+async fn list(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiPath(issuer): ApiPath<Uuid>,
+) -> ApiResult<impl IntoResponse> {
     Ok(Json(serde_json::json!({"peer_groups": s.service.peer_groups(&who, issuer).await?})))
 }
 
-async fn one(State(s): State<AppState>, Caller(who): Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<impl IntoResponse> {
+async fn one(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<impl IntoResponse> {
     Ok(Json(s.service.peer_group(&who, id).await?))
 }
 
@@ -46,6 +54,10 @@ async fn update(
     Ok(Json(s.service.update_peer_group(&who, id, &patch).await?))
 }
 
-async fn progress(State(s): State<AppState>, Caller(who): Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<impl IntoResponse> {
+async fn progress(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<impl IntoResponse> {
     Ok(Json(s.service.peer_group_progress(&who, id).await?))
 }

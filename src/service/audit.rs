@@ -622,7 +622,8 @@ impl Service {
             revocations: r[2].len(),
             suspensions: r[3].len(),
         };
-        let groups: Vec<ReportRow> = rows.iter().map(|(k, r)| ReportRow { group: k.clone(), counts: counts(r) }).collect();
+        let groups: Vec<ReportRow> =
+            rows.iter().map(|(k, r)| ReportRow { group: k.clone(), counts: counts(r) }).collect();
         let totals = groups.iter().fold(ReportCounts::default(), |t, g| ReportCounts {
             awards: t.awards + g.counts.awards,
             credentials: t.credentials + g.counts.credentials,

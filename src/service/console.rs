@@ -147,7 +147,12 @@ fn account_event(user: &ConsoleUser, action: &'static str) -> NewEvent {
 
 fn principal_of(a: &AccountRow) -> ServiceResult<Principal> {
     let role = a.role.parse::<Role>().map_err(|e| ServiceError::Store(StoreError::Corrupt(e)))?;
-    Ok(Principal { token_id: format!("console:{}", a.account_id), role, issuer_id: a.issuer_id, member_id: a.member_id })
+    Ok(Principal {
+        token_id: format!("console:{}", a.account_id),
+        role,
+        issuer_id: a.issuer_id,
+        member_id: a.member_id,
+    })
 }
 
 /// Argon2id (the crate's default parameters) on the blocking pool: it is meant to be slow.
@@ -251,7 +256,12 @@ impl Service {
 
     /// A new invitation link for a member (an issuer admin resetting a password): the old
     /// password and every session end now; the member sets a new one through the link.
-    pub async fn reset_member_password(&self, who: &Principal, issuer: Uuid, member: Uuid) -> ServiceResult<Invitation> {
+    pub async fn reset_member_password(
+        &self,
+        who: &Principal,
+        issuer: Uuid,
+        member: Uuid,
+    ) -> ServiceResult<Invitation> {
         who.check(issuer, Action::Manage)?;
         let m = self
             .store
@@ -328,11 +338,7 @@ impl Service {
         } else {
             self.store.account_by_email(&email).await?
         };
-        let ok = password_matches(
-            password.to_string(),
-            account.as_ref().and_then(|a| a.password_hash.clone()),
-        )
-        .await;
+        let ok = password_matches(password.to_string(), account.as_ref().and_then(|a| a.password_hash.clone())).await;
         let Some(account) = account else { return Err(ServiceError::Unauthenticated) };
         let now = self.now();
         if account.locked_until.is_some_and(|until| until > now) {
@@ -416,8 +422,9 @@ impl Service {
     pub async fn confirm_second_factor(&self, user: &ConsoleUser, code: &str) -> ServiceResult<()> {
         let pending = totp_pending_name(user.account_id);
         let secret = self.totp_secret(&pending).await?;
-        let step = totp_step(&secret, code, self.now())
-            .ok_or_else(|| Invalid::one("code", "does not match: check the time on your phone and try the next code"))?;
+        let step = totp_step(&secret, code, self.now()).ok_or_else(|| {
+            Invalid::one("code", "does not match: check the time on your phone and try the next code")
+        })?;
         self.store.use_totp_step(user.account_id, step).await?;
         let name = totp_name(user.account_id);
         let mut tx = self.store.begin().await?;
@@ -648,13 +655,9 @@ impl Service {
         // Everyone in one award was awarded by the same person at the same time: one check.
         let may_revoke = match lines.first() {
             Some(first) => match self.store.credential_state(first.credential_id).await? {
-                Some(state) => super::status::may_change(
-                    who,
-                    &state,
-                    crate::store::StatusChange::Revoke,
-                    self.now(),
-                )
-                .is_ok(),
+                Some(state) => {
+                    super::status::may_change(who, &state, crate::store::StatusChange::Revoke, self.now()).is_ok()
+                }
                 None => false,
             },
             None => false,
@@ -746,9 +749,8 @@ impl Service {
             return Err(ServiceError::Forbidden);
         }
         let names = self.catalogue_names(issuer).await?;
-        let identity = q.identity.as_deref().map(|i| {
-            if i.contains('@') { i.trim().to_lowercase() } else { i.trim().to_string() }
-        });
+        let identity =
+            q.identity.as_deref().map(|i| if i.contains('@') { i.trim().to_lowercase() } else { i.trim().to_string() });
         let state = q.standing.map(|s| match s {
             Standing::Valid => "valid".to_string(),
             Standing::Suspended => "suspended".to_string(),
@@ -832,7 +834,12 @@ impl Service {
             .nanomodules(issuer)
             .await?
             .into_iter()
-            .map(|r| StationChoice { id: r.nanomodule_id, name: module_name(&r.spec), issuer_id: issuer, partner: None })
+            .map(|r| StationChoice {
+                id: r.nanomodule_id,
+                name: module_name(&r.spec),
+                issuer_id: issuer,
+                partner: None,
+            })
             .collect();
         for p in self.partnerships(who, issuer).await? {
             if p.issuer != issuer || p.state != "accepted" {

@@ -185,7 +185,11 @@ fn columns(lines: &[DrawnLine], row_of: &HashMap<Uuid, usize>) -> Vec<usize> {
     let mut i = 0;
     while i < n {
         if c[i] < i {
-            if i % 2 == 0 { perm.swap(0, i) } else { perm.swap(c[i], i) }
+            if i % 2 == 0 {
+                perm.swap(0, i)
+            } else {
+                perm.swap(c[i], i)
+            }
             // perm[k] = the k-th column's line; col[line] = its column.
             let mut col = vec![0; n];
             for (k, line) in perm.iter().enumerate() {
@@ -251,7 +255,12 @@ pub fn layout(lines: &[DrawnLine]) -> Layout {
             next,
         });
         let n = wrapped[i].len();
-        labels.push(Label { index: i, x: label_x, y: ys[i] + 5 - (n - 1) * LINE_HEIGHT / 2, lines: wrapped[i].clone() });
+        labels.push(Label {
+            index: i,
+            x: label_x,
+            y: ys[i] + 5 - (n - 1) * LINE_HEIGHT / 2,
+            lines: wrapped[i].clone(),
+        });
     }
     let mut tracks = Vec::new();
     for (l, line) in lines.iter().enumerate() {
@@ -281,46 +290,45 @@ pub fn layout(lines: &[DrawnLine]) -> Layout {
 pub(crate) mod tests {
     use super::*;
 
-/// An axis-aligned box (for the overlap rule and its tests).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Box2 {
-    pub x: f64,
-    pub y: f64,
-    pub w: f64,
-    pub h: f64,
-}
-
-impl Box2 {
-    pub(crate) fn overlaps(&self, o: &Box2) -> bool {
-        self.x < o.x + o.w && o.x < self.x + self.w && self.y < o.y + o.h && o.y < self.y + self.h
+    /// An axis-aligned box (for the overlap rule and its tests).
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    pub(crate) struct Box2 {
+        pub x: f64,
+        pub y: f64,
+        pub w: f64,
+        pub h: f64,
     }
-}
 
-impl Layout {
-    /// The boxes the overlap rule is about: `("label"|"station"|"track", index, box)`, where a
-    /// track's index is its position in `tracks`.
-    pub(crate) fn boxes(&self) -> Vec<(&'static str, usize, Box2)> {
-        let r = RADIUS as f64 + 2.0;
-        let mut out = Vec::new();
-        for s in &self.stations {
-            out.push((
-                "station",
-                s.index,
-                Box2 { x: s.x1 as f64 - r, y: s.y as f64 - r, w: (s.x2 - s.x1) as f64 + 2.0 * r, h: 2.0 * r },
-            ));
+    impl Box2 {
+        pub(crate) fn overlaps(&self, o: &Box2) -> bool {
+            self.x < o.x + o.w && o.x < self.x + self.w && self.y < o.y + o.h && o.y < self.y + self.h
         }
-        for l in &self.labels {
-            let w = l.lines.iter().map(|s| s.chars().count()).max().unwrap_or(0) as f64 * CHAR_WIDTH as f64;
-            let h = (l.lines.len() * LINE_HEIGHT) as f64;
-            out.push(("label", l.index, Box2 { x: l.x as f64, y: l.y as f64 - 14.0, w, h }));
-        }
-        for (i, t) in self.tracks.iter().enumerate() {
-            out.push(("track", i, Box2 { x: t.x as f64 - 3.0, y: t.y1 as f64, w: 6.0, h: (t.y2 - t.y1) as f64 }));
-        }
-        out
     }
-}
 
+    impl Layout {
+        /// The boxes the overlap rule is about: `("label"|"station"|"track", index, box)`, where a
+        /// track's index is its position in `tracks`.
+        pub(crate) fn boxes(&self) -> Vec<(&'static str, usize, Box2)> {
+            let r = RADIUS as f64 + 2.0;
+            let mut out = Vec::new();
+            for s in &self.stations {
+                out.push((
+                    "station",
+                    s.index,
+                    Box2 { x: s.x1 as f64 - r, y: s.y as f64 - r, w: (s.x2 - s.x1) as f64 + 2.0 * r, h: 2.0 * r },
+                ));
+            }
+            for l in &self.labels {
+                let w = l.lines.iter().map(|s| s.chars().count()).max().unwrap_or(0) as f64 * CHAR_WIDTH as f64;
+                let h = (l.lines.len() * LINE_HEIGHT) as f64;
+                out.push(("label", l.index, Box2 { x: l.x as f64, y: l.y as f64 - 14.0, w, h }));
+            }
+            for (i, t) in self.tracks.iter().enumerate() {
+                out.push(("track", i, Box2 { x: t.x as f64 - 3.0, y: t.y1 as f64, w: 6.0, h: (t.y2 - t.y1) as f64 }));
+            }
+            out
+        }
+    }
 
     pub(crate) fn fixture() -> Vec<DrawnLine> {
         let id = |n: u128| Uuid::from_u128(n);
@@ -335,12 +343,20 @@ impl Layout {
             DrawnLine {
                 name: "Elektrotechniek".into(),
                 colour: "#b3261e".into(),
-                stations: vec![st(4, "Meten aan installaties en schakelkasten", false), st(2, long, false), st(5, "NEN 3140", false)],
+                stations: vec![
+                    st(4, "Meten aan installaties en schakelkasten", false),
+                    st(2, long, false),
+                    st(5, "NEN 3140", false),
+                ],
             },
             DrawnLine {
                 name: "Smart maintenance".into(),
                 colour: "#16324f".into(),
-                stations: vec![st(6, "Data lezen", false), st(3, "Trillingen meten", false), st(7, "Voorspellend onderhoud plannen", false)],
+                stations: vec![
+                    st(6, "Data lezen", false),
+                    st(3, "Trillingen meten", false),
+                    st(7, "Voorspellend onderhoud plannen", false),
+                ],
             },
         ]
     }
@@ -380,7 +396,10 @@ impl Layout {
 
     #[test]
     fn names_wrap_at_spaces() {
-        assert_eq!(wrap("Veilig werken met hoogspanning in de praktijk"), ["Veilig werken met", "hoogspanning in de", "praktijk"]);
+        assert_eq!(
+            wrap("Veilig werken met hoogspanning in de praktijk"),
+            ["Veilig werken met", "hoogspanning in de", "praktijk"]
+        );
         assert_eq!(wrap(&"x".repeat(30)), ["x".repeat(26), "x".repeat(4)]);
     }
 

@@ -48,7 +48,12 @@ impl Service {
     }
 
     /// [`Self::check_line_refs`], where `new_map` is a map made in the same transaction.
-    async fn check_line_refs_with(&self, issuer: Uuid, spec: &MetroLineSpec, new_map: Option<Uuid>) -> ServiceResult<()> {
+    async fn check_line_refs_with(
+        &self,
+        issuer: Uuid,
+        spec: &MetroLineSpec,
+        new_map: Option<Uuid>,
+    ) -> ServiceResult<()> {
         let mut errors = Vec::new();
         let partners: HashSet<Uuid> = self.store.accepted_partners(issuer).await?.into_iter().collect();
         for (i, other) in spec.accepts_issuers.iter().enumerate() {
@@ -141,7 +146,13 @@ impl Service {
         }
         tx.insert_metro_line(id, issuer, map, now).await?;
         tx.push_metro_line_version(id, 1, map, encode_spec(&spec), now).await?;
-        events.push(NewEvent::new(&who.actor(), Some(issuer), "metro_line.created", id, &json!({"version": 1, "spec": spec})));
+        events.push(NewEvent::new(
+            &who.actor(),
+            Some(issuer),
+            "metro_line.created",
+            id,
+            &json!({"version": 1, "spec": spec}),
+        ));
         tx.audit(events).await?;
         tx.commit().await?;
         self.metro_line(who, id, None).await
@@ -299,7 +310,8 @@ mod tests {
     #[test]
     fn map_escapes_names() {
         let station = DrawnStation { id: Uuid::from_u128(1), name: "\"s\"".into(), done: true };
-        let svg = map_svg("A & B", &[DrawnLine { name: "<x>".into(), colour: "#123456".into(), stations: vec![station] }]);
+        let svg =
+            map_svg("A & B", &[DrawnLine { name: "<x>".into(), colour: "#123456".into(), stations: vec![station] }]);
         assert!(svg.contains("A &#38; B") && svg.contains("&#60;x&#62;") && svg.contains("&#34;s&#34;"), "{svg}");
         // The picture passes the same allowlist as uploaded artwork.
         crate::credential::image::check_svg(&svg).expect("a clean SVG");

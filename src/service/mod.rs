@@ -37,8 +37,8 @@ pub use award::{AwardOutcome, AwardRequest, request_hash};
 pub use catalog::CatalogView;
 pub use clock::Clock;
 pub use console::{
-    AwardDetails, AwardedLine, ConsoleUser, CredentialHistory, CredentialSearch, FoundLine, Home, Invitation, InvitationFor,
-    SignedIn, Standing, StationChoice, TotpSetup,
+    AwardDetails, AwardedLine, ConsoleUser, CredentialHistory, CredentialSearch, FoundLine, Home, Invitation,
+    InvitationFor, SignedIn, Standing, StationChoice, TotpSetup,
 };
 pub use custody::Rotation;
 pub use health::Readiness;
@@ -235,8 +235,7 @@ impl Service {
             }
         }
         let lookup = api_token::lookup_of(bearer).ok_or(ServiceError::Unauthenticated)?;
-        let row =
-            self.store.token_by_lookup(lookup, self.now()).await?.ok_or(ServiceError::Unauthenticated)?;
+        let row = self.store.token_by_lookup(lookup, self.now()).await?.ok_or(ServiceError::Unauthenticated)?;
         if !api_token::matches(bearer, &row.secret_hash) {
             return Err(ServiceError::Unauthenticated);
         }

@@ -183,17 +183,10 @@ impl Service {
                 participant: p.clone(),
                 badges: holders
                     .iter()
-                    .map(|h| {
-                        p.email.as_ref().and_then(|e| h.get(e)).map(|c| self.credential_url(*c))
-                    })
+                    .map(|h| p.email.as_ref().and_then(|e| h.get(e)).map(|c| self.credential_url(*c)))
                     .collect(),
             })
             .collect();
-        Ok(GroupProgress {
-            line_name: line_spec.name.unwrap_or_default(),
-            group,
-            stations,
-            progress,
-        })
+        Ok(GroupProgress { line_name: line_spec.name.unwrap_or_default(), group, stations, progress })
     }
 }

@@ -28,7 +28,12 @@ impl StatusChange {
     }
 }
 
-pub(super) fn may_change(who: &Principal, c: &CredentialState, change: StatusChange, now: OffsetDateTime) -> ServiceResult<()> {
+pub(super) fn may_change(
+    who: &Principal,
+    c: &CredentialState,
+    change: StatusChange,
+    now: OffsetDateTime,
+) -> ServiceResult<()> {
     match who.check(c.issuer_id, Action::Manage) {
         Ok(()) => Ok(()),
         Err(crate::domain::access::Denied::Hidden) => Err(ServiceError::NotFound),

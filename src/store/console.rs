@@ -112,7 +112,15 @@ impl Tx {
         self.execute(
             "INSERT INTO console_account (account_id, email, name, role, issuer_id, member_id, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            args![a.account_id, a.email.clone(), a.name.clone(), a.role.clone(), a.issuer_id, a.member_id, a.created_at],
+            args![
+                a.account_id,
+                a.email.clone(),
+                a.name.clone(),
+                a.role.clone(),
+                a.issuer_id,
+                a.member_id,
+                a.created_at
+            ],
         )
         .await?;
         Ok(())
@@ -195,7 +203,9 @@ impl Store {
     }
 
     pub async fn account_by_email(&self, email: &str) -> StoreResult<Option<AccountRow>> {
-        self.clone().fetch_optional(account_select!("email = $1 AND disabled_at IS NULL"), args![email.to_string()]).await
+        self.clone()
+            .fetch_optional(account_select!("email = $1 AND disabled_at IS NULL"), args![email.to_string()])
+            .await
     }
 
     pub async fn account_of_member(&self, member: Uuid) -> StoreResult<Option<AccountRow>> {
@@ -313,7 +323,12 @@ impl Store {
     }
 
     /// The newest awards of an issuer, or of one member there.
-    pub async fn recent_awards(&self, issuer: Uuid, member: Option<Uuid>, limit: i64) -> StoreResult<Vec<AwardSummary>> {
+    pub async fn recent_awards(
+        &self,
+        issuer: Uuid,
+        member: Option<Uuid>,
+        limit: i64,
+    ) -> StoreResult<Vec<AwardSummary>> {
         self.clone()
             .fetch_all(
                 "SELECT award_id, nanomodule_id, member_id, recipients, created_at FROM award \
@@ -379,10 +394,7 @@ impl Store {
     pub async fn signed_since(&self, key: Uuid, since: OffsetDateTime) -> StoreResult<i64> {
         let row: (i64,) = self
             .clone()
-            .fetch_optional(
-                "SELECT COUNT(*) FROM credential WHERE key_id = $1 AND created_at >= $2",
-                args![key, since],
-            )
+            .fetch_optional("SELECT COUNT(*) FROM credential WHERE key_id = $1 AND created_at >= $2", args![key, since])
             .await?
             .unwrap_or((0,));
         Ok(row.0)

@@ -33,8 +33,8 @@ use sqlx::{FromRow, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-pub use console::{AccountRow, AwardSummary, AwardedRow, FoundCredential, SessionRow};
 pub use audit::{AuditRow, ChainClose, CheckpointRow, TreeHeadRow};
+pub use console::{AccountRow, AwardSummary, AwardedRow, FoundCredential, SessionRow};
 pub use credential::{AwardRow, CredentialRow, IdempotencyRow, NewCredential};
 pub use image::ImageRow;
 pub use issuer::IssuerRow;

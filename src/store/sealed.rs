@@ -40,7 +40,12 @@ impl Store {
 
 impl Tx {
     /// Stores or replaces a named secret.
-    pub async fn put_sealed_secret(&mut self, name: &str, sealed: Vec<u8>, now: time::OffsetDateTime) -> StoreResult<()> {
+    pub async fn put_sealed_secret(
+        &mut self,
+        name: &str,
+        sealed: Vec<u8>,
+        now: time::OffsetDateTime,
+    ) -> StoreResult<()> {
         self.execute(
             "INSERT INTO sealed_secret (name, sealed, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (name) DO UPDATE SET sealed = excluded.sealed, created_at = excluded.created_at",

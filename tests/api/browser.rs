@@ -178,7 +178,13 @@ async fn console_in_a_real_browser(app: TestApp) {
     assert_eq!(report["created_issuer"], "Zorg Zwolle");
     assert_eq!(
         report["audit_actions"],
-        json!(["credential.issued", "credential.issued", "credential.issued", "credential.revoked", "credential.revoked"]),
+        json!([
+            "credential.issued",
+            "credential.issued",
+            "credential.issued",
+            "credential.revoked",
+            "credential.revoked"
+        ]),
         "{report}"
     );
     assert!(report["chain_result"].as_str().unwrap().contains("The chain is intact"), "{report}");
@@ -246,7 +252,11 @@ async fn metro_map_is_one_network_in_a_real_browser(app: TestApp) {
     for width in ["360", "1280"] {
         assert_eq!(report[format!("{width}_fits")], json!(true), "the map fits {width} px");
         let boxes = report[width].as_array().unwrap();
-        assert_eq!(boxes.iter().filter(|b| b["id"].as_str().unwrap().starts_with("st-")).count(), 7, "shared stations once");
+        assert_eq!(
+            boxes.iter().filter(|b| b["id"].as_str().unwrap().starts_with("st-")).count(),
+            7,
+            "shared stations once"
+        );
         assert_eq!(boxes.iter().filter(|b| b["id"].as_str().unwrap().starts_with("lb-")).count(), 7);
         assert_eq!(boxes.iter().filter(|b| b["id"].as_str().unwrap().starts_with("tr-")).count(), 6);
         let joins = |track: &str, station: &str| {

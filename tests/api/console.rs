@@ -203,10 +203,14 @@ async fn trainer_awards_a_cohort_in_the_console(app: TestApp) {
 
     let result = b.get(&first.location()).await;
     assert_eq!(result.status, StatusCode::OK);
-    let links: Vec<&str> = result.body.match_indices("class=\"wrap badge-link\" href=\"").map(|(i, m)| {
-        let rest = &result.body[i + m.len()..];
-        rest.split('"').next().unwrap()
-    }).collect();
+    let links: Vec<&str> = result
+        .body
+        .match_indices("class=\"wrap badge-link\" href=\"")
+        .map(|(i, m)| {
+            let rest = &result.body[i + m.len()..];
+            rest.split('"').next().unwrap()
+        })
+        .collect();
     assert_eq!(links.len(), 3, "{}", result.body);
     for l in &links {
         assert!(l.starts_with(&format!("{}/credentials/", app.base)));
@@ -246,13 +250,13 @@ async fn console_refuses_forged_forms_and_other_issuers(app: TestApp) {
     let b_issuer = app.issuer("Zorg Zwolle").await;
     let module = app.module(&a, "Smeren").await;
     let mut trainer = accept(&app, &invite(&app, &a, "trainer", "t@twente.example").await, "twente trainer pass").await;
-    let mut other = accept(&app, &invite(&app, &b_issuer, "issuer_admin", "a@zwolle.example").await, "zwolle admin pass").await;
+    let mut other =
+        accept(&app, &invite(&app, &b_issuer, "issuer_admin", "a@zwolle.example").await, "zwolle admin pass").await;
 
     let form = trainer.get(&format!("/console/award?module={module}")).await;
     let key = form.hidden("key");
-    let fields = |csrf: &'static str| {
-        vec![("csrf", csrf), ("module", ""), ("rows", "ann@example.nl"), ("action", "award")]
-    };
+    let fields =
+        |csrf: &'static str| vec![("csrf", csrf), ("module", ""), ("rows", "ann@example.nl"), ("action", "award")];
     // Without and with a wrong CSRF token: refused, nothing issued.
     for csrf in ["", "0123456789abcdef"] {
         let mut f = fields(csrf);
@@ -289,7 +293,13 @@ async fn console_refuses_forged_forms_and_other_issuers(app: TestApp) {
     let forged = other
         .post_multipart(
             "/console/award",
-            &[("csrf", &other_csrf), ("key", "k2"), ("module", &module), ("rows", "eve@example.nl"), ("action", "award")],
+            &[
+                ("csrf", &other_csrf),
+                ("key", "k2"),
+                ("module", &module),
+                ("rows", "eve@example.nl"),
+                ("action", "award"),
+            ],
         )
         .await;
     assert_eq!(forged.status, StatusCode::NOT_FOUND, "{}", forged.body);
@@ -315,7 +325,8 @@ async fn console_sign_in_lockout_timeouts_and_sign_out(app: TestApp) {
     let mut b = Browser::new(&app);
     let ok = try_sign_in(&mut b, "auditor passphrase").await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
-    let cookie = ok.headers.get_all(SET_COOKIE).iter().map(|v| v.to_str().unwrap()).find(|c| c.starts_with("mb_session="));
+    let cookie =
+        ok.headers.get_all(SET_COOKIE).iter().map(|v| v.to_str().unwrap()).find(|c| c.starts_with("mb_session="));
     let cookie = cookie.unwrap();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
     assert!(!cookie.contains("Secure"), "plain http test server: no Secure flag");
@@ -360,7 +371,10 @@ async fn console_sign_in_lockout_timeouts_and_sign_out(app: TestApp) {
     let mut b = Browser::new(&app);
     let page = b.get("/console").await;
     let unknown = b
-        .post("/console/sign-in", &[("pre", &page.hidden("pre")), ("email", "nobody@example.org"), ("password", "whatever it is")])
+        .post(
+            "/console/sign-in",
+            &[("pre", &page.hidden("pre")), ("email", "nobody@example.org"), ("password", "whatever it is")],
+        )
         .await;
     assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
     assert!(unknown.body.contains("or the account is locked"));
@@ -370,7 +384,9 @@ async fn console_sign_in_lockout_timeouts_and_sign_out(app: TestApp) {
     let member = members["members"][0]["id"].as_str().unwrap().to_string();
     let mut kept = Browser::new(&app);
     try_sign_in(&mut kept, "auditor passphrase").await;
-    let (s, _) = app.call(reqwest::Method::DELETE, &format!("/api/v1/issuers/{issuer}/members/{member}"), Some(ADMIN), None).await;
+    let (s, _) = app
+        .call(reqwest::Method::DELETE, &format!("/api/v1/issuers/{issuer}/members/{member}"), Some(ADMIN), None)
+        .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     assert!(kept.get("/console").await.body.contains("name=\"password\""));
 }
@@ -400,7 +416,10 @@ async fn issuer_admin_resets_a_password_with_a_new_link(app: TestApp) {
     let mut fresh = Browser::new(&app);
     let page = fresh.get("/console").await;
     let refused = fresh
-        .post("/console/sign-in", &[("pre", &page.hidden("pre")), ("email", "kim@example.org"), ("password", "first password of kim")])
+        .post(
+            "/console/sign-in",
+            &[("pre", &page.hidden("pre")), ("email", "kim@example.org"), ("password", "first password of kim")],
+        )
         .await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "the old password stopped working");
     accept(&app, link, "second password of kim").await;
@@ -424,7 +443,11 @@ both!(admin_invites_and_auditor_audits_in_the_console);
 /// own members only; the auditor filters the trail, verifies the chain and downloads exports;
 /// a trainer sees none of that.
 async fn admin_invites_and_auditor_audits_in_the_console(app: TestApp) {
-    let link = app.service.create_admin_account(&metrobadge::domain::audit::Actor::cli(), "root@example.org", "Root").await.unwrap();
+    let link = app
+        .service
+        .create_admin_account(&metrobadge::domain::audit::Actor::cli(), "root@example.org", "Root")
+        .await
+        .unwrap();
     let mut admin = accept(&app, &link.url, "platform admin passphrase").await;
     let home = admin.get("/console").await;
     let csrf = home.hidden("csrf");
@@ -441,15 +464,23 @@ async fn admin_invites_and_auditor_audits_in_the_console(app: TestApp) {
     let secret = made.body[at..].split('"').next().unwrap().to_string();
     assert_eq!(app.get("/api/v1/issuers", Some(&secret)).await.0, StatusCode::OK);
     let (_, tokens) = app.get("/api/v1/tokens", Some(ADMIN)).await;
-    let tid = tokens["tokens"].as_array().unwrap().iter().find(|t| t["label"] == "nightly export").unwrap()["id"].as_str().unwrap().to_string();
+    let tid = tokens["tokens"].as_array().unwrap().iter().find(|t| t["label"] == "nightly export").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let revoked = admin.post(&format!("/console/platform-tokens/{tid}/revoke"), &[("csrf", &csrf)]).await;
     assert_eq!(revoked.status, StatusCode::SEE_OTHER);
     assert_eq!(app.get("/api/v1/issuers", Some(&secret)).await.0, StatusCode::UNAUTHORIZED);
 
     let mut links = HashMap::new();
-    for (role, email) in [("trainer", "t@twente.example"), ("issuer_admin", "ia@twente.example"), ("auditor", "au@twente.example")] {
+    for (role, email) in
+        [("trainer", "t@twente.example"), ("issuer_admin", "ia@twente.example"), ("auditor", "au@twente.example")]
+    {
         let page = admin
-            .post(&format!("{issuer_page}/members"), &[("csrf", &csrf), ("name", role), ("email", email), ("role", role)])
+            .post(
+                &format!("{issuer_page}/members"),
+                &[("csrf", &csrf), ("name", role), ("email", email), ("role", role)],
+            )
             .await;
         assert_eq!(page.status, StatusCode::CREATED, "{}", page.body);
         let marker = "id=\"invitation-link\" readonly value=\"";
@@ -471,15 +502,25 @@ async fn admin_invites_and_auditor_audits_in_the_console(app: TestApp) {
     let profile = issuer_admin
         .post(
             &format!("{issuer_page}/profile"),
-            &[("csrf", &own.hidden("csrf")), ("name", "Techniek Twente"), ("url", "https://techniektwente.example"),
-              ("email", "info@techniektwente.example"), ("description", "Opleidingen voor de maakindustrie")],
+            &[
+                ("csrf", &own.hidden("csrf")),
+                ("name", "Techniek Twente"),
+                ("url", "https://techniektwente.example"),
+                ("email", "info@techniektwente.example"),
+                ("description", "Opleidingen voor de maakindustrie"),
+            ],
         )
         .await;
     assert_eq!(profile.status, StatusCode::SEE_OTHER, "{}", profile.body);
     assert!(issuer_admin.get(&profile.location()).await.body.contains("The profile is saved"));
     let (_, view) = app.get(&format!("/api/v1/issuers/{issuer}"), Some(ADMIN)).await;
     assert_eq!(view["description"], "Opleidingen voor de maakindustrie", "{view}");
-    let bad = issuer_admin.post(&format!("{issuer_page}/profile"), &[("csrf", &own.hidden("csrf")), ("name", "X"), ("url", "javascript:alert(1)")]).await;
+    let bad = issuer_admin
+        .post(
+            &format!("{issuer_page}/profile"),
+            &[("csrf", &own.hidden("csrf")), ("name", "X"), ("url", "javascript:alert(1)")],
+        )
+        .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(trainer.get(&issuer_page).await.status, StatusCode::FORBIDDEN);
     assert_eq!(trainer.get("/console/audit").await.status, StatusCode::FORBIDDEN);
@@ -490,8 +531,13 @@ async fn admin_invites_and_auditor_audits_in_the_console(app: TestApp) {
     let awarded = trainer
         .post_multipart(
             "/console/award",
-            &[("csrf", &form.hidden("csrf")), ("key", &form.hidden("key")), ("module", &module),
-              ("rows", "ann@example.nl\nbob@example.nl"), ("action", "award")],
+            &[
+                ("csrf", &form.hidden("csrf")),
+                ("key", &form.hidden("key")),
+                ("module", &module),
+                ("rows", "ann@example.nl\nbob@example.nl"),
+                ("action", "award"),
+            ],
         )
         .await;
     assert_eq!(awarded.status, StatusCode::SEE_OTHER, "{}", awarded.body);
@@ -537,13 +583,20 @@ async fn admin_invites_and_auditor_audits_in_the_console(app: TestApp) {
     // Removing a member in the console ends their access.
     let members = issuer_admin.get(&issuer_page).await;
     let (_, list) = app.get(&format!("/api/v1/issuers/{issuer}/members"), Some(ADMIN)).await;
-    let trainer_id = list["members"].as_array().unwrap().iter().find(|m| m["role"] == "trainer").unwrap()["id"].as_str().unwrap().to_string();
+    let trainer_id = list["members"].as_array().unwrap().iter().find(|m| m["role"] == "trainer").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let gone = issuer_admin
         .post(&format!("{issuer_page}/members/{trainer_id}/remove"), &[("csrf", &members.hidden("csrf"))])
         .await;
     assert_eq!(gone.status, StatusCode::SEE_OTHER);
     assert!(trainer.get("/console").await.body.contains("name=\"password\""));
-    assert_eq!(admin.get(&format!("/console/issuers/{other}")).await.status, StatusCode::OK, "the admin sees every issuer");
+    assert_eq!(
+        admin.get(&format!("/console/issuers/{other}")).await.status,
+        StatusCode::OK,
+        "the admin sees every issuer"
+    );
 }
 
 both!(issuer_admin_finds_and_changes_credentials);
@@ -557,14 +610,19 @@ async fn issuer_admin_finds_and_changes_credentials(app: TestApp) {
     let smeren = app.module(&a, "Smeren").await;
     let veilig = app.module(&a, "Veilig werken").await;
     for (module, who) in [(&smeren, "ann@example.nl"), (&smeren, "bob@example.nl"), (&veilig, "ann@example.nl")] {
-        let (s, body) =
-            app.post(&format!("/api/v1/nanomodules/{module}/awards"), ADMIN, json!({"recipients": [{"identity": who}]})).await;
+        let (s, body) = app
+            .post(&format!("/api/v1/nanomodules/{module}/awards"), ADMIN, json!({"recipients": [{"identity": who}]}))
+            .await;
         assert_eq!(s, StatusCode::CREATED, "{body}");
     }
-    let mut admin = accept(&app, &invite(&app, &a, "issuer_admin", "ia@twente.example").await, "issuer admin pass").await;
-    let mut auditor = accept(&app, &invite(&app, &a, "auditor", "au@twente.example").await, "auditor pass phrase").await;
-    let mut trainer = accept(&app, &invite(&app, &a, "trainer", "tr@twente.example").await, "trainer pass phrase").await;
-    let mut other = accept(&app, &invite(&app, &b_issuer, "issuer_admin", "ia@zwolle.example").await, "other admin pass").await;
+    let mut admin =
+        accept(&app, &invite(&app, &a, "issuer_admin", "ia@twente.example").await, "issuer admin pass").await;
+    let mut auditor =
+        accept(&app, &invite(&app, &a, "auditor", "au@twente.example").await, "auditor pass phrase").await;
+    let mut trainer =
+        accept(&app, &invite(&app, &a, "trainer", "tr@twente.example").await, "trainer pass phrase").await;
+    let mut other =
+        accept(&app, &invite(&app, &b_issuer, "issuer_admin", "ia@zwolle.example").await, "other admin pass").await;
 
     let all = admin.get("/console/credentials").await;
     assert!(all.body.contains("id=\"found-count\">3 found"), "{}", all.body);
@@ -582,14 +640,23 @@ async fn issuer_admin_finds_and_changes_credentials(app: TestApp) {
     // Without a reason: refused, nothing changed.
     let csrf = all.hidden("csrf");
     let no_reason = admin
-        .post("/console/credentials/status", &[("csrf", &csrf), ("ids", &ids[0]), ("ids", &ids[1]), ("change", "suspend")])
+        .post(
+            "/console/credentials/status",
+            &[("csrf", &csrf), ("ids", &ids[0]), ("ids", &ids[1]), ("change", "suspend")],
+        )
         .await;
     assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
     let suspended = admin
         .post(
             "/console/credentials/status",
-            &[("csrf", &csrf), ("ids", &ids[0]), ("ids", &ids[1]), ("change", "suspend"), ("reason", "under review"),
-              ("back", "/console/credentials?status=suspended")],
+            &[
+                ("csrf", &csrf),
+                ("ids", &ids[0]),
+                ("ids", &ids[1]),
+                ("change", "suspend"),
+                ("reason", "under review"),
+                ("back", "/console/credentials?status=suspended"),
+            ],
         )
         .await;
     assert_eq!(suspended.status, StatusCode::SEE_OTHER, "{}", suspended.body);
@@ -603,7 +670,12 @@ async fn issuer_admin_finds_and_changes_credentials(app: TestApp) {
     let reinstated = admin
         .post(
             "/console/credentials/status",
-            &[("csrf", &csrf), ("ids", &ids[0]), ("change", "reinstate"), ("back", &format!("/console/credentials/{}", ids[0]))],
+            &[
+                ("csrf", &csrf),
+                ("ids", &ids[0]),
+                ("change", "reinstate"),
+                ("back", &format!("/console/credentials/{}", ids[0])),
+            ],
         )
         .await;
     assert_eq!(reinstated.status, StatusCode::SEE_OTHER);
@@ -614,7 +686,10 @@ async fn issuer_admin_finds_and_changes_credentials(app: TestApp) {
     let seen = auditor.get("/console/credentials").await;
     assert!(seen.body.contains(">3 found") && !seen.body.contains("name=\"ids\""));
     let forged = auditor
-        .post("/console/credentials/status", &[("csrf", &seen.hidden("csrf")), ("ids", &ids[2]), ("change", "revoke"), ("reason", "x")])
+        .post(
+            "/console/credentials/status",
+            &[("csrf", &seen.hidden("csrf")), ("ids", &ids[2]), ("change", "revoke"), ("reason", "x")],
+        )
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     assert_eq!(trainer.get("/console/credentials").await.status, StatusCode::FORBIDDEN);
@@ -623,7 +698,10 @@ async fn issuer_admin_finds_and_changes_credentials(app: TestApp) {
     assert!(theirs.body.contains(">0 found"), "{}", theirs.body);
     let csrf_other = theirs.hidden("csrf");
     let cross = other
-        .post("/console/credentials/status", &[("csrf", &csrf_other), ("ids", &ids[2]), ("change", "revoke"), ("reason", "x")])
+        .post(
+            "/console/credentials/status",
+            &[("csrf", &csrf_other), ("ids", &ids[2]), ("change", "revoke"), ("reason", "x")],
+        )
         .await;
     assert_eq!(cross.status, StatusCode::NOT_FOUND);
     let (_, st) = app.get(&format!("/api/v1/credentials/{}/status", ids[2]), Some(ADMIN)).await;
@@ -640,8 +718,10 @@ async fn issuer_admin_keeps_the_catalogue_in_the_console(app: TestApp) {
     let b_issuer = app.issuer("Zorg Zwolle").await;
     let (_, skill) = app.post(&format!("/api/v1/issuers/{a}/skills"), ADMIN, json!({"name": "Smeertechniek"})).await;
     let skill = skill["id"].as_str().unwrap().to_string();
-    let mut admin = accept(&app, &invite(&app, &a, "issuer_admin", "ia@twente.example").await, "issuer admin pass").await;
-    let mut trainer = accept(&app, &invite(&app, &a, "trainer", "tr@twente.example").await, "trainer pass phrase").await;
+    let mut admin =
+        accept(&app, &invite(&app, &a, "issuer_admin", "ia@twente.example").await, "issuer admin pass").await;
+    let mut trainer =
+        accept(&app, &invite(&app, &a, "trainer", "tr@twente.example").await, "trainer pass phrase").await;
 
     let new = admin.get("/console/nanomodules/new").await;
     assert!(new.body.contains("Smeertechniek"), "skills to pick: {}", new.body);
@@ -657,9 +737,18 @@ async fn issuer_admin_keeps_the_catalogue_in_the_console(app: TestApp) {
     let made = admin
         .post(
             "/console/nanomodules/new",
-            &[("csrf", &csrf), ("name", "Smeren"), ("description", "Smeren van lagers"), ("criteria", "Smeerplan gemaakt"),
-              ("duration", "180"), ("framework", "NLQF"), ("level", "2"), ("language", "nl"), ("tags", "onderhoud, lagers"),
-              ("skills", &skill)],
+            &[
+                ("csrf", &csrf),
+                ("name", "Smeren"),
+                ("description", "Smeren van lagers"),
+                ("criteria", "Smeerplan gemaakt"),
+                ("duration", "180"),
+                ("framework", "NLQF"),
+                ("level", "2"),
+                ("language", "nl"),
+                ("tags", "onderhoud, lagers"),
+                ("skills", &skill),
+            ],
         )
         .await;
     assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
@@ -674,31 +763,49 @@ async fn issuer_admin_keeps_the_catalogue_in_the_console(app: TestApp) {
     let edit = admin.get(&page).await;
     assert!(edit.body.contains("value=\"180\"") && edit.body.contains("checked"), "{}", edit.body);
     let too_long = admin
-        .post(&page, &[("csrf", &csrf), ("name", "Smeren"), ("description", "d"), ("criteria", "c"), ("duration", "300")])
+        .post(
+            &page,
+            &[("csrf", &csrf), ("name", "Smeren"), ("description", "d"), ("criteria", "c"), ("duration", "300")],
+        )
         .await;
     assert_eq!(too_long.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(too_long.body.contains("at most 4 hours"), "{}", too_long.body);
     let saved = admin
         .post(
             &page,
-            &[("csrf", &csrf), ("name", "Smeren van lagers"), ("description", "Smeren van lagers"),
-              ("criteria", "Smeerplan gemaakt"), ("duration", "120"), ("framework", "NLQF"), ("level", "2")],
+            &[
+                ("csrf", &csrf),
+                ("name", "Smeren van lagers"),
+                ("description", "Smeren van lagers"),
+                ("criteria", "Smeerplan gemaakt"),
+                ("duration", "120"),
+                ("framework", "NLQF"),
+                ("level", "2"),
+            ],
         )
         .await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
     let after = admin.get(&saved.location()).await;
-    assert!(after.body.contains("Saved as a new version") && after.body.contains("version 2") && after.body.contains("version 1"));
+    assert!(
+        after.body.contains("Saved as a new version")
+            && after.body.contains("version 2")
+            && after.body.contains("version 1")
+    );
     let (_, v1) = app.get(&format!("/nanomodules/{id}/versions/1"), None).await;
     assert_eq!(v1["name"], "Smeren");
     let (_, current) = app.get(&format!("/api/v1/nanomodules/{id}"), Some(ADMIN)).await;
-    assert_eq!((current["name"].as_str(), current["duration_minutes"].as_i64(), current["version"].as_i64()), (Some("Smeren van lagers"), Some(120), Some(2)));
+    assert_eq!(
+        (current["name"].as_str(), current["duration_minutes"].as_i64(), current["version"].as_i64()),
+        (Some("Smeren van lagers"), Some(120), Some(2))
+    );
     assert_eq!(current["tags"], json!(null), "an emptied field is removed");
 
     // A new image: version 3, shown as the preview.
     let svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"><circle cx=\"5\" cy=\"5\" r=\"4\" fill=\"#16324f\"/></svg>";
-    let form = reqwest::multipart::Form::new()
-        .text("csrf", csrf.clone())
-        .part("image", reqwest::multipart::Part::bytes(svg.as_bytes().to_vec()).file_name("b.svg").mime_str("image/svg+xml").unwrap());
+    let form = reqwest::multipart::Form::new().text("csrf", csrf.clone()).part(
+        "image",
+        reqwest::multipart::Part::bytes(svg.as_bytes().to_vec()).file_name("b.svg").mime_str("image/svg+xml").unwrap(),
+    );
     let resp = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -717,11 +824,18 @@ async fn issuer_admin_keeps_the_catalogue_in_the_console(app: TestApp) {
 
     // Skills: listed, created (aligned to a framework), bad links refused.
     let made = admin
-        .post("/console/skills", &[("csrf", &csrf), ("name", "Trillingsanalyse"), ("url", "http://data.europa.eu/esco/skill/abc")])
+        .post(
+            "/console/skills",
+            &[("csrf", &csrf), ("name", "Trillingsanalyse"), ("url", "http://data.europa.eu/esco/skill/abc")],
+        )
         .await;
     assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
     let list = admin.get("/console/skills").await;
-    assert!(list.body.contains("Smeertechniek") && list.body.contains("Trillingsanalyse") && list.body.contains("esco/skill/abc"));
+    assert!(
+        list.body.contains("Smeertechniek")
+            && list.body.contains("Trillingsanalyse")
+            && list.body.contains("esco/skill/abc")
+    );
     let bad = admin.post("/console/skills", &[("csrf", &csrf), ("name", "X"), ("url", "ftp://x")]).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
     assert_eq!(trainer.get("/console/skills").await.status, StatusCode::FORBIDDEN);
@@ -739,11 +853,15 @@ async fn issuer_admin_keeps_the_catalogue_in_the_console(app: TestApp) {
     // Trainers award, they do not edit; another issuer's admin sees nothing.
     assert_eq!(trainer.get("/console/nanomodules/new").await.status, StatusCode::FORBIDDEN);
     assert_eq!(trainer.get(&page).await.status, StatusCode::FORBIDDEN);
-    let mut other = accept(&app, &invite(&app, &b_issuer, "issuer_admin", "ia@zwolle.example").await, "other admin pass").await;
+    let mut other =
+        accept(&app, &invite(&app, &b_issuer, "issuer_admin", "ia@zwolle.example").await, "other admin pass").await;
     assert_eq!(other.get(&page).await.status, StatusCode::NOT_FOUND);
     let other_csrf = other.get("/console").await.hidden("csrf");
     let forged = other
-        .post(&page, &[("csrf", &other_csrf), ("name", "X"), ("description", "d"), ("criteria", "c"), ("duration", "60")])
+        .post(
+            &page,
+            &[("csrf", &other_csrf), ("name", "X"), ("description", "d"), ("criteria", "c"), ("duration", "60")],
+        )
         .await;
     assert_eq!(forged.status, StatusCode::NOT_FOUND);
 }
@@ -760,7 +878,8 @@ async fn issuer_admin_builds_a_metro_line_in_the_console(app: TestApp) {
     let smeren = app.module(&a, "Smeren").await;
     let trillingen = app.module(&a, "Trillingen meten").await;
     let hygiene = app.module(&partner, "Hygiëne").await;
-    let mut admin = accept(&app, &invite(&app, &a, "issuer_admin", "ia@twente.example").await, "issuer admin pass").await;
+    let mut admin =
+        accept(&app, &invite(&app, &a, "issuer_admin", "ia@twente.example").await, "issuer admin pass").await;
     let maps = |app: &TestApp| {
         let store = app.store.clone();
         async move { store.query_text("SELECT CAST(COUNT(*) AS TEXT) FROM metro_map").await.unwrap()[0].clone() }
@@ -774,9 +893,19 @@ async fn issuer_admin_builds_a_metro_line_in_the_console(app: TestApp) {
     let bad = admin
         .post(
             "/console/metro-lines/new",
-            &[("csrf", &csrf), ("name", "Onderhoud basis"), ("new_map", "Techniek"), ("colour", "#0a7d3b"),
-              ("cert_name", "Deelcertificaat onderhoud"), ("cert_description", "Basis onderhoud"), ("cert_credits", "8"),
-              (&s1, "2"), (&s2, "1"), ("kind", "at_least"), ("n", "5")],
+            &[
+                ("csrf", &csrf),
+                ("name", "Onderhoud basis"),
+                ("new_map", "Techniek"),
+                ("colour", "#0a7d3b"),
+                ("cert_name", "Deelcertificaat onderhoud"),
+                ("cert_description", "Basis onderhoud"),
+                ("cert_credits", "8"),
+                (&s1, "2"),
+                (&s2, "1"),
+                ("kind", "at_least"),
+                ("n", "5"),
+            ],
         )
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
@@ -790,9 +919,19 @@ async fn issuer_admin_builds_a_metro_line_in_the_console(app: TestApp) {
     let made = admin
         .post(
             "/console/metro-lines/new",
-            &[("csrf", &csrf), ("name", "Onderhoud basis"), ("new_map", "Techniek"), ("colour", "#0a7d3b"),
-              ("cert_name", "Deelcertificaat onderhoud"), ("cert_description", "Basis onderhoud"), ("cert_credits", "8"),
-              (&s1, "2"), (&s2, "1"), ("kind", "at_least"), ("n", "1")],
+            &[
+                ("csrf", &csrf),
+                ("name", "Onderhoud basis"),
+                ("new_map", "Techniek"),
+                ("colour", "#0a7d3b"),
+                ("cert_name", "Deelcertificaat onderhoud"),
+                ("cert_description", "Basis onderhoud"),
+                ("cert_credits", "8"),
+                (&s1, "2"),
+                (&s2, "1"),
+                ("kind", "at_least"),
+                ("n", "1"),
+            ],
         )
         .await;
     assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
@@ -805,15 +944,28 @@ async fn issuer_admin_builds_a_metro_line_in_the_console(app: TestApp) {
 
     // The edit form reads the rule back into the builder; a new version in order.
     let edit = admin.get(&page).await;
-    assert!(edit.body.contains("value=\"at_least\" checked") && edit.body.contains("name=\"n\" min=\"1\" value=\"1\""), "{}", edit.body);
+    assert!(
+        edit.body.contains("value=\"at_least\" checked") && edit.body.contains("name=\"n\" min=\"1\" value=\"1\""),
+        "{}",
+        edit.body
+    );
     let map = line["metro_map"].as_str().unwrap().to_string();
     let h = station(&hygiene);
     let saved = admin
         .post(
             &page,
-            &[("csrf", &csrf), ("name", "Onderhoud basis"), ("map", &map), ("colour", "#0a7d3b"),
-              ("cert_name", "Deelcertificaat onderhoud"), ("cert_description", "Basis onderhoud"),
-              (&s1, "1"), (&s2, "2"), (&h, "3"), ("kind", "in_order")],
+            &[
+                ("csrf", &csrf),
+                ("name", "Onderhoud basis"),
+                ("map", &map),
+                ("colour", "#0a7d3b"),
+                ("cert_name", "Deelcertificaat onderhoud"),
+                ("cert_description", "Basis onderhoud"),
+                (&s1, "1"),
+                (&s2, "2"),
+                (&h, "3"),
+                ("kind", "in_order"),
+            ],
         )
         .await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
@@ -825,10 +977,19 @@ async fn issuer_admin_builds_a_metro_line_in_the_console(app: TestApp) {
     let list = admin.get("/console/metro-lines").await;
     assert!(list.body.contains("Onderhoud basis") && list.body.contains("version 2 · 3 stations"), "{}", list.body);
     let versions = admin.get(&page).await;
-    assert!(versions.body.contains(&format!("/metro-lines/{id}/versions/1")) && versions.body.contains(&format!("/metro-lines/{id}/versions/2")));
+    assert!(
+        versions.body.contains(&format!("/metro-lines/{id}/versions/1"))
+            && versions.body.contains(&format!("/metro-lines/{id}/versions/2"))
+    );
 
     // The rule tried on a learner: the evaluator's explanation, in words, before anyone relies on it.
-    let (s, _) = app.post(&format!("/api/v1/nanomodules/{smeren}/awards"), ADMIN, json!({"recipients": [{"identity": "ann@example.nl"}]})).await;
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/nanomodules/{smeren}/awards"),
+            ADMIN,
+            json!({"recipients": [{"identity": "ann@example.nl"}]}),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED);
     let tried = admin.get(&format!("{page}?sample=Ann@example.nl")).await;
     assert!(tried.body.contains("id=\"sample-result\"") && tried.body.contains("not yet completed"), "{}", tried.body);
@@ -841,9 +1002,18 @@ async fn issuer_admin_builds_a_metro_line_in_the_console(app: TestApp) {
     let saved = admin
         .post(
             &page,
-            &[("csrf", &csrf), ("name", "Onderhoud basis"), ("map", &map), ("cert_name", "Deelcertificaat onderhoud"),
-              ("cert_description", "Basis onderhoud"), (&s1, "1"), (&s2, "2"), (&h, "3"),
-              ("kind", "json"), ("rule_json", &nested.to_string())],
+            &[
+                ("csrf", &csrf),
+                ("name", "Onderhoud basis"),
+                ("map", &map),
+                ("cert_name", "Deelcertificaat onderhoud"),
+                ("cert_description", "Basis onderhoud"),
+                (&s1, "1"),
+                (&s2, "2"),
+                (&h, "3"),
+                ("kind", "json"),
+                ("rule_json", &nested.to_string()),
+            ],
         )
         .await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
@@ -895,7 +1065,8 @@ async fn peer_groups_in_the_api_and_the_console(app: TestApp) {
     assert_eq!((s, list["peer_groups"].as_array().unwrap().len()), (StatusCode::OK, 1));
 
     // The console: paste participants, plan, award a station to two of three.
-    let mut trainer = accept(&app, &invite(&app, &a, "trainer", "tessa@twente.example").await, "trainer pass phrase").await;
+    let mut trainer =
+        accept(&app, &invite(&app, &a, "trainer", "tessa@twente.example").await, "trainer pass phrase").await;
     let new = trainer.get("/console/groups/new").await;
     let csrf = new.hidden("csrf");
     let made = trainer
@@ -909,13 +1080,20 @@ async fn peer_groups_in_the_api_and_the_console(app: TestApp) {
     let page = made.location();
     let group = trainer.get(&page).await;
     assert!(group.body.contains("Firma BV") && group.body.matches("not yet").count() == 6, "{}", group.body);
-    let planned = trainer.post(&format!("{page}/sessions"), &[("csrf", &csrf), (&format!("date-{}", l.a), "2026-12-01")]).await;
+    let planned =
+        trainer.post(&format!("{page}/sessions"), &[("csrf", &csrf), (&format!("date-{}", l.a), "2026-12-01")]).await;
     assert_eq!(planned.status, StatusCode::SEE_OTHER);
     let group = trainer.get(&page).await;
     assert!(group.body.contains("planned 1 December 2026"), "{}", group.body);
 
     let key = group.hidden("key");
-    let fields = [("csrf", csrf.as_str()), ("key", key.as_str()), ("station", l.a.as_str()), ("who", "ann@firma.nl"), ("who", "bob@bouw.nl")];
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("key", key.as_str()),
+        ("station", l.a.as_str()),
+        ("who", "ann@firma.nl"),
+        ("who", "bob@bouw.nl"),
+    ];
     let first = trainer.post(&format!("{page}/award"), &fields).await;
     let again = trainer.post(&format!("{page}/award"), &fields).await;
     assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.body);
@@ -927,8 +1105,13 @@ async fn peer_groups_in_the_api_and_the_console(app: TestApp) {
     // The next award form ticks only who still lacks the station.
     assert_eq!(group.body.matches("name=\"who\" value=\"carla@zorg.nl\" checked").count(), 1, "{}", group.body);
     assert!(!group.body.contains("value=\"ann@firma.nl\" checked"));
-    let (_, progress) = app.get(&format!("/api/v1/peer-groups/{}/progress", page.rsplit('/').next().unwrap()), Some(&trainer_token)).await;
-    assert!(progress["progress"][0]["badges"][0].is_string() && progress["progress"][2]["badges"][0].is_null(), "{progress}");
+    let (_, progress) = app
+        .get(&format!("/api/v1/peer-groups/{}/progress", page.rsplit('/').next().unwrap()), Some(&trainer_token))
+        .await;
+    assert!(
+        progress["progress"][0]["badges"][0].is_string() && progress["progress"][2]["badges"][0].is_null(),
+        "{progress}"
+    );
 }
 
 both!(issuer_admin_runs_keys_tokens_and_partners_in_the_console);
@@ -939,11 +1122,20 @@ async fn issuer_admin_runs_keys_tokens_and_partners_in_the_console(app: TestApp)
     let a = app.issuer("Techniek Twente").await;
     let b_issuer = app.issuer("Zorg Zwolle").await;
     let module = app.module(&a, "Smeren").await;
-    let (s, _) = app.post(&format!("/api/v1/nanomodules/{module}/awards"), ADMIN, json!({"recipients": [{"identity": "ann@example.nl"}, {"identity": "bob@example.nl"}]})).await;
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/nanomodules/{module}/awards"),
+            ADMIN,
+            json!({"recipients": [{"identity": "ann@example.nl"}, {"identity": "bob@example.nl"}]}),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED);
-    let mut admin = accept(&app, &invite(&app, &a, "issuer_admin", "ia@twente.example").await, "issuer admin pass").await;
-    let mut other = accept(&app, &invite(&app, &b_issuer, "issuer_admin", "ia@zwolle.example").await, "other admin pass").await;
-    let mut trainer = accept(&app, &invite(&app, &a, "trainer", "tr@twente.example").await, "trainer pass phrase").await;
+    let mut admin =
+        accept(&app, &invite(&app, &a, "issuer_admin", "ia@twente.example").await, "issuer admin pass").await;
+    let mut other =
+        accept(&app, &invite(&app, &b_issuer, "issuer_admin", "ia@zwolle.example").await, "other admin pass").await;
+    let mut trainer =
+        accept(&app, &invite(&app, &a, "trainer", "tr@twente.example").await, "trainer pass phrase").await;
     assert_eq!(trainer.get("/console/settings").await.status, StatusCode::FORBIDDEN);
 
     let page = admin.get("/console/settings").await;
@@ -956,19 +1148,36 @@ async fn issuer_admin_runs_keys_tokens_and_partners_in_the_console(app: TestApp)
 
     // The retired key signed the two badges: confirming is one more step, with the count.
     let (_, keys) = app.get(&format!("/api/v1/issuers/{a}/keys"), Some(ADMIN)).await;
-    let old = keys["keys"].as_array().unwrap().iter().find(|k| k["status"] == "retired").unwrap()["id"].as_str().unwrap().to_string();
+    let old = keys["keys"].as_array().unwrap().iter().find(|k| k["status"] == "retired").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let confirm = admin.get(&format!("/console/settings/keys/{old}/compromised?since=2020-01-01")).await;
     assert_eq!(confirm.status, StatusCode::OK, "{}", confirm.body);
-    assert!(confirm.body.contains("id=\"impact\"><strong>2</strong>") && confirm.body.contains("cannot be undone"), "{}", confirm.body);
+    assert!(
+        confirm.body.contains("id=\"impact\"><strong>2</strong>") && confirm.body.contains("cannot be undone"),
+        "{}",
+        confirm.body
+    );
     let (_, still) = app.get(&format!("/api/v1/issuers/{a}/keys"), Some(ADMIN)).await;
     assert!(still["keys"].as_array().unwrap().iter().all(|k| k["status"] != "compromised"), "looking changes nothing");
-    assert_eq!(other.get(&format!("/console/settings/keys/{old}/compromised?since=2020-01-01")).await.status, StatusCode::NOT_FOUND);
-    let done = admin.post(&format!("/console/settings/keys/{old}/compromised"), &[("csrf", &csrf), ("since", "2020-01-01")]).await;
+    assert_eq!(
+        other.get(&format!("/console/settings/keys/{old}/compromised?since=2020-01-01")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let done = admin
+        .post(&format!("/console/settings/keys/{old}/compromised"), &[("csrf", &csrf), ("since", "2020-01-01")])
+        .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     assert!(admin.get("/console/settings").await.body.contains(">compromised<"));
 
     // A token: shown once, works, revoked.
-    let made = admin.post("/console/settings/tokens", &[("csrf", &csrf), ("label", "LMS koppeling"), ("role", "trainer"), ("expires", "2099-12-31")]).await;
+    let made = admin
+        .post(
+            "/console/settings/tokens",
+            &[("csrf", &csrf), ("label", "LMS koppeling"), ("role", "trainer"), ("expires", "2099-12-31")],
+        )
+        .await;
     assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
     let marker = "id=\"token-secret\" readonly value=\"";
     let at = made.body.find(marker).unwrap() + marker.len();
@@ -977,7 +1186,10 @@ async fn issuer_admin_runs_keys_tokens_and_partners_in_the_console(app: TestApp)
     let page = admin.get("/console/settings").await;
     assert!(page.body.contains("LMS koppeling") && !page.body.contains(&secret), "listed without the secret");
     let (_, tokens) = app.get(&format!("/api/v1/tokens?issuer={a}"), Some(ADMIN)).await;
-    let id = tokens["tokens"].as_array().unwrap().iter().find(|t| t["label"] == "LMS koppeling").unwrap()["id"].as_str().unwrap().to_string();
+    let id = tokens["tokens"].as_array().unwrap().iter().find(|t| t["label"] == "LMS koppeling").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let revoked = admin.post(&format!("/console/settings/tokens/{id}/revoke"), &[("csrf", &csrf)]).await;
     assert_eq!(revoked.status, StatusCode::SEE_OTHER);
     assert_eq!(app.get(&format!("/api/v1/issuers/{a}/nanomodules"), Some(&secret)).await.0, StatusCode::UNAUTHORIZED);
@@ -989,7 +1201,8 @@ async fn issuer_admin_runs_keys_tokens_and_partners_in_the_console(app: TestApp)
     assert!(theirs.body.contains("asks to use your modules") && theirs.body.contains(">requested<"), "{}", theirs.body);
     let accept_at = theirs.body.find("/accept\"").unwrap();
     let pid = theirs.body[..accept_at].rsplit("/console/settings/partners/").next().unwrap().to_string();
-    let accepted = other.post(&format!("/console/settings/partners/{pid}/accept"), &[("csrf", &theirs.hidden("csrf"))]).await;
+    let accepted =
+        other.post(&format!("/console/settings/partners/{pid}/accept"), &[("csrf", &theirs.hidden("csrf"))]).await;
     assert_eq!(accepted.status, StatusCode::SEE_OTHER);
     assert!(admin.get("/console/settings").await.body.contains(">accepted<"));
     let ended = admin.post(&format!("/console/settings/partners/{pid}/end"), &[("csrf", &csrf)]).await;
@@ -1006,8 +1219,10 @@ async fn staff_look_up_a_learner_in_the_console(app: TestApp) {
     let l = crate::stacking::line_of(&app, &issuer).await;
     let r = crate::stacking::award(&app, &l.a, "leerling@example.nl").await;
     let progress_url = r["credentials"][0]["progress_url"].as_str().unwrap().to_string();
-    let mut admin = accept(&app, &invite(&app, &issuer, "issuer_admin", "ia@roc.example").await, "issuer admin pass").await;
-    let mut auditor = accept(&app, &invite(&app, &issuer, "auditor", "au@roc.example").await, "auditor pass phrase").await;
+    let mut admin =
+        accept(&app, &invite(&app, &issuer, "issuer_admin", "ia@roc.example").await, "issuer admin pass").await;
+    let mut auditor =
+        accept(&app, &invite(&app, &issuer, "auditor", "au@roc.example").await, "auditor pass phrase").await;
 
     let page = admin.get("/console/learners?identity=Leerling@Example.nl").await;
     assert_eq!(page.status, StatusCode::OK);
@@ -1047,7 +1262,8 @@ fn totp_code(secret_base32: &str, unix: i64) -> String {
 /// code turns it off again.
 async fn a_second_factor_guards_sign_in(app: TestApp) {
     let issuer = app.issuer("Techniek Twente").await;
-    let mut b = accept(&app, &invite(&app, &issuer, "trainer", "tessa@twente.example").await, "trainer pass phrase").await;
+    let mut b =
+        accept(&app, &invite(&app, &issuer, "trainer", "tessa@twente.example").await, "trainer pass phrase").await;
     let page = b.get("/console/account").await;
     assert!(page.body.contains("Two-step verification is off"));
     let csrf = page.hidden("csrf");
@@ -1062,14 +1278,18 @@ async fn a_second_factor_guards_sign_in(app: TestApp) {
     // Codes are taken at fixed points from here on (t0, t0 + 30 s, …), so a step boundary passing
     // during the test changes nothing: the service accepts one step either side of its clock.
     let t0 = now();
-    let on = b.post("/console/account/second-factor/confirm", &[("csrf", &csrf), ("code", &totp_code(&secret, t0))]).await;
+    let on =
+        b.post("/console/account/second-factor/confirm", &[("csrf", &csrf), ("code", &totp_code(&secret, t0))]).await;
     assert!(on.body.contains("Two-step verification is on"), "{}", on.body);
 
     // Sign-in now takes two steps.
     let mut phone = Browser::new(&app);
     let form = phone.get("/console").await;
     let first = phone
-        .post("/console/sign-in", &[("pre", &form.hidden("pre")), ("email", "tessa@twente.example"), ("password", "trainer pass phrase")])
+        .post(
+            "/console/sign-in",
+            &[("pre", &form.hidden("pre")), ("email", "tessa@twente.example"), ("password", "trainer pass phrase")],
+        )
         .await;
     assert_eq!(first.location(), "/console/two-step");
     assert!(phone.get("/console").await.body.contains("name=\"password\""), "the password alone opens nothing");
@@ -1085,12 +1305,17 @@ async fn a_second_factor_guards_sign_in(app: TestApp) {
     // Turning it off takes a fresh code; then the password is enough again.
     app.service.clock().advance(time::Duration::seconds(30));
     let csrf = phone.get("/console/account").await.hidden("csrf");
-    let off = phone.post("/console/account/second-factor/off", &[("csrf", &csrf), ("code", &totp_code(&secret, t0 + 60))]).await;
+    let off = phone
+        .post("/console/account/second-factor/off", &[("csrf", &csrf), ("code", &totp_code(&secret, t0 + 60))])
+        .await;
     assert!(off.body.contains("Two-step verification is off"), "{}", off.body);
     let mut laptop = Browser::new(&app);
     let form = laptop.get("/console").await;
     let direct = laptop
-        .post("/console/sign-in", &[("pre", &form.hidden("pre")), ("email", "tessa@twente.example"), ("password", "trainer pass phrase")])
+        .post(
+            "/console/sign-in",
+            &[("pre", &form.hidden("pre")), ("email", "tessa@twente.example"), ("password", "trainer pass phrase")],
+        )
         .await;
     assert_eq!(direct.location(), "/console");
     let events = app.store.audit_page(0, 100).await.unwrap();
@@ -1109,8 +1334,10 @@ async fn auditor_reads_issuance_reports_in_the_console(app: TestApp) {
         crate::stacking::award(&app, &l.a, who).await;
     }
     crate::stacking::award(&app, &l.b, "a@example.nl").await;
-    let mut auditor = accept(&app, &invite(&app, &issuer, "auditor", "au@roc.example").await, "auditor pass phrase").await;
-    let mut trainer = accept(&app, &invite(&app, &issuer, "trainer", "tr@roc.example").await, "trainer pass phrase").await;
+    let mut auditor =
+        accept(&app, &invite(&app, &issuer, "auditor", "au@roc.example").await, "auditor pass phrase").await;
+    let mut trainer =
+        accept(&app, &invite(&app, &issuer, "trainer", "tr@roc.example").await, "trainer pass phrase").await;
     assert_eq!(trainer.get("/console/reports").await.status, StatusCode::FORBIDDEN);
 
     let by_month = auditor.get("/console/reports").await;
@@ -1161,10 +1388,16 @@ both!(console_problems_speak_dutch);
 async fn console_problems_speak_dutch(app: TestApp) {
     let a = app.issuer("Techniek Twente").await;
     let module = app.module(&a, "Smeren").await;
-    let mut admin = accept(&app, &invite(&app, &a, "issuer_admin", "ia@twente.example").await, "issuer admin pass").await;
+    let mut admin =
+        accept(&app, &invite(&app, &a, "issuer_admin", "ia@twente.example").await, "issuer admin pass").await;
     admin.cookies.insert("mb_lang".into(), "nl".into());
     let csrf = admin.get("/console").await.hidden("csrf");
-    let bad = admin.post("/console/nanomodules/new", &[("csrf", &csrf), ("name", "Smeren 2"), ("duration", "300"), ("criteria", "c")]).await;
+    let bad = admin
+        .post(
+            "/console/nanomodules/new",
+            &[("csrf", &csrf), ("name", "Smeren 2"), ("duration", "300"), ("criteria", "c")],
+        )
+        .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.body.contains("beschrijving: is verplicht"), "{}", bad.body);
     assert!(bad.body.contains("een nanomodule duurt hoogstens 4 uur"), "{}", bad.body);
@@ -1172,8 +1405,13 @@ async fn console_problems_speak_dutch(app: TestApp) {
     let check = admin
         .post_multipart(
             "/console/award",
-            &[("csrf", &form.hidden("csrf")), ("key", &form.hidden("key")), ("module", &module),
-              ("rows", "ann@example.nl\nBob zonder adres"), ("action", "check")],
+            &[
+                ("csrf", &form.hidden("csrf")),
+                ("key", &form.hidden("key")),
+                ("module", &module),
+                ("rows", "ann@example.nl\nBob zonder adres"),
+                ("action", "check"),
+            ],
         )
         .await;
     assert!(check.body.contains("Regel 2: geen e-mailadres in"), "{}", check.body);

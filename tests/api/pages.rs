@@ -165,7 +165,20 @@ async fn badge_and_verify_pages(app: TestApp) {
     assert!(page.contains(&format!("issueMonth={month}&#38;")), "1-based month without padding");
     // Dates as people write them, in the reader's language; the study load with their decimal sign.
     let today = time::OffsetDateTime::now_utc();
-    let nl_months = ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december"];
+    let nl_months = [
+        "januari",
+        "februari",
+        "maart",
+        "april",
+        "mei",
+        "juni",
+        "juli",
+        "augustus",
+        "september",
+        "oktober",
+        "november",
+        "december",
+    ];
     let nl_day = format!("{} {} {}</time>", today.day(), nl_months[today.month() as usize - 1], today.year());
     assert!(page.contains(&nl_day), "{nl_day} in {page}");
     assert!(english.contains(&format!("{} {} {}</time>", today.day(), today.month(), today.year())), "{english}");

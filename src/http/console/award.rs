@@ -173,22 +173,15 @@ async fn award_form(State(s): State<AppState>, console: Console, uri: axum::http
         .map(|q| q.module)
         .unwrap_or_default();
     let today = time::OffsetDateTime::now_utc().date();
-    let form = AwardForm {
-        key: super::fresh_token(),
-        module,
-        session_date: today.to_string(),
-        ..AwardForm::default()
-    };
+    let form = AwardForm { key: super::fresh_token(), module, session_date: today.to_string(), ..AwardForm::default() };
     console.award_page_for(&s, StatusCode::OK, form, vec![], None).await
 }
 
 /// "recipients[2].identity: not an e-mail address" → "Row 3: e-mail address: not …".
 fn row_problem(lang: crate::http::texts::Lang, field: &str, message: &str) -> (Option<usize>, String) {
     let t = texts::texts(lang);
-    let row = field
-        .strip_prefix("recipients[")
-        .and_then(|rest| rest.split(']').next())
-        .and_then(|n| n.parse::<usize>().ok());
+    let row =
+        field.strip_prefix("recipients[").and_then(|rest| rest.split(']').next()).and_then(|n| n.parse::<usize>().ok());
     match row {
         Some(i) => {
             // "recipients[2].identity" → "Row 3: identity: …"; the row's own errors without a field.
@@ -232,7 +225,8 @@ async fn award_submit(State(s): State<AppState>, console: Console, multipart: Mu
     match s.service.award(&user.principal, module, req).await {
         Ok(outcome) if dry_run => {
             let rows = checked_rows(t, &recipients, &outcome.body);
-            let problems: Vec<String> = rows.iter().filter(|r| !r.ok).map(|r| format!("{} {}: {}", t.row, r.n, r.verdict)).collect();
+            let problems: Vec<String> =
+                rows.iter().filter(|r| !r.ok).map(|r| format!("{} {}: {}", t.row, r.n, r.verdict)).collect();
             let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
             console.award_page_for(&s, status, f, problems, Some(rows)).await
         }
@@ -400,11 +394,7 @@ async fn award_sheet(
 /// A QR code as inline SVG (drawn by us from a URL we made: nothing foreign in it).
 pub(super) fn qr_svg(url: &str) -> String {
     match qrcode::QrCode::new(url.as_bytes()) {
-        Ok(code) => code
-            .render::<qrcode::render::svg::Color>()
-            .min_dimensions(200, 200)
-            .quiet_zone(true)
-            .build(),
+        Ok(code) => code.render::<qrcode::render::svg::Color>().min_dimensions(200, 200).quiet_zone(true).build(),
         Err(_) => String::new(),
     }
 }

@@ -136,13 +136,18 @@ async fn search(State(s): State<AppState>, console: Console, uri: axum::http::Ur
         selected: m.id.to_string() == q.module,
     }));
     let mut statuses = vec![any(q.status.is_empty())];
-    statuses.extend([("valid", t.valid), ("suspended", t.suspended), ("revoked", t.revoked)].into_iter().map(
-        |(v, label)| Choice { value: v.into(), label: label.into(), selected: q.status == v },
-    ));
+    statuses.extend(
+        [("valid", t.valid), ("suspended", t.suspended), ("revoked", t.revoked)].into_iter().map(|(v, label)| Choice {
+            value: v.into(),
+            label: label.into(),
+            selected: q.status == v,
+        }),
+    );
     let back = uri.to_string();
     let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let may_manage = user.principal.check(issuer, crate::domain::access::Action::Manage).is_ok();
-    let page = SearchPage { c: console.chrome(t.credentials_title), q, modules, statuses, items, problems, may_manage, back };
+    let page =
+        SearchPage { c: console.chrome(t.credentials_title), q, modules, statuses, items, problems, may_manage, back };
     console.page(status, &page)
 }
 
@@ -226,6 +231,7 @@ async fn history(State(s): State<AppState>, console: Console, Path(raw): Path<St
         standing: standing_text(t, h.credential.standing),
         line: h.credential,
     };
-    let page = HistoryPage { c: console.chrome(&item.line.what), item, reason: h.reason, events, may_manage: h.may_manage };
+    let page =
+        HistoryPage { c: console.chrome(&item.line.what), item, reason: h.reason, events, may_manage: h.may_manage };
     console.page(StatusCode::OK, &page)
 }

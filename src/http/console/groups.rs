@@ -17,7 +17,9 @@ use crate::domain::access::Action;
 use crate::domain::award::{AwardInput, RecipientInput, SessionInput};
 use crate::domain::peer_group::{PeerGroupSpec, participants_from_pasted};
 use crate::http::AppState;
-use crate::service::{AwardRequest, ConsoleUser, GroupProgress, MetroLineView, PeerGroupView, ServiceError, request_hash};
+use crate::service::{
+    AwardRequest, ConsoleUser, GroupProgress, MetroLineView, PeerGroupView, ServiceError, request_hash,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -137,7 +139,13 @@ fn readable(lang: crate::http::texts::Lang, day: &str) -> Option<String> {
 }
 
 impl Console {
-    fn group_page(&self, g: GroupProgress, station: Option<Uuid>, problems: Vec<String>, status: StatusCode) -> Response {
+    fn group_page(
+        &self,
+        g: GroupProgress,
+        station: Option<Uuid>,
+        problems: Vec<String>,
+        status: StatusCode,
+    ) -> Response {
         // The station to award: the one asked for, else the first someone has not done yet.
         let pick = station
             .or_else(|| {
@@ -192,7 +200,12 @@ async fn group(State(s): State<AppState>, console: Console, Path(raw): Path<Stri
 }
 
 /// The planned date (and place) of each station's session.
-async fn plan(State(s): State<AppState>, console: Console, Path(raw): Path<String>, body: Bytes) -> Result<Response, Response> {
+async fn plan(
+    State(s): State<AppState>,
+    console: Console,
+    Path(raw): Path<String>,
+    body: Bytes,
+) -> Result<Response, Response> {
     let p = Fields::parse(&body);
     console.require_form(p.get("csrf"))?;
     let (user, _) = keeper(&console)?;
@@ -213,7 +226,12 @@ async fn plan(State(s): State<AppState>, console: Console, Path(raw): Path<Strin
 }
 
 /// Awards the chosen station to every ticked participant, as one award.
-async fn award(State(s): State<AppState>, console: Console, Path(raw): Path<String>, body: Bytes) -> Result<Response, Response> {
+async fn award(
+    State(s): State<AppState>,
+    console: Console,
+    Path(raw): Path<String>,
+    body: Bytes,
+) -> Result<Response, Response> {
     let p = Fields::parse(&body);
     console.require_form(p.get("csrf"))?;
     let (user, _) = keeper(&console)?;

@@ -55,7 +55,12 @@ pub(super) fn words(e: &Explanation, depth: usize, out: &mut Vec<(usize, bool, S
 }
 
 impl Console {
-    async fn learner_page(&self, s: &AppState, identity: &str, notice: Option<&'static str>) -> Result<Response, Response> {
+    async fn learner_page(
+        &self,
+        s: &AppState,
+        identity: &str,
+        notice: Option<&'static str>,
+    ) -> Result<Response, Response> {
         let user = self.require()?.clone();
         let issuer = match user.principal.issuer_id {
             Some(i) if user.principal.role != Role::Trainer => i,

@@ -101,8 +101,7 @@ impl LineForm {
     /// stations fills the builder, anything else the JSON editor.
     fn of(view: &MetroLineView) -> LineForm {
         let spec = &view.spec;
-        let positions =
-            spec.stations.iter().enumerate().map(|(i, id)| (id.to_string(), (i + 1).to_string())).collect();
+        let positions = spec.stations.iter().enumerate().map(|(i, id)| (id.to_string(), (i + 1).to_string())).collect();
         let over_stations = |of: &[Rule]| {
             of.len() == spec.stations.len()
                 && of.iter().zip(&spec.stations).all(|(r, s)| matches!(r, Rule::Nanomodule(id) if id == s))
@@ -170,7 +169,9 @@ impl LineForm {
         };
         let rule = match self.kind.as_str() {
             "at_least" => json!({"at_least": {"n": number("rule.at_least.n", &self.n)?, "of": of}}),
-            "min_hours" => json!({"min_study_hours": {"hours": number("rule.min_study_hours.hours", &self.hours)?, "of": of}}),
+            "min_hours" => {
+                json!({"min_study_hours": {"hours": number("rule.min_study_hours.hours", &self.hours)?, "of": of}})
+            }
             "within" => json!({"within": {"days": number("rule.within.days", &self.days)?, "rule": {"all": of}}}),
             "in_order" => json!({"in_order": of}),
             "json" => serde_json::from_str(&self.rule_json).map_err(|e| {
@@ -331,14 +332,21 @@ async fn create(State(s): State<AppState>, console: Console, body: Bytes) -> Res
         Ok(view) => Redirect::to(&format!("/console/metro-lines/{}", view.id)).into_response(),
         Err(e) => match super::field_problems(console.lang, e) {
             Ok(problems) => {
-                console.line_page(&s, &user, issuer, StatusCode::UNPROCESSABLE_ENTITY, None, form, problems, false, None).await
+                console
+                    .line_page(&s, &user, issuer, StatusCode::UNPROCESSABLE_ENTITY, None, form, problems, false, None)
+                    .await
             }
             Err(e) => console.fail(e),
         },
     }
 }
 
-async fn edit_form(State(s): State<AppState>, console: Console, Path(raw): Path<String>, uri: axum::http::Uri) -> Response {
+async fn edit_form(
+    State(s): State<AppState>,
+    console: Console,
+    Path(raw): Path<String>,
+    uri: axum::http::Uri,
+) -> Response {
     let (user, issuer) = match manager(&console) {
         Ok(m) => m,
         Err(r) => return r,
@@ -390,7 +398,9 @@ async fn update(State(s): State<AppState>, console: Console, Path(raw): Path<Str
         Err(e) => match super::field_problems(console.lang, e) {
             Ok(problems) => {
                 let view = s.service.metro_line(&user.principal, id, None).await.ok();
-                console.line_page(&s, &user, issuer, StatusCode::UNPROCESSABLE_ENTITY, view, form, problems, false, None).await
+                console
+                    .line_page(&s, &user, issuer, StatusCode::UNPROCESSABLE_ENTITY, view, form, problems, false, None)
+                    .await
             }
             Err(e) => console.fail(e),
         },

@@ -207,7 +207,9 @@ fn failure(lang: Lang, console: Option<&Console>, e: ServiceError) -> Response {
             invalid.0.into_iter().map(|f| texts::problem(lang, &f.field, &f.message)).collect(),
         ),
         ServiceError::Conflict(why) => (StatusCode::CONFLICT, t.problem, vec![why]),
-        ServiceError::Unavailable(_) | ServiceError::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, t.unavailable, vec![]),
+        ServiceError::Unavailable(_) | ServiceError::Busy(_) => {
+            (StatusCode::SERVICE_UNAVAILABLE, t.unavailable, vec![])
+        }
         other => {
             tracing::error!(error = %other, "console request failed");
             (StatusCode::INTERNAL_SERVER_ERROR, t.failed, vec![])
@@ -334,9 +336,8 @@ impl Fields {
 /// A JSON document built from a form, read as the API reads its body: a wrong type is a field
 /// error naming the field.
 pub fn spec<T: serde::de::DeserializeOwned>(doc: serde_json::Value) -> Result<T, ServiceError> {
-    serde_path_to_error::deserialize(doc).map_err(|e| {
-        crate::domain::validate::Invalid::one(e.path().to_string(), e.inner().to_string()).into()
-    })
+    serde_path_to_error::deserialize(doc)
+        .map_err(|e| crate::domain::validate::Invalid::one(e.path().to_string(), e.inner().to_string()).into())
 }
 
 /// A form body (`application/x-www-form-urlencoded`); a malformed one is a 400 page.
@@ -376,9 +377,16 @@ struct SignInPage {
 
 impl Console {
     /// The sign-in page, with a fresh pre-session token bound to this browser by a cookie.
-    fn sign_in_page(&self, status: StatusCode, email: &str, error: Option<&'static str>, notice: Option<&'static str>) -> Response {
+    fn sign_in_page(
+        &self,
+        status: StatusCode,
+        email: &str,
+        error: Option<&'static str>,
+        notice: Option<&'static str>,
+    ) -> Response {
         let pre = self.pre.clone().filter(|p| p.len() == 32).unwrap_or_else(fresh_token);
-        let page = SignInPage { c: self.chrome(self.t().sign_in), pre: pre.clone(), email: email.into(), error, notice };
+        let page =
+            SignInPage { c: self.chrome(self.t().sign_in), pre: pre.clone(), email: email.into(), error, notice };
         let mut r = self.page(status, &page);
         r.headers_mut().append(header::SET_COOKIE, self.cookie(PRE_COOKIE, &pre, None));
         r
@@ -387,7 +395,9 @@ impl Console {
     /// Whether a pre-session form came from a page this browser loaded.
     pub(super) fn pre_matches(&self, presented: &str) -> bool {
         use subtle::ConstantTimeEq;
-        self.pre.as_deref().is_some_and(|p| p.len() == presented.len() && bool::from(p.as_bytes().ct_eq(presented.as_bytes())))
+        self.pre
+            .as_deref()
+            .is_some_and(|p| p.len() == presented.len() && bool::from(p.as_bytes().ct_eq(presented.as_bytes())))
     }
 
     /// Signed in: the session cookie, then the start page (or first the code page, when the
@@ -432,11 +442,7 @@ async fn home(State(s): State<AppState>, console: Console, uri: axum::http::Uri)
     let Some(user) = &console.user else {
         return console.sign_in_page(StatusCode::OK, "", None, None);
     };
-    let q = uri
-        .query()
-        .and_then(|q| serde_urlencoded::from_str::<HomeQuery>(q).ok())
-        .map(|h| h.q)
-        .unwrap_or_default();
+    let q = uri.query().and_then(|q| serde_urlencoded::from_str::<HomeQuery>(q).ok()).map(|h| h.q).unwrap_or_default();
     let home = match s.service.console_home(&user.principal, &q).await {
         Ok(h) => h,
         Err(e) => return console.fail(e),
@@ -477,7 +483,12 @@ struct SignInForm {
     password: String,
 }
 
-async fn sign_in(State(s): State<AppState>, console: Console, parts: axum::http::request::Parts, body: Bytes) -> Response {
+async fn sign_in(
+    State(s): State<AppState>,
+    console: Console,
+    parts: axum::http::request::Parts,
+    body: Bytes,
+) -> Response {
     let f: SignInForm = match form(&console, &body) {
         Ok(f) => f,
         Err(r) => return r,
@@ -489,7 +500,12 @@ async fn sign_in(State(s): State<AppState>, console: Console, parts: axum::http:
     if let Some(c) = client
         && s.guards.check_not_locked(c).is_err()
     {
-        return console.sign_in_page(StatusCode::TOO_MANY_REQUESTS, &f.email, Some(console.t().too_many_attempts), None);
+        return console.sign_in_page(
+            StatusCode::TOO_MANY_REQUESTS,
+            &f.email,
+            Some(console.t().too_many_attempts),
+            None,
+        );
     }
     match s.service.sign_in(&f.email, &f.password).await {
         Ok(signed) => console.signed_in(&signed),
@@ -545,7 +561,13 @@ struct InvitationPage {
 }
 
 impl Console {
-    fn invitation_page(&self, status: StatusCode, token: &str, who: crate::service::InvitationFor, errors: Vec<String>) -> Response {
+    fn invitation_page(
+        &self,
+        status: StatusCode,
+        token: &str,
+        who: crate::service::InvitationFor,
+        errors: Vec<String>,
+    ) -> Response {
         let pre = self.pre.clone().filter(|p| p.len() == 32).unwrap_or_else(fresh_token);
         let page = InvitationPage {
             c: self.chrome(self.t().set_password),

@@ -178,7 +178,10 @@ async fn create(State(s): State<AppState>, console: Console, body: axum::body::B
         Err(r) => return r,
     };
     let Some(issuer) = user.principal.issuer_id else { return console.fail(ServiceError::Forbidden) };
-    let result = async { s.service.create_nanomodule(&user.principal, issuer, super::spec::<NanomoduleSpec>(form.json())?).await }.await;
+    let result = async {
+        s.service.create_nanomodule(&user.principal, issuer, super::spec::<NanomoduleSpec>(form.json())?).await
+    }
+    .await;
     match result {
         Ok(view) => Redirect::to(&format!("/console/nanomodules/{}", view.id)).into_response(),
         Err(e) => match super::field_problems(console.lang, e) {
@@ -190,7 +193,12 @@ async fn create(State(s): State<AppState>, console: Console, body: axum::body::B
     }
 }
 
-async fn edit_form(State(s): State<AppState>, console: Console, Path(raw): Path<String>, uri: axum::http::Uri) -> Response {
+async fn edit_form(
+    State(s): State<AppState>,
+    console: Console,
+    Path(raw): Path<String>,
+    uri: axum::http::Uri,
+) -> Response {
     let user = match manager(&console) {
         Ok(u) => u,
         Err(r) => return r,
@@ -206,7 +214,12 @@ async fn edit_form(State(s): State<AppState>, console: Console, Path(raw): Path<
     }
 }
 
-async fn update(State(s): State<AppState>, console: Console, Path(raw): Path<String>, body: axum::body::Bytes) -> Response {
+async fn update(
+    State(s): State<AppState>,
+    console: Console,
+    Path(raw): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
     let (csrf, form) = ModuleForm::read(&Fields::parse(&body));
     let user = match console.require_form(&csrf) {
         Ok(u) => u.clone(),
@@ -308,7 +321,11 @@ async fn skills(State(s): State<AppState>, console: Console) -> Result<Response,
     console.skills_page(&s, StatusCode::OK, vec![]).await
 }
 
-async fn create_skill(State(s): State<AppState>, console: Console, body: axum::body::Bytes) -> Result<Response, Response> {
+async fn create_skill(
+    State(s): State<AppState>,
+    console: Console,
+    body: axum::body::Bytes,
+) -> Result<Response, Response> {
     let form = Fields::parse(&body);
     let field = |k: &str| form.get(k).trim().to_string();
     let user = console.require_form(&field("csrf"))?.clone();
@@ -332,7 +349,11 @@ async fn skills_after(s: &AppState, console: &Console, result: Result<(), Servic
 }
 
 /// A skills profile: a named set of the issuer's skills (e.g. a job's).
-async fn create_profile(State(s): State<AppState>, console: Console, body: axum::body::Bytes) -> Result<Response, Response> {
+async fn create_profile(
+    State(s): State<AppState>,
+    console: Console,
+    body: axum::body::Bytes,
+) -> Result<Response, Response> {
     let form = Fields::parse(&body);
     let field = |k: &str| form.get(k).trim().to_string();
     let user = console.require_form(&field("csrf"))?.clone();

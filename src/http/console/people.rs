@@ -89,7 +89,12 @@ async fn create_platform_token(State(s): State<AppState>, console: Console, body
     }
 }
 
-async fn revoke_platform_token(State(s): State<AppState>, console: Console, Path(id): Path<String>, body: Bytes) -> Response {
+async fn revoke_platform_token(
+    State(s): State<AppState>,
+    console: Console,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     let f: CsrfForm = match form(&console, &body) {
         Ok(f) => f,
         Err(r) => return r,
@@ -183,7 +188,12 @@ impl Console {
     }
 }
 
-async fn members(State(s): State<AppState>, console: Console, Path(id): Path<String>, uri: axum::http::Uri) -> Response {
+async fn members(
+    State(s): State<AppState>,
+    console: Console,
+    Path(id): Path<String>,
+    uri: axum::http::Uri,
+) -> Response {
     if let Err(r) = console.require() {
         return r;
     }
@@ -222,10 +232,9 @@ async fn invite(State(s): State<AppState>, console: Console, Path(id): Path<Stri
     let input = NewMember { name: Some(f.name), email: Some(f.email.clone()), role: Some(f.role) };
     match s.service.add_member(&user.principal, issuer, input).await {
         Ok(m) => {
-            let invitation = m.invitation_url.map(|url| Invitation {
-                url,
-                expires_at: m.invitation_expires_at.unwrap_or_else(|| s.service.now()),
-            });
+            let invitation = m
+                .invitation_url
+                .map(|url| Invitation { url, expires_at: m.invitation_expires_at.unwrap_or_else(|| s.service.now()) });
             let made = Made { to: m.email, invitation, saved: false };
             console.members_page(&s, issuer, Some(made), StatusCode::CREATED).await
         }
@@ -270,7 +279,14 @@ async fn reset(
     };
     match s.service.reset_member_password(&user.principal, issuer, member).await {
         Ok(invitation) => {
-            console.members_page(&s, issuer, Some(Made { to, invitation: Some(invitation), saved: false }), StatusCode::CREATED).await
+            console
+                .members_page(
+                    &s,
+                    issuer,
+                    Some(Made { to, invitation: Some(invitation), saved: false }),
+                    StatusCode::CREATED,
+                )
+                .await
         }
         Err(e) => console.fail(e),
     }

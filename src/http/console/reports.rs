@@ -106,7 +106,8 @@ async fn report(State(s): State<AppState>, console: Console, uri: axum::http::Ur
             s.service.now()
         }),
     };
-    let report = s.service.issuance_report(&user.principal, issuer, from, to, group).await.map_err(|e| console.fail(e))?;
+    let report =
+        s.service.issuance_report(&user.principal, issuer, from, to, group).await.map_err(|e| console.fail(e))?;
     let bars = bars(&report);
     let height = 20 + bars.len() * ROW;
     let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };

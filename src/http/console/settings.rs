@@ -139,7 +139,9 @@ async fn rotate(State(s): State<AppState>, console: Console, body: Bytes) -> Res
 }
 
 fn since_of(raw: &str) -> Option<time::OffsetDateTime> {
-    time::Date::parse(raw, time::macros::format_description!("[year]-[month]-[day]")).ok().map(|d| d.midnight().assume_utc())
+    time::Date::parse(raw, time::macros::format_description!("[year]-[month]-[day]"))
+        .ok()
+        .map(|d| d.midnight().assume_utc())
 }
 
 #[derive(Template)]
@@ -178,11 +180,18 @@ async fn compromise_form(
     Ok(console.page(StatusCode::OK, &page))
 }
 
-async fn compromise(State(s): State<AppState>, console: Console, Path(raw): Path<String>, body: Bytes) -> Result<Response, Response> {
+async fn compromise(
+    State(s): State<AppState>,
+    console: Console,
+    Path(raw): Path<String>,
+    body: Bytes,
+) -> Result<Response, Response> {
     let (pairs, user, issuer) = form_of(&console, &body)?;
     let key = raw.parse::<Uuid>().map_err(|_| console.fail(ServiceError::NotFound))?;
     let Some(since) = since_of(field(&pairs, "since")) else {
-        return console.settings_page(&s, StatusCode::UNPROCESSABLE_ENTITY, None, vec![console.t().problem.into()]).await;
+        return console
+            .settings_page(&s, StatusCode::UNPROCESSABLE_ENTITY, None, vec![console.t().problem.into()])
+            .await;
     };
     match s.service.mark_compromised(&user.principal, issuer, key, since).await {
         Ok(_) => Ok(back()),
@@ -214,7 +223,12 @@ async fn create_token(State(s): State<AppState>, console: Console, body: Bytes) 
     }
 }
 
-async fn revoke_token(State(s): State<AppState>, console: Console, Path(raw): Path<String>, body: Bytes) -> Result<Response, Response> {
+async fn revoke_token(
+    State(s): State<AppState>,
+    console: Console,
+    Path(raw): Path<String>,
+    body: Bytes,
+) -> Result<Response, Response> {
     let (_, user, _) = form_of(&console, &body)?;
     let id = raw.parse::<Uuid>().map_err(|_| console.fail(ServiceError::NotFound))?;
     match s.service.revoke_api_token(&user.principal, id).await {

@@ -962,7 +962,10 @@ fn dutch_message(m: &str) -> String {
         return format!("mag hoogstens {} items bevatten", number(m));
     }
     if m.contains("a nanomodule is at most 4 hours") {
-        return format!("moet 1 tot en met {} minuten zijn: een nanomodule duurt hoogstens 4 uur", m.split_whitespace().nth(4).unwrap_or("240").trim_end_matches(':'));
+        return format!(
+            "moet 1 tot en met {} minuten zijn: een nanomodule duurt hoogstens 4 uur",
+            m.split_whitespace().nth(4).unwrap_or("240").trim_end_matches(':')
+        );
     }
     if let Some(rest) = m.strip_prefix("no e-mail address in ") {
         return format!("geen e-mailadres in {rest}");
@@ -989,8 +992,14 @@ mod problem_tests {
     #[test]
     fn dutch_problems() {
         assert_eq!(problem(Lang::Nl, "description", "is required"), "beschrijving: is verplicht");
-        assert_eq!(problem(Lang::Nl, "participants[1].email", "must be an e-mail address"), "deelnemers[1].e-mailadres: moet een e-mailadres zijn");
-        assert_eq!(problem(Lang::Nl, "name", "must be at most 200 characters"), "naam: mag hoogstens 200 tekens lang zijn");
+        assert_eq!(
+            problem(Lang::Nl, "participants[1].email", "must be an e-mail address"),
+            "deelnemers[1].e-mailadres: moet een e-mailadres zijn"
+        );
+        assert_eq!(
+            problem(Lang::Nl, "name", "must be at most 200 characters"),
+            "naam: mag hoogstens 200 tekens lang zijn"
+        );
         assert_eq!(
             problem(Lang::Nl, "duration_minutes", "must be 1 to 240: a nanomodule is at most 4 hours"),
             "studiebelasting: moet 1 tot en met 240 minuten zijn: een nanomodule duurt hoogstens 4 uur"
