@@ -27,6 +27,12 @@ try {
   let context = await browser.newContext(options);
   let page = await context.newPage();
 
+  // Clicks something that loads a new page and waits for that page: waitForLoadState alone
+  // can answer for the old page before the navigation has even started.
+  const follow = async selector => {
+    await Promise.all([page.waitForEvent('framenavigated', f => f === page.mainFrame()), page.click(selector)]);
+    await page.waitForLoadState();
+  };
   const audit = async name => {
     await page.addScriptTag({content: axeSource});
     const result = await page.evaluate(async () => {
@@ -59,18 +65,18 @@ try {
   await page.goto(input.admin_invitation);
   await page.fill('#password', input.password);
   await Promise.all([page.waitForURL(`${input.base}/console`), page.click('button.primary')]);
-  await Promise.all([page.waitForLoadState(), page.click('a[href="/console/issuers"]')]);
+  await follow('a[href="/console/issuers"]');
   await page.fill('#issuer-name', 'Zorg Zwolle');
   await Promise.all([page.waitForURL(/\/console\/issuers\/.+/), page.click('button.primary')]);
   report.created_issuer = await page.textContent('h1');
   await page.goto(`${input.base}/console/issuers`);
   await audit('issuers');
-  await Promise.all([page.waitForLoadState(), page.click(`a[href="/console/issuers/${input.issuer}"]`)]);
+  await follow(`a[href="/console/issuers/${input.issuer}"]`);
   const invite = async (name, email, role) => {
     await page.fill('#member-name', name);
     await page.fill('#member-email', email);
     await page.selectOption('#member-role', role);
-    await Promise.all([page.waitForLoadState(), page.click('form[action$="/members"] button.primary')]);
+    await follow('form[action$="/members"] button.primary');
     return page.inputValue('#invitation-link');
   };
   const trainerLink = await invite('Tessa Trainer', 'tessa@twente.example', 'trainer');
@@ -91,18 +97,18 @@ try {
   await shoot('home');
 
   // Award a cohort: pick the module from the list, paste rows with one mistake, Check.
-  await Promise.all([page.waitForLoadState(), page.click(`a[href="/console/award?module=${input.module}"]`)]);
+  await follow(`a[href="/console/award?module=${input.module}"]`);
   await audit('award-form');
   await page.fill('#session_location', 'Hengelo');
   await page.fill('#rows', 'Ann de Vries\tann@example.nl\nBob Bakker\tbob(at)example.nl\nCarla Smit\tcarla@example.nl');
-  await Promise.all([page.waitForLoadState(), page.click('button[value="check"]')]);
+  await follow('button[value="check"]');
   report.check_problems = await page.textContent('#problems');
   await audit('check-problems');
   await shoot('check');
 
   // Fix the row the check named, check again.
   await page.fill('#rows', 'Ann de Vries\tann@example.nl\nBob Bakker\tbob@example.nl\nCarla Smit\tcarla@example.nl');
-  await Promise.all([page.waitForLoadState(), page.click('button[value="check"]')]);
+  await follow('button[value="check"]');
   report.check_ok = await page.textContent('#check-ok');
 
   // A double submit: the same form posted twice at once, then the button pressed for real.
@@ -134,7 +140,7 @@ try {
   // Revoke one, with a reason.
   await page.goto(report.result_url);
   await page.fill('#reason-1', 'Wrong participant');
-  await Promise.all([page.waitForLoadState(), page.click('form.revoke button')]);
+  await follow('form.revoke button');
   report.standings = await page.$$eval('.standing', s => s.map(x => x.textContent));
 
   // The same pages in Dutch, remembered after the switch.
@@ -155,9 +161,9 @@ try {
   await page.goto(issuerAdminLink);
   await page.fill('#password', input.password);
   await Promise.all([page.waitForURL(`${input.base}/console`), page.click('button.primary')]);
-  await Promise.all([page.waitForLoadState(), page.click('a[href="/console/metro-lines"]')]);
+  await follow('a[href="/console/metro-lines"]');
   await audit('lines');
-  await Promise.all([page.waitForLoadState(), page.click('a[href="/console/metro-lines/new"]')]);
+  await follow('a[href="/console/metro-lines/new"]');
   await audit('line-form');
   await page.fill('#name', 'Onderhoud basis');
   await page.fill('#new_map', 'Techniek');
@@ -175,7 +181,7 @@ try {
   await audit('nanomodule');
   await page.goto(`${input.base}/console/settings`);
   await audit('settings');
-  await Promise.all([page.waitForLoadState(), page.click('.keys form button')]);
+  await follow('.keys form button');
   report.compromise_page = await page.textContent('h1');
   await audit('compromise-confirm');
   await page.goto(`${input.base}/console/skills`);
@@ -192,9 +198,9 @@ try {
   report.credentials_listed = picks.length;
   await picks[0].check();
   await page.fill('#bulk-reason', 'Not present at the session');
-  await Promise.all([page.waitForLoadState(), page.click('fieldset button.primary')]);
+  await follow('fieldset button.primary');
   report.credential_standings = await page.$$eval('.found .standing', s => s.map(x => x.textContent));
-  await Promise.all([page.waitForLoadState(), page.click('.found a[href^="/console/credentials/"]')]);
+  await follow('.found a[href^="/console/credentials/"]');
   await audit('credential-history');
   await page.goto(`${input.base}/console/groups`);
   await audit('groups');
@@ -206,15 +212,15 @@ try {
   await page.goto(auditorLink);
   await page.fill('#password', input.password);
   await Promise.all([page.waitForURL(`${input.base}/console`), page.click('button.primary')]);
-  await Promise.all([page.waitForLoadState(), page.click('a[href="/console/audit"]')]);
+  await follow('a[href="/console/audit"]');
   await audit('audit');
   await shoot('audit');
   await page.fill('#action', 'credential.');
-  await Promise.all([page.waitForLoadState(), page.click('.filters button')]);
+  await follow('.filters button');
   report.audit_actions = await page.$$eval('.event-action', s => s.map(x => x.textContent));
   await page.click('.events details summary');
   await audit('audit-filtered');
-  await Promise.all([page.waitForLoadState(), page.click('a[href="/console/audit/verify"]')]);
+  await follow('a[href="/console/audit/verify"]');
   report.chain_result = await page.textContent('#chain-result');
   await audit('audit-verify');
   await page.goto(`${input.base}/console/audit`);
