@@ -13,5 +13,6 @@ pub mod multikey;
 pub mod ob3;
 pub mod schema;
 pub mod shape;
+pub mod share;
 pub mod status_list;
 pub mod verify;

@@ -5,6 +5,7 @@ pub mod access;
 pub mod audit;
 pub mod award;
 pub mod issuer;
+pub mod lang;
 pub mod merkle;
 pub mod metro_line;
 pub mod nanomodule;

@@ -194,24 +194,7 @@ pub fn badge_page(
             None => Link { href: None, text: e["narrative"].as_str().or(e["name"].as_str()).unwrap_or("").into() },
         })
         .collect();
-    let (year, month) =
-        (issued.get(0..4).unwrap_or(""), issued.get(5..7).map(|m| m.trim_start_matches('0')).unwrap_or(""));
-    let mut linkedin = format!(
-        "https://www.linkedin.com/profile/add?startTask=CERTIFICATION_NAME&name={}&organizationName={}&issueYear={}&issueMonth={}&certUrl={}&certId={}",
-        form(name),
-        form(issuer_name),
-        form(year),
-        form(month),
-        form(&url),
-        form(id)
-    );
-    if let Some(until) = vc["validUntil"].as_str() {
-        linkedin.push_str(&format!(
-            "&expirationYear={}&expirationMonth={}",
-            form(until.get(0..4).unwrap_or("")),
-            form(until.get(5..7).map(|m| m.trim_start_matches('0')).unwrap_or(""))
-        ));
-    }
+    let linkedin = crate::credential::share::linkedin_add_url(vc, &url, id);
     page(&BadgePage {
         banner: banner(lang.texts(), report),
         l: Layout::new(lang, format!("{name} — {issuer_name}")),
@@ -235,11 +218,6 @@ pub fn badge_page(
         progress,
         report,
     })
-}
-
-/// `application/x-www-form-urlencoded` encoding of a query value.
-fn form(v: &str) -> String {
-    serde_urlencoded::to_string([("v", v)]).map(|s| s[2..].to_string()).unwrap_or_default()
 }
 
 #[derive(Template)]
