@@ -9,6 +9,7 @@ pub mod config;
 pub mod credential;
 pub mod domain;
 pub mod http;
+pub mod mailer;
 pub mod master_key;
 pub mod service;
 pub mod store;

@@ -92,17 +92,7 @@ impl MasterKey {
     }
 
     pub fn seal(&self, secret: &[u8], context: &[u8]) -> Vec<u8> {
-        let cipher = XChaCha20Poly1305::new(self.key.as_ref().into());
-        let mut nonce = [0u8; 24];
-        rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let ct = cipher
-            .encrypt(XNonce::from_slice(&nonce), Payload { msg: secret, aad: context })
-            .expect("XChaCha20-Poly1305 encryption of a short message cannot fail");
-        let mut out = Vec::with_capacity(1 + 24 + ct.len());
-        out.push(VERSION);
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(&ct);
-        out
+        seal_with(&self.key, secret, context)
     }
 
     /// A key derived for `purpose` (HMAC-SHA256 of the purpose under the master key): secrets
@@ -130,15 +120,36 @@ impl MasterKey {
     }
 
     pub fn open(&self, sealed: &[u8], context: &[u8]) -> Result<Zeroizing<Vec<u8>>, MasterKeyError> {
-        if sealed.len() < 1 + 24 + 16 || sealed[0] != VERSION {
-            return Err(MasterKeyError::Open);
-        }
-        let cipher = XChaCha20Poly1305::new(self.key.as_ref().into());
-        cipher
-            .decrypt(XNonce::from_slice(&sealed[1..25]), Payload { msg: &sealed[25..], aad: context })
-            .map(Zeroizing::new)
-            .map_err(|_| MasterKeyError::Open)
+        open_with(&self.key, sealed, context)
     }
+}
+
+/// Seals `secret` under `key` (XChaCha20-Poly1305, a random nonce, `context` authenticated):
+/// the master key's own sealing, also used with data keys that are themselves sealed under it.
+pub fn seal_with(key: &[u8; 32], secret: &[u8], context: &[u8]) -> Vec<u8> {
+    let cipher = XChaCha20Poly1305::new(key.into());
+    let mut nonce = [0u8; 24];
+    rand::rngs::OsRng.fill_bytes(&mut nonce);
+    let ct = cipher
+        .encrypt(XNonce::from_slice(&nonce), Payload { msg: secret, aad: context })
+        .expect("XChaCha20-Poly1305 encryption cannot fail for messages this size");
+    let mut out = Vec::with_capacity(1 + 24 + ct.len());
+    out.push(VERSION);
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&ct);
+    out
+}
+
+/// Opens what [`seal_with`] sealed under the same key and context.
+pub fn open_with(key: &[u8; 32], sealed: &[u8], context: &[u8]) -> Result<Zeroizing<Vec<u8>>, MasterKeyError> {
+    if sealed.len() < 1 + 24 + 16 || sealed[0] != VERSION {
+        return Err(MasterKeyError::Open);
+    }
+    let cipher = XChaCha20Poly1305::new(key.into());
+    cipher
+        .decrypt(XNonce::from_slice(&sealed[1..25]), Payload { msg: &sealed[25..], aad: context })
+        .map(Zeroizing::new)
+        .map_err(|_| MasterKeyError::Open)
 }
 
 /// RFC 2104 HMAC with SHA-256 (keys here are 32 bytes, shorter than the block).

@@ -12,6 +12,7 @@ mod health;
 mod issuer;
 mod key;
 mod learner_data;
+mod mail;
 mod map;
 mod member;
 mod metro;
@@ -45,6 +46,8 @@ pub use health::Readiness;
 pub use issuer::IssuerView;
 pub use key::KeyView;
 pub use learner_data::Erasure;
+pub use mail::compose::{Composed, Notice, compose};
+pub use mail::{MAIL_STATES, MAX_ATTEMPTS, MailOverview, MailRound, MailView, Subscription};
 pub use member::{MemberView, NewMember};
 pub use metro::{LearnerLineProgress, MetroLineView};
 pub use nanomodule::{NanomoduleView, NewImage};
@@ -130,6 +133,12 @@ pub struct Service {
     link_keys: Arc<tokio::sync::OnceCell<Arc<progress::LinkKeys>>>,
     /// The one clock every use case reads.
     clock: Clock,
+    /// The SMTP server messages go out through; without one they wait in the outbox.
+    mailer: Option<Arc<crate::mailer::Mailer>>,
+    /// The outbox's data keys, unsealed on first use.
+    mail_keys: Arc<tokio::sync::OnceCell<Arc<mail::MailKeys>>>,
+    /// Rings when a use case queued mail, so this instance's sender starts at once.
+    mail_wake: Arc<tokio::sync::Notify>,
 }
 
 impl Service {
@@ -142,7 +151,16 @@ impl Service {
             verify_slots: Arc::new(tokio::sync::Semaphore::new(default_verify_slots())),
             link_keys: Arc::new(tokio::sync::OnceCell::new()),
             clock: Clock::default(),
+            mailer: None,
+            mail_keys: Arc::new(tokio::sync::OnceCell::new()),
+            mail_wake: Arc::new(tokio::sync::Notify::new()),
         }
+    }
+
+    /// Sends mail through `mailer` (see [`Service::run_mail_worker`]).
+    pub fn with_mailer(mut self, mailer: crate::mailer::Mailer) -> Service {
+        self.mailer = Some(Arc::new(mailer));
+        self
     }
 
     /// The present moment, by the service's clock.

@@ -105,15 +105,7 @@ impl Service {
     }
 
     async fn link_secret(&self, purpose: &str) -> ServiceResult<zeroize::Zeroizing<[u8; 32]>> {
-        let context = format!("secret:{purpose}");
-        if self.store.sealed_secret(purpose).await?.is_none() {
-            let sub = self.master_key.subkey(purpose);
-            self.store.add_sealed_secret(purpose, self.master_key.seal(sub.as_ref(), context.as_bytes())).await?;
-        }
-        let sealed = self.store.sealed_secret(purpose).await?.ok_or(ServiceError::NotFound)?;
-        let opened = self.master_key.open(&sealed, context.as_bytes())?;
-        let key: [u8; 32] = opened.as_slice().try_into().map_err(|_| crate::master_key::MasterKeyError::Open)?;
-        Ok(zeroize::Zeroizing::new(key))
+        self.stored_secret(purpose, || *self.master_key.subkey(purpose)).await
     }
 
     pub fn progress_url(&self, token: &str) -> String {

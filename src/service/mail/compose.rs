@@ -1,0 +1,411 @@
+//! What each message says, in Dutch and English: one data model per message, rendered by the
+//! same two templates (`templates/mail/message.html` and `.txt`), so the plain-text and HTML
+//! parts never say different things and every message has the same footer.
+
+use askama::Template;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::lang::{Lang, long_date};
+
+/// What a message is about, as written into the (sealed) outbox: everything the text needs,
+/// so a message composed again after a crash is the same message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Notice {
+    BadgeAwarded {
+        credential: String,
+        name: String,
+        issuer: String,
+        image: Option<String>,
+        linkedin: String,
+        progress: Option<String>,
+    },
+    CertificateEarned {
+        credential: String,
+        name: String,
+        issuer: String,
+        image: Option<String>,
+        linkedin: String,
+        progress: Option<String>,
+    },
+    /// `change`: `suspend`, `reinstate` or `revoke`.
+    StatusChanged { credential: String, name: String, issuer: String, change: String, reason: Option<String> },
+    ProgressLinkReplaced { issuer: String, progress: String },
+    /// A console invitation (`reset`: a password reset of an existing member).
+    ConsoleInvitation { url: String, issuer: Option<String>, role: String, expires: String, reset: bool },
+}
+
+impl Notice {
+    /// The outbox's `kind` column.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Notice::BadgeAwarded { .. } => "badge_awarded",
+            Notice::CertificateEarned { .. } => "certificate_earned",
+            Notice::StatusChanged { .. } => "status_changed",
+            Notice::ProgressLinkReplaced { .. } => "progress_link_replaced",
+            Notice::ConsoleInvitation { reset: false, .. } => "console_invitation",
+            Notice::ConsoleInvitation { reset: true, .. } => "console_reset",
+        }
+    }
+
+    /// Whether the learner's opt-out silences it: everything except news about the status of
+    /// their own credentials (and console mail, which is not a learner's).
+    pub fn may_opt_out(&self) -> bool {
+        !matches!(self, Notice::StatusChanged { .. } | Notice::ConsoleInvitation { .. })
+    }
+}
+
+/// A rendered message.
+#[derive(Debug, Clone)]
+pub struct Composed {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+struct Action {
+    label: String,
+    url: String,
+    note: Option<String>,
+}
+
+struct Unsubscribe {
+    label: String,
+    url: String,
+}
+
+struct Body {
+    lang: &'static str,
+    subject: String,
+    heading: String,
+    greeting: String,
+    image: Option<String>,
+    image_alt: String,
+    paragraphs: Vec<String>,
+    actions: Vec<Action>,
+    why: String,
+    unsubscribe: Option<Unsubscribe>,
+}
+
+#[derive(Template)]
+#[template(path = "mail/message.html")]
+struct HtmlPart<'a> {
+    b: &'a Body,
+}
+
+#[derive(Template)]
+#[template(path = "mail/message.txt")]
+struct TextPart<'a> {
+    b: &'a Body,
+}
+
+/// Fills `{name}` placeholders.
+fn fill(text: &str, values: &[(&str, &str)]) -> String {
+    values.iter().fold(text.to_string(), |t, (k, v)| t.replace(&format!("{{{k}}}"), v))
+}
+
+/// Renders `notice` for a reader of `lang` named `to_name`; `unsubscribe` is the learner's
+/// one-click opt-out link, when the message may be opted out of.
+pub fn compose(lang: Lang, to_name: Option<&str>, notice: &Notice, unsubscribe: Option<&str>) -> Composed {
+    let t = texts(lang);
+    let greeting = match to_name.map(str::trim).filter(|n| !n.is_empty()) {
+        Some(n) => fill(t.hello, &[("name", n)]),
+        None => t.hello_anyone.to_string(),
+    };
+    let mut body = Body {
+        lang: lang.code(),
+        subject: String::new(),
+        heading: String::new(),
+        greeting,
+        image: None,
+        image_alt: String::new(),
+        paragraphs: Vec::new(),
+        actions: Vec::new(),
+        why: String::new(),
+        unsubscribe: None,
+    };
+    match notice {
+        Notice::BadgeAwarded { credential, name, issuer, image, linkedin, progress }
+        | Notice::CertificateEarned { credential, name, issuer, image, linkedin, progress } => {
+            let certificate = matches!(notice, Notice::CertificateEarned { .. });
+            let v = [("name", name.as_str()), ("issuer", issuer.as_str())];
+            let (subject, said, view) = if certificate {
+                (t.certificate_subject, t.certificate_body, t.view_certificate)
+            } else {
+                (t.badge_subject, t.badge_body, t.view_badge)
+            };
+            body.subject = fill(subject, &v);
+            body.heading = body.subject.clone();
+            body.image = image.clone();
+            body.image_alt = name.clone();
+            body.paragraphs = vec![fill(said, &v), t.share.to_string()];
+            body.actions.push(Action { label: view.into(), url: credential.clone(), note: None });
+            body.actions.push(Action { label: t.add_to_linkedin.into(), url: linkedin.clone(), note: None });
+            if let Some(p) = progress {
+                body.actions.push(Action {
+                    label: t.progress.into(),
+                    url: p.clone(),
+                    note: Some(fill(t.progress_note, &v)),
+                });
+            }
+            body.why = fill(t.why_learner, &v);
+        }
+        Notice::StatusChanged { credential, name, issuer, change, reason } => {
+            let v = [("name", name.as_str()), ("issuer", issuer.as_str())];
+            let (subject, said) = match change.as_str() {
+                "suspend" => (t.suspended_subject, t.suspended_body),
+                "reinstate" => (t.reinstated_subject, t.reinstated_body),
+                _ => (t.revoked_subject, t.revoked_body),
+            };
+            body.subject = fill(subject, &v);
+            body.heading = body.subject.clone();
+            body.paragraphs.push(fill(said, &v));
+            if let Some(r) = reason.as_deref().filter(|r| !r.trim().is_empty()) {
+                body.paragraphs.push(fill(t.reason, &[("reason", r)]));
+            }
+            body.paragraphs.push(fill(t.questions, &v));
+            body.actions.push(Action { label: t.view_credential.into(), url: credential.clone(), note: None });
+            body.why = fill(t.why_learner, &v);
+        }
+        Notice::ProgressLinkReplaced { issuer, progress } => {
+            let v = [("issuer", issuer.as_str())];
+            body.subject = fill(t.replaced_subject, &v);
+            body.heading = body.subject.clone();
+            body.paragraphs.push(fill(t.replaced_body, &v));
+            body.actions.push(Action { label: t.progress.into(), url: progress.clone(), note: Some(fill(t.progress_note, &v)) });
+            body.why = fill(t.why_learner, &v);
+        }
+        Notice::ConsoleInvitation { url, issuer, role, expires, reset } => {
+            let role = match role.as_str() {
+                "admin" => t.role_admin,
+                "issuer_admin" => t.role_issuer_admin,
+                "auditor" => t.role_auditor,
+                _ => t.role_trainer,
+            };
+            let place = issuer.as_deref().unwrap_or("metrobadge");
+            let date = crate::domain::time::parse_rfc3339(expires)
+                .map(|d| long_date(lang, d, true))
+                .unwrap_or_else(|| expires.clone());
+            let v = [("issuer", place), ("role", role), ("date", date.as_str())];
+            let (subject, said) =
+                if *reset { (t.reset_subject, t.reset_body) } else { (t.invitation_subject, t.invitation_body) };
+            body.subject = fill(subject, &v);
+            body.heading = body.subject.clone();
+            body.paragraphs.push(fill(said, &v));
+            body.actions.push(Action { label: t.set_password.into(), url: url.clone(), note: Some(fill(t.expires, &v)) });
+            body.paragraphs.push(t.not_you.to_string());
+            body.why = fill(t.why_member, &v);
+        }
+    }
+    if let Some(url) = unsubscribe {
+        let issuer = match notice {
+            Notice::BadgeAwarded { issuer, .. }
+            | Notice::CertificateEarned { issuer, .. }
+            | Notice::StatusChanged { issuer, .. }
+            | Notice::ProgressLinkReplaced { issuer, .. } => issuer.as_str(),
+            Notice::ConsoleInvitation { .. } => "metrobadge",
+        };
+        body.unsubscribe = Some(Unsubscribe { label: fill(t.unsubscribe, &[("issuer", issuer)]), url: url.into() });
+    }
+    let html = HtmlPart { b: &body }.render().expect("the mail template renders");
+    let text = TextPart { b: &body }.render().expect("the mail template renders");
+    Composed { subject: body.subject, text, html }
+}
+
+/// Every sentence of our e-mail (placeholders in braces).
+struct MailTexts {
+    hello: &'static str,
+    hello_anyone: &'static str,
+    badge_subject: &'static str,
+    badge_body: &'static str,
+    certificate_subject: &'static str,
+    certificate_body: &'static str,
+    share: &'static str,
+    view_badge: &'static str,
+    view_certificate: &'static str,
+    view_credential: &'static str,
+    add_to_linkedin: &'static str,
+    progress: &'static str,
+    progress_note: &'static str,
+    suspended_subject: &'static str,
+    suspended_body: &'static str,
+    reinstated_subject: &'static str,
+    reinstated_body: &'static str,
+    revoked_subject: &'static str,
+    revoked_body: &'static str,
+    reason: &'static str,
+    questions: &'static str,
+    replaced_subject: &'static str,
+    replaced_body: &'static str,
+    invitation_subject: &'static str,
+    invitation_body: &'static str,
+    reset_subject: &'static str,
+    reset_body: &'static str,
+    set_password: &'static str,
+    expires: &'static str,
+    not_you: &'static str,
+    role_admin: &'static str,
+    role_issuer_admin: &'static str,
+    role_trainer: &'static str,
+    role_auditor: &'static str,
+    why_learner: &'static str,
+    why_member: &'static str,
+    unsubscribe: &'static str,
+}
+
+fn texts(lang: Lang) -> &'static MailTexts {
+    match lang {
+        Lang::En => &EN,
+        Lang::Nl => &NL,
+    }
+}
+
+const EN: MailTexts = MailTexts {
+    hello: "Hello {name},",
+    hello_anyone: "Hello,",
+    badge_subject: "You earned the badge “{name}”",
+    badge_body: "{issuer} has awarded you the badge “{name}”. It is a digitally signed Open Badges credential: \
+                 anyone you share it with can check that it is genuine.",
+    certificate_subject: "You earned the certificate “{name}”",
+    certificate_body: "Your badges from {issuer} together complete “{name}”. The certificate is a digitally \
+                       signed Open Badges credential: anyone you share it with can check that it is genuine.",
+    share: "Share the link below with your employer, or add it to your LinkedIn profile.",
+    view_badge: "View your badge",
+    view_certificate: "View your certificate",
+    view_credential: "View the credential",
+    add_to_linkedin: "Add to LinkedIn profile",
+    progress: "See your progress",
+    progress_note: "This link is yours alone: it shows all your badges from {issuer} and how far you are along \
+                    its metro lines. Do not pass it on.",
+    suspended_subject: "Your credential “{name}” is suspended",
+    suspended_body: "{issuer} has suspended your credential “{name}”. Until it is reinstated, anyone who checks \
+                     it sees that it is suspended.",
+    reinstated_subject: "Your credential “{name}” is valid again",
+    reinstated_body: "{issuer} has lifted the suspension of your credential “{name}”. It is valid again.",
+    revoked_subject: "Your credential “{name}” has been revoked",
+    revoked_body: "{issuer} has revoked your credential “{name}”. Anyone who checks it now sees that it is no \
+                   longer valid.",
+    reason: "Reason given: {reason}",
+    questions: "Questions? Reply to this e-mail or contact {issuer}.",
+    replaced_subject: "Your new progress link from {issuer}",
+    replaced_body: "Your private progress link with {issuer} has been replaced; the old link no longer works. \
+                    This is your new one.",
+    invitation_subject: "You are invited to the metrobadge console of {issuer}",
+    invitation_body: "You have been invited to the metrobadge console of {issuer} as {role}. Set your password \
+                      with the link below to sign in.",
+    reset_subject: "Set a new password for the metrobadge console",
+    reset_body: "A password reset was started for your account as {role} of {issuer}. Your old password and \
+                 any open sessions no longer work; set a new password with the link below.",
+    set_password: "Set your password",
+    expires: "The link works once, until {date} (UTC).",
+    not_you: "Did you not expect this? Then you can ignore this e-mail.",
+    role_admin: "platform administrator",
+    role_issuer_admin: "issuer administrator",
+    role_trainer: "trainer",
+    role_auditor: "auditor",
+    why_learner: "You receive this e-mail because {issuer} awarded a credential to this address. We do not \
+                  track whether you open it.",
+    why_member: "You receive this e-mail because you are a member of {issuer} on metrobadge.",
+    unsubscribe: "No more e-mail from {issuer}",
+};
+
+const NL: MailTexts = MailTexts {
+    hello: "Beste {name},",
+    hello_anyone: "Beste deelnemer,",
+    badge_subject: "Je hebt de badge ‘{name}’ behaald",
+    badge_body: "{issuer} heeft je de badge ‘{name}’ toegekend. Het is een digitaal ondertekend Open \
+                 Badges-bewijs: iedereen met wie je het deelt, kan nagaan dat het echt is.",
+    certificate_subject: "Je hebt het certificaat ‘{name}’ behaald",
+    certificate_body: "Je badges van {issuer} vormen samen ‘{name}’. Het certificaat is een digitaal \
+                       ondertekend Open Badges-bewijs: iedereen met wie je het deelt, kan nagaan dat het echt is.",
+    share: "Deel de link hieronder met je werkgever, of zet hem op je LinkedIn-profiel.",
+    view_badge: "Bekijk je badge",
+    view_certificate: "Bekijk je certificaat",
+    view_credential: "Bekijk het bewijs",
+    add_to_linkedin: "Toevoegen aan LinkedIn-profiel",
+    progress: "Bekijk je voortgang",
+    progress_note: "Deze link is alleen voor jou: hij toont al je badges van {issuer} en hoe ver je bent op \
+                    de metrolijnen. Geef hem niet door.",
+    suspended_subject: "Je bewijs ‘{name}’ is geschorst",
+    suspended_body: "{issuer} heeft je bewijs ‘{name}’ geschorst. Zolang de schorsing duurt, ziet iedereen \
+                     die het controleert dat het geschorst is.",
+    reinstated_subject: "Je bewijs ‘{name}’ is weer geldig",
+    reinstated_body: "{issuer} heeft de schorsing van je bewijs ‘{name}’ opgeheven. Het is weer geldig.",
+    revoked_subject: "Je bewijs ‘{name}’ is ingetrokken",
+    revoked_body: "{issuer} heeft je bewijs ‘{name}’ ingetrokken. Wie het nu controleert, ziet dat het niet \
+                   meer geldig is.",
+    reason: "Opgegeven reden: {reason}",
+    questions: "Vragen? Beantwoord deze e-mail of neem contact op met {issuer}.",
+    replaced_subject: "Je nieuwe voortgangslink van {issuer}",
+    replaced_body: "Je persoonlijke voortgangslink bij {issuer} is vervangen; de oude link werkt niet meer. \
+                    Dit is je nieuwe link.",
+    invitation_subject: "Je bent uitgenodigd voor de metrobadge-console van {issuer}",
+    invitation_body: "Je bent uitgenodigd voor de metrobadge-console van {issuer} als {role}. Stel met de link \
+                      hieronder je wachtwoord in om aan te melden.",
+    reset_subject: "Stel een nieuw wachtwoord in voor de metrobadge-console",
+    reset_body: "Voor je account als {role} van {issuer} is een nieuw wachtwoord aangevraagd. Je oude \
+                 wachtwoord en open sessies werken niet meer; stel met de link hieronder een nieuw wachtwoord in.",
+    set_password: "Stel je wachtwoord in",
+    expires: "De link werkt één keer, tot {date} (UTC).",
+    not_you: "Had je dit niet verwacht? Dan kun je deze e-mail negeren.",
+    role_admin: "platformbeheerder",
+    role_issuer_admin: "beheerder",
+    role_trainer: "trainer",
+    role_auditor: "auditor",
+    why_learner: "Je ontvangt deze e-mail omdat {issuer} een bewijs aan dit adres heeft toegekend. We houden \
+                  niet bij of je hem opent.",
+    why_member: "Je ontvangt deze e-mail omdat je lid bent van {issuer} op metrobadge.",
+    unsubscribe: "Geen e-mail meer van {issuer}",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn badge() -> Notice {
+        Notice::BadgeAwarded {
+            credential: "https://b.example/credentials/1".into(),
+            name: "Veilig <werken>".into(),
+            issuer: "Techniek & Zo".into(),
+            image: None,
+            linkedin: "https://www.linkedin.com/profile/add?a=1&b=2".into(),
+            progress: Some("https://b.example/progress/mbp_x".into()),
+        }
+    }
+
+    #[test]
+    fn both_parts_say_the_same_in_each_language() {
+        for (lang, subject) in
+            [(Lang::En, "You earned the badge “Veilig <werken>”"), (Lang::Nl, "Je hebt de badge ‘Veilig <werken>’ behaald")]
+        {
+            let m = compose(lang, Some("Ann"), &badge(), Some("https://b.example/mail/unsubscribe/u"));
+            assert_eq!(m.subject, subject);
+            for url in ["https://b.example/credentials/1", "https://b.example/progress/mbp_x", "https://b.example/mail/unsubscribe/u"] {
+                assert!(m.text.contains(url), "{url} in text");
+                assert!(m.html.contains(url), "{url} in html");
+            }
+            // Escaped in HTML, verbatim in text; no images but the badge's own (no tracking).
+            assert!(m.html.contains("Veilig &#60;werken&#62;") || m.html.contains("Veilig &lt;werken&gt;"));
+            assert!(m.text.contains("Veilig <werken>"));
+            assert!(m.html.contains("a=1&#38;b=2") || m.html.contains("a=1&amp;b=2"));
+            assert!(!m.html.contains("<img"));
+            assert!(m.html.contains(&format!("lang=\"{}\"", lang.code())));
+        }
+    }
+
+    #[test]
+    fn a_revocation_says_why() {
+        let n = Notice::StatusChanged {
+            credential: "https://b.example/credentials/1".into(),
+            name: "Veilig werken".into(),
+            issuer: "TT".into(),
+            change: "revoke".into(),
+            reason: Some("issued to the wrong person".into()),
+        };
+        let m = compose(Lang::En, None, &n, None);
+        assert!(m.subject.contains("revoked"));
+        assert!(m.text.contains("Reason given: issued to the wrong person"));
+        assert!(!n.may_opt_out());
+        assert!(badge().may_opt_out());
+    }
+}
