@@ -98,6 +98,9 @@ pub struct RecipientInput {
     /// Awards the module again to someone who already holds a valid badge of it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub retake: bool,
+    /// The language of this learner's e-mail (`nl` or `en`), instead of the issuer's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -129,6 +132,7 @@ pub struct Recipient {
     pub result: Option<ResultInput>,
     pub narrative: Option<String>,
     pub retake: bool,
+    pub language: Option<super::lang::Lang>,
 }
 
 /// A validated cohort award.
@@ -259,7 +263,14 @@ impl RecipientInput {
             out
         });
         let narrative = c.opt_text(&format!("{at}.narrative"), &self.narrative, LONG);
-        Recipient { identity, identity_type, name, evidence, result, narrative, retake: self.retake }
+        let language = self.language.as_deref().map(str::trim).filter(|l| !l.is_empty()).and_then(|l| {
+            let lang = super::lang::Lang::parse(l);
+            if lang.is_none() {
+                c.fail(format!("{at}.language"), "must be nl or en");
+            }
+            lang
+        });
+        Recipient { identity, identity_type, name, evidence, result, narrative, retake: self.retake, language }
     }
 }
 
@@ -276,6 +287,7 @@ const COLUMNS: &[(&str, &[&str])] = &[
     ("result_value", &["result_value", "resultaat", "cijfer"]),
     ("result_status", &["result_status", "resultaat_status", "uitslag"]),
     ("retake", &["retake", "herkansing"]),
+    ("language", &["language", "taal"]),
 ];
 
 /// A yes/no cell as people fill it in.
@@ -432,6 +444,7 @@ pub fn from_csv(bytes: &[u8]) -> Result<Vec<RecipientInput>, Invalid> {
             result,
             narrative: get("narrative"),
             retake,
+            language: get("language"),
         });
     }
     Ok(rows)

@@ -25,6 +25,10 @@ pub struct IssuerSpec {
     /// E.g. Chamber of Commerce (KvK) number, BRIN: `{"identifier", "identifierType"}`.
     #[serde(default, rename = "otherIdentifier", skip_serializing_if = "Vec::is_empty")]
     pub other_identifier: Vec<IdentifierEntry>,
+    /// The language of the issuer's e-mail to learners (`nl` or `en`; Dutch when not given).
+    /// Not part of the OB 3.0 profile: `ob3::profile` leaves it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -130,12 +134,24 @@ impl IssuerSpec {
                 IdentifierEntry { identifier, identifier_type: e.identifier_type.clone() }
             })
             .collect();
+        let language = self.language.as_deref().map(str::trim).filter(|l| !l.is_empty()).and_then(|l| {
+            let code = super::lang::Lang::parse(l).map(|lang| lang.code().to_string());
+            if code.is_none() {
+                c.fail("language", "must be nl or en");
+            }
+            code
+        });
         c.finish()?;
-        Ok(IssuerSpec { name, url, email, description, image, phone, address, other_identifier })
+        Ok(IssuerSpec { name, url, email, description, image, phone, address, other_identifier, language })
     }
 
     pub fn name(&self) -> &str {
         self.name.as_deref().unwrap_or_default()
+    }
+
+    /// The language of the issuer's e-mail: Dutch unless it chose English.
+    pub fn lang(&self) -> super::lang::Lang {
+        self.language.as_deref().and_then(super::lang::Lang::parse).unwrap_or(super::lang::Lang::Nl)
     }
 }
 

@@ -1,7 +1,8 @@
 //! The two languages we speak, and how dates and numbers are written in each. Pages and
 //! e-mail both use them, so they live here rather than beside either.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Lang {
     En,
     Nl,

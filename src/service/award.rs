@@ -75,7 +75,8 @@ impl Service {
         let until = spec.validity_days.map(|d| now + time::Duration::days(d));
         let valid_until = until.map(rfc3339);
         let issuer_id = ob3::issuer_url(&self.base_url, module.issuer_id);
-        let issuer = ob3::profile(&issuer_id, &self.issuer_spec(module.issuer_id).await?);
+        let issuer_spec = self.issuer_spec(module.issuer_id).await?;
+        let issuer = ob3::profile(&issuer_id, &issuer_spec);
         let mut achievement = self.achievement_document(nanomodule, Some(module.version)).await?;
         achievement.as_object_mut().expect("achievement is an object").remove("@context");
         let template = Template {
@@ -152,6 +153,9 @@ impl Service {
                 badge::build(&template, &self.credential_url(*id), r, &fresh_salt(), &status)
             })
             .collect();
+        // Every badge of the award shares name, issuer and dates: one document stands for all
+        // in the learners' "Add to LinkedIn" links.
+        let share = docs.first().cloned().unwrap_or_default();
         let (key_id, key) = self.active_signing_key(module.issuer_id).await?;
         let vm = ob3::verification_method(&issuer_id, &ob3::PublicKey { public_key: key.verifying_key().to_bytes() });
         let built = started.elapsed();
@@ -183,15 +187,19 @@ impl Service {
         let stacking = self.is_station(nanomodule).await?;
 
         let keys = self.link_keys().await?;
+        let mail_keys = self.mail_keys().await?;
         let stored = async {
             let mut tx = self.store.begin().await?;
             tx.insert_award(&award_row).await?;
             tx.insert_credentials(&award_row, key_id, creds).await?;
             tx.ensure_progress_links(keys.first_links(module.issuer_id, &learners)).await?;
             let links = tx.award_progress_links(award_row.award_id).await?;
+            let mail = self.award_mail(&issuer_spec, module.issuer_id, &award, &ids, &share, &links, &keys);
+            let queued = self.queue_mail(&mut tx, &mail_keys, mail).await?;
             // Stored for replays without the learners' private links (they are secrets); a
             // replay puts the links back from the link rows.
             let mut stored = response_body(self, &award_row, &award, &ids);
+            stored["messages_queued"] = json!(queued);
             if stacking {
                 // What a replay answers should the process stop before the certificates are
                 // judged: the queue judges them ("background"); completed below otherwise.
@@ -206,7 +214,8 @@ impl Service {
             if stacking {
                 tx.enqueue_learners(&learners, "award").await?;
             }
-            tx.commit().await.map(|()| (stored, body))
+            tx.commit().await?;
+            Ok::<_, ServiceError>((stored, body))
         };
         let result = stored.await;
         tracing::info!(
@@ -219,6 +228,7 @@ impl Service {
         );
         match result {
             Ok((mut stored, mut body)) => {
+                self.wake_mail();
                 // Certificates this award completed, when judged before answering; the stored
                 // answer gets them too, so a replay answers the same.
                 if stacking && let Some(mut outcomes) = self.stack_after_commit(learners).await {
@@ -240,14 +250,64 @@ impl Service {
             }
             // A concurrent request with the same key won the race (everything here rolled back):
             // answer what it answered.
-            Err(crate::store::StoreError::Conflict(_)) if req.idempotency_key.is_some() => {
+            Err(ServiceError::Conflict(_)) if req.idempotency_key.is_some() => {
                 let key = req.idempotency_key.as_deref().expect("checked");
                 self.replay(&scope, key, &req.request_hash)
                     .await?
                     .ok_or(ServiceError::Conflict("idempotency key".into()))
             }
-            Err(e) => Err(e.into()),
+            Err(e) => Err(e),
         }
+    }
+
+    /// The message each learner with an e-mail address gets about their new badge: its public
+    /// link to share, LinkedIn, and their private progress link.
+    #[allow(clippy::too_many_arguments)]
+    fn award_mail(
+        &self,
+        spec: &crate::domain::issuer::IssuerSpec,
+        issuer: Uuid,
+        award: &Award,
+        ids: &[Uuid],
+        share: &Value,
+        links: &[ProgressLinkRow],
+        keys: &LinkKeys,
+    ) -> Vec<super::mail::Outgoing> {
+        let achievement = &share["credentialSubject"]["achievement"];
+        let by_learner: std::collections::HashMap<(&str, &str), &ProgressLinkRow> =
+            links.iter().map(|l| ((l.identity_type.as_str(), l.identity.as_str()), l)).collect();
+        award
+            .recipients
+            .iter()
+            .zip(ids)
+            .filter(|(r, _)| r.identity_type == crate::domain::award::IdentityType::EmailAddress)
+            .map(|(r, id)| {
+                let url = self.credential_url(*id);
+                let progress = by_learner
+                    .get(&(r.identity_type.as_str(), r.identity.as_str()))
+                    .map(|l| self.progress_url(&keys.token_of(l)));
+                super::mail::Outgoing {
+                    issuer: Some(issuer),
+                    to: r.identity.clone(),
+                    to_name: r.name.clone(),
+                    lang: r.language.unwrap_or(spec.lang()),
+                    learner: Some(Learner { identity_type: r.identity_type.as_str().into(), identity: r.identity.clone() }),
+                    subject_id: Some(id.to_string()),
+                    from_name: Some(spec.name().to_string()),
+                    reply_to: spec.email.clone(),
+                    notice: super::mail::compose::Notice::BadgeAwarded {
+                        linkedin: crate::credential::share::linkedin_add_url(share, &url, &id.to_string()),
+                        credential: url,
+                        name: achievement["name"].as_str().unwrap_or_default().to_string(),
+                        issuer: spec.name().to_string(),
+                        // A remote image would tell us when the mail is opened: none until it
+                        // can travel inside the message.
+                        image: None,
+                        progress,
+                    },
+                }
+            })
+            .collect()
     }
 
     /// The stored answer for a repeated idempotency key; a different request under the same

@@ -212,6 +212,7 @@ impl Service {
     pub(super) async fn open_account(
         &self,
         tx: &mut Tx,
+        keys: &super::mail::MailKeys,
         actor: &Actor,
         account: AccountRow,
     ) -> ServiceResult<Invitation> {
@@ -221,10 +222,19 @@ impl Service {
             }
             other => ServiceError::from(other),
         })?;
-        self.new_invitation(tx, actor, &account).await
+        self.new_invitation(tx, keys, actor, &account, false).await
     }
 
-    async fn new_invitation(&self, tx: &mut Tx, actor: &Actor, account: &AccountRow) -> ServiceResult<Invitation> {
+    /// A new invitation link for `account`, mailed to it through the outbox (`keys` are read
+    /// before the transaction: see [`Service::queue_mail`]).
+    async fn new_invitation(
+        &self,
+        tx: &mut Tx,
+        keys: &super::mail::MailKeys,
+        actor: &Actor,
+        account: &AccountRow,
+        reset: bool,
+    ) -> ServiceResult<Invitation> {
         let token = secret("mbi_");
         let now = self.now();
         let expires_at = now + INVITATION_VALID;
@@ -237,7 +247,30 @@ impl Service {
             &serde_json::json!({"role": account.role, "expires_at": crate::domain::time::rfc3339(expires_at)}),
         )])
         .await?;
-        Ok(Invitation { url: self.invitation_url(&token), expires_at })
+        let url = self.invitation_url(&token);
+        let spec = match account.issuer_id {
+            Some(i) => Some(self.issuer_spec(i).await?),
+            None => None,
+        };
+        let mail = super::mail::Outgoing {
+            issuer: account.issuer_id,
+            to: account.email.clone(),
+            to_name: Some(account.name.clone()),
+            lang: spec.as_ref().map(|s| s.lang()).unwrap_or(crate::domain::lang::Lang::Nl),
+            learner: None,
+            subject_id: Some(account.account_id.to_string()),
+            from_name: None,
+            reply_to: spec.as_ref().and_then(|s| s.email.clone()),
+            notice: super::mail::compose::Notice::ConsoleInvitation {
+                url: url.clone(),
+                issuer: spec.as_ref().map(|s| s.name().to_string()),
+                role: account.role.clone(),
+                expires: crate::domain::time::rfc3339(expires_at),
+                reset,
+            },
+        };
+        self.queue_mail(tx, keys, vec![mail]).await?;
+        Ok(Invitation { url, expires_at })
     }
 
     /// A platform admin's console account (the CLI's `member create --role admin`): the first
@@ -248,9 +281,11 @@ impl Service {
         let name = c.text("name", name, SHORT);
         c.finish()?;
         let account = AccountRow::new(Uuid::now_v7(), email, name, Role::Admin.as_str().into(), None, None, self.now());
+        let keys = self.mail_keys().await?;
         let mut tx = self.store.begin().await?;
-        let invitation = self.open_account(&mut tx, actor, account).await?;
+        let invitation = self.open_account(&mut tx, &keys, actor, account).await?;
         tx.commit().await?;
+        self.wake_mail();
         Ok(invitation)
     }
 
@@ -270,13 +305,14 @@ impl Service {
             .into_iter()
             .find(|m| m.member_id == member)
             .ok_or(ServiceError::NotFound)?;
+        let keys = self.mail_keys().await?;
         let mut tx = self.store.begin().await?;
         let invitation = match self.store.account_of_member(member).await?.filter(|a| a.disabled_at.is_none()) {
             Some(account) => {
                 tx.clear_password(account.account_id, self.now()).await?;
                 // A reset is also what a lost phone needs: the second factor goes with the password.
                 tx.delete_sealed_secret(&totp_name(account.account_id)).await?;
-                self.new_invitation(&mut tx, &who.actor(), &account).await?
+                self.new_invitation(&mut tx, &keys, &who.actor(), &account, true).await?
             }
             // Members from before the console get their account now.
             None => {
@@ -296,10 +332,11 @@ impl Service {
                     Some(m.member_id),
                     self.now(),
                 );
-                self.open_account(&mut tx, &who.actor(), account).await?
+                self.open_account(&mut tx, &keys, &who.actor(), account).await?
             }
         };
         tx.commit().await?;
+        self.wake_mail();
         Ok(invitation)
     }
 

@@ -20,10 +20,10 @@ use crate::store::{Learner, StatusChange};
 
 /// What the platform tells a learner about the processing (Art. 13–15).
 const PROCESSING: &str = r#"{
-  "purposes": "issuing, showing and verifying the learner's Open Badges credentials and partial certificates, and tracking progress along metro lines of the issuing training provider",
+  "purposes": "issuing, showing and verifying the learner's Open Badges credentials and partial certificates, tracking progress along metro lines of the issuing training provider, and telling the learner by e-mail about their credentials (no tracking of opens or clicks; one-click opt-out except for news about a credential's status)",
   "legal_basis": "the training agreement between the learner (or their employer) and the training provider",
   "recipients": "the issuing training provider's staff; anyone the learner shares a badge link with; employers and other verifiers who check a credential; partner training providers see only whether a station of their line is done",
-  "retention": "credentials and their audit trail for as long as the credential is valid and the issuer's accreditation requires (the trail keeps only digests); progress links until revoked; everything personal is removed on erasure",
+  "retention": "credentials and their audit trail for as long as the credential is valid and the issuer's accreditation requires (the trail keeps only digests); progress links until revoked; sent e-mail as a record without its content; everything personal is removed on erasure",
   "rights": "access, portability, rectification and erasure through the issuer's administrator; complaints to the Autoriteit Persoonsgegevens"
 }"#;
 
@@ -81,7 +81,16 @@ impl Service {
         let mut links = Vec::new();
         let mut lines = Vec::new();
         let mut audit = Vec::new();
+        let mut messages = Vec::new();
+        let mut subscriptions = Vec::new();
         for i in &scope {
+            for m in self.store.learner_mails(learner, *i).await? {
+                messages.push(json!({"issuer": i, "kind": m.kind, "address": m.address, "state": m.state,
+                                     "created": rfc3339(m.created_at), "sent": m.sent_at.map(rfc3339)}));
+            }
+            if let Some(r) = self.store.learner_subscription(learner, *i).await? {
+                subscriptions.push(json!({"issuer": i, "opted_out": r.opted_out_at.map(rfc3339)}));
+            }
             for c in self.store.learner_credentials(learner, *i).await? {
                 for r in self.store.audit_refs(&c.credential_id.to_string()).await? {
                     audit.push(json!({"chain": r.chain, "seq": r.seq, "at": r.occurred_at, "action": r.action, "subject": r.subject_id, "hash": r.hash}));
@@ -118,6 +127,8 @@ impl Service {
             "credentials": credentials,
             "progress_links": links,
             "metro_lines": lines,
+            "messages": messages,
+            "mail_subscriptions": subscriptions,
             "audit_events": audit,
             "processing": processing,
         }))
@@ -153,6 +164,8 @@ impl Service {
             done.credentials += tx.erase_credentials(learner, *i, &pseudonym).await?;
             done.progress_links += tx.delete_learner_links(learner, *i).await?;
             done.metro_lines += tx.delete_learner_lines(learner, *i).await?;
+            // Messages not yet sent would still carry the learner's links and names.
+            tx.delete_learner_mail(learner, *i).await?;
             events.push(NewEvent::new(&who.actor(), Some(*i), "learner.erased", &pseudonym, &json!({})));
         }
         let quoted = serde_json::to_string(&learner.identity).expect("strings serialise");

@@ -104,6 +104,7 @@ impl Service {
             created_at: self.now(),
             removed_at: None,
         };
+        let keys = self.mail_keys().await?;
         let mut tx = self.store.begin().await?;
         tx.insert_member(&row).await?;
         tx.audit(vec![NewEvent::new(
@@ -139,9 +140,10 @@ impl Service {
                 Some(row.member_id),
                 row.created_at,
             );
-            Some(self.open_account(&mut tx, &who.actor(), account).await?)
+            Some(self.open_account(&mut tx, &keys, &who.actor(), account).await?)
         };
         tx.commit().await?;
+        self.wake_mail();
         Ok(MemberView {
             token: Some(token),
             console: Some(if invitation.is_some() { "invited" } else { "address_signs_in_elsewhere" }),

@@ -132,8 +132,28 @@ impl Service {
     async fn replace_progress_link(&self, owner: &LinkOwner, actor: &Actor) -> ServiceResult<String> {
         let generation = self.store.last_progress_generation(owner.issuer, &owner.learner).await? + 1;
         let token = self.link_keys().await?.token(owner, generation, 2);
+        let mail_keys = self.mail_keys().await?;
+        let mut mail = Vec::new();
+        if owner.learner.identity_type == IdentityType::EmailAddress.as_str() {
+            let spec = self.issuer_spec(owner.issuer).await?;
+            mail.push(super::mail::Outgoing {
+                issuer: Some(owner.issuer),
+                to: owner.learner.identity.clone(),
+                to_name: None,
+                lang: spec.lang(),
+                learner: Some(owner.learner.clone()),
+                subject_id: None,
+                from_name: Some(spec.name().to_string()),
+                reply_to: spec.email.clone(),
+                notice: super::mail::compose::Notice::ProgressLinkReplaced {
+                    issuer: spec.name().to_string(),
+                    progress: self.progress_url(&token),
+                },
+            });
+        }
         let mut tx = self.store.begin().await?;
         tx.insert_progress_link(owner.issuer, &owner.learner, generation, &token_hash(&token)).await?;
+        self.queue_mail(&mut tx, &mail_keys, mail).await?;
         // The identity stays out of the chain: the subject is the new link's hash.
         tx.audit(vec![NewEvent::new(
             actor,
@@ -144,7 +164,10 @@ impl Service {
         )])
         .await?;
         match tx.commit().await {
-            Ok(()) => Ok(self.progress_url(&token)),
+            Ok(()) => {
+                self.wake_mail();
+                Ok(self.progress_url(&token))
+            }
             Err(StoreError::Conflict(_)) => Err(ServiceError::Conflict("the link was replaced concurrently".into())),
             Err(e) => Err(e.into()),
         }

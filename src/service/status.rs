@@ -9,6 +9,7 @@ use crate::credential::status_list::{self, Purpose};
 use crate::credential::{data_integrity, ob3};
 use crate::domain::access::{Action, Principal, Role};
 use crate::domain::audit::NewEvent;
+use crate::domain::award::IdentityType;
 use crate::domain::time::rfc3339;
 use crate::domain::validate::{Checker, Invalid};
 use crate::store::{CredentialState, Learner, StatusChange};
@@ -24,6 +25,15 @@ impl StatusChange {
             StatusChange::Revoke => "credential.revoked",
             StatusChange::Suspend => "credential.suspended",
             StatusChange::Reinstate => "credential.reinstated",
+        }
+    }
+
+    /// The change as the mail outbox names it.
+    pub(super) fn word(self) -> &'static str {
+        match self {
+            StatusChange::Revoke => "revoke",
+            StatusChange::Suspend => "suspend",
+            StatusChange::Reinstate => "reinstate",
         }
     }
 }
@@ -90,6 +100,8 @@ impl Service {
         if !errors.is_empty() {
             return Err(if ids.len() == 1 { ServiceError::NotFound } else { Invalid(errors).into() });
         }
+        let mail = self.status_mail(&states, change, reason.as_deref()).await?;
+        let mail_keys = self.mail_keys().await?;
         let mut tx = self.store.begin().await?;
         let mut events = Vec::with_capacity(states.len());
         for s in &states {
@@ -111,7 +123,9 @@ impl Service {
         learners.sort();
         learners.dedup();
         tx.enqueue_learners(&learners, change.action()).await?;
+        self.queue_mail(&mut tx, &mail_keys, mail).await?;
         tx.commit().await?;
+        self.wake_mail();
         self.stack_after_commit(learners).await;
         let mut out = Vec::with_capacity(states.len());
         for s in &states {
@@ -120,7 +134,44 @@ impl Service {
         Ok(out)
     }
 
-    /// A credential's current status as the API shows it.
+    /// What each learner with an e-mail address hears about a change of their credentials'
+    /// status, with the reason (they cannot opt out of this).
+    async fn status_mail(
+        &self,
+        states: &[CredentialState],
+        change: StatusChange,
+        reason: Option<&str>,
+    ) -> ServiceResult<Vec<super::mail::Outgoing>> {
+        let mut specs = std::collections::HashMap::new();
+        let mut out = Vec::new();
+        for s in states.iter().filter(|s| s.identity_type == IdentityType::EmailAddress.as_str()) {
+            let Some(row) = self.store.credential(s.credential_id).await? else { continue };
+            let vc: Value = serde_json::from_str(&row.signed).unwrap_or_default();
+            let spec = match specs.entry(s.issuer_id) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => e.insert(self.issuer_spec(s.issuer_id).await?),
+            };
+            out.push(super::mail::Outgoing {
+                issuer: Some(s.issuer_id),
+                to: s.identity.clone(),
+                to_name: row.recipient_name.clone(),
+                lang: spec.lang(),
+                learner: Some(Learner { identity_type: s.identity_type.clone(), identity: s.identity.clone() }),
+                subject_id: Some(s.credential_id.to_string()),
+                from_name: Some(spec.name().to_string()),
+                reply_to: spec.email.clone(),
+                notice: super::mail::compose::Notice::StatusChanged {
+                    credential: self.credential_url(s.credential_id),
+                    name: vc["credentialSubject"]["achievement"]["name"].as_str().unwrap_or_default().to_string(),
+                    issuer: spec.name().to_string(),
+                    change: change.word().into(),
+                    reason: reason.map(str::to_string),
+                },
+            });
+        }
+        Ok(out)
+    }
+
     /// A credential's status as its issuer's staff may read it.
     pub async fn credential_status_for(&self, who: &Principal, id: Uuid) -> ServiceResult<Value> {
         let s = self.store.credential_state(id).await?.ok_or(ServiceError::NotFound)?;

@@ -1,6 +1,7 @@
 //! Judging one locked learner on every line, and issuing the certificates the verdicts ask for.
 
 use super::*;
+use crate::service::mail::compose::Notice;
 
 impl Service {
     /// Judges one locked learner on every line inside `tx`, collecting events and outcomes.
@@ -132,6 +133,18 @@ impl Service {
                 certificate: url(certificate),
                 certificate_id: certificate,
             });
+            // A superseded certificate is followed by its successor's message instead.
+            if successor.is_none() {
+                let name = achievement["name"].as_str().unwrap_or_default().to_string();
+                let notice = |issuer: String| Notice::StatusChanged {
+                    credential: url(certificate),
+                    name,
+                    issuer,
+                    change: change.word().into(),
+                    reason: reason.clone(),
+                };
+                round.mail.extend(certificate_mail(signer, line.issuer_id, who, certificate, notice));
+            }
             if let Some((id, components)) = successor {
                 self.issue_recorded(tx, &certificate_of_line, who, &creds, &components, id, round).await?;
             }
@@ -153,7 +166,7 @@ impl Service {
         creds: &[HolderCredential],
         component_ids: &[Uuid],
         id: Uuid,
-    ) -> ServiceResult<String> {
+    ) -> ServiceResult<(String, String)> {
         let Certificate { line, version, spec, achievement, signer } = *c;
         let now = self.now().replace_nanosecond(0).expect("zero is a valid nanosecond");
         let valid_from = rfc3339(now);
@@ -190,6 +203,7 @@ impl Service {
             result: None,
             narrative: None,
             retake: false,
+            language: None,
         };
         let (list, index) = tx.reserve_status_indices(line.issuer_id, 1).await?[0];
         let status = StatusEntry { list_url: self.status_list_url(list), index: index as u32 };
@@ -225,7 +239,7 @@ impl Service {
             components: component_ids.to_vec(),
         })
         .await?;
-        Ok(digest)
+        Ok((digest, valid_from))
     }
 
     /// Issues one certificate under `id` and records its audit event and outcome.
@@ -240,7 +254,25 @@ impl Service {
         id: Uuid,
         round: &mut Round,
     ) -> ServiceResult<()> {
-        let digest = self.issue_certificate(tx, c, who, creds, components, id).await?;
+        let (digest, valid_from) = self.issue_certificate(tx, c, who, creds, components, id).await?;
+        let url = self.credential_url(id);
+        let name = c.achievement["name"].as_str().unwrap_or_default().to_string();
+        let issuer = c.signer.profile["name"].as_str().unwrap_or_default().to_string();
+        let share = json!({"credentialSubject": {"achievement": {"name": name}}, "issuer": {"name": issuer},
+                           "validFrom": valid_from});
+        let progress = match self.store.active_progress_link(c.line.issuer_id, who).await? {
+            Some(link) => Some(self.progress_url(&self.link_keys().await?.token_of(&link))),
+            None => None,
+        };
+        let notice = |issuer: String| Notice::CertificateEarned {
+            linkedin: crate::credential::share::linkedin_add_url(&share, &url, &id.to_string()),
+            credential: url.clone(),
+            name,
+            issuer,
+            image: None,
+            progress,
+        };
+        round.mail.extend(certificate_mail(c.signer, c.line.issuer_id, who, id, notice));
         // Like `credential.issued`: the digest is the SHA-256 of the signed document, which
         // itself names every component and its digest.
         let mut e = NewEvent::new(&Actor::service(), Some(c.line.issuer_id), "certificate.issued", id, &json!({}));
@@ -256,4 +288,30 @@ impl Service {
         });
         Ok(())
     }
+}
+
+/// The message to a learner with an e-mail address about one of their certificates, from its
+/// issuer, in the issuer's language (no award named another).
+fn certificate_mail(
+    signer: &Signer,
+    issuer_id: Uuid,
+    who: &Learner,
+    certificate: Uuid,
+    notice: impl FnOnce(String) -> Notice,
+) -> Option<crate::service::mail::Outgoing> {
+    if who.identity_type != IdentityType::EmailAddress.as_str() {
+        return None;
+    }
+    let issuer = signer.profile["name"].as_str().unwrap_or_default().to_string();
+    Some(crate::service::mail::Outgoing {
+        issuer: Some(issuer_id),
+        to: who.identity.clone(),
+        to_name: None,
+        lang: signer.lang,
+        learner: Some(who.clone()),
+        subject_id: Some(certificate.to_string()),
+        from_name: Some(issuer.clone()),
+        reply_to: signer.email.clone(),
+        notice: notice(issuer),
+    })
 }

@@ -92,6 +92,8 @@ struct Prepared {
 struct Round {
     events: Vec<NewEvent>,
     outcomes: Vec<StackOutcome>,
+    /// What the learners hear about it (written into the outbox in the same transaction).
+    mail: Vec<super::mail::Outgoing>,
 }
 
 /// An issuer as a certificate's signer.
@@ -100,6 +102,9 @@ struct Signer {
     url: String,
     key_id: Uuid,
     key: ed25519_dalek::SigningKey,
+    /// The issuer's e-mail language and address (replies to learners' mail go there).
+    lang: crate::domain::lang::Lang,
+    email: Option<String>,
 }
 
 /// What is known about a learner, read once for all lines.

@@ -108,9 +108,10 @@ impl Service {
             }
             if let std::collections::hash_map::Entry::Vacant(e) = p.issuers.entry(line.issuer_id) {
                 let url = ob3::issuer_url(&self.base_url, line.issuer_id);
-                let profile = ob3::profile(&url, &self.issuer_spec(line.issuer_id).await?);
+                let spec = self.issuer_spec(line.issuer_id).await?;
+                let profile = ob3::profile(&url, &spec);
                 let (key_id, key) = self.active_signing_key(line.issuer_id).await?;
-                e.insert(Signer { profile, url, key_id, key });
+                e.insert(Signer { profile, url, key_id, key, lang: spec.lang(), email: spec.email.clone() });
             }
         }
         Ok(())
@@ -137,6 +138,7 @@ impl Service {
         }
         let prepared_at = started.elapsed();
         let now = self.now();
+        let mail_keys = self.mail_keys().await?;
         let mut tx = self.store.begin().await?;
         // Always in sorted order, so two instances locking overlapping batches wait rather than
         // deadlock (a hash collision could still cross them; PostgreSQL then aborts one batch,
@@ -148,12 +150,16 @@ impl Service {
         for who in &learners {
             self.judge(&mut tx, who, &lines, &prepared, now, &mut round).await?;
         }
-        let Round { events, outcomes } = round;
+        let Round { events, outcomes, mail } = round;
         if !events.is_empty() {
             tx.audit(events).await?;
         }
+        let queued = self.queue_mail(&mut tx, &mail_keys, mail).await?;
         let judged_at = started.elapsed();
         tx.commit().await?;
+        if queued > 0 {
+            self.wake_mail();
+        }
         tracing::debug!(
             learners = learners.len(),
             prepare_ms = prepared_at.as_millis() as u64,
