@@ -63,6 +63,25 @@ pub struct Config {
     /// Serve `/metrics` on this address only (e.g. `127.0.0.1:9464`), not on the public port.
     #[arg(long, env = "METROBADGE_METRICS_BIND", global = true)]
     pub metrics_bind: Option<SocketAddr>,
+    /// SMTP server for e-mail: `smtp://host:port` (plain, a local relay),
+    /// `smtp://user:pass@host:587?tls=required` (STARTTLS) or `smtps://user:pass@host:465`.
+    /// Without it messages wait in the outbox (and award answers carry the links to hand out).
+    #[arg(long, env = "METROBADGE_SMTP_URL", hide_env_values = true, global = true)]
+    pub smtp_url: Option<String>,
+    /// Sender address of every message [default: metrobadge@<host of the base URL>].
+    #[arg(long, env = "METROBADGE_MAIL_FROM", global = true)]
+    pub mail_from: Option<String>,
+    /// DKIM private key (RSA PEM, or base64 of a 32-byte Ed25519 key): messages are signed for
+    /// the sender address's domain.
+    #[arg(long, env = "METROBADGE_DKIM_KEY_FILE", global = true)]
+    pub dkim_key_file: Option<PathBuf>,
+    /// DKIM selector (the DNS name `<selector>._domainkey.<domain>` holds the public key).
+    #[arg(long, env = "METROBADGE_DKIM_SELECTOR", default_value = "metrobadge", global = true)]
+    pub dkim_selector: String,
+    /// Seconds between the mail sender's rounds (it also starts at once when this instance
+    /// queues a message).
+    #[arg(long, env = "METROBADGE_MAIL_INTERVAL", default_value_t = 15, global = true)]
+    pub mail_interval: u64,
     /// Log format: `text` or `json`.
     #[arg(long, env = "METROBADGE_LOG_FORMAT", default_value = "text", global = true)]
     pub log_format: String,
@@ -99,6 +118,30 @@ impl Config {
         Ok(())
     }
 
+    /// The sender address: as configured, or `metrobadge@` the base URL's host.
+    pub fn mail_from(&self) -> String {
+        self.mail_from.clone().unwrap_or_else(|| {
+            let base = self.base_url();
+            let rest = base.split_once("://").map(|(_, r)| r).unwrap_or(&base);
+            let host = rest.split(['/', ':']).next().filter(|h| !h.is_empty()).unwrap_or("localhost");
+            format!("metrobadge@{host}")
+        })
+    }
+
+    /// The SMTP mailer, when an SMTP URL is configured.
+    pub fn mailer(&self) -> anyhow::Result<Option<crate::mailer::Mailer>> {
+        let Some(url) = &self.smtp_url else { return Ok(None) };
+        let dkim = match &self.dkim_key_file {
+            Some(path) => Some(crate::mailer::Dkim {
+                key: std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("cannot read the DKIM key {}: {e}", path.display()))?,
+                selector: self.dkim_selector.clone(),
+            }),
+            None => None,
+        };
+        Ok(Some(crate::mailer::Mailer::new(url, &self.mail_from(), dkim)?))
+    }
+
     pub fn db_limits(&self) -> crate::store::DbLimits {
         crate::store::DbLimits {
             wait: std::time::Duration::from_secs(self.db_timeout.max(1)),
@@ -123,6 +166,7 @@ impl std::fmt::Debug for Config {
             .field("base_url", &self.base_url())
             .field("master_key_file", &self.master_key_path().0)
             .field("admin_token", &self.admin_token.as_ref().map(|_| "<redacted>"))
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
             .field("body_limit", &self.body_limit)
             .finish()
     }

@@ -9,6 +9,7 @@ mod error;
 mod extract;
 mod issuers;
 mod learners;
+mod mail;
 pub mod limits;
 pub mod metrics;
 mod metro;
@@ -70,6 +71,7 @@ pub fn routers(service: Service, body_limit: usize, limits: &limits::Limits, met
         .merge(status::api_router())
         .merge(metro::router())
         .merge(progress::api_router())
+        .merge(mail::api_router())
         .merge(partnerships::router())
         .merge(peer_groups::router())
         .merge(tokens::router())
@@ -79,6 +81,7 @@ pub fn routers(service: Service, body_limit: usize, limits: &limits::Limits, met
         .nest("/api/v1", api)
         .merge(public::router())
         .merge(progress::public_router())
+        .merge(mail::public_router())
         .merge(awards::public_router())
         .merge(status::public_router())
         .merge(verify::router(guards.clone()))

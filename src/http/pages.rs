@@ -420,6 +420,34 @@ pub fn progress_replaced(lang: Preferred, new_url: &str) -> Response {
     private(page(&ProgressReplaced { l: Layout::new(lang, lang.texts().new_link_title), url: new_url }))
 }
 
+#[derive(Template)]
+#[template(path = "unsubscribe.html")]
+struct UnsubscribePage<'a> {
+    l: Layout,
+    title: String,
+    question: String,
+    done: Option<String>,
+    opted_out: bool,
+    action: &'a str,
+}
+
+/// The page behind an e-mail's unsubscribe link: what it does before, and what was done after
+/// (`changed`). Never cached, never indexed.
+pub fn unsubscribe_page(lang: Preferred, sub: &crate::service::Subscription, action: &str, changed: bool) -> Response {
+    let lang = lang.or(Lang::Nl);
+    let t = lang.texts();
+    let fill = |text: &str| text.replace("{issuer}", &sub.issuer_name);
+    let done = changed.then(|| fill(if sub.opted_out { t.unsubscribed } else { t.resubscribed }));
+    private(page(&UnsubscribePage {
+        l: Layout::new(lang, fill(t.unsubscribe_title)),
+        title: fill(t.unsubscribe_title),
+        question: fill(t.unsubscribe_question),
+        done: done.or_else(|| sub.opted_out.then(|| fill(t.unsubscribed))),
+        opted_out: sub.opted_out,
+        action,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
