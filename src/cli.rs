@@ -208,7 +208,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     }
                 });
             }
-            tokio::spawn(app.service.clone().run_mail_worker(std::time::Duration::from_secs(config.mail_interval.max(1))));
+            tokio::spawn(
+                app.service.clone().run_mail_worker(std::time::Duration::from_secs(config.mail_interval.max(1))),
+            );
             let listener = tokio::net::TcpListener::bind(config.bind).await?;
             tracing::info!(bind = %config.bind, base_url = %config.base_url(), database = app.service.backend(), "metrobadge listening");
             app.serve(listener, shutdown_signal()).await

@@ -5,8 +5,8 @@
 
 use std::time::{Duration, SystemTime};
 
-use lettre::message::dkim::{DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm};
 use lettre::message::dkim::DkimSigningKey;
+use lettre::message::dkim::{DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm};
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::PoolConfig;
@@ -85,18 +85,23 @@ impl Mailer {
             .timeout(Some(SMTP_TIMEOUT))
             .pool_config(PoolConfig::new().max_size(4))
             .build();
-        let from: Mailbox = from.parse().map_err(|e: lettre::address::AddressError| MailerError::From(e.to_string()))?;
+        let from: Mailbox =
+            from.parse().map_err(|e: lettre::address::AddressError| MailerError::From(e.to_string()))?;
         let dkim = match dkim {
             None => None,
             Some(d) => {
-                let algorithm =
-                    if d.key.contains("-----BEGIN") { DkimSigningAlgorithm::Rsa } else { DkimSigningAlgorithm::Ed25519 };
+                let algorithm = if d.key.contains("-----BEGIN") {
+                    DkimSigningAlgorithm::Rsa
+                } else {
+                    DkimSigningAlgorithm::Ed25519
+                };
                 let key = DkimSigningKey::new(d.key.trim(), algorithm).map_err(|e| MailerError::Dkim(e.to_string()))?;
                 // RFC 8058 §3: the List-Unsubscribe headers must be covered by the signature.
-                let headers = ["From", "To", "Subject", "Date", "Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post"]
-                    .into_iter()
-                    .map(HeaderName::new_from_ascii_str)
-                    .collect();
+                let headers =
+                    ["From", "To", "Subject", "Date", "Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post"]
+                        .into_iter()
+                        .map(HeaderName::new_from_ascii_str)
+                        .collect();
                 let canonicalization = DkimCanonicalization {
                     header: DkimCanonicalizationType::Relaxed,
                     body: DkimCanonicalizationType::Relaxed,

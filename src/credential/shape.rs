@@ -275,6 +275,7 @@ mod tests {
             }),
             narrative: with_narrative.then(|| text(rng)),
             retake: false,
+            language: None,
         }
     }
 

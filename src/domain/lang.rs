@@ -83,4 +83,3 @@ pub fn number(lang: Lang, n: f64) -> String {
         Lang::Nl => text.replace('.', ","),
     }
 }
-

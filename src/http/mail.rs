@@ -31,18 +31,30 @@ fn action(token: &str) -> String {
 }
 
 /// Opening the link changes nothing (mail scanners open links): the page asks first.
-async fn subscription(State(s): State<AppState>, lang: Preferred, ApiPath(token): ApiPath<String>) -> ApiResult<Response> {
+async fn subscription(
+    State(s): State<AppState>,
+    lang: Preferred,
+    ApiPath(token): ApiPath<String>,
+) -> ApiResult<Response> {
     let sub = s.service.subscription(&token).await?;
     Ok(unsubscribe_page(lang, &sub, &action(&token), false))
 }
 
 /// The one-click POST a mail client sends (`List-Unsubscribe=One-Click`), or the page's button.
-async fn unsubscribe(State(s): State<AppState>, lang: Preferred, ApiPath(token): ApiPath<String>) -> ApiResult<Response> {
+async fn unsubscribe(
+    State(s): State<AppState>,
+    lang: Preferred,
+    ApiPath(token): ApiPath<String>,
+) -> ApiResult<Response> {
     let sub = s.service.set_subscription(&token, true).await?;
     Ok(unsubscribe_page(lang, &sub, &action(&token), true))
 }
 
-async fn resubscribe(State(s): State<AppState>, lang: Preferred, ApiPath(token): ApiPath<String>) -> ApiResult<Response> {
+async fn resubscribe(
+    State(s): State<AppState>,
+    lang: Preferred,
+    ApiPath(token): ApiPath<String>,
+) -> ApiResult<Response> {
     let sub = s.service.set_subscription(&token, false).await?;
     Ok(unsubscribe_page(lang, &sub, &action(&token), true))
 }
@@ -75,6 +87,10 @@ async fn issuer_messages(
     Ok(Json(s.service.mail_overview(&who, Some(id), &q.state).await?))
 }
 
-async fn resend(State(s): State<AppState>, Caller(who): Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<impl IntoResponse> {
+async fn resend(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<impl IntoResponse> {
     Ok(Json(s.service.resend_mail(&who, id).await?))
 }

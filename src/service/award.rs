@@ -291,7 +291,10 @@ impl Service {
                     to: r.identity.clone(),
                     to_name: r.name.clone(),
                     lang: r.language.unwrap_or(spec.lang()),
-                    learner: Some(Learner { identity_type: r.identity_type.as_str().into(), identity: r.identity.clone() }),
+                    learner: Some(Learner {
+                        identity_type: r.identity_type.as_str().into(),
+                        identity: r.identity.clone(),
+                    }),
                     subject_id: Some(id.to_string()),
                     from_name: Some(spec.name().to_string()),
                     reply_to: spec.email.clone(),

@@ -80,7 +80,19 @@ impl Tx {
                     Some(l) => (Some(l.identity_type), Some(l.identity)),
                     None => (None, None),
                 };
-                args![m.message_id, m.issuer_id, m.kind, m.address, kind, who, m.subject_id, m.sealed, "queued", now, now]
+                args![
+                    m.message_id,
+                    m.issuer_id,
+                    m.kind,
+                    m.address,
+                    kind,
+                    who,
+                    m.subject_id,
+                    m.sealed,
+                    "queued",
+                    now,
+                    now
+                ]
             })
             .collect();
         self.insert_many(
@@ -200,10 +212,7 @@ impl Store {
 
     pub async fn mail(&self, id: Uuid) -> StoreResult<Option<MailRow>> {
         self.clone()
-            .fetch_optional(
-                concat!("SELECT ", mail_columns!(), " FROM mail_outbox WHERE message_id = $1"),
-                args![id],
-            )
+            .fetch_optional(concat!("SELECT ", mail_columns!(), " FROM mail_outbox WHERE message_id = $1"), args![id])
             .await
     }
 

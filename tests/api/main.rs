@@ -15,6 +15,7 @@ mod custody;
 mod foundation;
 mod fuzz;
 mod interop;
+mod mail;
 mod metro;
 mod pages;
 mod schemas;

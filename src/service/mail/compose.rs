@@ -29,10 +29,25 @@ pub enum Notice {
         progress: Option<String>,
     },
     /// `change`: `suspend`, `reinstate` or `revoke`.
-    StatusChanged { credential: String, name: String, issuer: String, change: String, reason: Option<String> },
-    ProgressLinkReplaced { issuer: String, progress: String },
+    StatusChanged {
+        credential: String,
+        name: String,
+        issuer: String,
+        change: String,
+        reason: Option<String>,
+    },
+    ProgressLinkReplaced {
+        issuer: String,
+        progress: String,
+    },
     /// A console invitation (`reset`: a password reset of an existing member).
-    ConsoleInvitation { url: String, issuer: Option<String>, role: String, expires: String, reset: bool },
+    ConsoleInvitation {
+        url: String,
+        issuer: Option<String>,
+        role: String,
+        expires: String,
+        reset: bool,
+    },
 }
 
 impl Notice {
@@ -172,7 +187,11 @@ pub fn compose(lang: Lang, to_name: Option<&str>, notice: &Notice, unsubscribe: 
             body.subject = fill(t.replaced_subject, &v);
             body.heading = body.subject.clone();
             body.paragraphs.push(fill(t.replaced_body, &v));
-            body.actions.push(Action { label: t.progress.into(), url: progress.clone(), note: Some(fill(t.progress_note, &v)) });
+            body.actions.push(Action {
+                label: t.progress.into(),
+                url: progress.clone(),
+                note: Some(fill(t.progress_note, &v)),
+            });
             body.why = fill(t.why_learner, &v);
         }
         Notice::ConsoleInvitation { url, issuer, role, expires, reset } => {
@@ -192,7 +211,11 @@ pub fn compose(lang: Lang, to_name: Option<&str>, notice: &Notice, unsubscribe: 
             body.subject = fill(subject, &v);
             body.heading = body.subject.clone();
             body.paragraphs.push(fill(said, &v));
-            body.actions.push(Action { label: t.set_password.into(), url: url.clone(), note: Some(fill(t.expires, &v)) });
+            body.actions.push(Action {
+                label: t.set_password.into(),
+                url: url.clone(),
+                note: Some(fill(t.expires, &v)),
+            });
             body.paragraphs.push(t.not_you.to_string());
             body.why = fill(t.why_member, &v);
         }
@@ -375,12 +398,17 @@ mod tests {
 
     #[test]
     fn both_parts_say_the_same_in_each_language() {
-        for (lang, subject) in
-            [(Lang::En, "You earned the badge “Veilig <werken>”"), (Lang::Nl, "Je hebt de badge ‘Veilig <werken>’ behaald")]
-        {
+        for (lang, subject) in [
+            (Lang::En, "You earned the badge “Veilig <werken>”"),
+            (Lang::Nl, "Je hebt de badge ‘Veilig <werken>’ behaald"),
+        ] {
             let m = compose(lang, Some("Ann"), &badge(), Some("https://b.example/mail/unsubscribe/u"));
             assert_eq!(m.subject, subject);
-            for url in ["https://b.example/credentials/1", "https://b.example/progress/mbp_x", "https://b.example/mail/unsubscribe/u"] {
+            for url in [
+                "https://b.example/credentials/1",
+                "https://b.example/progress/mbp_x",
+                "https://b.example/mail/unsubscribe/u",
+            ] {
                 assert!(m.text.contains(url), "{url} in text");
                 assert!(m.html.contains(url), "{url} in html");
             }

@@ -16,8 +16,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use base64::Engine;
-use futures_util::StreamExt;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -179,8 +179,7 @@ impl Service {
         }
         let now = self.now();
         let mut silenced: HashSet<(Uuid, Learner)> = HashSet::new();
-        let issuers: HashSet<Uuid> =
-            mails.iter().filter(|m| m.learner.is_some()).filter_map(|m| m.issuer).collect();
+        let issuers: HashSet<Uuid> = mails.iter().filter(|m| m.learner.is_some()).filter_map(|m| m.issuer).collect();
         for issuer in &issuers {
             silenced.extend(tx.opted_out(*issuer).await?.into_iter().map(|l| (*issuer, l)));
         }

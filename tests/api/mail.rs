@@ -1,0 +1,418 @@
+//! E-mail through the outbox, against a real SMTP server (Python's aiosmtpd, started by the
+//! test): what learners and members receive, SMTP down and back, a refused address, two
+//! instances sending from one database, DKIM. The tests count what the server received.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::awards::module;
+use crate::harness::{ADMIN, TEST_MASTER_KEY, TestApp, both};
+
+both!(
+    mail_award_reaches_the_learner,
+    mail_smtp_down_then_delivered_once,
+    mail_refused_address_is_a_dead_letter,
+    mail_two_instances_send_each_message_once,
+    mail_console_invitations_are_mailed,
+    mail_dkim_signature_verifies,
+);
+
+fn smtp_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/smtp")
+}
+
+fn python() -> PathBuf {
+    smtp_dir().join(".venv/bin/python")
+}
+
+/// Installs the pinned SMTP server (aiosmtpd) and dkimpy in a virtualenv the first time a test
+/// needs them.
+fn ensure_smtp() {
+    static DONE: Mutex<bool> = Mutex::new(false);
+    let mut done = DONE.lock().unwrap_or_else(|p| p.into_inner());
+    if *done {
+        return;
+    }
+    let ready = Command::new(python()).args(["-c", "import aiosmtpd, dkim"]).status().is_ok_and(|s| s.success());
+    if !ready {
+        let venv = Command::new("python3").args(["-m", "venv", ".venv"]).current_dir(smtp_dir()).status();
+        assert!(venv.is_ok_and(|s| s.success()), "python3 -m venv in tests/smtp failed");
+        let pip = Command::new(smtp_dir().join(".venv/bin/pip"))
+            .args(["install", "-q", "-r", "requirements.txt"])
+            .current_dir(smtp_dir())
+            .status();
+        assert!(pip.is_ok_and(|s| s.success()), "pip install in tests/smtp failed");
+    }
+    *done = true;
+}
+
+/// A port nobody listens on right now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// One received message, as the server parsed it.
+#[derive(Debug, Clone)]
+pub struct Received(pub Value);
+
+impl Received {
+    pub fn to(&self) -> &str {
+        self.0["to"][0].as_str().unwrap_or_default()
+    }
+    pub fn subject(&self) -> &str {
+        self.0["subject"].as_str().unwrap_or_default()
+    }
+    pub fn text(&self) -> &str {
+        self.0["text"].as_str().unwrap_or_default()
+    }
+    pub fn html(&self) -> &str {
+        self.0["html"].as_str().unwrap_or_default()
+    }
+}
+
+/// The SMTP server process; stopped when dropped.
+pub struct SmtpServer {
+    pub port: u16,
+    pub dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl SmtpServer {
+    pub fn start() -> SmtpServer {
+        let dir = std::env::temp_dir().join(format!("mb_smtp_{}", uuid::Uuid::new_v4().simple()));
+        SmtpServer::start_on(free_port(), dir)
+    }
+
+    /// A server on `port`, keeping messages in `dir` (a restarted server keeps the old ones).
+    pub fn start_on(port: u16, dir: PathBuf) -> SmtpServer {
+        ensure_smtp();
+        let mut child = Command::new(python())
+            .arg(smtp_dir().join("server.py"))
+            .arg(port.to_string())
+            .arg(&dir)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python is installed");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), "ready", "the SMTP server did not start");
+        SmtpServer { port, dir, child: Some(child) }
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill").arg(c.id().to_string()).status();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    pub fn mailer(&self) -> metrobadge::mailer::Mailer {
+        metrobadge::mailer::Mailer::new(&self.url(), "metrobadge@example.org", None).unwrap()
+    }
+
+    /// Everything received so far, in arrival order.
+    pub fn received(&self) -> Vec<Received> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.dir)
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        files.retain(|f| f.extension().is_some_and(|e| e == "json"));
+        files.sort();
+        files.iter().map(|f| Received(serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap())).collect()
+    }
+
+    /// Waits (polling, at most 30 s) until `n` messages arrived.
+    pub async fn wait_for(&self, n: usize) -> Vec<Received> {
+        for _ in 0..300 {
+            let got = self.received();
+            if got.len() >= n {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("expected {n} messages, the SMTP server received {}", self.received().len());
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+async fn award(app: &TestApp, nanomodule: &str, recipients: Value) -> Value {
+    let (s, body) =
+        app.post(&format!("/api/v1/nanomodules/{nanomodule}/awards"), ADMIN, json!({"recipients": recipients})).await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    body
+}
+
+async fn mail_award_reaches_the_learner(app: TestApp) {
+    let smtp = SmtpServer::start();
+    let sender = app.service.clone().with_mailer(smtp.mailer());
+    let worker = tokio::spawn(sender.clone().run_mail_worker(Duration::from_secs(3600)));
+    let (issuer, nm) = module(&app, None).await;
+    let (s, _) =
+        app.patch(&format!("/api/v1/issuers/{issuer}"), ADMIN, json!({"email": "opleidingen@tt.example"})).await;
+    assert_eq!(s, StatusCode::OK);
+    let answer = award(
+        &app,
+        &nm,
+        json!([
+            {"identity": "ann@example.nl", "name": "Ann de Vries"},
+            {"identity": "bob@example.nl", "name": "Bob Smith", "language": "en"},
+            {"identity": "emp-7", "identity_type": "identifier", "name": "No Mail"},
+        ]),
+    )
+    .await;
+    assert_eq!(answer["messages_queued"], 2, "{answer}");
+    // The worker was woken by the award; nothing else made it send.
+    let got = smtp.wait_for(2).await;
+    assert_eq!(got.len(), 2);
+    let ann = got.iter().find(|m| m.to() == "ann@example.nl").expect("ann's message");
+    let bob = got.iter().find(|m| m.to() == "bob@example.nl").expect("bob's message");
+    assert_eq!(ann.subject(), "Je hebt de badge ‘Smeren’ behaald");
+    assert_eq!(bob.subject(), "You earned the badge “Smeren”");
+    for (m, c) in [(ann, &answer["credentials"][0]), (bob, &answer["credentials"][1])] {
+        let badge = c["id"].as_str().unwrap();
+        let progress = c["progress_url"].as_str().unwrap();
+        for part in [m.text(), m.html()] {
+            assert!(part.contains(badge), "badge link in {part}");
+            assert!(part.contains(progress), "progress link in {part}");
+            assert!(part.contains("https://www.linkedin.com/profile/add?startTask=CERTIFICATION_NAME"), "{part}");
+        }
+        assert!(m.text().contains("Techniek Twente"));
+        assert!(!m.html().contains("<img"), "no remote images (no tracking)");
+        assert!(m.0["from"].as_str().unwrap().contains("Techniek Twente"), "{}", m.0["from"]);
+        assert_eq!(m.0["reply_to"], "opleidingen@tt.example");
+        let id = m.0["message_id"].as_str().unwrap();
+        assert!(id.starts_with('<') && id.ends_with("@127.0.0.1>"), "{id}");
+        assert_eq!(m.0["list_unsubscribe_post"], "List-Unsubscribe=One-Click");
+    }
+    assert!(ann.text().starts_with("Je hebt de badge") && ann.text().contains("Beste Ann de Vries,"));
+
+    // One click (as a mail client does it) stops Ann's mail from this issuer…
+    let unsubscribe = ann.0["list_unsubscribe"].as_str().unwrap().trim_matches(['<', '>']).to_string();
+    assert!(unsubscribe.starts_with(&format!("{}/mail/unsubscribe/mbu_", app.base)), "{unsubscribe}");
+    let page = app.client.get(&unsubscribe).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("Geen e-mail meer"), "opening the link only asks");
+    let click = app
+        .client
+        .post(&unsubscribe)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(click.status(), StatusCode::OK);
+    assert!(click.text().await.unwrap().contains("Je ontvangt geen e-mail meer van Techniek Twente"));
+
+    // …so a second badge reaches only Bob…
+    let nm2 = app.module(&issuer, "Lagers wisselen").await;
+    let second =
+        award(&app, &nm2, json!([{"identity": "ann@example.nl"}, {"identity": "bob@example.nl", "language": "en"}]))
+            .await;
+    assert_eq!(second["messages_queued"], 1);
+    let got = smtp.wait_for(3).await;
+    assert_eq!(got[2].to(), "bob@example.nl");
+
+    // …but the revocation of her own badge still reaches Ann, with the reason.
+    let id = answer["credentials"][0]["id"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+    let (s, body) =
+        app.post(&format!("/api/v1/credentials/{id}/revoke"), ADMIN, json!({"reason": "verkeerde persoon"})).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let got = smtp.wait_for(4).await;
+    assert_eq!(got[3].to(), "ann@example.nl");
+    assert_eq!(got[3].subject(), "Je bewijs ‘Smeren’ is ingetrokken");
+    assert!(got[3].text().contains("Opgegeven reden: verkeerde persoon"));
+    assert!(got[3].0["list_unsubscribe"].is_null(), "status news has no opt-out");
+
+    // What was sent joins Ann's export; nothing was sent twice.
+    let (s, export) = app.post("/api/v1/learners/export", ADMIN, json!({"identity": "ann@example.nl"})).await;
+    assert_eq!(s, StatusCode::OK, "{export}");
+    let kinds: Vec<&str> = export["messages"].as_array().unwrap().iter().map(|m| m["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["badge_awarded", "status_changed"]);
+    assert!(export["mail_subscriptions"][0]["opted_out"].is_string(), "{export}");
+    assert_eq!(smtp.received().len(), 4);
+    worker.abort();
+
+    // Erasure forgets the messages too.
+    let (s, _) = app.post("/api/v1/learners/erase", ADMIN, json!({"identity": "ann@example.nl"})).await;
+    assert_eq!(s, StatusCode::OK);
+    let left = app.store.query_text("SELECT address FROM mail_outbox").await.unwrap();
+    assert!(!left.iter().any(|a| a == "ann@example.nl"), "{left:?}");
+}
+
+async fn mail_smtp_down_then_delivered_once(app: TestApp) {
+    let port = free_port();
+    let dir = std::env::temp_dir().join(format!("mb_smtp_{}", uuid::Uuid::new_v4().simple()));
+    let down = metrobadge::mailer::Mailer::new(&format!("smtp://127.0.0.1:{port}"), "mb@example.org", None).unwrap();
+    let sender = app.service.clone().with_mailer(down);
+    let (_, nm) = module(&app, None).await;
+    award(&app, &nm, json!([{"identity": "ann@example.nl"}])).await;
+
+    // Nobody listens: the award stands, the message waits.
+    let round = sender.send_mail_round().await.unwrap();
+    assert_eq!((round.sent, round.retried, round.dead), (0, 1, 0));
+    let (_, outbox) = app.get("/api/v1/messages?state=queued", Some(ADMIN)).await;
+    assert_eq!(outbox["messages"][0]["attempts"], 1, "{outbox}");
+    assert!(outbox["messages"][0]["last_error"].is_string(), "{outbox}");
+
+    // The server comes back; the retry is due after the backoff (the clock moves, no sleep).
+    let smtp = SmtpServer::start_on(port, dir);
+    assert_eq!(sender.send_mail_round().await.unwrap().sent, 0, "not due yet");
+    app.service.clock().advance(time::Duration::seconds(31));
+    assert_eq!(sender.send_mail_round().await.unwrap().sent, 1);
+    app.service.clock().advance(time::Duration::hours(2));
+    assert_eq!(sender.send_mail_round().await.unwrap(), Default::default());
+    assert_eq!(smtp.received().len(), 1, "delivered exactly once");
+    let (_, sent) = app.get("/api/v1/messages?state=sent", Some(ADMIN)).await;
+    assert_eq!(sent["counts"]["sent"], 1, "{sent}");
+    assert_eq!(sent["messages"][0]["attempts"], 2);
+}
+
+async fn mail_refused_address_is_a_dead_letter(app: TestApp) {
+    let smtp = SmtpServer::start();
+    let sender = app.service.clone().with_mailer(smtp.mailer());
+    let (issuer, nm) = module(&app, None).await;
+    award(&app, &nm, json!([{"identity": "bounce@example.nl"}, {"identity": "ann@example.nl"}])).await;
+    let round = sender.send_mail_round().await.unwrap();
+    assert_eq!((round.sent, round.dead), (1, 1));
+    assert_eq!(smtp.received().len(), 1);
+
+    // Issuer admins see their dead letters (with the server's answer) and resend them.
+    let admin = app.member(&issuer, "issuer_admin").await;
+    let (s, dead) = app.get(&format!("/api/v1/issuers/{issuer}/messages?state=dead"), Some(&admin)).await;
+    assert_eq!(s, StatusCode::OK, "{dead}");
+    assert_eq!(dead["counts"]["dead"], 1);
+    let letter = &dead["messages"][0];
+    assert_eq!(letter["address"], "bounce@example.nl");
+    assert!(letter["last_error"].as_str().unwrap().contains("550"), "{letter}");
+    // Trainers do not; other issuers do not even see the issuer.
+    let trainer = app.member(&issuer, "trainer").await;
+    let (s, _) = app.get(&format!("/api/v1/issuers/{issuer}/messages"), Some(&trainer)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let other = app.issuer("Ander").await;
+    let other_admin = app.member(&other, "issuer_admin").await;
+    let (s, _) = app.get(&format!("/api/v1/issuers/{issuer}/messages"), Some(&other_admin)).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) =
+        app.post(&format!("/api/v1/messages/{}/resend", letter["id"].as_str().unwrap()), &other_admin, json!({})).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = app.get("/api/v1/messages?state=bogus", Some(ADMIN)).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let id = letter["id"].as_str().unwrap();
+    let (s, again) = app.post(&format!("/api/v1/messages/{id}/resend"), &admin, json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{again}");
+    assert_eq!(again["state"], "queued");
+    let (s, _) = app.post(&format!("/api/v1/messages/{id}/resend"), &admin, json!({})).await;
+    assert_eq!(s, StatusCode::CONFLICT, "only dead letters are resent");
+    assert_eq!(sender.send_mail_round().await.unwrap().dead, 1, "still refused");
+    let (_, trail) = app.get(&format!("/api/v1/audit/events?issuer={issuer}&limit=1000"), Some(ADMIN)).await;
+    assert!(trail.to_string().contains("mail.resent"), "{trail}");
+}
+
+async fn mail_two_instances_send_each_message_once(app: TestApp) {
+    let smtp = SmtpServer::start();
+    let second = TestApp::start(app.db.clone(), TEST_MASTER_KEY).await;
+    let (_, nm) = module(&app, None).await;
+    let learners: Vec<Value> = (0..40).map(|i| json!({"identity": format!("l{i}@example.nl")})).collect();
+    award(&app, &nm, json!(learners)).await;
+    let one = app.service.clone().with_mailer(smtp.mailer());
+    let two = second.service.clone().with_mailer(smtp.mailer());
+    let (a, b) = tokio::join!(one.send_mail_round(), two.send_mail_round());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.sent + b.sent, 40, "{a:?} {b:?}");
+    let got = smtp.received();
+    assert_eq!(got.len(), 40);
+    let ids: std::collections::BTreeSet<&str> = got.iter().map(|m| m.0["message_id"].as_str().unwrap()).collect();
+    let to: std::collections::BTreeSet<&str> = got.iter().map(|m| m.to()).collect();
+    assert_eq!((ids.len(), to.len()), (40, 40), "every message once");
+    second.stop().await;
+}
+
+async fn mail_console_invitations_are_mailed(app: TestApp) {
+    let smtp = SmtpServer::start();
+    let sender = app.service.clone().with_mailer(smtp.mailer());
+    let issuer = app.issuer("Techniek Twente").await;
+    let (s, _) = app.patch(&format!("/api/v1/issuers/{issuer}"), ADMIN, json!({"language": "en"})).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, bad) = app.patch(&format!("/api/v1/issuers/{issuer}"), ADMIN, json!({"language": "fr"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    let (s, member) = app
+        .post(
+            &format!("/api/v1/issuers/{issuer}/members"),
+            ADMIN,
+            json!({"name": "Tina Trainer", "email": "tina@tt.example", "role": "trainer"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{member}");
+    sender.send_mail_round().await.unwrap();
+    let got = smtp.received();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].to(), "tina@tt.example");
+    assert_eq!(got[0].subject(), "You are invited to the metrobadge console of Techniek Twente");
+    assert!(got[0].text().contains(member["invitation_url"].as_str().unwrap()));
+    assert!(got[0].text().contains("as trainer"));
+    assert!(got[0].0["list_unsubscribe"].is_null());
+
+    let id = member["id"].as_str().unwrap();
+    let (s, reset) = app.post(&format!("/api/v1/issuers/{issuer}/members/{id}/invitation"), ADMIN, json!({})).await;
+    assert_eq!(s, StatusCode::CREATED, "{reset}");
+    sender.send_mail_round().await.unwrap();
+    let got = smtp.received();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[1].subject(), "Set a new password for the metrobadge console");
+    let link = reset["invitation_url"].as_str().unwrap();
+    assert!(got[1].text().contains(link), "{reset}");
+}
+
+async fn mail_dkim_signature_verifies(app: TestApp) {
+    let smtp = SmtpServer::start();
+    let dir = std::env::temp_dir().join(format!("mb_dkim_{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = dir.join("dkim.pem");
+    let ok = Command::new("openssl")
+        .args(["genrsa", "-traditional", "-out"])
+        .arg(&key)
+        .arg("2048")
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let public = Command::new("openssl").args(["rsa", "-pubout", "-outform", "DER", "-in"]).arg(&key).output().unwrap();
+    use base64::Engine;
+    let record = format!("v=DKIM1; k=rsa; p={}", base64::engine::general_purpose::STANDARD.encode(&public.stdout));
+    let mailer = metrobadge::mailer::Mailer::new(
+        &smtp.url(),
+        "metrobadge@example.org",
+        Some(metrobadge::mailer::Dkim { key: std::fs::read_to_string(&key).unwrap(), selector: "mb".into() }),
+    )
+    .unwrap();
+    let sender = app.service.clone().with_mailer(mailer);
+    let (_, nm) = module(&app, None).await;
+    award(&app, &nm, json!([{"identity": "ann@example.nl"}])).await;
+    assert_eq!(sender.send_mail_round().await.unwrap().sent, 1);
+    let got = smtp.received();
+    assert!(got[0].0["dkim"].as_bool().unwrap());
+    let out = Command::new(python())
+        .arg(smtp_dir().join("dkim_verify.py"))
+        .arg(got[0].0["file"].as_str().unwrap())
+        .arg(&record)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "pass", "{}", String::from_utf8_lossy(&out.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
+}
