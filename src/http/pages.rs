@@ -38,7 +38,7 @@ button.primary{background:#16324f;color:#fff}\
 .error,.problems{background:#fde2e1;color:#7a1410;padding:.6rem 1rem;border-radius:.3rem}\
 ul.rows,ol.cards,ul.marks{list-style:none;padding:0}ul.rows li{display:flex;flex-wrap:wrap;gap:.25rem 1rem;justify-content:space-between;align-items:center;padding:.5rem 0;border-bottom:1px solid #d0d0d0}\
 ol.cards li{background:#fff;border:1px solid #d0d0d0;border-left-width:.4rem;border-radius:.3rem;padding:.6rem .8rem;margin:.5rem 0}ol.cards li.ok{border-left-color:#1e7a3c}ol.cards li.bad{border-left-color:#b3261e}\
-.wrap{overflow-wrap:anywhere;word-break:break-word}form.revoke{margin-top:.4rem}form.revoke input{width:auto;max-width:100%}\
+.wrap{overflow-wrap:anywhere;word-break:break-word}ul.tabs{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.5rem 1rem}ul.tabs a[aria-current]{font-weight:700;text-decoration:none}form.revoke{margin-top:.4rem}form.revoke input{width:auto;max-width:100%}\
 ul.sheet{list-style:none;padding:0;display:grid;grid-template-columns:repeat(auto-fill,minmax(15rem,1fr));gap:1rem}ul.sheet li{background:#fff;border:1px dashed #5a5a5a;padding:.75rem;break-inside:avoid}\
 .depth-1{margin-left:1rem}.depth-2{margin-left:2rem}.depth-3{margin-left:3rem}.depth-4{margin-left:4rem}\
 .table-wrap{overflow-x:auto}table.report{border-collapse:collapse;width:100%}table.report th,table.report td{border-bottom:1px solid #d0d0d0;padding:.3rem .5rem;text-align:left}.key.badges{color:#16324f}.key.certificates{color:#1e7a3c}\

@@ -248,8 +248,9 @@ impl Service {
         )])
         .await?;
         let url = self.invitation_url(&token);
-        let spec = match account.issuer_id {
-            Some(i) => Some(self.issuer_spec(i).await?),
+        // Read in the transaction: it holds its connection already.
+        let spec: Option<crate::domain::issuer::IssuerSpec> = match account.issuer_id {
+            Some(i) => Some(super::decode_spec(&tx.issuer(i).await?.ok_or(ServiceError::NotFound)?.spec)?),
             None => None,
         };
         let mail = super::mail::Outgoing {

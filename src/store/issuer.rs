@@ -31,14 +31,21 @@ impl Tx {
     }
 }
 
+async fn issuer_of(db: &mut impl Sql, id: Uuid) -> StoreResult<Option<IssuerRow>> {
+    db.fetch_optional("SELECT issuer_id, spec, created_at, updated_at FROM issuer WHERE issuer_id = $1", args![id])
+        .await
+}
+
+impl Tx {
+    /// [`Store::issuer`] inside this transaction.
+    pub async fn issuer(&mut self, id: Uuid) -> StoreResult<Option<IssuerRow>> {
+        issuer_of(self, id).await
+    }
+}
+
 impl Store {
     pub async fn issuer(&self, id: Uuid) -> StoreResult<Option<IssuerRow>> {
-        self.clone()
-            .fetch_optional(
-                "SELECT issuer_id, spec, created_at, updated_at FROM issuer WHERE issuer_id = $1",
-                args![id],
-            )
-            .await
+        issuer_of(&mut self.clone(), id).await
     }
 
     /// Issuers in creation order.

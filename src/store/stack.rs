@@ -121,6 +121,19 @@ async fn components_of(db: &mut impl Sql, who: &Learner) -> StoreResult<Vec<Comp
     .await
 }
 
+async fn active_link_of(db: &mut impl Sql, issuer: Uuid, who: &Learner) -> StoreResult<Option<ProgressLinkRow>> {
+    db.fetch_optional(
+        concat!(
+            "SELECT ",
+            link_columns!(),
+            " FROM progress_link p \
+             WHERE p.issuer_id = $1 AND p.identity_type = $2 AND p.identity = $3 AND p.revoked_at IS NULL"
+        ),
+        args![issuer, who.identity_type.clone(), who.identity.clone()],
+    )
+    .await
+}
+
 async fn enrolments_of(db: &mut impl Sql, who: &Learner) -> StoreResult<Vec<EnrolmentRow>> {
     db.fetch_all(
         "SELECT metro_line_id, version FROM line_learner WHERE identity_type = $1 AND identity = $2",
@@ -142,6 +155,12 @@ impl Tx {
             .await?;
         }
         Ok(())
+    }
+
+    /// [`Store::active_progress_link`] inside this transaction (a judging round holds its one
+    /// connection; asking the pool for a second could wait on rounds that wait on it).
+    pub async fn active_progress_link(&mut self, issuer: Uuid, who: &Learner) -> StoreResult<Option<ProgressLinkRow>> {
+        active_link_of(self, issuer, who).await
     }
 
     /// Queues learners for re-evaluation, in the caller's transaction.
@@ -396,17 +415,7 @@ impl Store {
 
     /// The learner's current (unrevoked) link with an issuer, if any.
     pub async fn active_progress_link(&self, issuer: Uuid, who: &Learner) -> StoreResult<Option<ProgressLinkRow>> {
-        self.clone()
-            .fetch_optional(
-                concat!(
-                    "SELECT ",
-                    link_columns!(),
-                    " FROM progress_link p \
-                     WHERE p.issuer_id = $1 AND p.identity_type = $2 AND p.identity = $3 AND p.revoked_at IS NULL"
-                ),
-                args![issuer, who.identity_type.clone(), who.identity.clone()],
-            )
-            .await
+        active_link_of(&mut self.clone(), issuer, who).await
     }
 
     /// Highest generation ever used for the learner with an issuer (0 when none).

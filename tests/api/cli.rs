@@ -127,9 +127,10 @@ async fn cli_master_key_rotation(app: TestApp) {
     let (ok, out, err) = metrobadge(&app, &["master-key", "rotate", "--new", new_file.to_str().unwrap()]);
     assert!(ok, "{err}");
     let done: serde_json::Value = serde_json::from_str(&out).unwrap();
+    // Secrets: the two progress-link keys and the outbox's two data keys.
     assert_eq!(
         (done["signing_keys"].as_i64(), done["platform_keys"].as_i64(), done["secrets"].as_i64()),
-        (Some(1), Some(1), Some(2)),
+        (Some(1), Some(1), Some(4)),
         "{done}"
     );
     use std::os::unix::fs::PermissionsExt;

@@ -1232,13 +1232,13 @@ async fn staff_look_up_a_learner_in_the_console(app: TestApp) {
     let unknown = admin.get("/console/learners?identity=nobody@example.nl").await;
     assert!(unknown.body.contains("has awarded nothing to this learner"));
     let read_only = auditor.get("/console/learners?identity=leerling@example.nl").await;
-    assert!(read_only.body.contains("not yet completed") && !read_only.body.contains("Revoke the progress link"));
+    assert!(read_only.body.contains("not yet completed") && !read_only.body.contains("Replace the progress link"));
 
     assert_eq!(app.client.get(&progress_url).send().await.unwrap().status(), StatusCode::OK);
     let revoked = admin
         .post("/console/learners/link", &[("csrf", &page.hidden("csrf")), ("identity", "leerling@example.nl")])
         .await;
-    assert!(revoked.body.contains("The progress link is revoked"), "{}", revoked.body);
+    assert!(revoked.body.contains("The old progress link no longer works"), "{}", revoked.body);
     assert_eq!(app.client.get(&progress_url).send().await.unwrap().status(), StatusCode::NOT_FOUND);
 }
 

@@ -21,6 +21,7 @@ both!(
     mail_two_instances_send_each_message_once,
     mail_console_invitations_are_mailed,
     mail_dkim_signature_verifies,
+    mail_certificate_earned_and_cascade,
 );
 
 fn smtp_dir() -> PathBuf {
@@ -313,7 +314,28 @@ async fn mail_refused_address_is_a_dead_letter(app: TestApp) {
     let (s, _) = app.get("/api/v1/messages?state=bogus", Some(ADMIN)).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 
+    // The console shows the same dead letter to the issuer admin, in both languages, and sends
+    // it again from there (CSRF-protected).
+    let link = crate::console::invite(&app, &issuer, "issuer_admin", "beheer@tt.example").await;
+    let mut b = crate::console::accept(&app, &link, "a long enough password 1").await;
+    let page = b.get("/console/messages").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("bounce@example.nl") && page.body.contains("550"), "{}", page.body);
+    assert!(page.body.contains("Not delivered (1)") && page.body.contains("Sent (1)"), "{}", page.body);
+    let dutch = b.get("/console/messages?lang=nl").await;
+    assert!(dutch.body.contains("Niet bezorgd (1)") && dutch.body.contains("Badge uitgereikt"), "{}", dutch.body);
     let id = letter["id"].as_str().unwrap();
+    let refused = b.post(&format!("/console/messages/{id}/resend"), &[("csrf", "wrong")]).await;
+    assert_ne!(refused.status, StatusCode::OK);
+    let csrf = page.hidden("csrf");
+    let resent = b.post(&format!("/console/messages/{id}/resend"), &[("csrf", &csrf)]).await;
+    assert_eq!(resent.status, StatusCode::OK, "{}", resent.body);
+    assert!(resent.body.contains("Het bericht staat weer in de wachtrij") || resent.body.contains("back in the queue"));
+    assert_eq!(sender.send_mail_round().await.unwrap().dead, 1, "still refused");
+    let trainer_link = crate::console::invite(&app, &issuer, "trainer", "trainer2@tt.example").await;
+    let mut t = crate::console::accept(&app, &trainer_link, "a long enough password 2").await;
+    assert_eq!(t.get("/console/messages").await.status, StatusCode::FORBIDDEN);
+
     let (s, again) = app.post(&format!("/api/v1/messages/{id}/resend"), &admin, json!({})).await;
     assert_eq!(s, StatusCode::OK, "{again}");
     assert_eq!(again["state"], "queued");
@@ -415,4 +437,28 @@ async fn mail_dkim_signature_verifies(app: TestApp) {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "pass", "{}", String::from_utf8_lossy(&out.stderr));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+async fn mail_certificate_earned_and_cascade(app: TestApp) {
+    let smtp = SmtpServer::start();
+    let sender = app.service.clone().with_mailer(smtp.mailer());
+    let l = crate::stacking::line(&app).await;
+    crate::stacking::award(&app, &l.a, "jan@example.nl").await;
+    let last = crate::stacking::award(&app, &l.b, "jan@example.nl").await;
+    let certificate = last["certificates"][0]["certificate"].as_str().unwrap().to_string();
+    assert_eq!(sender.send_mail_round().await.unwrap().sent, 3);
+    let got = smtp.received();
+    let cert = got.iter().find(|m| m.subject().contains("certificaat")).expect("a certificate message");
+    assert_eq!(cert.subject(), "Je hebt het certificaat ‘Deelcertificaat Onderhoud’ behaald");
+    assert!(cert.text().contains(&certificate) && cert.text().contains("/progress/mbp_"), "{}", cert.text());
+
+    // Revoking a component revokes the certificate by cascade: Jan hears of both.
+    let badge = last["credentials"][0]["id"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+    let (s, _) = app.post(&format!("/api/v1/credentials/{badge}/revoke"), ADMIN, json!({"reason": "fout"})).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(sender.send_mail_round().await.unwrap().sent, 2);
+    let got = smtp.received();
+    let subjects: Vec<&str> = got[3..].iter().map(|m| m.subject()).collect();
+    assert!(subjects.contains(&"Je bewijs ‘Deelcertificaat Onderhoud’ is ingetrokken"), "{subjects:?}");
+    assert!(subjects.contains(&"Je bewijs ‘Trillingen meten’ is ingetrokken"), "{subjects:?}");
 }

@@ -15,6 +15,7 @@ mod credentials;
 mod groups;
 mod learners;
 mod lines;
+mod mail;
 mod nanomodules;
 mod people;
 mod reports;
@@ -60,6 +61,7 @@ pub fn router() -> Router<AppState> {
         .merge(learners::router())
         .merge(security::router())
         .merge(reports::router())
+        .merge(mail::router())
         .merge(people::router())
 }
 
@@ -283,6 +285,9 @@ fn nav(t: &ConsoleTexts, who: &crate::domain::access::Principal) -> Vec<NavLink>
     }
     if who.role != Role::Trainer && who.issuer_id.is_some() {
         out.push(link("/console/reports".into(), t.nav_reports));
+    }
+    if matches!(who.role, Role::Admin | Role::IssuerAdmin) {
+        out.push(link("/console/messages".into(), t.nav_mail));
     }
     out.push(link("/console/account".into(), t.nav_account));
     out

@@ -260,7 +260,7 @@ impl Service {
         let issuer = c.signer.profile["name"].as_str().unwrap_or_default().to_string();
         let share = json!({"credentialSubject": {"achievement": {"name": name}}, "issuer": {"name": issuer},
                            "validFrom": valid_from});
-        let progress = match self.store.active_progress_link(c.line.issuer_id, who).await? {
+        let progress = match tx.active_progress_link(c.line.issuer_id, who).await? {
             Some(link) => Some(self.progress_url(&self.link_keys().await?.token_of(&link))),
             None => None,
         };
