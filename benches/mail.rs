@@ -86,7 +86,9 @@ async fn run(raw: f64, python: &Path) {
     };
 
     // 1. What the messages cost an award of 10 000.
-    for (label, kind) in [("identifiers (no messages)", "identifier"), ("e-mail addresses (10 000 messages)", "emailAddress")] {
+    for (label, kind) in
+        [("identifiers (no messages)", "identifier"), ("e-mail addresses (10 000 messages)", "emailAddress")]
+    {
         let nm: Value = module("Smeren").await.unwrap().json().await.unwrap();
         let recipients: Vec<Value> = (0..10_000)
             .map(|i| json!({"identity": format!("l{i}-{kind}@example.nl"), "identity_type": kind, "name": format!("Learner {i}")}))
@@ -106,7 +108,8 @@ async fn run(raw: f64, python: &Path) {
 
     // 2. Outbox throughput: the award's 10 000 queued messages to the local SMTP server, one
     // sender (four SMTP conversations at once).
-    let mailer = metrobadge::mailer::Mailer::new(&format!("smtp://127.0.0.1:{port}"), "bench@example.org", None).unwrap();
+    let mailer =
+        metrobadge::mailer::Mailer::new(&format!("smtp://127.0.0.1:{port}"), "bench@example.org", None).unwrap();
     let sender = service.clone().with_mailer(mailer);
     let start = Instant::now();
     let mut sent = 0;

@@ -135,6 +135,10 @@ async fn credential(
     let id: Uuid = id.parse().map_err(|_| ApiError::not_found())?;
     if !force_jwt && q.format.is_none() && super::pages::wants_html(&headers) {
         let (vc, name) = s.service.credential_for_page(id).await?;
+        // The holder hid the page; the JSON, the OB 2.0 assertion and verification stay.
+        if s.service.page_hidden(id).await? {
+            return Ok(super::pages::page_hidden(lang, &s.service.credential_url(id)));
+        }
         let report = s.service.verify(crate::credential::verify::Input::Json(vc.clone()), None).await;
         let progress = match &q.learner {
             Some(token) => s.service.progress_link_for_badge(id, token).await,

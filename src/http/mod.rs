@@ -11,6 +11,7 @@ mod issuers;
 mod learners;
 pub mod limits;
 mod mail;
+mod me;
 pub mod metrics;
 mod metro;
 mod nanomodules;
@@ -82,6 +83,7 @@ pub fn routers(service: Service, body_limit: usize, limits: &limits::Limits, met
         .merge(public::router())
         .merge(progress::public_router())
         .merge(mail::public_router())
+        .merge(me::router())
         .merge(awards::public_router())
         .merge(status::public_router())
         .merge(verify::router(guards.clone()))

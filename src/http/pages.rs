@@ -421,6 +421,74 @@ pub fn progress_replaced(lang: Preferred, new_url: &str) -> Response {
 }
 
 #[derive(Template)]
+#[template(path = "me_sign_in.html")]
+struct MeSignIn<'a> {
+    l: Layout,
+    notice: Option<&'static str>,
+    error: Option<String>,
+    email: &'a str,
+}
+
+/// "My badges" before signing in: the address form, with what just happened.
+pub fn me_sign_in_page(lang: Lang, notice: Option<&'static str>, error: Option<String>, email: &str) -> Response {
+    private(page(&MeSignIn { l: Layout::new(lang, lang.texts().me_title), notice, error, email }))
+}
+
+#[derive(Template)]
+#[template(path = "me_link.html")]
+struct MeLink<'a> {
+    l: Layout,
+    action: &'a str,
+}
+
+/// The page a sign-in link opens: one button, so a mail scanner opening links uses nothing up.
+pub fn me_link_page(lang: Lang, action: &str) -> Response {
+    private(page(&MeLink { l: Layout::new(lang, lang.texts().me_link_title), action }))
+}
+
+pub struct MeItem {
+    pub id: String,
+    pub url: String,
+    pub name: String,
+    pub issuer: String,
+    pub certificate: bool,
+    pub issued: String,
+    pub standing: &'static str,
+    pub standing_class: &'static str,
+    pub hidden: bool,
+    pub linkedin: String,
+}
+
+#[derive(Template)]
+#[template(path = "me.html")]
+struct MePage<'a> {
+    l: Layout,
+    email: &'a str,
+    csrf: &'a str,
+    items: Vec<MeItem>,
+}
+
+/// The learner's own page: every credential of their address.
+pub fn me_page(lang: Lang, email: &str, csrf: &str, items: Vec<MeItem>) -> Response {
+    private(page(&MePage { l: Layout::new(lang, lang.texts().me_title), email, csrf, items }))
+}
+
+#[derive(Template)]
+#[template(path = "page_hidden.html")]
+struct PageHidden<'a> {
+    l: Layout,
+    url: &'a str,
+}
+
+/// What a hidden credential's public page says instead (404: there is no page to show).
+pub fn page_hidden(lang: Preferred, url: &str) -> Response {
+    let lang = lang.or(Lang::Nl);
+    let mut r = page(&PageHidden { l: Layout::new(lang, lang.texts().page_hidden_title), url });
+    *r.status_mut() = axum::http::StatusCode::NOT_FOUND;
+    r
+}
+
+#[derive(Template)]
 #[template(path = "unsubscribe.html")]
 struct UnsubscribePage<'a> {
     l: Layout,

@@ -172,6 +172,7 @@ impl Service {
         tx.scrub_idempotency(&quoted, "\"erased\"").await?;
         if everywhere {
             tx.delete_learner_jobs(learner).await?;
+            tx.delete_learner_logins(&learner.identity).await?;
         } else {
             // Other issuers still hold the learner: certificates resting on what was revoked
             // are re-judged.

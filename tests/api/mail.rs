@@ -22,6 +22,7 @@ both!(
     mail_console_invitations_are_mailed,
     mail_dkim_signature_verifies,
     mail_certificate_earned_and_cascade,
+    me_learner_sees_all_badges_and_hides_a_page,
 );
 
 fn smtp_dir() -> PathBuf {
@@ -461,4 +462,120 @@ async fn mail_certificate_earned_and_cascade(app: TestApp) {
     let subjects: Vec<&str> = got[3..].iter().map(|m| m.subject()).collect();
     assert!(subjects.contains(&"Je bewijs ‘Deelcertificaat Onderhoud’ is ingetrokken"), "{subjects:?}");
     assert!(subjects.contains(&"Je bewijs ‘Trillingen meten’ is ingetrokken"), "{subjects:?}");
+}
+
+/// The sign-in link in a message (the first URL under /me/link/).
+fn sign_in_link(m: &Received) -> String {
+    let text = m.text();
+    let at = text.find("/me/link/").expect("a sign-in link");
+    let start = text[..at].rfind("http").unwrap();
+    text[start..].split_whitespace().next().unwrap().to_string()
+}
+
+async fn me_learner_sees_all_badges_and_hides_a_page(app: TestApp) {
+    let smtp = SmtpServer::start();
+    let sender = app.service.clone().with_mailer(smtp.mailer());
+    let (_, nm) = module(&app, None).await;
+    let other = app.issuer("Zorgacademie").await;
+    let nm2 = app.module(&other, "Tillen zonder klachten").await;
+    let first = award(&app, &nm, json!([{"identity": "ann@example.nl"}, {"identity": "bob@example.nl"}])).await;
+    award(&app, &nm2, json!([{"identity": "Ann@Example.nl"}])).await;
+    sender.send_mail_round().await.unwrap();
+    let before = smtp.received().len();
+
+    // Asking for a link says the same for an unknown address, and mails only a known one.
+    let ask = |email: &'static str| {
+        app.client
+            .post(format!("{}/me/sign-in?lang=en", app.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("email={email}"))
+            .send()
+    };
+    let unknown = ask("nobody@example.nl").await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::OK);
+    let unknown = unknown.text().await.unwrap();
+    let known = ask("ann@example.nl").await.unwrap().text().await.unwrap();
+    assert_eq!(unknown, known, "no difference tells whether the address holds badges");
+    let bad = ask("not-an-address").await.unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(sender.send_mail_round().await.unwrap().sent, 1);
+    let got = smtp.received();
+    assert_eq!(got.len(), before + 1);
+    let mail = &got[before];
+    assert_eq!((mail.to(), mail.subject()), ("ann@example.nl", "Your link to all your badges"));
+    let link = sign_in_link(mail);
+
+    // Opening the link uses nothing up (mail scanners open links); the button signs in.
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let page = browser.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let signed_in = browser.post(&link).send().await.unwrap();
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let cookie = signed_in.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/me"), "{cookie}");
+    let session = cookie.split(';').next().unwrap().to_string();
+    let again = browser.post(&link).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::GONE, "a link works once");
+
+    // Both issuers' badges, none of Bob's.
+    let me = browser.get(format!("{}/me?lang=en", app.base)).header("cookie", &session).send().await.unwrap();
+    let body = me.text().await.unwrap();
+    assert!(body.contains("Smeren") && body.contains("Tillen zonder klachten"), "{body}");
+    assert!(body.contains("Techniek Twente") && body.contains("Zorgacademie"));
+    let ann_badge = first["credentials"][0]["id"].as_str().unwrap().to_string();
+    let bob_badge = first["credentials"][1]["id"].as_str().unwrap().to_string();
+    assert!(body.contains(&ann_badge) && !body.contains(&bob_badge));
+    assert!(body.contains("linkedin.com/profile/add"));
+    let csrf = body.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+
+    // Hiding the public page: the HTML page says so, the JSON and verification stay.
+    let ann_id = ann_badge.rsplit('/').next().unwrap();
+    let post = |path: String, csrf: String| {
+        browser
+            .post(format!("{}{path}", app.base))
+            .header("cookie", &session)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("csrf={csrf}"))
+            .send()
+    };
+    assert_eq!(
+        post(format!("/me/credentials/{ann_id}/hide"), "wrong".into()).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    let bob_id = bob_badge.rsplit('/').next().unwrap();
+    assert_eq!(
+        post(format!("/me/credentials/{bob_id}/hide"), csrf.clone()).await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        post(format!("/me/credentials/{ann_id}/hide"), csrf.clone()).await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
+    let html =
+        app.client.get(&ann_badge).header("accept", "text/html").header("accept-language", "en").send().await.unwrap();
+    assert_eq!(html.status(), StatusCode::NOT_FOUND);
+    assert!(html.text().await.unwrap().contains("This page is not shown"));
+    let json = app.client.get(&ann_badge).header("accept", "application/json").send().await.unwrap();
+    assert_eq!(json.status(), StatusCode::OK);
+    let (s, report) = app.call(reqwest::Method::POST, "/verify", None, Some(json!({"credential": ann_badge}))).await;
+    assert_eq!((s, &report["verified"]), (StatusCode::OK, &json!(true)), "{report}");
+    let bob_page = app.client.get(&bob_badge).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(bob_page.status(), StatusCode::OK, "others' pages stay");
+    assert_eq!(
+        post(format!("/me/credentials/{ann_id}/show"), csrf.clone()).await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
+    let html = app.client.get(&ann_badge).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(html.status(), StatusCode::OK);
+
+    // Signing out ends the session.
+    assert_eq!(post("/me/sign-out".into(), csrf).await.unwrap().status(), StatusCode::SEE_OTHER);
+    let me = browser.get(format!("{}/me?lang=en", app.base)).header("cookie", &session).send().await.unwrap();
+    assert!(me.text().await.unwrap().contains("Send me a link"));
+
+    // At most three links per address per quarter hour.
+    for _ in 0..4 {
+        ask("ann@example.nl").await.unwrap();
+    }
+    assert_eq!(sender.send_mail_round().await.unwrap().sent, 2, "two more make three in the window");
 }

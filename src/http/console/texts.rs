@@ -241,7 +241,7 @@ pub struct ConsoleTexts {
     /// The outbox states' names, in `MAIL_STATES` order.
     pub mail_states: [&'static str; 4],
     /// Names of the message kinds, in `mail::KINDS` order.
-    pub mail_kinds: [&'static str; 6],
+    pub mail_kinds: [&'static str; 7],
     pub mail_address: &'static str,
     pub mail_attempts: &'static str,
     pub mail_error: &'static str,
@@ -532,6 +532,7 @@ pub static EN: ConsoleTexts = ConsoleTexts {
         "New progress link",
         "Console invitation",
         "Password reset",
+        "Sign-in link",
     ],
     mail_address: "To",
     mail_attempts: "Tries",
@@ -823,6 +824,7 @@ pub static NL: ConsoleTexts = ConsoleTexts {
         "Nieuwe voortgangslink",
         "Uitnodiging console",
         "Nieuw wachtwoord",
+        "Aanmeldlink",
     ],
     mail_address: "Aan",
     mail_attempts: "Pogingen",

@@ -48,6 +48,11 @@ pub enum Notice {
         expires: String,
         reset: bool,
     },
+    /// A learner's one-time link to their own page.
+    SignInLink {
+        url: String,
+        expires: String,
+    },
 }
 
 impl Notice {
@@ -60,13 +65,14 @@ impl Notice {
             Notice::ProgressLinkReplaced { .. } => "progress_link_replaced",
             Notice::ConsoleInvitation { reset: false, .. } => "console_invitation",
             Notice::ConsoleInvitation { reset: true, .. } => "console_reset",
+            Notice::SignInLink { .. } => "learner_sign_in",
         }
     }
 
     /// Whether the learner's opt-out silences it: everything except news about the status of
     /// their own credentials (and console mail, which is not a learner's).
     pub fn may_opt_out(&self) -> bool {
-        !matches!(self, Notice::StatusChanged { .. } | Notice::ConsoleInvitation { .. })
+        !matches!(self, Notice::StatusChanged { .. } | Notice::ConsoleInvitation { .. } | Notice::SignInLink { .. })
     }
 }
 
@@ -219,6 +225,22 @@ pub fn compose(lang: Lang, to_name: Option<&str>, notice: &Notice, unsubscribe: 
             body.paragraphs.push(t.not_you.to_string());
             body.why = fill(t.why_member, &v);
         }
+        Notice::SignInLink { url, expires } => {
+            let date = crate::domain::time::parse_rfc3339(expires)
+                .map(|d| long_date(lang, d, true))
+                .unwrap_or_else(|| expires.clone());
+            let v = [("date", date.as_str())];
+            body.subject = t.sign_in_subject.to_string();
+            body.heading = body.subject.clone();
+            body.paragraphs.push(t.sign_in_body.to_string());
+            body.actions.push(Action {
+                label: t.sign_in_button.into(),
+                url: url.clone(),
+                note: Some(fill(t.expires, &v)),
+            });
+            body.paragraphs.push(t.not_you.to_string());
+            body.why = t.why_sign_in.to_string();
+        }
     }
     if let Some(url) = unsubscribe {
         let issuer = match notice {
@@ -226,7 +248,7 @@ pub fn compose(lang: Lang, to_name: Option<&str>, notice: &Notice, unsubscribe: 
             | Notice::CertificateEarned { issuer, .. }
             | Notice::StatusChanged { issuer, .. }
             | Notice::ProgressLinkReplaced { issuer, .. } => issuer.as_str(),
-            Notice::ConsoleInvitation { .. } => "metrobadge",
+            Notice::ConsoleInvitation { .. } | Notice::SignInLink { .. } => "metrobadge",
         };
         body.unsubscribe = Some(Unsubscribe { label: fill(t.unsubscribe, &[("issuer", issuer)]), url: url.into() });
     }
@@ -273,6 +295,10 @@ struct MailTexts {
     role_auditor: &'static str,
     why_learner: &'static str,
     why_member: &'static str,
+    why_sign_in: &'static str,
+    sign_in_subject: &'static str,
+    sign_in_body: &'static str,
+    sign_in_button: &'static str,
     unsubscribe: &'static str,
 }
 
@@ -329,6 +355,12 @@ const EN: MailTexts = MailTexts {
     why_learner: "You receive this e-mail because {issuer} awarded a credential to this address. We do not \
                   track whether you open it.",
     why_member: "You receive this e-mail because you are a member of {issuer} on metrobadge.",
+    why_sign_in: "You receive this e-mail because someone asked for a sign-in link to the badges of this \
+                  address.",
+    sign_in_subject: "Your link to all your badges",
+    sign_in_body: "Use the link below to see every badge and certificate awarded to this address, from every \
+                   training provider, in one place.",
+    sign_in_button: "Show my badges",
     unsubscribe: "No more e-mail from {issuer}",
 };
 
@@ -378,6 +410,12 @@ const NL: MailTexts = MailTexts {
     why_learner: "Je ontvangt deze e-mail omdat {issuer} een bewijs aan dit adres heeft toegekend. We houden \
                   niet bij of je hem opent.",
     why_member: "Je ontvangt deze e-mail omdat je lid bent van {issuer} op metrobadge.",
+    why_sign_in: "Je ontvangt deze e-mail omdat iemand een aanmeldlink heeft gevraagd voor de badges van dit \
+                  adres.",
+    sign_in_subject: "Je link naar al je badges",
+    sign_in_body: "Met de link hieronder zie je alle badges en certificaten die aan dit adres zijn toegekend, \
+                   van alle opleiders, op één plek.",
+    sign_in_button: "Toon mijn badges",
     unsubscribe: "Geen e-mail meer van {issuer}",
 };
 

@@ -1,0 +1,172 @@
+//! "My badges": a learner's own page across issuers.
+//!
+//! A learner proves control of an e-mail address with a one-time link mailed to it (15
+//! minutes, one use, at most a few per address per quarter hour) and then sees every badge and
+//! certificate awarded to that address by any issuer. This is the learner's own consent to see
+//! everything together; the per-issuer progress links stay as they are. Asking for a link
+//! never tells whether the address holds anything (the answer is the same; only an address that
+//! holds credentials gets mail).
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::mail::Outgoing;
+use super::mail::compose::Notice;
+use super::{Service, ServiceError, ServiceResult};
+use crate::domain::audit::{Actor, NewEvent};
+use crate::domain::lang::Lang;
+use crate::domain::validate::Checker;
+
+/// How long a sign-in link works.
+pub const SIGN_IN_VALID: time::Duration = time::Duration::minutes(15);
+/// How long a learner stays signed in.
+const SESSION_VALID: time::Duration = time::Duration::hours(2);
+/// Sign-in links one address may be sent per [`SIGN_IN_VALID`].
+const LINKS_PER_WINDOW: i64 = 3;
+
+fn digest(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+fn secret(prefix: &str) -> String {
+    use base64::Engine;
+    format!("{prefix}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>()))
+}
+
+/// One of the learner's credentials as their page shows it.
+#[derive(Debug, Clone)]
+pub struct MyCredential {
+    pub id: Uuid,
+    pub url: String,
+    pub name: String,
+    pub issuer: String,
+    pub certificate: bool,
+    pub issued: OffsetDateTime,
+    /// `valid`, `suspended` or `revoked`.
+    pub standing: &'static str,
+    pub hidden: bool,
+    pub linkedin: String,
+}
+
+impl Service {
+    fn learner_actor() -> Actor {
+        Actor { token: "learner".into(), role: "learner".into() }
+    }
+
+    /// Mails a one-time sign-in link to `email` if it holds any credential (and has not had too
+    /// many links lately). Says nothing about either.
+    pub async fn request_learner_link(&self, email: &str, lang: Lang) -> ServiceResult<()> {
+        let mut c = Checker::default();
+        let email = c.email("email", email).to_lowercase();
+        c.finish()?;
+        let now = self.now();
+        if self.store.my_credentials(&email).await?.is_empty()
+            || self.store.learner_logins_since(&email, now - SIGN_IN_VALID).await? >= LINKS_PER_WINDOW
+        {
+            return Ok(());
+        }
+        let token = secret("mbl_");
+        let expires_at = now + SIGN_IN_VALID;
+        let keys = self.mail_keys().await?;
+        let mut tx = self.store.begin().await?;
+        tx.insert_learner_login(digest(&token), &email, now, expires_at).await?;
+        let mail = Outgoing {
+            issuer: None,
+            to: email.clone(),
+            to_name: None,
+            lang,
+            learner: None,
+            subject_id: None,
+            from_name: None,
+            reply_to: None,
+            notice: Notice::SignInLink {
+                url: format!("{}/me/link/{token}", self.base_url),
+                expires: crate::domain::time::rfc3339(expires_at),
+            },
+        };
+        self.queue_mail(&mut tx, &keys, vec![mail]).await?;
+        tx.commit().await?;
+        self.wake_mail();
+        Ok(())
+    }
+
+    /// Uses up a sign-in link and starts a session; returns the session secret (a cookie).
+    pub async fn learner_sign_in(&self, token: &str) -> ServiceResult<String> {
+        if !token.starts_with("mbl_") || token.len() > 80 {
+            return Err(ServiceError::NotFound);
+        }
+        let now = self.now();
+        let session = secret("mbs_");
+        let mut tx = self.store.begin().await?;
+        let identity = tx.take_learner_login(digest(token), now).await?.ok_or(ServiceError::NotFound)?;
+        tx.insert_learner_session(digest(&session), &identity, now, now + SESSION_VALID).await?;
+        tx.commit().await?;
+        Ok(session)
+    }
+
+    /// The address a learner session belongs to.
+    pub async fn learner_of_session(&self, session: &str) -> ServiceResult<String> {
+        if !session.starts_with("mbs_") || session.len() > 80 {
+            return Err(ServiceError::Unauthenticated);
+        }
+        self.store.learner_session(digest(session), self.now()).await?.ok_or(ServiceError::Unauthenticated)
+    }
+
+    pub async fn learner_sign_out(&self, session: &str) -> ServiceResult<()> {
+        Ok(self.store.delete_learner_session(digest(session)).await?)
+    }
+
+    /// The CSRF token of a learner session's forms (derived from the session; never stored).
+    pub fn learner_form_token(session: &str) -> String {
+        hex::encode(Sha256::digest(format!("form:{session}").as_bytes()))
+    }
+
+    /// Every credential awarded to the learner's address, by any issuer, newest first.
+    pub async fn my_credentials(&self, identity: &str) -> ServiceResult<Vec<MyCredential>> {
+        let rows = self.store.my_credentials(identity).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let vc: Value = serde_json::from_str(&r.signed).unwrap_or_default();
+                let url = self.credential_url(r.credential_id);
+                MyCredential {
+                    id: r.credential_id,
+                    linkedin: crate::credential::share::linkedin_add_url(&vc, &url, &r.credential_id.to_string()),
+                    url,
+                    name: vc["credentialSubject"]["achievement"]["name"].as_str().unwrap_or_default().to_string(),
+                    issuer: vc["issuer"]["name"].as_str().unwrap_or_default().to_string(),
+                    certificate: r.metro_line_id.is_some(),
+                    issued: r.created_at,
+                    standing: match (r.revoked_at, r.suspended_at) {
+                        (Some(_), _) => "revoked",
+                        (None, Some(_)) => "suspended",
+                        (None, None) => "valid",
+                    },
+                    hidden: r.page_hidden_at.is_some(),
+                }
+            })
+            .collect())
+    }
+
+    /// Hides or shows again the public HTML page of one of the learner's own credentials;
+    /// another's credential is not found. Audited without the learner's address.
+    pub async fn set_my_page_hidden(&self, identity: &str, credential: Uuid, hidden: bool) -> ServiceResult<()> {
+        let row = self.store.credential(credential).await?.ok_or(ServiceError::NotFound)?;
+        let mut tx = self.store.begin().await?;
+        if tx.set_page_hidden(credential, identity, hidden.then(|| self.now())).await? == 0 {
+            return Err(ServiceError::NotFound);
+        }
+        let action = if hidden { "credential.page_hidden" } else { "credential.page_shown" };
+        tx.audit(vec![NewEvent::new(&Self::learner_actor(), Some(row.issuer_id), action, credential, &json!({}))])
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Whether the holder hid the credential's public page.
+    pub async fn page_hidden(&self, credential: Uuid) -> ServiceResult<bool> {
+        Ok(self.store.page_hidden(credential).await?)
+    }
+}
