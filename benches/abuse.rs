@@ -4,24 +4,13 @@
 //! `POST /verify` with the crafted 83 KB credential. Uses only APIs that also existed before
 //! the limits, so the same file measures the code before and after (docs/performance.md).
 
+mod common;
+use common::raw_sign_rate;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{Value, json};
-
-fn raw_sign_rate() -> f64 {
-    let key = SigningKey::from_bytes(&[7; 32]);
-    let msg = [1u8; 64];
-    let start = Instant::now();
-    let mut n = 0usize;
-    while start.elapsed() < Duration::from_secs(2) {
-        std::hint::black_box(key.sign(std::hint::black_box(&msg)));
-        n += 1;
-    }
-    n as f64 / start.elapsed().as_secs_f64()
-}
 
 fn main() {
     let raw = raw_sign_rate();

@@ -10,25 +10,14 @@
 //!
 //! Rates are also given as a ratio to raw Ed25519 signing measured in the same run.
 
+mod common;
+use common::raw_sign_rate;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{Value, json};
-
-fn raw_sign_rate() -> f64 {
-    let key = SigningKey::from_bytes(&[7; 32]);
-    let msg = [1u8; 64];
-    let start = Instant::now();
-    let mut n = 0usize;
-    while start.elapsed() < Duration::from_secs(2) {
-        std::hint::black_box(key.sign(std::hint::black_box(&msg)));
-        n += 1;
-    }
-    n as f64 / start.elapsed().as_secs_f64()
-}
 
 fn main() {
     let python = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/smtp/.venv/bin/python");

@@ -125,6 +125,11 @@ fn fill(text: &str, values: &[(&str, &str)]) -> String {
     values.iter().fold(text.to_string(), |t, (k, v)| t.replace(&format!("{{{k}}}"), v))
 }
 
+/// The learner's private progress link, with the warning to keep it to themselves.
+fn progress_action(t: &MailTexts, url: &str, v: &[(&str, &str)]) -> Action {
+    Action { label: t.progress.into(), url: url.into(), note: Some(fill(t.progress_note, v)) }
+}
+
 /// Renders `notice` for a reader of `lang` named `to_name`; `unsubscribe` is the learner's
 /// one-click opt-out link, when the message may be opted out of.
 pub fn compose(lang: Lang, to_name: Option<&str>, notice: &Notice, unsubscribe: Option<&str>) -> Composed {
@@ -163,11 +168,7 @@ pub fn compose(lang: Lang, to_name: Option<&str>, notice: &Notice, unsubscribe: 
             body.actions.push(Action { label: view.into(), url: credential.clone(), note: None });
             body.actions.push(Action { label: t.add_to_linkedin.into(), url: linkedin.clone(), note: None });
             if let Some(p) = progress {
-                body.actions.push(Action {
-                    label: t.progress.into(),
-                    url: p.clone(),
-                    note: Some(fill(t.progress_note, &v)),
-                });
+                body.actions.push(progress_action(t, p, &v));
             }
             body.why = fill(t.why_learner, &v);
         }
@@ -193,11 +194,7 @@ pub fn compose(lang: Lang, to_name: Option<&str>, notice: &Notice, unsubscribe: 
             body.subject = fill(t.replaced_subject, &v);
             body.heading = body.subject.clone();
             body.paragraphs.push(fill(t.replaced_body, &v));
-            body.actions.push(Action {
-                label: t.progress.into(),
-                url: progress.clone(),
-                note: Some(fill(t.progress_note, &v)),
-            });
+            body.actions.push(progress_action(t, progress, &v));
             body.why = fill(t.why_learner, &v);
         }
         Notice::ConsoleInvitation { url, issuer, role, expires, reset } => {
