@@ -175,41 +175,6 @@ impl Store {
         self.clone().fetch_all(sql, args![now, lease_until, limit]).await
     }
 
-    /// A message was accepted by the SMTP server: its content is no longer kept.
-    pub async fn mail_sent(&self, id: Uuid, now: OffsetDateTime) -> StoreResult<()> {
-        self.clone()
-            .execute(
-                "UPDATE mail_outbox SET state = 'sent', sent_at = $2, last_error = NULL, sealed = $3 \
-                 WHERE message_id = $1 AND state = 'sending'",
-                args![id, now, Vec::<u8>::new()],
-            )
-            .await?;
-        Ok(())
-    }
-
-    /// A delivery failed for now: try again at `at`.
-    pub async fn mail_retry(&self, id: Uuid, at: OffsetDateTime, error: &str) -> StoreResult<()> {
-        self.clone()
-            .execute(
-                "UPDATE mail_outbox SET state = 'queued', next_attempt_at = $2, last_error = $3 \
-                 WHERE message_id = $1 AND state = 'sending'",
-                args![id, at, error],
-            )
-            .await?;
-        Ok(())
-    }
-
-    /// A delivery failed for good (refused address, or too many tries): a dead letter.
-    pub async fn mail_dead(&self, id: Uuid, error: &str) -> StoreResult<()> {
-        self.clone()
-            .execute(
-                "UPDATE mail_outbox SET state = 'dead', last_error = $2 WHERE message_id = $1 AND state = 'sending'",
-                args![id, error],
-            )
-            .await?;
-        Ok(())
-    }
-
     pub async fn mail(&self, id: Uuid) -> StoreResult<Option<MailRow>> {
         self.clone()
             .fetch_optional(concat!("SELECT ", mail_columns!(), " FROM mail_outbox WHERE message_id = $1"), args![id])
@@ -301,6 +266,38 @@ impl Store {
 }
 
 impl Tx {
+    /// A message was accepted by the SMTP server: its content is no longer kept.
+    pub async fn mail_sent(&mut self, id: Uuid, now: OffsetDateTime) -> StoreResult<()> {
+        self.execute(
+            "UPDATE mail_outbox SET state = 'sent', sent_at = $2, last_error = NULL, sealed = $3 \
+                 WHERE message_id = $1 AND state = 'sending'",
+            args![id, now, Vec::<u8>::new()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// A delivery failed for now: try again at `at`.
+    pub async fn mail_retry(&mut self, id: Uuid, at: OffsetDateTime, error: &str) -> StoreResult<()> {
+        self.execute(
+            "UPDATE mail_outbox SET state = 'queued', next_attempt_at = $2, last_error = $3 \
+                 WHERE message_id = $1 AND state = 'sending'",
+            args![id, at, error],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// A delivery failed for good (refused address, or too many tries): a dead letter.
+    pub async fn mail_dead(&mut self, id: Uuid, error: &str) -> StoreResult<()> {
+        self.execute(
+            "UPDATE mail_outbox SET state = 'dead', last_error = $2 WHERE message_id = $1 AND state = 'sending'",
+            args![id, error],
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Opts the learner behind an unsubscribe link out (`out`) or back in.
     pub async fn set_opt_out(&mut self, link_hash: &str, out: Option<OffsetDateTime>) -> StoreResult<u64> {
         self.execute("UPDATE mail_recipient SET opted_out_at = $2 WHERE link_hash = $1", args![link_hash, out]).await

@@ -258,24 +258,28 @@ impl Service {
                 .buffer_unordered(AT_ONCE)
                 .collect()
                 .await;
+            // One transaction records the whole batch: one commit instead of one per message.
+            let mut tx = self.store.begin().await?;
+            let now = self.now();
             for (id, attempts, outcome) in outcomes {
                 match outcome {
                     Ok(()) => {
-                        self.store.mail_sent(id, self.now()).await?;
+                        tx.mail_sent(id, now).await?;
                         round.sent += 1;
                     }
                     Err(SendError::Transient(e)) if attempts < MAX_ATTEMPTS => {
                         tracing::info!(message = %id, attempts, error = %e, "mail not delivered; will retry");
-                        self.store.mail_retry(id, self.now() + backoff(attempts), &e).await?;
+                        tx.mail_retry(id, now + backoff(attempts), &e).await?;
                         round.retried += 1;
                     }
                     Err(e) => {
                         tracing::warn!(message = %id, attempts, error = %e, "mail is a dead letter");
-                        self.store.mail_dead(id, &e.to_string()).await?;
+                        tx.mail_dead(id, &e.to_string()).await?;
                         round.dead += 1;
                     }
                 }
             }
+            tx.commit().await?;
             if (count as i64) < CLAIM {
                 break;
             }
