@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/me/link/{token}", get(link).post(sign_in))
         .route("/me/sign-out", post(sign_out))
         .route("/me/credentials/{id}/{choice}", post(hide_or_show))
+        .route("/me/export.zip", get(export))
 }
 
 fn session_of(headers: &HeaderMap) -> Option<String> {
@@ -61,10 +62,15 @@ async fn me(State(s): State<AppState>, lang: Preferred, headers: HeaderMap) -> A
         Err(ServiceError::Unauthenticated) => return Ok(me_sign_in_page(lang, None, None, "")),
         Err(e) => return Err(e.into()),
     };
+    my_page(&s, lang, &session, &email, None).await
+}
+
+/// The learner's page with `notice` on top.
+async fn my_page(s: &AppState, lang: Lang, session: &str, email: &str, notice: Option<String>) -> ApiResult<Response> {
     let t = lang.texts();
     let items = s
         .service
-        .my_credentials(&email)
+        .my_credentials(email)
         .await?
         .into_iter()
         .map(|c| MeItem {
@@ -84,7 +90,7 @@ async fn me(State(s): State<AppState>, lang: Preferred, headers: HeaderMap) -> A
             linkedin: c.linkedin,
         })
         .collect();
-    Ok(me_page(lang, &email, &Service::learner_form_token(&session), items))
+    Ok(me_page(lang, notice, email, &Service::learner_form_token(session), items))
 }
 
 async fn ask_link(State(s): State<AppState>, lang: Preferred, body: Bytes) -> ApiResult<Response> {
@@ -149,19 +155,80 @@ async fn sign_out(State(s): State<AppState>, headers: HeaderMap, body: Bytes) ->
 
 async fn hide_or_show(
     State(s): State<AppState>,
+    lang: Preferred,
     headers: HeaderMap,
     ApiPath((id, choice)): ApiPath<(Uuid, String)>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let (_, email) = match checked(&s, &headers, &body).await {
+    let (session, email) = match checked(&s, &headers, &body).await {
         Ok(v) => v,
         Err(r) => return Ok(r),
     };
     let hidden = match choice.as_str() {
         "hide" => true,
         "show" => false,
+        "correction" => return correction(&s, lang.or(Lang::Nl), &session, &email, id, &body).await,
         _ => return Err(ServiceError::NotFound.into()),
     };
     s.service.set_my_page_hidden(&email, id, hidden).await?;
     Ok(Redirect::to("/me").into_response())
+}
+
+/// The learner asks the issuer to correct a credential: sent, or the page with why not.
+async fn correction(
+    s: &AppState,
+    lang: Lang,
+    session: &str,
+    email: &str,
+    id: Uuid,
+    body: &Bytes,
+) -> ApiResult<Response> {
+    match s.service.ask_correction(email, id, &form_field(body, "message")).await {
+        Ok(issuer) => {
+            let notice = lang.texts().me_correct_sent.replace("{issuer}", &issuer);
+            my_page(s, lang, session, email, Some(notice)).await
+        }
+        Err(ServiceError::Invalid(e)) => {
+            let notice = e.0.first().map(|f| f.message.clone());
+            let mut r = my_page(s, lang, session, email, notice).await?;
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Everything as one download: each credential's signed JSON and VC-JWT in a ZIP.
+async fn export(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    let Some(session) = session_of(&headers) else { return Ok(Redirect::to("/me").into_response()) };
+    let email = match s.service.learner_of_session(&session).await {
+        Ok(email) => email,
+        Err(ServiceError::Unauthenticated) => return Ok(Redirect::to("/me").into_response()),
+        Err(e) => return Err(e.into()),
+    };
+    let files = s.service.my_signed_credentials(&email).await?;
+    let zipped = tokio::task::spawn_blocking(move || zip_of(&files))
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))?
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let mut r = zipped.into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
+    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"my-badges.zip\""));
+    Ok(super::pages::private(r))
+}
+
+fn zip_of(files: &[(Uuid, String, String)]) -> zip::result::ZipResult<Vec<u8>> {
+    use std::io::Write;
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for (id, signed, jwt) in files {
+        out.start_file(format!("{id}.json"), options)?;
+        out.write_all(signed.as_bytes())?;
+        if !jwt.is_empty() {
+            out.start_file(format!("{id}.jwt"), options)?;
+            out.write_all(jwt.as_bytes())?;
+        }
+    }
+    Ok(out.finish()?.into_inner())
 }

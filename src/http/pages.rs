@@ -463,14 +463,15 @@ pub struct MeItem {
 #[template(path = "me.html")]
 struct MePage<'a> {
     l: Layout,
+    notice: Option<String>,
     email: &'a str,
     csrf: &'a str,
     items: Vec<MeItem>,
 }
 
 /// The learner's own page: every credential of their address.
-pub fn me_page(lang: Lang, email: &str, csrf: &str, items: Vec<MeItem>) -> Response {
-    private(page(&MePage { l: Layout::new(lang, lang.texts().me_title), email, csrf, items }))
+pub fn me_page(lang: Lang, notice: Option<String>, email: &str, csrf: &str, items: Vec<MeItem>) -> Response {
+    private(page(&MePage { l: Layout::new(lang, lang.texts().me_title), notice, email, csrf, items }))
 }
 
 #[derive(Template)]

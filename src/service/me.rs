@@ -165,6 +165,66 @@ impl Service {
         Ok(())
     }
 
+    /// Sends the learner's request to correct one of their credentials to its issuer's
+    /// address (replies go to the learner), audited without the words.
+    pub async fn ask_correction(&self, identity: &str, credential: Uuid, message: &str) -> ServiceResult<String> {
+        let row = self.store.credential(credential).await?.ok_or(ServiceError::NotFound)?;
+        if row.identity_type != "emailAddress" || row.identity != identity || row.signed.is_empty() {
+            return Err(ServiceError::NotFound);
+        }
+        let mut c = Checker::default();
+        let message = c.text("message", message, 2000);
+        c.finish()?;
+        let spec = self.issuer_spec(row.issuer_id).await?;
+        let Some(to) = spec.email.clone() else {
+            return Err(crate::domain::validate::Invalid::one(
+                "message",
+                format!("{} has no contact address in metrobadge; ask them directly", spec.name()),
+            )
+            .into());
+        };
+        let vc: Value = serde_json::from_str(&row.signed).unwrap_or_default();
+        let keys = self.mail_keys().await?;
+        let mail = Outgoing {
+            issuer: Some(row.issuer_id),
+            to,
+            to_name: Some(spec.name().to_string()),
+            lang: spec.lang(),
+            learner: Some(crate::store::Learner {
+                identity_type: row.identity_type.clone(),
+                identity: identity.into(),
+            }),
+            subject_id: Some(credential.to_string()),
+            from_name: None,
+            reply_to: Some(identity.to_string()),
+            notice: Notice::CorrectionRequest {
+                credential: self.credential_url(credential),
+                name: vc["credentialSubject"]["achievement"]["name"].as_str().unwrap_or_default().to_string(),
+                issuer: spec.name().to_string(),
+                learner: identity.to_string(),
+                message,
+            },
+        };
+        let mut tx = self.store.begin().await?;
+        self.queue_mail(&mut tx, &keys, vec![mail]).await?;
+        let event = NewEvent::new(
+            &Self::learner_actor(),
+            Some(row.issuer_id),
+            "credential.correction_requested",
+            credential,
+            &json!({}),
+        );
+        tx.audit(vec![event]).await?;
+        tx.commit().await?;
+        self.wake_mail();
+        Ok(spec.name().to_string())
+    }
+
+    /// The signed documents of every credential of the learner's address (their download).
+    pub async fn my_signed_credentials(&self, identity: &str) -> ServiceResult<Vec<(Uuid, String, String)>> {
+        Ok(self.store.my_credentials(identity).await?.into_iter().map(|r| (r.credential_id, r.signed, r.jwt)).collect())
+    }
+
     /// Whether the holder hid the credential's public page.
     pub async fn page_hidden(&self, credential: Uuid) -> ServiceResult<bool> {
         Ok(self.store.page_hidden(credential).await?)

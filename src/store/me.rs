@@ -12,6 +12,7 @@ pub struct MyCredentialRow {
     pub issuer_id: Uuid,
     pub metro_line_id: Option<Uuid>,
     pub signed: String,
+    pub jwt: String,
     pub created_at: OffsetDateTime,
     pub revoked_at: Option<OffsetDateTime>,
     pub suspended_at: Option<OffsetDateTime>,
@@ -134,7 +135,7 @@ impl Store {
     pub async fn my_credentials(&self, identity: &str) -> StoreResult<Vec<MyCredentialRow>> {
         self.clone()
             .fetch_all(
-                "SELECT credential_id, issuer_id, metro_line_id, signed, created_at, revoked_at, suspended_at, \
+                "SELECT credential_id, issuer_id, metro_line_id, signed, jwt, created_at, revoked_at, suspended_at, \
                  page_hidden_at FROM credential \
                  WHERE identity_type = 'emailAddress' AND identity = $1 AND signed <> '' \
                  ORDER BY created_at DESC, credential_id DESC",

@@ -464,6 +464,13 @@ async fn mail_certificate_earned_and_cascade(app: TestApp) {
     assert!(subjects.contains(&"Je bewijs ‘Trillingen meten’ is ingetrokken"), "{subjects:?}");
 }
 
+/// The issuer of a credential (by its public URL).
+async fn first_issuer(app: &TestApp, credential: &str) -> String {
+    let doc: Value =
+        app.client.get(credential).header("accept", "application/json").send().await.unwrap().json().await.unwrap();
+    doc["issuer"]["id"].as_str().unwrap().rsplit('/').next().unwrap().to_string()
+}
+
 /// The sign-in link in a message (the first URL under /me/link/).
 fn sign_in_link(m: &Received) -> String {
     let text = m.text();
@@ -567,6 +574,59 @@ async fn me_learner_sees_all_badges_and_hides_a_page(app: TestApp) {
     );
     let html = app.client.get(&ann_badge).header("accept", "text/html").send().await.unwrap();
     assert_eq!(html.status(), StatusCode::OK);
+
+    // A correction request goes to the issuer's address, replies to Ann.
+    let (s, _) = app
+        .patch(
+            &format!("/api/v1/issuers/{}", first_issuer(&app, &ann_badge).await),
+            ADMIN,
+            json!({"email": "info@tt.example"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let asked = browser
+        .post(format!("{}/me/credentials/{ann_id}/correction?lang=en", app.base))
+        .header("cookie", &session)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={csrf}&message=Mijn+naam+is+Anna%2C+niet+Ann"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), StatusCode::OK);
+    assert!(asked.text().await.unwrap().contains("Your request is on its way to Techniek Twente"));
+    assert_eq!(sender.send_mail_round().await.unwrap().sent, 1);
+    let request = smtp.received().pop().unwrap();
+    assert_eq!(request.to(), "info@tt.example");
+    assert_eq!(request.0["reply_to"], "ann@example.nl");
+    assert!(request.text().contains("Mijn naam is Anna, niet Ann") && request.text().contains(&ann_badge));
+    // Zorgacademie has no contact address: the page says so.
+    let zorg_badge = body
+        .split("/credentials/")
+        .filter_map(|p| p.split('"').next())
+        .find(|id| *id != ann_id && id.len() == 36)
+        .unwrap()
+        .to_string();
+    let refused = browser
+        .post(format!("{}/me/credentials/{zorg_badge}/correction?lang=en", app.base))
+        .header("cookie", &session)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={csrf}&message=x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().await.unwrap().contains("no contact address"));
+
+    // Everything as one ZIP: each credential's signed JSON and VC-JWT.
+    let zip = browser.get(format!("{}/me/export.zip", app.base)).header("cookie", &session).send().await.unwrap();
+    assert_eq!(zip.headers()["content-type"], "application/zip");
+    let bytes = zip.bytes().await.unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    assert_eq!(archive.len(), 4, "two credentials, JSON and JWT each");
+    let mut signed = String::new();
+    std::io::Read::read_to_string(&mut archive.by_name(&format!("{ann_id}.json")).unwrap(), &mut signed).unwrap();
+    let (_, served) = app.get(&format!("/credentials/{ann_id}"), None).await;
+    assert_eq!(serde_json::from_str::<Value>(&signed).unwrap(), served, "the signed document as issued");
 
     // Signing out ends the session.
     assert_eq!(post("/me/sign-out".into(), csrf).await.unwrap().status(), StatusCode::SEE_OTHER);

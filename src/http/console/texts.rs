@@ -241,7 +241,7 @@ pub struct ConsoleTexts {
     /// The outbox states' names, in `MAIL_STATES` order.
     pub mail_states: [&'static str; 4],
     /// Names of the message kinds, in `mail::KINDS` order.
-    pub mail_kinds: [&'static str; 7],
+    pub mail_kinds: [&'static str; 8],
     pub mail_address: &'static str,
     pub mail_attempts: &'static str,
     pub mail_error: &'static str,
@@ -533,6 +533,7 @@ pub static EN: ConsoleTexts = ConsoleTexts {
         "Console invitation",
         "Password reset",
         "Sign-in link",
+        "Correction request",
     ],
     mail_address: "To",
     mail_attempts: "Tries",
@@ -825,6 +826,7 @@ pub static NL: ConsoleTexts = ConsoleTexts {
         "Uitnodiging console",
         "Nieuw wachtwoord",
         "Aanmeldlink",
+        "Correctieverzoek",
     ],
     mail_address: "Aan",
     mail_attempts: "Pogingen",

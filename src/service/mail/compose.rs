@@ -53,6 +53,14 @@ pub enum Notice {
         url: String,
         expires: String,
     },
+    /// A learner asks the issuer to correct one of their credentials (to the issuer's address).
+    CorrectionRequest {
+        credential: String,
+        name: String,
+        issuer: String,
+        learner: String,
+        message: String,
+    },
 }
 
 impl Notice {
@@ -66,13 +74,20 @@ impl Notice {
             Notice::ConsoleInvitation { reset: false, .. } => "console_invitation",
             Notice::ConsoleInvitation { reset: true, .. } => "console_reset",
             Notice::SignInLink { .. } => "learner_sign_in",
+            Notice::CorrectionRequest { .. } => "correction_request",
         }
     }
 
     /// Whether the learner's opt-out silences it: everything except news about the status of
     /// their own credentials (and console mail, which is not a learner's).
     pub fn may_opt_out(&self) -> bool {
-        !matches!(self, Notice::StatusChanged { .. } | Notice::ConsoleInvitation { .. } | Notice::SignInLink { .. })
+        !matches!(
+            self,
+            Notice::StatusChanged { .. }
+                | Notice::ConsoleInvitation { .. }
+                | Notice::SignInLink { .. }
+                | Notice::CorrectionRequest { .. }
+        )
     }
 }
 
@@ -170,6 +185,14 @@ pub fn compose(lang: Lang, to_name: Option<&str>, notice: &Notice, unsubscribe: 
             if let Some(p) = progress {
                 body.actions.push(progress_action(t, p, &v));
             }
+            // Every issuer's badges together: the learner's own page on the same service.
+            if let Some((base, _)) = credential.split_once("/credentials/") {
+                body.actions.push(Action {
+                    label: t.sign_in_button.into(),
+                    url: format!("{base}/me"),
+                    note: Some(t.all_badges.into()),
+                });
+            }
             body.why = fill(t.why_learner, &v);
         }
         Notice::StatusChanged { credential, name, issuer, change, reason } => {
@@ -238,6 +261,16 @@ pub fn compose(lang: Lang, to_name: Option<&str>, notice: &Notice, unsubscribe: 
             body.paragraphs.push(t.not_you.to_string());
             body.why = t.why_sign_in.to_string();
         }
+        Notice::CorrectionRequest { credential, name, issuer, learner, message } => {
+            let v = [("name", name.as_str()), ("issuer", issuer.as_str()), ("learner", learner.as_str())];
+            body.greeting = fill(t.hello, &[("name", issuer)]);
+            body.subject = fill(t.correction_subject, &v);
+            body.heading = body.subject.clone();
+            body.paragraphs.push(fill(t.correction_body, &v));
+            body.paragraphs.push(format!("“{message}”"));
+            body.actions.push(Action { label: t.view_credential.into(), url: credential.clone(), note: None });
+            body.why = fill(t.why_correction, &v);
+        }
     }
     if let Some(url) = unsubscribe {
         let issuer = match notice {
@@ -245,7 +278,9 @@ pub fn compose(lang: Lang, to_name: Option<&str>, notice: &Notice, unsubscribe: 
             | Notice::CertificateEarned { issuer, .. }
             | Notice::StatusChanged { issuer, .. }
             | Notice::ProgressLinkReplaced { issuer, .. } => issuer.as_str(),
-            Notice::ConsoleInvitation { .. } | Notice::SignInLink { .. } => "metrobadge",
+            Notice::ConsoleInvitation { .. } | Notice::SignInLink { .. } | Notice::CorrectionRequest { .. } => {
+                "metrobadge"
+            }
         };
         body.unsubscribe = Some(Unsubscribe { label: fill(t.unsubscribe, &[("issuer", issuer)]), url: url.into() });
     }
@@ -296,6 +331,10 @@ struct MailTexts {
     sign_in_subject: &'static str,
     sign_in_body: &'static str,
     sign_in_button: &'static str,
+    correction_subject: &'static str,
+    correction_body: &'static str,
+    why_correction: &'static str,
+    all_badges: &'static str,
     unsubscribe: &'static str,
 }
 
@@ -358,6 +397,11 @@ const EN: MailTexts = MailTexts {
     sign_in_body: "Use the link below to see every badge and certificate awarded to this address, from every \
                    training provider, in one place.",
     sign_in_button: "Show my badges",
+    correction_subject: "Correction requested: “{name}”",
+    correction_body: "{learner} asks {issuer} to correct the credential “{name}” issued to them. Their words:",
+    why_correction: "You receive this e-mail because {learner} used the correction request on their metrobadge \
+                     page. Reply to answer them; correct the credential by revoking it and awarding it again.",
+    all_badges: "All your badges from every training provider, in one place:",
     unsubscribe: "No more e-mail from {issuer}",
 };
 
@@ -413,6 +457,12 @@ const NL: MailTexts = MailTexts {
     sign_in_body: "Met de link hieronder zie je alle badges en certificaten die aan dit adres zijn toegekend, \
                    van alle opleiders, op één plek.",
     sign_in_button: "Toon mijn badges",
+    correction_subject: "Correctie gevraagd: ‘{name}’",
+    correction_body: "{learner} vraagt {issuer} het bewijs ‘{name}’ te corrigeren. In eigen woorden:",
+    why_correction: "Je ontvangt deze e-mail omdat {learner} op de eigen metrobadge-pagina om een correctie \
+                     vroeg. Beantwoord deze e-mail om te reageren; corrigeer het bewijs door het in te trekken en \
+                     opnieuw uit te reiken.",
+    all_badges: "Al je badges van alle opleiders op één plek:",
     unsubscribe: "Geen e-mail meer van {issuer}",
 };
 
