@@ -83,7 +83,7 @@ impl Mailer {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| MailerError::Url(e.to_string()))?
             .timeout(Some(SMTP_TIMEOUT))
-            .pool_config(PoolConfig::new().max_size(4))
+            .pool_config(PoolConfig::new().max_size(16))
             .build();
         let from: Mailbox =
             from.parse().map_err(|e: lettre::address::AddressError| MailerError::From(e.to_string()))?;

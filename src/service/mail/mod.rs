@@ -37,9 +37,10 @@ use crate::store::{Learner, MailRow, NewMail, Tx};
 pub const MAX_ATTEMPTS: i64 = 8;
 /// How long a sender holds a claimed message before another instance may take it over.
 const LEASE: time::Duration = time::Duration::minutes(5);
-/// Messages one round claims at a time, and sends at once.
+/// Messages one round claims at a time, and sends at once (SMTP is latency-bound: each message
+/// is several round trips, so conversations run side by side, one pooled connection each).
 const CLAIM: i64 = 32;
-const AT_ONCE: usize = 4;
+const AT_ONCE: usize = 16;
 /// Prefix of unsubscribe tokens.
 const UNSUBSCRIBE_PREFIX: &str = "mbu_";
 
