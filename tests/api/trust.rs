@@ -773,11 +773,15 @@ async fn limits_global_cap_on_requests_in_flight(app: TestApp) {
     let capped = TestApp::start_limited(store, app.db.clone(), TEST_MASTER_KEY, &limits).await;
     // One request that never finishes sending its body holds the only slot.
     let addr = capped.base.trim_start_matches("http://").to_string();
-    let mut held = tokio::net::TcpStream::connect(&addr).await.unwrap();
-    let head = format!(
-        "POST /verify HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{"
-    );
-    held.write_all(head.as_bytes()).await.unwrap();
+    let hold = || async {
+        let mut held = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let head = format!(
+            "POST /verify HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{"
+        );
+        held.write_all(head.as_bytes()).await.unwrap();
+        held
+    };
+    let mut held = hold().await;
     // Generous: on a loaded machine the held request may take a while to reach the handler.
     let mut refused = false;
     for _ in 0..500 {
@@ -786,6 +790,14 @@ async fn limits_global_cap_on_requests_in_flight(app: TestApp) {
             assert_eq!(body["type"], "urn:metrobadge:problem:too-many-requests");
             refused = true;
             break;
+        }
+        // The held request arrived while one of these was in flight and was refused itself
+        // (an answer, or a closed connection): hold the slot again.
+        let mut byte = [0u8; 1];
+        match held.try_read(&mut byte) {
+            Ok(_) => held = hold().await,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(_) => held = hold().await,
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
