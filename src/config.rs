@@ -120,12 +120,7 @@ impl Config {
 
     /// The sender address: as configured, or `metrobadge@` the base URL's host.
     pub fn mail_from(&self) -> String {
-        self.mail_from.clone().unwrap_or_else(|| {
-            let base = self.base_url();
-            let rest = base.split_once("://").map(|(_, r)| r).unwrap_or(&base);
-            let host = rest.split(['/', ':']).next().filter(|h| !h.is_empty()).unwrap_or("localhost");
-            format!("metrobadge@{host}")
-        })
+        self.mail_from.clone().unwrap_or_else(|| format!("metrobadge@{}", crate::mailer::host_of(&self.base_url())))
     }
 
     /// The SMTP mailer, when an SMTP URL is configured.

@@ -73,6 +73,13 @@ impl std::fmt::Debug for Mailer {
     }
 }
 
+/// The host of a base URL (`https://badges.example:8443/x` → `badges.example`): the domain of
+/// the default sender address and of every Message-ID.
+pub fn host_of(base_url: &str) -> &str {
+    let rest = base_url.split_once("://").map(|(_, r)| r).unwrap_or(base_url);
+    rest.split(['/', ':']).next().filter(|h| !h.is_empty()).unwrap_or("localhost")
+}
+
 /// How long one SMTP conversation may take before it counts as a failure worth retrying.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -154,5 +161,15 @@ impl Mailer {
             Err(e) if e.is_permanent() => Err(SendError::Permanent(e.to_string())),
             Err(e) => Err(SendError::Transient(e.to_string())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn host_of_a_base_url() {
+        assert_eq!(super::host_of("https://badges.example:8443/x"), "badges.example");
+        assert_eq!(super::host_of("http://127.0.0.1:8080"), "127.0.0.1");
+        assert_eq!(super::host_of(""), "localhost");
     }
 }

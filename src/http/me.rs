@@ -10,6 +10,7 @@ use axum::routing::{get, post};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
+use super::console::Fields;
 use super::extract::ApiPath;
 use super::pages::{MeItem, me_link_page, me_page, me_sign_in_page};
 use super::texts::{Lang, Preferred, long_date};
@@ -29,14 +30,17 @@ pub fn router() -> Router<AppState> {
 }
 
 fn session_of(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
-        .map(|(_, v)| v.to_string())
+    super::console::cookies(headers).remove(COOKIE)
+}
+
+/// The session and address of a signed-in learner; `None` without a session that still lasts.
+async fn signed_in(s: &AppState, headers: &HeaderMap) -> ApiResult<Option<(String, String)>> {
+    let Some(session) = session_of(headers) else { return Ok(None) };
+    match s.service.learner_of_session(&session).await {
+        Ok(email) => Ok(Some((session, email))),
+        Err(ServiceError::Unauthenticated) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn cookie(s: &AppState, value: &str, max_age: i64) -> HeaderValue {
@@ -46,23 +50,15 @@ fn cookie(s: &AppState, value: &str, max_age: i64) -> HeaderValue {
 }
 
 fn form_field(body: &Bytes, name: &str) -> String {
-    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
-        .unwrap_or_default()
-        .into_iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v)
-        .unwrap_or_default()
+    Fields::parse(body).get(name).to_string()
 }
 
 async fn me(State(s): State<AppState>, lang: Preferred, headers: HeaderMap) -> ApiResult<Response> {
     let lang = lang.or(Lang::Nl);
-    let Some(session) = session_of(&headers) else { return Ok(me_sign_in_page(lang, None, None, "")) };
-    let email = match s.service.learner_of_session(&session).await {
-        Ok(email) => email,
-        Err(ServiceError::Unauthenticated) => return Ok(me_sign_in_page(lang, None, None, "")),
-        Err(e) => return Err(e.into()),
-    };
-    my_page(&s, lang, &session, &email, None).await
+    match signed_in(&s, &headers).await? {
+        Some((session, email)) => my_page(&s, lang, &session, &email, None).await,
+        None => Ok(me_sign_in_page(lang, None, None, "")),
+    }
 }
 
 /// The learner's page with `notice` on top.
@@ -200,12 +196,7 @@ async fn correction(
 
 /// Everything as one download: each credential's signed JSON and VC-JWT in a ZIP.
 async fn export(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    let Some(session) = session_of(&headers) else { return Ok(Redirect::to("/me").into_response()) };
-    let email = match s.service.learner_of_session(&session).await {
-        Ok(email) => email,
-        Err(ServiceError::Unauthenticated) => return Ok(Redirect::to("/me").into_response()),
-        Err(e) => return Err(e.into()),
-    };
+    let Some((_, email)) = signed_in(&s, &headers).await? else { return Ok(Redirect::to("/me").into_response()) };
     let files = s.service.my_signed_credentials(&email).await?;
     let zipped = tokio::task::spawn_blocking(move || zip_of(&files))
         .await

@@ -130,13 +130,13 @@ pub struct InvitationFor {
     pub email: String,
 }
 
-fn secret(prefix: &str) -> String {
+pub(super) fn secret(prefix: &str) -> String {
     let mut raw = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut raw);
     format!("{prefix}{}", URL_SAFE_NO_PAD.encode(raw))
 }
 
-fn digest(secret: &str) -> Vec<u8> {
+pub(super) fn digest(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
 

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::console::{digest, secret};
 use super::mail::Outgoing;
 use super::mail::compose::Notice;
 use super::{Service, ServiceError, ServiceResult};
@@ -25,15 +26,6 @@ pub const SIGN_IN_VALID: time::Duration = time::Duration::minutes(15);
 const SESSION_VALID: time::Duration = time::Duration::hours(2);
 /// Sign-in links one address may be sent per [`SIGN_IN_VALID`].
 const LINKS_PER_WINDOW: i64 = 3;
-
-fn digest(secret: &str) -> Vec<u8> {
-    Sha256::digest(secret.as_bytes()).to_vec()
-}
-
-fn secret(prefix: &str) -> String {
-    use base64::Engine;
-    format!("{prefix}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>()))
-}
 
 /// One of the learner's credentials as their page shows it.
 #[derive(Debug, Clone)]

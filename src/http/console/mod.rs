@@ -66,7 +66,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Cookies of the request, by name (the first of each name wins).
-fn cookies(headers: &HeaderMap) -> HashMap<String, String> {
+pub(super) fn cookies(headers: &HeaderMap) -> HashMap<String, String> {
     let mut out = HashMap::new();
     for value in headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()) {
         for pair in value.split(';') {

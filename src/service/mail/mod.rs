@@ -297,7 +297,7 @@ impl Service {
         let lang = Lang::parse(&p.lang).unwrap_or(Lang::Nl);
         let composed = compose(lang, p.to_name.as_deref(), &p.notice, p.unsubscribe.as_deref());
         Ok(Letter {
-            message_id: format!("<{}@{}>", m.message_id, self.mail_domain()),
+            message_id: format!("<{}@{}>", m.message_id, crate::mailer::host_of(&self.base_url)),
             date: m.created_at.into(),
             from_name: p.from_name,
             reply_to: p.reply_to,
@@ -308,13 +308,6 @@ impl Service {
             html: composed.html,
             unsubscribe: p.unsubscribe,
         })
-    }
-
-    /// The host of the base URL: the right-hand side of our Message-IDs.
-    fn mail_domain(&self) -> &str {
-        let rest = self.base_url.split_once("://").map(|(_, r)| r).unwrap_or(&self.base_url);
-        let host = rest.split('/').next().unwrap_or("localhost");
-        host.split(':').next().filter(|h| !h.is_empty()).unwrap_or("localhost")
     }
 
     /// Sends forever: a round now, then whenever a use case queued something on this instance
