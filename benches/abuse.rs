@@ -62,15 +62,8 @@ fn crafted(genuine: &Value) -> Vec<(&'static str, Value)> {
 async fn run(raw: f64) {
     let dir = std::env::temp_dir().join(format!("mb_abuse_{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite://{}", dir.join("bench.db").display());
-    let store = metrobadge::store::Store::connect(&url).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let admin = "bench-admin-token-bench-admin-token";
-    let app =
-        metrobadge::App::new(store, metrobadge::master_key::MasterKey::generate(), &base, Some(admin), 2 * 1024 * 1024);
-    let service = app.service.clone();
-    tokio::spawn(app.serve(listener, std::future::pending()));
+    let (base, service) = common::serve(&dir, 2 * 1024 * 1024).await;
+    let admin = common::ADMIN;
     let client = reqwest::Client::new();
     let post = |path: String, body: Value| client.post(format!("{base}{path}")).bearer_auth(admin).json(&body).send();
     let issuer: Value = post("/api/v1/issuers".into(), json!({"name": "Bench"})).await.unwrap().json().await.unwrap();

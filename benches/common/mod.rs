@@ -1,4 +1,5 @@
-//! What every benchmark reports against: raw Ed25519 signing on this machine, in this run.
+//! What the benchmarks share: the raw Ed25519 signing rate every figure is compared with, and
+//! a served app on a fresh SQLite database.
 
 use std::time::{Duration, Instant};
 
@@ -15,4 +16,23 @@ pub fn raw_sign_rate() -> f64 {
         n += 1;
     }
     n as f64 / start.elapsed().as_secs_f64()
+}
+
+/// The admin token of [`serve`]'s app.
+#[allow(dead_code)]
+pub const ADMIN: &str = "bench-admin-token-bench-admin-token";
+
+/// Serves the app on a fresh SQLite database in `dir` (bodies up to `body_limit` bytes) on a
+/// free local port; returns its base URL and service.
+#[allow(dead_code)]
+pub async fn serve(dir: &std::path::Path, body_limit: usize) -> (String, metrobadge::service::Service) {
+    let url = format!("sqlite://{}", dir.join("bench.db").display());
+    let store = metrobadge::store::Store::connect(&url).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let key = metrobadge::master_key::MasterKey::generate();
+    let app = metrobadge::App::new(store, key, &base, Some(ADMIN), body_limit);
+    let service = app.service.clone();
+    tokio::spawn(app.serve(listener, std::future::pending()));
+    (base, service)
 }
