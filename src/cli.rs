@@ -208,6 +208,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     }
                 });
             }
+            // Impact reviews come due in weeks: a round every ten minutes is on time.
+            tokio::spawn(app.service.clone().run_review_worker(std::time::Duration::from_secs(600)));
             tokio::spawn(
                 app.service.clone().run_mail_worker(std::time::Duration::from_secs(config.mail_interval.max(1))),
             );

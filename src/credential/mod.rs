@@ -6,6 +6,7 @@ pub mod canon;
 pub mod certificate;
 pub mod contexts;
 pub mod data_integrity;
+pub mod endorsement;
 pub mod image;
 pub mod issue;
 pub mod jwt;

@@ -276,6 +276,7 @@ mod tests {
             narrative: with_narrative.then(|| text(rng)),
             retake: false,
             language: None,
+            manager: None,
         }
     }
 

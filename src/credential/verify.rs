@@ -427,12 +427,19 @@ fn json_ld_check(credential: &Value, unsecured: &Value) -> (Verdict, Option<Stri
         .map(|t| t.iter().filter_map(Value::as_str).collect::<Vec<_>>())
         .unwrap_or_default();
     let type_ok = types.contains(&"VerifiableCredential")
-        && (types.contains(&"OpenBadgeCredential") || types.contains(&"AchievementCredential"));
+        && (types.contains(&"OpenBadgeCredential")
+            || types.contains(&"AchievementCredential")
+            || types.contains(&"EndorsementCredential"));
     if !ctx_ok {
         return (Verdict::Fail("@context must start with the VC 2.0 and an OB 3.0 context".into()), None);
     }
     if !type_ok {
-        return (Verdict::Fail("type must include VerifiableCredential and OpenBadgeCredential".into()), None);
+        return (
+            Verdict::Fail(
+                "type must include VerifiableCredential and OpenBadgeCredential (or EndorsementCredential)".into(),
+            ),
+            None,
+        );
     }
     match canon::canonicalize(unsecured) {
         Ok(c) => (Verdict::Pass("valid JSON-LD with the bundled contexts; every term defined".into()), Some(c)),
@@ -446,9 +453,13 @@ fn schema_check(credential: &Value, is_jwt: bool) -> Verdict {
     if is_jwt && let Some(o) = input.as_object_mut() {
         o.remove("proof");
     }
-    let violations = schema::ob_violations(&input);
+    let (violations, kind) = if super::endorsement::is_endorsement(&input) {
+        (schema::endorsement_violations(&input), "EndorsementCredential")
+    } else {
+        (schema::ob_violations(&input), "AchievementCredential")
+    };
     if violations.is_empty() {
-        Verdict::Pass("conforms to the OB 3.0 AchievementCredential JSON Schema".into())
+        Verdict::Pass(format!("conforms to the OB 3.0 {kind} JSON Schema"))
     } else {
         Verdict::Fail(violations.iter().take(5).cloned().collect::<Vec<_>>().join("; "))
     }
@@ -576,6 +587,18 @@ fn summary(c: &Value) -> Value {
     } else {
         json!({"id": c["issuer"]})
     };
+    if super::endorsement::is_endorsement(c) {
+        return json!({
+            "id": c["id"],
+            "type": "EndorsementCredential",
+            "name": c["name"],
+            "issuer": issuer,
+            "endorses": c["credentialSubject"]["id"],
+            "endorsementComment": c["credentialSubject"]["endorsementComment"],
+            "validFrom": c["validFrom"],
+            "validUntil": c["validUntil"],
+        });
+    }
     let a = &c["credentialSubject"]["achievement"];
     json!({
         "id": c["id"],

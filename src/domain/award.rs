@@ -101,6 +101,9 @@ pub struct RecipientInput {
     /// The language of this learner's e-mail (`nl` or `en`), instead of the issuer's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+    /// The learner's manager, invited to the impact review when the module has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager: Option<super::impact::ManagerInput>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -133,6 +136,7 @@ pub struct Recipient {
     pub narrative: Option<String>,
     pub retake: bool,
     pub language: Option<super::lang::Lang>,
+    pub manager: Option<super::impact::Manager>,
 }
 
 /// A validated cohort award.
@@ -270,7 +274,8 @@ impl RecipientInput {
             }
             lang
         });
-        Recipient { identity, identity_type, name, evidence, result, narrative, retake: self.retake, language }
+        let manager = self.manager.filter(|m| !m.is_empty()).map(|m| m.check(c, &format!("{at}.manager")));
+        Recipient { identity, identity_type, name, evidence, result, narrative, retake: self.retake, language, manager }
     }
 }
 
@@ -288,6 +293,12 @@ const COLUMNS: &[(&str, &[&str])] = &[
     ("result_status", &["result_status", "resultaat_status", "uitslag"]),
     ("retake", &["retake", "herkansing"]),
     ("language", &["language", "taal"]),
+    ("manager_name", &["manager_name", "leidinggevende", "naam leidinggevende"]),
+    (
+        "manager_email",
+        &["manager_email", "e-mail leidinggevende", "e-mailadres leidinggevende", "leidinggevende_email"],
+    ),
+    ("manager_company", &["manager_company", "bedrijf", "werkgever", "company"]),
 ];
 
 /// A yes/no cell as people fill it in.
@@ -445,6 +456,12 @@ pub fn from_csv(bytes: &[u8]) -> Result<Vec<RecipientInput>, Invalid> {
             narrative: get("narrative"),
             retake,
             language: get("language"),
+            manager: Some(super::impact::ManagerInput {
+                name: get("manager_name"),
+                email: get("manager_email"),
+                company: get("manager_company"),
+            })
+            .filter(|m| !m.is_empty()),
         });
     }
     Ok(rows)

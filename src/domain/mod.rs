@@ -4,6 +4,7 @@
 pub mod access;
 pub mod audit;
 pub mod award;
+pub mod impact;
 pub mod issuer;
 pub mod lang;
 pub mod merkle;

@@ -92,6 +92,12 @@ pub struct NanomoduleSpec {
     /// How long an awarded badge stays valid, in days; absent means it does not expire.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validity_days: Option<i64>,
+    /// Whether learners' managers are invited to an impact review (absent: yes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impact_review: Option<bool>,
+    /// Weeks after the award the review is due (4–13; absent: 6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impact_review_weeks: Option<i64>,
 }
 
 impl NanomoduleSpec {
@@ -144,6 +150,11 @@ impl NanomoduleSpec {
         {
             c.fail("validity_days", "must be 1 to 36500");
         }
+        if let Some(w) = self.impact_review_weeks
+            && !super::impact::WEEKS.contains(&w)
+        {
+            c.fail("impact_review_weeks", "must be 4 to 13 weeks after the award");
+        }
         c.finish()?;
         Ok(NanomoduleSpec {
             name,
@@ -158,6 +169,8 @@ impl NanomoduleSpec {
             tags,
             language: self.language,
             validity_days: self.validity_days,
+            impact_review: self.impact_review,
+            impact_review_weeks: self.impact_review_weeks,
         })
     }
 
@@ -167,6 +180,11 @@ impl NanomoduleSpec {
     /// form implementations write differently (the reference JavaScript stack keeps 16
     /// significant digits, Rust's shortest round-trip form may keep 17), and one differing
     /// literal breaks every signature. With at most 15 significant digits both agree.
+    /// Weeks after an award the manager's impact review is due; `None` when the module has none.
+    pub fn review_weeks(&self) -> Option<i64> {
+        super::impact::due_weeks(self.impact_review, self.impact_review_weeks)
+    }
+
     pub fn hours(&self) -> f64 {
         (self.duration_minutes.unwrap_or(0) as f64 / 60.0 * 100.0).round() / 100.0
     }

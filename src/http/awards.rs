@@ -2,7 +2,7 @@
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -134,6 +134,10 @@ async fn credential(
     };
     let id: Uuid = id.parse().map_err(|_| ApiError::not_found())?;
     if !force_jwt && q.format.is_none() && super::pages::wants_html(&headers) {
+        // An endorsement is shown on the page of the badge it endorses.
+        if let Some(badge) = s.service.endorsed_by(id).await? {
+            return Ok(Redirect::to(&format!("{}#applied", s.service.credential_url(badge))).into_response());
+        }
         let (vc, name) = s.service.credential_for_page(id).await?;
         // The holder hid the page; the JSON, the OB 2.0 assertion and verification stay.
         if s.service.page_hidden(id).await? {
@@ -144,6 +148,7 @@ async fn credential(
             Some(token) => s.service.progress_link_for_badge(id, token).await,
             None => None,
         };
+        let confirmations = s.service.confirmations(id).await?;
         let page = super::pages::badge_page(
             lang,
             &s.service.base_url,
@@ -152,6 +157,7 @@ async fn credential(
             name.as_deref(),
             &report,
             progress.as_deref(),
+            &confirmations,
         );
         let page = if progress.is_some() { super::pages::private(page) } else { page };
         return Ok(super::error::unavailable_if(report.unavailable, page));

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::console::Fields;
 use super::extract::ApiPath;
-use super::pages::{MeItem, me_link_page, me_page, me_sign_in_page};
+use super::pages::{MeItem, MeReview, me_link_page, me_page, me_sign_in_page};
 use super::texts::{Lang, Preferred, long_date};
 use super::{ApiResult, AppState};
 use crate::service::{Service, ServiceError};
@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/me/link/{token}", get(link).post(sign_in))
         .route("/me/sign-out", post(sign_out))
         .route("/me/credentials/{id}/{choice}", post(hide_or_show))
+        .route("/me/reviews/{id}/seen", post(review_seen))
         .route("/me/export.zip", get(export))
 }
 
@@ -86,7 +87,41 @@ async fn my_page(s: &AppState, lang: Lang, session: &str, email: &str, notice: O
             linkedin: c.linkedin,
         })
         .collect();
-    Ok(me_page(lang, notice, email, &Service::learner_form_token(session), items))
+    let reviews = s
+        .service
+        .my_reviews(email)
+        .await?
+        .into_iter()
+        .map(|r| {
+            use crate::domain::impact::{Answer, State};
+            let manager =
+                [r.manager.as_deref(), r.company.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(", ");
+            MeReview {
+                id: r.id.to_string(),
+                module: r.module,
+                credential: r.credential,
+                manager,
+                state: match r.state {
+                    State::Scheduled => Some(t.me_review_planned.replace("{date}", &long_date(lang, r.due, false))),
+                    State::Invited => Some(t.me_review_invited.into()),
+                    State::Expired => Some(t.me_review_expired.into()),
+                    State::Cancelled => Some(t.me_review_cancelled.into()),
+                    State::Answered => None,
+                },
+                answer: r.answer.map(|a| match a {
+                    Answer::Yes => t.answer_yes,
+                    Answer::Partly => t.answer_partly,
+                    Answer::NotYet => t.answer_not_yet,
+                }),
+                example: r.example,
+                follow_up: r.follow_up,
+                comment: r.learner_comment,
+                seen: r.seen.is_some(),
+                endorsement: r.endorsement,
+            }
+        })
+        .collect();
+    Ok(me_page(lang, notice, email, &Service::learner_form_token(session), items, reviews))
 }
 
 async fn ask_link(State(s): State<AppState>, lang: Preferred, body: Bytes) -> ApiResult<Response> {
@@ -164,6 +199,7 @@ async fn hide_or_show(
         "hide" => true,
         "show" => false,
         "correction" => return correction(&s, lang.or(Lang::Nl), &session, &email, id, &body).await,
+        "manager" => return ask_manager(&s, lang.or(Lang::Nl), &session, &email, id, &body).await,
         _ => return Err(ServiceError::NotFound.into()),
     };
     s.service.set_my_page_hidden(&email, id, hidden).await?;
@@ -187,6 +223,62 @@ async fn correction(
         Err(ServiceError::Invalid(e)) => {
             let notice = e.0.first().map(|f| f.message.clone());
             let mut r = my_page(s, lang, session, email, notice).await?;
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The learner names their manager for a badge's impact review.
+async fn ask_manager(
+    s: &AppState,
+    lang: Lang,
+    session: &str,
+    email: &str,
+    id: Uuid,
+    body: &Bytes,
+) -> ApiResult<Response> {
+    let f = Fields::parse(body);
+    let manager = crate::domain::impact::ManagerInput {
+        name: Some(f.get("name").to_string()),
+        email: Some(f.get("email").to_string()),
+        company: Some(f.get("company").to_string()),
+    };
+    let refused = |message: String, status: StatusCode| async move {
+        let mut r = my_page(s, lang, session, email, Some(message)).await?;
+        *r.status_mut() = status;
+        Ok(r)
+    };
+    match s.service.request_review(email, id, &manager).await {
+        Ok(()) => my_page(s, lang, session, email, Some(lang.texts().me_review_requested.into())).await,
+        Err(ServiceError::Invalid(e)) => {
+            let message = e.0.iter().map(|f| f.message.clone()).collect::<Vec<_>>().join("; ");
+            refused(message, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+        Err(ServiceError::Conflict(m)) => refused(m, StatusCode::CONFLICT).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The learner has read their manager's answer (with an optional comment of their own).
+async fn review_seen(
+    State(s): State<AppState>,
+    lang: Preferred,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<Uuid>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let (session, email) = match checked(&s, &headers, &body).await {
+        Ok(v) => v,
+        Err(r) => return Ok(r),
+    };
+    let comment = form_field(&body, "comment");
+    match s.service.review_seen(&email, id, Some(&comment)).await {
+        Ok(_) => Ok(Redirect::to(&format!("/me#review-{id}")).into_response()),
+        Err(ServiceError::Invalid(e)) => {
+            let notice = e.0.first().map(|f| f.message.clone());
+            let mut r = my_page(&s, lang.or(Lang::Nl), &session, &email, notice).await?;
             *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(r)
         }

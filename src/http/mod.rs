@@ -7,6 +7,7 @@ mod catalog;
 mod console;
 mod error;
 mod extract;
+mod impact;
 mod issuers;
 mod learners;
 pub mod limits;
@@ -73,6 +74,7 @@ pub fn routers(service: Service, body_limit: usize, limits: &limits::Limits, met
         .merge(metro::router())
         .merge(progress::api_router())
         .merge(mail::api_router())
+        .merge(impact::api_router())
         .merge(partnerships::router())
         .merge(peer_groups::router())
         .merge(tokens::router())
@@ -84,6 +86,7 @@ pub fn routers(service: Service, body_limit: usize, limits: &limits::Limits, met
         .merge(progress::public_router())
         .merge(mail::public_router())
         .merge(me::router())
+        .merge(impact::public_router())
         .merge(awards::public_router())
         .merge(status::public_router())
         .merge(verify::router(guards.clone()))

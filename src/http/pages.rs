@@ -157,11 +157,14 @@ struct BadgePage<'a> {
     progress: Option<&'a str>,
     banner: (&'static str, String),
     report: &'a Report,
+    /// "Applied at work — confirmed by …", one line per standing endorsement.
+    applied: Vec<(String, String)>,
 }
 
 /// The public badge page. `progress` is the learner's private progress link, shown only when
 /// the learner opened their own view of the page. The reader's language wins; without one the
 /// page speaks the badge's language.
+#[allow(clippy::too_many_arguments)] // each is one part of the page; a struct would only rename them
 pub fn badge_page(
     lang: Preferred,
     base: &str,
@@ -170,6 +173,7 @@ pub fn badge_page(
     recipient: Option<&str>,
     report: &Report,
     progress: Option<&str>,
+    confirmations: &[crate::service::Confirmation],
 ) -> Response {
     let a = &vc["credentialSubject"]["achievement"];
     let name = a["name"].as_str().unwrap_or("Badge");
@@ -217,6 +221,19 @@ pub fn badge_page(
         linkedin,
         progress,
         report,
+        applied: confirmations
+            .iter()
+            .map(|c| {
+                let who = [c.manager.as_deref(), c.company.as_deref()].into_iter().flatten().collect::<Vec<_>>();
+                let said = format!(
+                    "{} {}, {}",
+                    lang.texts().impact_confirmed_by,
+                    if who.is_empty() { "—".to_string() } else { who.join(", ") },
+                    super::texts::long_date(lang, c.date, false)
+                );
+                (said, format!("{}?format=json", c.endorsement))
+            })
+            .collect(),
     })
 }
 
@@ -459,6 +476,23 @@ pub struct MeItem {
     pub linkedin: String,
 }
 
+/// One impact review on the learner's page.
+pub struct MeReview {
+    pub id: String,
+    pub module: String,
+    pub credential: String,
+    /// Who was asked: name and company as the trainer or learner gave them.
+    pub manager: String,
+    /// Where it stands, in words, until answered.
+    pub state: Option<String>,
+    pub answer: Option<&'static str>,
+    pub example: Option<String>,
+    pub follow_up: Option<String>,
+    pub comment: Option<String>,
+    pub seen: bool,
+    pub endorsement: Option<String>,
+}
+
 #[derive(Template)]
 #[template(path = "me.html")]
 struct MePage<'a> {
@@ -467,11 +501,63 @@ struct MePage<'a> {
     email: &'a str,
     csrf: &'a str,
     items: Vec<MeItem>,
+    reviews: Vec<MeReview>,
 }
 
-/// The learner's own page: every credential of their address.
-pub fn me_page(lang: Lang, notice: Option<String>, email: &str, csrf: &str, items: Vec<MeItem>) -> Response {
-    private(page(&MePage { l: Layout::new(lang, lang.texts().me_title), notice, email, csrf, items }))
+/// The learner's own page: every credential of their address and their managers' reviews.
+pub fn me_page(
+    lang: Lang,
+    notice: Option<String>,
+    email: &str,
+    csrf: &str,
+    items: Vec<MeItem>,
+    reviews: Vec<MeReview>,
+) -> Response {
+    private(page(&MePage { l: Layout::new(lang, lang.texts().me_title), notice, email, csrf, items, reviews }))
+}
+
+#[derive(Template)]
+#[template(path = "impact_review.html")]
+struct ReviewForm<'a> {
+    l: Layout,
+    intro: String,
+    note: String,
+    until: Option<String>,
+    /// The thank-you or "closed" line instead of the form.
+    done: Option<String>,
+    errors: Vec<(String, String)>,
+    answer: &'a str,
+    example: &'a str,
+    follow_up: &'a str,
+}
+
+/// The manager's page of one impact review: the form, or what became of it.
+#[allow(clippy::too_many_arguments)]
+pub fn review_page(
+    lang: Lang,
+    r: &crate::service::ReviewPage,
+    done: Option<String>,
+    errors: Vec<(String, String)>,
+    answer: &str,
+    example: &str,
+    follow_up: &str,
+) -> Response {
+    let t = lang.texts();
+    let fill = |text: &str| {
+        text.replace("{learner}", &r.learner).replace("{module}", &r.module).replace("{issuer}", &r.issuer)
+    };
+    let until = r.expires.map(|e| t.review_until.replace("{date}", &super::texts::long_date(lang, e, false)));
+    private(page(&ReviewForm {
+        l: Layout::new(lang, t.review_title),
+        intro: fill(t.review_intro),
+        note: fill(t.review_public_note),
+        until,
+        done: done.map(|d| fill(&d)),
+        errors,
+        answer,
+        example,
+        follow_up,
+    }))
 }
 
 #[derive(Template)]

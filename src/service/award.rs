@@ -188,10 +188,21 @@ impl Service {
 
         let keys = self.link_keys().await?;
         let mail_keys = self.mail_keys().await?;
+        let reviews = Service::award_reviews(
+            module.issuer_id,
+            nanomodule,
+            spec.review_weeks(),
+            issuer_spec.lang(),
+            &award.recipients,
+            &ids,
+            now,
+        );
+        let review_count = reviews.len();
         let stored = async {
             let mut tx = self.store.begin().await?;
             tx.insert_award(&award_row).await?;
             tx.insert_credentials(&award_row, key_id, creds).await?;
+            tx.insert_reviews(reviews, now).await?;
             tx.ensure_progress_links(keys.first_links(module.issuer_id, &learners)).await?;
             let links = tx.award_progress_links(award_row.award_id).await?;
             let mail = self.award_mail(&issuer_spec, module.issuer_id, &award, &ids, &share, &links, &keys);
@@ -200,6 +211,7 @@ impl Service {
             // replay puts the links back from the link rows.
             let mut stored = response_body(self, &award_row, &award, &ids);
             stored["messages_queued"] = json!(queued);
+            stored["impact_reviews_scheduled"] = json!(review_count);
             if stacking {
                 // What a replay answers should the process stop before the certificates are
                 // judged: the queue judges them ("background"); completed below otherwise.

@@ -83,6 +83,20 @@ impl Service {
         let mut audit = Vec::new();
         let mut messages = Vec::new();
         let mut subscriptions = Vec::new();
+        let mut reviews = Vec::new();
+        for r in self.store.learner_reviews(&learner.identity_type, &learner.identity).await? {
+            if scope.contains(&r.issuer_id) {
+                reviews.push(json!({
+                    "issuer": r.issuer_id, "credential": self.credential_url(r.credential_id),
+                    "manager": {"name": r.manager_name, "email": r.manager_email, "company": r.manager_company},
+                    "state": r.state, "due": rfc3339(r.due_at), "invited": r.invited_at.map(rfc3339),
+                    "reminded": r.reminded_at.map(rfc3339), "answer": r.answer, "example": r.example,
+                    "follow_up": r.follow_up, "answered": r.answered_at.map(rfc3339),
+                    "seen_by_learner": r.learner_seen_at.map(rfc3339), "learner_comment": r.learner_comment,
+                    "endorsement": r.endorsement_id.map(|e| self.credential_url(e)),
+                }));
+            }
+        }
         for i in &scope {
             for m in self.store.learner_mails(learner, *i).await? {
                 messages.push(json!({"issuer": i, "kind": m.kind, "address": m.address, "state": m.state,
@@ -99,7 +113,13 @@ impl Service {
                 credentials.push(json!({
                     "id": self.credential_url(c.credential_id),
                     "issuer": i,
-                    "kind": if c.metro_line_id.is_some() { "partial certificate" } else { "badge" },
+                    "kind": if c.metro_line_id.is_some() {
+                        "partial certificate"
+                    } else if crate::credential::endorsement::is_endorsement(&document) {
+                        "endorsement"
+                    } else {
+                        "badge"
+                    },
                     "recipient_name": c.recipient_name,
                     "issued": rfc3339(c.created_at),
                     "revoked": c.revoked_at.map(rfc3339),
@@ -129,6 +149,7 @@ impl Service {
             "metro_lines": lines,
             "messages": messages,
             "mail_subscriptions": subscriptions,
+            "impact_reviews": reviews,
             "audit_events": audit,
             "processing": processing,
         }))
@@ -166,6 +187,8 @@ impl Service {
             done.metro_lines += tx.delete_learner_lines(learner, *i).await?;
             // Messages not yet sent would still carry the learner's links and names.
             tx.delete_learner_mail(learner, *i).await?;
+            // The manager's and the learner's words about the learner.
+            tx.delete_reviews(*i, &learner.identity_type, &learner.identity).await?;
             events.push(NewEvent::new(&who.actor(), Some(*i), "learner.erased", &pseudonym, &json!({})));
         }
         let quoted = serde_json::to_string(&learner.identity).expect("strings serialise");

@@ -43,7 +43,7 @@ pub struct MyCredential {
 }
 
 impl Service {
-    fn learner_actor() -> Actor {
+    pub(super) fn learner_actor() -> Actor {
         Actor { token: "learner".into(), role: "learner".into() }
     }
 
@@ -120,10 +120,14 @@ impl Service {
         let rows = self.store.my_credentials(identity).await?;
         Ok(rows
             .into_iter()
-            .map(|r| {
+            .filter_map(|r| {
                 let vc: Value = serde_json::from_str(&r.signed).unwrap_or_default();
+                // Endorsements show with the reviews they came from, not as badges of their own.
+                if crate::credential::endorsement::is_endorsement(&vc) {
+                    return None;
+                }
                 let url = self.credential_url(r.credential_id);
-                MyCredential {
+                Some(MyCredential {
                     id: r.credential_id,
                     linkedin: crate::credential::share::linkedin_add_url(&vc, &url, &r.credential_id.to_string()),
                     url,
@@ -137,7 +141,7 @@ impl Service {
                         (None, None) => "valid",
                     },
                     hidden: r.page_hidden_at.is_some(),
-                }
+                })
             })
             .collect())
     }

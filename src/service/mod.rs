@@ -9,6 +9,7 @@ mod clock;
 mod console;
 mod custody;
 mod health;
+mod impact;
 mod issuer;
 mod key;
 mod learner_data;
@@ -44,6 +45,7 @@ pub use console::{
 };
 pub use custody::Rotation;
 pub use health::Readiness;
+pub use impact::{Confirmation, ModuleImpact, ReviewPage, ReviewRound, ReviewView};
 pub use issuer::IssuerView;
 pub use key::KeyView;
 pub use learner_data::Erasure;

@@ -157,10 +157,8 @@ impl Service {
                     !suspended,
                     if suspended { "suspended".into() } else { "not revoked or suspended".into() },
                 );
-                let expired = a["expires"]
-                    .as_str()
-                    .and_then(crate::domain::time::parse_rfc3339)
-                    .is_some_and(|t| t < time::OffsetDateTime::now_utc());
+                let expired =
+                    a["expires"].as_str().and_then(crate::domain::time::parse_rfc3339).is_some_and(|t| t < self.now());
                 add("validity", !expired, if expired { "expired".into() } else { "within its validity period".into() });
                 if let Some(r) = recipient {
                     let rec = &a["recipient"];

@@ -62,7 +62,7 @@ impl Resolver for Service {
 
 impl Service {
     pub async fn verify(&self, input: Input, recipient: Option<&str>) -> Report {
-        verify::verify(input, self, recipient, time::OffsetDateTime::now_utc()).await
+        verify::verify(input, self, recipient, self.now()).await
     }
 
     /// Verifies what a URL names, as an employer pastes a shared badge link: a credential or

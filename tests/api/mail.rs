@@ -152,7 +152,7 @@ impl Drop for SmtpServer {
     }
 }
 
-async fn award(app: &TestApp, nanomodule: &str, recipients: Value) -> Value {
+pub async fn award(app: &TestApp, nanomodule: &str, recipients: Value) -> Value {
     let (s, body) =
         app.post(&format!("/api/v1/nanomodules/{nanomodule}/awards"), ADMIN, json!({"recipients": recipients})).await;
     assert_eq!(s, StatusCode::CREATED, "{body}");
@@ -472,7 +472,7 @@ async fn first_issuer(app: &TestApp, credential: &str) -> String {
 }
 
 /// The sign-in link in a message (the first URL under /me/link/).
-fn sign_in_link(m: &Received) -> String {
+pub fn sign_in_link(m: &Received) -> String {
     let text = m.text();
     let at = text.find("/me/link/").expect("a sign-in link");
     let start = text[..at].rfind("http").unwrap();

@@ -14,6 +14,7 @@ mod console;
 mod custody;
 mod foundation;
 mod fuzz;
+mod impact;
 mod interop;
 mod mail;
 mod metro;

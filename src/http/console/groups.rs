@@ -244,7 +244,17 @@ async fn award(
         .participants
         .iter()
         .filter(|pt| pt.email.as_deref().is_some_and(|e| ticked.contains(&e)))
-        .map(|pt| RecipientInput { identity: pt.email.clone(), name: pt.name.clone(), ..RecipientInput::default() })
+        .map(|pt| RecipientInput {
+            identity: pt.email.clone(),
+            name: pt.name.clone(),
+            // The participant's manager (at the participant's firm) is invited to the review.
+            manager: pt.manager_email.clone().map(|email| crate::domain::impact::ManagerInput {
+                name: None,
+                email: Some(email),
+                company: pt.firm.clone(),
+            }),
+            ..RecipientInput::default()
+        })
         .collect();
     let again = |problems: Vec<String>| async {
         let g = s.service.peer_group_progress(&user.principal, id).await.map_err(|e| console.fail(e))?;

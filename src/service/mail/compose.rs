@@ -61,6 +61,21 @@ pub enum Notice {
         learner: String,
         message: String,
     },
+    /// A manager is asked (or reminded) to look back on whether a learner applies a module.
+    ImpactReviewInvitation {
+        url: String,
+        learner: String,
+        module: String,
+        issuer: String,
+        expires: String,
+        reminder: bool,
+    },
+    /// The learner's manager answered the review; the learner reads it on their own page.
+    ImpactReviewAnswered {
+        url: String,
+        module: String,
+        issuer: String,
+    },
 }
 
 impl Notice {
@@ -75,6 +90,9 @@ impl Notice {
             Notice::ConsoleInvitation { reset: true, .. } => "console_reset",
             Notice::SignInLink { .. } => "learner_sign_in",
             Notice::CorrectionRequest { .. } => "correction_request",
+            Notice::ImpactReviewInvitation { reminder: false, .. } => "impact_review_invitation",
+            Notice::ImpactReviewInvitation { reminder: true, .. } => "impact_review_reminder",
+            Notice::ImpactReviewAnswered { .. } => "impact_review_answered",
         }
     }
 
@@ -87,6 +105,7 @@ impl Notice {
                 | Notice::ConsoleInvitation { .. }
                 | Notice::SignInLink { .. }
                 | Notice::CorrectionRequest { .. }
+                | Notice::ImpactReviewInvitation { .. }
         )
     }
 }
@@ -271,13 +290,44 @@ pub fn compose(lang: Lang, to_name: Option<&str>, notice: &Notice, unsubscribe: 
             body.actions.push(Action { label: t.view_credential.into(), url: credential.clone(), note: None });
             body.why = fill(t.why_correction, &v);
         }
+        Notice::ImpactReviewInvitation { url, learner, module, issuer, expires, reminder } => {
+            let date = crate::domain::time::parse_rfc3339(expires)
+                .map(|d| long_date(lang, d, false))
+                .unwrap_or_else(|| expires.clone());
+            let v = [
+                ("learner", learner.as_str()),
+                ("name", module.as_str()),
+                ("issuer", issuer.as_str()),
+                ("date", date.as_str()),
+            ];
+            body.subject = fill(if *reminder { t.review_reminder_subject } else { t.review_subject }, &v);
+            body.heading = body.subject.clone();
+            body.paragraphs.push(fill(t.review_body, &v));
+            body.paragraphs.push(fill(t.review_how, &v));
+            body.actions.push(Action {
+                label: t.review_button.into(),
+                url: url.clone(),
+                note: Some(fill(t.review_until, &v)),
+            });
+            body.why = fill(t.why_review, &v);
+        }
+        Notice::ImpactReviewAnswered { url, module, issuer } => {
+            let v = [("name", module.as_str()), ("issuer", issuer.as_str())];
+            body.subject = fill(t.answered_subject, &v);
+            body.heading = body.subject.clone();
+            body.paragraphs.push(fill(t.answered_body, &v));
+            body.actions.push(Action { label: t.sign_in_button.into(), url: url.clone(), note: None });
+            body.why = fill(t.why_learner, &v);
+        }
     }
     if let Some(url) = unsubscribe {
         let issuer = match notice {
             Notice::BadgeAwarded { issuer, .. }
             | Notice::CertificateEarned { issuer, .. }
             | Notice::StatusChanged { issuer, .. }
-            | Notice::ProgressLinkReplaced { issuer, .. } => issuer.as_str(),
+            | Notice::ProgressLinkReplaced { issuer, .. }
+            | Notice::ImpactReviewInvitation { issuer, .. }
+            | Notice::ImpactReviewAnswered { issuer, .. } => issuer.as_str(),
             Notice::ConsoleInvitation { .. } | Notice::SignInLink { .. } | Notice::CorrectionRequest { .. } => {
                 "metrobadge"
             }
@@ -336,6 +386,15 @@ struct MailTexts {
     why_correction: &'static str,
     all_badges: &'static str,
     unsubscribe: &'static str,
+    review_subject: &'static str,
+    review_reminder_subject: &'static str,
+    review_body: &'static str,
+    review_how: &'static str,
+    review_button: &'static str,
+    review_until: &'static str,
+    why_review: &'static str,
+    answered_subject: &'static str,
+    answered_body: &'static str,
 }
 
 fn texts(lang: Lang) -> &'static MailTexts {
@@ -403,6 +462,20 @@ const EN: MailTexts = MailTexts {
                      page. Reply to answer them; correct the credential by revoking it and awarding it again.",
     all_badges: "All your badges from every training provider, in one place:",
     unsubscribe: "No more e-mail from {issuer}",
+    review_subject: "Is {learner} applying “{name}” at work?",
+    review_reminder_subject: "Reminder: is {learner} applying “{name}” at work?",
+    review_body: "Some weeks ago {learner} completed the module “{name}” with {issuer}, and named you as their \
+                  manager. Would you take two minutes to look back: is what they learned applied at work?",
+    review_how: "Answer yes, partly or not yet, with an example in your own words. {learner} will read your \
+                 answer. Only a “yes” becomes a public endorsement of their badge, signed by {issuer} and showing \
+                 your name and company; “partly” and “not yet” stay between the two of you.",
+    review_button: "Look back now",
+    review_until: "The link is for you alone and works until {date}.",
+    why_review: "You receive this e-mail because {learner} named you as their manager when {issuer} awarded them \
+                 a badge. We do not track whether you open it.",
+    answered_subject: "Your manager looked back on “{name}”",
+    answered_body: "Your manager answered the impact review of “{name}” from {issuer}. Read their answer and add \
+                    a comment of your own on your badges page.",
 };
 
 const NL: MailTexts = MailTexts {
@@ -464,6 +537,20 @@ const NL: MailTexts = MailTexts {
                      opnieuw uit te reiken.",
     all_badges: "Al je badges van alle opleiders op één plek:",
     unsubscribe: "Geen e-mail meer van {issuer}",
+    review_subject: "Past {learner} ‘{name}’ toe in het werk?",
+    review_reminder_subject: "Herinnering: past {learner} ‘{name}’ toe in het werk?",
+    review_body: "Enkele weken geleden rondde {learner} de module ‘{name}’ bij {issuer} af en noemde jou als \
+                  leidinggevende. Wil je twee minuten terugkijken: wordt wat geleerd is toegepast in het werk?",
+    review_how: "Antwoord ja, deels of nog niet, met een voorbeeld in je eigen woorden. {learner} leest je \
+                 antwoord. Alleen een ‘ja’ wordt een openbare aanbeveling bij de badge, ondertekend door {issuer} \
+                 en met je naam en bedrijf; ‘deels’ en ‘nog niet’ blijven tussen jullie.",
+    review_button: "Nu terugkijken",
+    review_until: "De link is alleen voor jou en werkt tot {date}.",
+    why_review: "Je ontvangt deze e-mail omdat {learner} jou als leidinggevende noemde toen {issuer} een badge \
+                 toekende. We houden niet bij of je hem opent.",
+    answered_subject: "Je leidinggevende keek terug op ‘{name}’",
+    answered_body: "Je leidinggevende heeft de terugblik op ‘{name}’ van {issuer} ingevuld. Lees het antwoord en \
+                    voeg zelf een reactie toe op je badgepagina.",
 };
 
 #[cfg(test)]

@@ -59,6 +59,28 @@ impl MailKeys {
     }
 }
 
+/// Prefix of a manager's impact-review link.
+const REVIEW_PREFIX: &str = "mbr_";
+
+impl MailKeys {
+    /// The manager's link to one review: the review id and an HMAC of it, so nothing is stored
+    /// and the invitation and the reminder carry the same link.
+    pub(super) fn review_token(&self, review: Uuid) -> String {
+        let mac = hmac_sha256(&self.unsubscribe, format!("impact-review\u{0}{review}").as_bytes());
+        let mut raw = review.as_bytes().to_vec();
+        raw.extend_from_slice(&mac[..16]);
+        format!("{REVIEW_PREFIX}{}", URL_SAFE_NO_PAD.encode(raw))
+    }
+
+    /// The review a manager's link names, when the link is genuine (compared in constant time).
+    pub(super) fn review_of_token(&self, token: &str) -> Option<Uuid> {
+        let raw = URL_SAFE_NO_PAD.decode(token.strip_prefix(REVIEW_PREFIX)?).ok().filter(|r| r.len() == 32)?;
+        let review = Uuid::from_slice(&raw[..16]).ok()?;
+        let expected = self.review_token(review);
+        bool::from(subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), token.as_bytes())).then_some(review)
+    }
+}
+
 fn link_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }

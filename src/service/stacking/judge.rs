@@ -204,6 +204,7 @@ impl Service {
             narrative: None,
             retake: false,
             language: None,
+            manager: None,
         };
         let (list, index) = tx.reserve_status_indices(line.issuer_id, 1).await?[0];
         let status = StatusEntry { list_url: self.status_list_url(list), index: index as u32 };
