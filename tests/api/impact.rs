@@ -414,3 +414,52 @@ async fn impact_review_expires_cancels_and_stays_private(app: TestApp) {
     .unwrap();
     assert_eq!(twice.status(), StatusCode::CONFLICT, "one open review per badge");
 }
+
+/// Migration 0019 rebuilds SQLite's credential table (a CHECK cannot change in place) while
+/// certificates and their components reference it: a database with badges and a certificate
+/// keeps every row and every reference, on both backends.
+async fn migration_keeps_credentials(backend: crate::harness::Backend) {
+    let db = std::sync::Arc::new(crate::harness::TestDb::create(backend).await);
+    let store = metrobadge::store::Store::open(&db.url).await.unwrap();
+    store.migrate_to(18).await.unwrap();
+    let app = TestApp::start_on(store, db.clone(), crate::harness::TEST_MASTER_KEY).await;
+    let l = crate::stacking::line(&app).await;
+    crate::stacking::award(&app, &l.a, "jan@example.nl").await;
+    let done = crate::stacking::award(&app, &l.b, "jan@example.nl").await;
+    let certificate = done["certificates"][0]["certificate"].as_str().expect("a certificate").to_string();
+    let count = |sql: &'static str| {
+        let store = app.store.clone();
+        async move { store.query_text(sql).await.unwrap() }
+    };
+    let rows = "SELECT sha256 || status_index || signed FROM credential ORDER BY created_at, sha256";
+    let before = (count(rows).await, count("SELECT CAST(COUNT(*) AS TEXT) FROM certificate_component").await);
+    assert_eq!(before.0.len(), 3);
+
+    app.store.migrate().await.unwrap();
+    let after = (count(rows).await, count("SELECT CAST(COUNT(*) AS TEXT) FROM certificate_component").await);
+    assert_eq!(before, after);
+    if backend == crate::harness::Backend::Sqlite {
+        assert!(count("SELECT 'broken' FROM pragma_foreign_key_check").await.is_empty(), "references intact");
+        assert_eq!(count("SELECT CAST(foreign_keys AS TEXT) FROM pragma_foreign_keys").await, ["1"]);
+    }
+    let (s, report) = app.call(reqwest::Method::POST, "/verify", None, Some(json!({"credential": certificate}))).await;
+    assert_eq!((s, &report["verified"]), (StatusCode::OK, &json!(true)), "{report}");
+    // A row with no origin, or two, is refused by the new check.
+    let orphan = app
+        .store
+        .execute_raw("UPDATE credential SET award_id = NULL WHERE metro_line_id IS NULL AND endorsed_id IS NULL")
+        .await;
+    assert!(orphan.is_err(), "every credential has exactly one origin");
+    app.stop().await;
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn impact_migration_keeps_credentials_sqlite() {
+    migration_keeps_credentials(crate::harness::Backend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn impact_migration_keeps_credentials_postgres() {
+    migration_keeps_credentials(crate::harness::Backend::Postgres).await
+}
