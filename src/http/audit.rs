@@ -59,7 +59,7 @@ async fn report(
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> ApiResult<impl IntoResponse> {
     let from = when("from", &q.from, time::OffsetDateTime::UNIX_EPOCH)?;
-    let to = when("to", &q.to, time::OffsetDateTime::now_utc() + time::Duration::seconds(1))?;
+    let to = when("to", &q.to, s.service.now() + time::Duration::seconds(1))?;
     Ok(Json(s.service.issuance_report(&who, q.issuer, from, to, q.group).await?))
 }
 

@@ -517,6 +517,15 @@ pub struct IssuanceReport {
     pub groups: Vec<ReportRow>,
     pub totals: ReportCounts,
     pub awards_per_trainer: Vec<TrainerAwards>,
+    /// The managers' impact reviews in the period: come due, answered, answered "yes".
+    pub impact_reviews: ImpactTotals,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ImpactTotals {
+    pub due: i64,
+    pub answered: i64,
+    pub applied: i64,
 }
 
 fn month(t: time::OffsetDateTime) -> String {
@@ -633,6 +642,7 @@ impl Service {
         });
         let awards_per_trainer =
             per_trainer.into_iter().map(|(trainer, a)| TrainerAwards { trainer, awards: a.len() }).collect();
+        let p = self.store.impact_in_period(issuer, from, to).await?;
         Ok(IssuanceReport {
             issuer,
             from: crate::domain::time::rfc3339(from),
@@ -641,6 +651,7 @@ impl Service {
             groups,
             totals,
             awards_per_trainer,
+            impact_reviews: ImpactTotals { due: p.due, answered: p.answered, applied: p.applied },
         })
     }
 }

@@ -35,7 +35,7 @@ use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 pub use audit::{AuditFilter, AuditReport};
-pub use audit::{IssuanceReport, ReportCounts, ReportGroup, ReportRow, TrainerAwards};
+pub use audit::{ImpactTotals, IssuanceReport, ReportCounts, ReportGroup, ReportRow, TrainerAwards};
 pub use award::{AwardOutcome, AwardRequest, request_hash};
 pub use catalog::CatalogView;
 pub use clock::Clock;

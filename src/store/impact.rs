@@ -72,6 +72,14 @@ pub struct ImpactCount {
     pub n: i64,
 }
 
+/// An issuer's reviews in a period: come due, answered, answered "yes".
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub struct ImpactPeriod {
+    pub due: i64,
+    pub answered: i64,
+    pub applied: i64,
+}
+
 impl Tx {
     pub async fn insert_reviews(&mut self, reviews: Vec<NewReview>, now: OffsetDateTime) -> StoreResult<()> {
         let rows = reviews
@@ -306,6 +314,26 @@ impl Store {
             " FROM impact_review WHERE credential_id = $1 ORDER BY created_at DESC, review_id DESC"
         );
         self.clone().fetch_all(sql, args![credential]).await
+    }
+
+    /// [`ImpactPeriod`] of `issuer` in `[from, to)` (withdrawn reviews never came due).
+    pub async fn impact_in_period(
+        &self,
+        issuer: Uuid,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> StoreResult<ImpactPeriod> {
+        let row: Option<ImpactPeriod> = self
+            .clone()
+            .fetch_optional(
+                "SELECT COALESCE(SUM(CASE WHEN due_at >= $2 AND due_at < $3 AND state <> 'cancelled' THEN 1 ELSE 0 END), 0) AS due, \
+                 COALESCE(SUM(CASE WHEN answered_at >= $2 AND answered_at < $3 THEN 1 ELSE 0 END), 0) AS answered, \
+                 COALESCE(SUM(CASE WHEN answered_at >= $2 AND answered_at < $3 AND answer = 'yes' THEN 1 ELSE 0 END), 0) \
+                 AS applied FROM impact_review WHERE issuer_id = $1",
+                args![issuer, from, to],
+            )
+            .await?;
+        Ok(row.unwrap_or_default())
     }
 
     /// Per nanomodule of `issuer`: reviews by state and answer, and how many became endorsements

@@ -40,7 +40,7 @@ pub use audit::{AuditRow, ChainClose, CheckpointRow, TreeHeadRow};
 pub use console::{AccountRow, AwardSummary, AwardedRow, FoundCredential, SessionRow};
 pub use credential::{AwardRow, CredentialRow, IdempotencyRow, NewCredential};
 pub use image::ImageRow;
-pub use impact::{ImpactCount, NewReview, ReviewRow};
+pub use impact::{ImpactCount, ImpactPeriod, NewReview, ReviewRow};
 pub use issuer::IssuerRow;
 pub use key::{KeyRow, PublicKeyRow, SealedRow};
 pub use learner::{AuditRef, EnrolmentInfo, LearnerCredentialRow, LearnerLinkRow};

@@ -260,6 +260,16 @@ async fn impact_review_from_award_to_endorsement(app: TestApp) {
 
     let impact = impact_of(&app, &issuer).await;
     assert_eq!((impact["name"].as_str(), impact["endorsed"].as_i64()), (Some("Smeren"), Some(1)));
+    // The issuance report counts reviews due, answered and applied; the console shows them
+    // per nanomodule to the issuer's auditors.
+    let (s, report) = app.get(&format!("/api/v1/reports/issuance?issuer={issuer}"), Some(ADMIN)).await;
+    assert_eq!(s, StatusCode::OK, "{report}");
+    assert_eq!(report["impact_reviews"], json!({"due": 1, "answered": 1, "applied": 1}));
+    let link = crate::console::invite(&app, &issuer, "auditor", "au@tt.example").await;
+    let mut auditor = crate::console::accept(&app, &link, "auditor pass phrase").await;
+    let page = auditor.get("/console/reports").await;
+    assert!(page.body.contains("id=\"impact-applied\">1<"), "{}", page.body);
+    assert!(page.body.contains("<th scope=\"row\">Smeren</th><td>0</td><td>0</td><td>1</td>"), "{}", page.body);
 
     // Everything about the review joins Ann's export.
     let (s, export) = app.post("/api/v1/learners/export", ADMIN, json!({"identity": "ann@example.nl"})).await;
@@ -383,6 +393,12 @@ async fn impact_review_expires_cancels_and_stays_private(app: TestApp) {
     for (k, n) in [("answered", 1), ("partly", 1), ("yes", 0), ("expired", 1), ("cancelled", 1), ("endorsed", 0)] {
         assert_eq!(impact[k], n, "{k}: {impact}");
     }
+    let (_, report) = app.get(&format!("/api/v1/reports/issuance?issuer={issuer}"), Some(ADMIN)).await;
+    assert_eq!(
+        report["impact_reviews"],
+        json!({"due": 2, "answered": 1, "applied": 0}),
+        "withdrawn ones never came due"
+    );
 
     // C names a manager again from their page: a new review, due now (the weeks have passed).
     // (Weeks passed: C's session has ended; C signs in again.)

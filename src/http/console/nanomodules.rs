@@ -37,6 +37,8 @@ struct ModuleForm {
     language: String,
     tags: String,
     validity: String,
+    /// Weeks until the manager's impact review; `0` for none, empty for the default.
+    review_weeks: String,
     skills: Vec<String>,
 }
 
@@ -57,6 +59,10 @@ impl ModuleForm {
             language: spec.language.clone().unwrap_or_default(),
             tags: spec.tags.join(", "),
             validity: spec.validity_days.map(|d| d.to_string()).unwrap_or_default(),
+            review_weeks: match spec.review_weeks() {
+                None => "0".into(),
+                Some(_) => spec.impact_review_weeks.map(|w| w.to_string()).unwrap_or_default(),
+            },
             skills: spec.skills.iter().map(Uuid::to_string).collect(),
         }
     }
@@ -73,6 +79,7 @@ impl ModuleForm {
             language: get("language"),
             tags: get("tags"),
             validity: get("validity"),
+            review_weeks: get("review_weeks"),
             skills: fields.all("skills").into_iter().map(str::to_string).collect(),
         };
         (get("csrf"), form)
@@ -104,6 +111,8 @@ impl ModuleForm {
             "language": text(&self.language),
             "tags": tags,
             "validity_days": number(&self.validity),
+            "impact_review": if self.review_weeks.trim() == "0" { json!(false) } else { Value::Null },
+            "impact_review_weeks": if self.review_weeks.trim() == "0" { Value::Null } else { number(&self.review_weeks) },
             "skills": self.skills,
         })
     }

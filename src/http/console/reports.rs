@@ -39,6 +39,7 @@ struct ReportPage {
     bars: Vec<Bar>,
     height: usize,
     problems: Vec<String>,
+    impact: Vec<crate::service::ModuleImpact>,
 }
 
 /// Bars start here and are at most this wide (the chart is 600 wide; labels sit left of it).
@@ -108,6 +109,7 @@ async fn report(State(s): State<AppState>, console: Console, uri: axum::http::Ur
     };
     let report =
         s.service.issuance_report(&user.principal, issuer, from, to, group).await.map_err(|e| console.fail(e))?;
+    let impact = s.service.impact(&user.principal, issuer).await.map_err(|e| console.fail(e))?;
     let bars = bars(&report);
     let height = 20 + bars.len() * ROW;
     let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
@@ -120,6 +122,7 @@ async fn report(State(s): State<AppState>, console: Console, uri: axum::http::Ur
         bars,
         height,
         problems,
+        impact,
     };
     Ok(console.page(status, &page))
 }
