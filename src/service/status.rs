@@ -113,6 +113,20 @@ impl Service {
                 s.credential_id,
                 &json!({"reason": reason}),
             ));
+            // An endorsement says a badge is applied at work: it falls with the badge.
+            if change == StatusChange::Revoke {
+                for e in tx.standing_endorsements_of(s.credential_id).await? {
+                    let why = "the endorsed badge was revoked";
+                    tx.change_status(e, StatusChange::Revoke, Some(why), Some("cascade"), now).await?;
+                    events.push(NewEvent::new(
+                        &crate::domain::audit::Actor::service(),
+                        Some(s.issuer_id),
+                        change.action(),
+                        e,
+                        &json!({"reason": why, "cause": "cascade"}),
+                    ));
+                }
+            }
         }
         tx.audit(events).await?;
         // Certificates resting on these credentials are re-judged (cascade), durably queued.
@@ -162,7 +176,12 @@ impl Service {
                 reply_to: spec.email.clone(),
                 notice: super::mail::compose::Notice::StatusChanged {
                     credential: self.credential_url(s.credential_id),
-                    name: vc["credentialSubject"]["achievement"]["name"].as_str().unwrap_or_default().to_string(),
+                    // A badge's or certificate's achievement, or an endorsement's own name.
+                    name: vc["credentialSubject"]["achievement"]["name"]
+                        .as_str()
+                        .or(vc["name"].as_str())
+                        .unwrap_or_default()
+                        .to_string(),
                     issuer: spec.name().to_string(),
                     change: change.word().into(),
                     reason: reason.map(str::to_string),

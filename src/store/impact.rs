@@ -234,6 +234,21 @@ impl Tx {
         Ok(())
     }
 
+    /// The endorsements of `credential` that are not revoked.
+    pub async fn standing_endorsements_of(&mut self, credential: Uuid) -> StoreResult<Vec<Uuid>> {
+        #[derive(sqlx::FromRow)]
+        struct Id {
+            credential_id: Uuid,
+        }
+        let rows: Vec<Id> = self
+            .fetch_all(
+                "SELECT credential_id FROM credential WHERE endorsed_id = $1 AND revoked_at IS NULL",
+                args![credential],
+            )
+            .await?;
+        Ok(rows.into_iter().map(|r| r.credential_id).collect())
+    }
+
     /// Forgets a learner's reviews with `issuer` (erasure).
     pub async fn delete_reviews(&mut self, issuer: Uuid, identity_type: &str, identity: &str) -> StoreResult<u64> {
         self.execute(

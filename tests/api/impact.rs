@@ -418,7 +418,41 @@ async fn impact_review_expires_cancels_and_stays_private(app: TestApp) {
     assert!(asked.text().await.unwrap().contains("Your manager will be asked"));
     assert_eq!(app.service.review_round().await.unwrap().invited, 1);
     sender.send_mail_round().await.unwrap();
-    assert_eq!(smtp.received().pop().unwrap().to(), "nieuw@firma.example");
+    let invitation = smtp.received().into_iter().rev().find(|m| m.to() == "nieuw@firma.example").unwrap();
+    assert!(invitation.text().contains("Beste Nieuwe Chef,"), "{}", invitation.text());
+
+    let again = form(
+        &app.client,
+        &format!("{}/me/credentials/{c_id}/manager?lang=en", app.base),
+        &format!("csrf={}&email=nog%40firma.example", csrf_of(&page)),
+    )
+    .header("cookie", &other)
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(again.status(), StatusCode::CONFLICT, "one open review per badge");
+
+    // That manager says yes; once C has read it, C's badge is endorsed — and revoking the
+    // badge revokes the endorsement with it.
+    let ok =
+        form(&app.client, &review_link(&invitation), "answer=yes&example=Past+het+dagelijks+toe").send().await.unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    let page = my_page(&app, &other).await;
+    let review = page.split("/me/reviews/").filter_map(|p| p.split('/').next()).last().unwrap().to_string();
+    let seen =
+        form(&app.client, &format!("{}/me/reviews/{review}/seen", app.base), &format!("csrf={}", csrf_of(&page)))
+            .header("cookie", &other)
+            .send()
+            .await
+            .unwrap();
+    assert!(seen.status().is_success() || seen.status().is_redirection());
+    let c_url = answer["credentials"][2]["id"].as_str().unwrap();
+    assert!(badge_html(&app, c_url).await.contains("confirmed by Nieuwe Chef, Firma"));
+    let (s, _) = app.post(&format!("/api/v1/credentials/{c_id}/revoke"), ADMIN, json!({"reason": "fraud"})).await;
+    assert_eq!(s, StatusCode::OK);
+    let endorsement =
+        app.store.query_text("SELECT revocation_reason FROM credential WHERE endorsed_id IS NOT NULL").await.unwrap();
+    assert_eq!(endorsement, ["the endorsed badge was revoked"]);
     let twice = form(
         &app.client,
         &format!("{}/me/credentials/{c_id}/manager?lang=en", app.base),
@@ -428,7 +462,7 @@ async fn impact_review_expires_cancels_and_stays_private(app: TestApp) {
     .send()
     .await
     .unwrap();
-    assert_eq!(twice.status(), StatusCode::CONFLICT, "one open review per badge");
+    assert_eq!(twice.status(), StatusCode::UNPROCESSABLE_ENTITY, "a revoked badge has no review");
 }
 
 /// Migration 0019 rebuilds SQLite's credential table (a CHECK cannot change in place) while
