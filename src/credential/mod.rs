@@ -7,6 +7,7 @@ pub mod certificate;
 pub mod contexts;
 pub mod data_integrity;
 pub mod endorsement;
+pub mod holder;
 pub mod image;
 pub mod issue;
 pub mod jwt;

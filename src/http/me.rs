@@ -200,6 +200,10 @@ async fn hide_or_show(
         "show" => false,
         "correction" => return correction(&s, lang.or(Lang::Nl), &session, &email, id, &body).await,
         "manager" => return ask_manager(&s, lang.or(Lang::Nl), &session, &email, id, &body).await,
+        "wallet" => {
+            let offer = s.service.wallet_offer(&email, id).await?;
+            return Ok(super::pages::wallet_page(lang.or(Lang::Nl), &offer));
+        }
         _ => return Err(ServiceError::NotFound.into()),
     };
     s.service.set_my_page_hidden(&email, id, hidden).await?;

@@ -26,6 +26,7 @@ mod status;
 mod texts;
 mod tokens;
 mod verify;
+mod wallet;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -87,6 +88,7 @@ pub fn routers(service: Service, body_limit: usize, limits: &limits::Limits, met
         .merge(mail::public_router())
         .merge(me::router())
         .merge(impact::public_router())
+        .merge(wallet::router())
         .merge(awards::public_router())
         .merge(status::public_router())
         .merge(verify::router(guards.clone()))

@@ -517,6 +517,30 @@ pub fn me_page(
 }
 
 #[derive(Template)]
+#[template(path = "me_wallet.html")]
+struct WalletPage<'a> {
+    l: Layout,
+    name: &'a str,
+    url: &'a str,
+    qr: String,
+    tx_code: &'a str,
+    expires: String,
+}
+
+/// An offer for the learner's wallet: QR code, link and transaction code.
+pub fn wallet_page(lang: Lang, offer: &crate::service::WalletOffer) -> Response {
+    let t = lang.texts();
+    private(page(&WalletPage {
+        l: Layout::new(lang, t.wallet_title),
+        name: &offer.name,
+        url: &offer.url,
+        qr: super::console::qr_svg(&offer.url),
+        tx_code: &offer.tx_code,
+        expires: t.wallet_expires.replace("{date}", &super::texts::long_date(lang, offer.expires, true)),
+    }))
+}
+
+#[derive(Template)]
 #[template(path = "impact_review.html")]
 struct ReviewForm<'a> {
     l: Layout,

@@ -193,6 +193,14 @@ pub struct Texts {
     pub me_manager_company: &'static str,
     pub me_ask: &'static str,
     pub me_review_requested: &'static str,
+    pub me_to_wallet: &'static str,
+    pub wallet_title: &'static str,
+    pub wallet_intro: &'static str,
+    pub wallet_qr: &'static str,
+    pub wallet_open: &'static str,
+    pub wallet_code: &'static str,
+    pub wallet_expires: &'static str,
+    pub wallet_back: &'static str,
 }
 
 pub static EN: Texts = Texts {
@@ -324,6 +332,14 @@ pub static EN: Texts = Texts {
     me_manager_company: "Company",
     me_ask: "Ask",
     me_review_requested: "Your manager will be asked to look back when the time comes.",
+    me_to_wallet: "Add to wallet",
+    wallet_title: "Add to your wallet",
+    wallet_intro: "Scan this code with a wallet app that supports OpenID for Verifiable Credential Issuance, or open the link on this phone. The wallet then asks for the code below.",
+    wallet_qr: "QR code of the offer for your wallet",
+    wallet_open: "Open in my wallet app",
+    wallet_code: "Code for the wallet:",
+    wallet_expires: "The offer works once, until {date}.",
+    wallet_back: "Back to my badges",
 };
 
 pub static NL: Texts = Texts {
@@ -455,6 +471,14 @@ pub static NL: Texts = Texts {
     me_manager_company: "Bedrijf",
     me_ask: "Vragen",
     me_review_requested: "Je leidinggevende krijgt de vraag om terug te kijken als het zover is.",
+    me_to_wallet: "Toevoegen aan wallet",
+    wallet_title: "Toevoegen aan je wallet",
+    wallet_intro: "Scan deze code met een wallet-app die OpenID for Verifiable Credential Issuance ondersteunt, of open de link op deze telefoon. De wallet vraagt daarna om de code hieronder.",
+    wallet_qr: "QR-code van het aanbod voor je wallet",
+    wallet_open: "Openen in mijn wallet-app",
+    wallet_code: "Code voor de wallet:",
+    wallet_expires: "Het aanbod werkt één keer, tot {date}.",
+    wallet_back: "Terug naar mijn badges",
 };
 
 #[cfg(test)]

@@ -352,7 +352,12 @@ impl Service {
 
     /// The signed credential JSON, byte for byte as issued.
     pub async fn credential_json(&self, id: Uuid) -> ServiceResult<String> {
-        Ok(self.live_credential(id).await?.signed)
+        match self.live_credential(id).await {
+            Ok(row) => Ok(row.signed),
+            // A copy in a learner's wallet is served at its own URL too.
+            Err(ServiceError::NotFound) => self.wallet_copy_json(id).await?.ok_or(ServiceError::NotFound),
+            Err(e) => Err(e),
+        }
     }
 
     /// The credential as JSON and the recipient's name (if the award gave one), for its page.

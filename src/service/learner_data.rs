@@ -97,6 +97,16 @@ impl Service {
                 }));
             }
         }
+        let mut wallet = Vec::new();
+        for c in self.store.wallet_copies(&learner.identity_type, &learner.identity).await? {
+            if scope.contains(&c.issuer_id) {
+                let document: Value = serde_json::from_str(&c.signed).unwrap_or(Value::Null);
+                wallet.push(
+                    json!({"id": self.credential_url(c.credential_id), "original": self.credential_url(c.original_id),
+                                   "holder": c.holder, "issued": rfc3339(c.created_at), "credential": document}),
+                );
+            }
+        }
         for i in &scope {
             for m in self.store.learner_mails(learner, *i).await? {
                 messages.push(json!({"issuer": i, "kind": m.kind, "address": m.address, "state": m.state,
@@ -150,6 +160,7 @@ impl Service {
             "messages": messages,
             "mail_subscriptions": subscriptions,
             "impact_reviews": reviews,
+            "wallet_credentials": wallet,
             "audit_events": audit,
             "processing": processing,
         }))
@@ -189,6 +200,8 @@ impl Service {
             tx.delete_learner_mail(learner, *i).await?;
             // The manager's and the learner's words about the learner.
             tx.delete_reviews(*i, &learner.identity_type, &learner.identity).await?;
+            // Copies in wallets (with the holder's key) and open wallet offers.
+            tx.delete_wallet_data(*i, &learner.identity_type, &learner.identity).await?;
             events.push(NewEvent::new(&who.actor(), Some(*i), "learner.erased", &pseudonym, &json!({})));
         }
         let quoted = serde_json::to_string(&learner.identity).expect("strings serialise");

@@ -27,6 +27,7 @@ mod stacking;
 mod status;
 mod token;
 mod verify;
+mod wallet;
 
 use std::sync::Arc;
 
@@ -62,6 +63,7 @@ pub use progress::LinkOwner;
 pub use stacking::{LineProgress, StackOutcome};
 pub use status::RESERVATION_GRACE;
 pub use token::{NewToken, TokenView};
+pub use wallet::{CONFIGURATION, PRE_AUTHORIZED_GRANT, WalletError, WalletOffer, WalletToken};
 
 use crate::api_token;
 use crate::domain::access::{Denied, Principal, Role};

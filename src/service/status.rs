@@ -86,6 +86,8 @@ impl Service {
         let mut states = Vec::with_capacity(ids.len());
         let mut errors = Vec::new();
         for (i, id) in ids.iter().enumerate() {
+            // A wallet copy shares its original's status: changing one changes the other.
+            let id = &self.wallet_original(*id).await?.unwrap_or(*id);
             match self.store.credential_state(*id).await? {
                 Some(state) => {
                     may_change(who, &state, change, now)?;
@@ -193,6 +195,7 @@ impl Service {
 
     /// A credential's status as its issuer's staff may read it.
     pub async fn credential_status_for(&self, who: &Principal, id: Uuid) -> ServiceResult<Value> {
+        let id = self.wallet_original(id).await?.unwrap_or(id);
         let s = self.store.credential_state(id).await?.ok_or(ServiceError::NotFound)?;
         who.check(s.issuer_id, Action::Read)?;
         self.credential_status(id).await

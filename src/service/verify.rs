@@ -43,8 +43,18 @@ impl Resolver for Service {
         let Some(index) = entry["statusListIndex"].as_str().and_then(|i| i.parse::<i64>().ok()) else {
             return StatusInfo::Mismatch;
         };
+        // A wallet copy carries its original's entry: the same status.
+        let copy_of = match credential_id
+            .strip_prefix(&format!("{}/credentials/", self.base_url))
+            .and_then(|id| id.parse::<Uuid>().ok())
+        {
+            Some(id) => self.wallet_original(id).await.ok().flatten(),
+            None => None,
+        };
         match self.store.credential_at(list, index).await {
-            Ok(Some(c)) if self.credential_url(c.credential_id) == credential_id => {
+            Ok(Some(c))
+                if self.credential_url(c.credential_id) == credential_id || copy_of == Some(c.credential_id) =>
+            {
                 match (c.revoked_at, c.suspended_at) {
                     (Some(_), _) => StatusInfo::Revoked(c.revocation_reason),
                     (None, Some(_)) => StatusInfo::Suspended(c.suspension_reason),
@@ -87,8 +97,8 @@ impl Service {
             return Report::new(vec![format, unchecked], None, false);
         };
         let refused = |check: Check, unavailable: bool| Report::new(vec![format.clone(), check], None, unavailable);
-        match self.live_credential(id).await {
-            Ok(row) => match serde_json::from_str(&row.signed) {
+        match self.credential_json(id).await {
+            Ok(signed) => match serde_json::from_str(&signed) {
                 Ok(doc) => self.verify(Input::Json(doc), recipient).await,
                 Err(_) => refused(Check::new("format", false, "the stored credential is unreadable"), false),
             },

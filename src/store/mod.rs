@@ -26,6 +26,7 @@ mod skill;
 mod stack;
 mod status;
 mod token;
+mod wallet;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -59,6 +60,7 @@ pub use stack::{
 };
 pub use status::{CredentialState, SignedList, StatusChange, StatusListRow};
 pub use token::{TokenInfo, TokenRow};
+pub use wallet::{NewWalletCopy, OfferRow, WalletCopyRow};
 
 /// Why a storage call failed. Handlers never see `sqlx::Error`.
 #[derive(Debug, thiserror::Error)]

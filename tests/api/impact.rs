@@ -22,13 +22,13 @@ fn review_link(m: &Received) -> String {
     text[start..].split_whitespace().next().unwrap().to_string()
 }
 
-fn form(client: &reqwest::Client, url: &str, body: &str) -> reqwest::RequestBuilder {
+pub fn form(client: &reqwest::Client, url: &str, body: &str) -> reqwest::RequestBuilder {
     client.post(url).header("content-type", "application/x-www-form-urlencoded").body(body.to_string())
 }
 
 /// Signs the learner in through a mailed link; returns a client without redirects and the
 /// session cookie.
-async fn learner_session(
+pub async fn learner_session(
     app: &TestApp,
     smtp: &SmtpServer,
     sender: &metrobadge::service::Service,
@@ -44,7 +44,7 @@ async fn learner_session(
     signed_in.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string()
 }
 
-async fn my_page(app: &TestApp, session: &str) -> String {
+pub async fn my_page(app: &TestApp, session: &str) -> String {
     app.client
         .get(format!("{}/me?lang=en", app.base))
         .header("cookie", session)
@@ -56,7 +56,7 @@ async fn my_page(app: &TestApp, session: &str) -> String {
         .unwrap()
 }
 
-fn csrf_of(page: &str) -> String {
+pub fn csrf_of(page: &str) -> String {
     page.split("name=\"csrf\" value=\"")
         .nth(1)
         .unwrap_or_else(|| panic!("no form in {page}"))

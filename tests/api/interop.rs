@@ -22,7 +22,7 @@ pub fn interop_dir() -> PathBuf {
 pub fn ensure_npm() {
     static DONE: Mutex<bool> = Mutex::new(false);
     let mut done = DONE.lock().unwrap_or_else(|p| p.into_inner());
-    let installed = ["@digitalbazaar/vc", "playwright-core", "axe-core", "jsqr", "pngjs"]
+    let installed = ["@digitalbazaar/vc", "playwright-core", "axe-core", "jsqr", "pngjs", "@openid4vc/openid4vci"]
         .iter()
         .all(|p| interop_dir().join("node_modules").join(p).exists());
     if *done || installed {

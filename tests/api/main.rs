@@ -24,3 +24,4 @@ mod stacking;
 mod status;
 mod trust;
 mod verify;
+mod wallet;

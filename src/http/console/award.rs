@@ -392,7 +392,7 @@ async fn award_sheet(
 }
 
 /// A QR code as inline SVG (drawn by us from a URL we made: nothing foreign in it).
-pub(super) fn qr_svg(url: &str) -> String {
+pub(crate) fn qr_svg(url: &str) -> String {
     match qrcode::QrCode::new(url.as_bytes()) {
         Ok(code) => code.render::<qrcode::render::svg::Color>().min_dimensions(200, 200).quiet_zone(true).build(),
         Err(_) => String::new(),

@@ -11,6 +11,7 @@
 
 mod audit;
 mod award;
+pub(crate) use award::qr_svg;
 mod credentials;
 mod groups;
 mod learners;
