@@ -138,6 +138,10 @@ async fn credential(
         if let Some(badge) = s.service.endorsed_by(id).await? {
             return Ok(Redirect::to(&format!("{}#applied", s.service.credential_url(badge))).into_response());
         }
+        // A wallet's copy is shown on its original's page.
+        if let Some(original) = s.service.wallet_copy_of(id).await? {
+            return Ok(Redirect::to(&s.service.credential_url(original)).into_response());
+        }
         let (vc, name) = s.service.credential_for_page(id).await?;
         // The holder hid the page; the JSON, the OB 2.0 assertion and verification stay.
         if s.service.page_hidden(id).await? {

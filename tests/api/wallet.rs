@@ -123,6 +123,11 @@ async fn wallet_takes_a_badge_with_openid4vci(app: TestApp) {
     let (s, served) = app.get(&format!("/credentials/{copy_id}"), None).await;
     assert_eq!((s, numbers_as_doubles(&served)), (StatusCode::OK, numbers_as_doubles(&vc)), "served at its own URL");
 
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let page = browser.get(&copy_url).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::SEE_OTHER, "its page is the original's");
+    assert_eq!(page.headers()["location"], badge.as_str());
+
     // Our verifier and the reference stack accept it.
     let (s, report) = app.call(reqwest::Method::POST, "/verify", None, Some(json!({"credential": vc}))).await;
     assert_eq!((s, &report["verified"]), (StatusCode::OK, &json!(true)), "{report}");

@@ -460,7 +460,7 @@ const EN: MailTexts = MailTexts {
     correction_body: "{learner} asks {issuer} to correct the credential “{name}” issued to them. Their words:",
     why_correction: "You receive this e-mail because {learner} used the correction request on their metrobadge \
                      page. Reply to answer them; correct the credential by revoking it and awarding it again.",
-    all_badges: "All your badges from every training provider, in one place:",
+    all_badges: "All your badges from every training provider, in one place — from there you can also add them to a wallet app:",
     unsubscribe: "No more e-mail from {issuer}",
     review_subject: "Is {learner} applying “{name}” at work?",
     review_reminder_subject: "Reminder: is {learner} applying “{name}” at work?",
@@ -535,7 +535,7 @@ const NL: MailTexts = MailTexts {
     why_correction: "Je ontvangt deze e-mail omdat {learner} op de eigen metrobadge-pagina om een correctie \
                      vroeg. Beantwoord deze e-mail om te reageren; corrigeer het bewijs door het in te trekken en \
                      opnieuw uit te reiken.",
-    all_badges: "Al je badges van alle opleiders op één plek:",
+    all_badges: "Al je badges van alle opleiders op één plek — van daaruit zet je ze ook in een wallet-app:",
     unsubscribe: "Geen e-mail meer van {issuer}",
     review_subject: "Past {learner} ‘{name}’ toe in het werk?",
     review_reminder_subject: "Herinnering: past {learner} ‘{name}’ toe in het werk?",
