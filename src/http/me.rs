@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::console::Fields;
 use super::extract::ApiPath;
-use super::pages::{MeItem, MeReview, me_link_page, me_page, me_sign_in_page};
+use super::pages::{MeContent, MeItem, MeReview, me_link_page, me_page, me_sign_in_page};
 use super::texts::{Lang, Preferred, long_date};
 use super::{ApiResult, AppState};
 use crate::service::{Service, ServiceError};
@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/me/sign-out", post(sign_out))
         .route("/me/credentials/{id}/{choice}", post(hide_or_show))
         .route("/me/reviews/{id}/seen", post(review_seen))
+        .route("/me/addresses", post(add_address))
         .route("/me/export.zip", get(export))
 }
 
@@ -121,7 +122,8 @@ async fn my_page(s: &AppState, lang: Lang, session: &str, email: &str, notice: O
             }
         })
         .collect();
-    Ok(me_page(lang, notice, email, &Service::learner_form_token(session), items, reviews))
+    let addresses = s.service.learner_addresses(email).await?;
+    Ok(me_page(lang, notice, email, &Service::learner_form_token(session), MeContent { items, reviews, addresses }))
 }
 
 async fn ask_link(State(s): State<AppState>, lang: Preferred, body: Bytes) -> ApiResult<Response> {
@@ -227,6 +229,30 @@ async fn correction(
         Err(ServiceError::Invalid(e)) => {
             let notice = e.0.first().map(|f| f.message.clone());
             let mut r = my_page(s, lang, session, email, notice).await?;
+            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(r)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The learner adds a further address: a confirmation link goes there.
+async fn add_address(
+    State(s): State<AppState>,
+    lang: Preferred,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let (session, email) = match checked(&s, &headers, &body).await {
+        Ok(v) => v,
+        Err(r) => return Ok(r),
+    };
+    let lang = lang.or(Lang::Nl);
+    match s.service.add_learner_address(&email, &form_field(&body, "address"), lang).await {
+        Ok(()) => my_page(&s, lang, &session, &email, Some(lang.texts().me_address_sent.into())).await,
+        Err(ServiceError::Invalid(e)) => {
+            let notice = e.0.first().map(|f| f.message.clone());
+            let mut r = my_page(&s, lang, &session, &email, notice).await?;
             *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(r)
         }

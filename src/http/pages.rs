@@ -502,18 +502,29 @@ struct MePage<'a> {
     csrf: &'a str,
     items: Vec<MeItem>,
     reviews: Vec<MeReview>,
+    addresses: Vec<String>,
 }
 
-/// The learner's own page: every credential of their address and their managers' reviews.
-pub fn me_page(
-    lang: Lang,
-    notice: Option<String>,
-    email: &str,
-    csrf: &str,
-    items: Vec<MeItem>,
-    reviews: Vec<MeReview>,
-) -> Response {
-    private(page(&MePage { l: Layout::new(lang, lang.texts().me_title), notice, email, csrf, items, reviews }))
+/// What the learner's own page lists.
+pub struct MeContent {
+    pub items: Vec<MeItem>,
+    pub reviews: Vec<MeReview>,
+    /// Every address of the learner's account, the one they signed up with first.
+    pub addresses: Vec<String>,
+}
+
+/// The learner's own page: every credential of their addresses and their managers' reviews.
+pub fn me_page(lang: Lang, notice: Option<String>, email: &str, csrf: &str, content: MeContent) -> Response {
+    let MeContent { items, reviews, addresses } = content;
+    private(page(&MePage {
+        l: Layout::new(lang, lang.texts().me_title),
+        notice,
+        email,
+        csrf,
+        items,
+        reviews,
+        addresses,
+    }))
 }
 
 #[derive(Template)]

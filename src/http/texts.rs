@@ -201,6 +201,10 @@ pub struct Texts {
     pub wallet_code: &'static str,
     pub wallet_expires: &'static str,
     pub wallet_back: &'static str,
+    pub me_addresses: &'static str,
+    pub me_add_address: &'static str,
+    pub me_add_send: &'static str,
+    pub me_address_sent: &'static str,
 }
 
 pub static EN: Texts = Texts {
@@ -340,6 +344,10 @@ pub static EN: Texts = Texts {
     wallet_code: "Code for the wallet:",
     wallet_expires: "The offer works once, until {date}.",
     wallet_back: "Back to my badges",
+    me_addresses: "Your addresses",
+    me_add_address: "Add another address of yours (work or private)",
+    me_add_send: "Send a confirmation link",
+    me_address_sent: "A confirmation link is on its way to that address. It works once, for 15 minutes; afterwards its badges show here too.",
 };
 
 pub static NL: Texts = Texts {
@@ -479,6 +487,10 @@ pub static NL: Texts = Texts {
     wallet_code: "Code voor de wallet:",
     wallet_expires: "Het aanbod werkt één keer, tot {date}.",
     wallet_back: "Terug naar mijn badges",
+    me_addresses: "Je adressen",
+    me_add_address: "Voeg nog een adres van jezelf toe (werk of privé)",
+    me_add_send: "Stuur een bevestigingslink",
+    me_address_sent: "Er is een bevestigingslink naar dat adres onderweg. Hij werkt één keer, 15 minuten; daarna staan de badges van dat adres hier ook.",
 };
 
 #[cfg(test)]

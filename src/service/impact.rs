@@ -329,7 +329,11 @@ impl Service {
 
     /// The learner's reviews (signed in with `identity`), newest first.
     pub async fn my_reviews(&self, identity: &str) -> ServiceResult<Vec<ReviewView>> {
-        let rows = self.store.learner_reviews("emailAddress", identity).await?;
+        let mut rows = Vec::new();
+        for address in self.learner_addresses(identity).await? {
+            rows.extend(self.store.learner_reviews("emailAddress", &address).await?);
+        }
+        rows.sort_by(|a, b| (b.created_at, b.review_id).cmp(&(a.created_at, a.review_id)));
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let name = match self.store.credential(r.credential_id).await? {
@@ -354,9 +358,10 @@ impl Service {
             comment.map(str::trim).filter(|s| !s.is_empty()).map(|s| c.text("comment", s, impact::ANSWER_MAX));
         c.finish()?;
         let r = self.store.review(review).await?.ok_or(ServiceError::NotFound)?;
-        if r.identity_type != "emailAddress" || r.identity != identity {
+        if !self.learner_owns(identity, &r.identity_type, &r.identity).await? {
             return Err(ServiceError::NotFound);
         }
+        let identity = r.identity.as_str();
         // Everything signing needs, read before the transaction.
         let signer = if r.answer.as_deref() == Some("yes") && r.endorsement_id.is_none() {
             let spec = self.issuer_spec(r.issuer_id).await?;
@@ -465,9 +470,10 @@ impl Service {
     ) -> ServiceResult<()> {
         let manager = manager.parse()?;
         let c = self.store.credential(credential).await?.ok_or(ServiceError::NotFound)?;
-        if c.identity_type != "emailAddress" || c.identity != identity || c.signed.is_empty() {
+        if !self.learner_owns(identity, &c.identity_type, &c.identity).await? || c.signed.is_empty() {
             return Err(ServiceError::NotFound);
         }
+        let identity = c.identity.as_str();
         let (Some(module), Some(version)) = (c.nanomodule_id, c.nanomodule_version) else {
             return Err(crate::domain::validate::Invalid::one(
                 "credential",

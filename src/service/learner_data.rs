@@ -97,6 +97,13 @@ impl Service {
                 }));
             }
         }
+        // The addresses the learner joined on their own page (one account, several addresses).
+        let addresses = if learner.identity_type == "emailAddress" {
+            let account = self.store.account_of(&learner.identity).await?;
+            self.learner_addresses(&account).await?
+        } else {
+            vec![]
+        };
         let mut wallet = Vec::new();
         for c in self.store.wallet_copies(&learner.identity_type, &learner.identity).await? {
             if scope.contains(&c.issuer_id) {
@@ -161,6 +168,7 @@ impl Service {
             "mail_subscriptions": subscriptions,
             "impact_reviews": reviews,
             "wallet_credentials": wallet,
+            "learner_addresses": addresses,
             "audit_events": audit,
             "processing": processing,
         }))
@@ -209,6 +217,7 @@ impl Service {
         if everywhere {
             tx.delete_learner_jobs(learner).await?;
             tx.delete_learner_logins(&learner.identity).await?;
+            tx.delete_learner_addresses(&learner.identity).await?;
         } else {
             // Other issuers still hold the learner: certificates resting on what was revoked
             // are re-judged.

@@ -13,6 +13,11 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::console::{digest, secret};
+
+/// An address in the audit trail only as its digest (the trail keeps no personal data).
+fn digest_hex(address: &str) -> String {
+    hex::encode(Sha256::digest(address.as_bytes()))
+}
 use super::mail::Outgoing;
 use super::mail::compose::Notice;
 use super::{Service, ServiceError, ServiceResult};
@@ -54,7 +59,8 @@ impl Service {
         let email = c.email("email", email).to_lowercase();
         c.finish()?;
         let now = self.now();
-        if self.store.my_credentials(&email).await?.is_empty()
+        let account = self.store.account_of(&email).await?;
+        if self.my_rows(&account).await?.is_empty()
             || self.store.learner_logins_since(&email, now - SIGN_IN_VALID).await? >= LINKS_PER_WINDOW
         {
             return Ok(());
@@ -63,7 +69,7 @@ impl Service {
         let expires_at = now + SIGN_IN_VALID;
         let keys = self.mail_keys().await?;
         let mut tx = self.store.begin().await?;
-        tx.insert_learner_login(digest(&token), &email, now, expires_at).await?;
+        tx.insert_learner_login(digest(&token), &email, None, now, expires_at).await?;
         let mail = Outgoing {
             issuer: None,
             to: email.clone(),
@@ -92,8 +98,25 @@ impl Service {
         let now = self.now();
         let session = secret("mbs_");
         let mut tx = self.store.begin().await?;
-        let identity = tx.take_learner_login(digest(token), now).await?.ok_or(ServiceError::NotFound)?;
-        tx.insert_learner_session(digest(&session), &identity, now, now + SESSION_VALID).await?;
+        let taken = tx.take_learner_login(digest(token), now).await?.ok_or(ServiceError::NotFound)?;
+        if let Some(account) = &taken.joins {
+            // A further address, confirmed by its own link: it (and what was joined to it)
+            // now belongs to the account that asked.
+            tx.join_address(&taken.identity, account, now).await?;
+            tx.audit(vec![NewEvent::new(
+                &Self::learner_actor(),
+                None,
+                "learner.address_joined",
+                digest_hex(account),
+                &json!({}),
+            )])
+            .await?;
+        }
+        tx.commit().await?;
+        // Sessions belong to the account, whichever of its addresses signed in.
+        let account = self.store.account_of(taken.joins.as_deref().unwrap_or(&taken.identity)).await?;
+        let mut tx = self.store.begin().await?;
+        tx.insert_learner_session(digest(&session), &account, now, now + SESSION_VALID).await?;
         tx.commit().await?;
         Ok(session)
     }
@@ -117,7 +140,7 @@ impl Service {
 
     /// Every credential awarded to the learner's address, by any issuer, newest first.
     pub async fn my_credentials(&self, identity: &str) -> ServiceResult<Vec<MyCredential>> {
-        let rows = self.store.my_credentials(identity).await?;
+        let rows = self.my_rows(identity).await?;
         Ok(rows
             .into_iter()
             .filter_map(|r| {
@@ -150,8 +173,11 @@ impl Service {
     /// another's credential is not found. Audited without the learner's address.
     pub async fn set_my_page_hidden(&self, identity: &str, credential: Uuid, hidden: bool) -> ServiceResult<()> {
         let row = self.store.credential(credential).await?.ok_or(ServiceError::NotFound)?;
+        if !self.learner_owns(identity, &row.identity_type, &row.identity).await? {
+            return Err(ServiceError::NotFound);
+        }
         let mut tx = self.store.begin().await?;
-        if tx.set_page_hidden(credential, identity, hidden.then(|| self.now())).await? == 0 {
+        if tx.set_page_hidden(credential, &row.identity, hidden.then(|| self.now())).await? == 0 {
             return Err(ServiceError::NotFound);
         }
         let action = if hidden { "credential.page_hidden" } else { "credential.page_shown" };
@@ -165,9 +191,11 @@ impl Service {
     /// address (replies go to the learner), audited without the words.
     pub async fn ask_correction(&self, identity: &str, credential: Uuid, message: &str) -> ServiceResult<String> {
         let row = self.store.credential(credential).await?.ok_or(ServiceError::NotFound)?;
-        if row.identity_type != "emailAddress" || row.identity != identity || row.signed.is_empty() {
+        if !self.learner_owns(identity, &row.identity_type, &row.identity).await? || row.signed.is_empty() {
             return Err(ServiceError::NotFound);
         }
+        // Replies go to the address the credential was awarded to.
+        let identity = row.identity.as_str();
         let mut c = Checker::default();
         let message = c.text("message", message, 2000);
         c.finish()?;
@@ -218,7 +246,67 @@ impl Service {
 
     /// The signed documents of every credential of the learner's address (their download).
     pub async fn my_signed_credentials(&self, identity: &str) -> ServiceResult<Vec<(Uuid, String, String)>> {
-        Ok(self.store.my_credentials(identity).await?.into_iter().map(|r| (r.credential_id, r.signed, r.jwt)).collect())
+        Ok(self.my_rows(identity).await?.into_iter().map(|r| (r.credential_id, r.signed, r.jwt)).collect())
+    }
+
+    /// Every address of a learner's account: the account's own first.
+    pub async fn learner_addresses(&self, account: &str) -> ServiceResult<Vec<String>> {
+        let mut all = vec![account.to_string()];
+        all.extend(self.store.joined_addresses(account).await?);
+        Ok(all)
+    }
+
+    /// Whether a credential's recipient is one of the account's addresses.
+    pub(super) async fn learner_owns(&self, account: &str, identity_type: &str, identity: &str) -> ServiceResult<bool> {
+        Ok(identity_type == "emailAddress" && self.learner_addresses(account).await?.iter().any(|a| a == identity))
+    }
+
+    /// The credential rows of every address of the account, newest first.
+    async fn my_rows(&self, account: &str) -> ServiceResult<Vec<crate::store::MyCredentialRow>> {
+        let mut rows = Vec::new();
+        for address in self.learner_addresses(account).await? {
+            rows.extend(self.store.my_credentials(&address).await?);
+        }
+        rows.sort_by(|a, b| (b.created_at, b.credential_id).cmp(&(a.created_at, a.credential_id)));
+        Ok(rows)
+    }
+
+    /// Mails a confirmation link to a further address of the signed-in learner; once opened,
+    /// badges sent to it show on the same page. Says nothing about the address either way.
+    pub async fn add_learner_address(&self, account: &str, address: &str, lang: Lang) -> ServiceResult<()> {
+        let mut c = Checker::default();
+        let address = c.email("address", address).to_lowercase();
+        c.finish()?;
+        let now = self.now();
+        if self.learner_addresses(account).await?.contains(&address)
+            || self.store.learner_logins_since(&address, now - SIGN_IN_VALID).await? >= LINKS_PER_WINDOW
+        {
+            return Ok(());
+        }
+        let token = secret("mbl_");
+        let expires_at = now + SIGN_IN_VALID;
+        let keys = self.mail_keys().await?;
+        let mut tx = self.store.begin().await?;
+        tx.insert_learner_login(digest(&token), &address, Some(account), now, expires_at).await?;
+        let mail = Outgoing {
+            issuer: None,
+            to: address.clone(),
+            to_name: None,
+            lang,
+            learner: None,
+            subject_id: None,
+            from_name: None,
+            reply_to: None,
+            notice: Notice::ConfirmAddress {
+                url: format!("{}/me/link/{token}", self.base_url),
+                account: account.to_string(),
+                expires: crate::domain::time::rfc3339(expires_at),
+            },
+        };
+        self.queue_mail(&mut tx, &keys, vec![mail]).await?;
+        tx.commit().await?;
+        self.wake_mail();
+        Ok(())
     }
 
     /// Whether the holder hid the credential's public page.

@@ -148,9 +148,10 @@ impl Service {
     /// An offer for one of the signed-in learner's credentials that still stands.
     pub async fn wallet_offer(&self, identity: &str, credential: Uuid) -> ServiceResult<WalletOffer> {
         let row = self.live_credential(credential).await?;
-        if row.identity_type != "emailAddress" || row.identity != identity {
+        if !self.learner_owns(identity, &row.identity_type, &row.identity).await? {
             return Err(ServiceError::NotFound);
         }
+        let identity = row.identity.as_str();
         let state = self.store.credential_state(credential).await?.ok_or(ServiceError::NotFound)?;
         if state.revoked_at.is_some() {
             return Err(crate::domain::validate::Invalid::one(

@@ -24,6 +24,24 @@ struct Identity {
     identity: String,
 }
 
+/// A used sign-in link: the address it was sent to, and the account it joins that address to
+/// (for a further address).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TakenLogin {
+    pub identity: String,
+    pub joins: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Account {
+    account: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct Address {
+    address: String,
+}
+
 #[derive(sqlx::FromRow)]
 struct Count {
     n: i64,
@@ -35,31 +53,49 @@ struct Hidden {
 }
 
 impl Tx {
+    /// A one-time link for `identity`; `joins`: the account a further address is confirmed for.
     pub async fn insert_learner_login(
         &mut self,
         hash: Vec<u8>,
         identity: &str,
+        joins: Option<&str>,
         now: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> StoreResult<()> {
         self.execute(
-            "INSERT INTO learner_login (token_hash, identity, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-            args![hash, identity, now, expires_at],
+            "INSERT INTO learner_login (token_hash, identity, joins, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+            args![hash, identity, joins.map(str::to_string), now, expires_at],
         )
         .await?;
         Ok(())
     }
 
     /// Uses up a sign-in link that is still open; returns whose it was.
-    pub async fn take_learner_login(&mut self, hash: Vec<u8>, now: OffsetDateTime) -> StoreResult<Option<String>> {
-        let row: Option<Identity> = self
-            .fetch_optional(
-                "UPDATE learner_login SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 \
-                 RETURNING identity",
-                args![hash, now],
-            )
-            .await?;
-        Ok(row.map(|r| r.identity))
+    pub async fn take_learner_login(&mut self, hash: Vec<u8>, now: OffsetDateTime) -> StoreResult<Option<TakenLogin>> {
+        self.fetch_optional(
+            "UPDATE learner_login SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 \
+             RETURNING identity, joins",
+            args![hash, now],
+        )
+        .await
+    }
+
+    /// Joins `address` (and every address that was joined to it) to `account`.
+    pub async fn join_address(&mut self, address: &str, account: &str, now: OffsetDateTime) -> StoreResult<()> {
+        self.execute("UPDATE learner_address SET account = $2 WHERE account = $1", args![address, account]).await?;
+        self.execute("DELETE FROM learner_address WHERE address = $1", args![address]).await?;
+        self.execute(
+            "INSERT INTO learner_address (address, account, confirmed_at) VALUES ($1, $2, $3)",
+            args![address, account, now],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Forgets an address's links to an account, either way (erasure).
+    pub async fn delete_learner_addresses(&mut self, address: &str) -> StoreResult<()> {
+        self.execute("DELETE FROM learner_address WHERE address = $1 OR account = $1", args![address]).await?;
+        Ok(())
     }
 
     pub async fn insert_learner_session(
@@ -101,6 +137,24 @@ impl Tx {
 }
 
 impl Store {
+    /// The account an address belongs to (itself when it was never joined to another).
+    pub async fn account_of(&self, address: &str) -> StoreResult<String> {
+        let row: Option<Account> = self
+            .clone()
+            .fetch_optional("SELECT account FROM learner_address WHERE address = $1", args![address])
+            .await?;
+        Ok(row.map(|r| r.account).unwrap_or_else(|| address.to_string()))
+    }
+
+    /// The addresses joined to `account` (without the account's own).
+    pub async fn joined_addresses(&self, account: &str) -> StoreResult<Vec<String>> {
+        let rows: Vec<Address> = self
+            .clone()
+            .fetch_all("SELECT address FROM learner_address WHERE account = $1 ORDER BY confirmed_at", args![account])
+            .await?;
+        Ok(rows.into_iter().map(|r| r.address).collect())
+    }
+
     /// Sign-in links sent to `identity` since `since` (a limit per address).
     pub async fn learner_logins_since(&self, identity: &str, since: OffsetDateTime) -> StoreResult<i64> {
         let c: Option<Count> = self

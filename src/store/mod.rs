@@ -46,7 +46,7 @@ pub use issuer::IssuerRow;
 pub use key::{KeyRow, PublicKeyRow, SealedRow};
 pub use learner::{AuditRef, EnrolmentInfo, LearnerCredentialRow, LearnerLinkRow};
 pub use mail::{ClaimedMail, MailCount, MailRow, NewMail, RecipientRow};
-pub use me::MyCredentialRow;
+pub use me::{MyCredentialRow, TakenLogin};
 pub use member::MemberRow;
 pub use metro::{HolderCredential, MetroLineRow};
 pub use nanomodule::NanomoduleVersionRow;

@@ -23,6 +23,7 @@ both!(
     mail_dkim_signature_verifies,
     mail_certificate_earned_and_cascade,
     me_learner_sees_all_badges_and_hides_a_page,
+    me_further_addresses_meet_on_one_page,
 );
 
 fn smtp_dir() -> PathBuf {
@@ -638,4 +639,65 @@ async fn me_learner_sees_all_badges_and_hides_a_page(app: TestApp) {
         ask("ann@example.nl").await.unwrap();
     }
     assert_eq!(sender.send_mail_round().await.unwrap().sent, 2, "two more make three in the window");
+}
+
+/// A learner joins a private address to the work address they signed in with: after the
+/// confirmation link (mailed to the new address) both addresses' badges are on one page, and
+/// signing in with either shows the same page.
+async fn me_further_addresses_meet_on_one_page(app: TestApp) {
+    let smtp = SmtpServer::start();
+    let sender = app.service.clone().with_mailer(smtp.mailer());
+    let (_, nm) = module(&app, None).await;
+    let other = app.issuer("Zorgacademie").await;
+    let nm2 = app.module(&other, "Tillen zonder klachten").await;
+    award(&app, &nm, json!([{"identity": "ann@werk.example"}])).await;
+    award(&app, &nm2, json!([{"identity": "ann@prive.example"}, {"identity": "eve@example.nl"}])).await;
+    let session = crate::impact::learner_session(&app, &smtp, &sender, "ann@werk.example").await;
+    let page = crate::impact::my_page(&app, &session).await;
+    assert!(page.contains("Smeren") && !page.contains("Tillen zonder klachten"));
+
+    // Adding the private address mails a link there; nothing changes until it is opened.
+    let csrf = crate::impact::csrf_of(&page);
+    let add = |address: &str| {
+        crate::impact::form(
+            &app.client,
+            &format!("{}/me/addresses?lang=en", app.base),
+            &format!("csrf={csrf}&address={address}"),
+        )
+        .header("cookie", &session)
+        .send()
+    };
+    let r = add("not-an-address").await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let r = add("Ann%40Prive.example").await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("A confirmation link is on its way"));
+    assert!(!crate::impact::my_page(&app, &session).await.contains("Tillen zonder klachten"));
+    sender.send_mail_round().await.unwrap();
+    let mail = smtp.received().into_iter().rev().find(|m| m.to() == "ann@prive.example").unwrap();
+    assert_eq!(mail.subject(), "Confirm this address for your badges", "in the language of the page");
+    assert!(mail.text().contains("ann@werk.example"), "{}", mail.text());
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let confirmed = browser.post(sign_in_link(&mail)).send().await.unwrap();
+    assert_eq!(confirmed.status(), StatusCode::SEE_OTHER);
+    let second = confirmed.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+
+    // Both addresses' badges on one page, from either session; nobody else's.
+    for s in [&session, &second] {
+        let page = crate::impact::my_page(&app, s).await;
+        assert!(page.contains("Smeren") && page.contains("Tillen zonder klachten"), "{page}");
+        assert!(page.contains("ann@prive.example") && page.contains("ann@werk.example"));
+    }
+    // Signing in with the private address later shows the same page.
+    let third = crate::impact::learner_session(&app, &smtp, &sender, "ann@prive.example").await;
+    let page = crate::impact::my_page(&app, &third).await;
+    assert!(page.contains("Smeren") && page.contains("Tillen zonder klachten"));
+    assert!(!page.contains("eve@example.nl"));
+    // The download holds both.
+    let zip = browser.get(format!("{}/me/export.zip", app.base)).header("cookie", &third).send().await.unwrap();
+    let archive = zip::ZipArchive::new(std::io::Cursor::new(zip.bytes().await.unwrap().to_vec())).unwrap();
+    assert_eq!(archive.len(), 4);
+    // The issuer's export of the learner names the joined addresses.
+    let (_, export) = app.post("/api/v1/learners/export", ADMIN, json!({"identity": "ann@werk.example"})).await;
+    assert_eq!(export["learner_addresses"], json!(["ann@werk.example", "ann@prive.example"]), "{export}");
 }

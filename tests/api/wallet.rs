@@ -16,16 +16,16 @@ use crate::mail::{SmtpServer, award};
 
 both!(wallet_takes_a_badge_with_openid4vci, wallet_codes_are_single_use_and_guarded);
 
-/// Runs the npm wallet; `Ok(output)` when it received a credential.
-fn wallet(offer: &str, tx_code: &str, extra: &[&str]) -> Result<Value, String> {
-    ensure_npm();
-    let out = Command::new("node")
-        .arg(interop_dir().join("wallet.mjs"))
-        .arg(offer)
-        .arg(tx_code)
-        .args(extra)
-        .output()
-        .expect("node is installed");
+/// Runs the npm wallet; `Ok(output)` when it received a credential. On the blocking pool: the
+/// wallet talks to the server this test's runtime serves, which must keep running meanwhile.
+async fn wallet(offer: &str, tx_code: &str, extra: &[&str]) -> Result<Value, String> {
+    let args: Vec<String> = [offer, tx_code].iter().chain(extra).map(|s| s.to_string()).collect();
+    let out = tokio::task::spawn_blocking(move || {
+        ensure_npm();
+        Command::new("node").arg(interop_dir().join("wallet.mjs")).args(&args).output().expect("node is installed")
+    })
+    .await
+    .unwrap();
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).to_string());
     }
@@ -101,7 +101,7 @@ async fn wallet_takes_a_badge_with_openid4vci(app: TestApp) {
     assert!(html.contains("<svg") && html.contains("aria-label=\"QR code of the offer for your wallet\""), "{html}");
 
     // The wallet library takes it, proving possession of its own key.
-    let got = wallet(&url, &tx, &[]).unwrap_or_else(|e| panic!("the wallet failed: {e}"));
+    let got = wallet(&url, &tx, &[]).await.unwrap_or_else(|e| panic!("the wallet failed: {e}"));
     assert_eq!(got["format"], "ldp_vc");
     let vc = got["response"]["credentials"][0]["credential"].clone();
     let x =
@@ -137,7 +137,7 @@ async fn wallet_takes_a_badge_with_openid4vci(app: TestApp) {
     assert!(results[0].1, "reference stack: {results:?}");
 
     // The offer worked once.
-    let again = wallet(&url, &tx, &[]);
+    let again = wallet(&url, &tx, &[]).await;
     assert!(again.is_err(), "a used offer is refused");
     assert!(again.unwrap_err().contains("invalid_grant"));
 
@@ -297,6 +297,6 @@ async fn wallet_codes_are_single_use_and_guarded(app: TestApp) {
 
     // The library's own run without a proof gets the original too.
     let (url, tx, _) = offer(&app, &session, &bo).await;
-    let got = wallet(&url, &tx, &["--no-proof"]).unwrap_or_else(|e| panic!("{e}"));
+    let got = wallet(&url, &tx, &["--no-proof"]).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(numbers_as_doubles(&got["response"]["credentials"][0]["credential"]), numbers_as_doubles(&original));
 }

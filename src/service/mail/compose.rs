@@ -53,6 +53,12 @@ pub enum Notice {
         url: String,
         expires: String,
     },
+    /// A learner adds a further address to their page: the link confirms it.
+    ConfirmAddress {
+        url: String,
+        account: String,
+        expires: String,
+    },
     /// A learner asks the issuer to correct one of their credentials (to the issuer's address).
     CorrectionRequest {
         credential: String,
@@ -89,6 +95,7 @@ impl Notice {
             Notice::ConsoleInvitation { reset: false, .. } => "console_invitation",
             Notice::ConsoleInvitation { reset: true, .. } => "console_reset",
             Notice::SignInLink { .. } => "learner_sign_in",
+            Notice::ConfirmAddress { .. } => "learner_address",
             Notice::CorrectionRequest { .. } => "correction_request",
             Notice::ImpactReviewInvitation { reminder: false, .. } => "impact_review_invitation",
             Notice::ImpactReviewInvitation { reminder: true, .. } => "impact_review_reminder",
@@ -104,6 +111,7 @@ impl Notice {
             Notice::StatusChanged { .. }
                 | Notice::ConsoleInvitation { .. }
                 | Notice::SignInLink { .. }
+                | Notice::ConfirmAddress { .. }
                 | Notice::CorrectionRequest { .. }
                 | Notice::ImpactReviewInvitation { .. }
         )
@@ -280,6 +288,22 @@ pub fn compose(lang: Lang, to_name: Option<&str>, notice: &Notice, unsubscribe: 
             body.paragraphs.push(t.not_you.to_string());
             body.why = t.why_sign_in.to_string();
         }
+        Notice::ConfirmAddress { url, account, expires } => {
+            let date = crate::domain::time::parse_rfc3339(expires)
+                .map(|d| long_date(lang, d, true))
+                .unwrap_or_else(|| expires.clone());
+            let v = [("date", date.as_str()), ("account", account.as_str())];
+            body.subject = t.address_subject.to_string();
+            body.heading = body.subject.clone();
+            body.paragraphs.push(fill(t.address_body, &v));
+            body.actions.push(Action {
+                label: t.address_button.into(),
+                url: url.clone(),
+                note: Some(fill(t.expires, &v)),
+            });
+            body.paragraphs.push(t.not_you.to_string());
+            body.why = t.why_sign_in.to_string();
+        }
         Notice::CorrectionRequest { credential, name, issuer, learner, message } => {
             let v = [("name", name.as_str()), ("issuer", issuer.as_str()), ("learner", learner.as_str())];
             body.greeting = fill(t.hello, &[("name", issuer)]);
@@ -328,9 +352,10 @@ pub fn compose(lang: Lang, to_name: Option<&str>, notice: &Notice, unsubscribe: 
             | Notice::ProgressLinkReplaced { issuer, .. }
             | Notice::ImpactReviewInvitation { issuer, .. }
             | Notice::ImpactReviewAnswered { issuer, .. } => issuer.as_str(),
-            Notice::ConsoleInvitation { .. } | Notice::SignInLink { .. } | Notice::CorrectionRequest { .. } => {
-                "metrobadge"
-            }
+            Notice::ConsoleInvitation { .. }
+            | Notice::SignInLink { .. }
+            | Notice::ConfirmAddress { .. }
+            | Notice::CorrectionRequest { .. } => "metrobadge",
         };
         body.unsubscribe = Some(Unsubscribe { label: fill(t.unsubscribe, &[("issuer", issuer)]), url: url.into() });
     }
@@ -386,6 +411,9 @@ struct MailTexts {
     why_correction: &'static str,
     all_badges: &'static str,
     unsubscribe: &'static str,
+    address_subject: &'static str,
+    address_body: &'static str,
+    address_button: &'static str,
     review_subject: &'static str,
     review_reminder_subject: &'static str,
     review_body: &'static str,
@@ -462,6 +490,9 @@ const EN: MailTexts = MailTexts {
                      page. Reply to answer them; correct the credential by revoking it and awarding it again.",
     all_badges: "All your badges from every training provider, in one place — from there you can also add them to a wallet app:",
     unsubscribe: "No more e-mail from {issuer}",
+    address_subject: "Confirm this address for your badges",
+    address_body: "The learner who signs in to metrobadge as {account} asks to see the badges sent to this address on the same page. If that is you, confirm with the link below.",
+    address_button: "Confirm this address",
     review_subject: "Is {learner} applying “{name}” at work?",
     review_reminder_subject: "Reminder: is {learner} applying “{name}” at work?",
     review_body: "Some weeks ago {learner} completed the module “{name}” with {issuer}, and named you as their \
@@ -537,6 +568,9 @@ const NL: MailTexts = MailTexts {
                      opnieuw uit te reiken.",
     all_badges: "Al je badges van alle opleiders op één plek — van daaruit zet je ze ook in een wallet-app:",
     unsubscribe: "Geen e-mail meer van {issuer}",
+    address_subject: "Bevestig dit adres voor je badges",
+    address_body: "Wie bij metrobadge inlogt als {account} wil de badges die naar dit adres zijn gestuurd op dezelfde pagina zien. Ben jij dat, bevestig dan met de link hieronder.",
+    address_button: "Bevestig dit adres",
     review_subject: "Past {learner} ‘{name}’ toe in het werk?",
     review_reminder_subject: "Herinnering: past {learner} ‘{name}’ toe in het werk?",
     review_body: "Enkele weken geleden rondde {learner} de module ‘{name}’ bij {issuer} af en noemde jou als \
