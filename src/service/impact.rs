@@ -333,7 +333,7 @@ impl Service {
         for address in self.learner_addresses(identity).await? {
             rows.extend(self.store.learner_reviews("emailAddress", &address).await?);
         }
-        rows.sort_by(|a, b| (b.created_at, b.review_id).cmp(&(a.created_at, a.review_id)));
+        rows.sort_by_key(|r| std::cmp::Reverse((r.created_at, r.review_id)));
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let name = match self.store.credential(r.credential_id).await? {

@@ -267,7 +267,7 @@ impl Service {
         for address in self.learner_addresses(account).await? {
             rows.extend(self.store.my_credentials(&address).await?);
         }
-        rows.sort_by(|a, b| (b.created_at, b.credential_id).cmp(&(a.created_at, a.credential_id)));
+        rows.sort_by_key(|r| std::cmp::Reverse((r.created_at, r.credential_id)));
         Ok(rows)
     }
 
