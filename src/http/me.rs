@@ -123,7 +123,9 @@ async fn my_page(s: &AppState, lang: Lang, session: &str, email: &str, notice: O
         })
         .collect();
     let addresses = s.service.learner_addresses(email).await?;
-    Ok(me_page(lang, notice, email, &Service::learner_form_token(session), MeContent { items, reviews, addresses }))
+    let lines = s.service.my_lines(email).await?;
+    let content = MeContent { items, reviews, addresses, lines };
+    Ok(me_page(lang, notice, email, &Service::learner_form_token(session), content))
 }
 
 async fn ask_link(State(s): State<AppState>, lang: Preferred, body: Bytes) -> ApiResult<Response> {

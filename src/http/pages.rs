@@ -503,6 +503,7 @@ struct MePage<'a> {
     items: Vec<MeItem>,
     reviews: Vec<MeReview>,
     addresses: Vec<String>,
+    lines: Vec<crate::service::MyLine>,
 }
 
 /// What the learner's own page lists.
@@ -511,20 +512,14 @@ pub struct MeContent {
     pub reviews: Vec<MeReview>,
     /// Every address of the learner's account, the one they signed up with first.
     pub addresses: Vec<String>,
+    pub lines: Vec<crate::service::MyLine>,
 }
 
 /// The learner's own page: every credential of their addresses and their managers' reviews.
 pub fn me_page(lang: Lang, notice: Option<String>, email: &str, csrf: &str, content: MeContent) -> Response {
-    let MeContent { items, reviews, addresses } = content;
-    private(page(&MePage {
-        l: Layout::new(lang, lang.texts().me_title),
-        notice,
-        email,
-        csrf,
-        items,
-        reviews,
-        addresses,
-    }))
+    let MeContent { items, reviews, addresses, lines } = content;
+    let l = Layout::new(lang, lang.texts().me_title);
+    private(page(&MePage { l, notice, email, csrf, items, reviews, addresses, lines }))
 }
 
 #[derive(Template)]

@@ -205,6 +205,11 @@ pub struct Texts {
     pub me_add_address: &'static str,
     pub me_add_send: &'static str,
     pub me_address_sent: &'static str,
+    pub me_lines: &'static str,
+    pub me_station_done: &'static str,
+    pub me_station_todo: &'static str,
+    pub me_line_complete: &'static str,
+    pub me_view_certificate: &'static str,
 }
 
 pub static EN: Texts = Texts {
@@ -348,6 +353,11 @@ pub static EN: Texts = Texts {
     me_add_address: "Add another address of yours (work or private)",
     me_add_send: "Send a confirmation link",
     me_address_sent: "A confirmation link is on its way to that address. It works once, for 15 minutes; afterwards its badges show here too.",
+    me_lines: "Your progress along metro lines",
+    me_station_done: "done",
+    me_station_todo: "still to do",
+    me_line_complete: "Complete: certificate earned",
+    me_view_certificate: "View the certificate",
 };
 
 pub static NL: Texts = Texts {
@@ -491,6 +501,11 @@ pub static NL: Texts = Texts {
     me_add_address: "Voeg nog een adres van jezelf toe (werk of privé)",
     me_add_send: "Stuur een bevestigingslink",
     me_address_sent: "Er is een bevestigingslink naar dat adres onderweg. Hij werkt één keer, 15 minuten; daarna staan de badges van dat adres hier ook.",
+    me_lines: "Je voortgang op metrolijnen",
+    me_station_done: "behaald",
+    me_station_todo: "nog te doen",
+    me_line_complete: "Compleet: certificaat behaald",
+    me_view_certificate: "Bekijk het certificaat",
 };
 
 #[cfg(test)]

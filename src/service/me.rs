@@ -47,6 +47,18 @@ pub struct MyCredential {
     pub linkedin: String,
 }
 
+/// One metro line the learner started, as their page shows it.
+#[derive(Debug, Clone)]
+pub struct MyLine {
+    pub name: String,
+    pub colour: Option<String>,
+    /// Each station's module name and whether the learner holds a valid badge of it.
+    pub stations: Vec<(String, bool)>,
+    pub satisfied: bool,
+    /// The partial certificate, once earned (and not revoked).
+    pub certificate: Option<String>,
+}
+
 impl Service {
     pub(super) fn learner_actor() -> Actor {
         Actor { token: "learner".into(), role: "learner".into() }
@@ -247,6 +259,42 @@ impl Service {
     /// The signed documents of every credential of the learner's address (their download).
     pub async fn my_signed_credentials(&self, identity: &str) -> ServiceResult<Vec<(Uuid, String, String)>> {
         Ok(self.my_rows(identity).await?.into_iter().map(|r| (r.credential_id, r.signed, r.jwt)).collect())
+    }
+
+    /// Progress along every line the learner started, with any issuer, under any address.
+    pub async fn my_lines(&self, account: &str) -> ServiceResult<Vec<MyLine>> {
+        let mut out = Vec::new();
+        let lines = self.store.all_metro_lines().await?;
+        for address in self.learner_addresses(account).await? {
+            let who = crate::store::Learner { identity_type: "emailAddress".into(), identity: address };
+            let facts = self.learner_facts(&who).await?;
+            let done: std::collections::HashSet<Uuid> = facts
+                .held
+                .iter()
+                .filter(|h| h.standing == crate::domain::stacking::Standing::Valid)
+                .map(|h| h.nanomodule)
+                .collect();
+            for line in &lines {
+                let Some(p) = self.progress_on(line.clone(), &facts, false).await? else { continue };
+                out.push(MyLine {
+                    name: p.spec.name.clone().unwrap_or_default(),
+                    colour: p.spec.colour.clone(),
+                    stations: p
+                        .spec
+                        .stations
+                        .iter()
+                        .map(|s| (p.names.get(s).cloned().unwrap_or_default(), done.contains(s)))
+                        .collect(),
+                    satisfied: p.explanation.satisfied,
+                    certificate: p
+                        .certificate
+                        .as_ref()
+                        .filter(|c| c.revoked_at.is_none())
+                        .map(|c| self.credential_url(c.credential_id)),
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// Every address of a learner's account: the account's own first.

@@ -52,7 +52,7 @@ pub use key::KeyView;
 pub use learner_data::Erasure;
 pub use mail::compose::{Composed, Notice, compose};
 pub use mail::{MAIL_STATES, MAX_ATTEMPTS, MailOverview, MailRound, MailView, Subscription};
-pub use me::{MyCredential, SIGN_IN_VALID};
+pub use me::{MyCredential, MyLine, SIGN_IN_VALID};
 pub use member::{MemberView, NewMember};
 pub use metro::{LearnerLineProgress, MetroLineView};
 pub use nanomodule::{NanomoduleView, NewImage};

@@ -24,6 +24,7 @@ both!(
     mail_certificate_earned_and_cascade,
     me_learner_sees_all_badges_and_hides_a_page,
     me_further_addresses_meet_on_one_page,
+    me_shows_progress_along_lines,
 );
 
 fn smtp_dir() -> PathBuf {
@@ -700,4 +701,23 @@ async fn me_further_addresses_meet_on_one_page(app: TestApp) {
     // The issuer's export of the learner names the joined addresses.
     let (_, export) = app.post("/api/v1/learners/export", ADMIN, json!({"identity": "ann@werk.example"})).await;
     assert_eq!(export["learner_addresses"], json!(["ann@werk.example", "ann@prive.example"]), "{export}");
+}
+
+/// The learner's page shows where they stand on every line they started, and the certificate
+/// once the line is complete.
+async fn me_shows_progress_along_lines(app: TestApp) {
+    let smtp = SmtpServer::start();
+    let sender = app.service.clone().with_mailer(smtp.mailer());
+    let l = crate::stacking::line(&app).await;
+    crate::stacking::award(&app, &l.a, "jan@example.nl").await;
+    let session = crate::impact::learner_session(&app, &smtp, &sender, "jan@example.nl").await;
+    let page = crate::impact::my_page(&app, &session).await;
+    assert!(page.contains("Your progress along metro lines") && page.contains("<h3>Onderhoud basis</h3>"), "{page}");
+    assert!(page.contains("<li>Smeren — <strong>done</strong></li>"), "{page}");
+    assert!(page.contains("<li>Trillingen meten — still to do</li>"), "{page}");
+    assert!(!page.contains("Complete: certificate earned"));
+    let done = crate::stacking::award(&app, &l.b, "jan@example.nl").await;
+    let certificate = done["certificates"][0]["certificate"].as_str().unwrap();
+    let page = crate::impact::my_page(&app, &session).await;
+    assert!(page.contains("Complete: certificate earned") && page.contains(certificate), "{page}");
 }
