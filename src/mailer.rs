@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use lettre::message::dkim::DkimSigningKey;
 use lettre::message::dkim::{DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm};
 use lettre::message::header::{HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
@@ -36,6 +36,12 @@ pub enum SendError {
 
 /// A composed message, ready to go out.
 #[derive(Debug, Clone)]
+pub struct InlineImage {
+    pub cid: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
 pub struct Letter {
     /// Stable per outbox row: a message sent twice (a crash between sending and recording it)
     /// is recognisably the same message.
@@ -49,6 +55,8 @@ pub struct Letter {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// An image the HTML part shows by `cid:` (inside the message: no remote fetch, no tracking).
+    pub inline_image: Option<InlineImage>,
     /// One-click unsubscribe URL (RFC 8058), for messages a learner may opt out of.
     pub unsubscribe: Option<String>,
 }
@@ -144,9 +152,18 @@ impl Mailer {
                     "List-Unsubscribe=One-Click".into(),
                 ));
         }
-        let mut message = builder
-            .multipart(MultiPart::alternative_plain_html(letter.text.clone(), letter.html.clone()))
-            .map_err(|e| bad("message", &e))?;
+        let body = match &letter.inline_image {
+            None => MultiPart::alternative_plain_html(letter.text.clone(), letter.html.clone()),
+            Some(image) => {
+                let content_type = image.content_type.parse().map_err(|e| bad("image type", &e))?;
+                MultiPart::alternative().singlepart(SinglePart::plain(letter.text.clone())).multipart(
+                    MultiPart::related()
+                        .singlepart(SinglePart::html(letter.html.clone()))
+                        .singlepart(Attachment::new_inline(image.cid.clone()).body(image.bytes.clone(), content_type)),
+                )
+            }
+        };
+        let mut message = builder.multipart(body).map_err(|e| bad("message", &e))?;
         if let Some(dkim) = &self.dkim {
             message.sign(dkim);
         }

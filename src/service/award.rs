@@ -188,6 +188,12 @@ impl Service {
 
         let keys = self.link_keys().await?;
         let mail_keys = self.mail_keys().await?;
+        // Uploaded PNG artwork travels inside the learners' messages (SVG is not shown by most
+        // mail programs; the generated default is SVG).
+        let artwork = match module.image_id {
+            Some(id) => self.store.image(id).await?.filter(|i| i.content_type == "image/png").map(|_| id),
+            None => None,
+        };
         let reviews = Service::award_reviews(
             module.issuer_id,
             nanomodule,
@@ -205,7 +211,14 @@ impl Service {
             tx.insert_reviews(reviews, now).await?;
             tx.ensure_progress_links(keys.first_links(module.issuer_id, &learners)).await?;
             let links = tx.award_progress_links(award_row.award_id).await?;
-            let mail = self.award_mail(&issuer_spec, module.issuer_id, &award, &ids, &share, &links, &keys);
+            let mail = self
+                .award_mail(&issuer_spec, module.issuer_id, &award, &ids, &share, &links, &keys)
+                .into_iter()
+                .map(|mut m| {
+                    m.notice = m.notice.with_artwork(artwork);
+                    m
+                })
+                .collect();
             let queued = self.queue_mail(&mut tx, &mail_keys, mail).await?;
             // Stored for replays without the learners' private links (they are secrets); a
             // replay puts the links back from the link rows.
@@ -315,9 +328,7 @@ impl Service {
                         credential: url,
                         name: achievement["name"].as_str().unwrap_or_default().to_string(),
                         issuer: spec.name().to_string(),
-                        // A remote image would tell us when the mail is opened: none until it
-                        // can travel inside the message.
-                        image: None,
+                        artwork: None,
                         progress,
                     },
                 }

@@ -196,7 +196,7 @@ async fn mail_award_reaches_the_learner(app: TestApp) {
             assert!(part.contains("https://www.linkedin.com/profile/add?startTask=CERTIFICATION_NAME"), "{part}");
         }
         assert!(m.text().contains("Techniek Twente"));
-        assert!(!m.html().contains("<img"), "no remote images (no tracking)");
+        assert!(!m.html().contains("<img"), "no remote images (no tracking); no uploaded artwork here");
         assert!(m.0["from"].as_str().unwrap().contains("Techniek Twente"), "{}", m.0["from"]);
         assert_eq!(m.0["reply_to"], "opleidingen@tt.example");
         let id = m.0["message_id"].as_str().unwrap();
@@ -224,12 +224,29 @@ async fn mail_award_reaches_the_learner(app: TestApp) {
 
     // …so a second badge reaches only Bob…
     let nm2 = app.module(&issuer, "Lagers wisselen").await;
+    // This module has uploaded PNG artwork: it travels inside the message.
+    let png = metrobadge::credential::bake::solid_png(16, [10, 80, 160]);
+    let r = app
+        .client
+        .put(format!("{}/api/v1/nanomodules/{nm2}/image", app.base))
+        .bearer_auth(ADMIN)
+        .header("content-type", "image/png")
+        .body(png.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
     let second =
         award(&app, &nm2, json!([{"identity": "ann@example.nl"}, {"identity": "bob@example.nl", "language": "en"}]))
             .await;
     assert_eq!(second["messages_queued"], 1);
     let got = smtp.wait_for(3).await;
     assert_eq!(got[2].to(), "bob@example.nl");
+    assert!(got[2].html().contains("<img src=\"cid:artwork@metrobadge\""), "{}", got[2].html());
+    assert_eq!(
+        got[2].0["inline"],
+        json!([{"content_type": "image/png", "content_id": "<artwork@metrobadge>", "disposition": "inline", "size": png.len()}])
+    );
 
     // …but the revocation of her own badge still reaches Ann, with the reason.
     let id = answer["credentials"][0]["id"].as_str().unwrap().rsplit('/').next().unwrap().to_string();

@@ -38,9 +38,17 @@ class Keep:
         # tests read what a mail client would show.
         msg = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
         parts = {}
+        inline = []
         for part in msg.walk():
             if part.get_content_type() in ("text/plain", "text/html") and not part.is_multipart():
                 parts[part.get_content_type()] = part.get_content()
+            elif not part.is_multipart():
+                inline.append({
+                    "content_type": part.get_content_type(),
+                    "content_id": str(part["Content-ID"]) if part["Content-ID"] else None,
+                    "disposition": part.get_content_disposition(),
+                    "size": len(part.get_payload(decode=True) or b""),
+                })
         parsed = {
             "to": envelope.rcpt_tos,
             "from": str(msg["From"]),
@@ -53,6 +61,7 @@ class Keep:
             "dkim": msg["DKIM-Signature"] is not None,
             "text": parts.get("text/plain"),
             "html": parts.get("text/html"),
+            "inline": inline,
             "file": name,
         }
         with open(name + ".json.tmp", "w") as f:

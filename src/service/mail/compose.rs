@@ -16,7 +16,10 @@ pub enum Notice {
         credential: String,
         name: String,
         issuer: String,
-        image: Option<String>,
+        /// The module's uploaded PNG artwork, sent inside the message (never a remote image,
+        /// which would tell us when the mail is opened).
+        #[serde(default)]
+        artwork: Option<uuid::Uuid>,
         linkedin: String,
         progress: Option<String>,
     },
@@ -24,7 +27,8 @@ pub enum Notice {
         credential: String,
         name: String,
         issuer: String,
-        image: Option<String>,
+        #[serde(default)]
+        artwork: Option<uuid::Uuid>,
         linkedin: String,
         progress: Option<String>,
     },
@@ -84,7 +88,26 @@ pub enum Notice {
     },
 }
 
+/// The content id of a message's inline artwork (`cid:` in the HTML part).
+pub const ARTWORK_CID: &str = "artwork@metrobadge";
+
 impl Notice {
+    /// The artwork a message carries inside it, if any.
+    pub fn artwork(&self) -> Option<uuid::Uuid> {
+        match self {
+            Notice::BadgeAwarded { artwork, .. } | Notice::CertificateEarned { artwork, .. } => *artwork,
+            _ => None,
+        }
+    }
+
+    /// The notice with `id` as its inline artwork (for the kinds that show one).
+    pub fn with_artwork(mut self, id: Option<uuid::Uuid>) -> Notice {
+        if let Notice::BadgeAwarded { artwork, .. } | Notice::CertificateEarned { artwork, .. } = &mut self {
+            *artwork = id;
+        }
+        self
+    }
+
     /// The outbox's `kind` column.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -193,8 +216,8 @@ pub fn compose(lang: Lang, to_name: Option<&str>, notice: &Notice, unsubscribe: 
         unsubscribe: None,
     };
     match notice {
-        Notice::BadgeAwarded { credential, name, issuer, image, linkedin, progress }
-        | Notice::CertificateEarned { credential, name, issuer, image, linkedin, progress } => {
+        Notice::BadgeAwarded { credential, name, issuer, artwork, linkedin, progress }
+        | Notice::CertificateEarned { credential, name, issuer, artwork, linkedin, progress } => {
             let certificate = matches!(notice, Notice::CertificateEarned { .. });
             let v = [("name", name.as_str()), ("issuer", issuer.as_str())];
             let (subject, said, view) = if certificate {
@@ -204,7 +227,7 @@ pub fn compose(lang: Lang, to_name: Option<&str>, notice: &Notice, unsubscribe: 
             };
             body.subject = fill(subject, &v);
             body.heading = body.subject.clone();
-            body.image = image.clone();
+            body.image = artwork.map(|_| format!("cid:{ARTWORK_CID}"));
             body.image_alt = name.clone();
             body.paragraphs = vec![fill(said, &v), t.share.to_string()];
             body.actions.push(Action { label: view.into(), url: credential.clone(), note: None });
@@ -596,7 +619,7 @@ mod tests {
             credential: "https://b.example/credentials/1".into(),
             name: "Veilig <werken>".into(),
             issuer: "Techniek & Zo".into(),
-            image: None,
+            artwork: None,
             linkedin: "https://www.linkedin.com/profile/add?a=1&b=2".into(),
             progress: Some("https://b.example/progress/mbp_x".into()),
         }

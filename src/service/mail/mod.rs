@@ -271,7 +271,7 @@ impl Service {
                 .map(|m| {
                     let (mailer, keys) = (mailer.clone(), keys.clone());
                     async move {
-                        let outcome = match self.letter(&keys, &m) {
+                        let outcome = match self.letter(&keys, &m).await {
                             Ok(letter) => mailer.send(&letter).await,
                             Err(e) => Err(e),
                         };
@@ -311,13 +311,27 @@ impl Service {
     }
 
     /// The letter of one claimed row, composed from its sealed payload.
-    fn letter(&self, keys: &MailKeys, m: &crate::store::ClaimedMail) -> Result<Letter, SendError> {
+    async fn letter(&self, keys: &MailKeys, m: &crate::store::ClaimedMail) -> Result<Letter, SendError> {
         let plain = open_with(&keys.payload, &m.sealed, &seal_context(m.message_id))
             .map_err(|_| SendError::Permanent("the message could not be unsealed".into()))?;
         let p: Payload = serde_json::from_slice(&plain)
             .map_err(|e| SendError::Permanent(format!("the stored message is unreadable: {e}")))?;
         let lang = Lang::parse(&p.lang).unwrap_or(Lang::Nl);
         let composed = compose(lang, p.to_name.as_deref(), &p.notice, p.unsubscribe.as_deref());
+        let inline_image = match p.notice.artwork() {
+            // A store outage is worth a retry; an image deleted meanwhile is not (the text says
+            // everything without it).
+            Some(id) => match self.store.image(id).await {
+                Ok(Some(img)) => Some(crate::mailer::InlineImage {
+                    cid: compose::ARTWORK_CID.into(),
+                    content_type: img.content_type,
+                    bytes: img.bytes,
+                }),
+                Ok(None) => None,
+                Err(e) => return Err(SendError::Transient(format!("the artwork could not be read: {e}"))),
+            },
+            None => None,
+        };
         Ok(Letter {
             message_id: format!("<{}@{}>", m.message_id, crate::mailer::host_of(&self.base_url)),
             date: m.created_at.into(),
@@ -328,6 +342,7 @@ impl Service {
             subject: composed.subject,
             text: composed.text,
             html: composed.html,
+            inline_image,
             unsubscribe: p.unsubscribe,
         })
     }

@@ -270,7 +270,7 @@ impl Service {
             credential: url.clone(),
             name,
             issuer,
-            image: None,
+            artwork: None,
             progress,
         };
         round.mail.extend(certificate_mail(c.signer, c.line.issuer_id, who, id, notice));
