@@ -552,6 +552,7 @@ async fn me_learner_sees_all_badges_and_hides_a_page(app: TestApp) {
     let bob_badge = first["credentials"][1]["id"].as_str().unwrap().to_string();
     assert!(body.contains(&ann_badge) && !body.contains(&bob_badge));
     assert!(body.contains("linkedin.com/profile/add"));
+    assert!(body.contains(&format!("{ann_badge}/badge.png")) && body.contains(&format!("{ann_badge}/badge.svg")), "baked downloads");
     let csrf = body.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
 
     // Hiding the public page: the HTML page says so, the JSON and verification stay.
