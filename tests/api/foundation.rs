@@ -173,15 +173,7 @@ async fn nanomodule_versions_and_achievements(app: TestApp) {
 
     // Uploading a PNG makes version 3 with the uploaded image.
     let png = metrobadge::credential::bake::solid_png(16, [10, 80, 160]);
-    let resp = app
-        .client
-        .put(format!("{}/api/v1/nanomodules/{id}/image", app.base))
-        .bearer_auth(ADMIN)
-        .header("content-type", "image/png")
-        .body(png.clone())
-        .send()
-        .await
-        .unwrap();
+    let resp = app.put_image(&id, "image/png", png.clone()).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let v3: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(v3["version"], 3);

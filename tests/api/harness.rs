@@ -218,6 +218,18 @@ impl TestApp {
         body["id"].as_str().unwrap().to_string()
     }
 
+    /// Uploads badge artwork for a nanomodule (as admin): a new version with this image.
+    pub async fn put_image(&self, nanomodule: &str, content_type: &str, bytes: Vec<u8>) -> reqwest::Response {
+        self.client
+            .put(format!("{}/api/v1/nanomodules/{nanomodule}/image", self.base))
+            .bearer_auth(ADMIN)
+            .header("content-type", content_type)
+            .body(bytes)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Creates a nanomodule of `issuer` (as admin) and returns its id.
     pub async fn module(&self, issuer: &str, name: &str) -> String {
         let (status, nm) = self

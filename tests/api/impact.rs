@@ -22,6 +22,11 @@ fn review_link(m: &Received) -> String {
     text[start..].split_whitespace().next().unwrap().to_string()
 }
 
+/// A signed-in learner's form post.
+pub async fn learner_post(app: &TestApp, session: &str, url: &str, body: &str) -> reqwest::Response {
+    form(&app.client, url, body).header("cookie", session).send().await.unwrap()
+}
+
 pub fn form(client: &reqwest::Client, url: &str, body: &str) -> reqwest::RequestBuilder {
     client.post(url).header("content-type", "application/x-www-form-urlencoded").body(body.to_string())
 }
@@ -354,27 +359,26 @@ async fn impact_review_expires_cancels_and_stays_private(app: TestApp) {
     let page = my_page(&app, &session).await;
     assert!(page.contains("Partly") && page.contains("Soms nog vergeten"), "{page}");
     let review = review_id_of(&page);
-    let seen =
-        form(&app.client, &format!("{}/me/reviews/{review}/seen", app.base), &format!("csrf={}", csrf_of(&page)))
-            .header("cookie", &session)
-            .send()
-            .await
-            .unwrap();
+    let seen = learner_post(
+        &app,
+        &session,
+        &format!("{}/me/reviews/{review}/seen", app.base),
+        &format!("csrf={}", csrf_of(&page)),
+    )
+    .await;
     assert!(seen.status().is_success() || seen.status().is_redirection());
     let a_badge = answer["credentials"][0]["id"].as_str().unwrap();
     assert!(!badge_html(&app, a_badge).await.contains("Applied at work"));
     // Another learner cannot read or mark A's review.
     let other = learner_session(&app, &smtp, &sender, "c@example.nl").await;
     assert!(!my_page(&app, &other).await.contains("Soms nog vergeten"));
-    let foreign = form(
-        &app.client,
+    let foreign = learner_post(
+        &app,
+        &other,
         &format!("{}/me/reviews/{review}/seen", app.base),
         &format!("csrf={}", csrf_of(&my_page(&app, &other).await)),
     )
-    .header("cookie", &other)
-    .send()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(foreign.status(), StatusCode::NOT_FOUND);
 
     // C's manager never answers: reminded after a week, expired after four.
@@ -405,15 +409,13 @@ async fn impact_review_expires_cancels_and_stays_private(app: TestApp) {
     let other = learner_session(&app, &smtp, &sender, "c@example.nl").await;
     let page = my_page(&app, &other).await;
     let c_id = answer["credentials"][2]["id"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
-    let asked = form(
-        &app.client,
+    let asked = learner_post(
+        &app,
+        &other,
         &format!("{}/me/credentials/{c_id}/manager?lang=en", app.base),
         &format!("csrf={}&name=Nieuwe+Chef&email=nieuw%40firma.example&company=Firma", csrf_of(&page)),
     )
-    .header("cookie", &other)
-    .send()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(asked.status(), StatusCode::OK);
     assert!(asked.text().await.unwrap().contains("Your manager will be asked"));
     assert_eq!(app.service.review_round().await.unwrap().invited, 1);
@@ -421,15 +423,13 @@ async fn impact_review_expires_cancels_and_stays_private(app: TestApp) {
     let invitation = smtp.received().into_iter().rev().find(|m| m.to() == "nieuw@firma.example").unwrap();
     assert!(invitation.text().contains("Beste Nieuwe Chef,"), "{}", invitation.text());
 
-    let again = form(
-        &app.client,
+    let again = learner_post(
+        &app,
+        &other,
         &format!("{}/me/credentials/{c_id}/manager?lang=en", app.base),
         &format!("csrf={}&email=nog%40firma.example", csrf_of(&page)),
     )
-    .header("cookie", &other)
-    .send()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(again.status(), StatusCode::CONFLICT, "one open review per badge");
 
     // That manager says yes; once C has read it, C's badge is endorsed — and revoking the
@@ -439,12 +439,13 @@ async fn impact_review_expires_cancels_and_stays_private(app: TestApp) {
     assert_eq!(ok.status(), StatusCode::OK);
     let page = my_page(&app, &other).await;
     let review = page.split("/me/reviews/").filter_map(|p| p.split('/').next()).last().unwrap().to_string();
-    let seen =
-        form(&app.client, &format!("{}/me/reviews/{review}/seen", app.base), &format!("csrf={}", csrf_of(&page)))
-            .header("cookie", &other)
-            .send()
-            .await
-            .unwrap();
+    let seen = learner_post(
+        &app,
+        &other,
+        &format!("{}/me/reviews/{review}/seen", app.base),
+        &format!("csrf={}", csrf_of(&page)),
+    )
+    .await;
     assert!(seen.status().is_success() || seen.status().is_redirection());
     let c_url = answer["credentials"][2]["id"].as_str().unwrap();
     assert!(badge_html(&app, c_url).await.contains("confirmed by Nieuwe Chef, Firma"));
@@ -453,15 +454,13 @@ async fn impact_review_expires_cancels_and_stays_private(app: TestApp) {
     let endorsement =
         app.store.query_text("SELECT revocation_reason FROM credential WHERE endorsed_id IS NOT NULL").await.unwrap();
     assert_eq!(endorsement, ["the endorsed badge was revoked"]);
-    let twice = form(
-        &app.client,
+    let twice = learner_post(
+        &app,
+        &other,
         &format!("{}/me/credentials/{c_id}/manager?lang=en", app.base),
         &format!("csrf={}&email=nog%40firma.example", csrf_of(&page)),
     )
-    .header("cookie", &other)
-    .send()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(twice.status(), StatusCode::UNPROCESSABLE_ENTITY, "a revoked badge has no review");
 }
 

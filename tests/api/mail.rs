@@ -226,15 +226,7 @@ async fn mail_award_reaches_the_learner(app: TestApp) {
     let nm2 = app.module(&issuer, "Lagers wisselen").await;
     // This module has uploaded PNG artwork: it travels inside the message.
     let png = metrobadge::credential::bake::solid_png(16, [10, 80, 160]);
-    let r = app
-        .client
-        .put(format!("{}/api/v1/nanomodules/{nm2}/image", app.base))
-        .bearer_auth(ADMIN)
-        .header("content-type", "image/png")
-        .body(png.clone())
-        .send()
-        .await
-        .unwrap();
+    let r = app.put_image(&nm2, "image/png", png.clone()).await;
     assert_eq!(r.status(), StatusCode::OK);
     let second =
         award(&app, &nm2, json!([{"identity": "ann@example.nl"}, {"identity": "bob@example.nl", "language": "en"}]))
@@ -552,7 +544,10 @@ async fn me_learner_sees_all_badges_and_hides_a_page(app: TestApp) {
     let bob_badge = first["credentials"][1]["id"].as_str().unwrap().to_string();
     assert!(body.contains(&ann_badge) && !body.contains(&bob_badge));
     assert!(body.contains("linkedin.com/profile/add"));
-    assert!(body.contains(&format!("{ann_badge}/badge.png")) && body.contains(&format!("{ann_badge}/badge.svg")), "baked downloads");
+    assert!(
+        body.contains(&format!("{ann_badge}/badge.png")) && body.contains(&format!("{ann_badge}/badge.svg")),
+        "baked downloads"
+    );
     let csrf = body.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
 
     // Hiding the public page: the HTML page says so, the JSON and verification stay.

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::awards::module;
 use crate::harness::{ADMIN, TestApp, both};
-use crate::impact::{csrf_of, form, learner_session, my_page};
+use crate::impact::{csrf_of, learner_post, learner_session, my_page};
 use crate::interop::{ensure_npm, interop_dir, js_verify};
 use crate::mail::{SmtpServer, award};
 
@@ -51,15 +51,13 @@ fn unescape(s: &str) -> String {
 async fn offer(app: &TestApp, session: &str, credential_id: &str) -> (String, String, String) {
     let page = my_page(app, session).await;
     assert!(page.contains("Add to wallet"), "{page}");
-    let r = form(
-        &app.client,
+    let r = learner_post(
+        app,
+        &session,
         &format!("{}/me/credentials/{credential_id}/wallet?lang=en", app.base),
         &format!("csrf={}", csrf_of(&page)),
     )
-    .header("cookie", session)
-    .send()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(r.status(), StatusCode::OK);
     let html = r.text().await.unwrap();
     let url = unescape(
@@ -196,6 +194,16 @@ async fn token(app: &TestApp, code: &str, tx: &str) -> (StatusCode, Value) {
     (r.status(), r.json().await.unwrap())
 }
 
+/// A request to the credential endpoint, with or without an access token.
+async fn credential_request(app: &TestApp, token: Option<&str>, body: &Value) -> reqwest::Response {
+    let request = app.client.post(format!("{}/oid4vci/credential", app.base)).json(body);
+    let request = match token {
+        Some(t) => request.bearer_auth(t),
+        None => request,
+    };
+    request.send().await.unwrap()
+}
+
 fn code_of(url: &str) -> String {
     let query = url.split_once('?').unwrap().1;
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap();
@@ -214,12 +222,13 @@ async fn wallet_codes_are_single_use_and_guarded(app: TestApp) {
 
     // Someone else's credential cannot be offered.
     let page = my_page(&app, &session).await;
-    let foreign =
-        form(&app.client, &format!("{}/me/credentials/{cy}/wallet", app.base), &format!("csrf={}", csrf_of(&page)))
-            .header("cookie", &session)
-            .send()
-            .await
-            .unwrap();
+    let foreign = learner_post(
+        &app,
+        &session,
+        &format!("{}/me/credentials/{cy}/wallet", app.base),
+        &format!("csrf={}", csrf_of(&page)),
+    )
+    .await;
     assert_eq!(foreign.status(), StatusCode::NOT_FOUND);
 
     // Wrong transaction codes burn the offer after five tries.
@@ -257,42 +266,24 @@ async fn wallet_codes_are_single_use_and_guarded(app: TestApp) {
     let (s, grant) = token(&app, &code_of(&url), &tx).await;
     assert_eq!(s, StatusCode::OK, "{grant}");
     let access = grant["access_token"].as_str().unwrap();
-    let endpoint = format!("{}/oid4vci/credential", app.base);
     let request = json!({"credential_configuration_id": "OpenBadgeCredential_ldp_vc", "proofs": {"jwt": ["a.b.c"]}});
-    let r = app.client.post(&endpoint).json(&request).send().await.unwrap();
+    let r = credential_request(&app, None, &request).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert!(r.headers()["www-authenticate"].to_str().unwrap().contains("invalid_token"));
-    let r = app.client.post(&endpoint).bearer_auth(access).json(&request).send().await.unwrap();
+    let r = credential_request(&app, Some(access), &request).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_proof");
-    let r = app
-        .client
-        .post(&endpoint)
-        .bearer_auth(access)
-        .json(&json!({"credential_configuration_id": "Other"}))
-        .send()
-        .await
-        .unwrap();
+    let r = credential_request(&app, Some(access), &json!({"credential_configuration_id": "Other"})).await;
     assert_eq!(r.json::<Value>().await.unwrap()["error"], "unknown_credential_configuration");
-    let r = app
-        .client
-        .post(&endpoint)
-        .bearer_auth(access)
-        .json(&json!({"credential_configuration_id": "OpenBadgeCredential_ldp_vc"}))
-        .send()
-        .await
-        .unwrap();
+    let r =
+        credential_request(&app, Some(access), &json!({"credential_configuration_id": "OpenBadgeCredential_ldp_vc"}))
+            .await;
     assert_eq!(r.status(), StatusCode::OK);
     let (_, original) = app.get(&format!("/credentials/{bo}"), None).await;
     assert_eq!(r.json::<Value>().await.unwrap()["credentials"][0]["credential"], original);
-    let r = app
-        .client
-        .post(&endpoint)
-        .bearer_auth(access)
-        .json(&json!({"credential_configuration_id": "OpenBadgeCredential_ldp_vc"}))
-        .send()
-        .await
-        .unwrap();
+    let r =
+        credential_request(&app, Some(access), &json!({"credential_configuration_id": "OpenBadgeCredential_ldp_vc"}))
+            .await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "one credential per offer");
 
     // The library's own run without a proof gets the original too.
