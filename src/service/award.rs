@@ -384,6 +384,23 @@ impl Service {
     }
 }
 
+/// Signs one credential on the blocking pool with `key`, the issuer at `issuer_url`, at `created`
+/// (certificates, endorsements and wallet copies are signed one at a time).
+pub(super) async fn sign_one(
+    doc: Value,
+    key: ed25519_dalek::SigningKey,
+    issuer_url: &str,
+    created: String,
+) -> ServiceResult<crate::credential::issue::Issued> {
+    let vm = ob3::verification_method(issuer_url, &ob3::PublicKey { public_key: key.verifying_key().to_bytes() });
+    tokio::task::spawn_blocking(move || sign_batch(&[doc], &key, &vm, &created))
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))?
+        .map_err(|e| ServiceError::Internal(e.to_string()))?
+        .pop()
+        .ok_or_else(|| ServiceError::Internal("nothing signed".into()))
+}
+
 /// Signs on the blocking pool, split over the cores, so the async workers stay responsive.
 async fn sign_parallel(
     docs: Vec<Value>,

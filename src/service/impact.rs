@@ -21,7 +21,6 @@ use super::mail::compose::Notice;
 use super::{Service, ServiceError, ServiceResult};
 use crate::credential::badge::StatusEntry;
 use crate::credential::endorsement::{self, Endorsement};
-use crate::credential::issue::sign_batch;
 use crate::credential::ob3;
 use crate::domain::access::{Action, Principal};
 use crate::domain::audit::{Actor, NewEvent};
@@ -417,14 +416,7 @@ impl Service {
                 },
                 &status,
             );
-            let vm =
-                ob3::verification_method(&issuer_url, &ob3::PublicKey { public_key: key.verifying_key().to_bytes() });
-            let created = valid_from.clone();
-            let mut issued = tokio::task::spawn_blocking(move || sign_batch(&[doc], &key, &vm, &created))
-                .await
-                .map_err(|e| ServiceError::Internal(e.to_string()))?
-                .map_err(|e| ServiceError::Internal(e.to_string()))?;
-            let signed = issued.pop().ok_or_else(|| ServiceError::Internal("nothing signed".into()))?;
+            let signed = super::award::sign_one(doc, key, &issuer_url, valid_from.clone()).await?;
             events.push(NewEvent::new(
                 &Actor::service(),
                 Some(row.issuer_id),

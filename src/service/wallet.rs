@@ -19,7 +19,6 @@ use uuid::Uuid;
 
 use super::{Service, ServiceError, ServiceResult};
 use crate::credential::holder::{self, HolderProofError};
-use crate::credential::issue::sign_batch;
 use crate::credential::ob3;
 use crate::domain::audit::{Actor, NewEvent};
 use crate::master_key::hmac_sha256;
@@ -297,13 +296,8 @@ impl Service {
         let doc: Value = serde_json::from_str(&original.signed).map_err(|e| ServiceError::Internal(e.to_string()))?;
         let copy = holder::holder_copy(&doc, &self.credential_url(id), &p.holder)
             .ok_or_else(|| ServiceError::Internal("the stored credential has no subject".into()))?;
-        let vm = ob3::verification_method(&issuer_url, &ob3::PublicKey { public_key: key.verifying_key().to_bytes() });
         let created = crate::domain::time::rfc3339(now.replace_nanosecond(0).unwrap_or(now));
-        let mut issued = tokio::task::spawn_blocking(move || sign_batch(&[copy], &key, &vm, &created))
-            .await
-            .map_err(|e| ServiceError::Internal(e.to_string()))?
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let signed = issued.pop().ok_or_else(|| ServiceError::Internal("nothing signed".into()))?;
+        let signed = super::award::sign_one(copy, key, &issuer_url, created).await?;
         let mut tx = self.store.begin().await?;
         tx.use_offer_token(&token_hash, now).await?.ok_or(WalletError::InvalidToken)?;
         tx.insert_wallet_copy(

@@ -53,7 +53,7 @@ async fn offer(app: &TestApp, session: &str, credential_id: &str) -> (String, St
     assert!(page.contains("Add to wallet"), "{page}");
     let r = learner_post(
         app,
-        &session,
+        session,
         &format!("{}/me/credentials/{credential_id}/wallet?lang=en", app.base),
         &format!("csrf={}", csrf_of(&page)),
     )

@@ -210,14 +210,7 @@ impl Service {
         let status = StatusEntry { list_url: self.status_list_url(list), index: index as u32 };
         let salt = hex::encode(rand::random::<[u8; 16]>());
         let doc = certificate::build(&template, &self.credential_url(id), &recipient, &salt, &status, &components);
-        let key = signer.key.clone();
-        let vm = ob3::verification_method(&signer.url, &ob3::PublicKey { public_key: key.verifying_key().to_bytes() });
-        let created = valid_from.clone();
-        let mut issued = tokio::task::spawn_blocking(move || sign_batch(&[doc], &key, &vm, &created))
-            .await
-            .map_err(|e| ServiceError::Internal(e.to_string()))?
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let signed = issued.pop().ok_or_else(|| ServiceError::Internal("nothing signed".into()))?;
+        let signed = crate::service::award::sign_one(doc, signer.key.clone(), &signer.url, valid_from.clone()).await?;
         let digest = signed.sha256.clone();
         tx.insert_certificate(NewCertificate {
             credential: NewCredential {

@@ -28,7 +28,6 @@ use uuid::Uuid;
 use super::{Service, ServiceError, ServiceResult, decode_spec};
 use crate::credential::badge::{StatusEntry, Template};
 use crate::credential::certificate::{self, Component};
-use crate::credential::issue::sign_batch;
 use crate::credential::ob3;
 use crate::domain::access::{Action, Principal};
 use crate::domain::audit::{Actor, NewEvent};
