@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/me/credentials/{id}/{choice}", post(hide_or_show))
         .route("/me/reviews/{id}/seen", post(review_seen))
         .route("/me/addresses", post(add_address))
+        .route("/me/wallet/{id}", get(wallet_start))
         .route("/me/export.zip", get(export))
 }
 
@@ -236,6 +237,20 @@ async fn correction(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The e-mail's "Add to a wallet app": the button that makes the offer, once signed in.
+async fn wallet_start(
+    State(s): State<AppState>,
+    lang: Preferred,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Response> {
+    let lang = lang.or(Lang::Nl);
+    Ok(match signed_in(&s, &headers).await? {
+        Some((session, _)) => super::pages::wallet_start_page(lang, id, &Service::learner_form_token(&session)),
+        None => me_sign_in_page(lang, Some(lang.texts().wallet_sign_in_first), None, ""),
+    })
 }
 
 /// The learner adds a further address: a confirmation link goes there.

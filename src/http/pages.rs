@@ -523,6 +523,20 @@ pub fn me_page(lang: Lang, notice: Option<String>, email: &str, csrf: &str, cont
 }
 
 #[derive(Template)]
+#[template(path = "me_wallet_start.html")]
+struct WalletStart<'a> {
+    l: Layout,
+    action: String,
+    csrf: &'a str,
+}
+
+/// From the e-mail's "Add to a wallet app": one button (opening a link changes nothing).
+pub fn wallet_start_page(lang: Lang, credential: uuid::Uuid, csrf: &str) -> Response {
+    let l = Layout::new(lang, lang.texts().wallet_title);
+    private(page(&WalletStart { l, action: format!("/me/credentials/{credential}/wallet"), csrf }))
+}
+
+#[derive(Template)]
 #[template(path = "me_wallet.html")]
 struct WalletPage<'a> {
     l: Layout,

@@ -210,6 +210,7 @@ pub struct Texts {
     pub me_station_todo: &'static str,
     pub me_line_complete: &'static str,
     pub me_view_certificate: &'static str,
+    pub wallet_sign_in_first: &'static str,
 }
 
 pub static EN: Texts = Texts {
@@ -358,6 +359,7 @@ pub static EN: Texts = Texts {
     me_station_todo: "still to do",
     me_line_complete: "Complete: certificate earned",
     me_view_certificate: "View the certificate",
+    wallet_sign_in_first: "Sign in to your badges page first; then choose “Add to wallet” next to the badge.",
 };
 
 pub static NL: Texts = Texts {
@@ -506,6 +508,7 @@ pub static NL: Texts = Texts {
     me_station_todo: "nog te doen",
     me_line_complete: "Compleet: certificaat behaald",
     me_view_certificate: "Bekijk het certificaat",
+    wallet_sign_in_first: "Log eerst in op je badgepagina; kies daarna ‘Toevoegen aan wallet’ bij de badge.",
 };
 
 #[cfg(test)]

@@ -95,6 +95,14 @@ async fn wallet_takes_a_badge_with_openid4vci(app: TestApp) {
 
     // Ann signs in, makes an offer; the page shows a QR code, the link and the code.
     let session = learner_session(&app, &smtp, &sender, "ann@example.nl").await;
+    // The badge e-mail leads there too: its wallet link asks to sign in, or offers the button.
+    let from_mail = format!("{}/me/wallet/{badge_id}", app.base);
+    let mail = smtp.received().into_iter().find(|m| m.to() == "ann@example.nl" && m.subject().contains("Smeren"));
+    assert!(mail.expect("the badge mail").text().contains(&from_mail));
+    let page = app.client.get(format!("{from_mail}?lang=en")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Sign in to your badges page first"), "{page}");
+    let page = app.client.get(&from_mail).header("cookie", &session).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(&format!("action=\"/me/credentials/{badge_id}/wallet\"")), "{page}");
     let (url, tx, html) = offer(&app, &session, &badge_id).await;
     assert!(html.contains("<svg") && html.contains("aria-label=\"QR code of the offer for your wallet\""), "{html}");
 

@@ -232,6 +232,14 @@ pub fn compose(lang: Lang, to_name: Option<&str>, notice: &Notice, unsubscribe: 
             body.paragraphs = vec![fill(said, &v), t.share.to_string()];
             body.actions.push(Action { label: view.into(), url: credential.clone(), note: None });
             body.actions.push(Action { label: t.add_to_linkedin.into(), url: linkedin.clone(), note: None });
+            // Into a wallet app: the learner's own page makes the offer (after signing in).
+            if let Some((base, id)) = credential.split_once("/credentials/") {
+                body.actions.push(Action {
+                    label: t.add_to_wallet.into(),
+                    url: format!("{base}/me/wallet/{id}"),
+                    note: Some(t.add_to_wallet_note.into()),
+                });
+            }
             if let Some(p) = progress {
                 body.actions.push(progress_action(t, p, &v));
             }
@@ -400,6 +408,8 @@ struct MailTexts {
     view_certificate: &'static str,
     view_credential: &'static str,
     add_to_linkedin: &'static str,
+    add_to_wallet: &'static str,
+    add_to_wallet_note: &'static str,
     progress: &'static str,
     progress_note: &'static str,
     suspended_subject: &'static str,
@@ -469,6 +479,8 @@ const EN: MailTexts = MailTexts {
     view_certificate: "View your certificate",
     view_credential: "View the credential",
     add_to_linkedin: "Add to LinkedIn profile",
+    add_to_wallet: "Add to a wallet app",
+    add_to_wallet_note: "For wallets that support OpenID for Verifiable Credential Issuance; you sign in to your badges page first.",
     progress: "See your progress",
     progress_note: "This link is yours alone: it shows all your badges from {issuer} and how far you are along \
                     its metro lines. Do not pass it on.",
@@ -546,6 +558,8 @@ const NL: MailTexts = MailTexts {
     view_certificate: "Bekijk je certificaat",
     view_credential: "Bekijk het bewijs",
     add_to_linkedin: "Toevoegen aan LinkedIn-profiel",
+    add_to_wallet: "Toevoegen aan een wallet-app",
+    add_to_wallet_note: "Voor wallets die OpenID for Verifiable Credential Issuance ondersteunen; je logt eerst in op je badgepagina.",
     progress: "Bekijk je voortgang",
     progress_note: "Deze link is alleen voor jou: hij toont al je badges van {issuer} en hoe ver je bent op \
                     de metrolijnen. Geef hem niet door.",
