@@ -76,7 +76,7 @@ impl Service {
         learner: &Learner,
         issuer: Option<Uuid>,
     ) -> ServiceResult<Value> {
-        let scope = self.learner_scope(who, learner, issuer).await?.issuers;
+        let LearnerScope { issuers: scope, everywhere } = self.learner_scope(who, learner, issuer).await?;
         let mut credentials = Vec::new();
         let mut links = Vec::new();
         let mut lines = Vec::new();
@@ -97,8 +97,10 @@ impl Service {
                 }));
             }
         }
-        // The addresses the learner joined on their own page (one account, several addresses).
-        let addresses = if learner.identity_type == "emailAddress" {
+        // The addresses the learner joined on their own page (one account, several addresses):
+        // the learner's own platform data, so only an export that covers every issuer holds it
+        // (an issuer must not learn addresses the learner uses with others).
+        let addresses = if learner.identity_type == "emailAddress" && everywhere && who.is_admin() {
             let account = self.store.account_of(&learner.identity).await?;
             self.learner_addresses(&account).await?
         } else {
