@@ -55,7 +55,18 @@ async fn answer(
     match outcome {
         Ok(()) => Ok(review_page(lang, &r, Some(t.review_thanks.into()), vec![], "", "", "")),
         Err(ServiceError::Invalid(e)) => {
-            let errors = e.0.into_iter().map(|f| (f.field, f.message)).collect();
+            // In the reader's language, linked to the field (the domain's words are English).
+            let errors =
+                e.0.into_iter()
+                    .map(|f| {
+                        let said = match f.field.as_str() {
+                            "answer" => t.review_need_answer,
+                            "example" => t.review_need_example,
+                            _ => t.review_follow_up_long,
+                        };
+                        (f.field, said.to_string())
+                    })
+                    .collect();
             let mut page = review_page(
                 lang,
                 &r,

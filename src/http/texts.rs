@@ -211,6 +211,9 @@ pub struct Texts {
     pub me_line_complete: &'static str,
     pub me_view_certificate: &'static str,
     pub wallet_sign_in_first: &'static str,
+    pub review_need_answer: &'static str,
+    pub review_need_example: &'static str,
+    pub review_follow_up_long: &'static str,
 }
 
 pub static EN: Texts = Texts {
@@ -360,6 +363,9 @@ pub static EN: Texts = Texts {
     me_line_complete: "Complete: certificate earned",
     me_view_certificate: "View the certificate",
     wallet_sign_in_first: "Sign in to your badges page first; then choose “Add to wallet” next to the badge.",
+    review_need_answer: "Choose yes, partly or not yet.",
+    review_need_example: "Give an example in your own words (at most 2,000 characters).",
+    review_follow_up_long: "The wish for follow-up can be at most 2,000 characters.",
 };
 
 pub static NL: Texts = Texts {
@@ -509,6 +515,9 @@ pub static NL: Texts = Texts {
     me_line_complete: "Compleet: certificaat behaald",
     me_view_certificate: "Bekijk het certificaat",
     wallet_sign_in_first: "Log eerst in op je badgepagina; kies daarna ‘Toevoegen aan wallet’ bij de badge.",
+    review_need_answer: "Kies ja, deels of nog niet.",
+    review_need_example: "Geef een voorbeeld in je eigen woorden (hoogstens 2000 tekens).",
+    review_follow_up_long: "De wens voor vervolg mag hoogstens 2000 tekens zijn.",
 };
 
 #[cfg(test)]

@@ -280,3 +280,68 @@ async fn metro_map_is_one_network_in_a_real_browser(app: TestApp) {
     }
     app.stop().await;
 }
+
+both!(learner_and_manager_pages_in_a_real_browser);
+
+/// The manager's review page and the learner's own page in Chromium at phone width, in Dutch:
+/// the manager answers (an incomplete form first), the learner comments and makes a wallet
+/// offer, the badge page shows the confirmation. axe-core finds nothing on any of them.
+async fn learner_and_manager_pages_in_a_real_browser(app: TestApp) {
+    let smtp = crate::mail::SmtpServer::start();
+    let sender = app.service.clone().with_mailer(smtp.mailer());
+    let (_, nm) = module(&app, None).await;
+    let answer = crate::mail::award(
+        &app,
+        &nm,
+        json!([{"identity": "ann@example.nl", "name": "Ann de Vries",
+                "manager": {"name": "Chef Jansen", "email": "chef@firma.example", "company": "Firma BV"}}]),
+    )
+    .await;
+    let badge = answer["credentials"][0]["id"].as_str().unwrap().to_string();
+    app.service.clock().advance(time::Duration::weeks(6) + time::Duration::minutes(1));
+    assert_eq!(app.service.review_round().await.unwrap().invited, 1);
+    sender.send_mail_round().await.unwrap();
+    let invitation = smtp.received().into_iter().find(|m| m.to() == "chef@firma.example").unwrap();
+    let text = invitation.text();
+    let at = text.find("/impact/").unwrap();
+    let review_link = text[text[..at].rfind("http").unwrap()..].split_whitespace().next().unwrap().to_string();
+    let cookie = crate::impact::learner_session(&app, &smtp, &sender, "ann@example.nl").await;
+    let session = cookie.split_once('=').unwrap().1.to_string();
+
+    let backend = if app.db.url.starts_with("sqlite") { "sqlite" } else { "postgres" };
+    let artifacts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/artifacts").join(backend);
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let input = json!({"base": app.base, "review_link": review_link, "session": session, "badge": badge,
+                       "locale": "nl-NL", "example": "Ann smeert nu elke week.", "comment": "Dank je!",
+                       "artifacts": artifacts});
+    let report = tokio::task::spawn_blocking(move || {
+        let chromium = chromium();
+        crate::interop::ensure_npm();
+        let file = std::env::temp_dir().join(format!("mb_learner_{}.json", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&file, input.to_string()).unwrap();
+        let out = Command::new("node")
+            .arg(crate::interop::interop_dir().join("learner.mjs"))
+            .arg(&file)
+            .env("CHROMIUM", chromium)
+            .output()
+            .expect("node is installed");
+        let _ = std::fs::remove_file(&file);
+        assert!(out.status.success(), "learner.mjs failed: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    })
+    .await
+    .unwrap();
+
+    for (page, violations) in report["axe"].as_object().unwrap() {
+        assert_eq!(violations, &json!([]), "axe-core on the {page} page");
+        assert_eq!(report["overflow"][page], false, "the {page} page fits a phone screen");
+    }
+    assert_eq!(report["axe"].as_object().unwrap().len(), 5, "{report}");
+    let t = &report["text"];
+    assert!(t["review_errors"].as_str().unwrap().contains("Geef een voorbeeld in je eigen woorden"), "{report}");
+    assert!(t["review_done"].as_str().unwrap().contains("Dank je wel"), "{report}");
+    assert!(t["me"].as_str().unwrap().contains("Gepubliceerd als ondertekende aanbeveling"), "{report}");
+    assert_eq!(t["tx_code"].as_str().unwrap().len(), 6);
+    assert!(t["offer"].as_str().unwrap().starts_with("openid-credential-offer://"));
+    assert!(t["applied"].as_str().unwrap().contains("bevestigd door Chef Jansen, Firma BV"), "{report}");
+}

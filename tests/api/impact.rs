@@ -159,7 +159,8 @@ async fn impact_review_from_award_to_endorsement(app: TestApp) {
     // The manager answers: an incomplete form says what is missing; then yes, once.
     let bad = form(&app.client, &format!("{link}?lang=en"), "answer=yes&example=").send().await.unwrap();
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(bad.text().await.unwrap().contains("href=\"#example\""));
+    let bad = bad.text().await.unwrap();
+    assert!(bad.contains("href=\"#example\"") && bad.contains("Give an example in your own words"), "{bad}");
     let words = "Ann smeert nu elke week volgens het plan; geen lagerschade meer.";
     let ok = form(&app.client, &link, &format!("answer=yes&example={}&follow_up=Vervolgmodule", urlencode(words)))
         .send()
