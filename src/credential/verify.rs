@@ -448,10 +448,18 @@ fn json_ld_check(credential: &Value, unsecured: &Value) -> (Verdict, Option<Stri
 }
 
 /// The OB 3.0 JSON Schema (a VC-JWT's payload has no embedded proof to check against it).
+///
+/// A single `proof` object is checked as a one-element array: VCDM 2.0 allows either, the
+/// reference stack accepts either, and the official OB 3.0 test vector itself has one object,
+/// while the schema's plain-JSON flavour only describes arrays.
 fn schema_check(credential: &Value, is_jwt: bool) -> Verdict {
     let mut input = credential.clone();
-    if is_jwt && let Some(o) = input.as_object_mut() {
-        o.remove("proof");
+    if let Some(o) = input.as_object_mut() {
+        if is_jwt {
+            o.remove("proof");
+        } else if let Some(single @ Value::Object(_)) = o.get("proof").cloned() {
+            o.insert("proof".into(), Value::Array(vec![single]));
+        }
     }
     let (violations, kind) = if super::endorsement::is_endorsement(&input) {
         (schema::endorsement_violations(&input), "EndorsementCredential")
@@ -711,6 +719,18 @@ mod tests {
     #[test]
     fn schema_names_the_violations() {
         assert!(matches!(schema_check(&json!({"type": "nothing"}), false), Verdict::Fail(d) if !d.is_empty()));
+    }
+
+    #[test]
+    fn a_single_proof_object_is_checked_like_an_array() {
+        // The official OB 3.0 test vector carries one proof object.
+        let vector: Value =
+            serde_json::from_str(&crate::credential::canon::tests::read("ob-v3p0/signed-credential.json")).unwrap();
+        assert!(vector["proof"].is_object());
+        assert!(passed(&schema_check(&vector, false)), "{:?}", schema_check(&vector, false));
+        let mut listed = vector.clone();
+        listed["proof"] = json!([vector["proof"]]);
+        assert!(passed(&schema_check(&listed, false)));
     }
 
     #[test]

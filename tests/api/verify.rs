@@ -10,7 +10,7 @@ use crate::awards::{module, recipients};
 use crate::harness::{ADMIN, TestApp, both};
 use crate::interop::js_verify;
 
-both!(verifier_agrees_with_reference_stack, verify_endpoint_inputs);
+both!(verifier_agrees_with_reference_stack, verify_endpoint_inputs, another_issuers_single_proof_with_did_key);
 
 async fn post_verify(app: &TestApp, body: Value) -> Value {
     let r = app.client.post(format!("{}/verify", app.base)).json(&body).send().await.unwrap();
@@ -233,4 +233,43 @@ async fn verify_endpoint_inputs(app: TestApp) {
     assert_eq!(report["verified"], false);
     assert_eq!(failed(&report), ["format"]);
     app.stop().await;
+}
+
+/// What an employer receives from another issuer: a credential signed by a `did:key` issuer
+/// with one `proof` object (not an array), as the official OB 3.0 test vector has it. Both our
+/// verifier and the reference stack accept it; a changed word fails both.
+async fn another_issuers_single_proof_with_did_key(app: TestApp) {
+    let key = ed25519_dalek::SigningKey::from_bytes(&[42u8; 32]);
+    let multikey = metrobadge::credential::multikey::encode(&key.verifying_key().to_bytes());
+    let did = format!("did:key:{multikey}");
+    let vm = format!("{did}#{multikey}");
+    // The official OB 3.0 test vector's credential, issued by the did:key instead.
+    let mut doc: Value = serde_json::from_str(include_str!("../vectors/ob-v3p0/unsigned-credential.json")).unwrap();
+    doc["issuer"]["id"] = json!(did);
+    let signed =
+        metrobadge::credential::issue::sign_batch(&[doc], &key, &vm, "2024-01-01T00:00:00Z").unwrap().remove(0);
+    let mut vc: Value = serde_json::from_str(&signed.signed).unwrap();
+    vc["proof"] = vc["proof"][0].clone();
+    assert!(vc["proof"].is_object());
+
+    let report = post_verify(&app, json!({"credential": vc})).await;
+    assert_eq!(report["verified"], true, "{report}");
+    let mut changed = vc.clone();
+    changed["name"] = json!("Something else");
+    let report = post_verify(&app, json!({"credential": changed})).await;
+    assert_eq!(report["verified"], false);
+
+    let did_document = json!({
+        "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
+        "id": did,
+        "verificationMethod": [{"id": vm, "type": "Multikey", "controller": did, "publicKeyMultibase": multikey}],
+        "assertionMethod": [vm],
+    });
+    let results = js_verify(&json!({"documents": {did.clone(): did_document},
+        "cases": [{"name": "single-proof", "credential": vc}, {"name": "changed", "credential": changed}]}));
+    assert_eq!(
+        results.iter().map(|r| (r.0.as_str(), r.1)).collect::<Vec<_>>(),
+        [("single-proof", true), ("changed", false)],
+        "{results:?}"
+    );
 }
