@@ -317,21 +317,24 @@ impl Service {
         let p: Payload = serde_json::from_slice(&plain)
             .map_err(|e| SendError::Permanent(format!("the stored message is unreadable: {e}")))?;
         let lang = Lang::parse(&p.lang).unwrap_or(Lang::Nl);
-        let composed = compose(lang, p.to_name.as_deref(), &p.notice, p.unsubscribe.as_deref());
+        // The artwork is decoration: should it not be readable right now (a busy database), the
+        // message goes without it rather than waiting for a retry, and says everything anyway.
         let inline_image = match p.notice.artwork() {
-            // A store outage is worth a retry; an image deleted meanwhile is not (the text says
-            // everything without it).
             Some(id) => match self.store.image(id).await {
-                Ok(Some(img)) => Some(crate::mailer::InlineImage {
+                Ok(image) => image.map(|img| crate::mailer::InlineImage {
                     cid: compose::ARTWORK_CID.into(),
                     content_type: img.content_type,
                     bytes: img.bytes,
                 }),
-                Ok(None) => None,
-                Err(e) => return Err(SendError::Transient(format!("the artwork could not be read: {e}"))),
+                Err(e) => {
+                    tracing::warn!(message = %m.message_id, error = %e, "mail artwork not readable; sent without it");
+                    None
+                }
             },
             None => None,
         };
+        let notice = if inline_image.is_some() { p.notice } else { p.notice.with_artwork(None) };
+        let composed = compose(lang, p.to_name.as_deref(), &notice, p.unsubscribe.as_deref());
         Ok(Letter {
             message_id: format!("<{}@{}>", m.message_id, crate::mailer::host_of(&self.base_url)),
             date: m.created_at.into(),
