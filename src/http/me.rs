@@ -64,6 +64,25 @@ async fn me(State(s): State<AppState>, lang: Preferred, headers: HeaderMap) -> A
     }
 }
 
+/// The learner's page saying why something was refused, with `status`.
+async fn refused(
+    s: &AppState,
+    lang: Lang,
+    session: &str,
+    email: &str,
+    notice: Option<String>,
+    status: StatusCode,
+) -> ApiResult<Response> {
+    let mut r = my_page(s, lang, session, email, notice).await?;
+    *r.status_mut() = status;
+    Ok(r)
+}
+
+/// The first problem of invalid input, as the page shows it.
+fn first_problem(e: &crate::domain::validate::Invalid) -> Option<String> {
+    e.0.first().map(|f| f.message.clone())
+}
+
 /// The learner's page with `notice` on top.
 async fn my_page(s: &AppState, lang: Lang, session: &str, email: &str, notice: Option<String>) -> ApiResult<Response> {
     let t = lang.texts();
@@ -230,10 +249,7 @@ async fn correction(
             my_page(s, lang, session, email, Some(notice)).await
         }
         Err(ServiceError::Invalid(e)) => {
-            let notice = e.0.first().map(|f| f.message.clone());
-            let mut r = my_page(s, lang, session, email, notice).await?;
-            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(r)
+            refused(s, lang, session, email, first_problem(&e), StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(e) => Err(e.into()),
     }
@@ -268,10 +284,7 @@ async fn add_address(
     match s.service.add_learner_address(&email, &form_field(&body, "address"), lang).await {
         Ok(()) => my_page(&s, lang, &session, &email, Some(lang.texts().me_address_sent.into())).await,
         Err(ServiceError::Invalid(e)) => {
-            let notice = e.0.first().map(|f| f.message.clone());
-            let mut r = my_page(&s, lang, &session, &email, notice).await?;
-            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(r)
+            refused(&s, lang, &session, &email, first_problem(&e), StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(e) => Err(e.into()),
     }
@@ -292,18 +305,13 @@ async fn ask_manager(
         email: Some(f.get("email").to_string()),
         company: Some(f.get("company").to_string()),
     };
-    let refused = |message: String, status: StatusCode| async move {
-        let mut r = my_page(s, lang, session, email, Some(message)).await?;
-        *r.status_mut() = status;
-        Ok(r)
-    };
     match s.service.request_review(email, id, &manager).await {
         Ok(()) => my_page(s, lang, session, email, Some(lang.texts().me_review_requested.into())).await,
         Err(ServiceError::Invalid(e)) => {
             let message = e.0.iter().map(|f| f.message.clone()).collect::<Vec<_>>().join("; ");
-            refused(message, StatusCode::UNPROCESSABLE_ENTITY).await
+            refused(s, lang, session, email, Some(message), StatusCode::UNPROCESSABLE_ENTITY).await
         }
-        Err(ServiceError::Conflict(m)) => refused(m, StatusCode::CONFLICT).await,
+        Err(ServiceError::Conflict(m)) => refused(s, lang, session, email, Some(m), StatusCode::CONFLICT).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -324,10 +332,7 @@ async fn review_seen(
     match s.service.review_seen(&email, id, Some(&comment)).await {
         Ok(_) => Ok(Redirect::to(&format!("/me#review-{id}")).into_response()),
         Err(ServiceError::Invalid(e)) => {
-            let notice = e.0.first().map(|f| f.message.clone());
-            let mut r = my_page(&s, lang.or(Lang::Nl), &session, &email, notice).await?;
-            *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(r)
+            refused(&s, lang.or(Lang::Nl), &session, &email, first_problem(&e), StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(e) => Err(e.into()),
     }
