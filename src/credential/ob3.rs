@@ -27,6 +27,12 @@ impl PublicKey {
 }
 
 /// `<base>/issuers/<id>`: the issuer's id in every credential and the key controller.
+/// What a signed credential is called, for people: its achievement's name (badges and
+/// certificates), else its own `name` (endorsements); empty when it has neither.
+pub fn display_name(vc: &Value) -> &str {
+    vc["credentialSubject"]["achievement"]["name"].as_str().or(vc["name"].as_str()).unwrap_or_default()
+}
+
 pub fn issuer_url(base: &str, issuer_id: uuid::Uuid) -> String {
     format!("{base}/issuers/{issuer_id}")
 }

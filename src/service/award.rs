@@ -188,12 +188,9 @@ impl Service {
 
         let keys = self.link_keys().await?;
         let mail_keys = self.mail_keys().await?;
-        // Uploaded PNG artwork travels inside the learners' messages (SVG is not shown by most
-        // mail programs; the generated default is SVG).
-        let artwork = match module.image_id {
-            Some(id) => self.store.image(id).await?.filter(|i| i.content_type == "image/png").map(|_| id),
-            None => None,
-        };
+        // Uploaded artwork travels inside the learners' messages; the sender, which reads the
+        // image anyway, keeps it only when it is a PNG.
+        let artwork = module.image_id;
         let reviews = Service::award_reviews(
             module.issuer_id,
             nanomodule,

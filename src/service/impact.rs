@@ -106,7 +106,7 @@ pub struct ModuleImpact {
 /// The name of what a badge is for, from its signed document.
 fn badge_name(signed: &str) -> String {
     let vc: Value = serde_json::from_str(signed).unwrap_or_default();
-    vc["credentialSubject"]["achievement"]["name"].as_str().unwrap_or_default().to_string()
+    ob3::display_name(&vc).to_string()
 }
 
 fn view(s: &Service, r: ReviewRow, module: String) -> ReviewView {

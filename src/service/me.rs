@@ -14,10 +14,6 @@ use uuid::Uuid;
 
 use super::console::{digest, secret};
 
-/// An address in the audit trail only as its digest (the trail keeps no personal data).
-fn digest_hex(address: &str) -> String {
-    hex::encode(Sha256::digest(address.as_bytes()))
-}
 use super::mail::Outgoing;
 use super::mail::compose::Notice;
 use super::{Service, ServiceError, ServiceResult};
@@ -119,7 +115,7 @@ impl Service {
                 &Self::learner_actor(),
                 None,
                 "learner.address_joined",
-                digest_hex(account),
+                super::sha256_hex(account),
                 &json!({}),
             )])
             .await?;
@@ -166,7 +162,7 @@ impl Service {
                     id: r.credential_id,
                     linkedin: crate::credential::share::linkedin_add_url(&vc, &url, &r.credential_id.to_string()),
                     url,
-                    name: vc["credentialSubject"]["achievement"]["name"].as_str().unwrap_or_default().to_string(),
+                    name: crate::credential::ob3::display_name(&vc).to_string(),
                     issuer: vc["issuer"]["name"].as_str().unwrap_or_default().to_string(),
                     certificate: r.metro_line_id.is_some(),
                     issued: r.created_at,
@@ -235,7 +231,7 @@ impl Service {
             reply_to: Some(identity.to_string()),
             notice: Notice::CorrectionRequest {
                 credential: self.credential_url(credential),
-                name: vc["credentialSubject"]["achievement"]["name"].as_str().unwrap_or_default().to_string(),
+                name: crate::credential::ob3::display_name(&vc).to_string(),
                 issuer: spec.name().to_string(),
                 learner: identity.to_string(),
                 message,

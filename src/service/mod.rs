@@ -326,6 +326,12 @@ fn default_verify_slots() -> usize {
 }
 
 /// Parses a stored spec; a failure means the database holds something we never wrote.
+/// Hex SHA-256 of a secret or an address, as stored or audited in its place (link tokens,
+/// wallet codes, an address in the audit trail).
+fn sha256_hex(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
 fn decode_spec<T: serde::de::DeserializeOwned>(text: &str) -> ServiceResult<T> {
     serde_json::from_str(text).map_err(|e| ServiceError::Store(StoreError::Corrupt(e.to_string())))
 }

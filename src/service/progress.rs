@@ -13,7 +13,6 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{Service, ServiceError, ServiceResult};
@@ -24,11 +23,6 @@ use crate::domain::validate::Invalid;
 use crate::store::{Learner, NewProgressLink, ProgressLinkRow, StoreError};
 
 const TOKEN_PREFIX: &str = "mbp_";
-
-/// SHA-256 (hex) of a token, as stored.
-fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
 
 /// Whose private link a token is: one learner as one issuer knows them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,7 +76,7 @@ impl LinkKeys {
                 NewProgressLink {
                     issuer_id: issuer,
                     learner: l.clone(),
-                    token_hash: token_hash(&self.token(&owner, 1, 2)),
+                    token_hash: super::sha256_hex(&self.token(&owner, 1, 2)),
                 }
             })
             .collect()
@@ -117,7 +111,7 @@ impl Service {
         if !token.starts_with(TOKEN_PREFIX) || token.len() > 64 {
             return Err(ServiceError::NotFound);
         }
-        let row = self.store.progress_link(&token_hash(token)).await?.ok_or(ServiceError::NotFound)?;
+        let row = self.store.progress_link(&super::sha256_hex(token)).await?.ok_or(ServiceError::NotFound)?;
         if row.revoked_at.is_some() {
             return Err(ServiceError::NotFound);
         }
@@ -152,14 +146,14 @@ impl Service {
             });
         }
         let mut tx = self.store.begin().await?;
-        tx.insert_progress_link(owner.issuer, &owner.learner, generation, &token_hash(&token)).await?;
+        tx.insert_progress_link(owner.issuer, &owner.learner, generation, &super::sha256_hex(&token)).await?;
         self.queue_mail(&mut tx, &mail_keys, mail).await?;
         // The identity stays out of the chain: the subject is the new link's hash.
         tx.audit(vec![NewEvent::new(
             actor,
             Some(owner.issuer),
             "progress_link.replaced",
-            token_hash(&token),
+            super::sha256_hex(&token),
             &json!({}),
         )])
         .await?;

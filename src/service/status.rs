@@ -178,12 +178,7 @@ impl Service {
                 reply_to: spec.email.clone(),
                 notice: super::mail::compose::Notice::StatusChanged {
                     credential: self.credential_url(s.credential_id),
-                    // A badge's or certificate's achievement, or an endorsement's own name.
-                    name: vc["credentialSubject"]["achievement"]["name"]
-                        .as_str()
-                        .or(vc["name"].as_str())
-                        .unwrap_or_default()
-                        .to_string(),
+                    name: ob3::display_name(&vc).to_string(),
                     issuer: spec.name().to_string(),
                     change: change.word().into(),
                     reason: reason.map(str::to_string),

@@ -43,18 +43,21 @@ impl Resolver for Service {
         let Some(index) = entry["statusListIndex"].as_str().and_then(|i| i.parse::<i64>().ok()) else {
             return StatusInfo::Mismatch;
         };
-        // A wallet copy carries its original's entry: the same status.
-        let copy_of = match credential_id
-            .strip_prefix(&format!("{}/credentials/", self.base_url))
-            .and_then(|id| id.parse::<Uuid>().ok())
-        {
-            Some(id) => self.wallet_original(id).await.ok().flatten(),
-            None => None,
-        };
         match self.store.credential_at(list, index).await {
-            Ok(Some(c))
-                if self.credential_url(c.credential_id) == credential_id || copy_of == Some(c.credential_id) =>
-            {
+            Ok(Some(c)) => {
+                // A wallet copy carries its original's entry: the same status. Looked up only
+                // when the entry is not the credential's own.
+                if self.credential_url(c.credential_id) != credential_id {
+                    match self.is_copy_of(credential_id, c.credential_id).await {
+                        Ok(true) => {}
+                        Ok(false) => return StatusInfo::Mismatch,
+                        // An outage is "could not check", never "invalid".
+                        Err(e) => {
+                            tracing::warn!(error = %e, "verification: wallet copy lookup failed");
+                            return StatusInfo::Unavailable;
+                        }
+                    }
+                }
                 match (c.revoked_at, c.suspended_at) {
                     (Some(_), _) => StatusInfo::Revoked(c.revocation_reason),
                     (None, Some(_)) => StatusInfo::Suspended(c.suspension_reason),
@@ -71,6 +74,15 @@ impl Resolver for Service {
 }
 
 impl Service {
+    /// Whether the credential at `url` is a wallet copy of `original`.
+    async fn is_copy_of(&self, url: &str, original: Uuid) -> super::ServiceResult<bool> {
+        let Some(id) = url.strip_prefix(&format!("{}/credentials/", self.base_url)).and_then(|id| id.parse().ok())
+        else {
+            return Ok(false);
+        };
+        Ok(self.wallet_original(id).await? == Some(original))
+    }
+
     pub async fn verify(&self, input: Input, recipient: Option<&str>) -> Report {
         verify::verify(input, self, recipient, self.now()).await
     }

@@ -12,12 +12,12 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Service, ServiceError, ServiceResult};
+use super::console::secret;
+use super::{Service, ServiceError, ServiceResult, sha256_hex};
 use crate::credential::holder::{self, HolderProofError};
 use crate::credential::ob3;
 use crate::domain::audit::{Actor, NewEvent};
@@ -97,14 +97,6 @@ pub struct WalletToken {
     pub expires_in: i64,
 }
 
-fn digest(s: &str) -> String {
-    hex::encode(Sha256::digest(s.as_bytes()))
-}
-
-fn random_token(prefix: &str) -> String {
-    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>()))
-}
-
 impl Service {
     /// `/.well-known/openid-credential-issuer`.
     pub fn credential_issuer_metadata(&self) -> Value {
@@ -160,13 +152,14 @@ impl Service {
             .into());
         }
         let vc: Value = serde_json::from_str(&row.signed).unwrap_or_default();
-        let name = vc["credentialSubject"]["achievement"]["name"].as_str().or(vc["name"].as_str()).unwrap_or_default();
-        let code = random_token("mbp_");
+        let name = ob3::display_name(&vc);
+        let code = secret("mbp_");
         let tx_code = format!("{:06}", rand::random::<u32>() % 1_000_000);
         let now = self.now();
         let expires = now + OFFER_VALID;
         let mut tx = self.store.begin().await?;
-        tx.insert_offer(Uuid::now_v7(), &digest(&code), &digest(&tx_code), credential, identity, now, expires).await?;
+        tx.insert_offer(Uuid::now_v7(), &sha256_hex(&code), &sha256_hex(&tx_code), credential, identity, now, expires)
+            .await?;
         tx.audit(vec![NewEvent::new(
             &Self::learner_actor(),
             Some(row.issuer_id),
@@ -203,19 +196,21 @@ impl Service {
             .ok_or_else(|| WalletError::InvalidRequest("pre-authorized_code is required".into()))?;
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        let offer =
-            tx.offer_by_code(&digest(code)).await?.ok_or_else(|| WalletError::InvalidGrant("unknown code".into()))?;
+        let offer = tx
+            .offer_by_code(&sha256_hex(code))
+            .await?
+            .ok_or_else(|| WalletError::InvalidGrant("unknown code".into()))?;
         if offer.redeemed_at.is_some() || offer.expires_at <= now || offer.failed_attempts >= TX_ATTEMPTS {
             return Err(WalletError::InvalidGrant("the offer was used or has expired; make a new one".into()));
         }
-        let presented = digest(tx_code.unwrap_or_default());
+        let presented = sha256_hex(tx_code.unwrap_or_default());
         if !bool::from(presented.as_bytes().ct_eq(offer.tx_code_hash.as_bytes())) {
             tx.offer_failed(offer.offer_id).await?;
             tx.commit().await?;
             return Err(WalletError::InvalidGrant("wrong transaction code".into()));
         }
-        let token = random_token("mba_");
-        if !tx.redeem_offer(offer.offer_id, &digest(&token), now, now + TOKEN_VALID).await? {
+        let token = secret("mba_");
+        if !tx.redeem_offer(offer.offer_id, &sha256_hex(&token), now, now + TOKEN_VALID).await? {
             return Err(WalletError::InvalidGrant("the offer was used".into()));
         }
         tx.commit().await?;
@@ -280,7 +275,7 @@ impl Service {
             None => None,
         };
         let now = self.now();
-        let token_hash = digest(access_token);
+        let token_hash = sha256_hex(access_token);
         let offer = self.store.offer_by_token(&token_hash, now).await?.ok_or(WalletError::InvalidToken)?;
         let original = self.live_credential(offer.credential_id).await?;
         let Some(p) = proof else {

@@ -20,7 +20,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -79,10 +78,6 @@ impl MailKeys {
         let expected = self.review_token(review);
         bool::from(subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), token.as_bytes())).then_some(review)
     }
-}
-
-fn link_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// A message a use case wants sent, before it is sealed into the outbox.
@@ -215,7 +210,7 @@ impl Service {
                         continue;
                     }
                     let token = keys.unsubscribe_token(issuer, learner);
-                    recipients.entry(issuer).or_default().push((link_hash(&token), learner.clone()));
+                    recipients.entry(issuer).or_default().push((super::sha256_hex(&token), learner.clone()));
                     Some(format!("{}/mail/unsubscribe/{token}", self.base_url))
                 }
                 _ => None,
@@ -319,13 +314,16 @@ impl Service {
         let lang = Lang::parse(&p.lang).unwrap_or(Lang::Nl);
         // The artwork is decoration: should it not be readable right now (a busy database), the
         // message goes without it rather than waiting for a retry, and says everything anyway.
+        // Only PNG travels: most mail programs show no SVG (the generated default is SVG).
         let inline_image = match p.notice.artwork() {
             Some(id) => match self.store.image(id).await {
-                Ok(image) => image.map(|img| crate::mailer::InlineImage {
-                    cid: compose::ARTWORK_CID.into(),
-                    content_type: img.content_type,
-                    bytes: img.bytes,
-                }),
+                Ok(image) => {
+                    image.filter(|img| img.content_type == "image/png").map(|img| crate::mailer::InlineImage {
+                        cid: compose::ARTWORK_CID.into(),
+                        content_type: img.content_type,
+                        bytes: img.bytes,
+                    })
+                }
                 Err(e) => {
                     tracing::warn!(message = %m.message_id, error = %e, "mail artwork not readable; sent without it");
                     None
@@ -416,7 +414,7 @@ impl Service {
         if !token.starts_with(UNSUBSCRIBE_PREFIX) || token.len() > 64 {
             return Err(ServiceError::NotFound);
         }
-        let row = self.store.recipient_by_link(&link_hash(token)).await?.ok_or(ServiceError::NotFound)?;
+        let row = self.store.recipient_by_link(&super::sha256_hex(token)).await?.ok_or(ServiceError::NotFound)?;
         let issuer_name = self.issuer_spec(row.issuer_id).await?.name().to_string();
         Ok(Subscription { issuer: row.issuer_id, issuer_name, opted_out: row.opted_out_at.is_some() })
     }
@@ -426,7 +424,7 @@ impl Service {
     pub async fn set_subscription(&self, token: &str, out: bool) -> ServiceResult<Subscription> {
         let current = self.subscription(token).await?;
         if current.opted_out != out {
-            let hash = link_hash(token);
+            let hash = super::sha256_hex(token);
             let mut tx = self.store.begin().await?;
             tx.set_opt_out(&hash, out.then(|| self.now())).await?;
             let action = if out { "mail.opted_out" } else { "mail.opted_in" };
