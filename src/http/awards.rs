@@ -139,7 +139,7 @@ async fn credential(
             return Ok(Redirect::to(&format!("{}#applied", s.service.credential_url(badge))).into_response());
         }
         // A wallet's copy is shown on its original's page.
-        if let Some(original) = s.service.wallet_copy_of(id).await? {
+        if let Some(original) = s.service.wallet_original(id).await? {
             return Ok(Redirect::to(&s.service.credential_url(original)).into_response());
         }
         let (vc, name) = s.service.credential_for_page(id).await?;

@@ -321,13 +321,9 @@ impl Service {
         serde_json::from_str(&signed.signed).map_err(|e| WalletError::Service(ServiceError::Internal(e.to_string())))
     }
 
-    /// [`Service::wallet_original`] for the badge page (a copy's page is its original's).
-    pub async fn wallet_copy_of(&self, id: Uuid) -> ServiceResult<Option<Uuid>> {
-        self.wallet_original(id).await
-    }
-
-    /// The original a wallet copy was made from (`None` for any other id).
-    pub(super) async fn wallet_original(&self, id: Uuid) -> ServiceResult<Option<Uuid>> {
+    /// The original a wallet copy was made from (`None` for any other id); a copy's page is
+    /// its original's.
+    pub async fn wallet_original(&self, id: Uuid) -> ServiceResult<Option<Uuid>> {
         Ok(self.store.wallet_copy(id).await?.map(|c| c.original_id))
     }
 
