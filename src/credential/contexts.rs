@@ -5,6 +5,8 @@
 //! checked by a test, so a silent edit cannot change what our signatures cover.
 
 pub const VC_V2: &str = "https://www.w3.org/ns/credentials/v2";
+/// VCDM 1.1, for verifying other issuers' older credentials (we issue on 2.0 only).
+pub const VC_V1: &str = "https://www.w3.org/2018/credentials/v1";
 pub const OB_V3_0_3: &str = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json";
 pub const OB_EXTENSIONS: &str = "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json";
 pub const MULTIKEY_V1: &str = "https://w3id.org/security/multikey/v1";
@@ -14,6 +16,7 @@ pub const DID_V1: &str = "https://www.w3.org/ns/did/v1";
 /// (URL, document) of every context we can process.
 pub const BUNDLED: &[(&str, &str)] = &[
     (VC_V2, include_str!("../../schemas/contexts/credentials-v2.jsonld")),
+    (VC_V1, include_str!("../../schemas/contexts/credentials-v1.jsonld")),
     (OB_V3_0_3, include_str!("../../schemas/contexts/ob-v3p0-context-3.0.3.json")),
     (
         "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.2.json",

@@ -121,6 +121,58 @@ pub enum Input {
     Jwt(String),
 }
 
+/// Which rules a credential is judged by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// `/verify`: an Open Badges 3.0 credential or endorsement (VCDM 2.0, or 1.1 as some issuers
+    /// still sign them), checked against the OB 3.0 schema and recipient rules.
+    OpenBadges,
+    /// The VC-API verifier: any VCDM 1.1 or 2.0 credential; Open Badges rules apply only to
+    /// credentials that say they are Open Badges.
+    AnyCredential,
+}
+
+/// The W3C data model a credential's first context names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataModel {
+    V1,
+    V2,
+}
+
+impl DataModel {
+    pub fn of(credential: &Value) -> Option<DataModel> {
+        let first = credential.get("@context").and_then(|c| c.get(0).or(Some(c))).and_then(Value::as_str);
+        match first {
+            Some(super::contexts::VC_V2) => Some(DataModel::V2),
+            Some(super::contexts::VC_V1) => Some(DataModel::V1),
+            _ => None,
+        }
+    }
+
+    /// The properties that bound validity: (from, until).
+    fn window_terms(self) -> (&'static str, &'static str) {
+        match self {
+            DataModel::V2 => ("validFrom", "validUntil"),
+            DataModel::V1 => ("issuanceDate", "expirationDate"),
+        }
+    }
+}
+
+/// Whether the credential's types name an Open Badges credential or endorsement.
+pub fn is_open_badge(credential: &Value) -> bool {
+    types(credential)
+        .iter()
+        .any(|t| matches!(*t, "OpenBadgeCredential" | "AchievementCredential" | "EndorsementCredential"))
+}
+
+fn types(credential: &Value) -> Vec<&str> {
+    match &credential["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    }
+}
+
 /// A verification method as the service resolved it.
 #[derive(Debug, Clone)]
 pub struct KeyInfo {
@@ -243,11 +295,21 @@ struct ProofFacts {
     created: Option<OffsetDateTime>,
 }
 
-pub async fn verify<R: Resolver>(input: Input, resolver: &R, recipient: Option<&str>, now: OffsetDateTime) -> Report {
+pub async fn verify<R: Resolver>(
+    input: Input,
+    resolver: &R,
+    recipient: Option<&str>,
+    now: OffsetDateTime,
+    profile: Profile,
+) -> Report {
     let mut run = Run { checks: Vec::new(), unavailable: false };
     let (credential, jwt) = match input {
         Input::Json(v) => {
-            run.add("format", true, "Open Badges 3.0 credential as JSON with an embedded proof");
+            let what = match profile {
+                Profile::OpenBadges => "Open Badges 3.0 credential as JSON with an embedded proof",
+                Profile::AnyCredential => "a verifiable credential as JSON with an embedded proof",
+            };
+            run.add("format", true, what);
             (v, None)
         }
         Input::Jwt(token) => match unverified_claims(&token) {
@@ -281,15 +343,18 @@ pub async fn verify<R: Resolver>(input: Input, resolver: &R, recipient: Option<&
         return finish(run, None);
     }
     let summary = summary(&credential);
+    let model = DataModel::of(&credential).unwrap_or(DataModel::V2);
 
     let (unsecured, proofs) = match &jwt {
         None => data_integrity::proofs(&credential),
         Some(_) => (credential.clone(), vec![]),
     };
-    let (json_ld, canonical_document) = json_ld_check(&credential, &unsecured);
+    let (json_ld, canonical_document) = json_ld_check(&credential, &unsecured, profile);
+    // A context we do not hold leaves an embedded proof uncheckable, not wrong.
+    let context_unknown = matches!(json_ld, Verdict::Unchecked { .. }) && jwt.is_none();
     run.record("json-ld", json_ld);
-    run.record("schema", schema_check(&credential, jwt.is_some()));
-    run.record("subject", subject_check(&credential));
+    run.record("schema", schema_check(&credential, jwt.is_some(), profile));
+    run.record("subject", subject_check(&credential, profile));
     let subject = &credential["credentialSubject"];
 
     // The status lookup runs while the proofs are checked (both may wait on the database).
@@ -304,7 +369,8 @@ pub async fn verify<R: Resolver>(input: Input, resolver: &R, recipient: Option<&
     // Proof and the key behind it. Any one valid proof suffices (OB 3.0 §Verification).
     let proof_checks = async {
         match &jwt {
-            Some(token) => vec![jwt_attempt(token, &credential, resolver).await],
+            Some(token) => vec![jwt_attempt(token, &credential, model, resolver).await],
+            None if context_unknown => vec![],
             None => {
                 let mut out = Vec::with_capacity(proofs.len());
                 for p in &proofs {
@@ -318,6 +384,13 @@ pub async fn verify<R: Resolver>(input: Input, resolver: &R, recipient: Option<&
         futures_util::future::join(proof_checks, status_lookup).await;
     let chosen = attempts.iter().position(|a| a.2.is_ok()).or(if attempts.is_empty() { None } else { Some(0) });
     let (facts, lookup) = match chosen.map(|i| &attempts[i]) {
+        None if context_unknown => {
+            run.unchecked(
+                "proof",
+                "could not check the signature: the credential uses a context this verifier does not hold",
+            );
+            (None, None)
+        }
         None => {
             run.add("proof", false, "no proof found");
             (None, None)
@@ -341,14 +414,16 @@ pub async fn verify<R: Resolver>(input: Input, resolver: &R, recipient: Option<&
         }
     };
     let key = lookup.and_then(KeyLookup::key);
-    run.record("key", key_check(facts, lookup));
+    if !context_unknown {
+        run.record("key", key_check(facts, lookup));
+    }
     let issuer_id = credential["issuer"]["id"].as_str().or(credential["issuer"].as_str()).unwrap_or_default();
     if let Some(k) = key {
         run.record("controller", controller_check(k, issuer_id));
         run.record("key-compromise", compromise_check(k, facts.and_then(|f| f.created)));
     }
 
-    let window = run.record("validity", validity_check(&credential, now));
+    let window = run.record("validity", validity_check(&credential, now, model));
 
     let status_word = match status {
         Some(status) => {
@@ -374,14 +449,14 @@ pub async fn verify<R: Resolver>(input: Input, resolver: &R, recipient: Option<&
 }
 
 /// A VC-JWT's one proof: the key its header names (`kid`), checked against the signature.
-async fn jwt_attempt<R: Resolver>(token: &str, credential: &Value, resolver: &R) -> Attempt {
+async fn jwt_attempt<R: Resolver>(token: &str, credential: &Value, model: DataModel, resolver: &R) -> Attempt {
     let facts = jsonwebtoken::decode_header(token).ok().and_then(|h| h.kid).map(|kid| {
         let nbf = unverified_claims(token).ok().and_then(|c| c["nbf"].as_i64());
         ProofFacts { verification_method: kid, created: nbf.and_then(|n| OffsetDateTime::from_unix_timestamp(n).ok()) }
     });
     let key = resolve(resolver, facts.as_ref()).await;
     let outcome = match (&key, key.problem()) {
-        (KeyLookup::Found(k), _) => jwt_proof(token, k, credential),
+        (KeyLookup::Found(k), _) => jwt_proof(token, k, credential, model),
         _ if facts.is_none() => Err("the JOSE header names no key (kid)".into()),
         (_, problem) => Err(problem.map(|p| p.0).unwrap_or_default().into()),
     };
@@ -413,31 +488,53 @@ async fn data_integrity_attempt<R: Resolver>(
     (facts, key, outcome)
 }
 
-/// JSON-LD: the VC 2.0 and an OB 3.0 context first, the OB types, and canonicalisation with the
-/// bundled contexts only (every term defined). Gives the canonical form for the proof check.
-fn json_ld_check(credential: &Value, unsecured: &Value) -> (Verdict, Option<String>) {
+/// JSON-LD: a VC data model context first (for Open Badges, an OB 3.0 context second and an
+/// OB type), then canonicalisation with the bundled contexts only (every term defined). Gives
+/// the canonical form for the proof check. A context we do not hold is "could not check": it
+/// is never fetched, and its absence says nothing against the credential.
+fn json_ld_check(credential: &Value, unsecured: &Value, profile: Profile) -> (Verdict, Option<String>) {
+    let Some(model) = DataModel::of(credential) else {
+        let what = match profile {
+            Profile::OpenBadges => "@context must start with the VC 2.0 and an OB 3.0 context",
+            Profile::AnyCredential => "@context must start with the VC 2.0 (or VCDM 1.1) context",
+        };
+        return (Verdict::Fail(what.into()), None);
+    };
     let ctx = credential.get("@context");
-    let ctx_ok = ctx.and_then(|c| c.get(0)).and_then(Value::as_str) == Some(super::contexts::VC_V2)
-        && ctx
+    if !types(credential).contains(&"VerifiableCredential") {
+        return (Verdict::Fail("type must include VerifiableCredential".into()), None);
+    }
+    if profile == Profile::OpenBadges {
+        let ob_second = ctx
             .and_then(|c| c.get(1))
             .and_then(Value::as_str)
             .is_some_and(|s| s.starts_with("https://purl.imsglobal.org/spec/ob/v3p0/context") && s.ends_with(".json"));
-    let types = credential["type"]
-        .as_array()
-        .map(|t| t.iter().filter_map(Value::as_str).collect::<Vec<_>>())
-        .unwrap_or_default();
-    let type_ok = types.contains(&"VerifiableCredential")
-        && (types.contains(&"OpenBadgeCredential")
-            || types.contains(&"AchievementCredential")
-            || types.contains(&"EndorsementCredential"));
-    if !ctx_ok {
-        return (Verdict::Fail("@context must start with the VC 2.0 and an OB 3.0 context".into()), None);
+        if !ob_second {
+            let first = if model == DataModel::V2 { "VC 2.0" } else { "VCDM 1.1" };
+            return (Verdict::Fail(format!("@context must start with the {first} and an OB 3.0 context")), None);
+        }
+        if !is_open_badge(credential) {
+            return (
+                Verdict::Fail(
+                    "type must include VerifiableCredential and OpenBadgeCredential (or EndorsementCredential)".into(),
+                ),
+                None,
+            );
+        }
     }
-    if !type_ok {
+    let urls: Vec<&str> = match ctx {
+        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+        Some(Value::String(s)) => vec![s.as_str()],
+        _ => vec![],
+    };
+    if let Some(unknown) = urls.iter().find(|u| super::contexts::lookup(u).is_none()) {
         return (
-            Verdict::Fail(
-                "type must include VerifiableCredential and OpenBadgeCredential (or EndorsementCredential)".into(),
-            ),
+            Verdict::Unchecked {
+                detail: format!(
+                    "could not check: context {unknown} is not one this verifier holds (contexts are never fetched)"
+                ),
+                unavailable: false,
+            },
             None,
         );
     }
@@ -452,7 +549,15 @@ fn json_ld_check(credential: &Value, unsecured: &Value) -> (Verdict, Option<Stri
 /// A single `proof` object is checked as a one-element array: VCDM 2.0 allows either, the
 /// reference stack accepts either, and the official OB 3.0 test vector itself has one object,
 /// while the schema's plain-JSON flavour only describes arrays.
-fn schema_check(credential: &Value, is_jwt: bool) -> Verdict {
+fn schema_check(credential: &Value, is_jwt: bool, profile: Profile) -> Verdict {
+    if DataModel::of(credential) == Some(DataModel::V1) {
+        return Verdict::Pass(
+            "not applicable: a VCDM 1.1 credential (the OB 3.0 JSON Schema describes VCDM 2.0 credentials)".into(),
+        );
+    }
+    if profile == Profile::AnyCredential && !is_open_badge(credential) {
+        return Verdict::Pass("not applicable: not an Open Badges credential".into());
+    }
     let mut input = credential.clone();
     if let Some(o) = input.as_object_mut() {
         if is_jwt {
@@ -473,9 +578,22 @@ fn schema_check(credential: &Value, is_jwt: bool) -> Verdict {
     }
 }
 
-/// Someone the credential is about: `credentialSubject.id` or an `identifier`.
-fn subject_check(credential: &Value) -> Verdict {
+/// Someone the credential is about: for Open Badges `credentialSubject.id` or an `identifier`;
+/// for any other credential, a subject (an object, or a list of them).
+fn subject_check(credential: &Value, profile: Profile) -> Verdict {
     let subject = &credential["credentialSubject"];
+    if profile == Profile::AnyCredential && !is_open_badge(credential) {
+        let present = match subject {
+            Value::Object(_) => true,
+            Value::Array(a) => !a.is_empty() && a.iter().all(Value::is_object),
+            _ => false,
+        };
+        return if present {
+            Verdict::Pass("credentialSubject present".into())
+        } else {
+            Verdict::Fail("credentialSubject must be an object or a list of objects".into())
+        };
+    }
     if subject.get("id").is_some_and(Value::is_string)
         || subject["identifier"].as_array().is_some_and(|a| !a.is_empty())
     {
@@ -529,14 +647,23 @@ fn compromise_check(k: &KeyInfo, signed: Option<OffsetDateTime>) -> Verdict {
     }
 }
 
-/// `validFrom` has come and `validUntil` (if any) has not passed.
-fn validity_check(credential: &Value, now: OffsetDateTime) -> Verdict {
-    let from = credential["validFrom"].as_str().and_then(parse_rfc3339);
-    let until = credential["validUntil"].as_str().and_then(parse_rfc3339);
-    match (from, until) {
-        (None, _) => Verdict::Fail("validFrom missing or not a date-time".into()),
-        (Some(f), _) if f > now => Verdict::Fail(format!("not valid before {}", credential["validFrom"])),
-        (_, Some(u)) if u < now => Verdict::Fail(format!("expired on {}", credential["validUntil"])),
+/// `validFrom` has come and `validUntil` (if any) has not passed; on VCDM 1.1, `issuanceDate`
+/// and `expirationDate`. Open Badges and VCDM 1.1 require the start; a present but unreadable
+/// date is a failure either way.
+fn validity_check(credential: &Value, now: OffsetDateTime, model: DataModel) -> Verdict {
+    let (from_term, until_term) = model.window_terms();
+    let read = |term: &str| match credential.get(term) {
+        None => Ok(None),
+        Some(v) => v.as_str().and_then(parse_rfc3339).map(Some).ok_or(()),
+    };
+    let start_required = model == DataModel::V1 || is_open_badge(credential);
+    match (read(from_term), read(until_term)) {
+        (Err(()), _) | (Ok(None), _) if start_required || credential.get(from_term).is_some() => {
+            Verdict::Fail(format!("{from_term} missing or not a date-time"))
+        }
+        (_, Err(())) => Verdict::Fail(format!("{until_term} is not a date-time")),
+        (Ok(Some(f)), _) if f > now => Verdict::Fail(format!("not valid before {}", credential[from_term])),
+        (_, Ok(Some(u))) if u < now => Verdict::Fail(format!("expired on {}", credential[until_term])),
         _ => Verdict::Pass("within its validity period".into()),
     }
 }
@@ -607,18 +734,22 @@ fn summary(c: &Value) -> Value {
             "validUntil": c["validUntil"],
         });
     }
+    let (from, until) = DataModel::of(c).unwrap_or(DataModel::V2).window_terms();
+    if !is_open_badge(c) {
+        return json!({"id": c["id"], "type": c["type"], "issuer": issuer, "validFrom": c[from], "validUntil": c[until]});
+    }
     let a = &c["credentialSubject"]["achievement"];
     json!({
         "id": c["id"],
         "issuer": issuer,
         "achievement": {"id": a["id"], "name": a["name"], "description": a["description"]},
-        "validFrom": c["validFrom"],
-        "validUntil": c["validUntil"],
+        "validFrom": c[from],
+        "validUntil": c[until],
     })
 }
 
 /// OB 3.0 VC-JWT: the signature, then the registered claims against the credential.
-fn jwt_proof(token: &str, key: &KeyInfo, credential: &Value) -> Result<String, String> {
+fn jwt_proof(token: &str, key: &KeyInfo, credential: &Value, model: DataModel) -> Result<String, String> {
     let header = jsonwebtoken::decode_header(token).map_err(|e| format!("unreadable JOSE header: {e}"))?;
     if header.alg != jsonwebtoken::Algorithm::EdDSA {
         return Err(format!("algorithm {:?} is not supported by this verifier (EdDSA keys only)", header.alg));
@@ -639,11 +770,12 @@ fn jwt_proof(token: &str, key: &KeyInfo, credential: &Value) -> Result<String, S
         problems.push("jti differs from the credential id");
     }
     let seconds = |k: &str| credential[k].as_str().and_then(parse_rfc3339).map(|t| t.unix_timestamp());
-    if claims["nbf"].as_i64() != seconds("validFrom") {
-        problems.push("nbf differs from validFrom");
+    let (from, until) = model.window_terms();
+    if claims["nbf"].as_i64() != seconds(from) {
+        problems.push("nbf differs from the credential's start of validity");
     }
-    if credential.get("validUntil").is_some() && claims["exp"].as_i64() != seconds("validUntil") {
-        problems.push("exp differs from validUntil");
+    if credential.get(until).is_some() && claims["exp"].as_i64() != seconds(until) {
+        problems.push("exp differs from the credential's end of validity");
     }
     if let Some(sub) = credential["credentialSubject"]["id"].as_str()
         && claims["sub"].as_str() != Some(sub)
@@ -701,24 +833,31 @@ mod tests {
     fn json_ld_needs_the_contexts_and_types_first() {
         let bad_ctx =
             json!({"@context": ["https://example.org/ctx"], "type": ["VerifiableCredential", "OpenBadgeCredential"]});
-        let (v, canonical) = json_ld_check(&bad_ctx, &bad_ctx);
+        let (v, canonical) = json_ld_check(&bad_ctx, &bad_ctx, Profile::OpenBadges);
         assert!(matches!(&v, Verdict::Fail(d) if d.contains("@context")) && canonical.is_none());
         let bad_type = json!({"@context": [super::super::contexts::VC_V2, "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"],
                               "type": ["VerifiableCredential"]});
-        assert!(matches!(json_ld_check(&bad_type, &bad_type).0, Verdict::Fail(d) if d.contains("OpenBadgeCredential")));
+        assert!(
+            matches!(json_ld_check(&bad_type, &bad_type, Profile::OpenBadges).0, Verdict::Fail(d) if d.contains("OpenBadgeCredential"))
+        );
     }
 
     #[test]
     fn subject_needs_an_id_or_identifier() {
-        assert!(passed(&subject_check(&json!({"credentialSubject": {"id": "did:example:1"}}))));
-        assert!(passed(&subject_check(&json!({"credentialSubject": {"identifier": [{"identityHash": "x"}]}}))));
-        assert!(!passed(&subject_check(&json!({"credentialSubject": {"identifier": []}}))));
-        assert!(!passed(&subject_check(&json!({}))));
+        assert!(passed(&subject_check(&json!({"credentialSubject": {"id": "did:example:1"}}), Profile::OpenBadges)));
+        assert!(passed(&subject_check(
+            &json!({"credentialSubject": {"identifier": [{"identityHash": "x"}]}}),
+            Profile::OpenBadges
+        )));
+        assert!(!passed(&subject_check(&json!({"credentialSubject": {"identifier": []}}), Profile::OpenBadges)));
+        assert!(!passed(&subject_check(&json!({}), Profile::OpenBadges)));
     }
 
     #[test]
     fn schema_names_the_violations() {
-        assert!(matches!(schema_check(&json!({"type": "nothing"}), false), Verdict::Fail(d) if !d.is_empty()));
+        assert!(
+            matches!(schema_check(&json!({"type": "nothing"}), false, Profile::OpenBadges), Verdict::Fail(d) if !d.is_empty())
+        );
     }
 
     #[test]
@@ -727,10 +866,14 @@ mod tests {
         let vector: Value =
             serde_json::from_str(&crate::credential::canon::tests::read("ob-v3p0/signed-credential.json")).unwrap();
         assert!(vector["proof"].is_object());
-        assert!(passed(&schema_check(&vector, false)), "{:?}", schema_check(&vector, false));
+        assert!(
+            passed(&schema_check(&vector, false, Profile::OpenBadges)),
+            "{:?}",
+            schema_check(&vector, false, Profile::OpenBadges)
+        );
         let mut listed = vector.clone();
         listed["proof"] = json!([vector["proof"]]);
-        assert!(passed(&schema_check(&listed, false)));
+        assert!(passed(&schema_check(&listed, false, Profile::OpenBadges)));
     }
 
     #[test]
@@ -765,20 +908,39 @@ mod tests {
     fn validity_window() {
         let now = datetime!(2026-11-29 12:00 UTC);
         let vc = |from: &str, until: Option<&str>| {
-            let mut v = json!({"validFrom": from});
+            let mut v = json!({"type": ["VerifiableCredential", "OpenBadgeCredential"], "validFrom": from});
             if let Some(u) = until {
                 v["validUntil"] = json!(u);
             }
             v
         };
-        assert!(passed(&validity_check(&vc("2026-01-01T00:00:00Z", None), now)));
+        assert!(passed(&validity_check(&vc("2026-01-01T00:00:00Z", None), now, DataModel::V2)));
         assert!(
-            matches!(validity_check(&vc("2027-01-01T00:00:00Z", None), now), Verdict::Fail(d) if d.contains("not valid before"))
+            matches!(validity_check(&vc("2027-01-01T00:00:00Z", None), now, DataModel::V2), Verdict::Fail(d) if d.contains("not valid before"))
         );
         assert!(
-            matches!(validity_check(&vc("2026-01-01T00:00:00Z", Some("2026-02-01T00:00:00Z")), now), Verdict::Fail(d) if d.contains("expired"))
+            matches!(validity_check(&vc("2026-01-01T00:00:00Z", Some("2026-02-01T00:00:00Z")), now, DataModel::V2), Verdict::Fail(d) if d.contains("expired"))
         );
-        assert!(!passed(&validity_check(&json!({}), now)));
+        let ob = json!({"type": ["VerifiableCredential", "OpenBadgeCredential"]});
+        assert!(!passed(&validity_check(&ob, now, DataModel::V2)), "Open Badges require validFrom");
+        assert!(
+            passed(&validity_check(&json!({"type": "VerifiableCredential"}), now, DataModel::V2)),
+            "VCDM 2.0 does not"
+        );
+        // VCDM 1.1 has issuanceDate (required) and expirationDate.
+        let v1 = |issued: &str, expires: &str| json!({"issuanceDate": issued, "expirationDate": expires});
+        assert!(passed(&validity_check(&v1("2026-01-01T00:00:00Z", "2027-01-01T00:00:00Z"), now, DataModel::V1)));
+        assert!(
+            matches!(validity_check(&v1("2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z"), now, DataModel::V1), Verdict::Fail(d) if d.contains("expired"))
+        );
+        assert!(
+            matches!(validity_check(&json!({}), now, DataModel::V1), Verdict::Fail(d) if d.contains("issuanceDate"))
+        );
+        assert!(!passed(&validity_check(
+            &json!({"type": "VerifiableCredential", "validUntil": "soon"}),
+            now,
+            DataModel::V2
+        )));
     }
 
     #[test]
@@ -800,5 +962,40 @@ mod tests {
         assert!(run.unavailable);
         assert!(run.record("subject", Verdict::Pass("ok".into())));
         assert_eq!(run.checks.len(), 2);
+    }
+
+    #[test]
+    fn any_credential_profile_applies_open_badges_rules_only_to_open_badges() {
+        let plain = json!({"@context": [super::super::contexts::VC_V2], "type": ["VerifiableCredential"],
+                           "credentialSubject": {"name": "x"}});
+        assert!(
+            matches!(schema_check(&plain, false, Profile::AnyCredential), Verdict::Pass(d) if d.starts_with("not applicable"))
+        );
+        assert!(passed(&subject_check(&plain, Profile::AnyCredential)));
+        assert!(!passed(&subject_check(&json!({"credentialSubject": []}), Profile::AnyCredential)));
+        assert!(!passed(&subject_check(&plain, Profile::OpenBadges)), "an OB subject needs an id or identifier");
+        let (v, canonical) = json_ld_check(&plain, &plain, Profile::AnyCredential);
+        assert!(passed(&v) && canonical.is_some(), "{v:?}");
+        assert!(matches!(json_ld_check(&plain, &plain, Profile::OpenBadges).0, Verdict::Fail(_)));
+    }
+
+    #[test]
+    fn vcdm_1_1_is_read_and_the_ob_schema_does_not_apply() {
+        let v1 = json!({"@context": [super::super::contexts::VC_V1, super::super::contexts::OB_V3_0_3],
+                        "type": ["VerifiableCredential", "OpenBadgeCredential"]});
+        assert_eq!(DataModel::of(&v1), Some(DataModel::V1));
+        assert!(
+            matches!(schema_check(&v1, false, Profile::OpenBadges), Verdict::Pass(d) if d.starts_with("not applicable"))
+        );
+        assert_eq!(DataModel::of(&json!({"@context": "https://example.org/x"})), None);
+    }
+
+    #[test]
+    fn an_unknown_context_could_not_be_checked() {
+        let doc = json!({"@context": [super::super::contexts::VC_V2, "https://example.org/mine.jsonld"],
+                         "type": ["VerifiableCredential"], "credentialSubject": {}});
+        let (v, canonical) = json_ld_check(&doc, &doc, Profile::AnyCredential);
+        assert!(matches!(v, Verdict::Unchecked { unavailable: false, ref detail } if detail.contains("example.org")));
+        assert!(canonical.is_none());
     }
 }

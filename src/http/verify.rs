@@ -19,6 +19,7 @@ use crate::domain::validate::Invalid;
 pub fn router(guards: std::sync::Arc<super::limits::Guards>) -> Router<AppState> {
     Router::new()
         .route("/verify", post(verify))
+        .route("/credentials/verify", post(vc_api_verify))
         .route_layer(axum::middleware::from_fn_with_state(guards, super::limits::limit_verify))
 }
 
@@ -212,4 +213,100 @@ async fn verify(
     // An outage is never a verdict: the report says "could not check" and the status asks the
     // client to come back.
     Ok(super::error::unavailable_if(report.unavailable, response))
+}
+
+/// `POST /credentials/verify` (W3C VC-API): any VCDM 1.1 or 2.0 credential, JSON with an
+/// embedded proof or a VC-JWT string. 200 when verified, 400 with the problems when a check
+/// failed on the data, and a 503 problem when something could not be checked (VC-API has only
+/// the first two; `docs/interop.md` says so).
+async fn vc_api_verify(State(s): State<AppState>, req: Request) -> ApiResult<Response> {
+    let content_type = super::extract::content_type(req.headers());
+    if !matches!(content_type.as_str(), "application/json" | "application/ld+json") {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "expected application/json with {{\"verifiableCredential\", \"options\"}}; got '{}'",
+            if content_type.is_empty() { "nothing" } else { &content_type }
+        )));
+    }
+    let body = read_body(req, &s).await?;
+    let malformed =
+        |field: &str, detail: &str| ApiError::Malformed { detail: detail.into(), field: Some(field.into()) };
+    // VC-API answers bad input with 400, so the request is read by hand rather than as a typed
+    // body (whose errors are 422 validation problems here).
+    let Value::Object(mut request) = parse_json::<Value>(&body)? else {
+        return Err(malformed("verifiableCredential", "expected an object with verifiableCredential (and options)"));
+    };
+    // `options` is accepted as VC-API defines it; none of its members changes what is checked
+    // (every check always runs).
+    if request.get("options").is_some_and(|o| !o.is_object()) {
+        return Err(malformed("options", "options must be an object"));
+    }
+    let input = match request.remove("verifiableCredential").unwrap_or(Value::Null) {
+        c @ Value::Object(_) => Input::Json(c),
+        Value::String(jwt) if !jwt.trim().is_empty() => Input::Jwt(jwt.trim().to_string()),
+        _ => {
+            return Err(ApiError::Malformed {
+                detail: "verifiableCredential must be a credential object or a VC-JWT string".into(),
+                field: Some("verifiableCredential".into()),
+            });
+        }
+    };
+    let report = s.service.verify_in_slot(move |service| async move { service.verify_any(input).await }).await?;
+    Ok(vc_api_answer(&report))
+}
+
+/// The VC-API shape of a report: `verified`, the names of the checks that passed, and one
+/// problem detail per failed check (the full report rides along as `results`).
+fn vc_api_answer(report: &Report) -> Response {
+    use crate::credential::verify::Outcome;
+    let passed: Vec<&str> = report.checks.iter().filter(|c| c.passed).map(|c| c.check).collect();
+    let failed = report.checks.iter().filter(|c| !c.passed);
+    let problems: Vec<Value> = failed
+        .clone()
+        .map(|c| {
+            serde_json::json!({
+                "type": format!("urn:metrobadge:problem:verification:{}", c.check),
+                "title": if c.could_not_check { "Could not check" } else { "Check failed" },
+                "detail": format!("{}: {}", c.check, c.detail),
+            })
+        })
+        .collect();
+    let errors: Vec<String> = failed.map(|c| format!("{}: {}", c.check, c.detail)).collect();
+    let warnings: Vec<String> = report
+        .checks
+        .iter()
+        .filter(|c| c.passed && c.detail.starts_with("not applicable"))
+        .map(|c| format!("{}: {}", c.check, c.detail))
+        .collect();
+    let mut body = serde_json::json!({
+        "verified": report.verified,
+        "checks": passed,
+        "warnings": warnings,
+        "errors": errors,
+        "problemDetails": problems,
+        "results": report.checks,
+    });
+    if let Some(c) = &report.credential {
+        body["credential"] = c.clone();
+    }
+    match report.outcome {
+        Outcome::Valid => Json(body).into_response(),
+        Outcome::Invalid => (axum::http::StatusCode::BAD_REQUEST, Json(body)).into_response(),
+        Outcome::CouldNotCheck => {
+            let mut problem = serde_json::json!({
+                "type": "urn:metrobadge:problem:could-not-check",
+                "title": "Could not check",
+                "status": 503,
+                "detail": format!("the credential could not be checked, which says nothing against it: {}", errors.join("; ")),
+            });
+            problem["verified"] = Value::Bool(false);
+            problem["checks"] = body["checks"].take();
+            problem["problemDetails"] = body["problemDetails"].take();
+            problem["results"] = body["results"].take();
+            let mut response = (axum::http::StatusCode::SERVICE_UNAVAILABLE, problem.to_string()).into_response();
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/problem+json"));
+            super::error::unavailable_if(report.unavailable, response)
+        }
+    }
 }

@@ -83,8 +83,14 @@ impl Service {
         Ok(self.wallet_original(id).await? == Some(original))
     }
 
+    /// Verifies an Open Badges credential (the `/verify` rules).
     pub async fn verify(&self, input: Input, recipient: Option<&str>) -> Report {
-        verify::verify(input, self, recipient, self.now()).await
+        verify::verify(input, self, recipient, self.now(), verify::Profile::OpenBadges).await
+    }
+
+    /// Verifies any VCDM 1.1 or 2.0 credential (the VC-API verifier).
+    pub async fn verify_any(&self, input: Input) -> Report {
+        verify::verify(input, self, None, self.now(), verify::Profile::AnyCredential).await
     }
 
     /// Verifies what a URL names, as an employer pastes a shared badge link: a credential or

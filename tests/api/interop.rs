@@ -38,17 +38,20 @@ pub fn ensure_npm() {
     *done = true;
 }
 
-/// Runs the JavaScript verifier on `input` and returns name → (verified, errors).
-pub fn js_verify(input: &Value) -> Vec<(String, bool, Vec<String>)> {
+/// Runs one of the interop scripts on `input` (written to a file) and returns its stdout.
+pub fn run_node(script: &str, input: &Value) -> String {
     ensure_npm();
     let file = std::env::temp_dir().join(format!("mb_interop_{}.json", uuid::Uuid::new_v4().simple()));
     std::fs::write(&file, serde_json::to_vec(input).unwrap()).unwrap();
-    let out =
-        Command::new("node").arg(interop_dir().join("verify.mjs")).arg(&file).output().expect("node is installed");
+    let out = Command::new("node").arg(interop_dir().join(script)).arg(&file).output().expect("node is installed");
     let _ = std::fs::remove_file(&file);
-    assert!(out.status.success(), "verify.mjs failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout)
-        .unwrap()
+    assert!(out.status.success(), "{script} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs the JavaScript verifier on `input` and returns name → (verified, errors).
+pub fn js_verify(input: &Value) -> Vec<(String, bool, Vec<String>)> {
+    run_node("verify.mjs", input)
         .lines()
         .map(|l| {
             let v: Value = serde_json::from_str(l).unwrap();
@@ -57,6 +60,18 @@ pub fn js_verify(input: &Value) -> Vec<(String, bool, Vec<String>)> {
             (v["name"].as_str().unwrap().to_string(), v["verified"].as_bool().unwrap(), errors)
         })
         .collect()
+}
+
+/// Signs `credentials` with the reference stack as another issuer would (did:key from `seed`,
+/// or the given controller and verification method): {"did", "verificationMethod",
+/// "publicKeyMultibase", "credentials"}.
+pub fn js_sign(seed: u8, credentials: &[Value], controller: Option<(&str, &str)>) -> Value {
+    let mut input = json!({"seed": hex::encode([seed; 32]), "credentials": credentials});
+    if let Some((did, vm)) = controller {
+        input["controller"] = json!(did);
+        input["verificationMethod"] = json!(vm);
+    }
+    serde_json::from_str(&run_node("sign.mjs", &input)).unwrap()
 }
 
 /// Changes one character of a string value deep inside a credential.

@@ -23,5 +23,6 @@ mod schemas;
 mod stacking;
 mod status;
 mod trust;
+mod vc_api;
 mod verify;
 mod wallet;

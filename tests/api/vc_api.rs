@@ -1,0 +1,190 @@
+//! Credentials from other issuers, as employers receive them: VCDM 1.1 and 2.0, signed by the
+//! reference JavaScript stack (not by our code), judged by `POST /credentials/verify` (W3C
+//! VC-API) and `POST /verify` as the reference stack judges them.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::awards::{module, recipients};
+use crate::harness::{ADMIN, TestApp, both};
+use crate::interop::{js_sign, js_verify};
+
+both!(vc_api_verifies_other_issuers_credentials, vc_api_refuses_what_it_cannot_read, open_badges_on_vcdm_1_1);
+
+const VC_V1: &str = "https://www.w3.org/2018/credentials/v1";
+const VC_V2: &str = "https://www.w3.org/ns/credentials/v2";
+const DI_V2: &str = "https://w3id.org/security/data-integrity/v2";
+
+async fn vc_api(app: &TestApp, body: Value) -> (StatusCode, Option<String>, Value) {
+    let r = app.client.post(format!("{}/credentials/verify", app.base)).json(&body).send().await.unwrap();
+    let status = r.status();
+    let content_type = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_string());
+    (status, content_type, r.json().await.unwrap())
+}
+
+fn did_document(signed: &Value) -> Value {
+    let did = signed["did"].as_str().unwrap();
+    let vm = signed["verificationMethod"].as_str().unwrap();
+    json!({
+        "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
+        "id": did,
+        "verificationMethod": [{"id": vm, "type": "Multikey", "controller": did,
+                                "publicKeyMultibase": signed["publicKeyMultibase"]}],
+        "assertionMethod": [vm],
+    })
+}
+
+fn failed_checks(body: &Value) -> Vec<String> {
+    body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .map(|c| c["check"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn vc_api_verifies_other_issuers_credentials(app: TestApp) {
+    let v1 = json!({
+        "@context": [VC_V1, DI_V2], "type": ["VerifiableCredential"], "id": "urn:uuid:9f1c6e0a-0000-4000-8000-000000000001",
+        "issuer": "ISSUER", "issuanceDate": "2024-01-01T00:00:00Z",
+        "credentialSubject": {"id": "did:example:learner"},
+    });
+    let v2 = json!({
+        "@context": [VC_V2], "type": ["VerifiableCredential"], "id": "urn:uuid:9f1c6e0a-0000-4000-8000-000000000002",
+        "issuer": "ISSUER", "validFrom": "2024-01-01T00:00:00Z",
+        "credentialSubject": [{"id": "did:example:learner"}, {"id": "did:example:colleague"}],
+    });
+    let mut expired = v1.clone();
+    expired["expirationDate"] = json!("2025-01-01T00:00:00Z");
+    let signed = js_sign(7, &[v1, v2, expired], None);
+    let creds = signed["credentials"].as_array().unwrap().clone();
+    let mut altered = creds[0].clone();
+    altered["credentialSubject"]["id"] = json!("did:example:someone-else");
+
+    let corpus = [
+        ("vcdm-1.1", &creds[0], true),
+        ("vcdm-2.0", &creds[1], true),
+        ("expired", &creds[2], false),
+        ("altered", &altered, false),
+    ];
+    let cases: Vec<Value> = corpus.iter().map(|(n, c, _)| json!({"name": n, "credential": c})).collect();
+    let js = js_verify(&json!({"documents": {signed["did"].as_str().unwrap(): did_document(&signed)}, "cases": cases}));
+    for ((name, credential, expected), (js_name, js_verified, js_errors)) in corpus.iter().zip(js) {
+        assert_eq!(*name, js_name);
+        assert_eq!(js_verified, *expected, "reference stack on {name}: {js_errors:?}");
+        let (status, _, body) = vc_api(&app, json!({"verifiableCredential": credential, "options": {}})).await;
+        assert_eq!(body["verified"], *expected, "ours on {name}: {body}");
+        assert_eq!(status, if *expected { StatusCode::OK } else { StatusCode::BAD_REQUEST }, "{name}: {body}");
+        if *expected {
+            assert!(body["problemDetails"].as_array().unwrap().is_empty(), "{body}");
+            assert!(body["checks"].as_array().unwrap().contains(&json!("proof")), "{body}");
+        }
+    }
+    // The right check fails, and the schema is not forced on credentials that are not badges.
+    let (_, _, body) = vc_api(&app, json!({"verifiableCredential": creds[2]})).await;
+    assert_eq!(failed_checks(&body), ["validity"], "{body}");
+    let (_, _, body) = vc_api(&app, json!({"verifiableCredential": altered})).await;
+    assert_eq!(failed_checks(&body), ["proof"], "{body}");
+    assert!(body["problemDetails"][0]["type"].as_str().unwrap().ends_with(":proof"), "{body}");
+    let (_, _, body) = vc_api(&app, json!({"verifiableCredential": creds[0]})).await;
+    let schema = body["results"].as_array().unwrap().iter().find(|c| c["check"] == "schema").unwrap().clone();
+    assert!(schema["detail"].as_str().unwrap().starts_with("not applicable"), "{schema}");
+
+    // Our own badge verifies through VC-API too, with the OB 3.0 schema applied.
+    let (_, nm) = module(&app, None).await;
+    let (_, resp) =
+        app.post(&format!("/api/v1/nanomodules/{nm}/awards"), ADMIN, json!({"recipients": recipients(1)})).await;
+    let url = resp["credentials"][0]["id"].as_str().unwrap();
+    let ours: Value = app.client.get(url).send().await.unwrap().json().await.unwrap();
+    let (status, _, body) = vc_api(&app, json!({"verifiableCredential": ours})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let schema = body["results"].as_array().unwrap().iter().find(|c| c["check"] == "schema").unwrap().clone();
+    assert!(schema["detail"].as_str().unwrap().contains("JSON Schema"), "{schema}");
+    // And as a VC-JWT string.
+    let jwt = app.client.get(format!("{url}.jwt")).send().await.unwrap().text().await.unwrap();
+    let (status, _, body) = vc_api(&app, json!({"verifiableCredential": jwt})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+async fn vc_api_refuses_what_it_cannot_read(app: TestApp) {
+    // A did:web issuer: its key would have to be fetched, which is off by default. That is
+    // "could not check" (a 503 problem without Retry-After: nothing is down), never "invalid".
+    let unsigned = json!({
+        "@context": [VC_V2], "type": ["VerifiableCredential"], "issuer": "ISSUER",
+        "validFrom": "2024-01-01T00:00:00Z", "credentialSubject": {"id": "did:example:learner"},
+    });
+    let signed =
+        js_sign(8, std::slice::from_ref(&unsigned), Some(("did:web:issuer.example", "did:web:issuer.example#key-1")));
+    let (status, content_type, body) = vc_api(&app, json!({"verifiableCredential": signed["credentials"][0]})).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(content_type.as_deref(), Some("application/problem+json"));
+    assert_eq!(body["type"], "urn:metrobadge:problem:could-not-check");
+    assert_eq!(body["verified"], false);
+    assert!(body["detail"].as_str().unwrap().contains("not available"), "{body}");
+    let r = app
+        .client
+        .post(format!("{}/credentials/verify", app.base))
+        .json(&json!({"verifiableCredential": signed["credentials"][0]}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("retry-after").is_none(), "nothing is down");
+
+    // A context we do not hold: could not check either.
+    let mut custom = signed["credentials"][0].clone();
+    custom["@context"].as_array_mut().unwrap().push(json!("https://example.org/our-own-terms.jsonld"));
+    let (status, _, body) = vc_api(&app, json!({"verifiableCredential": custom})).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+
+    // Not a credential request at all: 400 problems naming the field.
+    for bad in [json!({}), json!({"verifiableCredential": 5}), json!({"verifiableCredential": ""})] {
+        let (status, content_type, body) = vc_api(&app, bad.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        assert_eq!(content_type.as_deref(), Some("application/problem+json"));
+        assert!(body["detail"].as_str().unwrap().contains("verifiableCredential"), "{body}");
+    }
+    // A credential without a data model context is invalid (400), not a crash.
+    let (status, _, body) = vc_api(&app, json!({"verifiableCredential": {"type": ["VerifiableCredential"]}})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["verified"], false);
+    let r = app
+        .client
+        .post(format!("{}/credentials/verify", app.base))
+        .body("{}")
+        .header("content-type", "text/plain")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}
+
+async fn open_badges_on_vcdm_1_1(app: TestApp) {
+    // An OB 3.0 credential some issuers still sign on VCDM 1.1: /verify reads it, and says the
+    // OB 3.0 JSON Schema (written for VCDM 2.0) does not apply.
+    let mut doc: Value = serde_json::from_str(include_str!("../vectors/ob-v3p0/unsigned-credential.json")).unwrap();
+    doc["@context"] = json!([VC_V1, "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json", DI_V2]);
+    doc["issuer"]["id"] = json!("ISSUER");
+    let o = doc.as_object_mut().unwrap();
+    let from = o.remove("validFrom").unwrap();
+    o.insert("issuanceDate".into(), from);
+    if let Some(until) = o.remove("validUntil") {
+        o.insert("expirationDate".into(), until);
+    }
+    o.remove("credentialStatus");
+    let signed = js_sign(9, &[doc], None);
+    let vc = &signed["credentials"][0];
+    let js = js_verify(&json!({"documents": {signed["did"].as_str().unwrap(): did_document(&signed)},
+                               "cases": [{"name": "ob-on-1.1", "credential": vc, "now": "2024-06-01T00:00:00Z"}]}));
+    assert!(js[0].1, "reference stack: {:?}", js[0].2);
+    let r = app.client.post(format!("{}/verify", app.base)).json(&json!({"credential": vc})).send().await.unwrap();
+    let report: Value = r.json().await.unwrap();
+    let check = |name: &str| report["checks"].as_array().unwrap().iter().find(|c| c["check"] == name).unwrap().clone();
+    assert_eq!(check("schema")["detail"].as_str().unwrap().split(':').next(), Some("not applicable"), "{report}");
+    assert_eq!(check("proof")["passed"], true, "{report}");
+    assert_eq!(check("json-ld")["passed"], true, "{report}");
+    let validity = check("validity");
+    // The official vector's window may have passed by now; whichever, it was read from the
+    // VCDM 1.1 terms rather than reported missing.
+    assert!(!validity["detail"].as_str().unwrap().contains("missing"), "{report}");
+}
