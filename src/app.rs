@@ -78,7 +78,8 @@ pub async fn service(config: &Config) -> anyhow::Result<Service> {
     let store = Store::connect_with(&config.database_url, &config.db_limits())
         .await
         .with_context(|| format!("cannot open database {}", crate::config::redact_url(&config.database_url)))?;
-    let service = Service::new(store, master_key, &config.base_url(), config.admin_token.as_deref());
+    let service = Service::new(store, master_key, &config.base_url(), config.admin_token.as_deref())
+        .with_fetcher(config.fetcher()?);
     Ok(match config.mailer()? {
         Some(mailer) => service.with_mailer(mailer),
         None => service,

@@ -63,6 +63,20 @@ pub struct Config {
     /// Serve `/metrics` on this address only (e.g. `127.0.0.1:9464`), not on the public port.
     #[arg(long, env = "METROBADGE_METRICS_BIND", global = true)]
     pub metrics_bind: Option<SocketAddr>,
+    /// Whether verification may fetch other issuers' `did:web`/https key documents and status
+    /// lists: `off` (default: "could not check"), `allowlist` (only the hosts in
+    /// METROBADGE_VERIFY_FETCH_ALLOW) or `on` (any public HTTPS host).
+    #[arg(long, env = "METROBADGE_VERIFY_FETCH", default_value = "off", global = true)]
+    pub verify_fetch: String,
+    /// Hosts verification may fetch from in `allowlist` mode (`issuer.example`, `*.school.nl`).
+    #[arg(long, env = "METROBADGE_VERIFY_FETCH_ALLOW", value_delimiter = ',', global = true)]
+    pub verify_fetch_allow: Vec<String>,
+    /// Answer only from documents fetched before (kept in the database), never from the network.
+    #[arg(long, env = "METROBADGE_VERIFY_OFFLINE", default_value_t = false, global = true)]
+    pub verify_offline: bool,
+    /// Extra root certificates (PEM) for fetching from issuers behind a private CA.
+    #[arg(long, env = "METROBADGE_VERIFY_FETCH_CA", global = true)]
+    pub verify_fetch_ca: Option<PathBuf>,
     /// SMTP server for e-mail: `smtp://host:port` (plain, a local relay),
     /// `smtp://user:pass@host:587?tls=required` (STARTTLS) or `smtps://user:pass@host:465`.
     /// Without it messages wait in the outbox (and award answers carry the links to hand out).
@@ -135,6 +149,26 @@ impl Config {
             None => None,
         };
         Ok(Some(crate::mailer::Mailer::new(url, &self.mail_from(), dkim)?))
+    }
+
+    /// The verification fetcher the settings describe.
+    pub fn fetcher(&self) -> anyhow::Result<crate::fetch::Fetcher> {
+        let mode =
+            crate::fetch::FetchMode::parse(&self.verify_fetch, &self.verify_fetch_allow).map_err(anyhow::Error::msg)?;
+        let extra_roots_pem = match &self.verify_fetch_ca {
+            Some(path) => Some(
+                std::fs::read(path)
+                    .map_err(|e| anyhow::anyhow!("cannot read METROBADGE_VERIFY_FETCH_CA {}: {e}", path.display()))?,
+            ),
+            None => None,
+        };
+        let policy = crate::fetch::FetchPolicy {
+            mode,
+            offline: self.verify_offline,
+            extra_roots_pem,
+            allow_private_addresses: false,
+        };
+        crate::fetch::Fetcher::new(policy).map_err(anyhow::Error::msg)
     }
 
     pub fn db_limits(&self) -> crate::store::DbLimits {

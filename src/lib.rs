@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod credential;
 pub mod domain;
+pub mod fetch;
 pub mod http;
 pub mod mailer;
 pub mod master_key;

@@ -6,6 +6,7 @@ pub mod canon;
 pub mod certificate;
 pub mod contexts;
 pub mod data_integrity;
+pub mod did;
 pub mod endorsement;
 pub mod holder;
 pub mod image;

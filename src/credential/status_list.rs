@@ -55,6 +55,26 @@ pub fn is_set(bits: &[u8], index: usize) -> Option<bool> {
     bits.get(index / 8).map(|b| b & (0x80 >> (index % 8)) != 0)
 }
 
+/// Whether the bit an entry names is set in another issuer's (already signature-checked) list
+/// credential: the list must be a `BitstringStatusListCredential` for the entry's purpose.
+pub fn entry_is_set(list: &Value, entry: &Value) -> Result<bool, String> {
+    let types = list["type"].as_array().map(|t| t.iter().filter_map(Value::as_str).collect::<Vec<_>>());
+    if !types.is_some_and(|t| t.contains(&"BitstringStatusListCredential")) {
+        return Err("the status list is not a BitstringStatusListCredential".into());
+    }
+    let subject = &list["credentialSubject"];
+    let purpose = entry["statusPurpose"].as_str().unwrap_or_default();
+    if subject["statusPurpose"].as_str() != Some(purpose) {
+        return Err(format!("the status list is not for the entry's purpose ({purpose})"));
+    }
+    let index = entry["statusListIndex"]
+        .as_str()
+        .and_then(|i| i.parse::<usize>().ok())
+        .ok_or("statusListIndex is not a number")?;
+    let bits = subject["encodedList"].as_str().and_then(decode).ok_or("encodedList is not a valid bitstring")?;
+    is_set(&bits, index).ok_or_else(|| format!("statusListIndex {index} is beyond the list"))
+}
+
 /// The unsigned `BitstringStatusListCredential`.
 pub fn credential(url: &str, issuer: &str, purpose: Purpose, encoded_list: &str, valid_from: &str) -> Value {
     json!({
@@ -76,6 +96,23 @@ pub fn credential(url: &str, issuer: &str, purpose: Purpose, encoded_list: &str,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn another_issuers_entry() {
+        let list = credential(
+            "https://x.example/status/1",
+            "did:web:x.example",
+            Purpose::Revocation,
+            &encode(64, [5]),
+            "2026-01-01T00:00:00Z",
+        );
+        let entry = |i: &str, purpose: &str| json!({"statusPurpose": purpose, "statusListIndex": i});
+        assert_eq!(entry_is_set(&list, &entry("5", "revocation")), Ok(true));
+        assert_eq!(entry_is_set(&list, &entry("6", "revocation")), Ok(false));
+        assert!(entry_is_set(&list, &entry("5", "suspension")).unwrap_err().contains("purpose"));
+        assert!(entry_is_set(&list, &entry("999", "revocation")).unwrap_err().contains("beyond"));
+        assert!(entry_is_set(&json!({"type": "VerifiableCredential"}), &entry("5", "revocation")).is_err());
+    }
 
     #[test]
     fn spec_example_is_all_zero_16k() {

@@ -24,6 +24,8 @@ pub const MAX_ARRAY: usize = 256;
 pub const MAX_TYPES: usize = 16;
 pub const MAX_KEYS: usize = 128;
 pub const MAX_STRING: usize = 64 * 1024;
+/// Proofs tried on one credential (one valid proof suffices; each may need a key lookup).
+pub const MAX_PROOFS: usize = 4;
 
 /// The first bound `v` exceeds, in words, or `None`.
 pub fn shape_problem(v: &Value) -> Option<String> {
@@ -187,8 +189,11 @@ pub enum KeyLookup {
     Found(KeyInfo),
     /// One of this service's issuers, but no such key: the credential is not genuine.
     Unknown,
-    /// Not this service's and not a `did:key`: it would have to be fetched, which is off.
-    NotHosted,
+    /// Another issuer's document was read and does not authorise this key for assertions.
+    Rejected(String),
+    /// Not this service's and not a `did:key`, and its document could not be had: fetching is
+    /// off or refused for this URL, or the fetch failed. Says why.
+    NotAvailable(String),
     /// The lookup failed (database unavailable).
     Unavailable,
 }
@@ -201,17 +206,16 @@ impl KeyLookup {
         }
     }
 
-    /// Why no key, as the proof check says it; `None` when there is a key.
-    fn problem(&self) -> Option<(&'static str, bool)> {
+    /// Why no key, as the proof check says it, and whether that means "could not check";
+    /// `None` when there is a key.
+    fn problem(&self) -> Option<(String, bool)> {
         match self {
             KeyLookup::Found(_) => None,
-            KeyLookup::Unknown => Some(("the signing key is not a key of its issuer", false)),
-            KeyLookup::NotHosted => Some((
-                "could not check: issuer key not available (only this service's issuers and did:key are resolved; nothing is fetched)",
-                true,
-            )),
+            KeyLookup::Unknown => Some(("the signing key is not a key of its issuer".into(), false)),
+            KeyLookup::Rejected(why) => Some((format!("the signing key is not a key of its issuer: {why}"), false)),
+            KeyLookup::NotAvailable(why) => Some((format!("could not check: issuer key not available ({why})"), true)),
             KeyLookup::Unavailable => {
-                Some(("could not check: the issuer's keys could not be looked up right now", true))
+                Some(("could not check: the issuer's keys could not be looked up right now".into(), true))
             }
         }
     }
@@ -222,8 +226,13 @@ pub enum StatusInfo {
     Active,
     Revoked(Option<String>),
     Suspended(Option<String>),
-    /// The entry points at a list this service does not host (never fetched).
+    /// The entry points at a list this service does not host, and fetching is off.
     NotHosted,
+    /// Another issuer's list could not be had or trusted (fetch refused or failed, signature
+    /// not checkable): says nothing against the credential.
+    CouldNotCheck(String),
+    /// Another issuer's list was read and is not valid for this entry.
+    Broken(String),
     /// The list is ours but the index does not belong to this credential.
     Mismatch,
     /// The lookup failed (database unavailable).
@@ -373,7 +382,8 @@ pub async fn verify<R: Resolver>(
             None if context_unknown => vec![],
             None => {
                 let mut out = Vec::with_capacity(proofs.len());
-                for p in &proofs {
+                // Each proof may cost a key lookup (a fetch, when allowed): a few suffice.
+                for p in proofs.iter().take(MAX_PROOFS) {
                     out.push(data_integrity_attempt(p, &unsecured, canonical_document.as_deref(), resolver).await);
                 }
                 out
@@ -458,7 +468,7 @@ async fn jwt_attempt<R: Resolver>(token: &str, credential: &Value, model: DataMo
     let outcome = match (&key, key.problem()) {
         (KeyLookup::Found(k), _) => jwt_proof(token, k, credential, model),
         _ if facts.is_none() => Err("the JOSE header names no key (kid)".into()),
-        (_, problem) => Err(problem.map(|p| p.0).unwrap_or_default().into()),
+        (_, problem) => Err(problem.map(|p| p.0).unwrap_or_default()),
     };
     (facts, key, outcome)
 }
@@ -483,7 +493,7 @@ async fn data_integrity_attempt<R: Resolver>(
                 data_integrity::verify_proof_canonical(unsecured, canonical, proof, &vk).map_err(|e| e.to_string())
             })
             .map(|()| "DataIntegrityProof eddsa-rdfc-2022 signature is valid".to_string()),
-        other => Err(other.problem().map(|p| p.0).unwrap_or_default().to_string()),
+        other => Err(other.problem().map(|p| p.0).unwrap_or_default()),
     };
     (facts, key, outcome)
 }
@@ -612,11 +622,9 @@ fn key_check(facts: Option<&ProofFacts>, lookup: Option<&KeyLookup>) -> Verdict 
         (Some(f), Some(KeyLookup::Unknown)) => {
             Verdict::Fail(format!("{} is not a key of its issuer on this service", f.verification_method))
         }
-        (Some(f), Some(KeyLookup::NotHosted)) => Verdict::Unchecked {
-            detail: format!(
-                "issuer key {} not available: only this service's issuers and did:key are resolved; nothing is fetched",
-                f.verification_method
-            ),
+        (Some(f), Some(KeyLookup::Rejected(why))) => Verdict::Fail(format!("{}: {why}", f.verification_method)),
+        (Some(f), Some(KeyLookup::NotAvailable(why))) => Verdict::Unchecked {
+            detail: format!("issuer key {} not available: {why}", f.verification_method),
             unavailable: false,
         },
         (Some(f), Some(KeyLookup::Unavailable)) => Verdict::Unchecked {
@@ -677,8 +685,13 @@ fn status_check(status: StatusInfo) -> (Verdict, &'static str) {
         StatusInfo::Revoked(reason) => (Verdict::Fail(with("revoked", reason)), "revoked"),
         StatusInfo::Suspended(reason) => (Verdict::Fail(with("suspended", reason)), "suspended"),
         StatusInfo::NotHosted => {
-            (Verdict::Pass("status list not hosted by this service: not checked (never fetched)".into()), "unknown")
+            (Verdict::Pass("status list not hosted by this service: not checked (fetching is off)".into()), "unknown")
         }
+        StatusInfo::CouldNotCheck(why) => (
+            Verdict::Unchecked { detail: format!("could not check the status: {why}"), unavailable: false },
+            "could not check",
+        ),
+        StatusInfo::Broken(why) => (Verdict::Fail(format!("the status list is not valid: {why}")), "unknown"),
         StatusInfo::Mismatch => {
             (Verdict::Fail("the status entry does not belong to this credential".into()), "unknown")
         }
@@ -791,6 +804,11 @@ fn jwt_proof(token: &str, key: &KeyInfo, credential: &Value, model: DataModel) -
 
 async fn resolve<R: Resolver>(resolver: &R, facts: Option<&ProofFacts>) -> KeyLookup {
     let Some(vm) = facts.map(|f| &f.verification_method) else { return KeyLookup::Unknown };
+    resolve_key(resolver, vm).await
+}
+
+/// The key behind any verification method: `did:key` offline, anything else through `resolver`.
+pub async fn resolve_key<R: Resolver>(resolver: &R, vm: &str) -> KeyLookup {
     match did_key(vm) {
         Some(k) => KeyLookup::Found(k),
         None if vm.starts_with("did:key:") => KeyLookup::Unknown,
@@ -882,7 +900,7 @@ mod tests {
         assert!(passed(&key_check(Some(&f), Some(&KeyLookup::Found(key("c", None))))));
         assert!(matches!(key_check(Some(&f), Some(&KeyLookup::Unknown)), Verdict::Fail(_)));
         assert!(matches!(
-            key_check(Some(&f), Some(&KeyLookup::NotHosted)),
+            key_check(Some(&f), Some(&KeyLookup::NotAvailable("fetching is off".into()))),
             Verdict::Unchecked { unavailable: false, .. }
         ));
         assert!(matches!(

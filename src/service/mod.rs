@@ -145,6 +145,11 @@ pub struct Service {
     mail_keys: Arc<tokio::sync::OnceCell<Arc<mail::MailKeys>>>,
     /// Rings when a use case queued mail, so this instance's sender starts at once.
     mail_wake: Arc<tokio::sync::Notify>,
+    /// Fetches other issuers' documents for verification; `None` while fetching is off.
+    fetcher: Option<crate::fetch::Fetcher>,
+    /// One fetch per URL at a time on this instance: the proof's key and the status list's key
+    /// are often the same document, looked up at once.
+    fetch_locks: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 impl Service {
@@ -160,7 +165,17 @@ impl Service {
             mailer: None,
             mail_keys: Arc::new(tokio::sync::OnceCell::new()),
             mail_wake: Arc::new(tokio::sync::Notify::new()),
+            fetcher: None,
+            fetch_locks: Arc::default(),
         }
+    }
+
+    /// Lets verification fetch other issuers' documents as `fetcher`'s policy allows (a policy
+    /// that fetches nothing and is not offline leaves fetching off).
+    pub fn with_fetcher(mut self, fetcher: crate::fetch::Fetcher) -> Service {
+        let p = fetcher.policy();
+        self.fetcher = (p.mode != crate::fetch::FetchMode::Off || p.offline).then_some(fetcher);
+        self
     }
 
     /// Sends mail through `mailer` (see [`Service::run_mail_worker`]).

@@ -1,7 +1,10 @@
 //! Verification with this service's knowledge: its issuers' keys (including retired and
-//! compromised ones) and its status lists. Nothing is fetched from anywhere else.
+//! compromised ones) and its status lists; other issuers' `did:web` and https key documents and
+//! status lists only when the operator allows fetching ([`crate::fetch`]), kept in the database
+//! for their cache lifetime and for the offline mode.
 
 use serde_json::Value;
+use time::Duration;
 use uuid::Uuid;
 
 use super::{Service, ServiceError};
@@ -10,7 +13,7 @@ use crate::credential::verify::{self, Check, Input, KeyInfo, KeyLookup, Report, 
 impl Resolver for Service {
     async fn key(&self, verification_method: &str) -> KeyLookup {
         let Some(rest) = verification_method.strip_prefix(&format!("{}/issuers/", self.base_url)) else {
-            return KeyLookup::NotHosted;
+            return self.remote_key(verification_method).await;
         };
         let Some((issuer, multibase)) = rest.split_once('#') else { return KeyLookup::Unknown };
         let Ok(issuer) = issuer.parse::<Uuid>() else { return KeyLookup::Unknown };
@@ -35,7 +38,7 @@ impl Resolver for Service {
         let Some(list) =
             list_url.strip_prefix(&format!("{}/status/", self.base_url)).and_then(|l| l.parse::<Uuid>().ok())
         else {
-            return StatusInfo::NotHosted;
+            return self.remote_status(entry).await;
         };
         if entry["type"] != "BitstringStatusListEntry" || entry["statusPurpose"] != "revocation" {
             return StatusInfo::Mismatch;
@@ -73,7 +76,132 @@ impl Resolver for Service {
     }
 }
 
+/// How long a fetched document is used without asking again: the server's `max-age`, within
+/// five minutes and a day; an hour when it gives none.
+fn cache_lifetime(max_age: Option<u64>) -> Duration {
+    Duration::seconds(max_age.unwrap_or(3600).clamp(300, 86_400) as i64)
+}
+
 impl Service {
+    /// Another issuer's public document: a fresh stored copy, else fetched (when allowed) and
+    /// stored; offline, any stored copy. `Err` says why there is none.
+    async fn remote_document(&self, url: &str) -> Result<Value, String> {
+        let Some(fetcher) = &self.fetcher else {
+            return Err("fetching other sites is off (METROBADGE_VERIFY_FETCH)".into());
+        };
+        if let Some(doc) = self.stored_document(url, fetcher.policy().offline).await {
+            return Ok(doc);
+        }
+        if fetcher.policy().offline {
+            return Err(format!("offline, and no stored copy of {url}"));
+        }
+        // Whoever waited for another lookup of the same URL finds its result stored.
+        let lock =
+            self.fetch_locks.lock().unwrap_or_else(|p| p.into_inner()).entry(url.to_string()).or_default().clone();
+        let _guard = lock.lock().await;
+        let result = self.fetch_and_store(fetcher, url).await;
+        self.fetch_locks.lock().unwrap_or_else(|p| p.into_inner()).remove(url);
+        result
+    }
+
+    /// A stored copy of `url` still within its lifetime (any age when `stale_ok`).
+    async fn stored_document(&self, url: &str, stale_ok: bool) -> Option<Value> {
+        let row = match self.store.remote_document(url).await {
+            Ok(row) => row?,
+            Err(e) => {
+                tracing::warn!(error = %e, "verification: stored document lookup failed");
+                return None;
+            }
+        };
+        (row.expires_at > self.now() || stale_ok).then(|| serde_json::from_str(&row.body).ok()).flatten()
+    }
+
+    async fn fetch_and_store(&self, fetcher: &crate::fetch::Fetcher, url: &str) -> Result<Value, String> {
+        if let Some(doc) = self.stored_document(url, false).await {
+            return Ok(doc);
+        }
+        let now = self.now();
+        let fetched = fetcher.get(url).await.map_err(|e| e.to_string())?;
+        let doc: Value = serde_json::from_slice(&fetched.body).map_err(|_| format!("{url} is not JSON"))?;
+        if let Some(problem) = crate::credential::verify::shape_problem(&doc) {
+            return Err(format!("{url} is refused: {problem}"));
+        }
+        let body = doc.to_string();
+        if let Err(e) = self.store.put_remote_document(url, &body, now, now + cache_lifetime(fetched.max_age)).await {
+            tracing::warn!(error = %e, "verification: could not store a fetched document");
+        }
+        Ok(doc)
+    }
+
+    /// A `did:web` or https verification method of another issuer.
+    async fn remote_key(&self, verification_method: &str) -> KeyLookup {
+        let Some(url) = crate::credential::did::document_url(verification_method) else {
+            return KeyLookup::NotAvailable(
+                "only this service's issuers, did:key, did:web and https key documents are resolved".into(),
+            );
+        };
+        match self.remote_document(&url).await {
+            Ok(doc) => match crate::credential::did::key_in_document(&doc, verification_method) {
+                Ok(key) => KeyLookup::Found(key),
+                Err(why) => KeyLookup::Rejected(why),
+            },
+            Err(why) => KeyLookup::NotAvailable(why),
+        }
+    }
+
+    /// Another issuer's `BitstringStatusListEntry`: its list fetched (when allowed), its own
+    /// signature checked by its issuer's key, then the bit read.
+    async fn remote_status(&self, entry: &Value) -> StatusInfo {
+        let url = entry["statusListCredential"].as_str().unwrap_or_default();
+        if self.fetcher.is_none() {
+            return StatusInfo::NotHosted;
+        }
+        if entry["type"] != "BitstringStatusListEntry" {
+            return StatusInfo::CouldNotCheck(format!("status entries of type {} are not read", entry["type"]));
+        }
+        let list = match self.remote_document(url).await {
+            Ok(list) => list,
+            Err(why) => return StatusInfo::CouldNotCheck(why),
+        };
+        let Some(vm) = list["proof"]["verificationMethod"]
+            .as_str()
+            .or(list["proof"][0]["verificationMethod"].as_str())
+            .map(str::to_string)
+        else {
+            return StatusInfo::Broken("the status list has no proof".into());
+        };
+        let key = match verify::resolve_key(self, &vm).await {
+            KeyLookup::Found(key) => key,
+            KeyLookup::Unavailable => return StatusInfo::Unavailable,
+            KeyLookup::NotAvailable(why) => return StatusInfo::CouldNotCheck(format!("the list's key: {why}")),
+            KeyLookup::Unknown => return StatusInfo::Broken("the list is not signed by a key of its issuer".into()),
+            KeyLookup::Rejected(why) => return StatusInfo::Broken(format!("the list's key: {why}")),
+        };
+        let list_issuer = list["issuer"].as_str().or(list["issuer"]["id"].as_str()).unwrap_or_default();
+        if key.controller != list_issuer {
+            return StatusInfo::Broken("the list is not signed by its issuer".into());
+        }
+        let signed = tokio::task::spawn_blocking({
+            let list = list.clone();
+            move || {
+                let vk = ed25519_dalek::VerifyingKey::from_bytes(&key.public_key).map_err(|e| e.to_string())?;
+                crate::credential::data_integrity::verify(&list, &vk).map_err(|e| e.to_string())
+            }
+        })
+        .await;
+        match signed {
+            Ok(Ok(())) => {}
+            Ok(Err(why)) => return StatusInfo::Broken(format!("the list's signature is not valid ({why})")),
+            Err(e) => return StatusInfo::CouldNotCheck(format!("the list's signature could not be checked ({e})")),
+        }
+        match crate::credential::status_list::entry_is_set(&list, entry) {
+            Ok(false) => StatusInfo::Active,
+            Ok(true) if entry["statusPurpose"] == "suspension" => StatusInfo::Suspended(None),
+            Ok(true) => StatusInfo::Revoked(None),
+            Err(why) => StatusInfo::Broken(why),
+        }
+    }
+
     /// Whether the credential at `url` is a wallet copy of `original`.
     async fn is_copy_of(&self, url: &str, original: Uuid) -> super::ServiceResult<bool> {
         let Some(id) = url.strip_prefix(&format!("{}/credentials/", self.base_url)).and_then(|id| id.parse().ok())

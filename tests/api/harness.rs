@@ -135,12 +135,32 @@ impl TestApp {
         master_key_text: &str,
         limits: &metrobadge::http::limits::Limits,
     ) -> TestApp {
+        TestApp::start_configured(store, db, master_key_text, limits, |s| s).await
+    }
+
+    /// Another instance on the same database whose service `configure` adjusts (a fetch policy,
+    /// say), with the default limits.
+    pub async fn start_with(&self, configure: impl FnOnce(Service) -> Service) -> TestApp {
+        let store = Store::connect(&self.db.url).await.expect("connect test database");
+        let key = std::fs::read_to_string(&self.master_key_file).unwrap();
+        TestApp::start_configured(store, self.db.clone(), &key, &metrobadge::http::limits::Limits::default(), configure)
+            .await
+    }
+
+    async fn start_configured(
+        store: Store,
+        db: std::sync::Arc<TestDb>,
+        master_key_text: &str,
+        limits: &metrobadge::http::limits::Limits,
+        configure: impl FnOnce(Service) -> Service,
+    ) -> TestApp {
         let key_file = std::env::temp_dir().join(format!("mb_key_{}", uuid::Uuid::new_v4().simple()));
         std::fs::write(&key_file, master_key_text).unwrap();
         let master_key = MasterKey::parse(master_key_text, "test").unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = App::with_limits(Service::new(store.clone(), master_key, &base, Some(ADMIN)), 64 * 1024, limits);
+        let app =
+            App::with_limits(configure(Service::new(store.clone(), master_key, &base, Some(ADMIN))), 64 * 1024, limits);
         let service = app.service.clone();
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(async move {

@@ -9,7 +9,12 @@ use crate::awards::{module, recipients};
 use crate::harness::{ADMIN, TestApp, both};
 use crate::interop::{js_sign, js_verify};
 
-both!(vc_api_verifies_other_issuers_credentials, vc_api_refuses_what_it_cannot_read, open_badges_on_vcdm_1_1);
+both!(
+    vc_api_verifies_other_issuers_credentials,
+    vc_api_refuses_what_it_cannot_read,
+    open_badges_on_vcdm_1_1,
+    did_web_keys_and_status_lists_when_fetching_is_allowed
+);
 
 const VC_V1: &str = "https://www.w3.org/2018/credentials/v1";
 const VC_V2: &str = "https://www.w3.org/ns/credentials/v2";
@@ -187,4 +192,229 @@ async fn open_badges_on_vcdm_1_1(app: TestApp) {
     // The official vector's window may have passed by now; whichever, it was read from the
     // VCDM 1.1 terms rather than reported missing.
     assert!(!validity["detail"].as_str().unwrap().contains("missing"), "{report}");
+}
+
+/// A CA and a `localhost` certificate it signed, made with the openssl command: (dir, CA PEM).
+fn test_pki() -> (std::path::PathBuf, Vec<u8>) {
+    let dir = std::env::temp_dir().join(format!("mb_pki_{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("leaf.ext"),
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    let steps: Vec<Vec<&str>> = vec![
+        [
+            &["req", "-x509"][..],
+            &ec,
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=metrobadge test CA",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign",
+            ],
+        ]
+        .concat(),
+        [&["req"][..], &ec, &["-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=localhost"]].concat(),
+        vec![
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "leaf.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "leaf.ext",
+        ],
+    ];
+    for args in steps {
+        let out =
+            std::process::Command::new("openssl").args(&args).current_dir(&dir).output().expect("openssl is installed");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let ca = std::fs::read(dir.join("ca.pem")).unwrap();
+    (dir, ca)
+}
+
+/// A real HTTPS server (Python's) serving `root`; it records each requested path.
+struct HttpsServer {
+    child: std::process::Child,
+    port: u16,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl HttpsServer {
+    fn start(root: &std::path::Path, pki: &std::path::Path) -> HttpsServer {
+        use std::io::BufRead;
+        let script = crate::interop::interop_dir().join("https_server.py");
+        let mut child = std::process::Command::new("python3")
+            .arg(script)
+            .arg(root)
+            .arg(pki.join("leaf.pem"))
+            .arg(pki.join("leaf.key"))
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 is installed");
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let port: u16 = lines.next().unwrap().unwrap().trim().parse().unwrap();
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = requests.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                seen.lock().unwrap().push(line);
+            }
+        });
+        HttpsServer { child, port, requests }
+    }
+
+    fn count(&self, path: &str) -> usize {
+        self.requests.lock().unwrap().iter().filter(|l| l.as_str() == format!("GET {path}")).count()
+    }
+}
+
+impl Drop for HttpsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn fetcher(mode: metrobadge::fetch::FetchMode, ca: &[u8], local: bool, offline: bool) -> metrobadge::fetch::Fetcher {
+    metrobadge::fetch::Fetcher::new(metrobadge::fetch::FetchPolicy {
+        mode,
+        offline,
+        extra_roots_pem: Some(ca.to_vec()),
+        allow_private_addresses: local,
+    })
+    .unwrap()
+}
+
+async fn did_web_keys_and_status_lists_when_fetching_is_allowed(app: TestApp) {
+    use metrobadge::credential::status_list;
+    use metrobadge::fetch::FetchMode;
+    let (pki, ca) = test_pki();
+    let root = pki.join("site");
+    std::fs::create_dir_all(root.join(".well-known")).unwrap();
+    std::fs::create_dir_all(root.join("status")).unwrap();
+    let server = HttpsServer::start(&root, &pki);
+    let origin = format!("https://localhost:{}", server.port);
+    let did = format!("did:web:localhost%3A{}", server.port);
+    let vm = format!("{did}#key-1");
+
+    // The issuer's lists and credentials, all signed by the reference stack with the did:web key.
+    let list = |n: u8, set: usize| {
+        json!({"@context": [VC_V2], "id": format!("{origin}/status/{n}"),
+               "type": ["VerifiableCredential", "BitstringStatusListCredential"], "issuer": "ISSUER",
+               "validFrom": "2024-01-01T00:00:00Z",
+               "credentialSubject": {"id": format!("{origin}/status/{n}#list"), "type": "BitstringStatusList",
+                                     "statusPurpose": "revocation", "encodedList": status_list::encode(131_072, [set])}})
+    };
+    let credential = |list: u8, index: &str| {
+        json!({"@context": [VC_V2], "type": ["VerifiableCredential"], "issuer": "ISSUER",
+               "validFrom": "2024-01-01T00:00:00Z", "credentialSubject": {"id": "did:example:learner"},
+               "credentialStatus": {"id": format!("{origin}/status/{list}#{index}"), "type": "BitstringStatusListEntry",
+                                    "statusPurpose": "revocation", "statusListIndex": index,
+                                    "statusListCredential": format!("{origin}/status/{list}")}})
+    };
+    let signed = js_sign(
+        11,
+        &[list(1, 5), list(2, 5), credential(1, "3"), credential(1, "5"), credential(2, "3")],
+        Some((&did, &vm)),
+    );
+    let docs = signed["credentials"].as_array().unwrap().clone();
+    let did_doc = json!({
+        "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
+        "id": did,
+        "verificationMethod": [{"id": vm, "type": "Multikey", "controller": did, "publicKeyMultibase": signed["publicKeyMultibase"]}],
+        "assertionMethod": [vm],
+    });
+    std::fs::write(root.join(".well-known/did.json"), did_doc.to_string()).unwrap();
+    std::fs::write(root.join("status/1"), docs[0].to_string()).unwrap();
+    // List 2 was altered after signing (bit 3 set too): its signature no longer holds.
+    let mut forged = docs[1].clone();
+    forged["credentialSubject"]["encodedList"] = json!(status_list::encode(131_072, [3, 5]));
+    std::fs::write(root.join("status/2"), forged.to_string()).unwrap();
+    let (good, revoked, forged_status) = (&docs[2], &docs[3], &docs[4]);
+
+    // The reference stack agrees on the good and the revoked one.
+    let js = js_verify(&json!({"documents": {did.clone(): did_doc, format!("{origin}/status/1"): docs[0]},
+        "cases": [{"name": "good", "credential": good}, {"name": "revoked", "credential": revoked}]}));
+    assert_eq!(js.iter().map(|r| r.1).collect::<Vec<_>>(), [true, false], "{js:?}");
+
+    // SSRF protection: fetching on for any host, as in production, will not connect to an
+    // address on this machine ("localhost" resolves to loopback).
+    let production = app.start_with(|s| s.with_fetcher(fetcher(FetchMode::On, &ca, false, false))).await;
+    let (status, _, body) = vc_api(&production, json!({"verifiableCredential": good})).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("not a public address"), "{body}");
+    // An allowlist that does not name the host: not fetched either.
+    let elsewhere = app
+        .start_with(|s| s.with_fetcher(fetcher(FetchMode::Allowlist(vec!["issuer.example".into()]), &ca, true, false)))
+        .await;
+    let (status, _, body) = vc_api(&elsewhere, json!({"verifiableCredential": good})).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("allowlist"), "{body}");
+    assert_eq!(server.count("/.well-known/did.json"), 0, "nothing was fetched so far");
+
+    // Allowed: key and status list fetched over HTTPS, the list's own signature checked.
+    let allowed = app
+        .start_with(|s| s.with_fetcher(fetcher(FetchMode::Allowlist(vec!["localhost".into()]), &ca, true, false)))
+        .await;
+    let (status, _, body) = vc_api(&allowed, json!({"verifiableCredential": good})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["checks"].as_array().unwrap().contains(&json!("status")), "{body}");
+    let (status, _, body) = vc_api(&allowed, json!({"verifiableCredential": revoked})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(failed_checks(&body), ["status"], "{body}");
+    let (status, _, body) = vc_api(&allowed, json!({"verifiableCredential": forged_status})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["errors"][0].as_str().unwrap().contains("signature"), "{body}");
+    // The Open Badges verifier uses the same keys.
+    let r = allowed
+        .client
+        .post(format!("{}/verify", allowed.base))
+        .json(&json!({"credential": revoked}))
+        .send()
+        .await
+        .unwrap();
+    let report: Value = r.json().await.unwrap();
+    assert_eq!(report["credential"]["status"], "revoked", "{report}");
+    // Fetched once, then served from the stored copy (for its cache lifetime).
+    assert_eq!(server.count("/.well-known/did.json"), 1, "{:?}", server.requests.lock().unwrap());
+    assert_eq!(server.count("/status/1"), 1);
+
+    // Offline: the stored copies answer with the issuer's server gone; what was never fetched is
+    // "could not check".
+    drop(server);
+    let offline = app.start_with(|s| s.with_fetcher(fetcher(FetchMode::Off, &ca, true, true))).await;
+    let (status, _, body) = vc_api(&offline, json!({"verifiableCredential": good})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let stranger = js_sign(
+        12,
+        std::slice::from_ref(&credential(1, "3")),
+        Some(("did:web:localhost%3A1", "did:web:localhost%3A1#key-1")),
+    );
+    let (status, _, body) = vc_api(&offline, json!({"verifiableCredential": stranger["credentials"][0]})).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("offline"), "{body}");
+    for instance in [production, elsewhere, allowed, offline] {
+        instance.stop().await;
+    }
+    let _ = std::fs::remove_dir_all(&pki);
 }
