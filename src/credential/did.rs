@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::multikey;
+use super::multikey::PublicKey;
 use super::verify::KeyInfo;
 
 /// The URL of the document that holds `verification_method`: a `did:web` DID's `did.json`, or an
@@ -62,24 +62,24 @@ pub fn key_in_document(document: &Value, verification_method: &str) -> Result<Ke
         .chain(document["assertionMethod"].as_array().into_iter().flatten().filter(|v| v.is_object()))
         .find(|m| m["id"].as_str().map(absolute).as_deref() == Some(verification_method))
         .ok_or_else(|| format!("{verification_method} is not in the document"))?;
-    let public_key = ed25519_key(method).ok_or_else(|| {
-        format!("{verification_method} is not an Ed25519 key this verifier reads (Multikey or an OKP JsonWebKey)")
+    let public_key = public_key(method).ok_or_else(|| {
+        format!("{verification_method} is not a key this verifier reads (an Ed25519 or P-256 Multikey, or an OKP JsonWebKey)")
     })?;
     let controller = method["controller"].as_str().map(absolute).unwrap_or_else(|| doc_id.to_string());
     Ok(KeyInfo { public_key, controller, compromised_since: None })
 }
 
-/// An Ed25519 public key as `publicKeyMultibase` (Multikey, Ed25519VerificationKey2020) or as
-/// an OKP `publicKeyJwk`.
-fn ed25519_key(method: &Value) -> Option<[u8; 32]> {
+/// An Ed25519 or P-256 public key as `publicKeyMultibase` (Multikey, Ed25519VerificationKey2020)
+/// or an Ed25519 OKP `publicKeyJwk`.
+fn public_key(method: &Value) -> Option<PublicKey> {
     if let Some(mb) = method["publicKeyMultibase"].as_str() {
-        return multikey::decode(mb);
+        return PublicKey::from_multibase(mb);
     }
     let jwk = &method["publicKeyJwk"];
     if jwk["kty"] == "OKP" && jwk["crv"] == "Ed25519" {
         use base64::Engine;
         let x = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(jwk["x"].as_str()?).ok()?;
-        return x.try_into().ok();
+        return x.try_into().ok().map(PublicKey::Ed25519);
     }
     None
 }
@@ -108,7 +108,7 @@ mod tests {
     #[test]
     fn keys_in_documents() {
         let key = [7u8; 32];
-        let mb = multikey::encode(&key);
+        let mb = super::super::multikey::encode(&key);
         let doc = json!({
             "id": "did:web:x.example",
             "verificationMethod": [{"id": "#key-1", "type": "Multikey", "controller": "did:web:x.example", "publicKeyMultibase": mb},
@@ -117,8 +117,8 @@ mod tests {
             "assertionMethod": ["#key-1", "did:web:x.example#key-2"],
         });
         let k = key_in_document(&doc, "did:web:x.example#key-1").unwrap();
-        assert_eq!((k.public_key, k.controller.as_str()), (key, "did:web:x.example"));
-        assert_eq!(key_in_document(&doc, "did:web:x.example#key-2").unwrap().public_key, key);
+        assert_eq!((k.public_key, k.controller.as_str()), (PublicKey::Ed25519(key), "did:web:x.example"));
+        assert_eq!(key_in_document(&doc, "did:web:x.example#key-2").unwrap().public_key, PublicKey::Ed25519(key));
         assert!(key_in_document(&doc, "did:web:x.example#key-3").unwrap_err().contains("assertionMethod"));
         let mut not_asserting = doc.clone();
         not_asserting["assertionMethod"] = json!(["#key-2"]);

@@ -32,17 +32,18 @@ pub struct Issued {
     pub sha256: String,
 }
 
-/// Signs `docs` (unsigned credentials sharing one `@context`) with `key`.
+/// Signs `docs` (unsigned credentials sharing one `@context`) with `key`, and each as a VC-JWT
+/// with `jwt` (the same key with EdDSA, or the issuer's ES256 key).
 pub fn sign_batch(
     docs: &[Value],
     key: &SigningKey,
     verification_method: &str,
     created: &str,
+    jwt: &JwtSigner,
 ) -> Result<Vec<Issued>, IssueError> {
     let Some(first) = docs.first() else { return Ok(vec![]) };
     let options = data_integrity::proof_options(verification_method, created);
     let canonical_config = canon::canonicalize(&data_integrity::proof_config(first, &options)?)?;
-    let jwt = JwtSigner::new(key, verification_method);
     docs.iter()
         .map(|doc| {
             debug_assert_eq!(doc.get("@context"), first.get("@context"));
@@ -69,8 +70,8 @@ mod tests {
         let mut other = doc.clone();
         other["name"] = "Other".into();
         let key = SigningKey::from_bytes(&[9u8; 32]);
-        let out =
-            sign_batch(&[doc, other], &key, "https://example.edu/issuers/565049#z6Mk", "2026-01-01T00:00:00Z").unwrap();
+        let vm = "https://example.edu/issuers/565049#z6Mk";
+        let out = sign_batch(&[doc, other], &key, vm, "2026-01-01T00:00:00Z", &JwtSigner::new(&key, vm)).unwrap();
         assert_eq!(out.len(), 2);
         for issued in &out {
             let signed: Value = serde_json::from_str(&issued.signed).unwrap();

@@ -24,14 +24,24 @@ fn pkcs8(key: &SigningKey) -> Vec<u8> {
 }
 
 /// A key prepared once for signing many JWTs.
+#[derive(Clone)]
 pub struct JwtSigner {
     key: EncodingKey,
     kid: String,
+    alg: Algorithm,
 }
 
 impl JwtSigner {
+    /// EdDSA with the issuer's Ed25519 key (the one that signs Data Integrity proofs).
     pub fn new(key: &SigningKey, kid: &str) -> JwtSigner {
-        JwtSigner { key: EncodingKey::from_ed_der(&pkcs8(key)), kid: kid.to_string() }
+        JwtSigner { key: EncodingKey::from_ed_der(&pkcs8(key)), kid: kid.to_string(), alg: Algorithm::EdDSA }
+    }
+
+    /// ES256 with a P-256 key, for verifiers that accept only RS256/ES256.
+    pub fn es256(key: &p256::SecretKey, kid: &str) -> Result<JwtSigner, JwtError> {
+        use p256::pkcs8::EncodePrivateKey;
+        let der = key.to_pkcs8_der().map_err(|e| JwtError::Sign(e.to_string()))?;
+        Ok(JwtSigner { key: EncodingKey::from_ec_der(der.as_bytes()), kid: kid.to_string(), alg: Algorithm::ES256 })
     }
 
     /// Signs `credential` (without `proof`) as an OB 3.0 VC-JWT.
@@ -54,7 +64,7 @@ impl JwtSigner {
         if let Some(until) = credential["validUntil"].as_str() {
             claims.insert("exp".into(), seconds(until)?.into());
         }
-        let mut header = Header::new(Algorithm::EdDSA);
+        let mut header = Header::new(self.alg);
         header.kid = Some(self.kid.clone());
         header.typ = Some("JWT".into());
         jsonwebtoken::encode(&header, &Value::Object(claims), &self.key).map_err(|e| JwtError::Sign(e.to_string()))
@@ -96,5 +106,27 @@ mod tests {
         assert_eq!(data.claims["sub"], "did:example:123");
         assert_eq!(data.claims["nbf"], 1767225600);
         assert!(data.claims.get("proof").is_none());
+    }
+
+    #[test]
+    fn es256_round_trip() {
+        let key = p256::SecretKey::from_slice(&[5u8; 32]).unwrap();
+        let signer = JwtSigner::es256(&key, "https://x.example/issuers/1#zDn").unwrap();
+        let cred = serde_json::json!({"id": "urn:x", "issuer": "https://x.example/issuers/1", "validFrom": "2026-01-01T00:00:00Z"});
+        let jwt = signer.sign(&cred).unwrap();
+        assert_eq!(jsonwebtoken::decode_header(&jwt).unwrap().alg, Algorithm::ES256);
+        let point = crate::credential::multikey::PublicKey::P256(
+            p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&key.public_key(), true)
+                .as_bytes()
+                .try_into()
+                .unwrap(),
+        );
+        let crate::credential::multikey::PublicKey::P256(c) = point else { unreachable!() };
+        let (x, y) = crate::credential::multikey::p256_coordinates(&c).unwrap();
+        let mut v = Validation::new(Algorithm::ES256);
+        v.required_spec_claims.clear();
+        v.validate_exp = false;
+        let data = jsonwebtoken::decode::<Value>(&jwt, &DecodingKey::from_ec_components(&x, &y).unwrap(), &v).unwrap();
+        assert_eq!(data.claims["jti"], "urn:x");
     }
 }

@@ -6,25 +6,13 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::credential::multikey;
+pub use crate::credential::multikey::PublicKey;
 use crate::domain::issuer::IssuerSpec;
 use crate::domain::metro_line::MetroLineSpec;
 use crate::domain::nanomodule::NanomoduleSpec;
 use crate::domain::skill::{AlignmentSpec, Framework, Level, SkillSpec};
 
 use super::contexts::{DID_V1, MULTIKEY_V1, OB_V3_0_3 as OB_V3, VC_V2};
-
-/// A published verification key of an issuer.
-#[derive(Debug, Clone)]
-pub struct PublicKey {
-    pub public_key: [u8; 32],
-}
-
-impl PublicKey {
-    pub fn multibase(&self) -> String {
-        multikey::encode(&self.public_key)
-    }
-}
 
 /// `<base>/issuers/<id>`: the issuer's id in every credential and the key controller.
 /// What a signed credential is called, for people: its achievement's name (badges and
@@ -345,7 +333,7 @@ mod tests {
             "otherIdentifier": [{"identifier": "1", "identifierType": "ext:KvK"}]
         }))
         .unwrap();
-        let doc = profile_document("https://a.example/issuers/1", &spec, &[PublicKey { public_key: [1; 32] }]);
+        let doc = profile_document("https://a.example/issuers/1", &spec, &[PublicKey::Ed25519([1; 32])]);
         let nquads = crate::credential::canon::canonicalize(&doc).expect("every term is defined");
         assert!(nquads.contains("<https://w3id.org/security#assertionMethod>"), "{nquads}");
         assert!(nquads.contains("<https://w3id.org/security#publicKeyMultibase>"), "{nquads}");

@@ -178,7 +178,7 @@ fn types(credential: &Value) -> Vec<&str> {
 /// A verification method as the service resolved it.
 #[derive(Debug, Clone)]
 pub struct KeyInfo {
-    pub public_key: [u8; 32],
+    pub public_key: multikey::PublicKey,
     pub controller: String,
     pub compromised_since: Option<OffsetDateTime>,
 }
@@ -253,7 +253,8 @@ pub fn did_key(vm: &str) -> Option<KeyInfo> {
     if id != fragment {
         return None;
     }
-    Some(KeyInfo { public_key: multikey::decode(id)?, controller: format!("did:key:{id}"), compromised_since: None })
+    let public_key = multikey::PublicKey::Ed25519(multikey::decode(id)?);
+    Some(KeyInfo { public_key, controller: format!("did:key:{id}"), compromised_since: None })
 }
 
 struct Run {
@@ -487,8 +488,11 @@ async fn data_integrity_attempt<R: Resolver>(
     });
     let key = resolve(resolver, facts.as_ref()).await;
     let outcome = match &key {
-        KeyLookup::Found(k) => VerifyingKey::from_bytes(&k.public_key)
-            .map_err(|e| e.to_string())
+        KeyLookup::Found(k) => k
+            .public_key
+            .ed25519()
+            .ok_or_else(|| "the key is not an Ed25519 key, which eddsa-rdfc-2022 needs".to_string())
+            .and_then(|raw| VerifyingKey::from_bytes(&raw).map_err(|e| e.to_string()))
             .and_then(|vk| {
                 data_integrity::verify_proof_canonical(unsecured, canonical, proof, &vk).map_err(|e| e.to_string())
             })
@@ -763,17 +767,25 @@ fn summary(c: &Value) -> Value {
 
 /// OB 3.0 VC-JWT: the signature, then the registered claims against the credential.
 fn jwt_proof(token: &str, key: &KeyInfo, credential: &Value, model: DataModel) -> Result<String, String> {
+    use jsonwebtoken::{Algorithm, DecodingKey};
     let header = jsonwebtoken::decode_header(token).map_err(|e| format!("unreadable JOSE header: {e}"))?;
-    if header.alg != jsonwebtoken::Algorithm::EdDSA {
-        return Err(format!("algorithm {:?} is not supported by this verifier (EdDSA keys only)", header.alg));
+    // The algorithm follows from the key, never from the header alone.
+    let (alg, decoding) = match &key.public_key {
+        multikey::PublicKey::Ed25519(k) => (Algorithm::EdDSA, DecodingKey::from_ed_der(k)),
+        multikey::PublicKey::P256(k) => {
+            let (x, y) = multikey::p256_coordinates(k).ok_or("the P-256 key is not a valid point")?;
+            (Algorithm::ES256, DecodingKey::from_ec_components(&x, &y).map_err(|e| e.to_string())?)
+        }
+    };
+    if header.alg != alg {
+        return Err(format!("the JOSE header says {:?}, but its key (kid) is for {alg:?}", header.alg));
     }
-    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
+    let mut v = jsonwebtoken::Validation::new(alg);
     v.required_spec_claims.clear();
     v.validate_exp = false;
     v.validate_nbf = false;
-    let claims = jsonwebtoken::decode::<Value>(token, &jsonwebtoken::DecodingKey::from_ed_der(&key.public_key), &v)
-        .map_err(|e| format!("JWS signature invalid: {e}"))?
-        .claims;
+    let claims =
+        jsonwebtoken::decode::<Value>(token, &decoding, &v).map_err(|e| format!("JWS signature invalid: {e}"))?.claims;
     let issuer_id = credential["issuer"]["id"].as_str().or(credential["issuer"].as_str());
     let mut problems = Vec::new();
     if claims["iss"].as_str() != issuer_id {
@@ -796,7 +808,7 @@ fn jwt_proof(token: &str, key: &KeyInfo, credential: &Value, model: DataModel) -
         problems.push("sub differs from credentialSubject.id");
     }
     if problems.is_empty() {
-        Ok("VC-JWT EdDSA signature valid; iss, jti, nbf, exp and sub agree with the credential".into())
+        Ok(format!("VC-JWT {alg:?} signature valid; iss, jti, nbf, exp and sub agree with the credential"))
     } else {
         Err(problems.join("; "))
     }
@@ -840,7 +852,7 @@ mod tests {
     use time::macros::datetime;
 
     fn key(controller: &str, compromised_since: Option<OffsetDateTime>) -> KeyInfo {
-        KeyInfo { public_key: [0; 32], controller: controller.into(), compromised_since }
+        KeyInfo { public_key: multikey::PublicKey::Ed25519([0; 32]), controller: controller.into(), compromised_since }
     }
 
     fn passed(v: &Verdict) -> bool {

@@ -29,7 +29,15 @@ pub struct IssuerSpec {
     /// Not part of the OB 3.0 profile: `ob3::profile` leaves it out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+    /// How the issuer's VC-JWTs are signed: `EdDSA` (default, the Ed25519 key that also signs the
+    /// Data Integrity proofs) or `ES256` (a P-256 key of its own, for verifiers such as 1EdTech's
+    /// that accept only RS256/ES256). Not part of the OB 3.0 profile.
+    #[serde(default, rename = "jwtAlgorithm", skip_serializing_if = "Option::is_none")]
+    pub jwt_algorithm: Option<String>,
 }
+
+/// JWT algorithms an issuer can choose.
+pub const JWT_ALGORITHMS: &[&str] = &["EdDSA", "ES256"];
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -141,12 +149,34 @@ impl IssuerSpec {
             }
             code
         });
+        let jwt_algorithm = self.jwt_algorithm.filter(|a| a != "EdDSA");
+        if let Some(a) = &jwt_algorithm
+            && !JWT_ALGORITHMS.contains(&a.as_str())
+        {
+            c.fail("jwtAlgorithm", "must be EdDSA or ES256");
+        }
         c.finish()?;
-        Ok(IssuerSpec { name, url, email, description, image, phone, address, other_identifier, language })
+        Ok(IssuerSpec {
+            name,
+            url,
+            email,
+            description,
+            image,
+            phone,
+            address,
+            other_identifier,
+            language,
+            jwt_algorithm,
+        })
     }
 
     pub fn name(&self) -> &str {
         self.name.as_deref().unwrap_or_default()
+    }
+
+    /// Whether the issuer's VC-JWTs are signed with ES256 (a P-256 key) rather than EdDSA.
+    pub fn jwt_es256(&self) -> bool {
+        self.jwt_algorithm.as_deref() == Some("ES256")
     }
 
     /// The language of the issuer's e-mail: Dutch unless it chose English.

@@ -156,10 +156,10 @@ impl Service {
         // Every badge of the award shares name, issuer and dates: one document stands for all
         // in the learners' "Add to LinkedIn" links.
         let share = docs.first().cloned().unwrap_or_default();
-        let (key_id, key) = self.active_signing_key(module.issuer_id).await?;
-        let vm = ob3::verification_method(&issuer_id, &ob3::PublicKey { public_key: key.verifying_key().to_bytes() });
+        let signing = self.issuer_signing(module.issuer_id).await?;
+        let key_id = signing.key_id;
         let built = started.elapsed();
-        let issued = sign_parallel(docs, key, vm, valid_from.clone()).await?;
+        let issued = sign_parallel(docs, signing, valid_from.clone()).await?;
         let signed = started.elapsed();
 
         let award_row = AwardRow {
@@ -381,28 +381,27 @@ impl Service {
     }
 }
 
-/// Signs one credential on the blocking pool with `key`, the issuer at `issuer_url`, at `created`
-/// (certificates, endorsements and wallet copies are signed one at a time).
+/// Signs one credential on the blocking pool with the issuer's keys, at `created` (certificates,
+/// endorsements and wallet copies are signed one at a time).
 pub(super) async fn sign_one(
     doc: Value,
-    key: ed25519_dalek::SigningKey,
-    issuer_url: &str,
+    signing: super::key::IssuerSigning,
     created: String,
 ) -> ServiceResult<crate::credential::issue::Issued> {
-    let vm = ob3::verification_method(issuer_url, &ob3::PublicKey { public_key: key.verifying_key().to_bytes() });
-    tokio::task::spawn_blocking(move || sign_batch(&[doc], &key, &vm, &created))
-        .await
-        .map_err(|e| ServiceError::Internal(e.to_string()))?
-        .map_err(|e| ServiceError::Internal(e.to_string()))?
-        .pop()
-        .ok_or_else(|| ServiceError::Internal("nothing signed".into()))
+    tokio::task::spawn_blocking(move || {
+        sign_batch(&[doc], &signing.key, &signing.verification_method, &created, &signing.jwt)
+    })
+    .await
+    .map_err(|e| ServiceError::Internal(e.to_string()))?
+    .map_err(|e| ServiceError::Internal(e.to_string()))?
+    .pop()
+    .ok_or_else(|| ServiceError::Internal("nothing signed".into()))
 }
 
 /// Signs on the blocking pool, split over the cores, so the async workers stay responsive.
 async fn sign_parallel(
     docs: Vec<Value>,
-    key: ed25519_dalek::SigningKey,
-    vm: String,
+    signing: super::key::IssuerSigning,
     created: String,
 ) -> ServiceResult<Vec<Issued>> {
     let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
@@ -411,8 +410,10 @@ async fn sign_parallel(
     let mut docs = docs.into_iter().peekable();
     while docs.peek().is_some() {
         let part: Vec<Value> = docs.by_ref().take(chunk).collect();
-        let (key, vm, created) = (key.clone(), vm.clone(), created.clone());
-        tasks.push(tokio::task::spawn_blocking(move || sign_batch(&part, &key, &vm, &created)));
+        let (s, created) = (signing.clone(), created.clone());
+        tasks.push(tokio::task::spawn_blocking(move || {
+            sign_batch(&part, &s.key, &s.verification_method, &created, &s.jwt)
+        }));
     }
     let mut out = Vec::new();
     for t in tasks {

@@ -365,9 +365,9 @@ impl Service {
         let signer = if r.answer.as_deref() == Some("yes") && r.endorsement_id.is_none() {
             let spec = self.issuer_spec(r.issuer_id).await?;
             let url = ob3::issuer_url(&self.base_url, r.issuer_id);
-            let (key_id, key) = self.active_signing_key(r.issuer_id).await?;
+            let signing = self.issuer_signing(r.issuer_id).await?;
             let badge = self.store.credential(r.credential_id).await?.ok_or(ServiceError::NotFound)?;
-            Some((ob3::profile(&url, &spec), url, key_id, key, badge_name(&badge.signed)))
+            Some((ob3::profile(&url, &spec), signing, badge_name(&badge.signed)))
         } else {
             None
         };
@@ -384,7 +384,7 @@ impl Service {
             &json!({"commented": row.learner_comment.is_some()}),
         )];
         let mut endorsed = None;
-        if let Some((profile, issuer_url, key_id, key, module)) = signer
+        if let Some((profile, signing, module)) = signer
             && row.endorsement_id.is_none()
         {
             let id = Uuid::now_v7();
@@ -416,7 +416,8 @@ impl Service {
                 },
                 &status,
             );
-            let signed = super::award::sign_one(doc, key, &issuer_url, valid_from.clone()).await?;
+            let key_id = signing.key_id;
+            let signed = super::award::sign_one(doc, signing, valid_from.clone()).await?;
             events.push(NewEvent::new(
                 &Actor::service(),
                 Some(row.issuer_id),

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Service, ServiceError, ServiceResult, decode_spec, encode_spec, patched};
-use crate::credential::{multikey, ob3};
+use crate::credential::ob3;
 use crate::domain::access::{Action, Principal};
 use crate::domain::audit::NewEvent;
 use crate::domain::issuer::IssuerSpec;
@@ -52,11 +52,10 @@ impl Service {
         let mut tx = self.store.begin().await?;
         tx.insert_issuer(id, encode_spec(&spec), now).await?;
         let key_event = self.insert_new_key(&mut tx, id, now, &who.actor()).await?;
-        tx.audit(vec![
-            NewEvent::new(&who.actor(), Some(id), "issuer.created", id, &serde_json::to_value(&spec).expect("spec")),
-            key_event,
-        ])
-        .await?;
+        let jwt_key = self.align_jwt_key(&mut tx, id, spec.jwt_es256(), &[], now, &who.actor()).await?;
+        let created =
+            NewEvent::new(&who.actor(), Some(id), "issuer.created", id, &serde_json::to_value(&spec).expect("spec"));
+        tx.audit([vec![created, key_event], jwt_key].concat()).await?;
         tx.commit().await?;
         self.issuer(who, id).await
     }
@@ -81,16 +80,14 @@ impl Service {
         who.check(id, Action::Manage)?;
         let current = self.issuer_spec(id).await?;
         let spec = patched(&current, patch)?.parse()?;
+        let keys = self.store.keys(id).await?;
+        let now = self.now();
         let mut tx = self.store.begin().await?;
-        tx.update_issuer(id, encode_spec(&spec), self.now()).await?;
-        tx.audit(vec![NewEvent::new(
-            &who.actor(),
-            Some(id),
-            "issuer.updated",
-            id,
-            &serde_json::to_value(&spec).expect("spec"),
-        )])
-        .await?;
+        tx.update_issuer(id, encode_spec(&spec), now).await?;
+        let updated =
+            NewEvent::new(&who.actor(), Some(id), "issuer.updated", id, &serde_json::to_value(&spec).expect("spec"));
+        let jwt_key = self.align_jwt_key(&mut tx, id, spec.jwt_es256(), &keys, now, &who.actor()).await?;
+        tx.audit([vec![updated], jwt_key].concat()).await?;
         tx.commit().await?;
         self.issuer(who, id).await
     }
@@ -98,11 +95,7 @@ impl Service {
     /// Public keys ever used by the issuer, oldest first.
     async fn public_keys(&self, id: Uuid) -> ServiceResult<Vec<ob3::PublicKey>> {
         let keys = self.store.keys(id).await?;
-        Ok(keys
-            .iter()
-            .filter_map(|k| <[u8; 32]>::try_from(k.public_key.as_slice()).ok())
-            .map(|public_key| ob3::PublicKey { public_key })
-            .collect())
+        Ok(keys.iter().filter_map(|k| ob3::PublicKey::from_bytes(&k.public_key)).collect())
     }
 
     /// The public OB 3.0 Profile, doubling as controller document of every key ever used.
@@ -115,12 +108,8 @@ impl Service {
     pub async fn jwks(&self, id: Uuid) -> ServiceResult<Value> {
         self.issuer_spec(id).await?;
         let issuer = ob3::issuer_url(&self.base_url, id);
-        let keys: Vec<Value> = self
-            .public_keys(id)
-            .await?
-            .iter()
-            .map(|k| multikey::jwk(&k.public_key, &ob3::verification_method(&issuer, k)))
-            .collect();
+        let keys: Vec<Value> =
+            self.public_keys(id).await?.iter().map(|k| k.jwk(&ob3::verification_method(&issuer, k))).collect();
         Ok(serde_json::json!({ "keys": keys }))
     }
 

@@ -11,7 +11,7 @@ mod custody;
 mod health;
 mod impact;
 mod issuer;
-mod key;
+pub(crate) mod key;
 mod learner_data;
 mod mail;
 mod map;

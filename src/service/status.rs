@@ -232,7 +232,7 @@ impl Service {
         let now = rfc3339(self.now().replace_nanosecond(0).expect("zero nanoseconds"));
         let doc = status_list::credential(&url, &issuer, purpose, &encoded, &now);
         let (_, key) = self.active_signing_key(row.issuer_id).await?;
-        let vm = ob3::verification_method(&issuer, &ob3::PublicKey { public_key: key.verifying_key().to_bytes() });
+        let vm = ob3::verification_method(&issuer, &ob3::PublicKey::Ed25519(key.verifying_key().to_bytes()));
         let signed = tokio::task::spawn_blocking(move || data_integrity::sign(&doc, &key, &vm, &now))
             .await
             .map_err(|e| ServiceError::Internal(e.to_string()))?

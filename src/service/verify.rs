@@ -25,7 +25,9 @@ impl Resolver for Service {
                 return KeyLookup::Unavailable;
             }
         };
-        let Ok(public_key) = key.public_key.as_slice().try_into() else { return KeyLookup::Unknown };
+        let Some(public_key) = crate::credential::multikey::PublicKey::from_bytes(&key.public_key) else {
+            return KeyLookup::Unknown;
+        };
         KeyLookup::Found(KeyInfo {
             public_key,
             controller: crate::credential::ob3::issuer_url(&self.base_url, issuer),
@@ -184,7 +186,8 @@ impl Service {
         let signed = tokio::task::spawn_blocking({
             let list = list.clone();
             move || {
-                let vk = ed25519_dalek::VerifyingKey::from_bytes(&key.public_key).map_err(|e| e.to_string())?;
+                let raw = key.public_key.ed25519().ok_or("the list's key is not an Ed25519 key")?;
+                let vk = ed25519_dalek::VerifyingKey::from_bytes(&raw).map_err(|e| e.to_string())?;
                 crate::credential::data_integrity::verify(&list, &vk).map_err(|e| e.to_string())
             }
         })

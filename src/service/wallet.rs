@@ -285,14 +285,13 @@ impl Service {
             return serde_json::from_str(&original.signed)
                 .map_err(|e| WalletError::Service(ServiceError::Internal(e.to_string())));
         };
-        let issuer_url = ob3::issuer_url(&self.base_url, original.issuer_id);
-        let (_, key) = self.active_signing_key(original.issuer_id).await?;
+        let signing = self.issuer_signing(original.issuer_id).await?;
         let id = Uuid::now_v7();
         let doc: Value = serde_json::from_str(&original.signed).map_err(|e| ServiceError::Internal(e.to_string()))?;
         let copy = holder::holder_copy(&doc, &self.credential_url(id), &p.holder)
             .ok_or_else(|| ServiceError::Internal("the stored credential has no subject".into()))?;
         let created = crate::domain::time::rfc3339(now.replace_nanosecond(0).unwrap_or(now));
-        let signed = super::award::sign_one(copy, key, &issuer_url, created).await?;
+        let signed = super::award::sign_one(copy, signing, created).await?;
         let mut tx = self.store.begin().await?;
         tx.use_offer_token(&token_hash, now).await?.ok_or(WalletError::InvalidToken)?;
         tx.insert_wallet_copy(

@@ -17,6 +17,31 @@ pub struct KeyRow {
     pub compromised_since: Option<OffsetDateTime>,
 }
 
+impl KeyRow {
+    /// `Ed25519` (Data Integrity proofs, EdDSA JWTs) or `P-256` (ES256 JWTs), by the public
+    /// key's length (32 bytes, or a 33-byte compressed point), as the schema's index reads it.
+    pub fn algorithm(&self) -> &'static str {
+        algorithm_of(&self.public_key)
+    }
+
+    pub fn is_ed25519(&self) -> bool {
+        self.algorithm() == ED25519
+    }
+}
+
+pub const ED25519: &str = "Ed25519";
+pub const P256: &str = "P-256";
+
+/// The algorithm of a stored public key.
+pub fn algorithm_of(public_key: &[u8]) -> &'static str {
+    if public_key.len() == 33 { P256 } else { ED25519 }
+}
+
+/// The stored public key length of an algorithm.
+fn key_length(algorithm: &str) -> i64 {
+    if algorithm == P256 { 33 } else { 32 }
+}
+
 impl Tx {
     pub async fn insert_key(&mut self, k: &KeyRow) -> StoreResult<()> {
         self.execute(
@@ -35,7 +60,22 @@ impl Tx {
         Ok(())
     }
 
-    /// Retires the issuer's active key (it stays published for verification).
+    /// Retires the issuer's active key of one algorithm (it stays published for verification).
+    pub async fn retire_active_key_of(
+        &mut self,
+        issuer: Uuid,
+        algorithm: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        self.execute(
+            "UPDATE signing_key SET retired_at = $2 WHERE issuer_id = $1 AND retired_at IS NULL AND length(public_key) = $3",
+            args![issuer, now, key_length(algorithm)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Retires the issuer's active keys (they stay published for verification).
     pub async fn retire_active_key(&mut self, issuer: Uuid, now: OffsetDateTime) -> StoreResult<()> {
         self.execute(
             "UPDATE signing_key SET retired_at = $2 WHERE issuer_id = $1 AND retired_at IS NULL",

@@ -44,7 +44,7 @@ pub use credential::{AwardRow, CredentialRow, IdempotencyRow, NewCredential};
 pub use image::ImageRow;
 pub use impact::{ImpactCount, ImpactPeriod, NewReview, ReviewRow};
 pub use issuer::IssuerRow;
-pub use key::{KeyRow, PublicKeyRow, SealedRow};
+pub use key::{ED25519, KeyRow, P256, PublicKeyRow, SealedRow};
 pub use learner::{AuditRef, EnrolmentInfo, LearnerCredentialRow, LearnerLinkRow};
 pub use mail::{ClaimedMail, MailCount, MailRow, NewMail, RecipientRow};
 pub use me::{MyCredentialRow, TakenLogin};

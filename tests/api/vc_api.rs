@@ -13,7 +13,8 @@ both!(
     vc_api_verifies_other_issuers_credentials,
     vc_api_refuses_what_it_cannot_read,
     open_badges_on_vcdm_1_1,
-    did_web_keys_and_status_lists_when_fetching_is_allowed
+    did_web_keys_and_status_lists_when_fetching_is_allowed,
+    es256_jwts_per_issuer
 );
 
 const VC_V1: &str = "https://www.w3.org/2018/credentials/v1";
@@ -417,4 +418,110 @@ async fn did_web_keys_and_status_lists_when_fetching_is_allowed(app: TestApp) {
         instance.stop().await;
     }
     let _ = std::fs::remove_dir_all(&pki);
+}
+
+/// An issuer that chose ES256: its VC-JWTs are signed with a P-256 key of its own, published in
+/// its JWKS and controller document; `jose` (not our code) verifies them; our verifiers agree;
+/// switching back to EdDSA keeps the old JWTs verifiable.
+async fn es256_jwts_per_issuer(app: TestApp) {
+    let (issuer, nm) = module(&app, None).await;
+    let (status, body) = app.patch(&format!("/api/v1/issuers/{issuer}"), ADMIN, json!({"jwtAlgorithm": "RS512"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("jwtAlgorithm"), "{body}");
+    let (status, body) = app.patch(&format!("/api/v1/issuers/{issuer}"), ADMIN, json!({"jwtAlgorithm": "ES256"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["jwtAlgorithm"], "ES256");
+    let (_, keys) = app.get(&format!("/api/v1/issuers/{issuer}/keys"), Some(ADMIN)).await;
+    let p256: Vec<&Value> = keys["keys"].as_array().unwrap().iter().filter(|k| k["algorithm"] == "P-256").collect();
+    assert_eq!(p256.len(), 1, "{keys}");
+    assert!(p256[0]["public_key_multibase"].as_str().unwrap().starts_with("zDn"), "{keys}");
+
+    let (_, resp) =
+        app.post(&format!("/api/v1/nanomodules/{nm}/awards"), ADMIN, json!({"recipients": recipients(1)})).await;
+    let url = resp["credentials"][0]["id"].as_str().unwrap().to_string();
+    let jwt = app.client.get(format!("{url}.jwt")).send().await.unwrap().text().await.unwrap();
+    let header = jsonwebtoken::decode_header(&jwt).unwrap();
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::ES256);
+    let kid = header.kid.unwrap();
+    assert!(kid.ends_with(p256[0]["public_key_multibase"].as_str().unwrap()), "{kid}");
+    // The embedded proof is still eddsa-rdfc-2022 by the Ed25519 key.
+    let vc: Value = app.client.get(&url).send().await.unwrap().json().await.unwrap();
+    assert!(vc["proof"][0]["verificationMethod"].as_str().unwrap().contains("#z6Mk"));
+
+    // Published: as an EC JWK in the JWKS and as a Multikey in the controller document.
+    let (_, jwks) = app.get(&format!("/issuers/{issuer}/jwks.json"), None).await;
+    let ec = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == kid.as_str())
+        .expect("the kid is in the JWKS")
+        .clone();
+    assert_eq!(
+        (ec["kty"].as_str(), ec["crv"].as_str(), ec["alg"].as_str()),
+        (Some("EC"), Some("P-256"), Some("ES256"))
+    );
+    let (_, profile) = app.get(&format!("/issuers/{issuer}"), None).await;
+    assert!(
+        profile["verificationMethod"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["id"] == kid.as_str() && m["type"] == "Multikey"),
+        "{profile}"
+    );
+    assert!(profile["assertionMethod"].as_array().unwrap().contains(&json!(kid)), "{profile}");
+
+    // jose verifies it with the published JWK; both our verifiers agree.
+    let js = js_verify(&json!({"documents": {}, "cases": [{"name": "es256", "jwt": jwt, "jwks": jwks}]}));
+    assert!(js[0].1, "jose: {:?}", js[0].2);
+    let r = app.client.post(format!("{}/verify", app.base)).json(&json!({"credential": jwt})).send().await.unwrap();
+    let report: Value = r.json().await.unwrap();
+    assert_eq!(report["verified"], true, "{report}");
+    let proof = report["checks"].as_array().unwrap().iter().find(|c| c["check"] == "proof").unwrap().clone();
+    assert!(proof["detail"].as_str().unwrap().contains("ES256"), "{proof}");
+    let (status, _, body) = vc_api(&app, json!({"verifiableCredential": jwt})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // A token that claims EdDSA under the P-256 kid is refused, whatever its signature.
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let forged_header = {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        b64.encode(serde_json::to_vec(&json!({"alg": "EdDSA", "kid": kid, "typ": "JWT"})).unwrap())
+    };
+    let forged = format!("{forged_header}.{}.{}", parts[1], parts[2]);
+    let (status, _, body) = vc_api(&app, json!({"verifiableCredential": forged})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
+    // Rotation renews both keys; back to EdDSA retires the P-256 key, which stays published.
+    let (status, _) = app.post(&format!("/api/v1/issuers/{issuer}/keys/rotate"), ADMIN, json!({})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, keys) = app.get(&format!("/api/v1/issuers/{issuer}/keys"), Some(ADMIN)).await;
+    let active_p256 = keys["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["algorithm"] == "P-256" && k["status"] == "active")
+        .count();
+    assert_eq!(active_p256, 1, "{keys}");
+    app.patch(&format!("/api/v1/issuers/{issuer}"), ADMIN, json!({"jwtAlgorithm": "EdDSA"})).await;
+    let (_, keys) = app.get(&format!("/api/v1/issuers/{issuer}/keys"), Some(ADMIN)).await;
+    assert!(
+        keys["keys"].as_array().unwrap().iter().all(|k| k["algorithm"] != "P-256" || k["status"] == "retired"),
+        "{keys}"
+    );
+    let next = json!([{"identity": "someone.else@example.nl", "name": "Someone Else"}]);
+    let (_, resp) = app.post(&format!("/api/v1/nanomodules/{nm}/awards"), ADMIN, json!({"recipients": next})).await;
+    let later = app
+        .client
+        .get(format!("{}.jwt", resp["credentials"][0]["id"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(jsonwebtoken::decode_header(&later).unwrap().alg, jsonwebtoken::Algorithm::EdDSA);
+    let (status, _, body) = vc_api(&app, json!({"verifiableCredential": jwt})).await;
+    assert_eq!(status, StatusCode::OK, "the old ES256 JWT still verifies: {body}");
 }

@@ -246,8 +246,15 @@ async fn another_issuers_single_proof_with_did_key(app: TestApp) {
     // The official OB 3.0 test vector's credential, issued by the did:key instead.
     let mut doc: Value = serde_json::from_str(include_str!("../vectors/ob-v3p0/unsigned-credential.json")).unwrap();
     doc["issuer"]["id"] = json!(did);
-    let signed =
-        metrobadge::credential::issue::sign_batch(&[doc], &key, &vm, "2024-01-01T00:00:00Z").unwrap().remove(0);
+    let signed = metrobadge::credential::issue::sign_batch(
+        &[doc],
+        &key,
+        &vm,
+        "2024-01-01T00:00:00Z",
+        &JwtSigner::new(&key, &vm),
+    )
+    .unwrap()
+    .remove(0);
     let mut vc: Value = serde_json::from_str(&signed.signed).unwrap();
     vc["proof"] = vc["proof"][0].clone();
     assert!(vc["proof"].is_object());

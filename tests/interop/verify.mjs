@@ -44,7 +44,7 @@ for (const c of input.cases) {
     } else {
       const jwk = c.jwks.keys.find(k => k.kid === jose.decodeProtectedHeader(c.jwt).kid);
       if (!jwk) throw new Error('kid not in the JWK Set');
-      const key = await jose.importJWK(jwk, 'EdDSA');
+      const key = await jose.importJWK(jwk, jwk.alg || 'EdDSA');
       const {payload} = await jose.jwtVerify(c.jwt, key, {typ: 'JWT', currentDate: c.now ? new Date(c.now) : undefined});
       // OB 3.0: the registered claims must agree with the credential they carry.
       const issuer = typeof payload.issuer === 'string' ? payload.issuer : payload.issuer?.id;

@@ -210,7 +210,7 @@ impl Service {
         let status = StatusEntry { list_url: self.status_list_url(list), index: index as u32 };
         let salt = hex::encode(rand::random::<[u8; 16]>());
         let doc = certificate::build(&template, &self.credential_url(id), &recipient, &salt, &status, &components);
-        let signed = crate::service::award::sign_one(doc, signer.key.clone(), &signer.url, valid_from.clone()).await?;
+        let signed = crate::service::award::sign_one(doc, signer.signing.clone(), valid_from.clone()).await?;
         let digest = signed.sha256.clone();
         tx.insert_certificate(NewCertificate {
             credential: NewCredential {
@@ -229,7 +229,7 @@ impl Service {
             issuer_id: line.issuer_id,
             metro_line_id: line.metro_line_id,
             metro_line_version: version,
-            key_id: signer.key_id,
+            key_id: signer.signing.key_id,
             components: component_ids.to_vec(),
         })
         .await?;

@@ -98,9 +98,7 @@ struct Round {
 /// An issuer as a certificate's signer.
 struct Signer {
     profile: Value,
-    url: String,
-    key_id: Uuid,
-    key: ed25519_dalek::SigningKey,
+    signing: crate::service::key::IssuerSigning,
     /// The issuer's e-mail language and address (replies to learners' mail go there).
     lang: crate::domain::lang::Lang,
     email: Option<String>,

@@ -110,8 +110,8 @@ impl Service {
                 let url = ob3::issuer_url(&self.base_url, line.issuer_id);
                 let spec = self.issuer_spec(line.issuer_id).await?;
                 let profile = ob3::profile(&url, &spec);
-                let (key_id, key) = self.active_signing_key(line.issuer_id).await?;
-                e.insert(Signer { profile, url, key_id, key, lang: spec.lang(), email: spec.email.clone() });
+                let signing = self.issuer_signing(line.issuer_id).await?;
+                e.insert(Signer { profile, signing, lang: spec.lang(), email: spec.email.clone() });
             }
         }
         Ok(())
