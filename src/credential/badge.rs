@@ -86,7 +86,11 @@ pub fn build(t: &Template<'_>, id: &str, recipient: &Recipient, salt: &str, stat
     }
 
     let mut c = Map::new();
-    c.insert("@context".into(), json!([contexts::VC_V2, contexts::OB_V3_0_3, contexts::OB_EXTENSIONS]));
+    let mut context = vec![contexts::VC_V2, contexts::OB_V3_0_3, contexts::OB_EXTENSIONS];
+    if t.achievement.get("euMicroCredential").is_some() {
+        context.push(contexts::EU_MICROCREDENTIAL_V1);
+    }
+    c.insert("@context".into(), json!(context));
     c.insert("id".into(), json!(id));
     c.insert("type".into(), json!(["VerifiableCredential", "OpenBadgeCredential"]));
     c.insert("name".into(), t.achievement["name"].clone());

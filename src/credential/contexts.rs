@@ -12,6 +12,12 @@ pub const OB_EXTENSIONS: &str = "https://purl.imsglobal.org/spec/ob/v3p0/extensi
 pub const MULTIKEY_V1: &str = "https://w3id.org/security/multikey/v1";
 pub const DATA_INTEGRITY_V2: &str = "https://w3id.org/security/data-integrity/v2";
 pub const DID_V1: &str = "https://www.w3.org/ns/did/v1";
+/// Our own context (version 1) for the EU micro-credential elements Open Badges has no
+/// property for. An identifier that does not depend on where a service runs; each service also
+/// serves the document at `/contexts/eu-microcredential-v1.jsonld`.
+pub const EU_MICROCREDENTIAL_V1: &str = "https://w3id.org/metrobadge/contexts/eu-microcredential-v1.jsonld";
+/// The bundled document of [`EU_MICROCREDENTIAL_V1`].
+pub const EU_MICROCREDENTIAL_V1_DOC: &str = include_str!("../../schemas/contexts/eu-microcredential-v1.jsonld");
 
 /// (URL, document) of every context we can process.
 pub const BUNDLED: &[(&str, &str)] = &[
@@ -30,6 +36,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
     (MULTIKEY_V1, include_str!("../../schemas/contexts/multikey-v1.jsonld")),
     (DATA_INTEGRITY_V2, include_str!("../../schemas/contexts/data-integrity-v2.jsonld")),
     (DID_V1, include_str!("../../schemas/contexts/did-v1.jsonld")),
+    (EU_MICROCREDENTIAL_V1, EU_MICROCREDENTIAL_V1_DOC),
 ];
 
 /// The bundled document for `url`, if any.

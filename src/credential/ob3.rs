@@ -172,7 +172,37 @@ pub fn achievement(spec: &NanomoduleSpec, ctx: &AchievementContext<'_>) -> Value
     if !alignment.is_empty() {
         a.insert("alignment".into(), Value::Array(alignment));
     }
+    if let Some(mc) = &spec.micro_credential {
+        a.insert("euMicroCredential".into(), micro_credential(mc, spec.hours()));
+    }
     Value::Object(a)
+}
+
+/// The EU micro-credential elements Open Badges has no property for, in our own context
+/// ([`super::contexts::EU_MICROCREDENTIAL_V1`]); the rest are OB properties of the achievement
+/// (`achievementType`, `creditsAvailable`, `alignment`, `inLanguage`) and issuer (`address`).
+fn micro_credential(mc: &crate::domain::nanomodule::MicroCredentialSpec, hours: f64) -> Value {
+    let mut m = Map::new();
+    m.insert("type".into(), json!("EuMicroCredential"));
+    m.insert("learningOutcome".into(), json!(mc.learning_outcomes));
+    m.insert("workloadHours".into(), json!(hours));
+    m.insert("ects".into(), json!(mc.ects(hours)));
+    m.insert("hoursPerEcts".into(), json!(mc.hours_per_ects.unwrap_or(crate::domain::nanomodule::HOURS_PER_ECTS)));
+    for (k, v) in [
+        ("assessmentType", &mc.assessment_type),
+        ("participationForm", &mc.participation),
+        ("qualityAssurance", &mc.quality_assurance),
+        ("prerequisites", &mc.prerequisites),
+        ("supervisionAndIdentityVerification", &mc.supervision),
+        ("gradingScheme", &mc.grading),
+        ("integrationAndStackability", &mc.integration),
+        ("furtherInformation", &mc.further_information),
+    ] {
+        if let Some(v) = v {
+            m.insert(k.into(), json!(v));
+        }
+    }
+    Value::Object(m)
 }
 
 /// Adds the contexts that define an embedded document's terms, first.

@@ -59,6 +59,104 @@ pub struct CriteriaSpec {
     pub id: Option<String>,
 }
 
+/// Hours of study per ECTS credit unless the module says otherwise (ECTS users' guide: 25–30).
+pub const HOURS_PER_ECTS: i64 = 28;
+/// Forms of participation a micro-credential can name (Annex I: "form of participation").
+pub const PARTICIPATION: &[&str] = &["onsite", "online", "blended"];
+
+/// The elements of the EU Council Recommendation on micro-credentials (2022/C 243/02, Annex I)
+/// that a nanomodule does not already carry. Title, awarding body, date of issue, learner and
+/// level come from the module, issuer and award; the issuer's country from its address.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MicroCredentialSpec {
+    /// What the learner knows or can do afterwards (mandatory, one statement each).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub learning_outcomes: Vec<String>,
+    /// Type of assessment, e.g. "practical assignment observed by the trainer" (mandatory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assessment_type: Option<String>,
+    /// `onsite`, `online` or `blended` (mandatory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub participation: Option<String>,
+    /// Type of quality assurance, e.g. "internal review by the training provider; provider
+    /// accredited by …" (mandatory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality_assurance: Option<String>,
+    /// Hours of study per ECTS credit (25–30; absent: 28).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hours_per_ects: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prerequisites: Option<String>,
+    /// Supervision and identity verification during assessment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supervision: Option<String>,
+    /// How results are graded (each learner's grade is the award row's result).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grading: Option<String>,
+    /// Integration and stackability options (e.g. the partial certificate it counts towards).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integration: Option<String>,
+    /// A page with further information.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub further_information: Option<String>,
+}
+
+impl MicroCredentialSpec {
+    fn parse(&self, c: &mut Checker) -> MicroCredentialSpec {
+        let field = |f: &str| format!("micro_credential.{f}");
+        if self.learning_outcomes.is_empty() {
+            c.fail(field("learning_outcomes"), "is required for a micro-credential: at least one statement");
+        }
+        c.list_len(&field("learning_outcomes"), &self.learning_outcomes, 20);
+        let learning_outcomes = self
+            .learning_outcomes
+            .iter()
+            .enumerate()
+            .map(|(i, o)| c.text(&format!("micro_credential.learning_outcomes[{i}]"), o, LONG))
+            .collect();
+        let mut required = |name: &str, value: &Option<String>| {
+            if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
+                c.fail(field(name), "is required for a micro-credential");
+                None
+            } else {
+                c.opt_text(&field(name), value, LONG)
+            }
+        };
+        let assessment_type = required("assessment_type", &self.assessment_type);
+        let quality_assurance = required("quality_assurance", &self.quality_assurance);
+        let participation = required("participation", &self.participation);
+        if let Some(p) = &participation
+            && !PARTICIPATION.contains(&p.as_str())
+        {
+            c.fail(field("participation"), "must be onsite, online or blended");
+        }
+        if let Some(h) = self.hours_per_ects
+            && !(25..=30).contains(&h)
+        {
+            c.fail(field("hours_per_ects"), "must be 25 to 30 hours per ECTS credit");
+        }
+        MicroCredentialSpec {
+            learning_outcomes,
+            assessment_type,
+            participation,
+            quality_assurance,
+            hours_per_ects: self.hours_per_ects,
+            prerequisites: c.opt_text(&field("prerequisites"), &self.prerequisites, LONG),
+            supervision: c.opt_text(&field("supervision"), &self.supervision, LONG),
+            grading: c.opt_text(&field("grading"), &self.grading, SHORT),
+            integration: c.opt_text(&field("integration"), &self.integration, LONG),
+            further_information: c.opt_url(&field("further_information"), &self.further_information, false),
+        }
+    }
+
+    /// ECTS credits for `hours` of study, to two decimals (28 h = 1 ECTS unless the module says
+    /// otherwise).
+    pub fn ects(&self, hours: f64) -> f64 {
+        (hours / self.hours_per_ects.unwrap_or(HOURS_PER_ECTS) as f64 * 100.0).round() / 100.0
+    }
+}
+
 /// The input and stored form of one nanomodule version.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -98,6 +196,9 @@ pub struct NanomoduleSpec {
     /// Weeks after the award the review is due (4–13; absent: 6).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub impact_review_weeks: Option<i64>,
+    /// Marks the module as an EU micro-credential, with the elements that requires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub micro_credential: Option<MicroCredentialSpec>,
 }
 
 impl NanomoduleSpec {
@@ -155,7 +256,15 @@ impl NanomoduleSpec {
         {
             c.fail("impact_review_weeks", "must be 4 to 13 weeks after the award");
         }
+        let micro_credential = self.micro_credential.as_ref().map(|m| m.parse(&mut c));
+        if micro_credential.is_some() && self.achievement_type.as_deref().is_some_and(|t| t != "MicroCredential") {
+            c.fail("achievement_type", "a micro-credential's achievement type is MicroCredential");
+        }
         c.finish()?;
+        let achievement_type = match &micro_credential {
+            Some(_) => "MicroCredential".to_string(),
+            None => self.achievement_type.unwrap_or_else(|| "Course".into()),
+        };
         Ok(NanomoduleSpec {
             name,
             description,
@@ -165,12 +274,13 @@ impl NanomoduleSpec {
             skills: dedup(self.skills),
             base_skills: dedup(self.base_skills),
             level: self.level,
-            achievement_type: Some(self.achievement_type.unwrap_or_else(|| "Course".into())),
+            achievement_type: Some(achievement_type),
             tags,
             language: self.language,
             validity_days: self.validity_days,
             impact_review: self.impact_review,
             impact_review_weeks: self.impact_review_weeks,
+            micro_credential,
         })
     }
 

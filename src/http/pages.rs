@@ -159,6 +159,74 @@ struct BadgePage<'a> {
     report: &'a Report,
     /// "Applied at work — confirmed by …", one line per standing endorsement.
     applied: Vec<(String, String)>,
+    micro: Option<MicroBlock>,
+}
+
+/// The EU micro-credential elements of a badge, as the page shows them.
+struct MicroBlock {
+    outcomes: Vec<String>,
+    workload: String,
+    level: Option<String>,
+    assessment: String,
+    participation: String,
+    quality: String,
+    country: Option<String>,
+    prerequisites: Option<String>,
+    supervision: Option<String>,
+    grading: Option<String>,
+    integration: Option<String>,
+    further: Option<String>,
+}
+
+impl MicroBlock {
+    /// From the achievement's `euMicroCredential` node (and its OB properties: level alignment,
+    /// issuer address); `None` for a badge that is not a micro-credential.
+    fn of(vc: &Value, lang: Lang) -> Option<MicroBlock> {
+        let a = &vc["credentialSubject"]["achievement"];
+        let mc = a.get("euMicroCredential")?;
+        let t = lang.texts();
+        let text = |k: &str| mc[k].as_str().map(str::to_string);
+        let hours = mc["workloadHours"].as_f64().unwrap_or_default();
+        let ects = mc["ects"].as_f64().unwrap_or_default();
+        let participation = match mc["participationForm"].as_str().unwrap_or_default() {
+            "onsite" => t.mc_onsite.to_string(),
+            "online" => t.mc_online.to_string(),
+            "blended" => t.mc_blended.to_string(),
+            other => other.to_string(),
+        };
+        let address = &vc["issuer"]["address"];
+        Some(MicroBlock {
+            outcomes: mc["learningOutcome"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|o| o.as_str().map(str::to_string))
+                .collect(),
+            workload: format!(
+                "{} {} · {} ECTS ({} {} = 1 ECTS)",
+                super::texts::number(lang, hours),
+                t.mc_hours,
+                super::texts::number(lang, ects),
+                mc["hoursPerEcts"],
+                t.mc_hours
+            ),
+            level: a["alignment"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|al| matches!(al["targetFramework"].as_str(), Some("EQF" | "NLQF")))
+                .and_then(|al| al["targetName"].as_str().map(str::to_string)),
+            assessment: text("assessmentType").unwrap_or_default(),
+            participation,
+            quality: text("qualityAssurance").unwrap_or_default(),
+            country: address["addressCountry"].as_str().or(address["addressCountryCode"].as_str()).map(str::to_string),
+            prerequisites: text("prerequisites"),
+            supervision: text("supervisionAndIdentityVerification"),
+            grading: text("gradingScheme"),
+            integration: text("integrationAndStackability"),
+            further: text("furtherInformation"),
+        })
+    }
 }
 
 /// The public badge page. `progress` is the learner's private progress link, shown only when
@@ -200,6 +268,7 @@ pub fn badge_page(
         .collect();
     let linkedin = crate::credential::share::linkedin_add_url(vc, &url, id);
     page(&BadgePage {
+        micro: MicroBlock::of(vc, lang),
         banner: banner(lang.texts(), report),
         l: Layout::new(lang, format!("{name} — {issuer_name}")),
         content_lang,

@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/nanomodules/{id}/versions/{version}/image.svg", get(default_image))
         .route("/skills/{id}", get(skill))
         .route("/images/{id}", get(image))
+        .route("/contexts/eu-microcredential-v1.jsonld", get(micro_credential_context))
         .route("/metro-maps/{id}/map.svg", get(map_svg))
         .route("/ob2/assertions/{id}", get(ob2_assertion))
         .route("/ob2/badges/{id}/{version}", get(ob2_badge))
@@ -124,6 +125,17 @@ async fn achievement_version(
 
 async fn skill(State(s): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> ApiResult<impl IntoResponse> {
     Ok(Json(s.service.public_skill(id).await?))
+}
+
+/// Our JSON-LD context for the EU micro-credential elements (the bundled document, byte for
+/// byte); versioned in its name, so it never changes and may be cached for good.
+async fn micro_credential_context() -> Response {
+    let mut r = crate::credential::contexts::EU_MICROCREDENTIAL_V1_DOC.into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/ld+json"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    r
 }
 
 /// Images are served inert: SVG gets a CSP that forbids scripts even if one slipped through.

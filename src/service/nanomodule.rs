@@ -95,15 +95,36 @@ impl Service {
         self.store.nanomodule_version(id, version).await?.ok_or(ServiceError::NotFound)
     }
 
+    /// What a module refers to beyond itself: its skills exist and are the issuer's; a
+    /// micro-credential's issuer names its country (Annex I: "country/region of the issuer").
     async fn check_nanomodule_refs(&self, issuer: Uuid, spec: &NanomoduleSpec) -> ServiceResult<()> {
-        let a = self.check_skill_refs(issuer, "skills", &spec.skills).await;
-        let b = self.check_skill_refs(issuer, "base_skills", &spec.base_skills).await;
-        match (a, b) {
-            (Err(ServiceError::Invalid(Invalid(mut x))), Err(ServiceError::Invalid(Invalid(y)))) => {
-                x.extend(y);
-                Err(Invalid(x).into())
+        let mut errors = Vec::new();
+        for check in [
+            self.check_skill_refs(issuer, "skills", &spec.skills).await,
+            self.check_skill_refs(issuer, "base_skills", &spec.base_skills).await,
+            self.check_micro_credential_issuer(issuer, spec).await,
+        ] {
+            match check {
+                Ok(()) => {}
+                Err(ServiceError::Invalid(Invalid(e))) => errors.extend(e),
+                Err(other) => return Err(other),
             }
-            (a, b) => a.and(b),
+        }
+        if errors.is_empty() { Ok(()) } else { Err(Invalid(errors).into()) }
+    }
+
+    async fn check_micro_credential_issuer(&self, issuer: Uuid, spec: &NanomoduleSpec) -> ServiceResult<()> {
+        if spec.micro_credential.is_none() {
+            return Ok(());
+        }
+        let issuer = self.issuer_spec(issuer).await?;
+        match issuer.address.and_then(|a| a.address_country_code) {
+            Some(_) => Ok(()),
+            None => Err(Invalid::one(
+                "issuer.address.addressCountryCode",
+                "a micro-credential names the issuer's country: set it in the issuer's profile first",
+            )
+            .into()),
         }
     }
 

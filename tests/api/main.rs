@@ -18,6 +18,7 @@ mod impact;
 mod interop;
 mod mail;
 mod metro;
+mod microcredential;
 mod pages;
 mod schemas;
 mod stacking;

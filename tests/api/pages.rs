@@ -118,7 +118,7 @@ async fn ob2_hosted_assertions(app: TestApp) {
     app.stop().await;
 }
 
-async fn html(app: &TestApp, path: &str) -> (StatusCode, reqwest::header::HeaderMap, String) {
+pub async fn html(app: &TestApp, path: &str) -> (StatusCode, reqwest::header::HeaderMap, String) {
     let r = app
         .client
         .get(format!("{}{}", app.base, path))

@@ -1,0 +1,150 @@
+//! EU micro-credentials (Council Recommendation 2022/C 243/02, Annex I): a nanomodule so marked
+//! carries every mandatory element, its badges verify in the reference stack with our context,
+//! pass the OB 3.0 schema, leave nothing to the VC context's fallback vocabulary, and show the
+//! elements on the badge page in Dutch and English.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use metrobadge::credential::contexts::{EU_MICROCREDENTIAL_V1, EU_MICROCREDENTIAL_V1_DOC};
+
+use crate::harness::{ADMIN, TestApp, both};
+use crate::interop::js_verify;
+use crate::pages::html;
+
+both!(micro_credential_badges);
+
+fn module(micro: Value) -> Value {
+    json!({"name": "Veilig werken op hoogte", "description": "Valbeveiliging kiezen en controleren.",
+           "criteria": {"narrative": "Praktijkopdracht op de steiger"}, "duration_minutes": 240,
+           "level": {"framework": "EQF", "level": 3}, "language": "nl", "micro_credential": micro})
+}
+
+async fn micro_credential_badges(app: TestApp) {
+    let issuer = app.issuer("Bouwopleiding Oost").await;
+    let path = format!("/api/v1/issuers/{issuer}/nanomodules");
+
+    // Every missing mandatory element is named, the issuer's country included.
+    let (status, body) = app.post(&path, ADMIN, module(json!({}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let fields: Vec<&str> = body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    for f in [
+        "micro_credential.learning_outcomes",
+        "micro_credential.assessment_type",
+        "micro_credential.participation",
+        "micro_credential.quality_assurance",
+    ] {
+        assert!(fields.contains(&f), "{f} missing from {fields:?}");
+    }
+    let complete = json!({
+        "learning_outcomes": ["Kiest de juiste valbeveiliging voor een klus op hoogte", "Controleert een harnas vóór gebruik"],
+        "assessment_type": "Praktijkopdracht, beoordeeld door de trainer met een checklist",
+        "participation": "onsite",
+        "quality_assurance": "Interne kwaliteitsborging van de opleider; examenreglement getoetst door de branche",
+        "prerequisites": "Geen",
+        "supervision": "Onder toezicht van de trainer; identiteit gecontroleerd met een legitimatiebewijs",
+        "grading": "Behaald / niet behaald",
+        "integration": "Telt mee voor het deelcertificaat Veilig werken",
+        "further_information": "https://bouwopleiding-oost.example/veilig-werken",
+    });
+    let (status, body) = app.post(&path, ADMIN, module(complete.clone())).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["errors"][0]["field"], "issuer.address.addressCountryCode", "{body}");
+    let (status, body) = app
+        .patch(
+            &format!("/api/v1/issuers/{issuer}"),
+            ADMIN,
+            json!({"address": {"addressCountry": "Nederland", "addressCountryCode": "NL"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mut wrong = complete.clone();
+    wrong["participation"] = json!("by post");
+    wrong["hours_per_ects"] = json!(60);
+    let (status, body) = app.post(&path, ADMIN, module(wrong)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["errors"].as_array().unwrap().len(), 2, "{body}");
+    let (status, nm) = app.post(&path, ADMIN, module(complete)).await;
+    assert_eq!(status, StatusCode::CREATED, "{nm}");
+    assert_eq!(nm["achievement_type"], "MicroCredential", "{nm}");
+
+    let recipients = json!([{"identity": "ayse@example.nl", "name": "Ayşe Demir", "result": {"status": "Completed"}}]);
+    let (status, award) = app
+        .post(
+            &format!("/api/v1/nanomodules/{}/awards", nm["id"].as_str().unwrap()),
+            ADMIN,
+            json!({"recipients": recipients}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{award}");
+    let url = award["credentials"][0]["id"].as_str().unwrap().to_string();
+    let vc: Value = app.client.get(&url).send().await.unwrap().json().await.unwrap();
+    assert!(vc["@context"].as_array().unwrap().contains(&json!(EU_MICROCREDENTIAL_V1)), "{vc}");
+    let a = &vc["credentialSubject"]["achievement"];
+    assert_eq!(a["achievementType"], "MicroCredential");
+    assert_eq!(a["creditsAvailable"], 4.0, "hours (SBU)");
+    assert_eq!(a["inLanguage"], "nl");
+    assert!(a["alignment"].as_array().unwrap().iter().any(|al| al["targetFramework"] == "EQF"));
+    let mc = &a["euMicroCredential"];
+    assert_eq!(
+        (mc["ects"].as_f64(), mc["hoursPerEcts"].as_i64(), mc["workloadHours"].as_f64()),
+        (Some(0.14), Some(28), Some(4.0))
+    );
+    assert_eq!(mc["learningOutcome"].as_array().unwrap().len(), 2);
+    assert_eq!(vc["issuer"]["address"]["addressCountryCode"], "NL");
+
+    // Every term is defined by a context: nothing falls back to the VC context's
+    // issuer-dependent namespace, and our terms expand into our vocabulary.
+    let unsigned = metrobadge::credential::data_integrity::split(&vc).unwrap().0;
+    let nquads = metrobadge::credential::canon::canonicalize_general(&unsigned).unwrap();
+    assert!(!nquads.contains("issuer-dependent#"), "{nquads}");
+    assert!(nquads.contains("<https://w3id.org/metrobadge/vocab/eu-microcredential#learningOutcome>"), "{nquads}");
+    assert!(nquads.contains("<https://w3id.org/metrobadge/vocab/eu-microcredential#participationForm> \"onsite\""));
+
+    // Our verifier (OB 3.0 schema included) and the reference stack, given our context, agree.
+    let r = app.client.post(format!("{}/verify", app.base)).json(&json!({"credential": vc})).send().await.unwrap();
+    let report: Value = r.json().await.unwrap();
+    assert_eq!(report["verified"], true, "{report}");
+    let schema = report["checks"].as_array().unwrap().iter().find(|c| c["check"] == "schema").unwrap().clone();
+    assert!(schema["detail"].as_str().unwrap().contains("conforms"), "{schema}");
+    let r = app.client.get(format!("{}/contexts/eu-microcredential-v1.jsonld", app.base)).send().await.unwrap();
+    assert_eq!(r.headers()["content-type"], "application/ld+json");
+    let served = r.text().await.unwrap();
+    assert_eq!(served, EU_MICROCREDENTIAL_V1_DOC, "the served context is the bundled one");
+    let (_, profile) = app.get(&format!("/issuers/{issuer}"), None).await;
+    let served: Value = serde_json::from_str(&served).unwrap();
+    let mut altered = vc.clone();
+    altered["credentialSubject"]["achievement"]["euMicroCredential"]["ects"] = json!(1.0);
+    let js =
+        js_verify(&json!({"documents": {EU_MICROCREDENTIAL_V1: served, vc["issuer"]["id"].as_str().unwrap(): profile},
+        "cases": [{"name": "micro-credential", "credential": vc}, {"name": "more-ects", "credential": altered}]}));
+    assert_eq!(js.iter().map(|r| r.1).collect::<Vec<_>>(), [true, false], "{js:?}");
+
+    // The badge page shows the elements, in Dutch and in English.
+    let id = url.rsplit('/').next().unwrap();
+    let (_, _, nl) = html(&app, &format!("/credentials/{id}?lang=nl")).await;
+    for text in [
+        "id=\"micro-credential\"",
+        "Microcredential",
+        "Leerresultaten",
+        "Controleert een harnas vóór gebruik",
+        "Op locatie",
+        "Kwaliteitsborging",
+        "Nederland",
+        "EQF level 3",
+        "0,14 ECTS",
+    ] {
+        assert!(nl.contains(text), "{text} missing from the Dutch page");
+    }
+    let (_, _, en) = html(&app, &format!("/credentials/{id}?lang=en")).await;
+    for text in [
+        "Micro-credential",
+        "Learning outcomes",
+        "On site",
+        "Quality assurance",
+        "0.14 ECTS",
+        "Supervision and identity verification",
+    ] {
+        assert!(en.contains(text), "{text} missing from the English page");
+    }
+}
