@@ -285,7 +285,8 @@ pub fn certificate_achievement(line: &MetroLineSpec, ctx: &CertificateContext) -
     criteria.insert("narrative".into(), json!(narrative));
     a.insert("criteria".into(), Value::Object(criteria));
     a.insert("image".into(), json!({"id": ctx.image_url, "type": "Image", "caption": name}));
-    a.insert("achievementType".into(), json!("Certificate"));
+    let kind = if cert.micro_credential.is_some() { "MicroCredential" } else { "Certificate" };
+    a.insert("achievementType".into(), json!(kind));
     if let Some(credits) = cert.credits {
         a.insert("creditsAvailable".into(), json!(credits));
     }
@@ -295,6 +296,9 @@ pub fn certificate_achievement(line: &MetroLineSpec, ctx: &CertificateContext) -
         cert.alignment.iter().map(|al| alignment(al, Some(&name), &ctx.line_url, None, "ceterms:Credential")).collect();
     if !aligned.is_empty() {
         a.insert("alignment".into(), Value::Array(aligned));
+    }
+    if let Some(mc) = &cert.micro_credential {
+        a.insert("euMicroCredential".into(), micro_credential(mc, cert.credits.unwrap_or_default()));
     }
     Value::Object(a)
 }

@@ -50,6 +50,9 @@ pub struct CertificateSpec {
     /// `creditsAvailable` (study hours).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credits: Option<f64>,
+    /// Marks the certificate as an EU micro-credential (its workload is `credits`, required then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub micro_credential: Option<super::nanomodule::MicroCredentialSpec>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -123,12 +126,18 @@ impl MetroLineSpec {
                     narrative: c.opt_text("certificate.criteria.narrative", &cr.narrative, LONG),
                     id: c.opt_url("certificate.criteria.id", &cr.id, false),
                 });
+                let micro_credential =
+                    cert.micro_credential.as_ref().map(|m| m.parse(&mut c, "certificate.micro_credential"));
+                if micro_credential.is_some() && cert.credits.is_none() {
+                    c.fail("certificate.credits", "is required for a micro-credential: the notional workload in hours");
+                }
                 Some(CertificateSpec {
                     name,
                     description,
                     criteria,
                     alignment,
                     credits: cert.credits.map(|x| (x * 100.0).round() / 100.0),
+                    micro_credential,
                 })
             }
         };

@@ -103,8 +103,10 @@ pub struct MicroCredentialSpec {
 }
 
 impl MicroCredentialSpec {
-    fn parse(&self, c: &mut Checker) -> MicroCredentialSpec {
-        let field = |f: &str| format!("micro_credential.{f}");
+    /// Checks the elements; `at` is where the object sits (`micro_credential`, or
+    /// `certificate.micro_credential` on a metro line), for the field names of errors.
+    pub fn parse(&self, c: &mut Checker, at: &str) -> MicroCredentialSpec {
+        let field = |f: &str| format!("{at}.{f}");
         if self.learning_outcomes.is_empty() {
             c.fail(field("learning_outcomes"), "is required for a micro-credential: at least one statement");
         }
@@ -113,7 +115,7 @@ impl MicroCredentialSpec {
             .learning_outcomes
             .iter()
             .enumerate()
-            .map(|(i, o)| c.text(&format!("micro_credential.learning_outcomes[{i}]"), o, LONG))
+            .map(|(i, o)| c.text(&format!("{at}.learning_outcomes[{i}]"), o, LONG))
             .collect();
         let mut required = |name: &str, value: &Option<String>| {
             if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
@@ -256,7 +258,7 @@ impl NanomoduleSpec {
         {
             c.fail("impact_review_weeks", "must be 4 to 13 weeks after the award");
         }
-        let micro_credential = self.micro_credential.as_ref().map(|m| m.parse(&mut c));
+        let micro_credential = self.micro_credential.as_ref().map(|m| m.parse(&mut c, "micro_credential"));
         if micro_credential.is_some() && self.achievement_type.as_deref().is_some_and(|t| t != "MicroCredential") {
             c.fail("achievement_type", "a micro-credential's achievement type is MicroCredential");
         }

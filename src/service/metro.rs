@@ -75,6 +75,8 @@ impl Service {
                 }),
             }
         }
+        let marked = spec.certificate.as_ref().is_some_and(|c| c.micro_credential.is_some());
+        errors.extend(self.micro_credential_country(issuer, marked).await?);
         let allowed: HashSet<Uuid> = spec.accepts_issuers.iter().copied().chain([issuer]).collect();
         for (i, station) in spec.stations.iter().enumerate() {
             match self.store.nanomodule_version(*station, None).await? {

@@ -102,7 +102,6 @@ impl Service {
         for check in [
             self.check_skill_refs(issuer, "skills", &spec.skills).await,
             self.check_skill_refs(issuer, "base_skills", &spec.base_skills).await,
-            self.check_micro_credential_issuer(issuer, spec).await,
         ] {
             match check {
                 Ok(()) => {}
@@ -110,22 +109,24 @@ impl Service {
                 Err(other) => return Err(other),
             }
         }
+        errors.extend(self.micro_credential_country(issuer, spec.micro_credential.is_some()).await?);
         if errors.is_empty() { Ok(()) } else { Err(Invalid(errors).into()) }
     }
 
-    async fn check_micro_credential_issuer(&self, issuer: Uuid, spec: &NanomoduleSpec) -> ServiceResult<()> {
-        if spec.micro_credential.is_none() {
-            return Ok(());
+    /// A micro-credential names its issuer's country (Annex I): the error when one is `marked`
+    /// and the issuer's profile has none.
+    pub(super) async fn micro_credential_country(
+        &self,
+        issuer: Uuid,
+        marked: bool,
+    ) -> ServiceResult<Option<crate::domain::validate::FieldError>> {
+        if !marked || self.issuer_spec(issuer).await?.address.and_then(|a| a.address_country_code).is_some() {
+            return Ok(None);
         }
-        let issuer = self.issuer_spec(issuer).await?;
-        match issuer.address.and_then(|a| a.address_country_code) {
-            Some(_) => Ok(()),
-            None => Err(Invalid::one(
-                "issuer.address.addressCountryCode",
-                "a micro-credential names the issuer's country: set it in the issuer's profile first",
-            )
-            .into()),
-        }
+        Ok(Some(crate::domain::validate::FieldError {
+            field: "issuer.address.addressCountryCode".into(),
+            message: "a micro-credential names the issuer's country: set it in the issuer's profile first".into(),
+        }))
     }
 
     pub async fn create_nanomodule(

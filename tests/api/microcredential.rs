@@ -12,7 +12,7 @@ use crate::harness::{ADMIN, TestApp, both};
 use crate::interop::js_verify;
 use crate::pages::html;
 
-both!(micro_credential_badges);
+both!(micro_credential_badges, micro_credential_certificates);
 
 fn module(micro: Value) -> Value {
     json!({"name": "Veilig werken op hoogte", "description": "Valbeveiliging kiezen en controleren.",
@@ -147,4 +147,45 @@ async fn micro_credential_badges(app: TestApp) {
     ] {
         assert!(en.contains(text), "{text} missing from the English page");
     }
+}
+
+/// A partial certificate marked as a micro-credential: its workload (credits, in hours) is then
+/// required, its issuer must name its country, and the certificate carries the elements.
+async fn micro_credential_certificates(app: TestApp) {
+    let l = crate::stacking::line(&app).await;
+    let micro = json!({"learning_outcomes": ["Voert basisonderhoud uit aan een installatie"],
+                       "assessment_type": "Alle badges van de lijn, elk met een praktijkopdracht",
+                       "participation": "blended", "quality_assurance": "Examencommissie van de opleider"});
+    let path = format!("/api/v1/metro-lines/{}", l.id);
+    let (status, body) =
+        app.patch(&path, ADMIN, json!({"certificate": {"credits": null, "micro_credential": micro}})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let fields: Vec<&str> = body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["certificate.credits"], "the workload is required");
+    let (status, body) = app.patch(&path, ADMIN, json!({"certificate": {"micro_credential": micro}})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["errors"][0]["field"], "issuer.address.addressCountryCode", "{body}");
+    let (status, body) =
+        app.patch(&path, ADMIN, json!({"certificate": {"micro_credential": {"participation": "onsite"}}})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("certificate.micro_credential.learning_outcomes"), "{body}");
+    app.patch(&format!("/api/v1/issuers/{}", l.issuer), ADMIN, json!({"address": {"addressCountryCode": "NL"}})).await;
+    let (status, body) = app.patch(&path, ADMIN, json!({"certificate": {"micro_credential": micro}})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    crate::stacking::award(&app, &l.a, "jan@example.nl").await;
+    let done = crate::stacking::award(&app, &l.b, "jan@example.nl").await;
+    let certificate = done["certificates"][0]["certificate"].as_str().expect("a certificate").to_string();
+    let vc: Value = app.client.get(&certificate).send().await.unwrap().json().await.unwrap();
+    assert!(vc["@context"].as_array().unwrap().contains(&json!(EU_MICROCREDENTIAL_V1)), "{vc}");
+    let a = &vc["credentialSubject"]["achievement"];
+    assert_eq!(a["achievementType"], "MicroCredential");
+    assert_eq!(a["euMicroCredential"]["workloadHours"], 6.0);
+    assert_eq!(a["euMicroCredential"]["ects"], 0.21);
+    let r = app.client.post(format!("{}/verify", app.base)).json(&json!({"credential": vc})).send().await.unwrap();
+    let report: Value = r.json().await.unwrap();
+    assert_eq!(report["verified"], true, "{report}");
+    let id = certificate.rsplit('/').next().unwrap();
+    let (_, _, page) = html(&app, &format!("/credentials/{id}?lang=nl")).await;
+    assert!(page.contains("Gemengd (op locatie en online)") && page.contains("Voert basisonderhoud uit"), "{page}");
 }

@@ -9,7 +9,13 @@ fn schema(name: &str) -> Value {
 }
 
 fn validator(name: &str) -> jsonschema::Validator {
-    let registry = Registry::new().add("urn:metrobadge:schema:api:skill", schema("skill")).unwrap().prepare().unwrap();
+    let registry = Registry::new()
+        .add("urn:metrobadge:schema:api:skill", schema("skill"))
+        .unwrap()
+        .add("urn:metrobadge:schema:api:nanomodule", schema("nanomodule"))
+        .unwrap()
+        .prepare()
+        .unwrap();
     jsonschema::options().with_draft(Draft::Draft201909).with_registry(&registry).build(&schema(name)).unwrap()
 }
 
@@ -39,6 +45,18 @@ fn examples_match_the_schemas() {
         (
             "nanomodule",
             json!({"name": "Smeren", "description": "d", "criteria": {"narrative": "n"}, "duration_minutes": 241}),
+            false,
+        ),
+        (
+            "nanomodule",
+            json!({"name": "Smeren", "description": "d", "criteria": {"narrative": "n"}, "duration_minutes": 240,
+                   "micro_credential": {"learning_outcomes": ["x"], "assessment_type": "a", "participation": "online", "quality_assurance": "q"}}),
+            true,
+        ),
+        (
+            "nanomodule",
+            json!({"name": "Smeren", "description": "d", "criteria": {"narrative": "n"}, "duration_minutes": 240,
+                   "micro_credential": {"learning_outcomes": ["x"], "assessment_type": "a", "participation": "by post", "quality_assurance": "q"}}),
             false,
         ),
         (
