@@ -205,6 +205,38 @@ impl Service {
         }
     }
 
+    /// Another site's credential at `url`, fetched as the fetch policy allows (never stored: a
+    /// credential is not a public key document) and verified like a pasted one.
+    async fn verify_remote_url(&self, url: &str, recipient: Option<&str>, format: Check) -> Report {
+        let unchecked = |why: String| Report::new(vec![format.clone(), Check::unchecked("hosted", why)], None, false);
+        let Some(fetcher) = &self.fetcher else {
+            return unchecked(
+                "not a credential of this service; fetching other sites is off, so it could not be checked".into(),
+            );
+        };
+        let fetched = match fetcher.get(url).await {
+            Ok(f) => f,
+            Err(e) => return unchecked(format!("could not check: {e}")),
+        };
+        match serde_json::from_slice::<Value>(&fetched.body) {
+            Ok(doc @ Value::Object(_)) => self.verify(Input::Json(doc), recipient).await,
+            _ => match std::str::from_utf8(&fetched.body).map(str::trim) {
+                // A VC-JWT served as text.
+                Ok(text) if text.split('.').count() == 3 && !text.contains(char::is_whitespace) => {
+                    self.verify(Input::Jwt(text.to_string()), recipient).await
+                }
+                _ => Report::new(
+                    vec![
+                        format,
+                        Check::new("format", false, "the link does not lead to a credential (JSON or VC-JWT)"),
+                    ],
+                    None,
+                    false,
+                ),
+            },
+        }
+    }
+
     /// Whether the credential at `url` is a wallet copy of `original`.
     async fn is_copy_of(&self, url: &str, original: Uuid) -> super::ServiceResult<bool> {
         let Some(id) = url.strip_prefix(&format!("{}/credentials/", self.base_url)).and_then(|id| id.parse().ok())
@@ -226,7 +258,8 @@ impl Service {
 
     /// Verifies what a URL names, as an employer pastes a shared badge link: a credential or
     /// OB 2.0 assertion of this service is looked up here (never fetched, whatever its query);
-    /// any other URL cannot be checked, since fetching is off.
+    /// another site's credential is fetched only as the operator allows (as keys are), else it
+    /// cannot be checked.
     pub async fn verify_url(&self, url: &str, recipient: Option<&str>) -> Report {
         let url = url.trim();
         let plain = url.split(['?', '#']).next().unwrap_or_default();
@@ -239,11 +272,7 @@ impl Service {
             .and_then(|id| id.parse::<Uuid>().ok());
         let format = Check::new("format", true, format!("a link to a credential: {plain}"));
         let Some(id) = local else {
-            let unchecked = Check::unchecked(
-                "hosted",
-                "not a credential of this service; fetching other sites is off, so it could not be checked",
-            );
-            return Report::new(vec![format, unchecked], None, false);
+            return self.verify_remote_url(url, recipient, format).await;
         };
         let refused = |check: Check, unavailable: bool| Report::new(vec![format.clone(), check], None, unavailable);
         match self.credential_json(id).await {

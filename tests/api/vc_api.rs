@@ -333,9 +333,13 @@ async fn did_web_keys_and_status_lists_when_fetching_is_allowed(app: TestApp) {
                                     "statusPurpose": "revocation", "statusListIndex": index,
                                     "statusListCredential": format!("{origin}/status/{list}")}})
     };
+    // And an Open Badge of this issuer (the official OB 3.0 vector), as an employer receives a link to it.
+    let mut badge: Value = serde_json::from_str(include_str!("../vectors/ob-v3p0/unsigned-credential.json")).unwrap();
+    badge["issuer"]["id"] = json!("ISSUER");
+    badge.as_object_mut().unwrap().remove("credentialStatus");
     let signed = js_sign(
         11,
-        &[list(1, 5), list(2, 5), credential(1, "3"), credential(1, "5"), credential(2, "3")],
+        &[list(1, 5), list(2, 5), credential(1, "3"), credential(1, "5"), credential(2, "3"), badge],
         Some((&did, &vm)),
     );
     let docs = signed["credentials"].as_array().unwrap().clone();
@@ -351,6 +355,8 @@ async fn did_web_keys_and_status_lists_when_fetching_is_allowed(app: TestApp) {
     let mut forged = docs[1].clone();
     forged["credentialSubject"]["encodedList"] = json!(status_list::encode(131_072, [3, 5]));
     std::fs::write(root.join("status/2"), forged.to_string()).unwrap();
+    std::fs::write(root.join("badge.json"), docs[5].to_string()).unwrap();
+    let badge_link = json!({"credential": format!("{origin}/badge.json")});
     let (good, revoked, forged_status) = (&docs[2], &docs[3], &docs[4]);
 
     // The reference stack agrees on the good and the revoked one.
@@ -364,6 +370,9 @@ async fn did_web_keys_and_status_lists_when_fetching_is_allowed(app: TestApp) {
     let (status, _, body) = vc_api(&production, json!({"verifiableCredential": good})).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert!(body["detail"].as_str().unwrap().contains("not a public address"), "{body}");
+    let r = production.client.post(format!("{}/verify", production.base)).json(&badge_link).send().await.unwrap();
+    let report: Value = r.json().await.unwrap();
+    assert_eq!(report["outcome"], "could_not_check", "a pasted link is fetched under the same rules: {report}");
     // An allowlist that does not name the host: not fetched either.
     let elsewhere = app
         .start_with(|s| s.with_fetcher(fetcher(FetchMode::Allowlist(vec!["issuer.example".into()]), &ca, true, false)))
@@ -386,6 +395,10 @@ async fn did_web_keys_and_status_lists_when_fetching_is_allowed(app: TestApp) {
     let (status, _, body) = vc_api(&allowed, json!({"verifiableCredential": forged_status})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body["errors"][0].as_str().unwrap().contains("signature"), "{body}");
+    // A pasted link to another issuer's badge is fetched and verified.
+    let r = allowed.client.post(format!("{}/verify", allowed.base)).json(&badge_link).send().await.unwrap();
+    let report: Value = r.json().await.unwrap();
+    assert_eq!(report["verified"], true, "{report}");
     // The Open Badges verifier uses the same keys.
     let r = allowed
         .client
