@@ -41,13 +41,7 @@ fn did_document(signed: &Value) -> Value {
 }
 
 fn failed_checks(body: &Value) -> Vec<String> {
-    body["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["passed"] == false)
-        .map(|c| c["check"].as_str().unwrap().to_string())
-        .collect()
+    crate::verify::failed_checks(&body["results"])
 }
 
 async fn vc_api_verifies_other_issuers_credentials(app: TestApp) {
@@ -525,15 +519,8 @@ async fn es256_jwts_per_issuer(app: TestApp) {
     );
     let next = json!([{"identity": "someone.else@example.nl", "name": "Someone Else"}]);
     let (_, resp) = app.post(&format!("/api/v1/nanomodules/{nm}/awards"), ADMIN, json!({"recipients": next})).await;
-    let later = app
-        .client
-        .get(format!("{}.jwt", resp["credentials"][0]["id"].as_str().unwrap()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let later_url = format!("{}.jwt", resp["credentials"][0]["id"].as_str().unwrap());
+    let later = app.client.get(later_url).send().await.unwrap().text().await.unwrap();
     assert_eq!(jsonwebtoken::decode_header(&later).unwrap().alg, jsonwebtoken::Algorithm::EdDSA);
     let (status, _, body) = vc_api(&app, json!({"verifiableCredential": jwt})).await;
     assert_eq!(status, StatusCode::OK, "the old ES256 JWT still verifies: {body}");

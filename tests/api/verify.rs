@@ -19,7 +19,12 @@ async fn post_verify(app: &TestApp, body: Value) -> Value {
 }
 
 fn failed(report: &Value) -> Vec<String> {
-    report["checks"]
+    failed_checks(&report["checks"])
+}
+
+/// The names of the failed checks in a list of checks (`/verify`'s `checks`, VC-API's `results`).
+pub fn failed_checks(checks: &Value) -> Vec<String> {
+    checks
         .as_array()
         .unwrap()
         .iter()
