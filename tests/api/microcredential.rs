@@ -12,7 +12,7 @@ use crate::harness::{ADMIN, TestApp, both};
 use crate::interop::js_verify;
 use crate::pages::html;
 
-both!(micro_credential_badges, micro_credential_certificates);
+both!(micro_credential_badges, micro_credential_certificates, micro_credential_in_the_console);
 
 fn module(micro: Value) -> Value {
     json!({"name": "Veilig werken op hoogte", "description": "Valbeveiliging kiezen en controleren.",
@@ -188,4 +188,63 @@ async fn micro_credential_certificates(app: TestApp) {
     let id = certificate.rsplit('/').next().unwrap();
     let (_, _, page) = html(&app, &format!("/credentials/{id}?lang=nl")).await;
     assert!(page.contains("Gemengd (op locatie en online)") && page.contains("Voert basisonderhoud uit"), "{page}");
+}
+
+/// An issuer admin marks a module as a micro-credential in the console: the same validation
+/// (every missing element named), and the edit form shows what was saved.
+async fn micro_credential_in_the_console(app: TestApp) {
+    use crate::console::{accept, invite};
+    let issuer = app.issuer("Bouwopleiding Oost").await;
+    app.patch(&format!("/api/v1/issuers/{issuer}"), ADMIN, json!({"address": {"addressCountryCode": "NL"}})).await;
+    let mut admin =
+        accept(&app, &invite(&app, &issuer, "issuer_admin", "ia@oost.example").await, "issuer admin pass").await;
+    let new = admin.get("/console/nanomodules/new?lang=nl").await;
+    assert!(
+        new.body.contains("Deze module is een microcredential") && new.body.contains("Leerresultaten"),
+        "{}",
+        new.body
+    );
+    let csrf = new.hidden("csrf");
+    let base = [
+        ("csrf", csrf.as_str()),
+        ("name", "Veilig werken op hoogte"),
+        ("description", "Valbeveiliging"),
+        ("criteria", "Praktijkopdracht"),
+        ("duration", "240"),
+        ("micro", "1"),
+    ];
+    let bad = admin.post("/console/nanomodules/new", &base).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for field in
+        ["micro_credential.learning_outcomes", "micro_credential.assessment_type", "micro_credential.participation"]
+    {
+        assert!(bad.body.contains(field), "{field}: {}", bad.body);
+    }
+    let full = [
+        &base[..],
+        &[
+            ("mc_outcomes", "Kiest de juiste valbeveiliging\nControleert een harnas"),
+            ("mc_assessment", "Praktijkopdracht met checklist"),
+            ("mc_participation", "blended"),
+            ("mc_quality", "Interne kwaliteitsborging"),
+            ("mc_hours_per_ects", "25"),
+        ],
+    ]
+    .concat();
+    let made = admin.post("/console/nanomodules/new", &full).await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let id = made.location().rsplit('/').next().unwrap().to_string();
+    let (_, module) = app.get(&format!("/api/v1/nanomodules/{id}"), Some(ADMIN)).await;
+    assert_eq!(module["achievement_type"], "MicroCredential", "{module}");
+    assert_eq!(
+        module["micro_credential"]["learning_outcomes"],
+        json!(["Kiest de juiste valbeveiliging", "Controleert een harnas"])
+    );
+    assert_eq!(module["micro_credential"]["hours_per_ects"], 25);
+    let edit = admin.get(&made.location()).await;
+    assert!(
+        edit.body.contains("value=\"blended\" selected") && edit.body.contains("Controleert een harnas"),
+        "{}",
+        edit.body
+    );
 }

@@ -40,6 +40,79 @@ struct ModuleForm {
     /// Weeks until the manager's impact review; `0` for none, empty for the default.
     review_weeks: String,
     skills: Vec<String>,
+    micro: MicroForm,
+}
+
+/// The EU micro-credential elements, as typed (learning outcomes one per line).
+#[derive(Default, Clone)]
+struct MicroForm {
+    on: bool,
+    outcomes: String,
+    assessment: String,
+    participation: String,
+    quality: String,
+    hours_per_ects: String,
+    prerequisites: String,
+    supervision: String,
+    grading: String,
+    integration: String,
+    further: String,
+}
+
+impl MicroForm {
+    fn of(spec: Option<&crate::domain::nanomodule::MicroCredentialSpec>) -> MicroForm {
+        let Some(m) = spec else { return MicroForm::default() };
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        MicroForm {
+            on: true,
+            outcomes: m.learning_outcomes.join("\n"),
+            assessment: text(&m.assessment_type),
+            participation: text(&m.participation),
+            quality: text(&m.quality_assurance),
+            hours_per_ects: m.hours_per_ects.map(|h| h.to_string()).unwrap_or_default(),
+            prerequisites: text(&m.prerequisites),
+            supervision: text(&m.supervision),
+            grading: text(&m.grading),
+            integration: text(&m.integration),
+            further: text(&m.further_information),
+        }
+    }
+
+    fn read(get: impl Fn(&str) -> String) -> MicroForm {
+        MicroForm {
+            on: !get("micro").is_empty(),
+            outcomes: get("mc_outcomes"),
+            assessment: get("mc_assessment"),
+            participation: get("mc_participation"),
+            quality: get("mc_quality"),
+            hours_per_ects: get("mc_hours_per_ects"),
+            prerequisites: get("mc_prerequisites"),
+            supervision: get("mc_supervision"),
+            grading: get("mc_grading"),
+            integration: get("mc_integration"),
+            further: get("mc_further"),
+        }
+    }
+
+    /// `null` (not a micro-credential, or no longer one) or the API's object.
+    fn json(&self, text: impl Fn(&str) -> Value, number: impl Fn(&str) -> Value) -> Value {
+        if !self.on {
+            return Value::Null;
+        }
+        let outcomes: Vec<&str> = self.outcomes.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        json!({
+            "learning_outcomes": outcomes,
+            "assessment_type": text(&self.assessment),
+            "participation": text(&self.participation),
+            "quality_assurance": text(&self.quality),
+            "hours_per_ects": number(&self.hours_per_ects),
+            "prerequisites": text(&self.prerequisites),
+            "supervision": text(&self.supervision),
+            "grading": text(&self.grading),
+            "integration": text(&self.integration),
+            "further_information": text(&self.further),
+        })
+    }
 }
 
 impl ModuleForm {
@@ -64,6 +137,7 @@ impl ModuleForm {
                 Some(_) => spec.impact_review_weeks.map(|w| w.to_string()).unwrap_or_default(),
             },
             skills: spec.skills.iter().map(Uuid::to_string).collect(),
+            micro: MicroForm::of(spec.micro_credential.as_ref()),
         }
     }
 
@@ -81,6 +155,7 @@ impl ModuleForm {
             validity: get("validity"),
             review_weeks: get("review_weeks"),
             skills: fields.all("skills").into_iter().map(str::to_string).collect(),
+            micro: MicroForm::read(get),
         };
         (get("csrf"), form)
     }
@@ -114,6 +189,7 @@ impl ModuleForm {
             "impact_review": if self.review_weeks.trim() == "0" { json!(false) } else { Value::Null },
             "impact_review_weeks": if self.review_weeks.trim() == "0" { Value::Null } else { number(&self.review_weeks) },
             "skills": self.skills,
+            "micro_credential": self.micro.json(text, number),
         })
     }
 }
@@ -133,6 +209,8 @@ struct ModulePage {
     skills: Vec<SkillChoice>,
     problems: Vec<String>,
     saved: bool,
+    /// The badge page's words for the micro-credential elements (one wording for both).
+    p: &'static crate::http::texts::Texts,
 }
 
 impl Console {
@@ -161,7 +239,8 @@ impl Console {
             Err(e) => return self.fail(e),
         };
         let title = view.as_ref().map(|_| form.name.clone()).unwrap_or_else(|| self.t().new_module.to_string());
-        self.page(status, &ModulePage { c: self.chrome(&title), view, form, skills, problems, saved })
+        let p = self.lang.texts();
+        self.page(status, &ModulePage { c: self.chrome(&title), view, form, skills, problems, saved, p })
     }
 }
 
