@@ -108,24 +108,28 @@ impl IssuerSpec {
         let description = c.opt_text("description", &self.description, LONG);
         let image = c.opt_url("image", &self.image, false);
         let phone = c.opt_text("phone", &self.phone, 50);
-        let address = self.address.map(|a| {
-            let mut f = |name: &str, v: &Option<String>| c.opt_text(&format!("address.{name}"), v, SHORT);
-            let out = Address {
-                street_address: f("streetAddress", &a.street_address),
-                post_office_box_number: f("postOfficeBoxNumber", &a.post_office_box_number),
-                postal_code: f("postalCode", &a.postal_code),
-                address_locality: f("addressLocality", &a.address_locality),
-                address_region: f("addressRegion", &a.address_region),
-                address_country: f("addressCountry", &a.address_country),
-                address_country_code: a.address_country_code.clone(),
-            };
-            if let Some(cc) = &out.address_country_code
-                && (cc.len() != 2 || !cc.chars().all(|ch| ch.is_ascii_uppercase()))
-            {
-                c.fail("address.addressCountryCode", "must be an ISO 3166-1 alpha-2 code such as NL");
-            }
-            out
-        });
+        let address = self
+            .address
+            .map(|a| {
+                let mut f = |name: &str, v: &Option<String>| c.opt_text(&format!("address.{name}"), v, SHORT);
+                let out = Address {
+                    street_address: f("streetAddress", &a.street_address),
+                    post_office_box_number: f("postOfficeBoxNumber", &a.post_office_box_number),
+                    postal_code: f("postalCode", &a.postal_code),
+                    address_locality: f("addressLocality", &a.address_locality),
+                    address_region: f("addressRegion", &a.address_region),
+                    address_country: f("addressCountry", &a.address_country),
+                    address_country_code: a.address_country_code.clone(),
+                };
+                if let Some(cc) = &out.address_country_code
+                    && (cc.len() != 2 || !cc.chars().all(|ch| ch.is_ascii_uppercase()))
+                {
+                    c.fail("address.addressCountryCode", "must be an ISO 3166-1 alpha-2 code such as NL");
+                }
+                out
+            })
+            // An address with nothing in it is no address.
+            .filter(|a| *a != Address::default());
         c.list_len("otherIdentifier", &self.other_identifier, 20);
         let other_identifier = self
             .other_identifier

@@ -195,9 +195,35 @@ async fn micro_credential_certificates(app: TestApp) {
 async fn micro_credential_in_the_console(app: TestApp) {
     use crate::console::{accept, invite};
     let issuer = app.issuer("Bouwopleiding Oost").await;
-    app.patch(&format!("/api/v1/issuers/{issuer}"), ADMIN, json!({"address": {"addressCountryCode": "NL"}})).await;
     let mut admin =
         accept(&app, &invite(&app, &issuer, "issuer_admin", "ia@oost.example").await, "issuer admin pass").await;
+    // The issuer's country (and ES256 JWTs) set in the console's profile form.
+    let settings = admin.get("/console/settings?lang=en").await;
+    let csrf = settings.hidden("csrf");
+    let profile = |code: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("name", "Bouwopleiding Oost".to_string()),
+            ("country", "Nederland".to_string()),
+            ("country_code", code.to_string()),
+            ("language", "nl".to_string()),
+            ("jwt_algorithm", "ES256".to_string()),
+        ]
+    };
+    let bad_pairs = profile("nl");
+    let bad_refs: Vec<(&str, &str)> = bad_pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let bad = admin.post("/console/settings/profile", &bad_refs).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("addressCountryCode"), "{}", bad.body);
+    let good_pairs = profile("NL");
+    let good_refs: Vec<(&str, &str)> = good_pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let saved = admin.post("/console/settings/profile", &good_refs).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let (_, view) = app.get(&format!("/api/v1/issuers/{issuer}"), Some(ADMIN)).await;
+    let set = (view["address"]["addressCountryCode"].as_str(), view["jwtAlgorithm"].as_str());
+    assert_eq!(set, (Some("NL"), Some("ES256")), "{view}");
+    let settings = admin.get("/console/settings?lang=en").await;
+    assert!(settings.body.contains("P-256") && settings.body.contains("value=\"ES256\" selected"), "{}", settings.body);
     let new = admin.get("/console/nanomodules/new?lang=nl").await;
     assert!(
         new.body.contains("Deze module is een microcredential") && new.body.contains("Leerresultaten"),

@@ -1,4 +1,5 @@
-//! An issuer admin's keys and access: signing keys (rotate; mark compromised, with the
+//! An issuer admin's profile (name, contact, country, e-mail language, how VC-JWTs are signed),
+//! keys and access: signing keys (rotate; mark compromised, with the
 //! consequences counted and spelled out before confirming), API tokens (create with an expiry,
 //! shown once; list without secrets; revoke) and partnerships (ask, accept, decline, end).
 
@@ -19,6 +20,7 @@ use crate::service::{ConsoleUser, KeyView, NewToken, PartnershipStep, Partnershi
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/console/settings", get(settings))
+        .route("/console/settings/profile", post(save_profile))
         .route("/console/settings/keys/rotate", post(rotate))
         .route("/console/settings/keys/{key}/compromised", get(compromise_form).post(compromise))
         .route("/console/settings/tokens", post(create_token))
@@ -62,6 +64,7 @@ struct PartnerItem {
 #[template(path = "console/settings.html")]
 struct SettingsPage {
     c: Chrome,
+    profile: crate::domain::issuer::IssuerSpec,
     keys: Vec<KeyItem>,
     tokens: Vec<TokenView>,
     partners: Vec<PartnerItem>,
@@ -84,12 +87,13 @@ impl Console {
         let who = &user.principal;
         let loaded = async {
             Ok::<_, ServiceError>((
+                s.service.issuer(who, issuer).await?.spec,
                 s.service.keys(who, issuer).await?,
                 s.service.api_tokens(who, Some(issuer)).await?,
                 s.service.partnerships(who, issuer).await?,
             ))
         };
-        let (keys, tokens, partners) = loaded.await.map_err(|e| self.fail(e))?;
+        let (profile, keys, tokens, partners) = loaded.await.map_err(|e| self.fail(e))?;
         let keys = keys
             .into_iter()
             .map(|key| KeyItem {
@@ -105,6 +109,7 @@ impl Console {
         let partners = partners.into_iter().map(|p| PartnerItem { asked: p.partner == issuer, p }).collect();
         let page = SettingsPage {
             c: self.chrome(t.settings_title),
+            profile,
             keys,
             tokens,
             partners,
@@ -128,6 +133,28 @@ async fn settings(State(s): State<AppState>, console: Console) -> Result<Respons
 
 fn back() -> Response {
     Redirect::to("/console/settings").into_response()
+}
+
+/// The profile form as a merge patch of the issuer profile: every field present, `null` when
+/// left empty (the API's validation names what is wrong).
+async fn save_profile(State(s): State<AppState>, console: Console, body: Bytes) -> Result<Response, Response> {
+    let (fields, user, issuer) = form_of(&console, &body)?;
+    let text = |k: &str| match field(&fields, k) {
+        "" => serde_json::Value::Null,
+        v => serde_json::json!(v),
+    };
+    let patch = serde_json::json!({
+        "name": text("name"),
+        "url": text("url"),
+        "email": text("email"),
+        "address": {"addressCountry": text("country"), "addressCountryCode": text("country_code")},
+        "language": text("language"),
+        "jwtAlgorithm": text("jwt_algorithm"),
+    });
+    match s.service.update_issuer(&user.principal, issuer, &patch).await {
+        Ok(_) => Ok(back()),
+        Err(e) => console.settings_after(&s, e).await,
+    }
 }
 
 async fn rotate(State(s): State<AppState>, console: Console, body: Bytes) -> Result<Response, Response> {
