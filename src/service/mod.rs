@@ -150,6 +150,9 @@ pub struct Service {
     /// One fetch per URL at a time on this instance: the proof's key and the status list's key
     /// are often the same document, looked up at once.
     fetch_locks: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+    /// URLs whose fetch failed lately, with why: not asked again for a minute, so credentials
+    /// that point at a slow or dead site cannot keep verification slots waiting on it.
+    fetch_failures: Arc<std::sync::Mutex<std::collections::HashMap<String, (time::OffsetDateTime, String)>>>,
 }
 
 impl Service {
@@ -167,6 +170,7 @@ impl Service {
             mail_wake: Arc::new(tokio::sync::Notify::new()),
             fetcher: None,
             fetch_locks: Arc::default(),
+            fetch_failures: Arc::default(),
         }
     }
 

@@ -78,6 +78,9 @@ impl Resolver for Service {
     }
 }
 
+/// How long a URL whose fetch failed is not asked again.
+const FAILURE_BACKOFF: Duration = Duration::minutes(1);
+
 /// How long a fetched document is used without asking again: the server's `max-age`, within
 /// five minutes and a day; an hour when it gives none.
 fn cache_lifetime(max_age: Option<u64>) -> Duration {
@@ -123,7 +126,23 @@ impl Service {
             return Ok(doc);
         }
         let now = self.now();
-        let fetched = fetcher.get(url).await.map_err(|e| e.to_string())?;
+        let recent = self.fetch_failures.lock().unwrap_or_else(|p| p.into_inner()).get(url).cloned();
+        if let Some((at, why)) = recent
+            && now - at < FAILURE_BACKOFF
+        {
+            return Err(format!("{why} (not asked again for a minute)"));
+        }
+        let fetched = match fetcher.get(url).await {
+            Ok(f) => f,
+            Err(e) => {
+                let mut failures = self.fetch_failures.lock().unwrap_or_else(|p| p.into_inner());
+                if failures.len() >= 1_000 {
+                    failures.clear();
+                }
+                failures.insert(url.to_string(), (now, e.to_string()));
+                return Err(e.to_string());
+            }
+        };
         let doc: Value = serde_json::from_slice(&fetched.body).map_err(|_| format!("{url} is not JSON"))?;
         if let Some(problem) = crate::credential::verify::shape_problem(&doc) {
             return Err(format!("{url} is refused: {problem}"));

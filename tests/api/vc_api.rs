@@ -407,6 +407,19 @@ async fn did_web_keys_and_status_lists_when_fetching_is_allowed(app: TestApp) {
     assert_eq!(server.count("/.well-known/did.json"), 1, "{:?}", server.requests.lock().unwrap());
     assert_eq!(server.count("/status/1"), 1);
 
+    // A site that does not answer is "could not check", and is not asked again for a minute (a
+    // flood of such credentials cannot keep verification waiting on it).
+    let dead = js_sign(
+        13,
+        std::slice::from_ref(&credential(1, "3")),
+        Some(("did:web:localhost%3A1", "did:web:localhost%3A1#key-1")),
+    );
+    let (status, _, first) = vc_api(&allowed, json!({"verifiableCredential": dead["credentials"][0]})).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{first}");
+    assert!(first["detail"].as_str().unwrap().contains("could not fetch"), "{first}");
+    let (_, _, again) = vc_api(&allowed, json!({"verifiableCredential": dead["credentials"][0]})).await;
+    assert!(again["detail"].as_str().unwrap().contains("not asked again"), "{again}");
+
     // Offline: the stored copies answer with the issuer's server gone; what was never fetched is
     // "could not check".
     drop(server);
