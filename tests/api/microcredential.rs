@@ -267,6 +267,38 @@ async fn micro_credential_in_the_console(app: TestApp) {
         json!(["Kiest de juiste valbeveiliging", "Controleert een harnas"])
     );
     assert_eq!(module["micro_credential"]["hours_per_ects"], 25);
+    // A line's certificate marked the same way in the line form.
+    let other = app.module(&issuer, "Steigerbouw").await;
+    let line_form = admin.get("/console/metro-lines/new").await;
+    assert!(line_form.body.contains("id=\"micro-credential\""), "{}", line_form.body);
+    let (s1, s2) = (format!("station-{id}"), format!("station-{other}"));
+    let line = admin
+        .post(
+            "/console/metro-lines/new",
+            &[
+                ("csrf", csrf.as_str()),
+                ("name", "Veilig bouwen"),
+                ("new_map", "Bouw"),
+                ("colour", "#0a7d3b"),
+                ("cert_name", "Deelcertificaat veilig bouwen"),
+                ("cert_description", "Twee modules"),
+                ("cert_credits", "8"),
+                (&s1, "1"),
+                (&s2, "2"),
+                ("kind", "all"),
+                ("micro", "1"),
+                ("mc_outcomes", "Werkt veilig op de bouwplaats"),
+                ("mc_assessment", "Alle badges van de lijn"),
+                ("mc_participation", "onsite"),
+                ("mc_quality", "Examencommissie"),
+            ],
+        )
+        .await;
+    assert_eq!(line.status, StatusCode::SEE_OTHER, "{}", line.body);
+    let line_id = line.location().rsplit('/').next().unwrap().to_string();
+    let (_, view) = app.get(&format!("/api/v1/metro-lines/{line_id}"), Some(ADMIN)).await;
+    assert_eq!(view["certificate"]["micro_credential"]["participation"], "onsite", "{view}");
+
     let edit = admin.get(&made.location()).await;
     assert!(
         edit.body.contains("value=\"blended\" selected") && edit.body.contains("Controleert een harnas"),

@@ -72,6 +72,8 @@ struct LineForm {
     cert_name: String,
     cert_description: String,
     cert_credits: String,
+    /// The certificate as an EU micro-credential.
+    micro: super::nanomodules::MicroForm,
 }
 
 impl LineForm {
@@ -93,6 +95,7 @@ impl LineForm {
             cert_name: get("cert_name"),
             cert_description: get("cert_description"),
             cert_credits: get("cert_credits"),
+            micro: super::nanomodules::MicroForm::read(get),
         };
         (get("csrf"), form)
     }
@@ -116,6 +119,9 @@ impl LineForm {
             cert_name: spec.certificate.as_ref().and_then(|c| c.name.clone()).unwrap_or_default(),
             cert_description: spec.certificate.as_ref().and_then(|c| c.description.clone()).unwrap_or_default(),
             cert_credits: spec.certificate.as_ref().and_then(|c| c.credits).map(|c| c.to_string()).unwrap_or_default(),
+            micro: super::nanomodules::MicroForm::of(
+                spec.certificate.as_ref().and_then(|c| c.micro_credential.as_ref()),
+            ),
             ..LineForm::default()
         };
         match &spec.rule {
@@ -184,8 +190,13 @@ impl LineForm {
             "" => Value::Null,
             c => number("certificate.credits", c)?,
         };
+        let whole = |s: &str| match s.trim() {
+            "" => Value::Null,
+            v => v.parse::<i64>().map(|n| json!(n)).unwrap_or_else(|_| json!(v)),
+        };
         Ok(json!({
-            "certificate": {"name": text(&self.cert_name), "description": text(&self.cert_description), "credits": credits},
+            "certificate": {"name": text(&self.cert_name), "description": text(&self.cert_description), "credits": credits,
+                            "micro_credential": self.micro.json(text, whole)},
             "name": text(&self.name),
             "description": text(&self.description),
             "colour": text(&self.colour),
@@ -221,6 +232,8 @@ struct LinePage {
     /// The rule tried on a learner: their address and the explanation, or `None` when they
     /// hold nothing of this issuer's.
     sample: Option<Sample>,
+    /// The badge page's words for the micro-credential elements.
+    p: &'static crate::http::texts::Texts,
 }
 
 /// A learner the rule was tried on: their address, and whether and why the rule holds (none
@@ -271,7 +284,8 @@ impl Console {
             })
             .collect();
         let title = if view.is_some() { form.name.clone() } else { self.t().new_line.to_string() };
-        self.page(status, &LinePage { c: self.chrome(&title), view, form, maps, stations, problems, saved, sample })
+        let p = self.lang.texts();
+        self.page(status, &LinePage { c: self.chrome(&title), view, form, maps, stations, problems, saved, sample, p })
     }
 }
 

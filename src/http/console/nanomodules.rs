@@ -45,22 +45,22 @@ struct ModuleForm {
 
 /// The EU micro-credential elements, as typed (learning outcomes one per line).
 #[derive(Default, Clone)]
-struct MicroForm {
-    on: bool,
-    outcomes: String,
-    assessment: String,
-    participation: String,
-    quality: String,
-    hours_per_ects: String,
-    prerequisites: String,
-    supervision: String,
-    grading: String,
-    integration: String,
-    further: String,
+pub(super) struct MicroForm {
+    pub(super) on: bool,
+    pub(super) outcomes: String,
+    pub(super) assessment: String,
+    pub(super) participation: String,
+    pub(super) quality: String,
+    pub(super) hours_per_ects: String,
+    pub(super) prerequisites: String,
+    pub(super) supervision: String,
+    pub(super) grading: String,
+    pub(super) integration: String,
+    pub(super) further: String,
 }
 
 impl MicroForm {
-    fn of(spec: Option<&crate::domain::nanomodule::MicroCredentialSpec>) -> MicroForm {
+    pub(super) fn of(spec: Option<&crate::domain::nanomodule::MicroCredentialSpec>) -> MicroForm {
         let Some(m) = spec else { return MicroForm::default() };
         let text = |v: &Option<String>| v.clone().unwrap_or_default();
         MicroForm {
@@ -78,7 +78,7 @@ impl MicroForm {
         }
     }
 
-    fn read(get: impl Fn(&str) -> String) -> MicroForm {
+    pub(super) fn read(get: impl Fn(&str) -> String) -> MicroForm {
         MicroForm {
             on: !get("micro").is_empty(),
             outcomes: get("mc_outcomes"),
@@ -95,7 +95,7 @@ impl MicroForm {
     }
 
     /// `null` (not a micro-credential, or no longer one) or the API's object.
-    fn json(&self, text: impl Fn(&str) -> Value, number: impl Fn(&str) -> Value) -> Value {
+    pub(super) fn json(&self, text: impl Fn(&str) -> Value, number: impl Fn(&str) -> Value) -> Value {
         if !self.on {
             return Value::Null;
         }
