@@ -37,14 +37,16 @@ pub fn did_web_url(did: &str) -> Option<String> {
     })
 }
 
-/// The Ed25519 key `verification_method` names in `document`, which must list it under
-/// `assertionMethod` (a key that may not make assertions does not sign credentials). A `did:web`
-/// document must be the DID's own (`id` equal to the DID).
+/// The key `verification_method` names in `document` (fetched from the method's own URL or
+/// DID), which must list it under `assertionMethod` (a key that may not make assertions does not
+/// sign credentials). The document must be the one the method names (`id` equal to the URL or
+/// DID before the `#`), and the key's controller that document: otherwise a page on one site
+/// could claim a key for an issuer on another, and the controller check would believe it.
 pub fn key_in_document(document: &Value, verification_method: &str) -> Result<KeyInfo, String> {
     let doc_id = document["id"].as_str().unwrap_or_default();
     let (base, _) = verification_method.split_once('#').unwrap_or((verification_method, ""));
-    if base.starts_with("did:web:") && doc_id != base {
-        return Err(format!("the DID document's id is {doc_id:?}, not {base}"));
+    if doc_id != base {
+        return Err(format!("the document's id is {doc_id:?}, not {base}"));
     }
     // Ids may be relative to the document ("#key-1").
     let absolute = |id: &str| if id.starts_with('#') { format!("{doc_id}{id}") } else { id.to_string() };
@@ -66,6 +68,9 @@ pub fn key_in_document(document: &Value, verification_method: &str) -> Result<Ke
         format!("{verification_method} is not a key this verifier reads (an Ed25519 or P-256 Multikey, or an OKP JsonWebKey)")
     })?;
     let controller = method["controller"].as_str().map(absolute).unwrap_or_else(|| doc_id.to_string());
+    if controller != doc_id {
+        return Err(format!("the key's controller {controller} is not the document it is published in ({doc_id})"));
+    }
     Ok(KeyInfo { public_key, controller, compromised_since: None })
 }
 
@@ -126,5 +131,16 @@ mod tests {
         let mut other_id = doc.clone();
         other_id["id"] = json!("did:web:evil.example");
         assert!(key_in_document(&other_id, "did:web:x.example#key-1").unwrap_err().contains("id"));
+        // A page on one site cannot claim a key for an issuer elsewhere.
+        let page = json!({"id": "https://evil.example/keys",
+            "verificationMethod": [{"id": "https://evil.example/keys#k", "type": "Multikey",
+                                    "controller": "https://school.example/issuers/1", "publicKeyMultibase": mb}],
+            "assertionMethod": ["https://evil.example/keys#k"]});
+        assert!(key_in_document(&page, "https://evil.example/keys#k").unwrap_err().contains("controller"));
+        let mut elsewhere = page.clone();
+        elsewhere["verificationMethod"][0]["controller"] = json!("https://evil.example/keys");
+        assert!(key_in_document(&elsewhere, "https://evil.example/keys#k").is_ok());
+        elsewhere["id"] = json!("https://school.example/issuers/1");
+        assert!(key_in_document(&elsewhere, "https://evil.example/keys#k").unwrap_err().contains("id"));
     }
 }
