@@ -66,31 +66,43 @@ impl Service {
         let mut c = Checker::default();
         let email = c.email("email", email).to_lowercase();
         c.finish()?;
-        let now = self.now();
         let account = self.store.account_of(&email).await?;
-        if self.my_rows(&account).await?.is_empty()
-            || self.store.learner_logins_since(&email, now - SIGN_IN_VALID).await? >= LINKS_PER_WINDOW
-        {
+        if self.my_rows(&account).await?.is_empty() {
+            return Ok(());
+        }
+        self.mail_login_link(&email, None, lang, |url, expires| Notice::SignInLink { url, expires }).await
+    }
+
+    /// Mails a one-time link (`mbl_`, valid [`SIGN_IN_VALID`]) to `address`, unless it had
+    /// [`LINKS_PER_WINDOW`] in that time already: a sign-in link, or with `joins` a link that
+    /// joins the address to that account. `notice` makes the message from the link and its
+    /// expiry.
+    async fn mail_login_link(
+        &self,
+        address: &str,
+        joins: Option<&str>,
+        lang: Lang,
+        notice: impl FnOnce(String, String) -> Notice,
+    ) -> ServiceResult<()> {
+        let now = self.now();
+        if self.store.learner_logins_since(address, now - SIGN_IN_VALID).await? >= LINKS_PER_WINDOW {
             return Ok(());
         }
         let token = secret("mbl_");
         let expires_at = now + SIGN_IN_VALID;
         let keys = self.mail_keys().await?;
         let mut tx = self.store.begin().await?;
-        tx.insert_learner_login(digest(&token), &email, None, now, expires_at).await?;
+        tx.insert_learner_login(digest(&token), address, joins, now, expires_at).await?;
         let mail = Outgoing {
             issuer: None,
-            to: email.clone(),
+            to: address.to_string(),
             to_name: None,
             lang,
             learner: None,
             subject_id: None,
             from_name: None,
             reply_to: None,
-            notice: Notice::SignInLink {
-                url: format!("{}/me/link/{token}", self.base_url),
-                expires: crate::domain::time::rfc3339(expires_at),
-            },
+            notice: notice(format!("{}/me/link/{token}", self.base_url), crate::domain::time::rfc3339(expires_at)),
         };
         self.queue_mail(&mut tx, &keys, vec![mail]).await?;
         tx.commit().await?;
@@ -264,12 +276,7 @@ impl Service {
         for address in self.learner_addresses(account).await? {
             let who = crate::store::Learner { identity_type: "emailAddress".into(), identity: address };
             let facts = self.learner_facts(&who).await?;
-            let done: std::collections::HashSet<Uuid> = facts
-                .held
-                .iter()
-                .filter(|h| h.standing == crate::domain::stacking::Standing::Valid)
-                .map(|h| h.nanomodule)
-                .collect();
+            let done = facts.valid_modules();
             for line in &lines {
                 let Some(p) = self.progress_on(line.clone(), &facts, false).await? else { continue };
                 out.push(MyLine {
@@ -321,36 +328,15 @@ impl Service {
         let mut c = Checker::default();
         let address = c.email("address", address).to_lowercase();
         c.finish()?;
-        let now = self.now();
-        if self.learner_addresses(account).await?.contains(&address)
-            || self.store.learner_logins_since(&address, now - SIGN_IN_VALID).await? >= LINKS_PER_WINDOW
-        {
+        if self.learner_addresses(account).await?.contains(&address) {
             return Ok(());
         }
-        let token = secret("mbl_");
-        let expires_at = now + SIGN_IN_VALID;
-        let keys = self.mail_keys().await?;
-        let mut tx = self.store.begin().await?;
-        tx.insert_learner_login(digest(&token), &address, Some(account), now, expires_at).await?;
-        let mail = Outgoing {
-            issuer: None,
-            to: address.clone(),
-            to_name: None,
-            lang,
-            learner: None,
-            subject_id: None,
-            from_name: None,
-            reply_to: None,
-            notice: Notice::ConfirmAddress {
-                url: format!("{}/me/link/{token}", self.base_url),
-                account: account.to_string(),
-                expires: crate::domain::time::rfc3339(expires_at),
-            },
-        };
-        self.queue_mail(&mut tx, &keys, vec![mail]).await?;
-        tx.commit().await?;
-        self.wake_mail();
-        Ok(())
+        self.mail_login_link(&address, Some(account), lang, |url, expires| Notice::ConfirmAddress {
+            url,
+            account: account.to_string(),
+            expires,
+        })
+        .await
     }
 
     /// Whether the holder hid the credential's public page.

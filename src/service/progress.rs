@@ -238,14 +238,9 @@ impl Service {
             })
             .collect();
         let mut lines = Vec::new();
+        let done = facts.valid_modules();
         for line in self.store.all_metro_lines().await?.into_iter().filter(|l| l.issuer_id == owner.issuer) {
             let Some(p) = self.progress_on(line, &facts, false).await? else { continue };
-            let done: std::collections::HashSet<Uuid> = facts
-                .held
-                .iter()
-                .filter(|h| h.standing == crate::domain::stacking::Standing::Valid)
-                .map(|h| h.nanomodule)
-                .collect();
             let stations: Vec<Value> = p
                 .spec
                 .stations

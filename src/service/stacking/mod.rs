@@ -113,6 +113,11 @@ pub struct LearnerFacts {
 }
 
 impl LearnerFacts {
+    /// The nanomodules the learner holds a valid badge of (the stations done on a progress view).
+    pub fn valid_modules(&self) -> std::collections::HashSet<Uuid> {
+        self.held.iter().filter(|h| h.standing == Standing::Valid).map(|h| h.nanomodule).collect()
+    }
+
     /// What one issuer's staff and progress pages may see: the issuer's own badges, and other
     /// issuers' badges only while valid (a partner station is "done" or "not done", never why
     /// not: revoked or suspended is the partner's business).
