@@ -10,6 +10,7 @@ pub mod lang;
 pub mod merkle;
 pub mod metro_line;
 pub mod nanomodule;
+pub mod oauth;
 pub mod pathway;
 pub mod peer_group;
 pub mod skill;

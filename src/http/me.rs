@@ -17,7 +17,7 @@ use super::texts::{Lang, Preferred, long_date};
 use super::{ApiResult, AppState};
 use crate::service::{Service, ServiceError};
 
-const COOKIE: &str = "mb_learner";
+pub(super) const COOKIE: &str = "mb_learner";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -37,7 +37,7 @@ fn session_of(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The session and address of a signed-in learner; `None` without a session that still lasts.
-async fn signed_in(s: &AppState, headers: &HeaderMap) -> ApiResult<Option<(String, String)>> {
+pub(super) async fn signed_in(s: &AppState, headers: &HeaderMap) -> ApiResult<Option<(String, String)>> {
     let Some(session) = session_of(headers) else { return Ok(None) };
     match s.service.learner_of_session(&session).await {
         Ok(email) => Ok(Some((session, email))),
@@ -46,7 +46,7 @@ async fn signed_in(s: &AppState, headers: &HeaderMap) -> ApiResult<Option<(Strin
     }
 }
 
-fn cookie(s: &AppState, value: &str, max_age: i64) -> HeaderValue {
+pub(super) fn cookie(s: &AppState, value: &str, max_age: i64) -> HeaderValue {
     let secure = if s.service.base_url.starts_with("https://") { "; Secure" } else { "" };
     HeaderValue::from_str(&format!("{COOKIE}={value}; Path=/me; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"))
         .expect("cookie values are ASCII")
@@ -60,7 +60,7 @@ async fn me(State(s): State<AppState>, lang: Preferred, headers: HeaderMap) -> A
     let lang = lang.or(Lang::Nl);
     match signed_in(&s, &headers).await? {
         Some((session, email)) => my_page(&s, lang, &session, &email, None).await,
-        None => Ok(me_sign_in_page(lang, None, None, "")),
+        None => Ok(me_sign_in_page(lang, None, None, "", "")),
     }
 }
 
@@ -150,12 +150,14 @@ async fn my_page(s: &AppState, lang: Lang, session: &str, email: &str, notice: O
 
 async fn ask_link(State(s): State<AppState>, lang: Preferred, body: Bytes) -> ApiResult<Response> {
     let lang = lang.or(Lang::Nl);
-    let email = form_field(&body, "email");
-    match s.service.request_learner_link(&email, lang).await {
-        Ok(()) => Ok(me_sign_in_page(lang, Some(lang.texts().me_sent), None, "")),
+    let f = Fields::parse(&body);
+    let email = f.get("email").to_string();
+    let next = safe_next(f.get("next"));
+    match s.service.request_learner_link(&email, lang, next).await {
+        Ok(()) => Ok(me_sign_in_page(lang, Some(lang.texts().me_sent), None, "", "")),
         Err(ServiceError::Invalid(e)) => {
             let message = e.0.first().map(|f| f.message.clone()).unwrap_or_default();
-            let mut r = me_sign_in_page(lang, None, Some(message), &email);
+            let mut r = me_sign_in_page(lang, None, Some(message), &email, next.unwrap_or_default());
             *r.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(r)
         }
@@ -163,20 +165,45 @@ async fn ask_link(State(s): State<AppState>, lang: Preferred, body: Bytes) -> Ap
     }
 }
 
-async fn link(lang: Preferred, ApiPath(token): ApiPath<String>) -> Response {
-    me_link_page(lang.or(Lang::Nl), &format!("/me/link/{token}"))
+/// Where a sign-in link may return to: an app's authorization request on this site, nothing
+/// else (no open redirect).
+pub(super) fn safe_next(next: &str) -> Option<&str> {
+    let ok = next.starts_with("/me/authorize?")
+        && next.len() <= 4_000
+        && !next.chars().any(|c| c.is_control() || c == '\\' || c.is_whitespace());
+    ok.then_some(next)
 }
 
-async fn sign_in(State(s): State<AppState>, lang: Preferred, ApiPath(token): ApiPath<String>) -> ApiResult<Response> {
+/// The link's own query `next`, kept through the button's form.
+fn next_of(uri: &axum::http::Uri) -> Option<String> {
+    safe_next(Fields::query(uri).get("next")).map(str::to_string)
+}
+
+async fn link(lang: Preferred, uri: axum::http::Uri, ApiPath(token): ApiPath<String>) -> Response {
+    let action = match next_of(&uri) {
+        Some(next) => {
+            format!("/me/link/{token}?{}", serde_urlencoded::to_string([("next", next)]).expect("strings encode"))
+        }
+        None => format!("/me/link/{token}"),
+    };
+    me_link_page(lang.or(Lang::Nl), &action)
+}
+
+async fn sign_in(
+    State(s): State<AppState>,
+    lang: Preferred,
+    uri: axum::http::Uri,
+    ApiPath(token): ApiPath<String>,
+) -> ApiResult<Response> {
     let lang = lang.or(Lang::Nl);
     match s.service.learner_sign_in(&token).await {
         Ok(session) => {
-            let mut r = Redirect::to("/me").into_response();
+            let mut r = Redirect::to(next_of(&uri).as_deref().unwrap_or("/me")).into_response();
             r.headers_mut().append(header::SET_COOKIE, cookie(&s, &session, 2 * 3600));
             Ok(r)
         }
         Err(ServiceError::NotFound) => {
-            let mut r = me_sign_in_page(lang, Some(lang.texts().me_link_invalid), None, "");
+            let mut r = me_sign_in_page(lang, Some(lang.texts().me_link_invalid), None, "", "");
             *r.status_mut() = StatusCode::GONE;
             Ok(r)
         }
@@ -185,7 +212,7 @@ async fn sign_in(State(s): State<AppState>, lang: Preferred, ApiPath(token): Api
 }
 
 /// The session of a form post whose CSRF token matches it.
-async fn checked(s: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<(String, String), Response> {
+pub(super) async fn checked(s: &AppState, headers: &HeaderMap, body: &Bytes) -> Result<(String, String), Response> {
     let Some(session) = session_of(headers) else { return Err(Redirect::to("/me").into_response()) };
     let expected = Service::learner_form_token(&session);
     if !bool::from(form_field(body, "csrf").as_bytes().ct_eq(expected.as_bytes())) {
@@ -265,7 +292,7 @@ async fn wallet_start(
     let lang = lang.or(Lang::Nl);
     Ok(match signed_in(&s, &headers).await? {
         Some((session, _)) => super::pages::wallet_start_page(lang, id, &Service::learner_form_token(&session)),
-        None => me_sign_in_page(lang, Some(lang.texts().wallet_sign_in_first), None, ""),
+        None => me_sign_in_page(lang, Some(lang.texts().wallet_sign_in_first), None, "", ""),
     })
 }
 

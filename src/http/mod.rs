@@ -16,6 +16,7 @@ mod me;
 pub mod metrics;
 mod metro;
 mod nanomodules;
+mod ob_api;
 mod ops;
 mod pages;
 mod partnerships;
@@ -89,6 +90,7 @@ pub fn routers(service: Service, body_limit: usize, limits: &limits::Limits, met
         .merge(me::router())
         .merge(impact::public_router())
         .merge(wallet::router())
+        .merge(ob_api::router())
         .merge(awards::public_router())
         .merge(status::public_router())
         .merge(verify::router(guards.clone()))

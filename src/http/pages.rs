@@ -66,11 +66,13 @@ pub struct Layout {
     pub other: &'static str,
     pub title: String,
     pub t: &'static Texts,
+    /// The language switch's link when `?lang=` alone would lose the page's own query.
+    pub switch: Option<String>,
 }
 
 impl Layout {
     pub fn new(lang: Lang, title: impl Into<String>) -> Layout {
-        Layout { lang: lang.code(), other: lang.other().code(), title: title.into(), t: lang.texts() }
+        Layout { lang: lang.code(), other: lang.other().code(), title: title.into(), t: lang.texts(), switch: None }
     }
 }
 
@@ -513,11 +515,19 @@ struct MeSignIn<'a> {
     notice: Option<&'static str>,
     error: Option<String>,
     email: &'a str,
+    next: &'a str,
 }
 
-/// "My badges" before signing in: the address form, with what just happened.
-pub fn me_sign_in_page(lang: Lang, notice: Option<&'static str>, error: Option<String>, email: &str) -> Response {
-    private(page(&MeSignIn { l: Layout::new(lang, lang.texts().me_title), notice, error, email }))
+/// "My badges" before signing in: the address form, with what just happened. `next` (may be
+/// empty) is where the mailed link returns to.
+pub fn me_sign_in_page(
+    lang: Lang,
+    notice: Option<&'static str>,
+    error: Option<String>,
+    email: &str,
+    next: &str,
+) -> Response {
+    private(page(&MeSignIn { l: Layout::new(lang, lang.texts().me_title), notice, error, email, next }))
 }
 
 #[derive(Template)]
@@ -725,4 +735,101 @@ mod tests {
             assert_eq!(super::link(hostile, "A").href, None, "{hostile}");
         }
     }
+}
+
+#[derive(Template)]
+#[template(path = "me_authorize.html")]
+struct Consent<'a> {
+    l: Layout,
+    app: &'a str,
+    scopes: Vec<&'static str>,
+    host: String,
+    client_uri: &'a str,
+    tos_uri: &'a str,
+    policy_uri: &'a str,
+    csrf: &'a str,
+    fields: Vec<(&'static str, String)>,
+}
+
+/// An app asks the signed-in learner for access: what it wants, who it is, allow or not.
+/// The form may be answered with a redirect to the app, so the page's `form-action` names
+/// the app's origin too (browsers apply it to a form's redirects).
+pub fn consent_page(
+    lang: Lang,
+    pending: &crate::service::PendingAuthorization,
+    query: &str,
+    csrf: &str,
+) -> Response {
+    use crate::domain::oauth::{OFFLINE_ACCESS, SCOPE_CREDENTIAL_READ, SCOPE_PROFILE_READ};
+    let t = lang.texts();
+    let a = &pending.request;
+    let c = &pending.client;
+    let scopes = a
+        .scopes
+        .iter()
+        .filter_map(|s| match s.as_str() {
+            SCOPE_CREDENTIAL_READ => Some(t.oauth_scope_credentials),
+            SCOPE_PROFILE_READ => Some(t.oauth_scope_profile),
+            OFFLINE_ACCESS => Some(t.oauth_scope_offline),
+            _ => None,
+        })
+        .collect();
+    let target = url::Url::parse(&a.redirect_uri).ok();
+    let host = target.as_ref().and_then(|u| u.host_str()).unwrap_or_default().to_string();
+    let fields = vec![
+        ("response_type", "code".to_string()),
+        ("client_id", a.client_id.clone()),
+        ("redirect_uri", a.redirect_uri.clone()),
+        ("scope", a.scopes.join(" ")),
+        ("state", a.state.clone()),
+        ("code_challenge", a.challenge.clone()),
+        ("code_challenge_method", "S256".to_string()),
+    ];
+    let mut l = Layout::new(lang, t.oauth_title);
+    l.switch = Some(format!("/me/authorize?{query}&lang={}", lang.other().code()));
+    let mut r = private(page(&Consent {
+        l,
+        app: &c.client_name,
+        scopes,
+        host,
+        client_uri: &c.client_uri,
+        tos_uri: &c.tos_uri,
+        policy_uri: &c.policy_uri,
+        csrf,
+        fields,
+    }));
+    let origin = target.map(|u| u.origin().ascii_serialization()).unwrap_or_default();
+    let csp = format!(
+        "default-src 'none'; img-src 'self' https: data:; style-src 'self'; form-action 'self' {origin}; \
+         base-uri 'none'; frame-ancestors 'none'"
+    );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    r
+}
+
+#[derive(Template)]
+#[template(path = "oauth_broken.html")]
+struct OAuthBroken<'a> {
+    l: Layout,
+    reason: &'a str,
+}
+
+/// An authorization request that cannot go back to its app (unknown app or return address).
+pub fn oauth_broken_page(lang: Lang, reason: &str) -> Response {
+    let mut r = private(page(&OAuthBroken { l: Layout::new(lang, lang.texts().oauth_broken), reason }));
+    *r.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+    r
+}
+
+#[derive(Template)]
+#[template(path = "privacy.html")]
+struct Privacy {
+    l: Layout,
+}
+
+/// What the service keeps about learners and who sees it (the OB 3.0 API's privacy policy).
+pub fn privacy_page(lang: Lang) -> Response {
+    page(&Privacy { l: Layout::new(lang, lang.texts().privacy_title) })
 }

@@ -19,6 +19,7 @@ pub fn router() -> Router<AppState> {
         .route("/.well-known/openid-credential-issuer", get(issuer_metadata))
         .route("/.well-known/oauth-authorization-server", get(server_metadata))
         .route("/oid4vci/token", post(token))
+        .route(super::ob_api::TOKEN, post(token))
         .route("/oid4vci/nonce", post(nonce))
         .route("/oid4vci/credential", post(credential))
 }
@@ -51,8 +52,13 @@ async fn server_metadata(State(s): State<AppState>) -> Response {
     Json(s.service.authorization_server_metadata()).into_response()
 }
 
-async fn token(State(s): State<AppState>, body: Bytes) -> Response {
+/// The token endpoint of every grant: the wallet's pre-authorised code here, the OB 3.0 API's
+/// authorization code and refresh token in `ob_api`.
+async fn token(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let f = Fields::parse(&body);
+    if f.get("grant_type") != crate::service::PRE_AUTHORIZED_GRANT {
+        return super::ob_api::token(&s, &headers, &f).await;
+    }
     let code = f.get("pre-authorized_code");
     let tx_code = f.get("tx_code");
     match s

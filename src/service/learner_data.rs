@@ -219,6 +219,8 @@ impl Service {
         if everywhere {
             tx.delete_learner_jobs(learner).await?;
             tx.delete_learner_logins(&learner.identity).await?;
+            // Apps the learner let read their badges (OB 3.0 API) lose their tokens.
+            tx.delete_oauth_grants(&learner.identity).await?;
             tx.delete_learner_addresses(&learner.identity).await?;
         } else {
             // Other issuers still hold the learner: certificates resting on what was revoked

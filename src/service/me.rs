@@ -62,7 +62,9 @@ impl Service {
 
     /// Mails a one-time sign-in link to `email` if it holds any credential (and has not had too
     /// many links lately). Says nothing about either.
-    pub async fn request_learner_link(&self, email: &str, lang: Lang) -> ServiceResult<()> {
+    /// `next` is a page of `/me` to return to after signing in (an app's authorization
+    /// request); the caller has checked it is one.
+    pub async fn request_learner_link(&self, email: &str, lang: Lang, next: Option<&str>) -> ServiceResult<()> {
         let mut c = Checker::default();
         let email = c.email("email", email).to_lowercase();
         c.finish()?;
@@ -70,7 +72,7 @@ impl Service {
         if self.my_rows(&account).await?.is_empty() {
             return Ok(());
         }
-        self.mail_login_link(&email, None, lang, |url, expires| Notice::SignInLink { url, expires }).await
+        self.mail_login_link(&email, None, next, lang, |url, expires| Notice::SignInLink { url, expires }).await
     }
 
     /// Mails a one-time link (`mbl_`, valid [`SIGN_IN_VALID`]) to `address`, unless it had
@@ -81,6 +83,7 @@ impl Service {
         &self,
         address: &str,
         joins: Option<&str>,
+        next: Option<&str>,
         lang: Lang,
         notice: impl FnOnce(String, String) -> Notice,
     ) -> ServiceResult<()> {
@@ -102,7 +105,17 @@ impl Service {
             subject_id: None,
             from_name: None,
             reply_to: None,
-            notice: notice(format!("{}/me/link/{token}", self.base_url), crate::domain::time::rfc3339(expires_at)),
+            notice: notice(
+                match next {
+                    Some(next) => format!(
+                        "{}/me/link/{token}?{}",
+                        self.base_url,
+                        serde_urlencoded::to_string([("next", next)]).expect("strings encode")
+                    ),
+                    None => format!("{}/me/link/{token}", self.base_url),
+                },
+                crate::domain::time::rfc3339(expires_at),
+            ),
         };
         self.queue_mail(&mut tx, &keys, vec![mail]).await?;
         tx.commit().await?;
@@ -313,7 +326,7 @@ impl Service {
     }
 
     /// The credential rows of every address of the account, newest first.
-    async fn my_rows(&self, account: &str) -> ServiceResult<Vec<crate::store::MyCredentialRow>> {
+    pub(super) async fn my_rows(&self, account: &str) -> ServiceResult<Vec<crate::store::MyCredentialRow>> {
         let mut rows = Vec::new();
         for address in self.learner_addresses(account).await? {
             rows.extend(self.store.my_credentials(&address).await?);
@@ -331,7 +344,7 @@ impl Service {
         if self.learner_addresses(account).await?.contains(&address) {
             return Ok(());
         }
-        self.mail_login_link(&address, Some(account), lang, |url, expires| Notice::ConfirmAddress {
+        self.mail_login_link(&address, Some(account), None, lang, |url, expires| Notice::ConfirmAddress {
             url,
             account: account.to_string(),
             expires,

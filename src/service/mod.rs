@@ -27,6 +27,7 @@ mod stacking;
 mod status;
 mod token;
 mod verify;
+mod oauth;
 mod wallet;
 
 use std::sync::Arc;
@@ -63,6 +64,11 @@ pub use progress::LinkOwner;
 pub use stacking::{LineProgress, StackOutcome};
 pub use status::RESERVATION_GRACE;
 pub use token::{NewToken, TokenView};
+pub use oauth::{
+    with_query,
+    ClientAuth, CredentialPage, OAuthError, OAuthTokens, PAGE_MAX, PendingAuthorization, RegisteredClient, ResourceError,
+    TokenRequest,
+};
 pub use wallet::{CONFIGURATION, PRE_AUTHORIZED_GRANT, WalletError, WalletOffer, WalletToken};
 
 use crate::api_token;

@@ -122,16 +122,25 @@ impl Service {
         })
     }
 
-    /// `/.well-known/oauth-authorization-server` (RFC 8414): only the token endpoint, for the
-    /// pre-authorised code.
+    /// `/.well-known/oauth-authorization-server` (RFC 8414): one token endpoint for the
+    /// wallet's pre-authorised code and the OB 3.0 API's authorization code and refresh token.
     pub fn authorization_server_metadata(&self) -> Value {
+        use crate::domain::oauth;
         let base = &self.base_url;
         json!({
             "issuer": base,
-            "token_endpoint": format!("{base}/oid4vci/token"),
-            "response_types_supported": [],
-            "grant_types_supported": [PRE_AUTHORIZED_GRANT],
-            "token_endpoint_auth_methods_supported": ["none"],
+            "authorization_endpoint": format!("{base}/me/authorize"),
+            "token_endpoint": format!("{base}/oauth/token"),
+            "registration_endpoint": format!("{base}/ims/ob/v3p0/oauth/register"),
+            "revocation_endpoint": format!("{base}/ims/ob/v3p0/oauth/revoke"),
+            "scopes_supported": oauth::SUPPORTED_SCOPES,
+            "response_types_supported": ["code"],
+            "grant_types_supported": [PRE_AUTHORIZED_GRANT, oauth::GRANT_AUTHORIZATION_CODE, oauth::GRANT_REFRESH_TOKEN],
+            "token_endpoint_auth_methods_supported": [oauth::CLIENT_SECRET_BASIC, "none"],
+            "revocation_endpoint_auth_methods_supported": [oauth::CLIENT_SECRET_BASIC],
+            "code_challenge_methods_supported": ["S256"],
+            "authorization_response_iss_parameter_supported": true,
+            "service_documentation": format!("{base}/ims/ob/v3p0/discovery"),
             "pre-authorized_grant_anonymous_access_supported": true,
         })
     }

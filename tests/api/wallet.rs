@@ -91,7 +91,7 @@ async fn wallet_takes_a_badge_with_openid4vci(app: TestApp) {
     assert_eq!(config["proof_types_supported"]["jwt"]["proof_signing_alg_values_supported"], json!(["EdDSA"]));
     let (s, server) = app.get("/.well-known/oauth-authorization-server", None).await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(server["token_endpoint"], json!(format!("{}/oid4vci/token", app.base)));
+    assert_eq!(server["token_endpoint"], json!(format!("{}/oauth/token", app.base)));
 
     // Ann signs in, makes an offer; the page shows a QR code, the link and the code.
     let session = learner_session(&app, &smtp, &sender, "ann@example.nl").await;
