@@ -103,11 +103,13 @@ pub fn split_scope(scope: &str) -> Vec<&str> {
     out
 }
 
-/// The host of an `https` URL (or, with `allow_http`, an `http` one); `None` for anything else
-/// or a URL with a fragment (RFC 6749 §3.1.2 forbids one in a redirection URI).
-fn host_of(value: &str, allow_http: bool) -> Option<String> {
+/// The host of an `https` URL (or of an `http` one on the loopback interface: an app on a
+/// developer's own machine, as RFC 8252 §7.3 allows native apps); `None` for anything else or
+/// a URL with a fragment (RFC 6749 §3.1.2 forbids one in a redirection URI).
+fn host_of(value: &str) -> Option<String> {
     let url = url::Url::parse(value).ok()?;
-    let scheme_ok = url.scheme() == "https" || (allow_http && url.scheme() == "http");
+    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    let scheme_ok = url.scheme() == "https" || (loopback && url.scheme() == "http");
     if !scheme_ok || url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
         return None;
     }
@@ -116,9 +118,8 @@ fn host_of(value: &str, allow_http: bool) -> Option<String> {
 
 impl ClientMetadataInput {
     /// The metadata to register, or why not. All URLs must be `https` on one host (OB 3.0
-    /// security §"Register with Authorization Server"); `allow_http` relaxes the scheme for a
-    /// service that itself runs on plain http (a developer's machine).
-    pub fn validate(self, allow_http: bool) -> Result<ClientMetadata, RegistrationError> {
+    /// security §"Register with Authorization Server"), but for loopback addresses.
+    pub fn validate(self) -> Result<ClientMetadata, RegistrationError> {
         let bad = RegistrationError::InvalidClientMetadata;
         let required = |name: &str, v: Option<String>| -> Result<String, RegistrationError> {
             let v = v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
@@ -136,8 +137,8 @@ impl ClientMetadataInput {
         let software_version = required("software_version", self.software_version)?;
         let mut host: Option<String> = None;
         let mut same_host = |name: &str, value: &str| -> Result<(), String> {
-            let h = host_of(value, allow_http)
-                .ok_or_else(|| format!("{name} must be an https URL without a fragment or user name"))?;
+            let h =
+                host_of(value).ok_or_else(|| format!("{name} must be an https URL without a fragment or user name"))?;
             match &host {
                 Some(first) if *first != h => Err(format!("{name} must be on the same host as client_uri ({first})")),
                 Some(_) => Ok(()),
@@ -258,11 +259,9 @@ pub fn check_authorization(
     client: Option<&ClientMetadata>,
 ) -> Result<Authorization, AuthorizeError> {
     let client = client.ok_or_else(|| AuthorizeError::NotRedirectable("unknown client_id".into()))?;
-    let redirect_uri = q
-        .redirect_uri
-        .clone()
-        .filter(|r| client.redirect_uris.contains(r))
-        .ok_or_else(|| AuthorizeError::NotRedirectable("redirect_uri is missing or not registered for this client".into()))?;
+    let redirect_uri = q.redirect_uri.clone().filter(|r| client.redirect_uris.contains(r)).ok_or_else(|| {
+        AuthorizeError::NotRedirectable("redirect_uri is missing or not registered for this client".into())
+    })?;
     let refuse = |error: &'static str, description: &str| AuthorizeError::Redirect {
         redirect_uri: redirect_uri.clone(),
         state: q.state.clone(),
@@ -278,7 +277,8 @@ pub fn check_authorization(
         return Err(refuse("invalid_request", "code_challenge_method must be S256"));
     }
     let challenge = q.code_challenge.clone().filter(|c| is_challenge(c));
-    let challenge = challenge.ok_or_else(|| refuse("invalid_request", "code_challenge must be BASE64URL(SHA256(verifier))"))?;
+    let challenge =
+        challenge.ok_or_else(|| refuse("invalid_request", "code_challenge must be BASE64URL(SHA256(verifier))"))?;
     let scope = q.scope.as_deref().unwrap_or_default();
     let scopes = split_scope(scope);
     if scopes.is_empty() {
@@ -286,7 +286,10 @@ pub fn check_authorization(
     }
     let allowed = client.scopes();
     if let Some(s) = scopes.iter().find(|s| !allowed.contains(s)) {
-        return Err(refuse("invalid_scope", &format!("{s} is not a scope this client registered or this service grants")));
+        return Err(refuse(
+            "invalid_scope",
+            &format!("{s} is not a scope this client registered or this service grants"),
+        ));
     }
     Ok(Authorization {
         client_id: q.client_id.clone().unwrap_or_default(),
@@ -333,7 +336,7 @@ mod tests {
 
     #[test]
     fn registration_keeps_the_supported_scopes_and_defaults() {
-        let m = input().validate(false).unwrap();
+        let m = input().validate().unwrap();
         assert_eq!(m.scope, format!("{SCOPE_CREDENTIAL_READ} {OFFLINE_ACCESS}"));
         assert_eq!(m.token_endpoint_auth_method, CLIENT_SECRET_BASIC);
         assert!(m.may_refresh());
@@ -344,28 +347,52 @@ mod tests {
         let with = |f: fn(&mut ClientMetadataInput)| {
             let mut i = input();
             f(&mut i);
-            i.validate(false).unwrap_err()
+            i.validate().unwrap_err()
         };
-        assert!(matches!(with(|i| i.client_name = None), RegistrationError::InvalidClientMetadata(m) if m.contains("client_name")));
-        assert!(matches!(with(|i| i.redirect_uris = Some(vec!["http://host.example/cb".into()])), RegistrationError::InvalidRedirectUri(_)));
-        assert!(matches!(with(|i| i.redirect_uris = Some(vec!["https://elsewhere.example/cb".into()])), RegistrationError::InvalidRedirectUri(m) if m.contains("same host")));
-        assert!(matches!(with(|i| i.redirect_uris = Some(vec!["https://host.example/cb#x".into()])), RegistrationError::InvalidRedirectUri(_)));
+        assert!(
+            matches!(with(|i| i.client_name = None), RegistrationError::InvalidClientMetadata(m) if m.contains("client_name"))
+        );
+        assert!(matches!(
+            with(|i| i.redirect_uris = Some(vec!["http://host.example/cb".into()])),
+            RegistrationError::InvalidRedirectUri(_)
+        ));
+        assert!(
+            matches!(with(|i| i.redirect_uris = Some(vec!["https://elsewhere.example/cb".into()])), RegistrationError::InvalidRedirectUri(m) if m.contains("same host"))
+        );
+        assert!(matches!(
+            with(|i| i.redirect_uris = Some(vec!["https://host.example/cb#x".into()])),
+            RegistrationError::InvalidRedirectUri(_)
+        ));
         assert!(matches!(with(|i| i.redirect_uris = Some(vec![])), RegistrationError::InvalidRedirectUri(_)));
-        assert!(matches!(with(|i| i.tos_uri = Some("https://other.example/tos".into())), RegistrationError::InvalidClientMetadata(_)));
-        assert!(matches!(with(|i| i.token_endpoint_auth_method = Some("none".into())), RegistrationError::InvalidClientMetadata(_)));
-        assert!(matches!(with(|i| i.grant_types = Some(vec!["client_credentials".into()])), RegistrationError::InvalidClientMetadata(_)));
+        assert!(matches!(
+            with(|i| i.tos_uri = Some("https://other.example/tos".into())),
+            RegistrationError::InvalidClientMetadata(_)
+        ));
+        assert!(matches!(
+            with(|i| i.token_endpoint_auth_method = Some("none".into())),
+            RegistrationError::InvalidClientMetadata(_)
+        ));
+        assert!(matches!(
+            with(|i| i.grant_types = Some(vec!["client_credentials".into()])),
+            RegistrationError::InvalidClientMetadata(_)
+        ));
         assert!(matches!(with(|i| i.scope = Some("openid".into())), RegistrationError::InvalidClientMetadata(_)));
-        assert!(matches!(with(|i| i.scope = Some(SCOPE_PROFILE_UPDATE.into())), RegistrationError::InvalidClientMetadata(_)));
-        // A developer's service on plain http accepts an http client.
+        assert!(matches!(
+            with(|i| i.scope = Some(SCOPE_PROFILE_UPDATE.into())),
+            RegistrationError::InvalidClientMetadata(_)
+        ));
+        // An app on the developer's own machine may use plain http there.
         let mut dev = input();
-        dev.redirect_uris = Some(vec!["http://host.example/cb".into()]);
-        dev.client_uri = Some("http://host.example/".into());
-        assert!(dev.validate(true).is_ok());
+        dev.redirect_uris = Some(vec!["http://localhost:8080/cb".into()]);
+        for url in [&mut dev.client_uri, &mut dev.logo_uri, &mut dev.tos_uri, &mut dev.policy_uri] {
+            *url = Some("http://localhost:8080/".into());
+        }
+        assert!(dev.validate().is_ok());
     }
 
     #[test]
     fn authorization_requests_are_checked_in_the_rfc_order() {
-        let client = input().validate(false).unwrap();
+        let client = input().validate().unwrap();
         let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
         let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
         let good = AuthorizationQuery {

@@ -63,11 +63,9 @@ fn resource_refused(e: ResourceError) -> Response {
         ResourceError::Unauthorized => {
             (StatusCode::UNAUTHORIZED, "unauthorizedrequest", "Bearer error=\"invalid_token\"".to_string())
         }
-        ResourceError::Forbidden(scope) => (
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!("Bearer error=\"insufficient_scope\", scope=\"{scope}\""),
-        ),
+        ResourceError::Forbidden(scope) => {
+            (StatusCode::FORBIDDEN, "forbidden", format!("Bearer error=\"insufficient_scope\", scope=\"{scope}\""))
+        }
         ResourceError::Service(ServiceError::Unavailable(_) | ServiceError::Busy(_)) => {
             return imsx(StatusCode::SERVICE_UNAVAILABLE, "server_busy", "the service is unavailable; try again later");
         }
@@ -192,7 +190,8 @@ pub(super) fn oauth_refused(e: OAuthError) -> Response {
         OAuthError::InvalidClient => StatusCode::UNAUTHORIZED,
         _ => StatusCode::BAD_REQUEST,
     };
-    let mut r = no_store((status, Json(json!({"error": e.code(), "error_description": e.to_string()}))).into_response());
+    let mut r =
+        no_store((status, Json(json!({"error": e.code(), "error_description": e.to_string()}))).into_response());
     if status == StatusCode::UNAUTHORIZED {
         r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"metrobadge\""));
     }
@@ -238,9 +237,8 @@ fn client_auth(headers: &HeaderMap) -> Option<ClientAuth> {
     }
     let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
     let (id, secret) = decoded.split_once(':')?;
-    let unescape = |v: &str| {
-        serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("v={v}")).ok()?.pop().map(|(_, v)| v)
-    };
+    let unescape =
+        |v: &str| serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("v={v}")).ok()?.pop().map(|(_, v)| v);
     Some(ClientAuth { client_id: unescape(id)?, client_secret: unescape(secret)? })
 }
 
@@ -284,13 +282,17 @@ fn query_of(fields: &Fields) -> AuthorizationQuery {
     }
 }
 
-/// Where a refused authorization goes: back to the app with the error, or (unknown app or
-/// return address) a page for the person.
-fn authorize_refused(lang: Lang, e: Result<AuthorizeError, ServiceError>) -> Response {
+/// Where a refused authorization goes: back to the app with the error (and `iss`, RFC 9207),
+/// or (unknown app or return address) a page for the person.
+fn authorize_refused(s: &AppState, lang: Lang, e: Result<AuthorizeError, ServiceError>) -> Response {
     match e {
         Ok(AuthorizeError::NotRedirectable(reason)) => super::pages::oauth_broken_page(lang, &reason),
         Ok(AuthorizeError::Redirect { redirect_uri, state, error, description }) => {
-            let mut params = vec![("error", error), ("error_description", description.as_str())];
+            let mut params = vec![
+                ("error", error),
+                ("error_description", description.as_str()),
+                ("iss", s.service.base_url.as_str()),
+            ];
             if let Some(state) = state.as_deref() {
                 params.push(("state", state));
             }
@@ -308,7 +310,7 @@ async fn authorize(State(s): State<AppState>, lang: Preferred, headers: HeaderMa
     let q = query_of(&fields);
     let pending = match s.service.authorization_request(&q).await {
         Ok(p) => p,
-        Err(e) => return authorize_refused(lang, e),
+        Err(e) => return authorize_refused(&s, lang, e),
     };
     let query = uri.query().unwrap_or_default();
     // The query without any `lang=`, so the language switch and the sign-in link keep it once.
@@ -347,7 +349,7 @@ async fn decide(State(s): State<AppState>, lang: Preferred, headers: HeaderMap, 
     let allow = f.get("decision") == "allow";
     match s.service.decide_authorization(&account, &query_of(&f), allow).await {
         Ok(to) => Redirect::to(&to).into_response(),
-        Err(e) => authorize_refused(lang, e),
+        Err(e) => authorize_refused(&s, lang, e),
     }
 }
 
@@ -358,28 +360,9 @@ async fn credentials(State(s): State<AppState>, headers: HeaderMap, uri: Uri) ->
         Err(e) => return resource_refused(e),
     };
     let f = Fields::query(&uri);
-    let number = |name: &str, default: u32, min: u32| -> Result<u32, Response> {
-        match f.get(name) {
-            "" => Ok(default),
-            v => v.parse::<u32>().ok().filter(|n| *n >= min).ok_or_else(|| {
-                imsx(StatusCode::BAD_REQUEST, "invalid_data", &format!("{name} must be a whole number of at least {min}"))
-            }),
-        }
-    };
-    let limit = match number("limit", PAGE_MAX, 1) {
-        Ok(n) => n.min(PAGE_MAX),
-        Err(r) => return r,
-    };
-    let offset = match number("offset", 0, 0) {
-        Ok(n) => n,
-        Err(r) => return r,
-    };
-    let since = match f.get("since") {
-        "" => None,
-        v => match time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339) {
-            Ok(t) => Some(t),
-            Err(_) => return imsx(StatusCode::BAD_REQUEST, "invalid_data", "since must be an RFC 3339 date-time"),
-        },
+    let (limit, offset, since) = match paging(&f) {
+        Ok(p) => p,
+        Err(why) => return imsx(StatusCode::BAD_REQUEST, "invalid_data", &why),
     };
     let page = match s.service.ob_credentials(&account, since, offset as usize, limit as usize).await {
         Ok(p) => p,
@@ -394,6 +377,29 @@ async fn credentials(State(s): State<AppState>, headers: HeaderMap, uri: Uri) ->
         h.insert(header::LINK, v);
     }
     r
+}
+
+/// `limit` (1 to [`PAGE_MAX`], larger asks get a full page), `offset` and `since` of a
+/// `getCredentials` query, or what is wrong with them.
+fn paging(f: &Fields) -> Result<(u32, u32, Option<time::OffsetDateTime>), String> {
+    let number = |name: &str, default: u32, min: u32| match f.get(name) {
+        "" => Ok(default),
+        v => v
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n >= min)
+            .ok_or_else(|| format!("{name} must be a whole number of at least {min}")),
+    };
+    let limit = number("limit", PAGE_MAX, 1)?.min(PAGE_MAX);
+    let offset = number("offset", 0, 0)?;
+    let since = match f.get("since") {
+        "" => None,
+        v => Some(
+            time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
+                .map_err(|_| "since must be an RFC 3339 date-time".to_string())?,
+        ),
+    };
+    Ok((limit, offset, since))
 }
 
 /// The `Link` header of an incomplete page (RFC 8288): `next`, `last`, `first`, `prev`.

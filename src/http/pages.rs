@@ -754,12 +754,7 @@ struct Consent<'a> {
 /// An app asks the signed-in learner for access: what it wants, who it is, allow or not.
 /// The form may be answered with a redirect to the app, so the page's `form-action` names
 /// the app's origin too (browsers apply it to a form's redirects).
-pub fn consent_page(
-    lang: Lang,
-    pending: &crate::service::PendingAuthorization,
-    query: &str,
-    csrf: &str,
-) -> Response {
+pub fn consent_page(lang: Lang, pending: &crate::service::PendingAuthorization, query: &str, csrf: &str) -> Response {
     use crate::domain::oauth::{OFFLINE_ACCESS, SCOPE_CREDENTIAL_READ, SCOPE_PROFILE_READ};
     let t = lang.texts();
     let a = &pending.request;

@@ -19,6 +19,7 @@ mod me;
 mod member;
 mod metro;
 mod nanomodule;
+mod oauth;
 mod ob2;
 mod partnership;
 mod peer_group;
@@ -27,7 +28,6 @@ mod stacking;
 mod status;
 mod token;
 mod verify;
-mod oauth;
 mod wallet;
 
 use std::sync::Arc;
@@ -57,6 +57,10 @@ pub use me::{MyCredential, MyLine, SIGN_IN_VALID};
 pub use member::{MemberView, NewMember};
 pub use metro::{LearnerLineProgress, MetroLineView};
 pub use nanomodule::{NanomoduleView, NewImage};
+pub use oauth::{
+    ClientAuth, CredentialPage, OAuthError, OAuthTokens, PAGE_MAX, PendingAuthorization, RegisteredClient,
+    ResourceError, TokenRequest, with_query,
+};
 pub use ob2::{Ob2, ob2_context};
 pub use partnership::{PartnershipStep, PartnershipView};
 pub use peer_group::{GroupProgress, GroupStation, ParticipantProgress, PeerGroupView};
@@ -64,11 +68,6 @@ pub use progress::LinkOwner;
 pub use stacking::{LineProgress, StackOutcome};
 pub use status::RESERVATION_GRACE;
 pub use token::{NewToken, TokenView};
-pub use oauth::{
-    with_query,
-    ClientAuth, CredentialPage, OAuthError, OAuthTokens, PAGE_MAX, PendingAuthorization, RegisteredClient, ResourceError,
-    TokenRequest,
-};
 pub use wallet::{CONFIGURATION, PRE_AUTHORIZED_GRANT, WalletError, WalletOffer, WalletToken};
 
 use crate::api_token;

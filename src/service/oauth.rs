@@ -144,7 +144,7 @@ impl Service {
 
     /// Registers a client (RFC 7591 §3.1): the secret is returned once and kept as a digest.
     pub async fn register_oauth_client(&self, input: ClientMetadataInput) -> Result<RegisteredClient, OAuthError> {
-        let metadata = input.validate(self.base_url.starts_with("http://"))?;
+        let metadata = input.validate()?;
         let client_id = secret("mbk_");
         let client_secret = secret("mbx_");
         let now = self.now();
@@ -252,6 +252,9 @@ impl Service {
 
     /// The token endpoint for the authorization code and refresh token grants.
     pub async fn oauth_token(&self, auth: Option<ClientAuth>, req: TokenRequest) -> Result<OAuthTokens, OAuthError> {
+        if ![oauth::GRANT_AUTHORIZATION_CODE, oauth::GRANT_REFRESH_TOKEN].contains(&req.grant_type.as_str()) {
+            return Err(OAuthError::UnsupportedGrantType);
+        }
         let (client_id, client) = self.authenticated_client(auth).await?;
         match req.grant_type.as_str() {
             oauth::GRANT_AUTHORIZATION_CODE => self.redeem_code(&client_id, &client, req).await,
@@ -269,7 +272,8 @@ impl Service {
     ) -> Result<OAuthTokens, OAuthError> {
         let code = req.code.filter(|c| !c.is_empty() && c.len() <= 100);
         let code = code.ok_or_else(|| OAuthError::InvalidRequest("code is required".into()))?;
-        let verifier = req.code_verifier.ok_or_else(|| OAuthError::InvalidRequest("code_verifier is required".into()))?;
+        let verifier =
+            req.code_verifier.ok_or_else(|| OAuthError::InvalidRequest("code_verifier is required".into()))?;
         let now = self.now();
         let hash = digest(&code);
         let mut tx = self.store.begin().await?;
@@ -302,7 +306,12 @@ impl Service {
         Ok(tokens)
     }
 
-    async fn refresh(&self, client_id: &str, client: &ClientMetadata, req: TokenRequest) -> Result<OAuthTokens, OAuthError> {
+    async fn refresh(
+        &self,
+        client_id: &str,
+        client: &ClientMetadata,
+        req: TokenRequest,
+    ) -> Result<OAuthTokens, OAuthError> {
         let presented = req.refresh_token.filter(|t| !t.is_empty() && t.len() <= 100);
         let presented = presented.ok_or_else(|| OAuthError::InvalidRequest("refresh_token is required".into()))?;
         let now = self.now();
@@ -389,7 +398,11 @@ impl Service {
     }
 
     /// The learner account behind a bearer token that carries `scope`.
-    pub async fn oauth_resource_owner(&self, bearer: Option<&str>, scope: &'static str) -> Result<String, ResourceError> {
+    pub async fn oauth_resource_owner(
+        &self,
+        bearer: Option<&str>,
+        scope: &'static str,
+    ) -> Result<String, ResourceError> {
         let bearer = bearer.filter(|b| b.starts_with("mbo_") && b.len() <= 100).ok_or(ResourceError::Unauthorized)?;
         let row = self.store.oauth_access(digest(bearer), self.now()).await.map_err(ServiceError::from)?;
         let row = row.ok_or(ResourceError::Unauthorized)?;

@@ -314,23 +314,7 @@ async fn learner_and_manager_pages_in_a_real_browser(app: TestApp) {
     let input = json!({"base": app.base, "review_link": review_link, "session": session, "badge": badge,
                        "locale": "nl-NL", "example": "Ann smeert nu elke week.", "comment": "Dank je!",
                        "artifacts": artifacts});
-    let report = tokio::task::spawn_blocking(move || {
-        let chromium = chromium();
-        crate::interop::ensure_npm();
-        let file = std::env::temp_dir().join(format!("mb_learner_{}.json", uuid::Uuid::new_v4().simple()));
-        std::fs::write(&file, input.to_string()).unwrap();
-        let out = Command::new("node")
-            .arg(crate::interop::interop_dir().join("learner.mjs"))
-            .arg(&file)
-            .env("CHROMIUM", chromium)
-            .output()
-            .expect("node is installed");
-        let _ = std::fs::remove_file(&file);
-        assert!(out.status.success(), "learner.mjs failed: {}", String::from_utf8_lossy(&out.stderr));
-        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
-    })
-    .await
-    .unwrap();
+    let report = browser_script("learner.mjs", input).await;
 
     for (page, violations) in report["axe"].as_object().unwrap() {
         assert_eq!(violations, &json!([]), "axe-core on the {page} page");
@@ -344,4 +328,27 @@ async fn learner_and_manager_pages_in_a_real_browser(app: TestApp) {
     assert_eq!(t["tx_code"].as_str().unwrap().len(), 6);
     assert!(t["offer"].as_str().unwrap().starts_with("openid-credential-offer://"));
     assert!(t["applied"].as_str().unwrap().contains("bevestigd door Chef Jansen, Firma BV"), "{report}");
+}
+
+/// Runs a playwright script of tests/interop with `input` (as a file) and Debian's Chromium,
+/// on the blocking pool: the script talks to this test's server, which must keep serving.
+/// Returns the script's one JSON report.
+pub async fn browser_script(script: &'static str, input: serde_json::Value) -> serde_json::Value {
+    tokio::task::spawn_blocking(move || {
+        let chromium = chromium();
+        crate::interop::ensure_npm();
+        let file = std::env::temp_dir().join(format!("mb_browser_{}.json", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&file, input.to_string()).unwrap();
+        let out = Command::new("node")
+            .arg(crate::interop::interop_dir().join(script))
+            .arg(&file)
+            .env("CHROMIUM", chromium)
+            .output()
+            .expect("node is installed");
+        let _ = std::fs::remove_file(&file);
+        assert!(out.status.success(), "{script} failed: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    })
+    .await
+    .unwrap()
 }

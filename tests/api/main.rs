@@ -19,6 +19,7 @@ mod interop;
 mod mail;
 mod metro;
 mod microcredential;
+mod ob_api;
 mod pages;
 mod schemas;
 mod stacking;

@@ -254,12 +254,22 @@ async fn wallet_codes_are_single_use_and_guarded(app: TestApp) {
     let r = app
         .client
         .post(format!("{}/oid4vci/token", app.base))
-        .form(&[("grant_type", "authorization_code")])
+        .form(&[("grant_type", "password")])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(r.json::<Value>().await.unwrap()["error"], "unsupported_grant_type");
+    // The OB 3.0 API's grants share the endpoint and want a registered client.
+    let r = app
+        .client
+        .post(format!("{}/oid4vci/token", app.base))
+        .form(&[("grant_type", "authorization_code"), ("code", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_client");
 
     // Offers expire after ten minutes.
     let (url, tx, _) = offer(&app, &session, &bo).await;
