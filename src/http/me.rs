@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/me/credentials/{id}/{choice}", post(hide_or_show))
         .route("/me/reviews/{id}/seen", post(review_seen))
         .route("/me/addresses", post(add_address))
+        .route("/me/apps/{client}/withdraw", post(withdraw_app))
         .route("/me/wallet/{id}", get(wallet_start))
         .route("/me/export.zip", get(export))
 }
@@ -144,7 +145,8 @@ async fn my_page(s: &AppState, lang: Lang, session: &str, email: &str, notice: O
         .collect();
     let addresses = s.service.learner_addresses(email).await?;
     let lines = s.service.my_lines(email).await?;
-    let content = MeContent { items, reviews, addresses, lines };
+    let apps = s.service.my_apps(email).await?;
+    let content = MeContent { items, reviews, addresses, lines, apps };
     Ok(me_page(lang, notice, email, &Service::learner_form_token(session), content))
 }
 
@@ -315,6 +317,23 @@ async fn add_address(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The learner withdraws an app's access to their badges (OB 3.0 API).
+async fn withdraw_app(
+    State(s): State<AppState>,
+    lang: Preferred,
+    headers: HeaderMap,
+    ApiPath(client): ApiPath<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let (session, email) = match checked(&s, &headers, &body).await {
+        Ok(v) => v,
+        Err(r) => return Ok(r),
+    };
+    let lang = lang.or(Lang::Nl);
+    s.service.withdraw_app(&email, &client).await?;
+    my_page(&s, lang, &session, &email, Some(lang.texts().me_app_withdrawn.into())).await
 }
 
 /// The learner names their manager for a badge's impact review.

@@ -583,6 +583,7 @@ struct MePage<'a> {
     reviews: Vec<MeReview>,
     addresses: Vec<String>,
     lines: Vec<crate::service::MyLine>,
+    apps: Vec<crate::service::MyApp>,
 }
 
 /// What the learner's own page lists.
@@ -592,13 +593,15 @@ pub struct MeContent {
     /// Every address of the learner's account, the one they signed up with first.
     pub addresses: Vec<String>,
     pub lines: Vec<crate::service::MyLine>,
+    /// Apps that can read the learner's badges (OB 3.0 API).
+    pub apps: Vec<crate::service::MyApp>,
 }
 
 /// The learner's own page: every credential of their addresses and their managers' reviews.
 pub fn me_page(lang: Lang, notice: Option<String>, email: &str, csrf: &str, content: MeContent) -> Response {
-    let MeContent { items, reviews, addresses, lines } = content;
+    let MeContent { items, reviews, addresses, lines, apps } = content;
     let l = Layout::new(lang, lang.texts().me_title);
-    private(page(&MePage { l, notice, email, csrf, items, reviews, addresses, lines }))
+    private(page(&MePage { l, notice, email, csrf, items, reviews, addresses, lines, apps }))
 }
 
 #[derive(Template)]

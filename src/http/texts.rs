@@ -253,6 +253,9 @@ pub struct Texts {
     pub privacy_public: &'static str,
     pub privacy_apps: &'static str,
     pub privacy_rights: &'static str,
+    pub me_apps: &'static str,
+    pub me_app_withdraw: &'static str,
+    pub me_app_withdrawn: &'static str,
 }
 
 pub static EN: Texts = Texts {
@@ -443,6 +446,9 @@ pub static EN: Texts = Texts {
     privacy_public: "A badge's page is public to whoever has its link; you can hide it on your own page. Issuers never see each other's learners.",
     privacy_apps: "Apps (such as a badge backpack) see your badges only after you allow it on your badges page, and only what you allowed; you can withdraw that at any time.",
     privacy_rights: "To see, export or correct what is stored about you, sign in on your badges page; to have it erased, ask the issuer, who can erase it here.",
+    me_apps: "Apps that can read your badges",
+    me_app_withdraw: "Withdraw access",
+    me_app_withdrawn: "The app can no longer read your badges.",
 };
 
 pub static NL: Texts = Texts {
@@ -633,6 +639,9 @@ pub static NL: Texts = Texts {
     privacy_public: "De pagina van een badge is openbaar voor wie de link heeft; je kunt hem verbergen op je eigen pagina. Uitgevers zien elkaars deelnemers nooit.",
     privacy_apps: "Apps (zoals een badge-rugzak) zien je badges alleen nadat je dat op je badgepagina toestaat, en alleen wat je toestond; je kunt dat altijd intrekken.",
     privacy_rights: "Om te zien, te exporteren of te verbeteren wat over je is opgeslagen, log je in op je badgepagina; om het te laten wissen vraag je het de uitgever, die het hier kan wissen.",
+    me_apps: "Apps die je badges kunnen lezen",
+    me_app_withdraw: "Toegang intrekken",
+    me_app_withdrawn: "De app kan je badges niet meer lezen.",
 };
 
 #[cfg(test)]

@@ -58,7 +58,7 @@ pub use member::{MemberView, NewMember};
 pub use metro::{LearnerLineProgress, MetroLineView};
 pub use nanomodule::{NanomoduleView, NewImage};
 pub use oauth::{
-    ClientAuth, CredentialPage, OAuthError, OAuthTokens, PAGE_MAX, PendingAuthorization, RegisteredClient,
+    ClientAuth, CredentialPage, MyApp, OAuthError, OAuthTokens, PAGE_MAX, PendingAuthorization, RegisteredClient,
     ResourceError, TokenRequest, with_query,
 };
 pub use ob2::{Ob2, ob2_context};

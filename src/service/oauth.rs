@@ -131,6 +131,15 @@ struct Grant<'a> {
     scope: &'a str,
 }
 
+/// An app that can read a learner's badges, as their page lists it.
+#[derive(Debug, Clone)]
+pub struct MyApp {
+    pub client_id: String,
+    pub name: String,
+    pub uri: String,
+    pub scopes: Vec<String>,
+}
+
 /// Client authentication as the token and revocation endpoints received it.
 pub struct ClientAuth {
     pub client_id: String,
@@ -410,6 +419,41 @@ impl Service {
             return Err(ResourceError::Forbidden(scope));
         }
         Ok(row.account)
+    }
+
+    /// The apps that can read the learner's badges now (a live token).
+    pub async fn my_apps(&self, account: &str) -> ServiceResult<Vec<MyApp>> {
+        let rows = self.store.oauth_apps(account, self.now()).await?;
+        rows.into_iter()
+            .map(|r| {
+                let m: ClientMetadata =
+                    serde_json::from_str(&r.metadata).map_err(|e| ServiceError::Internal(e.to_string()))?;
+                Ok(MyApp {
+                    client_id: r.client_id,
+                    scopes: m.scopes().into_iter().map(String::from).collect(),
+                    name: m.client_name,
+                    uri: m.client_uri,
+                })
+            })
+            .collect()
+    }
+
+    /// The learner withdraws an app's access: every token they gave it is revoked.
+    pub async fn withdraw_app(&self, account: &str, client_id: &str) -> ServiceResult<()> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        if tx.revoke_oauth_app(account, client_id, now).await? > 0 {
+            tx.audit(vec![NewEvent::new(
+                &Self::learner_actor(),
+                None,
+                "learner.app_withdrawn",
+                sha256_hex(account),
+                &json!({"client_id": client_id}),
+            )])
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// `getCredentials`: the learner's credentials (every issuer, every confirmed address),

@@ -148,6 +148,15 @@ impl Tx {
         .await
     }
 
+    /// Revokes every token a learner gave one app; the number revoked.
+    pub async fn revoke_oauth_app(&mut self, account: &str, client_id: &str, now: OffsetDateTime) -> StoreResult<u64> {
+        self.execute(
+            "UPDATE oauth_token SET revoked_at = $3 WHERE account = $1 AND client_id = $2 AND revoked_at IS NULL",
+            args![account, client_id, now],
+        )
+        .await
+    }
+
     /// Forgets a learner's grants (erasure): codes and tokens of `account`.
     pub async fn delete_oauth_grants(&mut self, account: &str) -> StoreResult<()> {
         self.execute("DELETE FROM oauth_token WHERE account = $1", args![account]).await?;
@@ -162,6 +171,18 @@ impl Store {
             .fetch_optional(
                 "SELECT client_id, secret_hash, metadata, created_at FROM oauth_client WHERE client_id = $1",
                 args![client_id],
+            )
+            .await
+    }
+
+    /// The apps holding a live token of `account`, each once, with their registered metadata.
+    pub async fn oauth_apps(&self, account: &str, now: OffsetDateTime) -> StoreResult<Vec<OAuthClientRow>> {
+        self.clone()
+            .fetch_all(
+                "SELECT client_id, secret_hash, metadata, created_at FROM oauth_client WHERE client_id IN \
+                 (SELECT client_id FROM oauth_token WHERE account = $1 AND revoked_at IS NULL AND expires_at > $2) \
+                 ORDER BY created_at, client_id",
+                args![account, now],
             )
             .await
     }

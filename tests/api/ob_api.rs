@@ -121,10 +121,25 @@ async fn ob_api_with_an_independent_oauth_client(app: TestApp) {
     assert_eq!(r["overflow"], json!(false));
     assert!(r["dutch"].as_str().unwrap().contains("Test Backpack vraagt om:"), "{r}");
 
+    // Ann's page lists the app (the last grant's refresh token lives); she withdraws it.
+    let page = crate::impact::my_page(&app, &cookie).await;
+    assert!(page.contains("Apps that can read your badges") && page.contains("Test Backpack"), "{page}");
+    let client = page.split("action=\"/me/apps/").nth(1).unwrap().split('/').next().unwrap().to_string();
+    let withdraw = format!("{}/me/apps/{client}/withdraw?lang=en", app.base);
+    let r =
+        crate::impact::learner_post(&app, &cookie, &withdraw, &format!("csrf={}", crate::impact::csrf_of(&page))).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("can no longer read your badges") && !page.contains("Test Backpack"), "{page}");
+    let live =
+        app.store.query_text("SELECT CAST(COUNT(*) AS TEXT) FROM oauth_token WHERE revoked_at IS NULL").await.unwrap();
+    assert_eq!(live, vec!["0".to_string()]);
+
     // The consent is in the audit trail, without the learner's address.
     let (_, events) = app.get("/api/v1/audit/events?limit=1000", Some(crate::harness::ADMIN)).await;
     let text = events.to_string();
-    assert!(text.contains("learner.app_authorised") && !text.contains("ann@example.nl"), "{text}");
+    assert!(text.contains("learner.app_authorised") && text.contains("learner.app_withdrawn"), "{text}");
+    assert!(!text.contains("ann@example.nl"), "{text}");
 }
 
 /// The authorization URL of a registered client for `scope`, with a fixed challenge.
