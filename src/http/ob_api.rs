@@ -92,14 +92,18 @@ async fn discovery(State(s): State<AppState>) -> Response {
 }
 
 fn service_description(base: &str) -> Value {
-    let schema = |name: &str| json!({"$ref": format!("https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_{name}_schema.json")});
+    let schema = |name: &str| json!({"$ref": format!("#/components/schemas/{name}")});
+    let official = |name: &str| {
+        json!({"description": "The official JSON Schema",
+               "url": format!("https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_{}_schema.json", name.to_lowercase())})
+    };
     let errors = || {
         json!({
-            "400": {"description": "Bad request", "content": {"application/json": {"schema": schema("imsx_statusinfo")}}},
-            "401": {"description": "Missing or invalid access token", "content": {"application/json": {"schema": schema("imsx_statusinfo")}}},
-            "403": {"description": "The access token lacks the scope", "content": {"application/json": {"schema": schema("imsx_statusinfo")}}},
-            "405": {"description": "Method not allowed", "content": {"application/json": {"schema": schema("imsx_statusinfo")}}},
-            "500": {"description": "Server error", "content": {"application/json": {"schema": schema("imsx_statusinfo")}}},
+            "400": {"description": "Bad request", "content": {"application/json": {"schema": schema("Imsx_StatusInfo")}}},
+            "401": {"description": "Missing or invalid access token", "content": {"application/json": {"schema": schema("Imsx_StatusInfo")}}},
+            "403": {"description": "The access token lacks the scope", "content": {"application/json": {"schema": schema("Imsx_StatusInfo")}}},
+            "405": {"description": "Method not allowed", "content": {"application/json": {"schema": schema("Imsx_StatusInfo")}}},
+            "500": {"description": "Server error", "content": {"application/json": {"schema": schema("Imsx_StatusInfo")}}},
         })
     };
     let with_errors = |ok: Value| {
@@ -138,7 +142,7 @@ fn service_description(base: &str) -> Value {
                         "X-Total-Count": {"schema": {"type": "integer"}},
                         "Link": {"schema": {"type": "string"}},
                     },
-                    "content": {"application/json": {"schema": schema("getopenbadgecredentialsresponse")}},
+                    "content": {"application/json": {"schema": schema("GetOpenBadgeCredentialsResponse")}},
                 })),
             }},
             "/profile": {"get": {
@@ -148,7 +152,7 @@ fn service_description(base: &str) -> Value {
                 "security": [{"OAuth2ACG": [oauth::SCOPE_PROFILE_READ]}],
                 "responses": with_errors(json!({
                     "description": "The profile",
-                    "content": {"application/json": {"schema": schema("profile")}},
+                    "content": {"application/json": {"schema": schema("Profile")}},
                 })),
             }},
             "/discovery": {"get": {
@@ -157,11 +161,46 @@ fn service_description(base: &str) -> Value {
                 "summary": "This document",
                 "responses": {
                     "200": {"description": "The service description document", "content": {"application/json": {"schema": {"type": "object"}}}},
-                    "default": {"description": "Error", "content": {"application/json": {"schema": schema("imsx_statusinfo")}}},
+                    "default": {"description": "Error", "content": {"application/json": {"schema": schema("Imsx_StatusInfo")}}},
                 },
             }},
         },
         "components": {
+            "schemas": {
+                "GetOpenBadgeCredentialsResponse": {
+                    "type": "object",
+                    "externalDocs": official("GetOpenBadgeCredentialsResponse"),
+                    "properties": {
+                        "credential": {"type": "array", "items": {"type": "object", "description": "An AchievementCredential with a Data Integrity proof"}},
+                        "compactJwsString": {"type": "array", "items": {"type": "string"}},
+                    },
+                },
+                "Profile": {
+                    "type": "object",
+                    "externalDocs": official("Profile"),
+                    "required": ["id", "type"],
+                    "properties": {
+                        "id": {"type": "string", "format": "uri"},
+                        "type": {"type": "array", "items": {"type": "string"}},
+                        "email": {"type": "string"},
+                    },
+                },
+                "Imsx_StatusInfo": {
+                    "type": "object",
+                    "externalDocs": official("Imsx_StatusInfo"),
+                    "required": ["imsx_codeMajor", "imsx_severity"],
+                    "properties": {
+                        "imsx_codeMajor": {"type": "string", "enum": ["failure", "processing", "success", "unsupported"]},
+                        "imsx_severity": {"type": "string", "enum": ["error", "status", "warning"]},
+                        "imsx_description": {"type": "string"},
+                        "imsx_codeMinor": {"type": "object", "properties": {"imsx_codeMinorField": {"type": "array", "items": {
+                            "type": "object",
+                            "required": ["imsx_codeMinorFieldName", "imsx_codeMinorFieldValue"],
+                            "properties": {"imsx_codeMinorFieldName": {"type": "string"}, "imsx_codeMinorFieldValue": {"type": "string"}},
+                        }}}},
+                    },
+                },
+            },
             "securitySchemes": {
                 "OAuth2ACG": {
                     "type": "oauth2",

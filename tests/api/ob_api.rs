@@ -339,6 +339,10 @@ async fn ob_api_refuses_what_it_should(app: TestApp) {
     let (s, _, sdd) = read("/ims/ob/v3p0/discovery", None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(sdd["openapi"], "3.0.1");
+    // A valid OpenAPI 3.0 document by an independent validator's reading.
+    let checked = crate::interop::run_node("openapi_check.mjs", &json!({"documents": {"discovery": sdd}}));
+    let checked: Value = serde_json::from_str(checked.trim()).unwrap();
+    assert_eq!((&checked["valid"], &checked["version"]), (&json!(true), &json!("3.0")), "{checked}");
     let privacy = app.client.get(format!("{}/privacy?lang=nl", app.base)).send().await.unwrap();
     assert_eq!(privacy.status(), StatusCode::OK);
     assert!(privacy.text().await.unwrap().contains("gezouten hash"));
