@@ -401,7 +401,7 @@ async fn credentials(State(s): State<AppState>, headers: HeaderMap, uri: Uri) ->
     let f = Fields::query(&uri);
     let (limit, offset, since) = match paging(&f) {
         Ok(p) => p,
-        Err(why) => return imsx(StatusCode::BAD_REQUEST, "invalid_data", &why),
+        Err(why) => return imsx(StatusCode::BAD_REQUEST, "invalid_query_parameter", &why),
     };
     let page = match s.service.ob_credentials(&account, since, offset as usize, limit as usize).await {
         Ok(p) => p,

@@ -29,6 +29,14 @@ fn registration() -> Value {
     })
 }
 
+/// The problems `value` has against one of 1EdTech's OB 3.0 API schemas (schemas/ob/).
+fn against(schema: &str, value: &Value) -> Vec<String> {
+    let path = format!("{}/schemas/ob/ob_v3p0_{schema}_schema.json", env!("CARGO_MANIFEST_DIR"));
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let validator = jsonschema::options().with_draft(jsonschema::Draft::Draft201909).build(&schema).unwrap();
+    validator.iter_errors(value).map(|e| format!("{}: {e}", e.instance_path())).collect()
+}
+
 /// Three badges from three issuers for Ann, one for Bob; Ann signed in.
 async fn ann_with_badges(app: &TestApp, smtp: &SmtpServer) -> (Vec<String>, String, String) {
     let sender = app.service.clone().with_mailer(smtp.mailer());
@@ -97,8 +105,12 @@ async fn ob_api_with_an_independent_oauth_client(app: TestApp) {
     let results = js_verify(&json!({"documents": documents, "cases": cases}));
     assert!(results.len() == 3 && results.iter().all(|r| r.1), "reference stack: {results:?}");
 
+    for page in [first, second] {
+        assert_eq!(against("getopenbadgecredentialsresponse", &page["body"]), Vec::<String>::new());
+    }
     let profile = &r["profile"];
     assert_eq!(profile["status"], json!(200));
+    assert_eq!(against("profile", &profile["body"]), Vec::<String>::new());
     assert_eq!(profile["body"]["id"], "mailto:ann@example.nl");
     assert_eq!(profile["body"]["type"], json!(["Profile"]));
 
@@ -108,6 +120,7 @@ async fn ob_api_with_an_independent_oauth_client(app: TestApp) {
     let forbidden = &r["narrow"]["credentials"];
     assert_eq!(forbidden["status"], json!(403), "{r}");
     assert_eq!(forbidden["body"]["imsx_codeMajor"], "failure");
+    assert_eq!(against("imsx_statusinfo", &forbidden["body"]), Vec::<String>::new());
     assert_eq!(forbidden["body"]["imsx_codeMinor"]["imsx_codeMinorField"][0]["imsx_codeMinorFieldValue"], "forbidden");
     // A rotated refresh token presented again ends the grant.
     assert_eq!(r["old_refresh"], "invalid_grant", "{r}");
@@ -326,8 +339,10 @@ async fn ob_api_refuses_what_it_should(app: TestApp) {
     assert_eq!(e["imsx_codeMinor"]["imsx_codeMinorField"][0]["imsx_codeMinorFieldValue"], "unauthorizedrequest");
     let (s, _, e) = read("/ims/ob/v3p0/credentials?limit=0", Some(&access)).await;
     assert_eq!((s, e["imsx_severity"].as_str()), (StatusCode::BAD_REQUEST, Some("error")), "{e}");
-    let (s, _, _) = read("/ims/ob/v3p0/credentials?since=yesterday", Some(&access)).await;
+    let (s, _, e) = read("/ims/ob/v3p0/credentials?since=yesterday", Some(&access)).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(e["imsx_codeMinor"]["imsx_codeMinorField"][0]["imsx_codeMinorFieldValue"], "invalid_query_parameter");
+    assert_eq!(against("imsx_statusinfo", &e), Vec::<String>::new());
     let (s, _, page) = read("/ims/ob/v3p0/credentials?since=2000-01-01T00:00:00Z&limit=500", Some(&access)).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(page["credential"].as_array().unwrap().len(), 3);
@@ -335,7 +350,10 @@ async fn ob_api_refuses_what_it_should(app: TestApp) {
     assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
     let put = app.client.put(format!("{}/ims/ob/v3p0/profile", app.base)).bearer_auth(&access).send().await.unwrap();
     assert_eq!(put.status(), StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(put.json::<Value>().await.unwrap()["imsx_codeMajor"], "failure");
+    assert!(!against("imsx_statusinfo", &json!({"imsx_codeMajor": "failure", "imsx_severity": "fatal"})).is_empty());
+    let e = put.json::<Value>().await.unwrap();
+    assert_eq!(e["imsx_codeMajor"], "failure");
+    assert_eq!(against("imsx_statusinfo", &e), Vec::<String>::new());
     let (s, _, sdd) = read("/ims/ob/v3p0/discovery", None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(sdd["openapi"], "3.0.1");
