@@ -9,6 +9,8 @@ pub const VC_V2: &str = "https://www.w3.org/ns/credentials/v2";
 pub const VC_V1: &str = "https://www.w3.org/2018/credentials/v1";
 pub const OB_V3_0_3: &str = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json";
 pub const OB_EXTENSIONS: &str = "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json";
+/// CLR 2.0, as published at the version-independent address (the only copy we could verify).
+pub const CLR_V2: &str = "https://purl.imsglobal.org/spec/clr/v2p0/context.json";
 pub const MULTIKEY_V1: &str = "https://w3id.org/security/multikey/v1";
 pub const DATA_INTEGRITY_V2: &str = "https://w3id.org/security/data-integrity/v2";
 pub const DID_V1: &str = "https://www.w3.org/ns/did/v1";
@@ -37,6 +39,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
     (DATA_INTEGRITY_V2, include_str!("../../schemas/contexts/data-integrity-v2.jsonld")),
     (DID_V1, include_str!("../../schemas/contexts/did-v1.jsonld")),
     (EU_MICROCREDENTIAL_V1, EU_MICROCREDENTIAL_V1_DOC),
+    (CLR_V2, include_str!("../../schemas/contexts/clr-v2p0-context.json")),
 ];
 
 /// The bundled document for `url`, if any.

@@ -4,6 +4,7 @@ pub mod badge;
 pub mod bake;
 pub mod canon;
 pub mod certificate;
+pub mod clr;
 pub mod contexts;
 pub mod data_integrity;
 pub mod did;

@@ -31,6 +31,18 @@ pub enum Rule {
 }
 
 impl Rule {
+    /// Whether any part of the rule asks for badges in order.
+    pub fn asks_order(&self) -> bool {
+        match self {
+            Rule::Nanomodule(_) => false,
+            Rule::InOrder(_) => true,
+            Rule::All(of) | Rule::AtLeast { of, .. } | Rule::MinStudyHours { of, .. } => {
+                of.iter().any(Rule::asks_order)
+            }
+            Rule::Within { rule, .. } => rule.asks_order(),
+        }
+    }
+
     /// Every station of a line, all required: the rule when none is given.
     pub fn all_of(stations: &[Uuid]) -> Rule {
         Rule::All(stations.iter().map(|s| Rule::Nanomodule(*s)).collect())

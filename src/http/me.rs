@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/me/apps/{client}/withdraw", post(withdraw_app))
         .route("/me/wallet/{id}", get(wallet_start))
         .route("/me/export.zip", get(export))
+        .route("/me/lines/{id}/clr.json", get(line_record))
 }
 
 fn session_of(headers: &HeaderMap) -> Option<String> {
@@ -396,6 +397,16 @@ async fn export(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Resp
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
     h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"my-badges.zip\""));
+    Ok(super::pages::private(r))
+}
+
+/// The learner's record of one line (CLR 2.0), as a download.
+async fn line_record(State(s): State<AppState>, headers: HeaderMap, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Response> {
+    let Some((_, email)) = signed_in(&s, &headers).await? else { return Ok(Redirect::to("/me").into_response()) };
+    let clr = s.service.my_line_clr(&email, id).await?;
+    let mut r = axum::Json(clr).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"record.json\""));
     Ok(super::pages::private(r))
 }
 

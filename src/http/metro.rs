@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
         .route("/metro-lines/{id}", get(get_line).patch(update_line))
         .route("/metro-lines/{id}/versions/{version}", get(get_line_version))
         .route("/metro-lines/{id}/progress", get(progress))
+        .route("/metro-lines/{id}/clr", get(clr))
 }
 
 async fn create_map(
@@ -111,6 +112,17 @@ struct ProgressQuery {
 
 fn email() -> String {
     "emailAddress".into()
+}
+
+/// A learner's record of the line as a signed CLR 2.0 credential (the line issuer's own
+/// credentials only).
+async fn clr(
+    State(s): State<AppState>,
+    Caller(who): Caller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(q): ApiQuery<ProgressQuery>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(s.service.metro_line_clr(&who, id, &q.identity_type, &q.identity).await?))
 }
 
 async fn progress(

@@ -256,6 +256,7 @@ pub struct Texts {
     pub me_apps: &'static str,
     pub me_app_withdraw: &'static str,
     pub me_app_withdrawn: &'static str,
+    pub me_line_record: &'static str,
 }
 
 pub static EN: Texts = Texts {
@@ -449,6 +450,7 @@ pub static EN: Texts = Texts {
     me_apps: "Apps that can read your badges",
     me_app_withdraw: "Withdraw access",
     me_app_withdrawn: "The app can no longer read your badges.",
+    me_line_record: "Download this line's record (CLR 2.0, signed)",
 };
 
 pub static NL: Texts = Texts {
@@ -642,6 +644,7 @@ pub static NL: Texts = Texts {
     me_apps: "Apps die je badges kunnen lezen",
     me_app_withdraw: "Toegang intrekken",
     me_app_withdrawn: "De app kan je badges niet meer lezen.",
+    me_line_record: "Download het overzicht van deze lijn (CLR 2.0, ondertekend)",
 };
 
 #[cfg(test)]

@@ -46,6 +46,7 @@ pub struct MyCredential {
 /// One metro line the learner started, as their page shows it.
 #[derive(Debug, Clone)]
 pub struct MyLine {
+    pub id: Uuid,
     pub name: String,
     pub colour: Option<String>,
     /// Each station's module name and whether the learner holds a valid badge of it.
@@ -293,6 +294,7 @@ impl Service {
             for line in &lines {
                 let Some(p) = self.progress_on(line.clone(), &facts, false).await? else { continue };
                 out.push(MyLine {
+                    id: line.metro_line_id,
                     name: p.spec.name.clone().unwrap_or_default(),
                     colour: p.spec.colour.clone(),
                     stations: p

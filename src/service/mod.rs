@@ -6,6 +6,7 @@ mod award;
 mod baked;
 mod catalog;
 mod clock;
+mod clr;
 mod console;
 mod custody;
 mod health;

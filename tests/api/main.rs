@@ -9,6 +9,7 @@ mod awards;
 mod bad_input;
 mod browser;
 mod cli;
+mod clr;
 mod cluster;
 mod console;
 mod custody;
