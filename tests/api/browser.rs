@@ -128,23 +128,7 @@ async fn console_in_a_real_browser(app: TestApp) {
     std::fs::create_dir_all(&artifacts).unwrap();
     let input = json!({"base": app.base, "admin_invitation": admin.url, "issuer": issuer, "module": module, "module2": module2,
                        "password": "a sentence I remember", "artifacts": artifacts});
-    let report = tokio::task::spawn_blocking(move || {
-        let chromium = chromium();
-        crate::interop::ensure_npm();
-        let file = std::env::temp_dir().join(format!("mb_console_{}.json", uuid::Uuid::new_v4().simple()));
-        std::fs::write(&file, input.to_string()).unwrap();
-        let out = Command::new("node")
-            .arg(crate::interop::interop_dir().join("console.mjs"))
-            .arg(&file)
-            .env("CHROMIUM", chromium)
-            .output()
-            .expect("node is installed");
-        let _ = std::fs::remove_file(&file);
-        assert!(out.status.success(), "console.mjs failed: {}", String::from_utf8_lossy(&out.stderr));
-        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
-    })
-    .await
-    .unwrap();
+    let report = browser_script("console.mjs", input).await;
 
     for (page, violations) in report["axe"].as_object().unwrap() {
         assert_eq!(violations, &json!([]), "axe-core on the {page} page");
