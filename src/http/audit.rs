@@ -15,19 +15,21 @@ use uuid::Uuid;
 use super::extract::{ApiQuery, Caller};
 use super::{ApiResult, AppState};
 use crate::domain::audit::Event;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// Events per page when exporting.
 const EXPORT_PAGE: i64 = 1000;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/audit/events", get(events))
-        .route("/audit/verify", get(verify))
-        .route("/audit/checkpoints", axum::routing::post(checkpoint))
-        .route("/reports/issuance", get(report))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(events))
+        .routes(routes!(verify))
+        .routes(routes!(checkpoint))
+        .routes(routes!(report))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ReportQuery {
     issuer: Uuid,
@@ -35,7 +37,9 @@ struct ReportQuery {
     from: Option<String>,
     /// Exclusive end; default: now.
     to: Option<String>,
+    /// `month`, `nanomodule` or `trainer`; default `month`.
     #[serde(default = "month")]
+    #[param(value_type = Option<String>)]
     group: crate::service::ReportGroup,
 }
 
@@ -53,6 +57,8 @@ fn when(field: &str, v: &Option<String>, default: time::OffsetDateTime) -> ApiRe
         })
 }
 
+/// Report
+#[utoipa::path(get, path = "/reports/issuance", tag = "Audit and reports", operation_id = "audit_report", params(ReportQuery), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn report(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -68,6 +74,8 @@ pub fn public_router() -> Router<AppState> {
     Router::new().route("/audit/key", get(key)).route("/audit/checkpoints", get(checkpoints))
 }
 
+/// Checkpoint
+#[utoipa::path(post, path = "/audit/checkpoints", tag = "Audit and reports", operation_id = "audit_checkpoint", responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn checkpoint(State(s): State<AppState>, Caller(who): Caller) -> ApiResult<Response> {
     Ok(match s.service.create_checkpoint(Some(&who)).await? {
         Some(c) => (axum::http::StatusCode::CREATED, Json(c)).into_response(),
@@ -94,7 +102,8 @@ async fn checkpoints(State(s): State<AppState>) -> ApiResult<impl IntoResponse> 
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct EventsQuery {
     issuer: Option<Uuid>,
@@ -133,6 +142,8 @@ fn csv_line(e: &Event) -> String {
     )
 }
 
+/// Events
+#[utoipa::path(get, path = "/audit/events", tag = "Audit and reports", operation_id = "audit_events", params(EventsQuery), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn events(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -205,12 +216,15 @@ pub(super) async fn export(
     Ok(([(header::CONTENT_TYPE, media)], Body::from_stream(start.chain(pages).chain(end))).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct VerifyQuery {
     issuer: Option<Uuid>,
 }
 
+/// Verify
+#[utoipa::path(get, path = "/audit/verify", tag = "Audit and reports", operation_id = "audit_verify", params(VerifyQuery), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn verify(
     State(s): State<AppState>,
     Caller(who): Caller,

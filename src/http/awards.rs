@@ -3,7 +3,7 @@
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -12,9 +12,10 @@ use super::extract::{ApiPath, ApiQuery, Caller, parse_json, read_body};
 use super::{ApiError, ApiResult, AppState};
 use crate::domain::award::{AwardInput, SessionInput, from_csv};
 use crate::service::{AwardRequest, request_hash};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn api_router() -> Router<AppState> {
-    Router::new().route("/nanomodules/{id}/awards", post(create_award))
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(create_award))
 }
 
 pub fn public_router() -> Router<AppState> {
@@ -47,7 +48,8 @@ async fn badge_svg(State(s): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> Api
     Ok(r)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct AwardQuery {
     #[serde(default)]
@@ -57,6 +59,8 @@ struct AwardQuery {
     session_location: Option<String>,
 }
 
+/// Create award
+#[utoipa::path(post, path = "/nanomodules/{id}/awards", tag = "Awards", operation_id = "awards_create_award", params(("id" = String, Path, description = "The id"), AwardQuery), request_body(content = String, description = "JSON, or CSV (text/csv)"), responses((status = 201, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn create_award(
     State(s): State<AppState>,
     Caller(who): Caller,

@@ -1,9 +1,8 @@
 //! `/api/v1/…/skills` and `/api/v1/…/skills-profiles`.
 
+use axum::Json;
 use axum::extract::State;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -11,15 +10,18 @@ use super::extract::{ApiJson, ApiPath, Caller};
 use super::issuers::{created, object};
 use super::{ApiResult, AppState};
 use crate::domain::skill::{SkillSpec, SkillsProfileSpec};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/issuers/{id}/skills", post(create_skill).get(list_skills))
-        .route("/skills/{id}", get(get_skill).patch(update_skill))
-        .route("/issuers/{id}/skills-profiles", post(create_profile).get(list_profiles))
-        .route("/skills-profiles/{id}", get(get_profile).patch(update_profile))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_skill, list_skills))
+        .routes(routes!(get_skill, update_skill))
+        .routes(routes!(create_profile, list_profiles))
+        .routes(routes!(get_profile, update_profile))
 }
 
+/// Create skill
+#[utoipa::path(post, path = "/issuers/{id}/skills", tag = "Skills", operation_id = "catalog_create_skill", params(("id" = String, Path, description = "The id")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON as schemas/api/skill.schema.json describes"), responses((status = 201, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn create_skill(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -30,6 +32,8 @@ async fn create_skill(
     Ok(created(format!("/api/v1/skills/{}", view.id), view))
 }
 
+/// List skills
+#[utoipa::path(get, path = "/issuers/{id}/skills", tag = "Skills", operation_id = "catalog_list_skills", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn list_skills(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -38,6 +42,8 @@ async fn list_skills(
     Ok(Json(serde_json::json!({"skills": s.service.skills(&who, issuer).await?})))
 }
 
+/// Get skill
+#[utoipa::path(get, path = "/skills/{id}", tag = "Skills", operation_id = "catalog_get_skill", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn get_skill(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -46,6 +52,8 @@ async fn get_skill(
     Ok(Json(s.service.skill(&who, id).await?))
 }
 
+/// Update skill
+#[utoipa::path(patch, path = "/skills/{id}", tag = "Skills", operation_id = "catalog_update_skill", params(("id" = String, Path, description = "The id")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn update_skill(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -55,6 +63,8 @@ async fn update_skill(
     Ok(Json(s.service.update_skill(&who, id, &object(patch)?).await?))
 }
 
+/// Create profile
+#[utoipa::path(post, path = "/issuers/{id}/skills-profiles", tag = "Skills", operation_id = "catalog_create_profile", params(("id" = String, Path, description = "The id")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON as schemas/api/skills-profile.schema.json describes"), responses((status = 201, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn create_profile(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -65,6 +75,8 @@ async fn create_profile(
     Ok(created(format!("/api/v1/skills-profiles/{}", view.id), view))
 }
 
+/// List profiles
+#[utoipa::path(get, path = "/issuers/{id}/skills-profiles", tag = "Skills", operation_id = "catalog_list_profiles", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn list_profiles(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -73,6 +85,8 @@ async fn list_profiles(
     Ok(Json(serde_json::json!({"skills_profiles": s.service.skills_profiles(&who, issuer).await?})))
 }
 
+/// Get profile
+#[utoipa::path(get, path = "/skills-profiles/{id}", tag = "Skills", operation_id = "catalog_get_profile", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn get_profile(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -81,6 +95,8 @@ async fn get_profile(
     Ok(Json(s.service.skills_profile(&who, id).await?))
 }
 
+/// Update profile
+#[utoipa::path(patch, path = "/skills-profiles/{id}", tag = "Skills", operation_id = "catalog_update_profile", params(("id" = String, Path, description = "The id")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn update_profile(
     State(s): State<AppState>,
     Caller(who): Caller,

@@ -16,13 +16,14 @@ use super::texts::Preferred;
 use super::{ApiResult, AppState};
 use crate::domain::impact::ReviewInput;
 use crate::service::ServiceError;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn public_router() -> Router<AppState> {
     Router::new().route("/impact/{token}", get(show).post(answer))
 }
 
-pub fn api_router() -> Router<AppState> {
-    Router::new().route("/issuers/{id}/impact", get(impact))
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(impact))
 }
 
 /// The form, or what became of the review. Opening it changes nothing.
@@ -88,6 +89,8 @@ async fn answer(
     }
 }
 
+/// Impact
+#[utoipa::path(get, path = "/issuers/{id}/impact", tag = "Impact reviews", operation_id = "impact_impact", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn impact(
     State(s): State<AppState>,
     Caller(who): Caller,

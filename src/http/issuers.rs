@@ -1,10 +1,9 @@
 //! `/api/v1/issuers…`: issuers, their members and signing keys.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -13,20 +12,22 @@ use super::extract::{ApiJson, ApiPath, ApiQuery, Caller};
 use super::{ApiError, ApiResult, AppState};
 use crate::domain::issuer::IssuerSpec;
 use crate::service::NewMember;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/issuers", post(create_issuer).get(list_issuers))
-        .route("/issuers/{id}", get(get_issuer).patch(update_issuer))
-        .route("/issuers/{id}/members", post(add_member).get(list_members))
-        .route("/issuers/{id}/members/{member_id}", delete(remove_member))
-        .route("/issuers/{id}/members/{member_id}/invitation", post(reset_member))
-        .route("/issuers/{id}/keys", get(list_keys))
-        .route("/issuers/{id}/keys/rotate", post(rotate_key))
-        .route("/issuers/{id}/keys/{key_id}/compromised", post(mark_compromised))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_issuer, list_issuers))
+        .routes(routes!(get_issuer, update_issuer))
+        .routes(routes!(add_member, list_members))
+        .routes(routes!(remove_member))
+        .routes(routes!(reset_member))
+        .routes(routes!(list_keys))
+        .routes(routes!(rotate_key))
+        .routes(routes!(mark_compromised))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct Page {
     #[serde(default = "default_limit")]
@@ -51,6 +52,8 @@ pub(super) fn created<T: serde::Serialize>(location: String, body: T) -> impl In
     (StatusCode::CREATED, [(header::LOCATION, location)], Json(body))
 }
 
+/// Create issuer
+#[utoipa::path(post, path = "/issuers", tag = "Issuers and members", operation_id = "issuers_create_issuer", request_body(content = serde_json::Value, content_type = "application/json", description = "JSON as schemas/api/issuer.schema.json describes"), responses((status = 201, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn create_issuer(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -60,6 +63,8 @@ async fn create_issuer(
     Ok(created(format!("/api/v1/issuers/{}", view.id), view))
 }
 
+/// List issuers
+#[utoipa::path(get, path = "/issuers", tag = "Issuers and members", operation_id = "issuers_list_issuers", params(Page), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn list_issuers(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -69,6 +74,8 @@ async fn list_issuers(
     Ok(Json(serde_json::json!({"issuers": s.service.issuers(&who, limit, offset).await?})))
 }
 
+/// Get issuer
+#[utoipa::path(get, path = "/issuers/{id}", tag = "Issuers and members", operation_id = "issuers_get_issuer", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn get_issuer(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -77,6 +84,8 @@ async fn get_issuer(
     Ok(Json(s.service.issuer(&who, id).await?))
 }
 
+/// Update issuer
+#[utoipa::path(patch, path = "/issuers/{id}", tag = "Issuers and members", operation_id = "issuers_update_issuer", params(("id" = String, Path, description = "The id")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn update_issuer(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -95,6 +104,8 @@ pub(super) fn object(v: Value) -> ApiResult<Value> {
     }
 }
 
+/// Add member
+#[utoipa::path(post, path = "/issuers/{id}/members", tag = "Issuers and members", operation_id = "issuers_add_member", params(("id" = String, Path, description = "The id")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON as schemas/api/member.schema.json describes"), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn add_member(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -105,6 +116,8 @@ async fn add_member(
     Ok(created(format!("/api/v1/issuers/{id}/members/{}", view.id), view))
 }
 
+/// List members
+#[utoipa::path(get, path = "/issuers/{id}/members", tag = "Issuers and members", operation_id = "issuers_list_members", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn list_members(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -113,6 +126,8 @@ async fn list_members(
     Ok(Json(serde_json::json!({"members": s.service.members(&who, id).await?})))
 }
 
+/// Remove member
+#[utoipa::path(delete, path = "/issuers/{id}/members/{member_id}", tag = "Issuers and members", operation_id = "issuers_remove_member", params(("id" = String, Path, description = "The id"), ("member_id" = String, Path, description = "The member id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn remove_member(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -123,6 +138,7 @@ async fn remove_member(
 }
 
 /// A password reset: a new one-time console link, shown once; the old password stops working.
+#[utoipa::path(post, path = "/issuers/{id}/members/{member_id}/invitation", tag = "Issuers and members", operation_id = "issuers_reset_member", params(("id" = String, Path, description = "The id"), ("member_id" = String, Path, description = "The member id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn reset_member(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -138,6 +154,8 @@ async fn reset_member(
     ))
 }
 
+/// List keys
+#[utoipa::path(get, path = "/issuers/{id}/keys", tag = "Issuers and members", operation_id = "issuers_list_keys", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn list_keys(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -146,6 +164,8 @@ async fn list_keys(
     Ok(Json(serde_json::json!({"keys": s.service.keys(&who, id).await?})))
 }
 
+/// Rotate key
+#[utoipa::path(post, path = "/issuers/{id}/keys/rotate", tag = "Issuers and members", operation_id = "issuers_rotate_key", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn rotate_key(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -162,6 +182,8 @@ struct Compromise {
     since: String,
 }
 
+/// Mark compromised
+#[utoipa::path(post, path = "/issuers/{id}/keys/{key_id}/compromised", tag = "Issuers and members", operation_id = "issuers_mark_compromised", params(("id" = String, Path, description = "The id"), ("key_id" = String, Path, description = "The key id")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn mark_compromised(
     State(s): State<AppState>,
     Caller(who): Caller,

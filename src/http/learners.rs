@@ -1,18 +1,18 @@
 //! `/api/v1/learners/…`: a learner's data, exported or erased on request (GDPR/AVG). The
 //! identity travels in the body, never in a URL that logs would keep.
 
+use axum::Json;
 use axum::extract::State;
 use axum::response::IntoResponse;
-use axum::routing::post;
-use axum::{Json, Router};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::extract::{ApiJson, Caller};
 use super::{ApiResult, AppState};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/learners/export", post(export)).route("/learners/erase", post(erase))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(export)).routes(routes!(erase))
 }
 
 /// One learner, as staff name them, and (for the platform admin) optionally one issuer.
@@ -31,6 +31,8 @@ fn email() -> String {
     "emailAddress".into()
 }
 
+/// Export
+#[utoipa::path(post, path = "/learners/export", tag = "Learners", operation_id = "learners_export", request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn export(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -41,6 +43,8 @@ async fn export(
     Ok(([(axum::http::header::CACHE_CONTROL, "no-store")], Json(doc)))
 }
 
+/// Erase
+#[utoipa::path(post, path = "/learners/erase", tag = "Learners", operation_id = "learners_erase", request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn erase(
     State(s): State<AppState>,
     Caller(who): Caller,

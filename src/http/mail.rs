@@ -12,6 +12,7 @@ use super::extract::{ApiPath, ApiQuery, Caller};
 use super::pages::unsubscribe_page;
 use super::texts::Preferred;
 use super::{ApiResult, AppState};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn public_router() -> Router<AppState> {
     Router::new()
@@ -19,11 +20,8 @@ pub fn public_router() -> Router<AppState> {
         .route("/mail/unsubscribe/{token}/undo", post(resubscribe))
 }
 
-pub fn api_router() -> Router<AppState> {
-    Router::new()
-        .route("/messages", get(platform_messages))
-        .route("/messages/{id}/resend", post(resend))
-        .route("/issuers/{id}/messages", get(issuer_messages))
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(platform_messages)).routes(routes!(resend)).routes(routes!(issuer_messages))
 }
 
 fn action(token: &str) -> String {
@@ -59,7 +57,8 @@ async fn resubscribe(
     Ok(unsubscribe_page(lang, &sub, &action(&token), true))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct StateQuery {
     #[serde(default = "dead")]
@@ -70,6 +69,8 @@ fn dead() -> String {
     "dead".into()
 }
 
+/// Platform messages
+#[utoipa::path(get, path = "/messages", tag = "Messages", operation_id = "mail_platform_messages", params(StateQuery), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn platform_messages(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -78,6 +79,8 @@ async fn platform_messages(
     Ok(Json(s.service.mail_overview(&who, None, &q.state).await?))
 }
 
+/// Issuer messages
+#[utoipa::path(get, path = "/issuers/{id}/messages", tag = "Messages", operation_id = "mail_issuer_messages", params(("id" = String, Path, description = "The id"), StateQuery), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn issuer_messages(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -87,6 +90,8 @@ async fn issuer_messages(
     Ok(Json(s.service.mail_overview(&who, Some(id), &q.state).await?))
 }
 
+/// Resend
+#[utoipa::path(post, path = "/messages/{id}/resend", tag = "Messages", operation_id = "mail_resend", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn resend(
     State(s): State<AppState>,
     Caller(who): Caller,

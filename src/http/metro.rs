@@ -1,9 +1,8 @@
 //! `/api/v1/…/metro-maps`, `/api/v1/…/metro-lines` and learners' progress.
 
+use axum::Json;
 use axum::extract::State;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -12,18 +11,21 @@ use super::extract::{ApiJson, ApiPath, ApiQuery, Caller};
 use super::issuers::{created, object};
 use super::{ApiResult, AppState};
 use crate::domain::metro_line::{MetroLineSpec, MetroMapSpec};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/issuers/{id}/metro-maps", post(create_map).get(list_maps))
-        .route("/metro-maps/{id}", get(get_map).patch(update_map))
-        .route("/issuers/{id}/metro-lines", post(create_line).get(list_lines))
-        .route("/metro-lines/{id}", get(get_line).patch(update_line))
-        .route("/metro-lines/{id}/versions/{version}", get(get_line_version))
-        .route("/metro-lines/{id}/progress", get(progress))
-        .route("/metro-lines/{id}/clr", get(clr))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_map, list_maps))
+        .routes(routes!(get_map, update_map))
+        .routes(routes!(create_line, list_lines))
+        .routes(routes!(get_line, update_line))
+        .routes(routes!(get_line_version))
+        .routes(routes!(progress))
+        .routes(routes!(clr))
 }
 
+/// Create map
+#[utoipa::path(post, path = "/issuers/{id}/metro-maps", tag = "Metro maps and lines", operation_id = "metro_create_map", params(("id" = String, Path, description = "The id")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"), responses((status = 201, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn create_map(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -34,6 +36,8 @@ async fn create_map(
     Ok(created(format!("/api/v1/metro-maps/{}", view.id), view))
 }
 
+/// List maps
+#[utoipa::path(get, path = "/issuers/{id}/metro-maps", tag = "Metro maps and lines", operation_id = "metro_list_maps", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn list_maps(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -42,6 +46,8 @@ async fn list_maps(
     Ok(Json(serde_json::json!({"metro_maps": s.service.metro_maps(&who, issuer).await?})))
 }
 
+/// Get map
+#[utoipa::path(get, path = "/metro-maps/{id}", tag = "Metro maps and lines", operation_id = "metro_get_map", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn get_map(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -50,6 +56,8 @@ async fn get_map(
     Ok(Json(s.service.metro_map(&who, id).await?))
 }
 
+/// Update map
+#[utoipa::path(patch, path = "/metro-maps/{id}", tag = "Metro maps and lines", operation_id = "metro_update_map", params(("id" = String, Path, description = "The id")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn update_map(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -59,6 +67,8 @@ async fn update_map(
     Ok(Json(s.service.update_metro_map(&who, id, &object(patch)?).await?))
 }
 
+/// Create line
+#[utoipa::path(post, path = "/issuers/{id}/metro-lines", tag = "Metro maps and lines", operation_id = "metro_create_line", params(("id" = String, Path, description = "The id")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON as schemas/api/metro-line.schema.json describes"), responses((status = 201, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn create_line(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -69,6 +79,8 @@ async fn create_line(
     Ok(created(format!("/api/v1/metro-lines/{}", view.id), view))
 }
 
+/// List lines
+#[utoipa::path(get, path = "/issuers/{id}/metro-lines", tag = "Metro maps and lines", operation_id = "metro_list_lines", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn list_lines(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -77,6 +89,8 @@ async fn list_lines(
     Ok(Json(serde_json::json!({"metro_lines": s.service.metro_lines(&who, issuer).await?})))
 }
 
+/// Get line
+#[utoipa::path(get, path = "/metro-lines/{id}", tag = "Metro maps and lines", operation_id = "metro_get_line", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn get_line(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -85,6 +99,8 @@ async fn get_line(
     Ok(Json(s.service.metro_line(&who, id, None).await?))
 }
 
+/// Get line version
+#[utoipa::path(get, path = "/metro-lines/{id}/versions/{version}", tag = "Metro maps and lines", operation_id = "metro_get_line_version", params(("id" = String, Path, description = "The id"), ("version" = String, Path, description = "The version")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn get_line_version(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -93,6 +109,8 @@ async fn get_line_version(
     Ok(Json(s.service.metro_line(&who, id, Some(v)).await?))
 }
 
+/// Update line
+#[utoipa::path(patch, path = "/metro-lines/{id}", tag = "Metro maps and lines", operation_id = "metro_update_line", params(("id" = String, Path, description = "The id")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn update_line(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -102,7 +120,8 @@ async fn update_line(
     Ok(Json(s.service.update_metro_line(&who, id, &object(patch)?).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ProgressQuery {
     identity: String,
@@ -116,6 +135,7 @@ fn email() -> String {
 
 /// A learner's record of the line as a signed CLR 2.0 credential (the line issuer's own
 /// credentials only).
+#[utoipa::path(get, path = "/metro-lines/{id}/clr", tag = "Metro maps and lines", operation_id = "metro_clr", params(("id" = String, Path, description = "The id"), ProgressQuery), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn clr(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -125,6 +145,8 @@ async fn clr(
     Ok(Json(s.service.metro_line_clr(&who, id, &q.identity_type, &q.identity).await?))
 }
 
+/// Progress
+#[utoipa::path(get, path = "/metro-lines/{id}/progress", tag = "Metro maps and lines", operation_id = "metro_progress", params(("id" = String, Path, description = "The id"), ProgressQuery), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn progress(
     State(s): State<AppState>,
     Caller(who): Caller,

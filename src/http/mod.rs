@@ -17,6 +17,7 @@ pub mod metrics;
 mod metro;
 mod nanomodules;
 mod ob_api;
+pub mod openapi;
 mod ops;
 mod pages;
 mod partnerships;
@@ -60,14 +61,10 @@ pub(crate) fn body_limit() -> usize {
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The public router, and `/metrics` on its own when `metrics_apart` (for a separate listener
-/// that only the monitoring network reaches); otherwise `/metrics` is on the public router.
-pub fn routers(service: Service, body_limit: usize, limits: &limits::Limits, metrics_apart: bool) -> (Router, Router) {
-    BODY_LIMIT.store(body_limit, Ordering::Relaxed);
-    let guards = Arc::new(limits::Guards::new(limits));
-    let state = AppState { service, metrics: Arc::new(metrics::Metrics::default()), guards: guards.clone() };
-    let apart = ops::metrics_router().with_state(state.clone());
-    let ops = if metrics_apart { ops::router() } else { ops::router().merge(ops::metrics_router()) };
+/// The documented API — `/api/v1`, the VC-API verifier and the OB 3.0 API — and its OpenAPI
+/// 3.1 description, both from the same routers (each handler's `#[utoipa::path]` says how it
+/// is called; `utoipa_axum` registers the route from it).
+pub fn documented(guards: Arc<limits::Guards>) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let api = issuers::router()
         .merge(catalog::router())
         .merge(nanomodules::router())
@@ -82,15 +79,33 @@ pub fn routers(service: Service, body_limit: usize, limits: &limits::Limits, met
         .merge(tokens::router())
         .merge(learners::router())
         .merge(audit::router());
-    let public = Router::new()
+    utoipa_axum::router::OpenApiRouter::with_openapi(openapi::base())
         .nest("/api/v1", api)
+        .merge(verify::api_router(guards))
+        .merge(ob_api::api_router())
+        .split_for_parts()
+}
+
+/// The public router, and `/metrics` on its own when `metrics_apart` (for a separate listener
+/// that only the monitoring network reaches); otherwise `/metrics` is on the public router.
+pub fn routers(service: Service, body_limit: usize, limits: &limits::Limits, metrics_apart: bool) -> (Router, Router) {
+    BODY_LIMIT.store(body_limit, Ordering::Relaxed);
+    let guards = Arc::new(limits::Guards::new(limits));
+    let state = AppState { service, metrics: Arc::new(metrics::Metrics::default()), guards: guards.clone() };
+    let apart = ops::metrics_router().with_state(state.clone());
+    let ops = if metrics_apart { ops::router() } else { ops::router().merge(ops::metrics_router()) };
+    let (documented, description) = documented(guards.clone());
+    openapi::publish(description);
+    let public = Router::new()
+        .merge(documented)
+        .merge(openapi::router())
         .merge(public::router())
         .merge(progress::public_router())
         .merge(mail::public_router())
         .merge(me::router())
         .merge(impact::public_router())
         .merge(wallet::router())
-        .merge(ob_api::router())
+        .merge(ob_api::pages_router())
         .merge(awards::public_router())
         .merge(status::public_router())
         .merge(verify::router(guards.clone()))
@@ -100,6 +115,7 @@ pub fn routers(service: Service, body_limit: usize, limits: &limits::Limits, met
         .merge(ops)
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn(ob_api::imsx_not_allowed))
         .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
         .layer(axum::middleware::from_fn_with_state(guards, limits::cap_in_flight))
         .layer(DefaultBodyLimit::max(body_limit))

@@ -1,9 +1,8 @@
 //! `/api/v1/…/nanomodules`: definitions, versions, images.
 
+use axum::Json;
 use axum::extract::{Request, State};
 use axum::response::IntoResponse;
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -12,15 +11,18 @@ use super::issuers::{created, object};
 use super::{ApiResult, AppState};
 use crate::domain::nanomodule::NanomoduleSpec;
 use crate::service::NewImage;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/issuers/{id}/nanomodules", post(create_nanomodule).get(list_nanomodules))
-        .route("/nanomodules/{id}", get(get_nanomodule).patch(update_nanomodule))
-        .route("/nanomodules/{id}/versions/{version}", get(get_version))
-        .route("/nanomodules/{id}/image", put(set_image))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_nanomodule, list_nanomodules))
+        .routes(routes!(get_nanomodule, update_nanomodule))
+        .routes(routes!(get_version))
+        .routes(routes!(set_image))
 }
 
+/// Create nanomodule
+#[utoipa::path(post, path = "/issuers/{id}/nanomodules", tag = "Nanomodules", operation_id = "nanomodules_create_nanomodule", params(("id" = String, Path, description = "The id")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON as schemas/api/nanomodule.schema.json describes"), responses((status = 201, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn create_nanomodule(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -31,6 +33,8 @@ async fn create_nanomodule(
     Ok(created(format!("/api/v1/nanomodules/{}", view.id), view))
 }
 
+/// List nanomodules
+#[utoipa::path(get, path = "/issuers/{id}/nanomodules", tag = "Nanomodules", operation_id = "nanomodules_list_nanomodules", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn list_nanomodules(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -39,6 +43,8 @@ async fn list_nanomodules(
     Ok(Json(serde_json::json!({"nanomodules": s.service.nanomodules(&who, issuer).await?})))
 }
 
+/// Get nanomodule
+#[utoipa::path(get, path = "/nanomodules/{id}", tag = "Nanomodules", operation_id = "nanomodules_get_nanomodule", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn get_nanomodule(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -47,6 +53,8 @@ async fn get_nanomodule(
     Ok(Json(s.service.nanomodule(&who, id, None).await?))
 }
 
+/// Get version
+#[utoipa::path(get, path = "/nanomodules/{id}/versions/{version}", tag = "Nanomodules", operation_id = "nanomodules_get_version", params(("id" = String, Path, description = "The id"), ("version" = String, Path, description = "The version")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn get_version(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -55,6 +63,8 @@ async fn get_version(
     Ok(Json(s.service.nanomodule(&who, id, Some(version)).await?))
 }
 
+/// Update nanomodule
+#[utoipa::path(patch, path = "/nanomodules/{id}", tag = "Nanomodules", operation_id = "nanomodules_update_nanomodule", params(("id" = String, Path, description = "The id")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn update_nanomodule(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -65,6 +75,7 @@ async fn update_nanomodule(
 }
 
 /// `PUT` the raw PNG or SVG bytes with their Content-Type.
+#[utoipa::path(put, path = "/nanomodules/{id}/image", tag = "Nanomodules", operation_id = "nanomodules_set_image", params(("id" = String, Path, description = "The id")), request_body(content = String, description = "a PNG or SVG image"), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn set_image(
     State(s): State<AppState>,
     Caller(who): Caller,

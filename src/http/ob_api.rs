@@ -8,12 +8,13 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::AppState;
 use super::console::Fields;
@@ -23,20 +24,31 @@ use crate::service::{ClientAuth, OAuthError, PAGE_MAX, ResourceError, Service, S
 
 pub const BASE: &str = "/ims/ob/v3p0";
 pub const REGISTER: &str = "/ims/ob/v3p0/oauth/register";
-pub const REVOKE: &str = "/ims/ob/v3p0/oauth/revoke";
 pub const AUTHORIZE: &str = "/me/authorize";
 /// The one token endpoint for every grant (the wallet's pre-authorised code too).
 pub const TOKEN: &str = "/oauth/token";
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/ims/ob/v3p0/discovery", get(discovery).fallback(not_allowed))
-        .route("/ims/ob/v3p0/credentials", get(credentials).fallback(not_allowed))
-        .route("/ims/ob/v3p0/profile", get(profile).fallback(not_allowed))
-        .route(REGISTER, post(register))
-        .route(REVOKE, post(revoke))
-        .route(AUTHORIZE, get(authorize).post(decide))
-        .route("/privacy", get(privacy))
+/// The OB 3.0 API and its OAuth endpoints (documented in the OpenAPI description).
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(discovery))
+        .routes(routes!(credentials))
+        .routes(routes!(profile))
+        .routes(routes!(register))
+        .routes(routes!(revoke))
+}
+
+/// A 405 under `/ims/ob/v3p0/` in the spec's error shape (a layer of the whole router: the
+/// router's own "method not allowed" answer is made after these routes are merged).
+pub async fn imsx_not_allowed(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let ours = req.uri().path().starts_with(BASE);
+    let r = next.run(req).await;
+    if ours && r.status() == StatusCode::METHOD_NOT_ALLOWED { not_allowed().await } else { r }
+}
+
+/// The learner's consent page and the privacy page (for people, not in the API description).
+pub fn pages_router() -> Router<AppState> {
+    Router::new().route(AUTHORIZE, get(authorize).post(decide)).route("/privacy", get(privacy))
 }
 
 /// `Imsx_StatusInfo` with one minor code (OB 3.0 §"Imsx_StatusInfo").
@@ -87,6 +99,8 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The Service Description Document: a profiled OpenAPI 3.0 document with the OAuth URLs.
+#[utoipa::path(get, path = "/ims/ob/v3p0/discovery", tag = "Open Badges 3.0 API", operation_id = "ob_discovery",
+    responses((status = 200, description = "The service description document (OpenAPI 3.0)", body = serde_json::Value)))]
 async fn discovery(State(s): State<AppState>) -> Response {
     Json(service_description(&s.service.base_url)).into_response()
 }
@@ -245,6 +259,10 @@ fn no_store(mut r: Response) -> Response {
 }
 
 /// Dynamic client registration (RFC 7591): 201 with the credentials and metadata.
+#[utoipa::path(post, path = "/ims/ob/v3p0/oauth/register", tag = "Open Badges 3.0 API", operation_id = "oauth_register",
+    request_body(content = serde_json::Value, content_type = "application/json", description = "RFC 7591 client metadata as the OB 3.0 security profile requires"),
+    responses((status = 201, description = "The client's credentials and metadata", body = serde_json::Value),
+              (status = 400, description = "invalid_redirect_uri or invalid_client_metadata", body = serde_json::Value)))]
 async fn register(State(s): State<AppState>, body: Bytes) -> Response {
     let input: ClientMetadataInput = match serde_json::from_slice(&body) {
         Ok(i) => i,
@@ -300,6 +318,9 @@ pub(super) async fn token(s: &AppState, headers: &HeaderMap, f: &Fields) -> Resp
 }
 
 /// Token revocation (RFC 7009): 200 whether or not the token was known.
+#[utoipa::path(post, path = "/ims/ob/v3p0/oauth/revoke", tag = "Open Badges 3.0 API", operation_id = "oauth_revoke",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "token=…; client authentication: HTTP Basic"),
+    responses((status = 200, description = "Revoked (or unknown)"), (status = 401, description = "invalid_client", body = serde_json::Value)))]
 async fn revoke(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let f = Fields::parse(&body);
     match s.service.oauth_revoke(client_auth(&headers), f.get("token")).await {
@@ -393,6 +414,11 @@ async fn decide(State(s): State<AppState>, lang: Preferred, headers: HeaderMap, 
 }
 
 /// `getCredentials` with `limit`, `offset` and `since`; `X-Total-Count` and `Link` paging.
+#[utoipa::path(get, path = "/ims/ob/v3p0/credentials", tag = "Open Badges 3.0 API", operation_id = "ob_get_credentials",
+    params(("limit" = Option<u32>, Query, description = "1 to 100"), ("offset" = Option<u32>, Query, description = "0-based"),
+           ("since" = Option<String>, Query, description = "RFC 3339: only credentials issued after it")),
+    security(("OAuth2ACG" = ["https://purl.imsglobal.org/spec/ob/v3p0/scope/credential.readonly"])),
+    responses((status = 200, description = "GetOpenBadgeCredentialsResponse", body = serde_json::Value), (status = 400, description = "Imsx_StatusInfo", body = serde_json::Value), (status = 401, description = "Imsx_StatusInfo: no valid access token", body = serde_json::Value), (status = 403, description = "Imsx_StatusInfo: the token lacks the scope", body = serde_json::Value), (status = 405, description = "Imsx_StatusInfo", body = serde_json::Value)))]
 async fn credentials(State(s): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
     let account = match s.service.oauth_resource_owner(bearer(&headers), oauth::SCOPE_CREDENTIAL_READ).await {
         Ok(a) => a,
@@ -467,6 +493,9 @@ fn paging_links(base: &str, total: usize, offset: usize, limit: usize, since: &s
 }
 
 /// `getProfile`.
+#[utoipa::path(get, path = "/ims/ob/v3p0/profile", tag = "Open Badges 3.0 API", operation_id = "ob_get_profile",
+    security(("OAuth2ACG" = ["https://purl.imsglobal.org/spec/ob/v3p0/scope/profile.readonly"])),
+    responses((status = 200, description = "Profile", body = serde_json::Value), (status = 400, description = "Imsx_StatusInfo", body = serde_json::Value), (status = 401, description = "Imsx_StatusInfo: no valid access token", body = serde_json::Value), (status = 403, description = "Imsx_StatusInfo: the token lacks the scope", body = serde_json::Value), (status = 405, description = "Imsx_StatusInfo", body = serde_json::Value)))]
 async fn profile(State(s): State<AppState>, headers: HeaderMap) -> Response {
     let account = match s.service.oauth_resource_owner(bearer(&headers), oauth::SCOPE_PROFILE_READ).await {
         Ok(a) => a,

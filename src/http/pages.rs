@@ -77,6 +77,10 @@ impl Layout {
 }
 
 /// A rendered page with the site's headers.
+pub(super) fn render(template: &impl Template) -> Response {
+    page(template)
+}
+
 fn page(template: &impl Template) -> Response {
     let html = match template.render() {
         Ok(html) => html,

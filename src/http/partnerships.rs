@@ -1,9 +1,8 @@
 //! `/api/v1/…/partnerships`: consent between issuers to share nanomodules as stations.
 
+use axum::Json;
 use axum::extract::State;
 use axum::response::IntoResponse;
-use axum::routing::post;
-use axum::{Json, Router};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -11,11 +10,10 @@ use super::extract::{ApiJson, ApiPath, Caller};
 use super::issuers::created;
 use super::{ApiResult, AppState};
 use crate::service::PartnershipStep;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/issuers/{id}/partnerships", post(request).get(list))
-        .route("/partnerships/{id}/{step}", post(step))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(request, list)).routes(routes!(step))
 }
 
 #[derive(Deserialize)]
@@ -25,6 +23,8 @@ struct PartnershipRequest {
     partner: Uuid,
 }
 
+/// Request
+#[utoipa::path(post, path = "/issuers/{id}/partnerships", tag = "Partnerships", operation_id = "partnerships_request", params(("id" = String, Path, description = "The id")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn request(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -35,6 +35,8 @@ async fn request(
     Ok(created(format!("/api/v1/issuers/{issuer}/partnerships"), view))
 }
 
+/// List
+#[utoipa::path(get, path = "/issuers/{id}/partnerships", tag = "Partnerships", operation_id = "partnerships_list", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn list(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -44,6 +46,7 @@ async fn list(
 }
 
 /// `accept` or `decline` (the partner), `end` (either side); any other step is no route.
+#[utoipa::path(post, path = "/partnerships/{id}/{step}", tag = "Partnerships", operation_id = "partnerships_step", params(("id" = String, Path, description = "The id"), ("step" = String, Path, description = "The step")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn step(
     State(s): State<AppState>,
     ApiPath((id, step)): ApiPath<(Uuid, PartnershipStep)>,

@@ -1,9 +1,8 @@
 //! `/api/v1/…/peer-groups`: a metro line's run for a group of participants, and their progress.
 
+use axum::Json;
 use axum::extract::State;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -11,14 +10,14 @@ use super::extract::{ApiJson, ApiPath, Caller};
 use super::issuers::created;
 use super::{ApiResult, AppState};
 use crate::domain::peer_group::PeerGroupSpec;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/issuers/{id}/peer-groups", post(create).get(list))
-        .route("/peer-groups/{id}", get(one).patch(update))
-        .route("/peer-groups/{id}/progress", get(progress))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(create, list)).routes(routes!(one, update)).routes(routes!(progress))
 }
 
+/// Create
+#[utoipa::path(post, path = "/issuers/{id}/peer-groups", tag = "Peer groups", operation_id = "peer_groups_create", params(("id" = String, Path, description = "The id")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"), responses((status = 201, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn create(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -29,6 +28,8 @@ async fn create(
     Ok(created(format!("/api/v1/peer-groups/{}", view.id), view))
 }
 
+/// List
+#[utoipa::path(get, path = "/issuers/{id}/peer-groups", tag = "Peer groups", operation_id = "peer_groups_list", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn list(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -37,6 +38,8 @@ async fn list(
     Ok(Json(serde_json::json!({"peer_groups": s.service.peer_groups(&who, issuer).await?})))
 }
 
+/// One
+#[utoipa::path(get, path = "/peer-groups/{id}", tag = "Peer groups", operation_id = "peer_groups_one", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn one(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -45,6 +48,8 @@ async fn one(
     Ok(Json(s.service.peer_group(&who, id).await?))
 }
 
+/// Update
+#[utoipa::path(patch, path = "/peer-groups/{id}", tag = "Peer groups", operation_id = "peer_groups_update", params(("id" = String, Path, description = "The id")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn update(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -54,6 +59,8 @@ async fn update(
     Ok(Json(s.service.update_peer_group(&who, id, &patch).await?))
 }
 
+/// Progress
+#[utoipa::path(get, path = "/peer-groups/{id}/progress", tag = "Peer groups", operation_id = "peer_groups_progress", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn progress(
     State(s): State<AppState>,
     Caller(who): Caller,

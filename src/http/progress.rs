@@ -12,6 +12,7 @@ use super::extract::{ApiJson, ApiPath, Caller};
 use super::pages::{DocumentKind, private, progress_page, progress_replaced, wants_html};
 use super::texts::Preferred;
 use super::{ApiResult, AppState, json_ld};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn public_router() -> Router<AppState> {
     Router::new()
@@ -22,11 +23,8 @@ pub fn public_router() -> Router<AppState> {
         .route("/metro-lines/{id}/versions/{version}/image.svg", get(certificate_image))
 }
 
-pub fn api_router() -> Router<AppState> {
-    Router::new()
-        .route("/metro-lines/{id}/evaluate", post(evaluate))
-        .route("/metro-lines/{id}/learners/migrate", post(migrate))
-        .route("/progress-links/revoke", post(revoke_link))
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(evaluate)).routes(routes!(migrate)).routes(routes!(revoke_link))
 }
 
 async fn progress(
@@ -78,6 +76,8 @@ async fn certificate_image(State(s): State<AppState>, ApiPath((id, v)): ApiPath<
     Ok(super::public::image_response("image/svg+xml", svg.into_bytes(), true))
 }
 
+/// Evaluate
+#[utoipa::path(post, path = "/metro-lines/{id}/evaluate", tag = "Progress", operation_id = "progress_evaluate", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn evaluate(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -107,6 +107,8 @@ struct MigrateRequest {
     learners: Option<Vec<LearnerRef>>,
 }
 
+/// Migrate
+#[utoipa::path(post, path = "/metro-lines/{id}/learners/migrate", tag = "Progress", operation_id = "progress_migrate", params(("id" = String, Path, description = "The id")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON as schemas/api/learner-migration.schema.json describes"), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn migrate(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -125,6 +127,8 @@ async fn migrate(
     Ok(Json(s.service.migrate_line_learners(&who, id, req.to_version, learners).await?))
 }
 
+/// Revoke link
+#[utoipa::path(post, path = "/progress-links/revoke", tag = "Progress", operation_id = "progress_revoke_link", request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn revoke_link(
     State(s): State<AppState>,
     Caller(who): Caller,

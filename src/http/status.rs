@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -12,12 +12,10 @@ use super::extract::{ApiJson, ApiPath, Caller};
 use super::{ApiResult, AppState};
 use crate::credential::status_list::{Purpose, TTL_SECONDS};
 use crate::store::StatusChange;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn api_router() -> Router<AppState> {
-    Router::new()
-        .route("/credentials/{id}/status", get(get_status))
-        .route("/credentials/{id}/{action}", post(change_one))
-        .route("/credentials/{action}", post(change_many))
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_status)).routes(routes!(change_one)).routes(routes!(change_many))
 }
 
 pub fn public_router() -> Router<AppState> {
@@ -52,6 +50,8 @@ fn change_of(action: &str) -> ApiResult<StatusChange> {
     }
 }
 
+/// Change one
+#[utoipa::path(post, path = "/credentials/{id}/{action}", tag = "Credential status", operation_id = "status_change_one", params(("id" = String, Path, description = "The id"), ("action" = String, Path, description = "The action")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn change_one(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -62,6 +62,8 @@ async fn change_one(
     Ok(Json(out.remove(0)))
 }
 
+/// Change many
+#[utoipa::path(post, path = "/credentials/{action}", tag = "Credential status", operation_id = "status_change_many", params(("action" = String, Path, description = "The action")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn change_many(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -72,6 +74,8 @@ async fn change_many(
     Ok(Json(serde_json::json!({"credentials": out})))
 }
 
+/// Get status
+#[utoipa::path(get, path = "/credentials/{id}/status", tag = "Credential status", operation_id = "status_get_status", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn get_status(
     State(s): State<AppState>,
     Caller(who): Caller,

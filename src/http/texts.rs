@@ -257,6 +257,7 @@ pub struct Texts {
     pub me_app_withdraw: &'static str,
     pub me_app_withdrawn: &'static str,
     pub me_line_record: &'static str,
+    pub api_intro: &'static str,
 }
 
 pub static EN: Texts = Texts {
@@ -451,6 +452,7 @@ pub static EN: Texts = Texts {
     me_app_withdraw: "Withdraw access",
     me_app_withdrawn: "The app can no longer read your badges.",
     me_line_record: "Download this line's record (CLR 2.0, signed)",
+    api_intro: "Every endpoint of the service's API, from the same description machines read:",
 };
 
 pub static NL: Texts = Texts {
@@ -645,6 +647,7 @@ pub static NL: Texts = Texts {
     me_app_withdraw: "Toegang intrekken",
     me_app_withdrawn: "De app kan je badges niet meer lezen.",
     me_line_record: "Download het overzicht van deze lijn (CLR 2.0, ondertekend)",
+    api_intro: "Elk endpoint van de API van deze dienst, uit dezelfde beschrijving die programma's lezen:",
 };
 
 #[cfg(test)]

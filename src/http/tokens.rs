@@ -1,9 +1,8 @@
 //! `/api/v1/tokens`: API tokens with an expiry, listed without secrets, revoked by id.
 
+use axum::Json;
 use axum::extract::State;
 use axum::response::IntoResponse;
-use axum::routing::post;
-use axum::{Json, Router};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -11,11 +10,14 @@ use super::extract::{ApiJson, ApiPath, ApiQuery, Caller};
 use super::issuers::created;
 use super::{ApiResult, AppState};
 use crate::service::NewToken;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/tokens", post(create).get(list)).route("/tokens/{id}/revoke", post(revoke))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(create, list)).routes(routes!(revoke))
 }
 
+/// Create
+#[utoipa::path(post, path = "/tokens", tag = "API tokens", operation_id = "tokens_create", request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"), responses((status = 201, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn create(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -25,12 +27,15 @@ async fn create(
     Ok(created(format!("/api/v1/tokens/{}", view.id), view))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     issuer: Option<Uuid>,
 }
 
+/// List
+#[utoipa::path(get, path = "/tokens", tag = "API tokens", operation_id = "tokens_list", params(ListQuery), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn list(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -39,6 +44,8 @@ async fn list(
     Ok(Json(serde_json::json!({"tokens": s.service.api_tokens(&who, q.issuer).await?})))
 }
 
+/// Revoke
+#[utoipa::path(post, path = "/tokens/{id}/revoke", tag = "API tokens", operation_id = "tokens_revoke", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
 async fn revoke(
     State(s): State<AppState>,
     Caller(who): Caller,

@@ -19,7 +19,14 @@ use crate::domain::validate::Invalid;
 pub fn router(guards: std::sync::Arc<super::limits::Guards>) -> Router<AppState> {
     Router::new()
         .route("/verify", post(verify))
-        .route("/credentials/verify", post(vc_api_verify))
+        .route_layer(axum::middleware::from_fn_with_state(guards, super::limits::limit_verify))
+}
+
+/// The W3C VC-API verifier (documented in the OpenAPI description), under the same limit on
+/// verifications at once.
+pub fn api_router(guards: std::sync::Arc<super::limits::Guards>) -> utoipa_axum::router::OpenApiRouter<AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(vc_api_verify))
         .route_layer(axum::middleware::from_fn_with_state(guards, super::limits::limit_verify))
 }
 
@@ -219,6 +226,13 @@ async fn verify(
 /// embedded proof or a VC-JWT string. 200 when verified, 400 with the problems when a check
 /// failed on the data, and a 503 problem when something could not be checked (VC-API has only
 /// the first two; `docs/interop.md` says so).
+#[utoipa::path(post, path = "/credentials/verify", tag = "VC-API", operation_id = "vc_api_verify",
+    request_body(content = serde_json::Value, content_type = "application/json",
+        description = "{\"verifiableCredential\": credential (JSON with an embedded proof, or a VC-JWT string), \"options\": {}}"),
+    responses(
+        (status = 200, description = "Verified: {\"verified\": true, \"checks\", \"warnings\", \"errors\"}", body = serde_json::Value),
+        (status = 400, description = "Not verified, with the problems", body = serde_json::Value),
+        (status = 503, description = "Could not check (outside VC-API's two codes; see docs/interop.md)", content_type = "application/problem+json")))]
 async fn vc_api_verify(State(s): State<AppState>, req: Request) -> ApiResult<Response> {
     let content_type = super::extract::content_type(req.headers());
     if !matches!(content_type.as_str(), "application/json" | "application/ld+json") {

@@ -21,6 +21,7 @@ mod mail;
 mod metro;
 mod microcredential;
 mod ob_api;
+mod openapi;
 mod pages;
 mod schemas;
 mod stacking;

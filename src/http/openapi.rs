@@ -1,0 +1,119 @@
+//! The OpenAPI 3.1 description of our API, generated from the handlers (`#[utoipa::path]`)
+//! and the routers that register them (`super::documented`), served as `/openapi.json` and as
+//! a page people can read at `/openapi`.
+
+use std::sync::OnceLock;
+
+use askama::Template;
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+use utoipa::openapi::OpenApi;
+use utoipa::openapi::security::{AuthorizationCode, Flow, Http, HttpAuthScheme, OAuth2, Scopes, SecurityScheme};
+
+use crate::domain::oauth;
+
+use super::AppState;
+use super::texts::{Lang, Preferred};
+
+static DESCRIPTION: OnceLock<String> = OnceLock::new();
+
+/// The document's parts no handler knows: title, servers, security schemes, tag order.
+pub fn base() -> OpenApi {
+    let doc = json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "metrobadge API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Issuing, stacking and verifying Open Badges 3.0 for nanomodules and metro lines. \
+                `/api/v1` takes a bearer token (`Authorization: Bearer mbt_…`) whose role and issuer decide what it may read \
+                and change; errors are RFC 9457 problem details. `/credentials/verify` is the W3C VC-API verifier (no token). \
+                `/ims/ob/v3p0/…` is the 1EdTech Open Badges 3.0 API with OAuth 2.0 (its own discovery document).",
+            "license": {"name": "see the repository"},
+        },
+        "paths": {},
+    });
+    let mut doc: OpenApi = serde_json::from_value(doc).expect("the base document is an OpenAPI document");
+    let components = doc.components.get_or_insert_with(Default::default);
+    let mut bearer = Http::new(HttpAuthScheme::Bearer);
+    bearer.description = Some("An API token made by an admin or issuer admin".into());
+    components.add_security_scheme("bearer", SecurityScheme::Http(bearer));
+    let scopes = Scopes::from_iter([
+        (oauth::SCOPE_CREDENTIAL_READ, "Read the learner's credentials"),
+        (oauth::SCOPE_PROFILE_READ, "Read the learner's profile"),
+        (oauth::OFFLINE_ACCESS, "A refresh token"),
+    ]);
+    let flow = AuthorizationCode::with_refresh_url("/me/authorize", "/oauth/token", scopes, "/oauth/token");
+    components.add_security_scheme("OAuth2ACG", SecurityScheme::OAuth2(OAuth2::new([Flow::AuthorizationCode(flow)])));
+    doc
+}
+
+/// Finishes the generated document (bearer security on `/api/v1`) and keeps it for serving.
+pub fn publish(mut doc: OpenApi) {
+    let bearer = utoipa::openapi::security::SecurityRequirement::new("bearer", Vec::<String>::new());
+    for (path, item) in doc.paths.paths.iter_mut() {
+        if !path.starts_with("/api/v1/") {
+            continue;
+        }
+        for op in
+            [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten()
+        {
+            op.security = Some(vec![bearer.clone()]);
+        }
+    }
+    let _ = DESCRIPTION.set(doc.to_json().expect("the document serialises"));
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/openapi.json", get(json_document)).route("/openapi", get(page))
+}
+
+fn document() -> Value {
+    DESCRIPTION.get().and_then(|d| serde_json::from_str(d).ok()).unwrap_or(Value::Null)
+}
+
+async fn json_document() -> Response {
+    let mut r = DESCRIPTION.get().cloned().unwrap_or_default().into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+/// One operation as the page lists it.
+struct Operation {
+    method: String,
+    path: String,
+    summary: String,
+    description: String,
+}
+
+#[derive(Template)]
+#[template(path = "openapi.html")]
+struct Page {
+    l: super::pages::Layout,
+    tags: Vec<(String, Vec<Operation>)>,
+}
+
+/// The operations grouped by tag, in the order the document lists them.
+async fn page(lang: Preferred) -> Response {
+    let lang = lang.or(Lang::En);
+    let doc = document();
+    let mut tags: Vec<(String, Vec<Operation>)> = Vec::new();
+    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+        for (method, op) in item.as_object().into_iter().flatten() {
+            let tag = op["tags"][0].as_str().unwrap_or("Other").to_string();
+            let operation = Operation {
+                method: method.to_uppercase(),
+                path: path.clone(),
+                summary: op["summary"].as_str().unwrap_or_default().to_string(),
+                description: op["description"].as_str().unwrap_or_default().to_string(),
+            };
+            match tags.iter_mut().find(|(t, _)| *t == tag) {
+                Some((_, ops)) => ops.push(operation),
+                None => tags.push((tag, vec![operation])),
+            }
+        }
+    }
+    super::pages::render(&Page { l: super::pages::Layout::new(lang, "metrobadge API"), tags })
+}
