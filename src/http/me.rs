@@ -401,9 +401,16 @@ async fn export(State(s): State<AppState>, headers: HeaderMap) -> ApiResult<Resp
 }
 
 /// The learner's record of one line (CLR 2.0), as a download.
-async fn line_record(State(s): State<AppState>, headers: HeaderMap, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Response> {
+/// `?partners=no` leaves other issuers' badges out.
+async fn line_record(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Response> {
     let Some((_, email)) = signed_in(&s, &headers).await? else { return Ok(Redirect::to("/me").into_response()) };
-    let clr = s.service.my_line_clr(&email, id).await?;
+    let partners = Fields::query(&uri).get("partners") != "no";
+    let clr = s.service.my_line_clr(&email, id, partners).await?;
     let mut r = axum::Json(clr).into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"record.json\""));

@@ -258,6 +258,8 @@ pub struct Texts {
     pub me_app_withdrawn: &'static str,
     pub me_line_record: &'static str,
     pub api_intro: &'static str,
+    pub me_line_record_all: &'static str,
+    pub me_line_record_own: &'static str,
 }
 
 pub static EN: Texts = Texts {
@@ -451,8 +453,10 @@ pub static EN: Texts = Texts {
     me_apps: "Apps that can read your badges",
     me_app_withdraw: "Withdraw access",
     me_app_withdrawn: "The app can no longer read your badges.",
-    me_line_record: "Download this line's record (CLR 2.0, signed)",
+    me_line_record: "This line's record (CLR 2.0, signed)",
     api_intro: "Every endpoint of the service's API, from the same description machines read:",
+    me_line_record_all: "with every issuer's badges",
+    me_line_record_own: "only the line issuer's",
 };
 
 pub static NL: Texts = Texts {
@@ -646,8 +650,10 @@ pub static NL: Texts = Texts {
     me_apps: "Apps die je badges kunnen lezen",
     me_app_withdraw: "Toegang intrekken",
     me_app_withdrawn: "De app kan je badges niet meer lezen.",
-    me_line_record: "Download het overzicht van deze lijn (CLR 2.0, ondertekend)",
+    me_line_record: "Het overzicht van deze lijn (CLR 2.0, ondertekend)",
     api_intro: "Elk endpoint van de API van deze dienst, uit dezelfde beschrijving die programma's lezen:",
+    me_line_record_all: "met de badges van alle uitgevers",
+    me_line_record_own: "alleen van de uitgever van de lijn",
 };
 
 #[cfg(test)]

@@ -30,13 +30,15 @@ impl Service {
         self.line_record(row, &learner, Some(issuer), &who.actor()).await
     }
 
-    /// The signed-in learner's own record of line `id`, every issuer's badges included, from
-    /// whichever of their addresses holds them.
-    pub async fn my_line_clr(&self, account: &str, id: Uuid) -> ServiceResult<Value> {
+    /// The signed-in learner's own record of line `id`, from whichever of their addresses
+    /// holds its badges: with every issuer's badges, or (`partners` false, the learner's
+    /// choice) only the line issuer's.
+    pub async fn my_line_clr(&self, account: &str, id: Uuid, partners: bool) -> ServiceResult<Value> {
         let row = self.store.metro_line(id, None).await?.ok_or(ServiceError::NotFound)?;
+        let only = (!partners).then_some(row.issuer_id);
         for address in self.learner_addresses(account).await? {
             let learner = Learner { identity_type: "emailAddress".into(), identity: address };
-            match self.line_record(row.clone(), &learner, None, &Self::learner_actor()).await {
+            match self.line_record(row.clone(), &learner, only, &Self::learner_actor()).await {
                 Err(ServiceError::NotFound) => continue,
                 other => return other,
             }

@@ -139,6 +139,16 @@ async fn clr_of_a_metro_line(app: TestApp) {
     assert_eq!(mine["credentialSubject"]["verifiableCredential"].as_array().unwrap().len(), 4);
     assert_eq!(schema_problems(&mine), Vec::<String>::new());
     reference_verifies(&app, &mine).await;
+    // Or, as the learner chooses, without the partner's.
+    let r = app
+        .client
+        .get(format!("{}/me/lines/{line}/clr.json?partners=no", app.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    let own: Value = r.json().await.unwrap();
+    assert_eq!(own["credentialSubject"]["verifiableCredential"].as_array().unwrap().len(), 3);
     let r = app.client.get(format!("{}/me/lines/{line}/clr.json", app.base)).send().await.unwrap();
     assert!(r.url().path() == "/me" || r.status().is_redirection(), "signed out: to the sign-in page");
 }
