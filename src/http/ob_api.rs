@@ -36,6 +36,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(profile))
         .routes(routes!(register))
         .routes(routes!(revoke))
+        .routes(routes!(super::wallet::token))
 }
 
 /// A 405 under `/ims/ob/v3p0/` in the spec's error shape (a layer of the whole router: the

@@ -19,7 +19,6 @@ pub fn router() -> Router<AppState> {
         .route("/.well-known/openid-credential-issuer", get(issuer_metadata))
         .route("/.well-known/oauth-authorization-server", get(server_metadata))
         .route("/oid4vci/token", post(token))
-        .route(super::ob_api::TOKEN, post(token))
         .route("/oid4vci/nonce", post(nonce))
         .route("/oid4vci/credential", post(credential))
 }
@@ -53,8 +52,16 @@ async fn server_metadata(State(s): State<AppState>) -> Response {
 }
 
 /// The token endpoint of every grant: the wallet's pre-authorised code here, the OB 3.0 API's
-/// authorization code and refresh token in `ob_api`.
-async fn token(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+/// authorization code and refresh token in `ob_api`. Served at `/oauth/token` (in the API
+/// description) and, for wallets that read older metadata, `/oid4vci/token`.
+#[utoipa::path(post, path = "/oauth/token", tag = "Open Badges 3.0 API", operation_id = "oauth_token",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+        description = "grant_type authorization_code (code, redirect_uri, code_verifier), refresh_token (refresh_token, scope) \
+            with HTTP Basic client authentication, or urn:ietf:params:oauth:grant-type:pre-authorized_code (pre-authorized_code, tx_code)"),
+    responses((status = 200, description = "access_token, token_type, expires_in, scope, refresh_token", body = serde_json::Value),
+              (status = 400, description = "OAuth error (RFC 6749 §5.2)", body = serde_json::Value),
+              (status = 401, description = "invalid_client", body = serde_json::Value)))]
+pub(super) async fn token(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let f = Fields::parse(&body);
     if f.get("grant_type") != crate::service::PRE_AUTHORIZED_GRANT {
         return super::ob_api::token(&s, &headers, &f).await;
