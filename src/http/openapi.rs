@@ -50,7 +50,79 @@ pub fn base() -> OpenApi {
     doc
 }
 
-/// Finishes the generated document (bearer security on `/api/v1`) and keeps it for serving.
+/// Our published request schemas (`schemas/api/`), as components: (file name, component name).
+const SCHEMAS: &[(&str, &str, &str)] = &[
+    ("award", "Award", include_str!("../../schemas/api/award.schema.json")),
+    ("issuer", "Issuer", include_str!("../../schemas/api/issuer.schema.json")),
+    ("learner-migration", "LearnerMigration", include_str!("../../schemas/api/learner-migration.schema.json")),
+    ("member", "Member", include_str!("../../schemas/api/member.schema.json")),
+    ("metro-line", "MetroLine", include_str!("../../schemas/api/metro-line.schema.json")),
+    ("nanomodule", "Nanomodule", include_str!("../../schemas/api/nanomodule.schema.json")),
+    ("problem", "Problem", include_str!("../../schemas/api/problem.schema.json")),
+    ("skill", "Skill", include_str!("../../schemas/api/skill.schema.json")),
+    ("skills-profile", "SkillsProfile", include_str!("../../schemas/api/skills-profile.schema.json")),
+];
+
+/// A `schemas/api/` file as a component: its own `$id` and `$schema` dropped (the document's
+/// dialect applies), references to itself and to the others rewritten to component paths.
+fn component(name: &str, text: &str) -> Value {
+    fn rewrite(v: &mut Value, own: &str) {
+        match v {
+            Value::Object(map) => {
+                map.remove("$id");
+                map.remove("$schema");
+                if let Some(Value::String(r)) = map.get_mut("$ref") {
+                    *r = if let Some(local) = r.strip_prefix('#') {
+                        format!("#/components/schemas/{own}{local}")
+                    } else if let Some(other) = r.strip_prefix("urn:metrobadge:schema:api:") {
+                        let (file, pointer) = other.split_once('#').unwrap_or((other, ""));
+                        let target = SCHEMAS.iter().find(|(f, _, _)| *f == file).map(|(_, n, _)| *n).unwrap_or(own);
+                        format!("#/components/schemas/{target}{pointer}")
+                    } else {
+                        r.clone()
+                    };
+                }
+                map.values_mut().for_each(|v| rewrite(v, own));
+            }
+            Value::Array(a) => a.iter_mut().for_each(|v| rewrite(v, own)),
+            _ => {}
+        }
+    }
+    let mut schema: Value = serde_json::from_str(text).expect("bundled schemas are JSON");
+    rewrite(&mut schema, name);
+    schema
+}
+
+/// Request bodies and problem answers point at the components.
+fn link_schemas(doc: &mut Value) {
+    for (file, name, text) in SCHEMAS {
+        doc["components"]["schemas"][*name] = component(name, text);
+        let mention = format!("schemas/api/{file}.schema.json");
+        for item in doc["paths"].as_object_mut().into_iter().flat_map(|p| p.values_mut()) {
+            for op in item.as_object_mut().into_iter().flat_map(|o| o.values_mut()) {
+                // `get_mut`, not indexing: indexing a missing key would add it as null.
+                let Some(body) = op.get_mut("requestBody") else { continue };
+                if body["description"].as_str().is_some_and(|d| d.contains(&mention)) {
+                    body["content"]["application/json"]["schema"] =
+                        json!({"$ref": format!("#/components/schemas/{name}")});
+                }
+            }
+        }
+    }
+    for item in doc["paths"].as_object_mut().into_iter().flat_map(|p| p.values_mut()) {
+        for op in item.as_object_mut().into_iter().flat_map(|o| o.values_mut()) {
+            let answers = op.get_mut("responses").and_then(Value::as_object_mut);
+            for answer in answers.into_iter().flat_map(|r| r.values_mut()) {
+                if let Some(problem) = answer.get_mut("content").and_then(|c| c.get_mut("application/problem+json")) {
+                    problem["schema"] = json!({"$ref": "#/components/schemas/Problem"});
+                }
+            }
+        }
+    }
+}
+
+/// Finishes the generated document (bearer security on `/api/v1`, our JSON Schemas as
+/// components) and keeps it for serving.
 pub fn publish(mut doc: OpenApi) {
     let bearer = utoipa::openapi::security::SecurityRequirement::new("bearer", Vec::<String>::new());
     for (path, item) in doc.paths.paths.iter_mut() {
@@ -63,7 +135,9 @@ pub fn publish(mut doc: OpenApi) {
             op.security = Some(vec![bearer.clone()]);
         }
     }
-    let _ = DESCRIPTION.set(doc.to_json().expect("the document serialises"));
+    let mut doc = serde_json::to_value(&doc).expect("the document serialises");
+    link_schemas(&mut doc);
+    let _ = DESCRIPTION.set(doc.to_string());
 }
 
 pub fn router() -> Router<AppState> {

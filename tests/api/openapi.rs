@@ -92,6 +92,20 @@ async fn openapi_describes_the_api(app: TestApp) {
     assert_eq!(doc["paths"]["/api/v1/issuers"]["get"]["security"], json!([{"bearer": []}]));
     assert!(doc["paths"]["/credentials/verify"]["post"].get("security").is_none());
 
+    // Request bodies and problems point at our published JSON Schemas, now components.
+    let issuer_body = &doc["paths"]["/api/v1/issuers"]["post"]["requestBody"]["content"]["application/json"]["schema"];
+    assert_eq!(issuer_body, &json!({"$ref": "#/components/schemas/Issuer"}));
+    let award = &doc["paths"]["/api/v1/nanomodules/{id}/awards"]["post"]["requestBody"]["content"];
+    assert_eq!(award["application/json"]["schema"], json!({"$ref": "#/components/schemas/Award"}));
+    assert!(award.get("text/csv").is_some(), "{award}");
+    let problem = &doc["paths"]["/api/v1/issuers"]["get"]["responses"]["4XX"]["content"]["application/problem+json"];
+    assert_eq!(problem["schema"], json!({"$ref": "#/components/schemas/Problem"}));
+    let line = doc["components"]["schemas"]["MetroLine"].to_string();
+    assert!(
+        line.contains("#/components/schemas/Nanomodule/properties/micro_credential") && !line.contains("urn:"),
+        "{line}"
+    );
+
     // The page people read.
     let page = app.client.get(format!("{}/openapi?lang=nl", app.base)).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Issuers and members") && page.contains("/api/v1/nanomodules/{id}/awards"), "{page}");
