@@ -45,6 +45,9 @@ pub struct Config {
     /// `POST /verify` requests per minute from one client.
     #[arg(long, env = "METROBADGE_VERIFY_RATE", default_value_t = 600, global = true)]
     pub verify_rate: u32,
+    /// OAuth client registrations (OB 3.0 API) per hour from one client.
+    #[arg(long, env = "METROBADGE_REGISTRATION_RATE", default_value_t = 20, global = true)]
+    pub registration_rate: u32,
     /// Verifications of submitted credentials running at once [default: 2 per core]; more are
     /// answered 429.
     #[arg(long, env = "METROBADGE_VERIFY_CONCURRENCY", global = true)]
@@ -112,6 +115,7 @@ impl Config {
     pub fn limits(&self) -> crate::http::limits::Limits {
         crate::http::limits::Limits {
             verify_per_minute: self.verify_rate,
+            registrations_per_hour: self.registration_rate,
             auth_failures_per_minute: self.auth_failure_rate,
             max_concurrent_requests: self.max_concurrent_requests,
             trusted_proxies: self.trusted_proxies.clone(),

@@ -24,6 +24,9 @@ use super::ApiError;
 pub struct Limits {
     /// `POST /verify` requests per minute per client.
     pub verify_per_minute: u32,
+    /// OAuth client registrations (`POST /ims/ob/v3p0/oauth/register`) per hour per client:
+    /// registration needs no account, so this is what stops one client filling the table.
+    pub registrations_per_hour: u32,
     /// Failed bearer-token attempts per minute per client before it is locked out for a minute.
     pub auth_failures_per_minute: u32,
     /// Requests in flight at once, all clients together (health checks aside).
@@ -36,6 +39,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             verify_per_minute: 600,
+            registrations_per_hour: 20,
             auth_failures_per_minute: 20,
             max_concurrent_requests: 1024,
             trusted_proxies: Vec::new(),
@@ -55,6 +59,7 @@ const PRUNE_EVERY: u64 = 10_000;
 /// The limiters, shared by every request.
 pub struct Guards {
     verify: DefaultKeyedRateLimiter<IpAddr>,
+    registrations: DefaultKeyedRateLimiter<IpAddr>,
     auth_failures: DefaultKeyedRateLimiter<IpAddr>,
     locked: Mutex<HashMap<IpAddr, Instant>>,
     in_flight: Arc<Semaphore>,
@@ -70,6 +75,9 @@ impl Guards {
     pub fn new(limits: &Limits) -> Guards {
         Guards {
             verify: RateLimiter::keyed(per_minute(limits.verify_per_minute)),
+            registrations: RateLimiter::keyed(Quota::per_hour(
+                NonZeroU32::new(limits.registrations_per_hour.max(1)).expect("at least one"),
+            )),
             auth_failures: RateLimiter::keyed(per_minute(limits.auth_failures_per_minute)),
             locked: Mutex::new(HashMap::new()),
             in_flight: Arc::new(Semaphore::new(limits.max_concurrent_requests.max(1))),
@@ -82,6 +90,8 @@ impl Guards {
         if self.checks.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
             self.verify.retain_recent();
             self.verify.shrink_to_fit();
+            self.registrations.retain_recent();
+            self.registrations.shrink_to_fit();
             self.auth_failures.retain_recent();
             self.auth_failures.shrink_to_fit();
         }
@@ -167,6 +177,18 @@ pub async fn cap_in_flight(State(guards): State<Arc<Guards>>, req: Request, next
             too_many("the service is at its limit of concurrent requests", Duration::from_secs(1)).into_response()
         }
     }
+}
+
+/// Per-client rate of OAuth client registrations.
+pub async fn limit_registrations(State(guards): State<Arc<Guards>>, req: Request, next: Next) -> Response {
+    if let Some(client) = guards.client(peer(req.extensions()), req.headers()) {
+        guards.maybe_prune();
+        if let Err(not_until) = guards.registrations.check_key(&client) {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            return too_many("too many client registrations from this client", wait).into_response();
+        }
+    }
+    next.run(req).await
 }
 
 /// Per-client rate of `POST /verify`.

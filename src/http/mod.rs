@@ -81,8 +81,8 @@ pub fn documented(guards: Arc<limits::Guards>) -> (Router<AppState>, utoipa::ope
         .merge(audit::router());
     utoipa_axum::router::OpenApiRouter::with_openapi(openapi::base())
         .nest("/api/v1", api)
-        .merge(verify::api_router(guards))
-        .merge(ob_api::api_router())
+        .merge(verify::api_router(guards.clone()))
+        .merge(ob_api::api_router(guards))
         .split_for_parts()
 }
 

@@ -29,12 +29,15 @@ pub const AUTHORIZE: &str = "/me/authorize";
 pub const TOKEN: &str = "/oauth/token";
 
 /// The OB 3.0 API and its OAuth endpoints (documented in the OpenAPI description).
-pub fn api_router() -> OpenApiRouter<AppState> {
+pub fn api_router(guards: std::sync::Arc<super::limits::Guards>) -> OpenApiRouter<AppState> {
+    let registration = OpenApiRouter::new()
+        .routes(routes!(register))
+        .route_layer(axum::middleware::from_fn_with_state(guards, super::limits::limit_registrations));
     OpenApiRouter::new()
         .routes(routes!(discovery))
         .routes(routes!(credentials))
         .routes(routes!(profile))
-        .routes(routes!(register))
+        .merge(registration)
         .routes(routes!(revoke))
         .routes(routes!(super::wallet::token))
 }

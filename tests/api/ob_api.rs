@@ -14,7 +14,7 @@ use crate::impact::{form, learner_session};
 use crate::interop::js_verify;
 use crate::mail::{SmtpServer, award, sign_in_link};
 
-both!(ob_api_with_an_independent_oauth_client, ob_api_refuses_what_it_should);
+both!(ob_api_with_an_independent_oauth_client, ob_api_refuses_what_it_should, ob_api_registration_is_rate_limited);
 
 const CRED: &str = "https://purl.imsglobal.org/spec/ob/v3p0/scope/credential.readonly";
 const REDIRECT: &str = "https://app.example.test/callback";
@@ -372,4 +372,24 @@ async fn ob_api_refuses_what_it_should(app: TestApp) {
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     let left = app.store.query_text("SELECT CAST(COUNT(*) AS TEXT) FROM oauth_token").await.unwrap();
     assert_eq!(left, vec!["0".to_string()]);
+}
+
+/// Registration needs no account: one client may register only so many apps an hour.
+async fn ob_api_registration_is_rate_limited(app: TestApp) {
+    let limits = metrobadge::http::limits::Limits { registrations_per_hour: 2, ..Default::default() };
+    let store = metrobadge::store::Store::connect(&app.db.url).await.unwrap();
+    let limited = TestApp::start_limited(store, app.db.clone(), crate::harness::TEST_MASTER_KEY, &limits).await;
+    let url = format!("{}/ims/ob/v3p0/oauth/register", limited.base);
+    let (a, b) = (crate::trust::client_from("127.0.0.1"), crate::trust::client_from("127.0.0.2"));
+    for _ in 0..2 {
+        assert_eq!(a.post(&url).json(&registration()).send().await.unwrap().status(), StatusCode::CREATED);
+    }
+    let r = a.post(&url).json(&registration()).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().contains_key("retry-after"));
+    assert_eq!(b.post(&url).json(&registration()).send().await.unwrap().status(), StatusCode::CREATED);
+    // Other OAuth endpoints are not held up.
+    let revoke = a.post(format!("{}/ims/ob/v3p0/oauth/revoke", limited.base)).body("token=x").send().await.unwrap();
+    assert_eq!(revoke.status(), StatusCode::UNAUTHORIZED);
+    limited.stop().await;
 }

@@ -579,7 +579,7 @@ async fn hostile_images_are_refused(app: TestApp) {
 }
 
 /// A client that connects from `ip` (any 127/8 address reaches the test server).
-fn client_from(ip: &str) -> reqwest::Client {
+pub fn client_from(ip: &str) -> reqwest::Client {
     reqwest::Client::builder().local_address(ip.parse::<std::net::IpAddr>().unwrap()).build().unwrap()
 }
 
