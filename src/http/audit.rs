@@ -58,7 +58,18 @@ fn when(field: &str, v: &Option<String>, default: time::OffsetDateTime) -> ApiRe
 }
 
 /// Report
-#[utoipa::path(get, path = "/reports/issuance", tag = "Audit and reports", operation_id = "audit_report", params(ReportQuery), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/reports/issuance",
+    tag = "Audit and reports",
+    operation_id = "audit_report",
+    params(ReportQuery),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn report(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -75,7 +86,17 @@ pub fn public_router() -> Router<AppState> {
 }
 
 /// Checkpoint
-#[utoipa::path(post, path = "/audit/checkpoints", tag = "Audit and reports", operation_id = "audit_checkpoint", responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/audit/checkpoints",
+    tag = "Audit and reports",
+    operation_id = "audit_checkpoint",
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn checkpoint(State(s): State<AppState>, Caller(who): Caller) -> ApiResult<Response> {
     Ok(match s.service.create_checkpoint(Some(&who)).await? {
         Some(c) => (axum::http::StatusCode::CREATED, Json(c)).into_response(),
@@ -143,7 +164,18 @@ fn csv_line(e: &Event) -> String {
 }
 
 /// Events
-#[utoipa::path(get, path = "/audit/events", tag = "Audit and reports", operation_id = "audit_events", params(EventsQuery), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/audit/events",
+    tag = "Audit and reports",
+    operation_id = "audit_events",
+    params(EventsQuery),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn events(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -224,7 +256,18 @@ struct VerifyQuery {
 }
 
 /// Verify
-#[utoipa::path(get, path = "/audit/verify", tag = "Audit and reports", operation_id = "audit_verify", params(VerifyQuery), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/audit/verify",
+    tag = "Audit and reports",
+    operation_id = "audit_verify",
+    params(VerifyQuery),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn verify(
     State(s): State<AppState>,
     Caller(who): Caller,

@@ -21,7 +21,19 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Create skill
-#[utoipa::path(post, path = "/issuers/{id}/skills", tag = "Skills", operation_id = "catalog_create_skill", params(("id" = String, Path, description = "The id")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON as schemas/api/skill.schema.json describes"), responses((status = 201, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/issuers/{id}/skills",
+    tag = "Skills",
+    operation_id = "catalog_create_skill",
+    params(("id" = String, Path, description = "The issuer's id")),
+    request_body(content = serde_json::Value, content_type = "application/json", description = "JSON as schemas/api/skill.schema.json describes"),
+    responses(
+        (status = 201, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn create_skill(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -33,7 +45,18 @@ async fn create_skill(
 }
 
 /// List skills
-#[utoipa::path(get, path = "/issuers/{id}/skills", tag = "Skills", operation_id = "catalog_list_skills", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/issuers/{id}/skills",
+    tag = "Skills",
+    operation_id = "catalog_list_skills",
+    params(("id" = String, Path, description = "The issuer's id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn list_skills(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -43,7 +66,18 @@ async fn list_skills(
 }
 
 /// Get skill
-#[utoipa::path(get, path = "/skills/{id}", tag = "Skills", operation_id = "catalog_get_skill", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/skills/{id}",
+    tag = "Skills",
+    operation_id = "catalog_get_skill",
+    params(("id" = String, Path, description = "The skill's id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn get_skill(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -53,7 +87,19 @@ async fn get_skill(
 }
 
 /// Update skill
-#[utoipa::path(patch, path = "/skills/{id}", tag = "Skills", operation_id = "catalog_update_skill", params(("id" = String, Path, description = "The id")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    patch,
+    path = "/skills/{id}",
+    tag = "Skills",
+    operation_id = "catalog_update_skill",
+    params(("id" = String, Path, description = "The skill's id")),
+    request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn update_skill(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -64,7 +110,19 @@ async fn update_skill(
 }
 
 /// Create profile
-#[utoipa::path(post, path = "/issuers/{id}/skills-profiles", tag = "Skills", operation_id = "catalog_create_profile", params(("id" = String, Path, description = "The id")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON as schemas/api/skills-profile.schema.json describes"), responses((status = 201, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/issuers/{id}/skills-profiles",
+    tag = "Skills",
+    operation_id = "catalog_create_profile",
+    params(("id" = String, Path, description = "The issuer's id")),
+    request_body(content = serde_json::Value, content_type = "application/json", description = "JSON as schemas/api/skills-profile.schema.json describes"),
+    responses(
+        (status = 201, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn create_profile(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -76,7 +134,18 @@ async fn create_profile(
 }
 
 /// List profiles
-#[utoipa::path(get, path = "/issuers/{id}/skills-profiles", tag = "Skills", operation_id = "catalog_list_profiles", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/issuers/{id}/skills-profiles",
+    tag = "Skills",
+    operation_id = "catalog_list_profiles",
+    params(("id" = String, Path, description = "The issuer's id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn list_profiles(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -86,7 +155,18 @@ async fn list_profiles(
 }
 
 /// Get profile
-#[utoipa::path(get, path = "/skills-profiles/{id}", tag = "Skills", operation_id = "catalog_get_profile", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/skills-profiles/{id}",
+    tag = "Skills",
+    operation_id = "catalog_get_profile",
+    params(("id" = String, Path, description = "The skills profile's id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn get_profile(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -96,7 +176,19 @@ async fn get_profile(
 }
 
 /// Update profile
-#[utoipa::path(patch, path = "/skills-profiles/{id}", tag = "Skills", operation_id = "catalog_update_profile", params(("id" = String, Path, description = "The id")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    patch,
+    path = "/skills-profiles/{id}",
+    tag = "Skills",
+    operation_id = "catalog_update_profile",
+    params(("id" = String, Path, description = "The skills profile's id")),
+    request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn update_profile(
     State(s): State<AppState>,
     Caller(who): Caller,

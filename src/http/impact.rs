@@ -90,7 +90,18 @@ async fn answer(
 }
 
 /// Impact
-#[utoipa::path(get, path = "/issuers/{id}/impact", tag = "Impact reviews", operation_id = "impact_impact", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/issuers/{id}/impact",
+    tag = "Impact reviews",
+    operation_id = "impact_impact",
+    params(("id" = String, Path, description = "The issuer's id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn impact(
     State(s): State<AppState>,
     Caller(who): Caller,

@@ -53,7 +53,18 @@ pub(super) fn created<T: serde::Serialize>(location: String, body: T) -> impl In
 }
 
 /// Create issuer
-#[utoipa::path(post, path = "/issuers", tag = "Issuers and members", operation_id = "issuers_create_issuer", request_body(content = serde_json::Value, content_type = "application/json", description = "JSON as schemas/api/issuer.schema.json describes"), responses((status = 201, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/issuers",
+    tag = "Issuers and members",
+    operation_id = "issuers_create_issuer",
+    request_body(content = serde_json::Value, content_type = "application/json", description = "JSON as schemas/api/issuer.schema.json describes"),
+    responses(
+        (status = 201, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn create_issuer(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -64,7 +75,18 @@ async fn create_issuer(
 }
 
 /// List issuers
-#[utoipa::path(get, path = "/issuers", tag = "Issuers and members", operation_id = "issuers_list_issuers", params(Page), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/issuers",
+    tag = "Issuers and members",
+    operation_id = "issuers_list_issuers",
+    params(Page),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn list_issuers(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -75,7 +97,18 @@ async fn list_issuers(
 }
 
 /// Get issuer
-#[utoipa::path(get, path = "/issuers/{id}", tag = "Issuers and members", operation_id = "issuers_get_issuer", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/issuers/{id}",
+    tag = "Issuers and members",
+    operation_id = "issuers_get_issuer",
+    params(("id" = String, Path, description = "The issuer's id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn get_issuer(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -85,7 +118,19 @@ async fn get_issuer(
 }
 
 /// Update issuer
-#[utoipa::path(patch, path = "/issuers/{id}", tag = "Issuers and members", operation_id = "issuers_update_issuer", params(("id" = String, Path, description = "The id")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    patch,
+    path = "/issuers/{id}",
+    tag = "Issuers and members",
+    operation_id = "issuers_update_issuer",
+    params(("id" = String, Path, description = "The issuer's id")),
+    request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn update_issuer(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -105,7 +150,19 @@ pub(super) fn object(v: Value) -> ApiResult<Value> {
 }
 
 /// Add member
-#[utoipa::path(post, path = "/issuers/{id}/members", tag = "Issuers and members", operation_id = "issuers_add_member", params(("id" = String, Path, description = "The id")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON as schemas/api/member.schema.json describes"), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/issuers/{id}/members",
+    tag = "Issuers and members",
+    operation_id = "issuers_add_member",
+    params(("id" = String, Path, description = "The issuer's id")),
+    request_body(content = serde_json::Value, content_type = "application/json", description = "JSON as schemas/api/member.schema.json describes"),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn add_member(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -117,7 +174,18 @@ async fn add_member(
 }
 
 /// List members
-#[utoipa::path(get, path = "/issuers/{id}/members", tag = "Issuers and members", operation_id = "issuers_list_members", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/issuers/{id}/members",
+    tag = "Issuers and members",
+    operation_id = "issuers_list_members",
+    params(("id" = String, Path, description = "The issuer's id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn list_members(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -127,7 +195,18 @@ async fn list_members(
 }
 
 /// Remove member
-#[utoipa::path(delete, path = "/issuers/{id}/members/{member_id}", tag = "Issuers and members", operation_id = "issuers_remove_member", params(("id" = String, Path, description = "The id"), ("member_id" = String, Path, description = "The member id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    delete,
+    path = "/issuers/{id}/members/{member_id}",
+    tag = "Issuers and members",
+    operation_id = "issuers_remove_member",
+    params(("id" = String, Path, description = "The issuer's id"), ("member_id" = String, Path, description = "The member's id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn remove_member(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -138,7 +217,18 @@ async fn remove_member(
 }
 
 /// A password reset: a new one-time console link, shown once; the old password stops working.
-#[utoipa::path(post, path = "/issuers/{id}/members/{member_id}/invitation", tag = "Issuers and members", operation_id = "issuers_reset_member", params(("id" = String, Path, description = "The id"), ("member_id" = String, Path, description = "The member id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/issuers/{id}/members/{member_id}/invitation",
+    tag = "Issuers and members",
+    operation_id = "issuers_reset_member",
+    params(("id" = String, Path, description = "The issuer's id"), ("member_id" = String, Path, description = "The member's id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn reset_member(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -155,7 +245,18 @@ async fn reset_member(
 }
 
 /// List keys
-#[utoipa::path(get, path = "/issuers/{id}/keys", tag = "Issuers and members", operation_id = "issuers_list_keys", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/issuers/{id}/keys",
+    tag = "Issuers and members",
+    operation_id = "issuers_list_keys",
+    params(("id" = String, Path, description = "The issuer's id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn list_keys(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -165,7 +266,18 @@ async fn list_keys(
 }
 
 /// Rotate key
-#[utoipa::path(post, path = "/issuers/{id}/keys/rotate", tag = "Issuers and members", operation_id = "issuers_rotate_key", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/issuers/{id}/keys/rotate",
+    tag = "Issuers and members",
+    operation_id = "issuers_rotate_key",
+    params(("id" = String, Path, description = "The issuer's id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn rotate_key(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -183,7 +295,19 @@ struct Compromise {
 }
 
 /// Mark compromised
-#[utoipa::path(post, path = "/issuers/{id}/keys/{key_id}/compromised", tag = "Issuers and members", operation_id = "issuers_mark_compromised", params(("id" = String, Path, description = "The id"), ("key_id" = String, Path, description = "The key id")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/issuers/{id}/keys/{key_id}/compromised",
+    tag = "Issuers and members",
+    operation_id = "issuers_mark_compromised",
+    params(("id" = String, Path, description = "The issuer's id"), ("key_id" = String, Path, description = "The key's id")),
+    request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn mark_compromised(
     State(s): State<AppState>,
     Caller(who): Caller,

@@ -70,7 +70,18 @@ fn dead() -> String {
 }
 
 /// Platform messages
-#[utoipa::path(get, path = "/messages", tag = "Messages", operation_id = "mail_platform_messages", params(StateQuery), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/messages",
+    tag = "Messages",
+    operation_id = "mail_platform_messages",
+    params(StateQuery),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn platform_messages(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -80,7 +91,18 @@ async fn platform_messages(
 }
 
 /// Issuer messages
-#[utoipa::path(get, path = "/issuers/{id}/messages", tag = "Messages", operation_id = "mail_issuer_messages", params(("id" = String, Path, description = "The id"), StateQuery), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/issuers/{id}/messages",
+    tag = "Messages",
+    operation_id = "mail_issuer_messages",
+    params(("id" = String, Path, description = "The issuer's id"), StateQuery),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn issuer_messages(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -91,7 +113,18 @@ async fn issuer_messages(
 }
 
 /// Resend
-#[utoipa::path(post, path = "/messages/{id}/resend", tag = "Messages", operation_id = "mail_resend", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/messages/{id}/resend",
+    tag = "Messages",
+    operation_id = "mail_resend",
+    params(("id" = String, Path, description = "The message's id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn resend(
     State(s): State<AppState>,
     Caller(who): Caller,

@@ -25,7 +25,19 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Create map
-#[utoipa::path(post, path = "/issuers/{id}/metro-maps", tag = "Metro maps and lines", operation_id = "metro_create_map", params(("id" = String, Path, description = "The id")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"), responses((status = 201, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/issuers/{id}/metro-maps",
+    tag = "Metro maps and lines",
+    operation_id = "metro_create_map",
+    params(("id" = String, Path, description = "The issuer's id")),
+    request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"),
+    responses(
+        (status = 201, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn create_map(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -37,7 +49,18 @@ async fn create_map(
 }
 
 /// List maps
-#[utoipa::path(get, path = "/issuers/{id}/metro-maps", tag = "Metro maps and lines", operation_id = "metro_list_maps", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/issuers/{id}/metro-maps",
+    tag = "Metro maps and lines",
+    operation_id = "metro_list_maps",
+    params(("id" = String, Path, description = "The issuer's id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn list_maps(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -47,7 +70,18 @@ async fn list_maps(
 }
 
 /// Get map
-#[utoipa::path(get, path = "/metro-maps/{id}", tag = "Metro maps and lines", operation_id = "metro_get_map", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/metro-maps/{id}",
+    tag = "Metro maps and lines",
+    operation_id = "metro_get_map",
+    params(("id" = String, Path, description = "The metro map's id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn get_map(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -57,7 +91,19 @@ async fn get_map(
 }
 
 /// Update map
-#[utoipa::path(patch, path = "/metro-maps/{id}", tag = "Metro maps and lines", operation_id = "metro_update_map", params(("id" = String, Path, description = "The id")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    patch,
+    path = "/metro-maps/{id}",
+    tag = "Metro maps and lines",
+    operation_id = "metro_update_map",
+    params(("id" = String, Path, description = "The metro map's id")),
+    request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn update_map(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -68,7 +114,19 @@ async fn update_map(
 }
 
 /// Create line
-#[utoipa::path(post, path = "/issuers/{id}/metro-lines", tag = "Metro maps and lines", operation_id = "metro_create_line", params(("id" = String, Path, description = "The id")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON as schemas/api/metro-line.schema.json describes"), responses((status = 201, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/issuers/{id}/metro-lines",
+    tag = "Metro maps and lines",
+    operation_id = "metro_create_line",
+    params(("id" = String, Path, description = "The issuer's id")),
+    request_body(content = serde_json::Value, content_type = "application/json", description = "JSON as schemas/api/metro-line.schema.json describes"),
+    responses(
+        (status = 201, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn create_line(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -80,7 +138,18 @@ async fn create_line(
 }
 
 /// List lines
-#[utoipa::path(get, path = "/issuers/{id}/metro-lines", tag = "Metro maps and lines", operation_id = "metro_list_lines", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/issuers/{id}/metro-lines",
+    tag = "Metro maps and lines",
+    operation_id = "metro_list_lines",
+    params(("id" = String, Path, description = "The issuer's id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn list_lines(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -90,7 +159,18 @@ async fn list_lines(
 }
 
 /// Get line
-#[utoipa::path(get, path = "/metro-lines/{id}", tag = "Metro maps and lines", operation_id = "metro_get_line", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/metro-lines/{id}",
+    tag = "Metro maps and lines",
+    operation_id = "metro_get_line",
+    params(("id" = String, Path, description = "The metro line's id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn get_line(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -100,7 +180,18 @@ async fn get_line(
 }
 
 /// Get line version
-#[utoipa::path(get, path = "/metro-lines/{id}/versions/{version}", tag = "Metro maps and lines", operation_id = "metro_get_line_version", params(("id" = String, Path, description = "The id"), ("version" = String, Path, description = "The version")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/metro-lines/{id}/versions/{version}",
+    tag = "Metro maps and lines",
+    operation_id = "metro_get_line_version",
+    params(("id" = String, Path, description = "The metro line's id"), ("version" = String, Path, description = "The version number")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn get_line_version(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -110,7 +201,19 @@ async fn get_line_version(
 }
 
 /// Update line
-#[utoipa::path(patch, path = "/metro-lines/{id}", tag = "Metro maps and lines", operation_id = "metro_update_line", params(("id" = String, Path, description = "The id")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    patch,
+    path = "/metro-lines/{id}",
+    tag = "Metro maps and lines",
+    operation_id = "metro_update_line",
+    params(("id" = String, Path, description = "The metro line's id")),
+    request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn update_line(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -135,7 +238,18 @@ fn email() -> String {
 
 /// A learner's record of the line as a signed CLR 2.0 credential (the line issuer's own
 /// credentials only).
-#[utoipa::path(get, path = "/metro-lines/{id}/clr", tag = "Metro maps and lines", operation_id = "metro_clr", params(("id" = String, Path, description = "The id"), ProgressQuery), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/metro-lines/{id}/clr",
+    tag = "Metro maps and lines",
+    operation_id = "metro_clr",
+    params(("id" = String, Path, description = "The metro line's id"), ProgressQuery),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn clr(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -146,7 +260,18 @@ async fn clr(
 }
 
 /// Progress
-#[utoipa::path(get, path = "/metro-lines/{id}/progress", tag = "Metro maps and lines", operation_id = "metro_progress", params(("id" = String, Path, description = "The id"), ProgressQuery), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/metro-lines/{id}/progress",
+    tag = "Metro maps and lines",
+    operation_id = "metro_progress",
+    params(("id" = String, Path, description = "The metro line's id"), ProgressQuery),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn progress(
     State(s): State<AppState>,
     Caller(who): Caller,

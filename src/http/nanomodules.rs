@@ -22,7 +22,19 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Create nanomodule
-#[utoipa::path(post, path = "/issuers/{id}/nanomodules", tag = "Nanomodules", operation_id = "nanomodules_create_nanomodule", params(("id" = String, Path, description = "The id")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON as schemas/api/nanomodule.schema.json describes"), responses((status = 201, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/issuers/{id}/nanomodules",
+    tag = "Nanomodules",
+    operation_id = "nanomodules_create_nanomodule",
+    params(("id" = String, Path, description = "The issuer's id")),
+    request_body(content = serde_json::Value, content_type = "application/json", description = "JSON as schemas/api/nanomodule.schema.json describes"),
+    responses(
+        (status = 201, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn create_nanomodule(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -34,7 +46,18 @@ async fn create_nanomodule(
 }
 
 /// List nanomodules
-#[utoipa::path(get, path = "/issuers/{id}/nanomodules", tag = "Nanomodules", operation_id = "nanomodules_list_nanomodules", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/issuers/{id}/nanomodules",
+    tag = "Nanomodules",
+    operation_id = "nanomodules_list_nanomodules",
+    params(("id" = String, Path, description = "The issuer's id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn list_nanomodules(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -44,7 +67,18 @@ async fn list_nanomodules(
 }
 
 /// Get nanomodule
-#[utoipa::path(get, path = "/nanomodules/{id}", tag = "Nanomodules", operation_id = "nanomodules_get_nanomodule", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/nanomodules/{id}",
+    tag = "Nanomodules",
+    operation_id = "nanomodules_get_nanomodule",
+    params(("id" = String, Path, description = "The nanomodule's id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn get_nanomodule(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -54,7 +88,18 @@ async fn get_nanomodule(
 }
 
 /// Get version
-#[utoipa::path(get, path = "/nanomodules/{id}/versions/{version}", tag = "Nanomodules", operation_id = "nanomodules_get_version", params(("id" = String, Path, description = "The id"), ("version" = String, Path, description = "The version")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/nanomodules/{id}/versions/{version}",
+    tag = "Nanomodules",
+    operation_id = "nanomodules_get_version",
+    params(("id" = String, Path, description = "The nanomodule's id"), ("version" = String, Path, description = "The version number")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn get_version(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -64,7 +109,19 @@ async fn get_version(
 }
 
 /// Update nanomodule
-#[utoipa::path(patch, path = "/nanomodules/{id}", tag = "Nanomodules", operation_id = "nanomodules_update_nanomodule", params(("id" = String, Path, description = "The id")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    patch,
+    path = "/nanomodules/{id}",
+    tag = "Nanomodules",
+    operation_id = "nanomodules_update_nanomodule",
+    params(("id" = String, Path, description = "The nanomodule's id")),
+    request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn update_nanomodule(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -75,7 +132,19 @@ async fn update_nanomodule(
 }
 
 /// `PUT` the raw PNG or SVG bytes with their Content-Type.
-#[utoipa::path(put, path = "/nanomodules/{id}/image", tag = "Nanomodules", operation_id = "nanomodules_set_image", params(("id" = String, Path, description = "The id")), request_body(content = String, description = "a PNG or SVG image"), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    put,
+    path = "/nanomodules/{id}/image",
+    tag = "Nanomodules",
+    operation_id = "nanomodules_set_image",
+    params(("id" = String, Path, description = "The nanomodule's id")),
+    request_body(content = String, description = "a PNG or SVG image"),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn set_image(
     State(s): State<AppState>,
     Caller(who): Caller,

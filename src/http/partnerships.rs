@@ -24,7 +24,19 @@ struct PartnershipRequest {
 }
 
 /// Request
-#[utoipa::path(post, path = "/issuers/{id}/partnerships", tag = "Partnerships", operation_id = "partnerships_request", params(("id" = String, Path, description = "The id")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/issuers/{id}/partnerships",
+    tag = "Partnerships",
+    operation_id = "partnerships_request",
+    params(("id" = String, Path, description = "The issuer's id")),
+    request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn request(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -36,7 +48,18 @@ async fn request(
 }
 
 /// List
-#[utoipa::path(get, path = "/issuers/{id}/partnerships", tag = "Partnerships", operation_id = "partnerships_list", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/issuers/{id}/partnerships",
+    tag = "Partnerships",
+    operation_id = "partnerships_list",
+    params(("id" = String, Path, description = "The issuer's id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn list(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -46,7 +69,18 @@ async fn list(
 }
 
 /// `accept` or `decline` (the partner), `end` (either side); any other step is no route.
-#[utoipa::path(post, path = "/partnerships/{id}/{step}", tag = "Partnerships", operation_id = "partnerships_step", params(("id" = String, Path, description = "The id"), ("step" = String, Path, description = "The step")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/partnerships/{id}/{step}",
+    tag = "Partnerships",
+    operation_id = "partnerships_step",
+    params(("id" = String, Path, description = "The partnership's id"), ("step" = String, Path, description = "accept, decline or end")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn step(
     State(s): State<AppState>,
     ApiPath((id, step)): ApiPath<(Uuid, PartnershipStep)>,

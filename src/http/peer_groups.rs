@@ -17,7 +17,19 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Create
-#[utoipa::path(post, path = "/issuers/{id}/peer-groups", tag = "Peer groups", operation_id = "peer_groups_create", params(("id" = String, Path, description = "The id")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"), responses((status = 201, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/issuers/{id}/peer-groups",
+    tag = "Peer groups",
+    operation_id = "peer_groups_create",
+    params(("id" = String, Path, description = "The issuer's id")),
+    request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"),
+    responses(
+        (status = 201, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn create(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -29,7 +41,18 @@ async fn create(
 }
 
 /// List
-#[utoipa::path(get, path = "/issuers/{id}/peer-groups", tag = "Peer groups", operation_id = "peer_groups_list", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/issuers/{id}/peer-groups",
+    tag = "Peer groups",
+    operation_id = "peer_groups_list",
+    params(("id" = String, Path, description = "The issuer's id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn list(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -39,7 +62,18 @@ async fn list(
 }
 
 /// One
-#[utoipa::path(get, path = "/peer-groups/{id}", tag = "Peer groups", operation_id = "peer_groups_one", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/peer-groups/{id}",
+    tag = "Peer groups",
+    operation_id = "peer_groups_one",
+    params(("id" = String, Path, description = "The peer group's id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn one(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -49,7 +83,19 @@ async fn one(
 }
 
 /// Update
-#[utoipa::path(patch, path = "/peer-groups/{id}", tag = "Peer groups", operation_id = "peer_groups_update", params(("id" = String, Path, description = "The id")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    patch,
+    path = "/peer-groups/{id}",
+    tag = "Peer groups",
+    operation_id = "peer_groups_update",
+    params(("id" = String, Path, description = "The peer group's id")),
+    request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn update(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -60,7 +106,18 @@ async fn update(
 }
 
 /// Progress
-#[utoipa::path(get, path = "/peer-groups/{id}/progress", tag = "Peer groups", operation_id = "peer_groups_progress", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/peer-groups/{id}/progress",
+    tag = "Peer groups",
+    operation_id = "peer_groups_progress",
+    params(("id" = String, Path, description = "The peer group's id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn progress(
     State(s): State<AppState>,
     Caller(who): Caller,

@@ -77,7 +77,18 @@ async fn certificate_image(State(s): State<AppState>, ApiPath((id, v)): ApiPath<
 }
 
 /// Evaluate
-#[utoipa::path(post, path = "/metro-lines/{id}/evaluate", tag = "Progress", operation_id = "progress_evaluate", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/metro-lines/{id}/evaluate",
+    tag = "Progress",
+    operation_id = "progress_evaluate",
+    params(("id" = String, Path, description = "The metro line's id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn evaluate(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -108,7 +119,19 @@ struct MigrateRequest {
 }
 
 /// Migrate
-#[utoipa::path(post, path = "/metro-lines/{id}/learners/migrate", tag = "Progress", operation_id = "progress_migrate", params(("id" = String, Path, description = "The id")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON as schemas/api/learner-migration.schema.json describes"), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/metro-lines/{id}/learners/migrate",
+    tag = "Progress",
+    operation_id = "progress_migrate",
+    params(("id" = String, Path, description = "The metro line's id")),
+    request_body(content = serde_json::Value, content_type = "application/json", description = "JSON as schemas/api/learner-migration.schema.json describes"),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn migrate(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -128,7 +151,18 @@ async fn migrate(
 }
 
 /// Revoke link
-#[utoipa::path(post, path = "/progress-links/revoke", tag = "Progress", operation_id = "progress_revoke_link", request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/progress-links/revoke",
+    tag = "Progress",
+    operation_id = "progress_revoke_link",
+    request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn revoke_link(
     State(s): State<AppState>,
     Caller(who): Caller,

@@ -51,7 +51,19 @@ fn change_of(action: &str) -> ApiResult<StatusChange> {
 }
 
 /// Change one
-#[utoipa::path(post, path = "/credentials/{id}/{action}", tag = "Credential status", operation_id = "status_change_one", params(("id" = String, Path, description = "The id"), ("action" = String, Path, description = "The action")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/credentials/{id}/{action}",
+    tag = "Credential status",
+    operation_id = "status_change_one",
+    params(("id" = String, Path, description = "The credential's id"), ("action" = String, Path, description = "revoke, suspend or reinstate")),
+    request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn change_one(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -63,7 +75,19 @@ async fn change_one(
 }
 
 /// Change many
-#[utoipa::path(post, path = "/credentials/{action}", tag = "Credential status", operation_id = "status_change_many", params(("action" = String, Path, description = "The action")), request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/credentials/{action}",
+    tag = "Credential status",
+    operation_id = "status_change_many",
+    params(("action" = String, Path, description = "revoke, suspend or reinstate")),
+    request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn change_many(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -75,7 +99,18 @@ async fn change_many(
 }
 
 /// Get status
-#[utoipa::path(get, path = "/credentials/{id}/status", tag = "Credential status", operation_id = "status_get_status", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/credentials/{id}/status",
+    tag = "Credential status",
+    operation_id = "status_get_status",
+    params(("id" = String, Path, description = "The credential's id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn get_status(
     State(s): State<AppState>,
     Caller(who): Caller,

@@ -17,7 +17,18 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Create
-#[utoipa::path(post, path = "/tokens", tag = "API tokens", operation_id = "tokens_create", request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"), responses((status = 201, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/tokens",
+    tag = "API tokens",
+    operation_id = "tokens_create",
+    request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"),
+    responses(
+        (status = 201, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn create(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -35,7 +46,18 @@ struct ListQuery {
 }
 
 /// List
-#[utoipa::path(get, path = "/tokens", tag = "API tokens", operation_id = "tokens_list", params(ListQuery), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    get,
+    path = "/tokens",
+    tag = "API tokens",
+    operation_id = "tokens_list",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn list(
     State(s): State<AppState>,
     Caller(who): Caller,
@@ -45,7 +67,18 @@ async fn list(
 }
 
 /// Revoke
-#[utoipa::path(post, path = "/tokens/{id}/revoke", tag = "API tokens", operation_id = "tokens_revoke", params(("id" = String, Path, description = "The id")), responses((status = 200, description = "Success", body = serde_json::Value), (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"), (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json")))]
+#[utoipa::path(
+    post,
+    path = "/tokens/{id}/revoke",
+    tag = "API tokens",
+    operation_id = "tokens_revoke",
+    params(("id" = String, Path, description = "The token's id")),
+    responses(
+        (status = 200, description = "Success", body = serde_json::Value),
+        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
+    ),
+)]
 async fn revoke(
     State(s): State<AppState>,
     Caller(who): Caller,
