@@ -76,11 +76,12 @@ impl Layout {
     }
 }
 
-/// A rendered page with the site's headers.
+/// A page of another module (the API description) with the site's headers.
 pub(super) fn render(template: &impl Template) -> Response {
     page(template)
 }
 
+/// A rendered page with the site's headers.
 fn page(template: &impl Template) -> Response {
     let html = match template.render() {
         Ok(html) => html,
