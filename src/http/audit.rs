@@ -64,11 +64,7 @@ fn when(field: &str, v: &Option<String>, default: time::OffsetDateTime) -> ApiRe
     tag = "Audit and reports",
     operation_id = "audit_report",
     params(ReportQuery),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers)
 )]
 async fn report(
     State(s): State<AppState>,
@@ -91,11 +87,7 @@ pub fn public_router() -> Router<AppState> {
     path = "/audit/checkpoints",
     tag = "Audit and reports",
     operation_id = "audit_checkpoint",
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers)
 )]
 async fn checkpoint(State(s): State<AppState>, Caller(who): Caller) -> ApiResult<Response> {
     Ok(match s.service.create_checkpoint(Some(&who)).await? {
@@ -170,11 +162,7 @@ fn csv_line(e: &Event) -> String {
     tag = "Audit and reports",
     operation_id = "audit_events",
     params(EventsQuery),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers)
 )]
 async fn events(
     State(s): State<AppState>,
@@ -262,11 +250,7 @@ struct VerifyQuery {
     tag = "Audit and reports",
     operation_id = "audit_verify",
     params(VerifyQuery),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers)
 )]
 async fn verify(
     State(s): State<AppState>,

@@ -67,11 +67,7 @@ struct AwardQuery {
     operation_id = "awards_create_award",
     params(("id" = String, Path, description = "The nanomodule's id"), AwardQuery),
     request_body(content((serde_json::Value = "application/json"), (String = "text/csv")), description = "JSON as schemas/api/award.schema.json describes, or CSV (text/csv)"),
-    responses(
-        (status = 201, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Created),
 )]
 async fn create_award(
     State(s): State<AppState>,

@@ -28,11 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     operation_id = "catalog_create_skill",
     params(("id" = String, Path, description = "The issuer's id")),
     request_body(content = serde_json::Value, content_type = "application/json", description = "JSON as schemas/api/skill.schema.json describes"),
-    responses(
-        (status = 201, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Created),
 )]
 async fn create_skill(
     State(s): State<AppState>,
@@ -51,11 +47,7 @@ async fn create_skill(
     tag = "Skills",
     operation_id = "catalog_list_skills",
     params(("id" = String, Path, description = "The issuer's id")),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn list_skills(
     State(s): State<AppState>,
@@ -72,11 +64,7 @@ async fn list_skills(
     tag = "Skills",
     operation_id = "catalog_get_skill",
     params(("id" = String, Path, description = "The skill's id")),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn get_skill(
     State(s): State<AppState>,
@@ -94,11 +82,7 @@ async fn get_skill(
     operation_id = "catalog_update_skill",
     params(("id" = String, Path, description = "The skill's id")),
     request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn update_skill(
     State(s): State<AppState>,
@@ -117,11 +101,7 @@ async fn update_skill(
     operation_id = "catalog_create_profile",
     params(("id" = String, Path, description = "The issuer's id")),
     request_body(content = serde_json::Value, content_type = "application/json", description = "JSON as schemas/api/skills-profile.schema.json describes"),
-    responses(
-        (status = 201, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Created),
 )]
 async fn create_profile(
     State(s): State<AppState>,
@@ -140,11 +120,7 @@ async fn create_profile(
     tag = "Skills",
     operation_id = "catalog_list_profiles",
     params(("id" = String, Path, description = "The issuer's id")),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn list_profiles(
     State(s): State<AppState>,
@@ -161,11 +137,7 @@ async fn list_profiles(
     tag = "Skills",
     operation_id = "catalog_get_profile",
     params(("id" = String, Path, description = "The skills profile's id")),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn get_profile(
     State(s): State<AppState>,
@@ -183,11 +155,7 @@ async fn get_profile(
     operation_id = "catalog_update_profile",
     params(("id" = String, Path, description = "The skills profile's id")),
     request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn update_profile(
     State(s): State<AppState>,

@@ -96,11 +96,7 @@ async fn answer(
     tag = "Impact reviews",
     operation_id = "impact_impact",
     params(("id" = String, Path, description = "The issuer's id")),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn impact(
     State(s): State<AppState>,

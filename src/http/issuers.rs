@@ -59,11 +59,7 @@ pub(super) fn created<T: serde::Serialize>(location: String, body: T) -> impl In
     tag = "Issuers and members",
     operation_id = "issuers_create_issuer",
     request_body(content = serde_json::Value, content_type = "application/json", description = "JSON as schemas/api/issuer.schema.json describes"),
-    responses(
-        (status = 201, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Created),
 )]
 async fn create_issuer(
     State(s): State<AppState>,
@@ -81,11 +77,7 @@ async fn create_issuer(
     tag = "Issuers and members",
     operation_id = "issuers_list_issuers",
     params(Page),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers)
 )]
 async fn list_issuers(
     State(s): State<AppState>,
@@ -103,11 +95,7 @@ async fn list_issuers(
     tag = "Issuers and members",
     operation_id = "issuers_get_issuer",
     params(("id" = String, Path, description = "The issuer's id")),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn get_issuer(
     State(s): State<AppState>,
@@ -125,11 +113,7 @@ async fn get_issuer(
     operation_id = "issuers_update_issuer",
     params(("id" = String, Path, description = "The issuer's id")),
     request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn update_issuer(
     State(s): State<AppState>,
@@ -157,11 +141,7 @@ pub(super) fn object(v: Value) -> ApiResult<Value> {
     operation_id = "issuers_add_member",
     params(("id" = String, Path, description = "The issuer's id")),
     request_body(content = serde_json::Value, content_type = "application/json", description = "JSON as schemas/api/member.schema.json describes"),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn add_member(
     State(s): State<AppState>,
@@ -180,11 +160,7 @@ async fn add_member(
     tag = "Issuers and members",
     operation_id = "issuers_list_members",
     params(("id" = String, Path, description = "The issuer's id")),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn list_members(
     State(s): State<AppState>,
@@ -201,11 +177,7 @@ async fn list_members(
     tag = "Issuers and members",
     operation_id = "issuers_remove_member",
     params(("id" = String, Path, description = "The issuer's id"), ("member_id" = String, Path, description = "The member's id")),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn remove_member(
     State(s): State<AppState>,
@@ -223,11 +195,7 @@ async fn remove_member(
     tag = "Issuers and members",
     operation_id = "issuers_reset_member",
     params(("id" = String, Path, description = "The issuer's id"), ("member_id" = String, Path, description = "The member's id")),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn reset_member(
     State(s): State<AppState>,
@@ -251,11 +219,7 @@ async fn reset_member(
     tag = "Issuers and members",
     operation_id = "issuers_list_keys",
     params(("id" = String, Path, description = "The issuer's id")),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn list_keys(
     State(s): State<AppState>,
@@ -272,11 +236,7 @@ async fn list_keys(
     tag = "Issuers and members",
     operation_id = "issuers_rotate_key",
     params(("id" = String, Path, description = "The issuer's id")),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn rotate_key(
     State(s): State<AppState>,
@@ -302,11 +262,7 @@ struct Compromise {
     operation_id = "issuers_mark_compromised",
     params(("id" = String, Path, description = "The issuer's id"), ("key_id" = String, Path, description = "The key's id")),
     request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn mark_compromised(
     State(s): State<AppState>,

@@ -38,11 +38,7 @@ fn email() -> String {
     tag = "Learners",
     operation_id = "learners_export",
     request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn export(
     State(s): State<AppState>,
@@ -61,11 +57,7 @@ async fn export(
     tag = "Learners",
     operation_id = "learners_erase",
     request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn erase(
     State(s): State<AppState>,

@@ -76,11 +76,7 @@ fn dead() -> String {
     tag = "Messages",
     operation_id = "mail_platform_messages",
     params(StateQuery),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers)
 )]
 async fn platform_messages(
     State(s): State<AppState>,
@@ -97,11 +93,7 @@ async fn platform_messages(
     tag = "Messages",
     operation_id = "mail_issuer_messages",
     params(("id" = String, Path, description = "The issuer's id"), StateQuery),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn issuer_messages(
     State(s): State<AppState>,
@@ -119,11 +111,7 @@ async fn issuer_messages(
     tag = "Messages",
     operation_id = "mail_resend",
     params(("id" = String, Path, description = "The message's id")),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn resend(
     State(s): State<AppState>,

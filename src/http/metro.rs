@@ -32,11 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     operation_id = "metro_create_map",
     params(("id" = String, Path, description = "The issuer's id")),
     request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"),
-    responses(
-        (status = 201, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Created),
 )]
 async fn create_map(
     State(s): State<AppState>,
@@ -55,11 +51,7 @@ async fn create_map(
     tag = "Metro maps and lines",
     operation_id = "metro_list_maps",
     params(("id" = String, Path, description = "The issuer's id")),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn list_maps(
     State(s): State<AppState>,
@@ -76,11 +68,7 @@ async fn list_maps(
     tag = "Metro maps and lines",
     operation_id = "metro_get_map",
     params(("id" = String, Path, description = "The metro map's id")),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn get_map(
     State(s): State<AppState>,
@@ -98,11 +86,7 @@ async fn get_map(
     operation_id = "metro_update_map",
     params(("id" = String, Path, description = "The metro map's id")),
     request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn update_map(
     State(s): State<AppState>,
@@ -121,11 +105,7 @@ async fn update_map(
     operation_id = "metro_create_line",
     params(("id" = String, Path, description = "The issuer's id")),
     request_body(content = serde_json::Value, content_type = "application/json", description = "JSON as schemas/api/metro-line.schema.json describes"),
-    responses(
-        (status = 201, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Created),
 )]
 async fn create_line(
     State(s): State<AppState>,
@@ -144,11 +124,7 @@ async fn create_line(
     tag = "Metro maps and lines",
     operation_id = "metro_list_lines",
     params(("id" = String, Path, description = "The issuer's id")),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn list_lines(
     State(s): State<AppState>,
@@ -165,11 +141,7 @@ async fn list_lines(
     tag = "Metro maps and lines",
     operation_id = "metro_get_line",
     params(("id" = String, Path, description = "The metro line's id")),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn get_line(
     State(s): State<AppState>,
@@ -186,11 +158,7 @@ async fn get_line(
     tag = "Metro maps and lines",
     operation_id = "metro_get_line_version",
     params(("id" = String, Path, description = "The metro line's id"), ("version" = String, Path, description = "The version number")),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn get_line_version(
     State(s): State<AppState>,
@@ -208,11 +176,7 @@ async fn get_line_version(
     operation_id = "metro_update_line",
     params(("id" = String, Path, description = "The metro line's id")),
     request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn update_line(
     State(s): State<AppState>,
@@ -244,11 +208,7 @@ fn email() -> String {
     tag = "Metro maps and lines",
     operation_id = "metro_clr",
     params(("id" = String, Path, description = "The metro line's id"), ProgressQuery),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn clr(
     State(s): State<AppState>,
@@ -266,11 +226,7 @@ async fn clr(
     tag = "Metro maps and lines",
     operation_id = "metro_progress",
     params(("id" = String, Path, description = "The metro line's id"), ProgressQuery),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn progress(
     State(s): State<AppState>,

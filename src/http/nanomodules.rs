@@ -29,11 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     operation_id = "nanomodules_create_nanomodule",
     params(("id" = String, Path, description = "The issuer's id")),
     request_body(content = serde_json::Value, content_type = "application/json", description = "JSON as schemas/api/nanomodule.schema.json describes"),
-    responses(
-        (status = 201, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Created),
 )]
 async fn create_nanomodule(
     State(s): State<AppState>,
@@ -52,11 +48,7 @@ async fn create_nanomodule(
     tag = "Nanomodules",
     operation_id = "nanomodules_list_nanomodules",
     params(("id" = String, Path, description = "The issuer's id")),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn list_nanomodules(
     State(s): State<AppState>,
@@ -73,11 +65,7 @@ async fn list_nanomodules(
     tag = "Nanomodules",
     operation_id = "nanomodules_get_nanomodule",
     params(("id" = String, Path, description = "The nanomodule's id")),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn get_nanomodule(
     State(s): State<AppState>,
@@ -94,11 +82,7 @@ async fn get_nanomodule(
     tag = "Nanomodules",
     operation_id = "nanomodules_get_version",
     params(("id" = String, Path, description = "The nanomodule's id"), ("version" = String, Path, description = "The version number")),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn get_version(
     State(s): State<AppState>,
@@ -116,11 +100,7 @@ async fn get_version(
     operation_id = "nanomodules_update_nanomodule",
     params(("id" = String, Path, description = "The nanomodule's id")),
     request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn update_nanomodule(
     State(s): State<AppState>,
@@ -139,11 +119,7 @@ async fn update_nanomodule(
     operation_id = "nanomodules_set_image",
     params(("id" = String, Path, description = "The nanomodule's id")),
     request_body(content = String, description = "a PNG or SVG image"),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn set_image(
     State(s): State<AppState>,

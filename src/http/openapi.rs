@@ -20,6 +20,37 @@ use super::texts::{Lang, Preferred};
 
 static DESCRIPTION: OnceLock<String> = OnceLock::new();
 
+/// What an `/api/v1` operation answers: JSON on success, problem details otherwise. Named in
+/// each handler's `responses(…)`; never built (the handlers answer with their own types).
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum Answers {
+    /// Success
+    #[response(status = 200, content_type = "application/json")]
+    Success(Value),
+    /// Problem details (RFC 9457)
+    #[response(status = "4XX", content_type = "application/problem+json")]
+    Refused,
+    /// Problem details (RFC 9457): the service is unavailable or failed
+    #[response(status = "5XX", content_type = "application/problem+json")]
+    Failed,
+}
+
+/// [`Answers`] of an operation that creates something (201).
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum Created {
+    /// Success
+    #[response(status = 201, content_type = "application/json")]
+    Success(Value),
+    /// Problem details (RFC 9457)
+    #[response(status = "4XX", content_type = "application/problem+json")]
+    Refused,
+    /// Problem details (RFC 9457): the service is unavailable or failed
+    #[response(status = "5XX", content_type = "application/problem+json")]
+    Failed,
+}
+
 /// The document's parts no handler knows: title, servers, security schemes, tag order.
 pub fn base() -> OpenApi {
     let doc = json!({

@@ -31,11 +31,7 @@ struct PartnershipRequest {
     operation_id = "partnerships_request",
     params(("id" = String, Path, description = "The issuer's id")),
     request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn request(
     State(s): State<AppState>,
@@ -54,11 +50,7 @@ async fn request(
     tag = "Partnerships",
     operation_id = "partnerships_list",
     params(("id" = String, Path, description = "The issuer's id")),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn list(
     State(s): State<AppState>,
@@ -75,11 +67,7 @@ async fn list(
     tag = "Partnerships",
     operation_id = "partnerships_step",
     params(("id" = String, Path, description = "The partnership's id"), ("step" = String, Path, description = "accept, decline or end")),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn step(
     State(s): State<AppState>,

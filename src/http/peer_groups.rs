@@ -24,11 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     operation_id = "peer_groups_create",
     params(("id" = String, Path, description = "The issuer's id")),
     request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"),
-    responses(
-        (status = 201, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Created),
 )]
 async fn create(
     State(s): State<AppState>,
@@ -47,11 +43,7 @@ async fn create(
     tag = "Peer groups",
     operation_id = "peer_groups_list",
     params(("id" = String, Path, description = "The issuer's id")),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn list(
     State(s): State<AppState>,
@@ -68,11 +60,7 @@ async fn list(
     tag = "Peer groups",
     operation_id = "peer_groups_one",
     params(("id" = String, Path, description = "The peer group's id")),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn one(
     State(s): State<AppState>,
@@ -90,11 +78,7 @@ async fn one(
     operation_id = "peer_groups_update",
     params(("id" = String, Path, description = "The peer group's id")),
     request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn update(
     State(s): State<AppState>,
@@ -112,11 +96,7 @@ async fn update(
     tag = "Peer groups",
     operation_id = "peer_groups_progress",
     params(("id" = String, Path, description = "The peer group's id")),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn progress(
     State(s): State<AppState>,

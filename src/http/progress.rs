@@ -83,11 +83,7 @@ async fn certificate_image(State(s): State<AppState>, ApiPath((id, v)): ApiPath<
     tag = "Progress",
     operation_id = "progress_evaluate",
     params(("id" = String, Path, description = "The metro line's id")),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn evaluate(
     State(s): State<AppState>,
@@ -126,11 +122,7 @@ struct MigrateRequest {
     operation_id = "progress_migrate",
     params(("id" = String, Path, description = "The metro line's id")),
     request_body(content = serde_json::Value, content_type = "application/json", description = "JSON as schemas/api/learner-migration.schema.json describes"),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn migrate(
     State(s): State<AppState>,
@@ -157,11 +149,7 @@ async fn migrate(
     tag = "Progress",
     operation_id = "progress_revoke_link",
     request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn revoke_link(
     State(s): State<AppState>,

@@ -58,11 +58,7 @@ fn change_of(action: &str) -> ApiResult<StatusChange> {
     operation_id = "status_change_one",
     params(("id" = String, Path, description = "The credential's id"), ("action" = String, Path, description = "revoke, suspend or reinstate")),
     request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn change_one(
     State(s): State<AppState>,
@@ -82,11 +78,7 @@ async fn change_one(
     operation_id = "status_change_many",
     params(("action" = String, Path, description = "revoke, suspend or reinstate")),
     request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn change_many(
     State(s): State<AppState>,
@@ -105,11 +97,7 @@ async fn change_many(
     tag = "Credential status",
     operation_id = "status_get_status",
     params(("id" = String, Path, description = "The credential's id")),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn get_status(
     State(s): State<AppState>,

@@ -23,11 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     tag = "API tokens",
     operation_id = "tokens_create",
     request_body(content = serde_json::Value, content_type = "application/json", description = "JSON"),
-    responses(
-        (status = 201, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Created),
 )]
 async fn create(
     State(s): State<AppState>,
@@ -52,11 +48,7 @@ struct ListQuery {
     tag = "API tokens",
     operation_id = "tokens_list",
     params(ListQuery),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers)
 )]
 async fn list(
     State(s): State<AppState>,
@@ -73,11 +65,7 @@ async fn list(
     tag = "API tokens",
     operation_id = "tokens_revoke",
     params(("id" = String, Path, description = "The token's id")),
-    responses(
-        (status = 200, description = "Success", body = serde_json::Value),
-        (status = "4XX", description = "Problem details (RFC 9457)", content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): the service is unavailable or failed", content_type = "application/problem+json"),
-    ),
+    responses(super::openapi::Answers),
 )]
 async fn revoke(
     State(s): State<AppState>,
