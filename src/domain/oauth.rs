@@ -124,7 +124,7 @@ impl ClientMetadataInput {
         let required = |name: &str, v: Option<String>| -> Result<String, RegistrationError> {
             let v = v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
             let v = v.ok_or_else(|| bad(format!("{name} is required")))?;
-            if v.chars().count() > NAME_MAX.max(crate::domain::validate::URL_MAX) || v.chars().any(char::is_control) {
+            if v.chars().count() > crate::domain::validate::URL_MAX || v.chars().any(char::is_control) {
                 return Err(bad(format!("{name} is too long or holds control characters")));
             }
             Ok(v)

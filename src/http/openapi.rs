@@ -76,7 +76,8 @@ pub fn base() -> OpenApi {
         (oauth::SCOPE_PROFILE_READ, "Read the learner's profile"),
         (oauth::OFFLINE_ACCESS, "A refresh token"),
     ]);
-    let flow = AuthorizationCode::with_refresh_url("/me/authorize", "/oauth/token", scopes, "/oauth/token");
+    use super::ob_api::{AUTHORIZE, TOKEN};
+    let flow = AuthorizationCode::with_refresh_url(AUTHORIZE, TOKEN, scopes, TOKEN);
     components.add_security_scheme("OAuth2ACG", SecurityScheme::OAuth2(OAuth2::new([Flow::AuthorizationCode(flow)])));
     doc
 }

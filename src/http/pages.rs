@@ -76,6 +76,10 @@ impl Layout {
     }
 }
 
+/// The Content-Security-Policy of every page (public pages and the console): our stylesheet,
+/// images, forms to ourselves, no script, no framing.
+pub const PAGE_CSP: &str = "default-src 'none'; img-src 'self' https: data:; style-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
 /// A page of another module (the API description) with the site's headers.
 pub(super) fn render(template: &impl Template) -> Response {
     page(template)
@@ -93,10 +97,7 @@ fn page(template: &impl Template) -> Response {
     let mut r = html.into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; img-src 'self' https: data:; style-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"),
-    );
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_CSP));
     h.insert(header::VARY, HeaderValue::from_static("Accept, Accept-Language"));
     r
 }
@@ -802,10 +803,7 @@ pub fn consent_page(lang: Lang, pending: &crate::service::PendingAuthorization, 
         fields,
     }));
     let origin = target.map(|u| u.origin().ascii_serialization()).unwrap_or_default();
-    let csp = format!(
-        "default-src 'none'; img-src 'self' https: data:; style-src 'self'; form-action 'self' {origin}; \
-         base-uri 'none'; frame-ancestors 'none'"
-    );
+    let csp = PAGE_CSP.replace("form-action 'self';", &format!("form-action 'self' {origin};"));
     if let Ok(v) = HeaderValue::from_str(&csp) {
         r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
     }

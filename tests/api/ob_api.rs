@@ -255,15 +255,9 @@ async fn ob_api_refuses_what_it_should(app: TestApp) {
     assert!(csp.contains("form-action 'self' https://app.example.test;"), "{csp}");
     let page = consent.text().await.unwrap();
     let fields = |csrf: &str| {
-        let mut f: Vec<(&str, &str)> = url::Url::parse(&url)
-            .unwrap()
-            .query_pairs()
-            .map(|(k, v)| {
-                (Box::leak(k.into_owned().into_boxed_str()) as &str, Box::leak(v.into_owned().into_boxed_str()) as &str)
-            })
-            .collect();
-        f.push(("csrf", Box::leak(csrf.to_string().into_boxed_str())));
-        f.push(("decision", "allow"));
+        let mut f: Vec<(String, String)> = url::Url::parse(&url).unwrap().query_pairs().into_owned().collect();
+        f.push(("csrf".into(), csrf.into()));
+        f.push(("decision".into(), "allow".into()));
         serde_urlencoded::to_string(f).unwrap()
     };
     let post = |body: String| {

@@ -161,13 +161,7 @@ impl Console {
         let h = r.headers_mut();
         h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'none'; img-src 'self' https: data:; style-src 'self'; form-action 'self'; \
-                 base-uri 'none'; frame-ancestors 'none'",
-            ),
-        );
+        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(super::pages::PAGE_CSP));
         h.insert("x-frame-options", HeaderValue::from_static("DENY"));
         h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
         if let Some(lang) = self.chosen {
