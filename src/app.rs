@@ -50,6 +50,8 @@ impl App {
 
     /// Opens the database (migrating it) and the master key as configured.
     pub async fn build(config: &Config) -> anyhow::Result<App> {
+        // A broken resource file stops the start here, not a page later.
+        crate::locale::check().context("the bundled texts do not load")?;
         let mut service = service(config).await?;
         if let Some(n) = config.verify_concurrency {
             service = service.with_verify_slots(n);

@@ -10,6 +10,7 @@ pub mod credential;
 pub mod domain;
 pub mod fetch;
 pub mod http;
+pub mod locale;
 pub mod mailer;
 pub mod master_key;
 pub mod service;

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::console::Fields;
 use super::extract::{ApiPath, Caller};
-use super::pages::review_page;
+use super::pages::{review_args, review_page};
 use super::texts::Preferred;
 use super::{ApiResult, AppState};
 use crate::domain::impact::ReviewInput;
@@ -32,7 +32,7 @@ async fn show(State(s): State<AppState>, lang: Preferred, ApiPath(token): ApiPat
     let lang = lang.or(r.lang);
     let done = (r.state != crate::domain::impact::State::Invited).then(|| {
         let t = lang.texts();
-        if r.answer.is_some() { t.review_thanks } else { t.review_closed }.to_string()
+        if r.answer.is_some() { t.review_thanks.fill(&review_args(&r)) } else { t.review_closed.to_string() }
     });
     Ok(review_page(lang, &r, done, vec![], "", "", ""))
 }
@@ -54,7 +54,7 @@ async fn answer(
     let lang = lang.or(r.lang);
     let t = lang.texts();
     match outcome {
-        Ok(()) => Ok(review_page(lang, &r, Some(t.review_thanks.into()), vec![], "", "", "")),
+        Ok(()) => Ok(review_page(lang, &r, Some(t.review_thanks.fill(&review_args(&r))), vec![], "", "", "")),
         Err(ServiceError::Invalid(e)) => {
             // In the reader's language, linked to the field (the domain's words are English).
             let errors =

@@ -125,7 +125,7 @@ async fn my_page(s: &AppState, lang: Lang, session: &str, email: &str, notice: O
                 credential: r.credential,
                 manager,
                 state: match r.state {
-                    State::Scheduled => Some(t.me_review_planned.replace("{date}", &long_date(lang, r.due, false))),
+                    State::Scheduled => Some(t.me_review_planned.fill(&[("date", &long_date(lang, r.due, false))])),
                     State::Invited => Some(t.me_review_invited.into()),
                     State::Expired => Some(t.me_review_expired.into()),
                     State::Cancelled => Some(t.me_review_cancelled.into()),
@@ -275,7 +275,7 @@ async fn correction(
 ) -> ApiResult<Response> {
     match s.service.ask_correction(email, id, &form_field(body, "message")).await {
         Ok(issuer) => {
-            let notice = lang.texts().me_correct_sent.replace("{issuer}", &issuer);
+            let notice = lang.texts().me_correct_sent.fill(&[("issuer", &issuer)]);
             my_page(s, lang, session, email, Some(notice)).await
         }
         Err(ServiceError::Invalid(e)) => {

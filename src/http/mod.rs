@@ -63,6 +63,12 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The documented API — `/api/v1`, the VC-API verifier and the OB 3.0 API — and its OpenAPI
 /// 3.1 description, both from the same routers (each handler's `#[utoipa::path]` says how it
+/// The pages' and the console's catalogues load in both languages (see `locale::check`).
+pub(crate) fn check_texts() -> Result<(), crate::locale::LocaleError> {
+    texts::Texts::check()?;
+    console::texts::ConsoleTexts::check()
+}
+
 /// is called; `utoipa_axum` registers the route from it).
 pub fn documented(guards: Arc<limits::Guards>) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let api = issuers::router()

@@ -644,7 +644,7 @@ pub fn wallet_page(lang: Lang, offer: &crate::service::WalletOffer) -> Response 
         url: &offer.url,
         qr: super::console::qr_svg(&offer.url),
         tx_code: &offer.tx_code,
-        expires: t.wallet_expires.replace("{date}", &super::texts::long_date(lang, offer.expires, true)),
+        expires: t.wallet_expires.fill(&[("date", &super::texts::long_date(lang, offer.expires, true))]),
     }))
 }
 
@@ -663,6 +663,11 @@ struct ReviewForm<'a> {
     follow_up: &'a str,
 }
 
+/// The variables of the review page's sentences.
+pub fn review_args(r: &crate::service::ReviewPage) -> [(&'static str, &str); 3] {
+    [("learner", &r.learner), ("module", &r.module), ("issuer", &r.issuer)]
+}
+
 /// The manager's page of one impact review: the form, or what became of it.
 #[allow(clippy::too_many_arguments)]
 pub fn review_page(
@@ -675,16 +680,14 @@ pub fn review_page(
     follow_up: &str,
 ) -> Response {
     let t = lang.texts();
-    let fill = |text: &str| {
-        text.replace("{learner}", &r.learner).replace("{module}", &r.module).replace("{issuer}", &r.issuer)
-    };
-    let until = r.expires.map(|e| t.review_until.replace("{date}", &super::texts::long_date(lang, e, false)));
+    let args = review_args(r);
+    let until = r.expires.map(|e| t.review_until.fill(&[("date", &super::texts::long_date(lang, e, false))]));
     private(page(&ReviewForm {
         l: Layout::new(lang, t.review_title),
-        intro: fill(t.review_intro),
-        note: fill(t.review_public_note),
+        intro: t.review_intro.fill(&args),
+        note: t.review_public_note.fill(&args),
         until,
-        done: done.map(|d| fill(&d)),
+        done,
         errors,
         answer,
         example,
@@ -723,13 +726,14 @@ struct UnsubscribePage<'a> {
 pub fn unsubscribe_page(lang: Preferred, sub: &crate::service::Subscription, action: &str, changed: bool) -> Response {
     let lang = lang.or(Lang::Nl);
     let t = lang.texts();
-    let fill = |text: &str| text.replace("{issuer}", &sub.issuer_name);
-    let done = changed.then(|| fill(if sub.opted_out { t.unsubscribed } else { t.resubscribed }));
+    let args = [("issuer", sub.issuer_name.as_str())];
+    let done = changed.then(|| if sub.opted_out { t.unsubscribed } else { t.resubscribed }.fill(&args));
+    let title = t.unsubscribe_title.fill(&args);
     private(page(&UnsubscribePage {
-        l: Layout::new(lang, fill(t.unsubscribe_title)),
-        title: fill(t.unsubscribe_title),
-        question: fill(t.unsubscribe_question),
-        done: done.or_else(|| sub.opted_out.then(|| fill(t.unsubscribed))),
+        l: Layout::new(lang, title.clone()),
+        title,
+        question: t.unsubscribe_question.fill(&args),
+        done: done.or_else(|| sub.opted_out.then(|| t.unsubscribed.fill(&args))),
         opted_out: sub.opted_out,
         action,
     }))
@@ -750,7 +754,8 @@ mod tests {
 #[template(path = "me_authorize.html")]
 struct Consent<'a> {
     l: Layout,
-    app: &'a str,
+    asks: String,
+    returns: String,
     scopes: Vec<&'static str>,
     host: String,
     client_uri: &'a str,
@@ -793,7 +798,8 @@ pub fn consent_page(lang: Lang, pending: &crate::service::PendingAuthorization, 
     l.switch = Some(format!("/me/authorize?{query}&lang={}", lang.other().code()));
     let mut r = private(page(&Consent {
         l,
-        app: &c.client_name,
+        asks: t.oauth_asks.fill(&[("app", &c.client_name)]),
+        returns: t.oauth_return.fill(&[("host", &host)]),
         scopes,
         host,
         client_uri: &c.client_uri,

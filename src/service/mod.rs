@@ -31,6 +31,11 @@ mod token;
 mod verify;
 mod wallet;
 
+/// The e-mail catalogue loads in both languages (see `locale::check`).
+pub(crate) fn check_texts() -> Result<(), crate::locale::LocaleError> {
+    mail::compose::MailTexts::check()
+}
+
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
