@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::extract::{ApiPath, ApiQuery, Caller, parse_json, read_body};
 use super::{ApiError, ApiResult, AppState};
 use crate::domain::award::{AwardInput, SessionInput, from_csv};
-use crate::service::{AwardRequest, request_hash};
+use crate::service::{AwardOutcome, AwardRequest, request_hash};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub fn api_router() -> OpenApiRouter<AppState> {
@@ -115,8 +115,10 @@ async fn create_award(
         .service
         .award(&who, id, AwardRequest { input, dry_run: q.dry_run, idempotency_key, request_hash: hash })
         .await?;
-    let status = StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::OK);
-    Ok((status, Json(outcome.body)).into_response())
+    Ok(match outcome {
+        AwardOutcome::Checked(dry_run) => (StatusCode::OK, Json(dry_run)).into_response(),
+        AwardOutcome::Issued(awarded) => (StatusCode::CREATED, Json(awarded)).into_response(),
+    })
 }
 
 /// `GET /credentials/{id}` (JSON with embedded proof, or VC-JWT by content negotiation) and

@@ -1,6 +1,7 @@
 //! Awarding a nanomodule's badge to a cohort: validate everything, sign every credential, then
 //! store the award, its credentials and their audit events in one transaction.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -28,10 +29,85 @@ pub struct AwardRequest {
     pub request_hash: String,
 }
 
-/// What to answer: a status code and a JSON body (replays answer what the first call answered).
-pub struct AwardOutcome {
-    pub status: u16,
-    pub body: Value,
+/// What an award did: checked only (a dry run), or issued.
+#[derive(Debug)]
+pub enum AwardOutcome {
+    Checked(DryRun),
+    Issued(Awarded),
+}
+
+/// A dry run: every badge as it would be issued, and the rows that would be refused as doubles.
+#[derive(Debug, Serialize)]
+pub struct DryRun {
+    /// Always `true`: tells this answer from an award's.
+    pub dry_run: bool,
+    pub would_issue: usize,
+    pub doubles: Vec<Double>,
+    pub credentials: Vec<Preview>,
+}
+
+/// A row for someone who already holds a standing badge of the module.
+#[derive(Debug, Serialize)]
+pub struct Double {
+    pub row: usize,
+    pub field: String,
+    pub already_holds: String,
+}
+
+/// One badge as a dry run would issue it (unsigned; placeholder id and status).
+#[derive(Debug, Serialize)]
+pub struct Preview {
+    pub recipient: String,
+    pub credential: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub already_holds: Option<String>,
+}
+
+/// An issued award. Stored as the idempotent answer (without the learners' private links, which
+/// are secrets and put back on every answer), so a replay answers exactly what the first call did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Awarded {
+    pub award_id: Uuid,
+    pub nanomodule_version: i64,
+    pub credentials: Vec<IssuedBadge>,
+    pub messages_queued: usize,
+    pub impact_reviews_scheduled: usize,
+    /// Set when the module is a station of a metro line: `done` (then `certificates` lists what
+    /// stacking did for this issuer's lines) or `background` (the queue judges them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stacking: Option<Stacking>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificates: Option<Vec<CertificateChange>>,
+}
+
+/// Whether an award's certificates were judged before the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stacking {
+    Done,
+    Background,
+}
+
+/// One badge of an award.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IssuedBadge {
+    pub id: String,
+    pub recipient: String,
+    pub identity_type: String,
+    /// The badge page as its learner sees it (with their progress link), and the progress page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learner_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress_url: Option<String>,
+}
+
+/// A certificate an award's stacking issued, suspended, reinstated or revoked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CertificateChange {
+    pub metro_line: Uuid,
+    pub version: i64,
+    pub action: String,
+    pub certificate: String,
 }
 
 /// Hashes the parts of a request that make it "the same request" for idempotency.
@@ -101,27 +177,27 @@ impl Service {
             award.recipients.iter().enumerate().filter_map(|(i, r)| double(r).map(|url| (i, url))).collect();
 
         if req.dry_run {
-            let preview: Vec<Value> = award
+            let pending = StatusEntry { list_url: format!("{}/status/pending", self.base_url), index: 0 };
+            let pending_id = format!("{}/credentials/pending", self.base_url);
+            let credentials: Vec<Preview> = award
                 .recipients
                 .iter()
-                .map(|r| {
-                    let pending = StatusEntry { list_url: format!("{}/status/pending", self.base_url), index: 0 };
-                    let mut row = json!({"recipient": r.identity, "credential": badge::build(&template, &format!("{}/credentials/pending", self.base_url), r, &fresh_salt(), &pending)});
-                    if let Some(url) = double(r) {
-                        row["already_holds"] = json!(url);
-                    }
-                    row
+                .map(|r| Preview {
+                    recipient: r.identity.clone(),
+                    credential: badge::build(&template, &pending_id, r, &fresh_salt(), &pending),
+                    already_holds: double(r),
                 })
                 .collect();
-            let doubles: Vec<Value> = doubles
-                .iter()
-                .map(|(i, url)| json!({"row": i, "field": format!("recipients[{i}]"), "already_holds": url}))
+            let doubles: Vec<Double> = doubles
+                .into_iter()
+                .map(|(row, already_holds)| Double { row, field: format!("recipients[{row}]"), already_holds })
                 .collect();
-            return Ok(AwardOutcome {
-                status: 200,
-                body: json!({"dry_run": true, "would_issue": preview.len() - doubles.len(), "doubles": doubles,
-                             "credentials": preview}),
-            });
+            return Ok(AwardOutcome::Checked(DryRun {
+                dry_run: true,
+                would_issue: credentials.len() - doubles.len(),
+                doubles,
+                credentials,
+            }));
         }
         if !doubles.is_empty() {
             return Err(crate::domain::validate::Invalid(
@@ -219,25 +295,37 @@ impl Service {
             let queued = self.queue_mail(&mut tx, &mail_keys, mail).await?;
             // Stored for replays without the learners' private links (they are secrets); a
             // replay puts the links back from the link rows.
-            let mut stored = response_body(self, &award_row, &award, &ids);
-            stored["messages_queued"] = json!(queued);
-            stored["impact_reviews_scheduled"] = json!(review_count);
-            if stacking {
+            let stored = Awarded {
+                award_id: award_row.award_id,
+                nanomodule_version: award_row.nanomodule_version,
+                credentials: award
+                    .recipients
+                    .iter()
+                    .zip(&ids)
+                    .map(|(r, id)| IssuedBadge {
+                        id: self.credential_url(*id),
+                        recipient: r.identity.clone(),
+                        identity_type: r.identity_type.as_str().into(),
+                        learner_url: None,
+                        progress_url: None,
+                    })
+                    .collect(),
+                messages_queued: queued,
+                impact_reviews_scheduled: review_count,
                 // What a replay answers should the process stop before the certificates are
-                // judged: the queue judges them ("background"); completed below otherwise.
-                stored["stacking"] = json!("background");
-            }
+                // judged: the queue judges them; completed below otherwise.
+                stacking: stacking.then_some(Stacking::Background),
+                certificates: None,
+            };
             if let Some(key) = &req.idempotency_key {
-                tx.insert_idempotency(&scope, key, &req.request_hash, 201, &stored.to_string()).await?;
+                tx.insert_idempotency(&scope, key, &req.request_hash, 201, &stored_json(&stored)).await?;
             }
-            let mut body = stored.clone();
-            add_progress_links(self, &keys, &mut body, &links);
             tx.audit(events).await?;
             if stacking {
                 tx.enqueue_learners(&learners, "award").await?;
             }
             tx.commit().await?;
-            Ok::<_, ServiceError>((stored, body))
+            Ok::<_, ServiceError>((stored, links))
         };
         let result = stored.await;
         tracing::info!(
@@ -249,26 +337,35 @@ impl Service {
             "award issued"
         );
         match result {
-            Ok((mut stored, mut body)) => {
+            Ok((mut answer, links)) => {
                 self.wake_mail();
                 // Certificates this award completed, when judged before answering; the stored
                 // answer gets them too, so a replay answers the same.
-                if stacking && let Some(mut outcomes) = self.stack_after_commit(learners).await {
+                if stacking && let Some(outcomes) = self.stack_after_commit(learners).await {
                     // Certificates of other issuers' lines (this module is a partner's station
                     // there) are theirs to tell, not this issuer's.
-                    outcomes.retain(|o| o.issuer == module.issuer_id);
-                    for b in [&mut stored, &mut body] {
-                        b["stacking"] = json!("done");
-                        b["certificates"] = json!(outcomes);
-                    }
+                    answer.stacking = Some(Stacking::Done);
+                    answer.certificates = Some(
+                        outcomes
+                            .into_iter()
+                            .filter(|o| o.issuer == module.issuer_id)
+                            .map(|o| CertificateChange {
+                                metro_line: o.metro_line,
+                                version: o.version,
+                                action: o.action.into(),
+                                certificate: o.certificate,
+                            })
+                            .collect(),
+                    );
                     // The award stands either way: should this fail, a replay says "background".
                     if let Some(key) = &req.idempotency_key
-                        && let Err(e) = self.store.complete_idempotency(&scope, key, &stored.to_string()).await
+                        && let Err(e) = self.store.complete_idempotency(&scope, key, &stored_json(&answer)).await
                     {
                         tracing::warn!(error = %e, "stored award answer not completed with its certificates");
                     }
                 }
-                Ok(AwardOutcome { status: 201, body })
+                add_progress_links(self, &keys, &mut answer, &links);
+                Ok(AwardOutcome::Issued(answer))
             }
             // A concurrent request with the same key won the race (everything here rolled back):
             // answer what it answered.
@@ -340,13 +437,11 @@ impl Service {
         if row.request_hash != request_hash {
             return Err(ServiceError::Conflict("this Idempotency-Key was used for a different request".into()));
         }
-        let mut body: Value = serde_json::from_str(&row.response)
+        let mut answer: Awarded = serde_json::from_str(&row.response)
             .map_err(|e| ServiceError::Store(crate::store::StoreError::Corrupt(e.to_string())))?;
-        if let Some(award) = body["award_id"].as_str().and_then(|a| a.parse::<Uuid>().ok()) {
-            let links = self.store.award_progress_links(award).await?;
-            add_progress_links(self, &*self.link_keys().await?, &mut body, &links);
-        }
-        Ok(Some(AwardOutcome { status: row.status as u16, body }))
+        let links = self.store.award_progress_links(answer.award_id).await?;
+        add_progress_links(self, &*self.link_keys().await?, &mut answer, &links);
+        Ok(Some(AwardOutcome::Issued(answer)))
     }
 
     /// A credential whose document is still held: an erased one is gone for good (410).
@@ -476,35 +571,57 @@ fn award_events(who: &Principal, award: &AwardRow, creds: &[NewCredential]) -> V
     events
 }
 
-/// The answer to an award, without the learners' private links ([`add_progress_links`]
-/// adds them).
-fn response_body(service: &Service, award: &AwardRow, input: &Award, ids: &[Uuid]) -> Value {
-    let credentials: Vec<Value> = input
-        .recipients
-        .iter()
-        .zip(ids)
-        .map(|(r, id)| {
-            json!({
-                "id": service.credential_url(*id),
-                "recipient": r.identity,
-                "identity_type": r.identity_type.as_str(),
-            })
-        })
-        .collect();
-    json!({"award_id": award.award_id, "nanomodule_version": award.nanomodule_version, "credentials": credentials})
+/// An award's answer as stored for replays: without the learners' private links.
+fn stored_json(answer: &Awarded) -> String {
+    debug_assert!(answer.credentials.iter().all(|c| c.learner_url.is_none() && c.progress_url.is_none()));
+    serde_json::to_string(answer).expect("an award answer serialises")
 }
 
 /// Puts each recipient's private links (their view of the badge page, which shows the progress
 /// link, and the progress page itself) into an award answer.
-fn add_progress_links(service: &Service, keys: &LinkKeys, body: &mut Value, links: &[ProgressLinkRow]) {
-    let Some(credentials) = body["credentials"].as_array_mut() else { return };
+fn add_progress_links(service: &Service, keys: &LinkKeys, answer: &mut Awarded, links: &[ProgressLinkRow]) {
     let by_learner: std::collections::HashMap<(&str, &str), &ProgressLinkRow> =
         links.iter().map(|l| ((l.identity_type.as_str(), l.identity.as_str()), l)).collect();
-    for c in credentials {
-        let learner = (c["identity_type"].as_str().unwrap_or_default(), c["recipient"].as_str().unwrap_or_default());
-        let Some(token) = by_learner.get(&learner).map(|l| keys.token_of(l)) else { continue };
-        let id = c["id"].as_str().unwrap_or_default().to_string();
-        c["learner_url"] = json!(format!("{id}?learner={token}"));
-        c["progress_url"] = json!(service.progress_url(&token));
+    for c in &mut answer.credentials {
+        let Some(token) = by_learner.get(&(c.identity_type.as_str(), c.recipient.as_str())).map(|l| keys.token_of(l))
+        else {
+            continue;
+        };
+        c.learner_url = Some(format!("{}?learner={token}", c.id));
+        c.progress_url = Some(service.progress_url(&token));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The stored answer is what replays read back: it must come back equal, and keep the
+    /// JSON clients have always seen (no keys for what did not happen).
+    #[test]
+    fn stored_answer_round_trips_in_the_published_shape() {
+        let answer = Awarded {
+            award_id: Uuid::from_u128(7),
+            nanomodule_version: 2,
+            credentials: vec![IssuedBadge {
+                id: "https://x.nl/credentials/1".into(),
+                recipient: "jan@example.nl".into(),
+                identity_type: "emailAddress".into(),
+                learner_url: None,
+                progress_url: None,
+            }],
+            messages_queued: 1,
+            impact_reviews_scheduled: 0,
+            stacking: Some(Stacking::Background),
+            certificates: None,
+        };
+        let stored = stored_json(&answer);
+        let v: Value = serde_json::from_str(&stored).unwrap();
+        assert_eq!(v["stacking"], "background");
+        assert!(v.get("certificates").is_none() && v["credentials"][0].get("learner_url").is_none(), "{v}");
+        assert_eq!(serde_json::from_str::<Awarded>(&stored).unwrap(), answer);
+        let done = Awarded { stacking: Some(Stacking::Done), certificates: Some(vec![]), ..answer };
+        let v = serde_json::to_value(&done).unwrap();
+        assert_eq!((v["stacking"].as_str(), v["certificates"].as_array().map(Vec::len)), (Some("done"), Some(0)));
     }
 }

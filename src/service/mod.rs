@@ -44,7 +44,7 @@ use uuid::Uuid;
 
 pub use audit::{AuditFilter, AuditReport};
 pub use audit::{ImpactTotals, IssuanceReport, ReportCounts, ReportGroup, ReportRow, TrainerAwards};
-pub use award::{AwardOutcome, AwardRequest, request_hash};
+pub use award::{AwardOutcome, AwardRequest, Awarded, CertificateChange, DryRun, IssuedBadge, Stacking, request_hash};
 pub use catalog::CatalogView;
 pub use clock::Clock;
 pub use console::{

@@ -12,13 +12,12 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use serde_json::Value;
 use uuid::Uuid;
 
 use super::{Chrome, Console, form, texts};
 use crate::domain::award::{AwardInput, EvidenceInput, RecipientInput, SessionInput, from_csv, from_pasted};
 use crate::http::AppState;
-use crate::service::{AwardDetails, AwardRequest, ServiceError, Standing, request_hash};
+use crate::service::{AwardDetails, AwardOutcome, AwardRequest, DryRun, ServiceError, Standing, request_hash};
 use crate::store::StatusChange;
 
 pub fn router() -> Router<AppState> {
@@ -223,22 +222,21 @@ async fn award_submit(State(s): State<AppState>, console: Console, multipart: Mu
     let key = (!dry_run).then(|| format!("console-{}", f.key.chars().take(64).collect::<String>()));
     let req = AwardRequest { input, dry_run, idempotency_key: key, request_hash: hash };
     match s.service.award(&user.principal, module, req).await {
-        Ok(outcome) if dry_run => {
-            let rows = checked_rows(t, &recipients, &outcome.body);
+        Ok(AwardOutcome::Checked(checked)) => {
+            let rows = checked_rows(t, &recipients, Some(&checked));
             let problems: Vec<String> =
                 rows.iter().filter(|r| !r.ok).map(|r| format!("{} {}: {}", t.row, r.n, r.verdict)).collect();
             let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
             console.award_page_for(&s, status, f, problems, Some(rows)).await
         }
-        Ok(outcome) => match outcome.body["award_id"].as_str().and_then(|a| a.parse::<Uuid>().ok()) {
-            Some(award) => Redirect::to(&format!("/console/awards/{award}")).into_response(),
-            None => console.fail(ServiceError::Internal("award answer without award_id".into())),
-        },
+        Ok(AwardOutcome::Issued(awarded)) => {
+            Redirect::to(&format!("/console/awards/{}", awarded.award_id)).into_response()
+        }
         Err(ServiceError::Invalid(invalid)) => {
             let mut by_row: Vec<(Option<usize>, String)> =
                 invalid.0.iter().map(|e| row_problem(console.lang, &e.field, &e.message)).collect();
             by_row.sort_by_key(|(row, _)| *row);
-            let mut rows = checked_rows(t, &recipients, &Value::Null);
+            let mut rows = checked_rows(t, &recipients, None);
             for (row, text) in &by_row {
                 if let Some(r) = row.and_then(|i| rows.get_mut(i)) {
                     r.ok = false;
@@ -253,11 +251,11 @@ async fn award_submit(State(s): State<AppState>, console: Console, multipart: Mu
 }
 
 /// The rows as the dry run saw them: ready, or already holding a badge of this module.
-fn checked_rows(t: &texts::ConsoleTexts, rows: &[RecipientInput], dry_run: &Value) -> Vec<CheckedRow> {
+fn checked_rows(t: &texts::ConsoleTexts, rows: &[RecipientInput], dry_run: Option<&DryRun>) -> Vec<CheckedRow> {
     rows.iter()
         .enumerate()
         .map(|(i, r)| {
-            let holds = dry_run["credentials"][i]["already_holds"].as_str().map(str::to_string);
+            let holds = dry_run.and_then(|d| d.credentials.get(i)).and_then(|c| c.already_holds.clone());
             CheckedRow {
                 n: i + 1,
                 name: r.name.clone().unwrap_or_default(),

@@ -18,7 +18,7 @@ use crate::domain::award::{AwardInput, RecipientInput, SessionInput};
 use crate::domain::peer_group::{PeerGroupSpec, participants_from_pasted};
 use crate::http::AppState;
 use crate::service::{
-    AwardRequest, ConsoleUser, GroupProgress, MetroLineView, PeerGroupView, ServiceError, request_hash,
+    AwardOutcome, AwardRequest, ConsoleUser, GroupProgress, MetroLineView, PeerGroupView, ServiceError, request_hash,
 };
 
 pub fn router() -> Router<AppState> {
@@ -277,10 +277,12 @@ async fn award(
         request_hash: request_hash(&[station.as_bytes(), b"console", &[0], &body]),
     };
     match s.service.award(&user.principal, station, req).await {
-        Ok(outcome) => match outcome.body["award_id"].as_str() {
-            Some(award) => Ok(Redirect::to(&format!("/console/awards/{award}")).into_response()),
-            None => Err(console.fail(ServiceError::Internal("award answer without award_id".into()))),
-        },
+        Ok(AwardOutcome::Issued(awarded)) => {
+            Ok(Redirect::to(&format!("/console/awards/{}", awarded.award_id)).into_response())
+        }
+        Ok(AwardOutcome::Checked(_)) => {
+            Err(console.fail(ServiceError::Internal("an award answered as a dry run".into())))
+        }
         Err(e) => {
             let problems = field_problems(console.lang, e).map_err(|e| console.fail(e))?;
             again(problems).await
