@@ -494,7 +494,7 @@ pub(super) async fn sign_one(
 }
 
 /// Signs on the blocking pool, split over the cores, so the async workers stay responsive.
-async fn sign_parallel(
+pub(super) async fn sign_parallel(
     docs: Vec<Value>,
     signing: super::key::IssuerSigning,
     created: String,

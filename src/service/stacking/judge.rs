@@ -78,12 +78,12 @@ impl Service {
                 again = true;
                 continue;
             };
-            let certificate_of_line = Certificate { line, version, spec, achievement, signer };
+            let certificate_of_line = Certificate { line, version, spec };
             let (action, change, certificate, causes, successor) = match decision {
                 Decision::Nothing => continue,
                 Decision::Issue { components } => {
                     let id = Uuid::now_v7();
-                    self.issue_recorded(tx, &certificate_of_line, who, &creds, &components, id, round).await?;
+                    self.plan_certificate(tx, &certificate_of_line, who, &creds, &components, id, round).await?;
                     continue;
                 }
                 Decision::Suspend { certificate, causes } => {
@@ -146,7 +146,7 @@ impl Service {
                 round.mail.extend(certificate_mail(signer, line.issuer_id, who, certificate, notice));
             }
             if let Some((id, components)) = successor {
-                self.issue_recorded(tx, &certificate_of_line, who, &creds, &components, id, round).await?;
+                self.plan_certificate(tx, &certificate_of_line, who, &creds, &components, id, round).await?;
             }
         }
         tx.delete_jobs(&jobs).await?;
@@ -156,9 +156,10 @@ impl Service {
         Ok(())
     }
 
-    /// Builds, signs and stores one certificate inside the learner's transaction (no reads
-    /// outside it: see [`Prepared`]).
-    async fn issue_certificate(
+    /// Notes a certificate to issue under `id`: what it rests on and who it is for. It is
+    /// built, signed and stored with the round's others in [`Service::issue_planned`].
+    #[allow(clippy::too_many_arguments)]
+    async fn plan_certificate(
         &self,
         tx: &mut Tx,
         c: &Certificate<'_>,
@@ -166,10 +167,8 @@ impl Service {
         creds: &[HolderCredential],
         component_ids: &[Uuid],
         id: Uuid,
-    ) -> ServiceResult<(String, String)> {
-        let Certificate { line, version, spec, achievement, signer } = *c;
-        let now = self.now().replace_nanosecond(0).expect("zero is a valid nanosecond");
-        let valid_from = rfc3339(now);
+        round: &mut Round,
+    ) -> ServiceResult<()> {
         let parts: Vec<&HolderCredential> =
             component_ids.iter().filter_map(|id| creds.iter().find(|c| c.credential_id == *id)).collect();
         let mut hours = 0.0;
@@ -184,15 +183,7 @@ impl Service {
                 sha256_hex: c.sha256.clone(),
             });
         }
-        let credits = spec.certificate.as_ref().and_then(|c| c.credits).unwrap_or((hours * 100.0).round() / 100.0);
-        let template = Template {
-            issuer: &signer.profile,
-            achievement,
-            valid_from: &valid_from,
-            valid_until: None,
-            session_date: None,
-            hours: credits,
-        };
+        let credits = c.spec.certificate.as_ref().and_then(|c| c.credits).unwrap_or((hours * 100.0).round() / 100.0);
         let kind = IdentityType::parse(&who.identity_type)
             .ok_or_else(|| ServiceError::Internal("stored identity type is unknown".into()))?;
         let recipient = Recipient {
@@ -206,80 +197,121 @@ impl Service {
             language: None,
             manager: None,
         };
-        let (list, index) = tx.reserve_status_indices(line.issuer_id, 1).await?[0];
-        let status = StatusEntry { list_url: self.status_list_url(list), index: index as u32 };
-        let salt = hex::encode(rand::random::<[u8; 16]>());
-        let doc = certificate::build(&template, &self.credential_url(id), &recipient, &salt, &status, &components);
-        let signed = crate::service::award::sign_one(doc, signer.signing.clone(), valid_from.clone()).await?;
-        let digest = signed.sha256.clone();
-        tx.insert_certificate(NewCertificate {
-            credential: NewCredential {
-                credential_id: id,
-                identity_type: who.identity_type.clone(),
-                identity: who.identity.clone(),
-                recipient_name: recipient.name.clone(),
-                status_list_id: list,
-                status_index: index,
-                signed: signed.signed,
-                jwt: signed.jwt,
-                sha256: signed.sha256,
-                valid_from: now,
-                valid_until: None,
-            },
-            issuer_id: line.issuer_id,
-            metro_line_id: line.metro_line_id,
-            metro_line_version: version,
-            key_id: signer.signing.key_id,
-            components: component_ids.to_vec(),
-        })
-        .await?;
-        Ok((digest, valid_from))
-    }
-
-    /// Issues one certificate under `id` and records its audit event and outcome.
-    #[allow(clippy::too_many_arguments)]
-    async fn issue_recorded(
-        &self,
-        tx: &mut Tx,
-        c: &Certificate<'_>,
-        who: &Learner,
-        creds: &[HolderCredential],
-        components: &[Uuid],
-        id: Uuid,
-        round: &mut Round,
-    ) -> ServiceResult<()> {
-        let (digest, valid_from) = self.issue_certificate(tx, c, who, creds, components, id).await?;
-        let url = self.credential_url(id);
-        let name = c.achievement["name"].as_str().unwrap_or_default().to_string();
-        let issuer = c.signer.profile["name"].as_str().unwrap_or_default().to_string();
-        let share = json!({"credentialSubject": {"achievement": {"name": name}}, "issuer": {"name": issuer},
-                           "validFrom": valid_from});
         let progress = match tx.active_progress_link(c.line.issuer_id, who).await? {
             Some(link) => Some(self.progress_url(&self.link_keys().await?.token_of(&link))),
             None => None,
         };
-        let notice = |issuer: String| Notice::CertificateEarned {
-            linkedin: crate::credential::share::linkedin_add_url(&share, &url, &id.to_string()),
-            credential: url.clone(),
-            name,
-            issuer,
-            artwork: None,
-            progress,
-        };
-        round.mail.extend(certificate_mail(c.signer, c.line.issuer_id, who, id, notice));
-        // Like `credential.issued`: the digest is the SHA-256 of the signed document, which
-        // itself names every component and its digest.
-        let mut e = NewEvent::new(&Actor::service(), Some(c.line.issuer_id), "certificate.issued", id, &json!({}));
-        e.change_digest = digest;
-        round.events.push(e);
-        round.outcomes.push(StackOutcome {
-            metro_line: c.line.metro_line_id,
+        round.planned.push(Planned {
+            id,
+            who: who.clone(),
+            line: c.line.metro_line_id,
             issuer: c.line.issuer_id,
             version: c.version,
-            action: "issued",
-            certificate: self.credential_url(id),
-            certificate_id: id,
+            components,
+            component_ids: component_ids.to_vec(),
+            credits,
+            recipient,
+            progress,
         });
+        Ok(())
+    }
+
+    /// Builds, signs and stores the round's planned certificates: status indices reserved per
+    /// issuer at once, every issuer's documents signed together on the blocking pool (over the
+    /// cores), then each stored with its audit event, outcome and message.
+    pub(super) async fn issue_planned(
+        &self,
+        tx: &mut Tx,
+        prepared: &Prepared,
+        now: OffsetDateTime,
+        round: &mut Round,
+    ) -> ServiceResult<()> {
+        let planned = std::mem::take(&mut round.planned);
+        let now = now.replace_nanosecond(0).expect("zero is a valid nanosecond");
+        let valid_from = rfc3339(now);
+        let mut by_issuer: BTreeMap<Uuid, Vec<Planned>> = BTreeMap::new();
+        for p in planned {
+            by_issuer.entry(p.issuer).or_default().push(p);
+        }
+        for (issuer, planned) in by_issuer {
+            let signer = prepared.issuers.get(&issuer).ok_or(ServiceError::NotFound)?;
+            let slots = tx.reserve_status_indices(issuer, planned.len()).await?;
+            let mut docs = Vec::with_capacity(planned.len());
+            for (p, (list, index)) in planned.iter().zip(&slots) {
+                let achievement = prepared.achievements.get(&(p.line, p.version)).ok_or(ServiceError::NotFound)?;
+                let template = Template {
+                    issuer: &signer.profile,
+                    achievement,
+                    valid_from: &valid_from,
+                    valid_until: None,
+                    session_date: None,
+                    hours: p.credits,
+                };
+                let status = StatusEntry { list_url: self.status_list_url(*list), index: *index as u32 };
+                let salt = hex::encode(rand::random::<[u8; 16]>());
+                docs.push(certificate::build(
+                    &template,
+                    &self.credential_url(p.id),
+                    &p.recipient,
+                    &salt,
+                    &status,
+                    &p.components,
+                ));
+            }
+            let signed = crate::service::award::sign_parallel(docs, signer.signing.clone(), valid_from.clone()).await?;
+            for ((p, (list, index)), signed) in planned.into_iter().zip(slots).zip(signed) {
+                let digest = signed.sha256.clone();
+                tx.insert_certificate(NewCertificate {
+                    credential: NewCredential {
+                        credential_id: p.id,
+                        identity_type: p.who.identity_type.clone(),
+                        identity: p.who.identity.clone(),
+                        recipient_name: p.recipient.name.clone(),
+                        status_list_id: list,
+                        status_index: index,
+                        signed: signed.signed,
+                        jwt: signed.jwt,
+                        sha256: signed.sha256,
+                        valid_from: now,
+                        valid_until: None,
+                    },
+                    issuer_id: issuer,
+                    metro_line_id: p.line,
+                    metro_line_version: p.version,
+                    key_id: signer.signing.key_id,
+                    components: p.component_ids,
+                })
+                .await?;
+                let url = self.credential_url(p.id);
+                let achievement = &prepared.achievements[&(p.line, p.version)];
+                let name = achievement["name"].as_str().unwrap_or_default().to_string();
+                let issuer_name = signer.profile["name"].as_str().unwrap_or_default().to_string();
+                let share = json!({"credentialSubject": {"achievement": {"name": name}}, "issuer": {"name": issuer_name},
+                                   "validFrom": valid_from});
+                let notice = |issuer: String| Notice::CertificateEarned {
+                    linkedin: crate::credential::share::linkedin_add_url(&share, &url, &p.id.to_string()),
+                    credential: url.clone(),
+                    name,
+                    issuer,
+                    artwork: None,
+                    progress: p.progress,
+                };
+                round.mail.extend(certificate_mail(signer, issuer, &p.who, p.id, notice));
+                // Like `credential.issued`: the digest is the SHA-256 of the signed document,
+                // which itself names every component and its digest.
+                let mut e = NewEvent::new(&Actor::service(), Some(issuer), "certificate.issued", p.id, &json!({}));
+                e.change_digest = digest;
+                round.events.push(e);
+                round.outcomes.push(StackOutcome {
+                    metro_line: p.line,
+                    issuer,
+                    version: p.version,
+                    action: "issued",
+                    certificate: url,
+                    certificate_id: p.id,
+                });
+            }
+        }
         Ok(())
     }
 }

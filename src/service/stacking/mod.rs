@@ -42,8 +42,9 @@ use crate::store::{
     NewCredential, StatusChange, Tx,
 };
 
-/// Learners drained inline by the request that queued them; larger batches go to a task.
-const INLINE_LEARNERS: usize = 200;
+/// Learners drained inline by the request that queued them (an award of up to this many lists
+/// its certificates); larger batches go to a task and the award answers "background".
+const INLINE_LEARNERS: usize = 1_000;
 /// Learners judged in one transaction.
 const BATCH_LEARNERS: usize = 50;
 /// How long a learner whose re-evaluation failed waits before the next try.
@@ -55,8 +56,6 @@ struct Certificate<'a> {
     line: &'a MetroLineRow,
     version: i64,
     spec: &'a MetroLineSpec,
-    achievement: &'a Value,
-    signer: &'a Signer,
 }
 
 /// One thing stacking did.
@@ -93,6 +92,23 @@ struct Round {
     outcomes: Vec<StackOutcome>,
     /// What the learners hear about it (written into the outbox in the same transaction).
     mail: Vec<super::mail::Outgoing>,
+    /// Certificates judged due, issued together at the end of the round.
+    planned: Vec<Planned>,
+}
+
+/// A certificate judged due in this round, not yet built.
+struct Planned {
+    id: Uuid,
+    who: Learner,
+    line: Uuid,
+    issuer: Uuid,
+    version: i64,
+    components: Vec<Component>,
+    component_ids: Vec<Uuid>,
+    credits: f64,
+    recipient: Recipient,
+    /// The learner's progress page with the line's issuer, for the message.
+    progress: Option<String>,
 }
 
 /// An issuer as a certificate's signer.

@@ -150,7 +150,8 @@ impl Service {
         for who in &learners {
             self.judge(&mut tx, who, &lines, &prepared, now, &mut round).await?;
         }
-        let Round { events, outcomes, mail } = round;
+        self.issue_planned(&mut tx, &prepared, now, &mut round).await?;
+        let Round { events, outcomes, mail, .. } = round;
         if !events.is_empty() {
             tx.audit(events).await?;
         }
