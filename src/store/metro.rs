@@ -3,6 +3,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::stack::Learner;
 use super::{Sql, Store, StoreError, StoreResult, Tx, args};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -36,33 +37,26 @@ pub struct HolderCredential {
     pub compromised_since: Option<OffsetDateTime>,
 }
 
-async fn holder_credentials(
+/// Every badge of each of `learners`, oldest first.
+pub(super) async fn holder_credentials_of(
     db: &mut impl Sql,
-    identity_type: &str,
-    identity: &str,
-) -> StoreResult<Vec<HolderCredential>> {
-    db.fetch_all(
-        "SELECT c.credential_id, c.issuer_id, c.recipient_name, c.sha256, c.nanomodule_id, c.nanomodule_version, v.spec AS version_spec, c.valid_from, c.valid_until, c.created_at, \
+    learners: &[Learner],
+) -> StoreResult<Vec<(Learner, HolderCredential)>> {
+    db.fetch_for_learners(
+        "SELECT c.identity_type, c.identity, c.credential_id, c.issuer_id, c.recipient_name, c.sha256, c.nanomodule_id, \
+         c.nanomodule_version, v.spec AS version_spec, c.valid_from, c.valid_until, c.created_at, \
          c.revoked_at, c.suspended_at, k.compromised_since \
          FROM credential c \
          JOIN nanomodule_version v ON v.nanomodule_id = c.nanomodule_id AND v.version = c.nanomodule_version \
          JOIN signing_key k ON k.key_id = c.key_id \
-         WHERE c.identity_type = $1 AND c.identity = $2 ORDER BY c.created_at, c.credential_id",
-        args![identity_type, identity],
+         WHERE c.",
+        learners,
+        "ORDER BY c.created_at, c.credential_id",
     )
     .await
 }
 
 impl Tx {
-    /// [`Store::holder_credentials`] as this transaction sees them.
-    pub async fn holder_credentials(
-        &mut self,
-        identity_type: &str,
-        identity: &str,
-    ) -> StoreResult<Vec<HolderCredential>> {
-        holder_credentials(self, identity_type, identity).await
-    }
-
     pub async fn insert_metro_line(
         &mut self,
         id: Uuid,
@@ -146,10 +140,5 @@ impl Store {
         self.clone()
             .fetch_all(current_lines!("WHERE l.metro_map_id = $1 ORDER BY l.created_at, l.metro_line_id"), args![map])
             .await
-    }
-
-    /// Every badge issued to this identity, on any issuer, with its module version.
-    pub async fn holder_credentials(&self, identity_type: &str, identity: &str) -> StoreResult<Vec<HolderCredential>> {
-        holder_credentials(&mut self.clone(), identity_type, identity).await
     }
 }

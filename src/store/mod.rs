@@ -60,7 +60,8 @@ pub use report::IssuanceFact;
 pub use sealed::SealedItem;
 pub use skill::{Catalog, SkillRow};
 pub use stack::{
-    CertificateRow, ComponentRow, EnrolmentRow, HeldBadge, Learner, NewCertificate, NewProgressLink, ProgressLinkRow,
+    CertificateRow, ComponentRow, EnrolmentRow, HeldBadge, Learner, LearnerRows, NewCertificate, NewProgressLink,
+    ProgressLinkRow,
 };
 pub use status::{CredentialState, SignedList, StatusChange, StatusListRow};
 pub use token::{TokenInfo, TokenRow};
@@ -293,8 +294,73 @@ trait Sql: Executor {
         let mut guard = self.exec().await?;
         Ok(run!(fetch_optional, guard.get(), sql, args)?)
     }
+    /// The rows of several learners with one statement per identity type: `head` ends where the
+    /// condition on the learner goes (`… WHERE c.`), `tail` follows it (`ORDER BY …`). Rows come
+    /// tagged with the learner they belong to, in the statement's order.
+    async fn fetch_for_learners<R: Record>(
+        &mut self,
+        head: &'static str,
+        learners: &[stack::Learner],
+        tail: &'static str,
+    ) -> StoreResult<Vec<(stack::Learner, R)>> {
+        let mut by_type: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+        for l in learners {
+            by_type.entry(l.identity_type.as_str()).or_default().push(l.identity.as_str());
+        }
+        let mut out = Vec::new();
+        for (kind, identities) in by_type {
+            for chunk in identities.chunks(500) {
+                let mut guard = self.exec().await?;
+                let postgres = matches!(guard.get(), Exec::Postgres(_));
+                let mut sql = String::with_capacity(head.len() + tail.len() + 64 + chunk.len() * 5);
+                sql.push_str(head);
+                let alias = head.rsplit(' ').next().unwrap_or_default();
+                sql.push_str(if postgres { "identity_type = $1 AND " } else { "identity_type = ? AND " });
+                sql.push_str(alias);
+                sql.push_str("identity IN (");
+                for i in 0..chunk.len() {
+                    if i > 0 {
+                        sql.push_str(", ");
+                    }
+                    if postgres {
+                        sql.push('$');
+                        sql.push_str(&(i + 2).to_string());
+                    } else {
+                        sql.push('?');
+                    }
+                }
+                sql.push_str(") ");
+                sql.push_str(tail);
+                let mut args = vec![Arg::Text(kind.to_string())];
+                args.extend(chunk.iter().map(|i| Arg::Text(i.to_string())));
+                // Only placeholders are generated; every value is bound.
+                let sql = sqlx::AssertSqlSafe(sql);
+                let rows: Vec<Tagged<R>> = run!(fetch_all, guard.get(), sql, args)?;
+                out.extend(rows.into_iter().map(|t| (t.learner, t.row)));
+            }
+        }
+        Ok(out)
+    }
 }
 impl<T: Executor> Sql for T {}
+
+/// A row of `R` with the learner it belongs to (columns `identity_type`, `identity`).
+struct Tagged<R> {
+    learner: stack::Learner,
+    row: R,
+}
+
+impl<'r, R: FromRow<'r, SqliteRow>> FromRow<'r, SqliteRow> for Tagged<R> {
+    fn from_row(row: &'r SqliteRow) -> Result<Self, sqlx::Error> {
+        Ok(Tagged { learner: stack::Learner::from_row(row)?, row: R::from_row(row)? })
+    }
+}
+
+impl<'r, R: FromRow<'r, PgRow>> FromRow<'r, PgRow> for Tagged<R> {
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        Ok(Tagged { learner: stack::Learner::from_row(row)?, row: R::from_row(row)? })
+    }
+}
 
 /// The database: SQLite (default, one machine) or PostgreSQL (several instances).
 #[derive(Clone, Debug)]
@@ -388,6 +454,39 @@ impl Tx {
             };
         }
         Ok(())
+    }
+
+    /// `head (v1, v2, …)` with every value bound, chunked like [`Tx::insert_many`]
+    /// (`DELETE FROM t WHERE id IN`). Nothing to do for no values.
+    pub(crate) async fn execute_in(&mut self, head: &'static str, values: Vec<Arg>) -> StoreResult<u64> {
+        let mut done = 0;
+        let mut values = values.into_iter().peekable();
+        while values.peek().is_some() {
+            let chunk: Vec<Arg> = values.by_ref().take(1000).collect();
+            let sqlite = matches!(self.inner, TxInner::Sqlite(_));
+            let mut sql = String::with_capacity(head.len() + chunk.len() * 6 + 4);
+            sql.push_str(head);
+            sql.push_str(" (");
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                if sqlite {
+                    sql.push('?');
+                } else {
+                    sql.push('$');
+                    sql.push_str(&(i + 1).to_string());
+                }
+            }
+            sql.push(')');
+            // Only placeholders are generated; every value is bound.
+            let sql = sqlx::AssertSqlSafe(sql);
+            done += match &mut self.inner {
+                TxInner::Sqlite(t) => bind_all!(sqlx::query(sql), chunk).execute(&mut **t).await?.rows_affected(),
+                TxInner::Postgres(t) => bind_all!(sqlx::query(sql), chunk).execute(&mut **t).await?.rows_affected(),
+            };
+        }
+        Ok(done)
     }
 
     /// [`Store::execute_raw`] inside this transaction (tests hold locks with it).

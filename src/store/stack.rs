@@ -1,9 +1,12 @@
 //! Stacking state: the queue of learners to re-evaluate, the versions learners started on,
 //! certificates with the components they rest on, and learners' progress links.
 
+use std::collections::HashMap;
+
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::metro::HolderCredential;
 use super::{Arg, NewCredential, Sql, Store, StoreResult, Tx, args};
 
 /// A learner as the credential table names them.
@@ -103,20 +106,22 @@ pub struct NewCertificate {
     pub components: Vec<Uuid>,
 }
 
-async fn certificates_of(db: &mut impl Sql, who: &Learner) -> StoreResult<Vec<CertificateRow>> {
-    db.fetch_all(
-        "SELECT credential_id, issuer_id, metro_line_id, metro_line_version, revoked_at, suspended_at, status_cause, created_at \
-         FROM credential WHERE identity_type = $1 AND identity = $2 AND metro_line_id IS NOT NULL ORDER BY created_at, credential_id",
-        args![who.identity_type.clone(), who.identity.clone()],
+async fn certificates_of(db: &mut impl Sql, who: &[Learner]) -> StoreResult<Vec<(Learner, CertificateRow)>> {
+    db.fetch_for_learners(
+        "SELECT identity_type, identity, credential_id, issuer_id, metro_line_id, metro_line_version, revoked_at, \
+         suspended_at, status_cause, created_at FROM credential WHERE ",
+        who,
+        "AND metro_line_id IS NOT NULL ORDER BY created_at, credential_id",
     )
     .await
 }
 
-async fn components_of(db: &mut impl Sql, who: &Learner) -> StoreResult<Vec<ComponentRow>> {
-    db.fetch_all(
-        "SELECT cc.certificate_id, cc.component_id FROM certificate_component cc \
-         JOIN credential c ON c.credential_id = cc.certificate_id WHERE c.identity_type = $1 AND c.identity = $2",
-        args![who.identity_type.clone(), who.identity.clone()],
+async fn components_of(db: &mut impl Sql, who: &[Learner]) -> StoreResult<Vec<(Learner, ComponentRow)>> {
+    db.fetch_for_learners(
+        "SELECT c.identity_type, c.identity, cc.certificate_id, cc.component_id FROM certificate_component cc \
+         JOIN credential c ON c.credential_id = cc.certificate_id WHERE c.",
+        who,
+        "",
     )
     .await
 }
@@ -134,12 +139,46 @@ async fn active_link_of(db: &mut impl Sql, issuer: Uuid, who: &Learner) -> Store
     .await
 }
 
-async fn enrolments_of(db: &mut impl Sql, who: &Learner) -> StoreResult<Vec<EnrolmentRow>> {
-    db.fetch_all(
-        "SELECT metro_line_id, version FROM line_learner WHERE identity_type = $1 AND identity = $2",
-        args![who.identity_type.clone(), who.identity.clone()],
-    )
-    .await
+async fn enrolments_of(db: &mut impl Sql, who: &[Learner]) -> StoreResult<Vec<(Learner, EnrolmentRow)>> {
+    db.fetch_for_learners("SELECT identity_type, identity, metro_line_id, version FROM line_learner WHERE ", who, "")
+        .await
+}
+
+/// What a stacking round reads about one learner.
+#[derive(Debug, Clone, Default)]
+pub struct LearnerRows {
+    pub credentials: Vec<HolderCredential>,
+    pub certificates: Vec<CertificateRow>,
+    pub enrolments: Vec<EnrolmentRow>,
+    /// Read inside the round's transaction only.
+    pub components: Vec<ComponentRow>,
+    pub jobs: Vec<Uuid>,
+}
+
+/// The rows of every one of `learners` (jobs and components only `inside` a round), with one
+/// statement per table rather than one per learner and table.
+async fn rows_of(db: &mut impl Sql, learners: &[Learner], inside: bool) -> StoreResult<HashMap<Learner, LearnerRows>> {
+    let mut out: HashMap<Learner, LearnerRows> = learners.iter().map(|l| (l.clone(), LearnerRows::default())).collect();
+    for (who, c) in super::metro::holder_credentials_of(db, learners).await? {
+        out.entry(who).or_default().credentials.push(c);
+    }
+    for (who, c) in certificates_of(db, learners).await? {
+        out.entry(who).or_default().certificates.push(c);
+    }
+    for (who, e) in enrolments_of(db, learners).await? {
+        out.entry(who).or_default().enrolments.push(e);
+    }
+    if inside {
+        for (who, c) in components_of(db, learners).await? {
+            out.entry(who).or_default().components.push(c);
+        }
+        let jobs: Vec<(Learner, JobId)> =
+            db.fetch_for_learners("SELECT identity_type, identity, job_id FROM stack_job WHERE ", learners, "").await?;
+        for (who, j) in jobs {
+            out.entry(who).or_default().jobs.push(j.job_id);
+        }
+    }
+    Ok(out)
 }
 
 impl Tx {
@@ -178,35 +217,16 @@ impl Tx {
         .await
     }
 
-    /// The learner's queued jobs as this transaction sees them (handled ones are deleted by
-    /// [`Tx::delete_jobs`]; jobs queued later stay for the next round).
-    pub async fn learner_jobs(&mut self, who: &Learner) -> StoreResult<Vec<Uuid>> {
-        let rows: Vec<JobId> = self
-            .fetch_all(
-                "SELECT job_id FROM stack_job WHERE identity_type = $1 AND identity = $2",
-                args![who.identity_type.clone(), who.identity.clone()],
-            )
-            .await?;
-        Ok(rows.into_iter().map(|r| r.job_id).collect())
+    /// What a round reads about each of `learners`, as this transaction sees it: badges,
+    /// certificates with their components, enrolments and queued jobs (handled ones are deleted
+    /// by [`Tx::delete_jobs`]; jobs queued later stay for the next round).
+    pub async fn learners_rows(&mut self, learners: &[Learner]) -> StoreResult<HashMap<Learner, LearnerRows>> {
+        rows_of(self, learners, true).await
     }
 
     pub async fn delete_jobs(&mut self, ids: &[Uuid]) -> StoreResult<()> {
-        for id in ids {
-            self.execute("DELETE FROM stack_job WHERE job_id = $1", args![*id]).await?;
-        }
+        self.execute_in("DELETE FROM stack_job WHERE job_id IN", ids.iter().map(|id| Arg::Uuid(*id)).collect()).await?;
         Ok(())
-    }
-
-    pub async fn learner_certificates(&mut self, who: &Learner) -> StoreResult<Vec<CertificateRow>> {
-        certificates_of(self, who).await
-    }
-
-    pub async fn learner_components(&mut self, who: &Learner) -> StoreResult<Vec<ComponentRow>> {
-        components_of(self, who).await
-    }
-
-    pub async fn learner_enrolments(&mut self, who: &Learner) -> StoreResult<Vec<EnrolmentRow>> {
-        enrolments_of(self, who).await
     }
 
     /// Records the version a learner starts a line on (kept if already recorded).
@@ -230,18 +250,41 @@ impl Tx {
         .await
     }
 
-    pub async fn insert_certificate(&mut self, c: NewCertificate) -> StoreResult<()> {
-        let n = c.credential;
-        self.execute(
+    /// Inserts certificates and the components they rest on, with multi-row statements.
+    pub async fn insert_certificates(&mut self, certificates: Vec<NewCertificate>) -> StoreResult<()> {
+        let now = super::now();
+        let mut components: Vec<Vec<Arg>> = Vec::new();
+        let mut rows: Vec<Vec<Arg>> = Vec::with_capacity(certificates.len());
+        for c in certificates {
+            let n = c.credential;
+            components.extend(c.components.iter().map(|comp| args![n.credential_id, *comp]));
+            rows.push(args![
+                n.credential_id,
+                c.issuer_id,
+                c.metro_line_id,
+                c.metro_line_version,
+                n.identity_type,
+                n.identity,
+                n.recipient_name,
+                n.status_list_id,
+                n.status_index,
+                c.key_id,
+                n.signed,
+                n.jwt,
+                n.sha256,
+                n.valid_from,
+                n.valid_until,
+                now
+            ]);
+        }
+        self.insert_many(
             "INSERT INTO credential (credential_id, issuer_id, metro_line_id, metro_line_version, identity_type, identity, recipient_name, \
-             status_list_id, status_index, key_id, signed, jwt, sha256, valid_from, valid_until, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-            args![n.credential_id, c.issuer_id, c.metro_line_id, c.metro_line_version, n.identity_type, n.identity, n.recipient_name,
-                n.status_list_id, n.status_index, c.key_id, n.signed, n.jwt, n.sha256, n.valid_from, n.valid_until, super::now()],
+             status_list_id, status_index, key_id, signed, jwt, sha256, valid_from, valid_until, created_at) VALUES",
+            16,
+            rows,
         )
         .await?;
-        let rows: Vec<Vec<Arg>> = c.components.iter().map(|comp| args![n.credential_id, *comp]).collect();
-        self.insert_many("INSERT INTO certificate_component (certificate_id, component_id) VALUES", 2, rows).await
+        self.insert_many("INSERT INTO certificate_component (certificate_id, component_id) VALUES", 2, components).await
     }
 
     /// Gives every learner without one a first progress link with `issuer`; learners who have
@@ -306,12 +349,9 @@ impl Store {
         award_links(&mut self.clone(), award).await
     }
 
-    pub async fn learner_certificates(&self, who: &Learner) -> StoreResult<Vec<CertificateRow>> {
-        certificates_of(&mut self.clone(), who).await
-    }
-
-    pub async fn learner_enrolments(&self, who: &Learner) -> StoreResult<Vec<EnrolmentRow>> {
-        enrolments_of(&mut self.clone(), who).await
+    /// Badges, certificates and enrolments of each of `learners`, one statement per table.
+    pub async fn learners_rows(&self, learners: &[Learner]) -> StoreResult<HashMap<Learner, LearnerRows>> {
+        rows_of(&mut self.clone(), learners, false).await
     }
 
     /// Issuers that issued anything to the learner.

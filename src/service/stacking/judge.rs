@@ -4,21 +4,20 @@ use super::*;
 use crate::service::mail::compose::Notice;
 
 impl Service {
-    /// Judges one locked learner on every line inside `tx`, collecting events and outcomes.
+    /// Judges one locked learner on every line inside `tx` from `rows` (read in `tx` after the
+    /// lock), collecting events and outcomes.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn judge(
         &self,
         tx: &mut Tx,
         who: &Learner,
+        rows: LearnerRows,
         lines: &[MetroLineRow],
         prepared: &Prepared,
         now: OffsetDateTime,
         round: &mut Round,
     ) -> ServiceResult<()> {
-        let jobs = tx.learner_jobs(who).await?;
-        let creds = tx.holder_credentials(&who.identity_type, &who.identity).await?;
-        let certs = tx.learner_certificates(who).await?;
-        let components = tx.learner_components(who).await?;
-        let enrolments = tx.learner_enrolments(who).await?;
+        let LearnerRows { credentials: creds, certificates: certs, components, enrolments, jobs } = rows;
         let (held, names) = held_badges(&creds, now)?;
         let actor = Actor::service();
         // Set when the learner changed between preparing and locking: judged again next round.
@@ -149,7 +148,7 @@ impl Service {
                 self.plan_certificate(tx, &certificate_of_line, who, &creds, &components, id, round).await?;
             }
         }
-        tx.delete_jobs(&jobs).await?;
+        round.jobs.extend(jobs);
         if again {
             tx.enqueue_learners(std::slice::from_ref(who), "changed while judged").await?;
         }
@@ -259,9 +258,10 @@ impl Service {
                 ));
             }
             let signed = crate::service::award::sign_parallel(docs, signer.signing.clone(), valid_from.clone()).await?;
+            let mut stored = Vec::with_capacity(signed.len());
             for ((p, (list, index)), signed) in planned.into_iter().zip(slots).zip(signed) {
                 let digest = signed.sha256.clone();
-                tx.insert_certificate(NewCertificate {
+                stored.push(NewCertificate {
                     credential: NewCredential {
                         credential_id: p.id,
                         identity_type: p.who.identity_type.clone(),
@@ -280,8 +280,7 @@ impl Service {
                     metro_line_version: p.version,
                     key_id: signer.signing.key_id,
                     components: p.component_ids,
-                })
-                .await?;
+                });
                 let url = self.credential_url(p.id);
                 let achievement = &prepared.achievements[&(p.line, p.version)];
                 let name = achievement["name"].as_str().unwrap_or_default().to_string();
@@ -311,6 +310,7 @@ impl Service {
                     certificate_id: p.id,
                 });
             }
+            tx.insert_certificates(stored).await?;
         }
         Ok(())
     }

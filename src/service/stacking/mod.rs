@@ -38,7 +38,7 @@ use crate::domain::pathway::Explanation;
 use crate::domain::stacking::{Decision, Held, HeldCertificate, Standing, cause_words, decide};
 use crate::domain::time::rfc3339;
 use crate::store::{
-    CertificateRow, CredentialRow, EnrolmentRow, HolderCredential, Learner, MetroLineRow, NewCertificate,
+    CertificateRow, CredentialRow, EnrolmentRow, HolderCredential, Learner, LearnerRows, MetroLineRow, NewCertificate,
     NewCredential, StatusChange, Tx,
 };
 
@@ -94,6 +94,8 @@ struct Round {
     mail: Vec<super::mail::Outgoing>,
     /// Certificates judged due, issued together at the end of the round.
     planned: Vec<Planned>,
+    /// The queued jobs the round handled, deleted together at its end.
+    jobs: Vec<Uuid>,
 }
 
 /// A certificate judged due in this round, not yet built.
@@ -129,6 +131,12 @@ pub struct LearnerFacts {
 }
 
 impl LearnerFacts {
+    /// The facts in a learner's rows, judged at `now`.
+    fn of(rows: LearnerRows, now: OffsetDateTime) -> ServiceResult<LearnerFacts> {
+        let (held, names) = held_badges(&rows.credentials, now)?;
+        Ok(LearnerFacts { held, names, certs: rows.certificates, enrolments: rows.enrolments })
+    }
+
     /// The nanomodules the learner holds a valid badge of (the stations done on a progress view).
     pub fn valid_modules(&self) -> std::collections::HashSet<Uuid> {
         self.held.iter().filter(|h| h.standing == Standing::Valid).map(|h| h.nanomodule).collect()

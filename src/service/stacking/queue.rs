@@ -77,8 +77,7 @@ impl Service {
 
     /// Adds to `p` what judging `who` may need (line versions, achievements, signers) for every
     /// line the learner is on, as the learner looks now; what `p` already holds is not read again.
-    async fn prepare(&self, who: &Learner, lines: &[MetroLineRow], p: &mut Prepared) -> ServiceResult<()> {
-        let facts = self.learner_facts(who).await?;
+    async fn prepare(&self, facts: &LearnerFacts, lines: &[MetroLineRow], p: &mut Prepared) -> ServiceResult<()> {
         for line in lines {
             let current: MetroLineSpec = decode_spec(&line.spec)?;
             let mut versions = vec![line.current_version];
@@ -133,11 +132,11 @@ impl Service {
         let started = std::time::Instant::now();
         let lines = self.store.all_metro_lines().await?;
         let mut prepared = Prepared::default();
-        for who in &learners {
-            self.prepare(who, &lines, &mut prepared).await?;
+        let now = self.now();
+        for (_, rows) in self.store.learners_rows(&learners).await? {
+            self.prepare(&LearnerFacts::of(rows, now)?, &lines, &mut prepared).await?;
         }
         let prepared_at = started.elapsed();
-        let now = self.now();
         let mail_keys = self.mail_keys().await?;
         let mut tx = self.store.begin().await?;
         // Always in sorted order, so two instances locking overlapping batches wait rather than
@@ -147,10 +146,13 @@ impl Service {
             tx.lock_learner(who).await?;
         }
         let mut round = Round::default();
+        let mut rows = tx.learners_rows(&learners).await?;
         for who in &learners {
-            self.judge(&mut tx, who, &lines, &prepared, now, &mut round).await?;
+            let mine = rows.remove(who).unwrap_or_default();
+            self.judge(&mut tx, who, mine, &lines, &prepared, now, &mut round).await?;
         }
         self.issue_planned(&mut tx, &prepared, now, &mut round).await?;
+        tx.delete_jobs(&round.jobs).await?;
         let Round { events, outcomes, mail, .. } = round;
         if !events.is_empty() {
             tx.audit(events).await?;

@@ -43,14 +43,8 @@ impl Service {
     }
 
     pub(in crate::service) async fn learner_facts(&self, who: &Learner) -> ServiceResult<LearnerFacts> {
-        let creds = self.store.holder_credentials(&who.identity_type, &who.identity).await?;
-        let (held, names) = held_badges(&creds, self.now())?;
-        Ok(LearnerFacts {
-            held,
-            names,
-            certs: self.store.learner_certificates(who).await?,
-            enrolments: self.store.learner_enrolments(who).await?,
-        })
+        let mut rows = self.store.learners_rows(std::slice::from_ref(who)).await?;
+        LearnerFacts::of(rows.remove(who).unwrap_or_default(), self.now())
     }
 
     /// The learner's standing on one line, or `None` if they have not started it (unless
