@@ -358,9 +358,25 @@ mod tests {
                 assert_eq!(canon::canonicalize(&doc).unwrap(), general);
                 checked += 1;
                 fast += 1;
+                // The same learner's partial certificate: the badge plus its components as evidence.
+                let components: Vec<crate::credential::certificate::Component> = (0..rng.gen_range(1..4))
+                    .map(|_| crate::credential::certificate::Component {
+                        url: url(&mut rng),
+                        name: text(&mut rng),
+                        awarded: "2026-11-01".into(),
+                        sha256_hex: hex::encode([rng.r#gen::<u8>(); 32]),
+                    })
+                    .collect();
+                let cert = crate::credential::certificate::build(&tpl, &url(&mut rng), &r, "ab", &status, &components);
+                let general = canon::canonicalize_general(&cert).expect("general path");
+                let (shape, values) = split(&cert);
+                let t = template(&shape, values.len()).unwrap().expect("our certificates template");
+                assert_eq!(t.canonicalize(&values).expect("values fit").unwrap(), general, "{cert}");
+                checked += 1;
+                fast += 1;
             }
         }
-        assert_eq!(checked, 72);
+        assert_eq!(checked, 144);
         assert_eq!(fast, checked);
     }
 
