@@ -164,6 +164,7 @@ rule-within = All stations within this many days:
 rule-in-order = All stations, in the order of the line
 rule-json = Advanced: the rule as JSON (nesting, partner stations)
 map-picture = The metro map
+maps-title = Metro maps
 certificate = The partial certificate this line leads to
 credits = Study hours (creditsAvailable)
 nav-groups = Peer groups

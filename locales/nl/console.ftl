@@ -164,6 +164,7 @@ rule-within = Alle stations binnen zoveel dagen:
 rule-in-order = Alle stations, in de volgorde van de lijn
 rule-json = Geavanceerd: de regel als JSON (nesten, partnerstations)
 map-picture = De metrokaart
+maps-title = Metrokaarten
 certificate = Het deelcertificaat waartoe deze lijn leidt
 credits = Studie-uren (creditsAvailable)
 nav-groups = Leergroepen

@@ -19,6 +19,7 @@ const CSS: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#1b1b1b;
 main{max-width:42rem;margin:0 auto;padding:1rem}\
 header.site{background:#16324f;color:#fff;padding:.6rem 1rem}header.site a{color:#fff;text-decoration:none;font-weight:600}\
 img.badge{width:10rem;height:10rem;display:block;margin:1rem auto}\
+figure.map{margin:1rem 0}figure.map img{width:100%;height:auto;border:1px solid #ccc}\
 .status{padding:.75rem 1rem;border-radius:.4rem;font-weight:600;margin:1rem 0}\
 .valid{background:#dcf5e3;color:#0d4f22}.revoked,.invalid{background:#fde2e1;color:#7a1410}.suspended,.expired{background:#fff1cc;color:#5c4300}.unknown{background:#e4ebf3;color:#16324f}\
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem}dt{font-weight:600}dd{margin:0}\

@@ -976,6 +976,15 @@ async fn issuer_admin_builds_a_metro_line_in_the_console(app: TestApp) {
     assert_eq!(line["rule"]["in_order"].as_array().unwrap().len(), 3);
     let list = admin.get("/console/metro-lines").await;
     assert!(list.body.contains("Onderhoud basis") && list.body.contains("version 2 · 3 stations"), "{}", list.body);
+    // The issuer's metro maps, each as its picture (the network drawn from its lines).
+    assert!(
+        list.body.contains(&format!("<img src=\"/metro-maps/{map}/map.svg\" alt=\"Metro map: Techniek\">")),
+        "{}",
+        list.body
+    );
+    let picture = app.client.get(format!("{}/metro-maps/{map}/map.svg", app.base)).send().await.unwrap();
+    assert_eq!(picture.headers()["content-type"], "image/svg+xml");
+    assert!(picture.text().await.unwrap().contains("Onderhoud basis"));
     let versions = admin.get(&page).await;
     assert!(
         versions.body.contains(&format!("/metro-lines/{id}/versions/1"))

@@ -41,6 +41,8 @@ fn manager(console: &Console) -> Result<(ConsoleUser, Uuid), Response> {
 struct ListPage {
     c: Chrome,
     lines: Vec<MetroLineView>,
+    /// The issuer's metro maps (id, name), each shown as its picture.
+    maps: Vec<(Uuid, String)>,
 }
 
 async fn list(State(s): State<AppState>, console: Console) -> Response {
@@ -48,8 +50,17 @@ async fn list(State(s): State<AppState>, console: Console) -> Response {
         Ok(m) => m,
         Err(r) => return r,
     };
-    match s.service.metro_lines(&user.principal, issuer).await {
-        Ok(lines) => console.page(StatusCode::OK, &ListPage { c: console.chrome(console.t().lines_title), lines }),
+    let loaded = async {
+        let lines = s.service.metro_lines(&user.principal, issuer).await?;
+        let maps = s.service.metro_maps(&user.principal, issuer).await?;
+        Ok::<_, ServiceError>((lines, maps))
+    };
+    match loaded.await {
+        Ok((lines, maps)) => {
+            let maps =
+                maps.into_iter().map(|m| (m.id, m.spec["name"].as_str().unwrap_or_default().to_string())).collect();
+            console.page(StatusCode::OK, &ListPage { c: console.chrome(console.t().lines_title), lines, maps })
+        }
         Err(e) => console.fail(e),
     }
 }

@@ -170,6 +170,7 @@ crate::locale::catalogue! {
         pub rule_in_order: &'static str,
         pub rule_json: &'static str,
         pub map_picture: &'static str,
+        pub maps_title: &'static str,
         pub certificate: &'static str,
         pub credits: &'static str,
         pub nav_groups: &'static str,
