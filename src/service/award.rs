@@ -535,20 +535,36 @@ fn new_credentials(
         .zip(ids)
         .zip(slots)
         .zip(issued)
-        .map(|(((r, id), (list, index)), signed)| NewCredential {
-            credential_id: *id,
-            identity_type: r.identity_type.as_str().into(),
-            identity: r.identity.clone(),
-            recipient_name: r.name.clone(),
-            status_list_id: *list,
-            status_index: *index,
-            signed: signed.signed,
-            jwt: signed.jwt,
-            sha256: signed.sha256,
-            valid_from,
-            valid_until,
+        .map(|(((r, id), slot), signed)| {
+            let who = Learner { identity_type: r.identity_type.as_str().into(), identity: r.identity.clone() };
+            stored_credential(*id, who, r.name.clone(), *slot, signed, valid_from, valid_until)
         })
         .collect()
+}
+
+/// A signed credential as the store keeps it: its holder, status list slot and dates.
+pub(super) fn stored_credential(
+    id: Uuid,
+    who: Learner,
+    recipient_name: Option<String>,
+    (status_list_id, status_index): (Uuid, i64),
+    signed: Issued,
+    valid_from: OffsetDateTime,
+    valid_until: Option<OffsetDateTime>,
+) -> NewCredential {
+    NewCredential {
+        credential_id: id,
+        identity_type: who.identity_type,
+        identity: who.identity,
+        recipient_name,
+        status_list_id,
+        status_index,
+        signed: signed.signed,
+        jwt: signed.jwt,
+        sha256: signed.sha256,
+        valid_from,
+        valid_until,
+    }
 }
 
 /// One `award.created` event, then one `credential.issued` event per credential whose digest is

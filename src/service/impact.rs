@@ -28,7 +28,7 @@ use crate::domain::award::Recipient;
 use crate::domain::impact::{self, Answer, Manager, ReviewInput, State};
 use crate::domain::lang::Lang;
 use crate::domain::time::rfc3339;
-use crate::store::{Learner, NewCredential, NewReview, ReviewRow};
+use crate::store::{Learner, NewReview, ReviewRow};
 
 /// Reviews one round handles per step (the rest wait for the next round).
 const ROUND: i64 = 200;
@@ -426,19 +426,15 @@ impl Service {
                 &json!({"endorses": row.credential_id, "review": row.review_id, "sha256": signed.sha256}),
             ));
             tx.insert_endorsement(
-                NewCredential {
-                    credential_id: id,
-                    identity_type: row.identity_type.clone(),
-                    identity: row.identity.clone(),
-                    recipient_name: row.learner_name.clone(),
-                    status_list_id: list,
-                    status_index: index,
-                    signed: signed.signed,
-                    jwt: signed.jwt,
-                    sha256: signed.sha256,
-                    valid_from: now,
-                    valid_until: None,
-                },
+                super::award::stored_credential(
+                    id,
+                    Learner { identity_type: row.identity_type.clone(), identity: row.identity.clone() },
+                    row.learner_name.clone(),
+                    (list, index),
+                    signed,
+                    now,
+                    None,
+                ),
                 row.issuer_id,
                 key_id,
                 row.credential_id,

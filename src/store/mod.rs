@@ -318,17 +318,7 @@ trait Sql: Executor {
                 sql.push_str(if postgres { "identity_type = $1 AND " } else { "identity_type = ? AND " });
                 sql.push_str(alias);
                 sql.push_str("identity IN (");
-                for i in 0..chunk.len() {
-                    if i > 0 {
-                        sql.push_str(", ");
-                    }
-                    if postgres {
-                        sql.push('$');
-                        sql.push_str(&(i + 2).to_string());
-                    } else {
-                        sql.push('?');
-                    }
-                }
+                push_placeholders(&mut sql, 2, chunk.len(), postgres);
                 sql.push_str(") ");
                 sql.push_str(tail);
                 let mut args = vec![Arg::Text(kind.to_string())];
@@ -343,6 +333,23 @@ trait Sql: Executor {
     }
 }
 impl<T: Executor> Sql for T {}
+
+/// Appends `count` bind placeholders separated by commas: `$first, $first+1, …` for PostgreSQL,
+/// `?, ?, …` for SQLite (which resolves `$n` names one by one, quadratic in a long statement;
+/// plain `?` binds by position).
+fn push_placeholders(sql: &mut String, first: usize, count: usize, postgres: bool) {
+    for i in 0..count {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        if postgres {
+            sql.push('$');
+            sql.push_str(&(first + i).to_string());
+        } else {
+            sql.push('?');
+        }
+    }
+}
 
 /// A row of `R` with the learner it belongs to (columns `identity_type`, `identity`).
 struct Tagged<R> {
@@ -425,23 +432,12 @@ impl Tx {
             let mut sql = String::with_capacity(prefix.len() + chunk.len() * columns * 6);
             sql.push_str(prefix);
             let mut n = 0;
+            let postgres = self.is_postgres();
             for (i, row) in chunk.iter().enumerate() {
                 debug_assert_eq!(row.len(), columns);
                 sql.push_str(if i == 0 { " (" } else { ", (" });
-                for j in 0..columns {
-                    n += 1;
-                    if j > 0 {
-                        sql.push_str(", ");
-                    }
-                    // SQLite resolves `$n` names one by one (quadratic in a long statement);
-                    // plain `?` binds by position.
-                    if matches!(self.inner, TxInner::Sqlite(_)) {
-                        sql.push('?');
-                    } else {
-                        sql.push('$');
-                        sql.push_str(&n.to_string());
-                    }
-                }
+                push_placeholders(&mut sql, n + 1, columns, postgres);
+                n += columns;
                 sql.push(')');
             }
             sql.push_str(suffix);
@@ -463,21 +459,10 @@ impl Tx {
         let mut values = values.into_iter().peekable();
         while values.peek().is_some() {
             let chunk: Vec<Arg> = values.by_ref().take(1000).collect();
-            let sqlite = matches!(self.inner, TxInner::Sqlite(_));
             let mut sql = String::with_capacity(head.len() + chunk.len() * 6 + 4);
             sql.push_str(head);
             sql.push_str(" (");
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                if sqlite {
-                    sql.push('?');
-                } else {
-                    sql.push('$');
-                    sql.push_str(&(i + 1).to_string());
-                }
-            }
+            push_placeholders(&mut sql, 1, chunk.len(), self.is_postgres());
             sql.push(')');
             // Only placeholders are generated; every value is bound.
             let sql = sqlx::AssertSqlSafe(sql);

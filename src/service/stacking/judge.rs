@@ -262,19 +262,15 @@ impl Service {
             for ((p, (list, index)), signed) in planned.into_iter().zip(slots).zip(signed) {
                 let digest = signed.sha256.clone();
                 stored.push(NewCertificate {
-                    credential: NewCredential {
-                        credential_id: p.id,
-                        identity_type: p.who.identity_type.clone(),
-                        identity: p.who.identity.clone(),
-                        recipient_name: p.recipient.name.clone(),
-                        status_list_id: list,
-                        status_index: index,
-                        signed: signed.signed,
-                        jwt: signed.jwt,
-                        sha256: signed.sha256,
-                        valid_from: now,
-                        valid_until: None,
-                    },
+                    credential: crate::service::award::stored_credential(
+                        p.id,
+                        p.who.clone(),
+                        p.recipient.name.clone(),
+                        (list, index),
+                        signed,
+                        now,
+                        None,
+                    ),
                     issuer_id: issuer,
                     metro_line_id: p.line,
                     metro_line_version: p.version,

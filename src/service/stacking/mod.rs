@@ -39,7 +39,7 @@ use crate::domain::stacking::{Decision, Held, HeldCertificate, Standing, cause_w
 use crate::domain::time::rfc3339;
 use crate::store::{
     CertificateRow, CredentialRow, EnrolmentRow, HolderCredential, Learner, LearnerRows, MetroLineRow, NewCertificate,
-    NewCredential, StatusChange, Tx,
+    StatusChange, Tx,
 };
 
 /// Learners drained inline by the request that queued them (an award of up to this many lists
