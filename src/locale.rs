@@ -65,6 +65,18 @@ impl Resource {
             .ok_or_else(|| LocaleError::Missing { file: self.file.clone(), id: id.into() })
     }
 
+    /// A message looked up by an id known only at run time (a field name, say), with `args`
+    /// put in; `None` when the file has no such message.
+    pub fn lookup(&self, id: &str, args: &[(&str, &str)]) -> Option<String> {
+        let pattern = self.bundle.get_message(id)?.value()?;
+        let mut fluent = FluentArgs::new();
+        for (k, v) in args {
+            fluent.set(*k, *v);
+        }
+        let mut errors = Vec::new();
+        Some(self.bundle.format_pattern(pattern, Some(&fluent), &mut errors).into_owned())
+    }
+
     /// After a catalogue is read from it: every message of the file was read.
     pub fn all_read(&self, source: &str) -> Result<(), LocaleError> {
         let read = self.read.lock().unwrap_or_else(|e| e.into_inner());

@@ -66,7 +66,8 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The pages' and the console's catalogues load in both languages (see `locale::check`).
 pub(crate) fn check_texts() -> Result<(), crate::locale::LocaleError> {
     texts::Texts::check()?;
-    console::texts::ConsoleTexts::check()
+    console::texts::ConsoleTexts::check()?;
+    console::texts::check_problems()
 }
 
 /// is called; `utoipa_axum` registers the route from it).

@@ -376,45 +376,32 @@ pub fn problem(lang: Lang, field: &str, message: &str) -> String {
     if field.is_empty() { message } else { format!("{field}: {message}") }
 }
 
+/// The Dutch words for the domain's field names and common messages (the domain speaks English).
+static PROBLEMS_NL: std::sync::LazyLock<Result<&'static crate::locale::Resource, crate::locale::LocaleError>> =
+    std::sync::LazyLock::new(|| {
+        let source = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/locales/nl/problems.ftl"));
+        crate::locale::Resource::parse(Lang::Nl, "locales/nl/problems.ftl", source)
+    });
+
+/// `locales/nl/problems.ftl` loads (see `locale::check`).
+pub fn check_problems() -> Result<(), crate::locale::LocaleError> {
+    PROBLEMS_NL.as_ref().map(|_| ()).map_err(Clone::clone)
+}
+
+/// A Dutch word from `problems.ftl`, with `args` put in; `None` when there is none.
+fn dutch(id: &str, args: &[(&str, &str)]) -> Option<String> {
+    PROBLEMS_NL.as_ref().ok().and_then(|r| r.lookup(id, args))
+}
+
 /// `participants[1].email` → `deelnemers[1].e-mailadres`.
 fn dutch_field(field: &str) -> String {
-    const NAMES: &[(&str, &str)] = &[
-        ("name", "naam"),
-        ("email", "e-mailadres"),
-        ("identity", "e-mailadres"),
-        ("description", "beschrijving"),
-        ("narrative", "toelichting"),
-        ("duration_minutes", "studiebelasting"),
-        ("level", "niveau"),
-        ("language", "taal"),
-        ("tags", "labels"),
-        ("validity_days", "geldigheid"),
-        ("url", "website"),
-        ("password", "wachtwoord"),
-        ("metro_map", "metrokaart"),
-        ("metro_line", "metrolijn"),
-        ("rule", "regel"),
-        ("certificate", "deelcertificaat"),
-        ("reason", "reden"),
-        ("label", "omschrijving"),
-        ("participants", "deelnemers"),
-        ("recipients", "deelnemers"),
-        ("sessions", "bijeenkomsten"),
-        ("date", "datum"),
-        ("colour", "kleur"),
-        ("manager_email", "e-mailadres leidinggevende"),
-        ("firm", "bedrijf"),
-        ("evidence", "bewijs"),
-        ("alignment", "koppeling"),
-        ("targetUrl", "link"),
-        ("credits", "studie-uren"),
-        ("expires_at", "verloopt op"),
-    ];
     let mut out = String::with_capacity(field.len());
     let mut word = String::new();
     let flush = |word: &mut String, out: &mut String| {
-        let dutch = NAMES.iter().find(|(en, _)| *en == word.as_str()).map(|(_, nl)| *nl).unwrap_or(word.as_str());
-        out.push_str(dutch);
+        match dutch(&format!("field-{word}"), &[]) {
+            Some(nl) if !word.is_empty() => out.push_str(&nl),
+            _ => out.push_str(word),
+        }
         word.clear();
     };
     for c in field.chars() {
@@ -429,61 +416,51 @@ fn dutch_field(field: &str) -> String {
     out
 }
 
-/// The messages people meet most, in Dutch; numbers and quoted parts carried over.
+/// The messages people meet most, in Dutch; numbers and quoted parts carried over. A message
+/// without a translation stays English.
 fn dutch_message(m: &str) -> String {
     let number = |s: &str| s.split(|c: char| !c.is_ascii_digit()).find(|p| !p.is_empty()).unwrap_or("").to_string();
-    let exact: &[(&str, &str)] = &[
-        ("must not be empty", "mag niet leeg zijn"),
-        ("must not contain control characters", "mag geen stuurtekens bevatten"),
-        ("must be an http(s) URL", "moet een http(s)-URL zijn"),
-        ("must be an http(s) URL, or a urn: or did: URI", "moet een http(s)-URL of een urn:- of did:-URI zijn"),
-        ("must be an e-mail address", "moet een e-mailadres zijn"),
-        ("must be YYYY-MM-DD", "moet JJJJ-MM-DD zijn"),
-        ("must list at least one recipient", "moet minstens één deelnemer bevatten"),
-        ("must list at least one participant", "moet minstens één deelnemer bevatten"),
-        ("must list at least one nanomodule", "moet minstens één nanomodule bevatten"),
-        ("must be 1 to 8", "moet 1 tot en met 8 zijn"),
-        ("must be a #rrggbb colour", "moet een kleur als #rrggbb zijn"),
-        ("must be a number", "moet een getal zijn"),
-        ("does not match", "klopt niet"),
+    const EXACT: &[(&str, &str)] = &[
+        ("must not be empty", "problem-must-not-be-empty"),
+        ("must not contain control characters", "problem-must-not-contain-control-characters"),
+        ("must be an http(s) URL", "problem-must-be-an-http-s-url"),
+        ("must be an http(s) URL, or a urn: or did: URI", "problem-must-be-an-http-s-url-or-a-urn-or-did-uri"),
+        ("must be an e-mail address", "problem-must-be-an-e-mail-address"),
+        ("must be YYYY-MM-DD", "problem-must-be-yyyy-mm-dd"),
+        ("must list at least one recipient", "problem-must-list-at-least-one-recipient"),
+        ("must list at least one participant", "problem-must-list-at-least-one-participant"),
+        ("must list at least one nanomodule", "problem-must-list-at-least-one-nanomodule"),
+        ("must be 1 to 8", "problem-must-be-1-to-8"),
+        ("must be a #rrggbb colour", "problem-must-be-a-rrggbb-colour"),
+        ("must be a number", "problem-must-be-a-number"),
+        ("does not match", "problem-does-not-match"),
     ];
-    if let Some((_, nl)) = exact.iter().find(|(en, _)| *en == m) {
-        return nl.to_string();
-    }
-    if m.starts_with("is required") {
-        return "is verplicht".into();
-    }
-    if m.starts_with("must be at most") && m.ends_with("characters") {
-        return format!("mag hoogstens {} tekens lang zijn", number(m));
-    }
-    if m.starts_with("must be at least") && m.ends_with("characters") {
-        return format!("moet minstens {} tekens lang zijn", number(m));
-    }
-    if m.starts_with("must have at most") {
-        return format!("mag hoogstens {} items bevatten", number(m));
-    }
-    if m.contains("a nanomodule is at most 4 hours") {
-        return format!(
-            "moet 1 tot en met {} minuten zijn: een nanomodule duurt hoogstens 4 uur",
-            m.split_whitespace().nth(4).unwrap_or("240").trim_end_matches(':')
-        );
-    }
-    if let Some(rest) = m.strip_prefix("no e-mail address in ") {
-        return format!("geen e-mailadres in {rest}");
-    }
-    if let Some(rest) = m.strip_prefix("is also participant ") {
-        return format!("is ook deelnemer {rest}");
-    }
-    if let Some(rest) = m.strip_prefix("already holds a valid badge of this nanomodule (") {
-        let url = rest.split(')').next().unwrap_or_default();
-        return format!(
-            "heeft al een geldige badge van deze nanomodule ({url}); markeer de regel als herkansing (kolom herkansing: ja) om hem opnieuw uit te reiken"
-        );
-    }
-    if m.starts_with("does not match") {
-        return "klopt niet: controleer de tijd op je telefoon en probeer de volgende code".into();
-    }
-    m.to_string()
+    let (id, args): (&str, Vec<(&str, String)>) = if let Some((_, id)) = EXACT.iter().find(|(en, _)| *en == m) {
+        (id, vec![])
+    } else if m.starts_with("is required") {
+        ("problem-is-required", vec![])
+    } else if m.starts_with("must be at most") && m.ends_with("characters") {
+        ("problem-at-most-characters", vec![("n", number(m))])
+    } else if m.starts_with("must be at least") && m.ends_with("characters") {
+        ("problem-at-least-characters", vec![("n", number(m))])
+    } else if m.starts_with("must have at most") {
+        ("problem-at-most-items", vec![("n", number(m))])
+    } else if m.contains("a nanomodule is at most 4 hours") {
+        let n = m.split_whitespace().nth(4).unwrap_or("240").trim_end_matches(':').to_string();
+        ("problem-nanomodule-minutes", vec![("n", n)])
+    } else if let Some(rest) = m.strip_prefix("no e-mail address in ") {
+        ("problem-no-email-in", vec![("rest", rest.to_string())])
+    } else if let Some(rest) = m.strip_prefix("is also participant ") {
+        ("problem-also-participant", vec![("rest", rest.to_string())])
+    } else if let Some(rest) = m.strip_prefix("already holds a valid badge of this nanomodule (") {
+        ("problem-already-holds", vec![("url", rest.split(')').next().unwrap_or_default().to_string())])
+    } else if m.starts_with("does not match") {
+        ("problem-code-does-not-match", vec![])
+    } else {
+        return m.to_string();
+    };
+    let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    dutch(id, &args).unwrap_or_else(|| m.to_string())
 }
 
 #[cfg(test)]
@@ -507,5 +484,25 @@ mod problem_tests {
         );
         assert_eq!(problem(Lang::En, "description", "is required"), "description: is required");
         assert_eq!(problem(Lang::Nl, "", "something new"), "something new", "untranslated stays readable");
+        // Every message the table names has its Dutch words in problems.ftl.
+        let exact = [
+            "must not be empty",
+            "must be an e-mail address",
+            "must be a #rrggbb colour",
+            "must list at least one nanomodule",
+            "does not match",
+        ];
+        for en in exact {
+            assert_ne!(dutch_message(en), en, "{en}");
+        }
+        assert_eq!(
+            problem(
+                Lang::Nl,
+                "recipients[2]",
+                "already holds a valid badge of this nanomodule (https://x.nl/c/1); mark it"
+            ),
+            "deelnemers[2]: heeft al een geldige badge van deze nanomodule (https://x.nl/c/1); markeer de regel als \
+             herkansing (kolom herkansing: ja) om hem opnieuw uit te reiken"
+        );
     }
 }

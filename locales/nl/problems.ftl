@@ -1,0 +1,56 @@
+### metrobadge: the domain's field names and its most common validation messages, in Dutch.
+### A field is field-<name as the API spells it>; a message is problem-<its English words>.
+
+field-name = naam
+field-email = e-mailadres
+field-identity = e-mailadres
+field-description = beschrijving
+field-narrative = toelichting
+field-duration_minutes = studiebelasting
+field-level = niveau
+field-language = taal
+field-tags = labels
+field-validity_days = geldigheid
+field-url = website
+field-password = wachtwoord
+field-metro_map = metrokaart
+field-metro_line = metrolijn
+field-rule = regel
+field-certificate = deelcertificaat
+field-reason = reden
+field-label = omschrijving
+field-participants = deelnemers
+field-recipients = deelnemers
+field-sessions = bijeenkomsten
+field-date = datum
+field-colour = kleur
+field-manager_email = e-mailadres leidinggevende
+field-firm = bedrijf
+field-evidence = bewijs
+field-alignment = koppeling
+field-targetUrl = link
+field-credits = studie-uren
+field-expires_at = verloopt op
+
+problem-must-not-be-empty = mag niet leeg zijn
+problem-must-not-contain-control-characters = mag geen stuurtekens bevatten
+problem-must-be-an-http-s-url = moet een http(s)-URL zijn
+problem-must-be-an-http-s-url-or-a-urn-or-did-uri = moet een http(s)-URL of een urn:- of did:-URI zijn
+problem-must-be-an-e-mail-address = moet een e-mailadres zijn
+problem-must-be-yyyy-mm-dd = moet JJJJ-MM-DD zijn
+problem-must-list-at-least-one-recipient = moet minstens één deelnemer bevatten
+problem-must-list-at-least-one-participant = moet minstens één deelnemer bevatten
+problem-must-list-at-least-one-nanomodule = moet minstens één nanomodule bevatten
+problem-must-be-1-to-8 = moet 1 tot en met 8 zijn
+problem-must-be-a-rrggbb-colour = moet een kleur als #rrggbb zijn
+problem-must-be-a-number = moet een getal zijn
+problem-does-not-match = klopt niet
+problem-is-required = is verplicht
+problem-at-most-characters = mag hoogstens { $n } tekens lang zijn
+problem-at-least-characters = moet minstens { $n } tekens lang zijn
+problem-at-most-items = mag hoogstens { $n } items bevatten
+problem-nanomodule-minutes = moet 1 tot en met { $n } minuten zijn: een nanomodule duurt hoogstens 4 uur
+problem-no-email-in = geen e-mailadres in { $rest }
+problem-also-participant = is ook deelnemer { $rest }
+problem-already-holds = heeft al een geldige badge van deze nanomodule ({ $url }); markeer de regel als herkansing (kolom herkansing: ja) om hem opnieuw uit te reiken
+problem-code-does-not-match = klopt niet: controleer de tijd op je telefoon en probeer de volgende code
