@@ -58,6 +58,18 @@ struct Certificate<'a> {
     spec: &'a MetroLineSpec,
 }
 
+/// What re-evaluating a line changed: the certificates (URLs) per kind of change.
+#[derive(Debug, Clone, Serialize)]
+pub struct LineEvaluation {
+    pub metro_line: Uuid,
+    pub learners_evaluated: usize,
+    pub issued: Vec<String>,
+    pub suspended: Vec<String>,
+    pub reinstated: Vec<String>,
+    pub revoked: Vec<String>,
+    pub superseded: Vec<String>,
+}
+
 /// One thing stacking did.
 #[derive(Debug, Clone, Serialize)]
 pub struct StackOutcome {

@@ -75,8 +75,8 @@ impl Service {
         Ok(handled)
     }
 
-    /// Adds to `p` what judging `who` may need (line versions, achievements, signers) for every
-    /// line the learner is on, as the learner looks now; what `p` already holds is not read again.
+    /// Adds to `p` what judging a learner with these `facts` may need (line versions,
+    /// achievements, signers) for every line they are on; what `p` already holds is not read again.
     async fn prepare(&self, facts: &LearnerFacts, lines: &[MetroLineRow], p: &mut Prepared) -> ServiceResult<()> {
         for line in lines {
             let current: MetroLineSpec = decode_spec(&line.spec)?;

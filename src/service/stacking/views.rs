@@ -6,7 +6,7 @@ use super::*;
 impl Service {
     /// Re-evaluates everyone who holds a station badge of a line, has started it or holds its
     /// certificate (e.g. after importing history) and reports what changed.
-    pub async fn evaluate_line(&self, who: &Principal, id: Uuid) -> ServiceResult<Value> {
+    pub async fn evaluate_line(&self, who: &Principal, id: Uuid) -> ServiceResult<LineEvaluation> {
         let row = self.store.metro_line(id, None).await?.ok_or(ServiceError::NotFound)?;
         who.check(row.issuer_id, Action::Manage)?;
         let spec: MetroLineSpec = decode_spec(&row.spec)?;
@@ -19,15 +19,15 @@ impl Service {
         let mut outcomes = self.restack_many(&learners).await;
         outcomes.retain(|o| o.metro_line == id);
         let of = |a: &str| outcomes.iter().filter(|o| o.action == a).map(|o| o.certificate.clone()).collect::<Vec<_>>();
-        Ok(json!({
-            "metro_line": id,
-            "learners_evaluated": learners.len(),
-            "issued": of("issued"),
-            "suspended": of("suspended"),
-            "reinstated": of("reinstated"),
-            "revoked": of("revoked"),
-            "superseded": of("superseded"),
-        }))
+        Ok(LineEvaluation {
+            metro_line: id,
+            learners_evaluated: learners.len(),
+            issued: of("issued"),
+            suspended: of("suspended"),
+            reinstated: of("reinstated"),
+            revoked: of("revoked"),
+            superseded: of("superseded"),
+        })
     }
 
     /// Where a learner stands on every line they started (for progress pages).
