@@ -35,6 +35,8 @@ pub enum LocaleError {
 pub struct Resource {
     file: String,
     bundle: Bundle,
+    /// Every message id in the file, and those a catalogue read (to name the unread ones).
+    ids: Vec<String>,
     read: Mutex<BTreeSet<String>>,
 }
 
@@ -45,6 +47,13 @@ impl Resource {
             file: file.into(),
             detail: errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "),
         })?;
+        let ids: Vec<String> = resource
+            .entries()
+            .filter_map(|e| match e {
+                Entry::Message(m) => Some(m.id.name.to_string()),
+                _ => None,
+            })
+            .collect();
         let id: LanguageIdentifier = lang.code().parse().expect("our language codes are valid tags");
         let mut bundle = Bundle::new_concurrent(vec![id]);
         // Unicode isolation marks around values would end up in e-mail subjects and attributes.
@@ -54,7 +63,7 @@ impl Resource {
             detail: format!("{} duplicate messages", errors.len()),
         })?;
         // Catalogues are loaded once per language and part and live as long as the process.
-        Ok(Box::leak(Box::new(Resource { file: file.into(), bundle, read: Mutex::default() })))
+        Ok(Box::leak(Box::new(Resource { file: file.into(), bundle, ids, read: Mutex::default() })))
     }
 
     fn pattern(&'static self, id: &str) -> Result<&'static Pattern<&'static str>, LocaleError> {
@@ -67,29 +76,15 @@ impl Resource {
 
     /// A message looked up by an id known only at run time (a field name, say), with `args`
     /// put in; `None` when the file has no such message.
-    pub fn lookup(&self, id: &str, args: &[(&str, &str)]) -> Option<String> {
+    pub fn lookup(&'static self, id: &str, args: &[(&str, &str)]) -> Option<String> {
         let pattern = self.bundle.get_message(id)?.value()?;
-        let mut fluent = FluentArgs::new();
-        for (k, v) in args {
-            fluent.set(*k, *v);
-        }
-        let mut errors = Vec::new();
-        Some(self.bundle.format_pattern(pattern, Some(&fluent), &mut errors).into_owned())
+        Some(Msg { resource: self, pattern }.fill(args))
     }
 
     /// After a catalogue is read from it: every message of the file was read.
-    pub fn all_read(&self, source: &str) -> Result<(), LocaleError> {
+    pub fn all_read(&self) -> Result<(), LocaleError> {
         let read = self.read.lock().unwrap_or_else(|e| e.into_inner());
-        let resource = FluentResource::try_new(source.to_string())
-            .map_err(|_| LocaleError::Syntax { file: self.file.clone(), detail: "changed".into() })?;
-        let unused: Vec<String> = resource
-            .entries()
-            .filter_map(|e| match e {
-                Entry::Message(m) => Some(m.id.name.to_string()),
-                _ => None,
-            })
-            .filter(|id| !read.contains(id))
-            .collect();
+        let unused: Vec<String> = self.ids.iter().filter(|id| !read.contains(*id)).cloned().collect();
         if unused.is_empty() {
             Ok(())
         } else {
@@ -197,7 +192,7 @@ macro_rules! catalogue {
                 let catalogue = $name {
                     $( $field: $crate::locale::FromResource::read(resource, &stringify!($field).replace('_', "-"))? ),*
                 };
-                resource.all_read(source)?;
+                resource.all_read()?;
                 Ok(catalogue)
             }
 
@@ -261,7 +256,7 @@ mod tests {
         let r = Resource::parse(Lang::Nl, "t.ftl", source).unwrap();
         <&str>::read(r, "b").unwrap();
         Msg::read(r, "a").unwrap();
-        match r.all_read(source) {
+        match r.all_read() {
             Err(LocaleError::Unused { ids, .. }) => assert_eq!(ids, "c"),
             other => panic!("{other:?}"),
         }

@@ -121,7 +121,7 @@ pub fn request_hash(parts: &[&[u8]]) -> String {
 }
 
 /// Salt for a recipient's identity hash: 16 random bytes, hex.
-fn fresh_salt() -> String {
+pub(super) fn fresh_salt() -> String {
     hex::encode(rand::random::<[u8; 16]>())
 }
 
@@ -476,21 +476,17 @@ impl Service {
     }
 }
 
-/// Signs one credential on the blocking pool with the issuer's keys, at `created` (certificates,
+/// Signs one credential on the blocking pool with the issuer's keys, at `created` (CLRs,
 /// endorsements and wallet copies are signed one at a time).
 pub(super) async fn sign_one(
     doc: Value,
     signing: super::key::IssuerSigning,
     created: String,
 ) -> ServiceResult<crate::credential::issue::Issued> {
-    tokio::task::spawn_blocking(move || {
-        sign_batch(&[doc], &signing.key, &signing.verification_method, &created, &signing.jwt)
-    })
-    .await
-    .map_err(|e| ServiceError::Internal(e.to_string()))?
-    .map_err(|e| ServiceError::Internal(e.to_string()))?
-    .pop()
-    .ok_or_else(|| ServiceError::Internal("nothing signed".into()))
+    sign_parallel(vec![doc], signing, created)
+        .await?
+        .pop()
+        .ok_or_else(|| ServiceError::Internal("nothing signed".into()))
 }
 
 /// Signs on the blocking pool, split over the cores, so the async workers stay responsive.

@@ -85,7 +85,7 @@ impl Service {
         let now = now.replace_nanosecond(0).unwrap_or(now);
         let created = crate::domain::time::rfc3339(now);
         let id = format!("urn:uuid:{}", Uuid::new_v4());
-        let salt = hex::encode(rand::random::<[u8; 16]>());
+        let salt = super::award::fresh_salt();
         let doc = clr::build(clr::ClrInput {
             id: &id,
             name: &name,

@@ -247,17 +247,17 @@ impl Service {
                     hours: p.credits,
                 };
                 let status = StatusEntry { list_url: self.status_list_url(*list), index: *index as u32 };
-                let salt = hex::encode(rand::random::<[u8; 16]>());
                 docs.push(certificate::build(
                     &template,
                     &self.credential_url(p.id),
                     &p.recipient,
-                    &salt,
+                    &crate::service::award::fresh_salt(),
                     &status,
                     &p.components,
                 ));
             }
             let signed = crate::service::award::sign_parallel(docs, signer.signing.clone(), valid_from.clone()).await?;
+            let issuer_name = signer.profile["name"].as_str().unwrap_or_default().to_string();
             let mut stored = Vec::with_capacity(signed.len());
             for ((p, (list, index)), signed) in planned.into_iter().zip(slots).zip(signed) {
                 let digest = signed.sha256.clone();
@@ -280,7 +280,6 @@ impl Service {
                 let url = self.credential_url(p.id);
                 let achievement = &prepared.achievements[&(p.line, p.version)];
                 let name = achievement["name"].as_str().unwrap_or_default().to_string();
-                let issuer_name = signer.profile["name"].as_str().unwrap_or_default().to_string();
                 let share = json!({"credentialSubject": {"achievement": {"name": name}}, "issuer": {"name": issuer_name},
                                    "validFrom": valid_from});
                 let notice = |issuer: String| Notice::CertificateEarned {
