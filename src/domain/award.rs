@@ -8,6 +8,15 @@ use super::validate::{Checker, FieldError, Invalid, LONG, SHORT};
 /// Largest cohort accepted in one request.
 pub const MAX_RECIPIENTS: usize = 10_000;
 
+fn too_many_recipients() -> crate::domain::validate::Message {
+    crate::problem!("too-many-recipients", "must list at most {max} recipients per request", max = MAX_RECIPIENTS)
+}
+
+/// Also said when a progress page is asked for an unknown kind of identity.
+pub fn not_an_identity_type() -> crate::domain::validate::Message {
+    crate::problem!("not-an-identity-type", "must be emailAddress, identifier, sourcedId, systemId or did")
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 pub enum IdentityType {
     #[default]
@@ -153,9 +162,9 @@ impl AwardInput {
         let mut c = Checker::default();
         let n = self.recipients.len();
         if n == 0 {
-            c.fail("recipients", "must list at least one recipient");
+            c.fail("recipients", crate::problem!("no-recipients", "must list at least one recipient"));
         } else if n > MAX_RECIPIENTS {
-            c.fail("recipients", format!("must list at most {MAX_RECIPIENTS} recipients per request"));
+            c.fail("recipients", too_many_recipients());
             return Err(c.finish().unwrap_err());
         }
         let mut seen = std::collections::HashMap::new();
@@ -167,14 +176,20 @@ impl AwardInput {
             .collect();
         for (i, r) in recipients.iter().enumerate() {
             if let Some(first) = seen.insert((r.identity_type, r.identity.clone()), i) {
-                c.fail(format!("recipients[{i}].identity"), format!("repeats recipients[{first}]"));
+                c.fail(
+                    format!("recipients[{i}].identity"),
+                    crate::problem!("repeated-recipient", "repeats recipients[{first}]", first = first),
+                );
             }
         }
         let session = self.session.unwrap_or_default();
         let session_date = session.date.as_deref().and_then(|d| {
             let parsed = session_date(d);
             if parsed.is_none() {
-                c.fail("session.date", "must be YYYY-MM-DD or an RFC 3339 date-time");
+                c.fail(
+                    "session.date",
+                    crate::problem!("not-a-date-or-time", "must be YYYY-MM-DD or an RFC 3339 date-time"),
+                );
             }
             parsed
         });
@@ -197,14 +212,14 @@ impl RecipientInput {
         let kind = match self.identity_type.as_deref() {
             None => Some(IdentityType::EmailAddress),
             Some(t) => IdentityType::parse(t).or_else(|| {
-                c.fail(format!("{at}.identity_type"), "must be emailAddress, identifier, sourcedId, systemId or did");
+                c.fail(format!("{at}.identity_type"), not_an_identity_type());
                 None
             }),
         };
         let identity_type = kind.unwrap_or_default();
         let identity = match self.identity.as_deref() {
             None => {
-                c.fail(format!("{at}.identity"), "is required");
+                c.fail(format!("{at}.identity"), crate::problem!("required", "is required"));
                 String::new()
             }
             Some(raw) => {
@@ -219,7 +234,7 @@ impl RecipientInput {
                     Some(IdentityType::Did)
                         if (!v.starts_with("did:") || v.len() > 2048 || v.chars().any(char::is_whitespace)) =>
                     {
-                        c.fail(&field, "must be a DID (did:method:…)");
+                        c.fail(&field, crate::problem!("not-a-did", "must be a DID (did:method:…)"));
                     }
                     Some(_) => {
                         c.text(&field, &v, SHORT);
@@ -244,7 +259,7 @@ impl RecipientInput {
                     genre: c.opt_text(&format!("{f}.genre"), &e.genre, SHORT),
                 };
                 if ev.id.is_none() && ev.narrative.is_none() && ev.name.is_none() {
-                    c.fail(&f, "needs an id (URL), a name or a narrative");
+                    c.fail(&f, crate::problem!("evidence-empty", "needs an id (URL), a name or a narrative"));
                 }
                 ev
             })
@@ -254,7 +269,14 @@ impl RecipientInput {
             if let Some(s) = &r.status
                 && !RESULT_STATUSES.contains(&s.as_str())
             {
-                c.fail(format!("{f}.status"), format!("must be one of {}", RESULT_STATUSES.join(", ")));
+                c.fail(
+                    format!("{f}.status"),
+                    crate::problem!(
+                        "not-a-result-status",
+                        "must be one of {statuses}",
+                        statuses = RESULT_STATUSES.join(", ")
+                    ),
+                );
             }
             let out = ResultInput {
                 value: c.opt_text(&format!("{f}.value"), &r.value, SHORT),
@@ -262,7 +284,7 @@ impl RecipientInput {
                 achieved_level: c.opt_url(&format!("{f}.achievedLevel"), &r.achieved_level, true),
             };
             if out.value.is_none() && out.status.is_none() && out.achieved_level.is_none() {
-                c.fail(&f, "needs a value, a status or an achievedLevel");
+                c.fail(&f, crate::problem!("result-empty", "needs a value, a status or an achievedLevel"));
             }
             out
         });
@@ -270,7 +292,7 @@ impl RecipientInput {
         let language = self.language.as_deref().map(str::trim).filter(|l| !l.is_empty()).and_then(|l| {
             let lang = super::lang::Lang::parse(l);
             if lang.is_none() {
-                c.fail(format!("{at}.language"), "must be nl or en");
+                c.fail(format!("{at}.language"), crate::problem!("not-nl-or-en", "must be nl or en"));
             }
             lang
         });
@@ -360,10 +382,10 @@ pub fn from_pasted(text: &str) -> Result<Vec<RecipientInput>, Invalid> {
                 name: name.map(|n| n.to_string()),
                 ..RecipientInput::default()
             }),
-            None => errors.push(FieldError {
-                field: format!("recipients[{}]", rows.len() + errors.len()),
-                message: format!("no e-mail address in \"{}\"", line.trim()),
-            }),
+            None => errors.push(FieldError::new(
+                format!("recipients[{}]", rows.len() + errors.len()),
+                crate::problem!("no-email-in-line", "no e-mail address in \"{line}\"", line = line.trim()),
+            )),
         }
     }
     if errors.is_empty() { Ok(rows) } else { Err(Invalid(errors)) }
@@ -381,7 +403,10 @@ pub fn from_csv(bytes: &[u8]) -> Result<Vec<RecipientInput>, Invalid> {
         .trim(csv::Trim::All)
         .flexible(false)
         .from_reader(text.as_bytes());
-    let raw = reader.headers().map_err(|e| Invalid::one("csv", format!("unreadable header row: {e}")))?.clone();
+    let raw = reader
+        .headers()
+        .map_err(|e| Invalid::one("csv", crate::problem!("unreadable-header", "unreadable header row: {e}", e = e)))?
+        .clone();
     let mut errors = Vec::new();
     let mut headers = Vec::with_capacity(raw.len());
     for (i, h) in raw.iter().enumerate() {
@@ -389,24 +414,29 @@ pub fn from_csv(bytes: &[u8]) -> Result<Vec<RecipientInput>, Invalid> {
             Some(c) => headers.push(c),
             None => {
                 let known: Vec<&str> = COLUMNS.iter().map(|(c, _)| *c).collect();
-                errors.push(FieldError {
-                    field: format!("csv.header[{i}]"),
-                    message: format!("unknown column '{h}'; known: {} (or their Dutch names)", known.join(", ")),
-                });
+                errors.push(FieldError::new(
+                    format!("csv.header[{i}]"),
+                    crate::problem!(
+                        "unknown-column",
+                        "unknown column '{h}'; known: {known} (or their Dutch names)",
+                        h = h,
+                        known = known.join(", ")
+                    ),
+                ));
                 headers.push("");
             }
         }
     }
     for (i, h) in headers.iter().enumerate().filter(|(_, h)| !h.is_empty()) {
         if headers[..i].contains(h) {
-            errors.push(FieldError {
-                field: format!("csv.header[{i}]"),
-                message: format!("a second '{h}' column ('{}')", &raw[i]),
-            });
+            errors.push(FieldError::new(
+                format!("csv.header[{i}]"),
+                crate::problem!("repeated-column", "a second '{h}' column ('{raw}')", h = h, raw = &raw[i]),
+            ));
         }
     }
     if !headers.contains(&"identity") {
-        errors.push(FieldError { field: "csv.header".into(), message: "needs an 'identity' column".into() });
+        errors.push(FieldError::new("csv.header", crate::problem!("no-identity-column", "needs an 'identity' column")));
     }
     if !errors.is_empty() {
         return Err(Invalid(errors));
@@ -415,13 +445,14 @@ pub fn from_csv(bytes: &[u8]) -> Result<Vec<RecipientInput>, Invalid> {
     let mut rows = Vec::new();
     for (i, record) in reader.records().enumerate() {
         if i >= MAX_RECIPIENTS {
-            return Err(Invalid::one(
-                "recipients",
-                format!("must list at most {MAX_RECIPIENTS} recipients per request"),
-            ));
+            return Err(Invalid::one("recipients", too_many_recipients()));
         }
-        let record =
-            record.map_err(|e| Invalid::one(format!("recipients[{i}]"), format!("unreadable CSV row: {e}")))?;
+        let record = record.map_err(|e| {
+            Invalid::one(
+                format!("recipients[{i}]"),
+                crate::problem!("unreadable-row", "unreadable CSV row: {e}", e = e),
+            )
+        })?;
         let get = |name: &str| col(name).and_then(|k| record.get(k)).filter(|v| !v.is_empty()).map(str::to_string);
         let evidence =
             if get("evidence_url").is_some() || get("evidence_name").is_some() || get("evidence_narrative").is_some() {
@@ -444,7 +475,10 @@ pub fn from_csv(bytes: &[u8]) -> Result<Vec<RecipientInput>, Invalid> {
             None => false,
             Some(Some(b)) => b,
             Some(None) => {
-                return Err(Invalid::one(format!("recipients[{i}].retake"), "must be yes or no (ja/nee, true/false)"));
+                return Err(Invalid::one(
+                    format!("recipients[{i}].retake"),
+                    crate::problem!("not-yes-or-no", "must be yes or no (ja/nee, true/false)"),
+                ));
             }
         };
         rows.push(RecipientInput {

@@ -43,7 +43,10 @@ impl ManagerInput {
         let email = match self.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
             Some(e) => c.email(&format!("{at}.email"), e).to_lowercase(),
             None => {
-                c.fail(format!("{at}.email"), "is required: the invitation to the review goes there");
+                c.fail(
+                    format!("{at}.email"),
+                    crate::problem!("manager-email-required", "is required: the invitation to the review goes there"),
+                );
                 String::new()
             }
         };
@@ -128,11 +131,11 @@ impl ReviewInput {
         let mut c = Checker::default();
         let answer = match self.answer.as_deref().map(str::trim) {
             None | Some("") => {
-                c.fail("answer", "choose yes, partly or not yet");
+                c.fail("answer", crate::problem!("answer-required", "choose yes, partly or not yet"));
                 None
             }
             Some(a) => Answer::parse(a).or_else(|| {
-                c.fail("answer", "must be yes, partly or not_yet");
+                c.fail("answer", crate::problem!("not-an-answer", "must be yes, partly or not_yet"));
                 None
             }),
         };

@@ -124,7 +124,10 @@ impl IssuerSpec {
                 if let Some(cc) = &out.address_country_code
                     && (cc.len() != 2 || !cc.chars().all(|ch| ch.is_ascii_uppercase()))
                 {
-                    c.fail("address.addressCountryCode", "must be an ISO 3166-1 alpha-2 code such as NL");
+                    c.fail(
+                        "address.addressCountryCode",
+                        crate::problem!("not-a-country", "must be an ISO 3166-1 alpha-2 code such as NL"),
+                    );
                 }
                 out
             })
@@ -140,7 +143,10 @@ impl IssuerSpec {
                 if !extensible_enum(&e.identifier_type, IDENTIFIER_TYPES) {
                     c.fail(
                         format!("otherIdentifier[{i}].identifierType"),
-                        "must be an OB 3.0 identifier type or start with ext: (e.g. ext:KvK, ext:BRIN)",
+                        crate::problem!(
+                            "not-an-identifier-type",
+                            "must be an OB 3.0 identifier type or start with ext: (e.g. ext:KvK, ext:BRIN)"
+                        ),
                     );
                 }
                 IdentifierEntry { identifier, identifier_type: e.identifier_type.clone() }
@@ -149,7 +155,7 @@ impl IssuerSpec {
         let language = self.language.as_deref().map(str::trim).filter(|l| !l.is_empty()).and_then(|l| {
             let code = super::lang::Lang::parse(l).map(|lang| lang.code().to_string());
             if code.is_none() {
-                c.fail("language", "must be nl or en");
+                c.fail("language", crate::problem!("not-nl-or-en", "must be nl or en"));
             }
             code
         });
@@ -157,7 +163,7 @@ impl IssuerSpec {
         if let Some(a) = &jwt_algorithm
             && !JWT_ALGORITHMS.contains(&a.as_str())
         {
-            c.fail("jwtAlgorithm", "must be EdDSA or ES256");
+            c.fail("jwtAlgorithm", crate::problem!("not-a-jwt-algorithm", "must be EdDSA or ES256"));
         }
         c.finish()?;
         Ok(IssuerSpec {

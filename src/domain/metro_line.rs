@@ -90,21 +90,27 @@ impl MetroLineSpec {
         let name = required_text(&mut c, "name", &self.name, SHORT);
         let description = c.opt_text("description", &self.description, LONG);
         if self.metro_map.is_none() {
-            c.fail("metro_map", "is required (the id of one of the issuer's metro maps)");
+            c.fail(
+                "metro_map",
+                crate::problem!("map-required", "is required (the id of one of the issuer's metro maps)"),
+            );
         }
         if let Some(col) = &self.colour
             && !(col.len() == 7 && col.starts_with('#') && col[1..].chars().all(|ch| ch.is_ascii_hexdigit()))
         {
-            c.fail("colour", "must be a #rrggbb colour");
+            c.fail("colour", crate::problem!("not-a-colour", "must be a #rrggbb colour"));
         }
         if self.stations.is_empty() {
-            c.fail("stations", "must list at least one nanomodule");
+            c.fail("stations", crate::problem!("no-stations", "must list at least one nanomodule"));
         }
         c.list_len("stations", &self.stations, LIST_MAX);
         c.list_len("accepts_issuers", &self.accepts_issuers, 20);
         let certificate = match &self.certificate {
             None => {
-                c.fail("certificate", "is required: the partial certificate this line leads to");
+                c.fail(
+                    "certificate",
+                    crate::problem!("certificate-required", "is required: the partial certificate this line leads to"),
+                );
                 None
             }
             Some(cert) => {
@@ -120,7 +126,10 @@ impl MetroLineSpec {
                 if let Some(cr) = cert.credits
                     && !(cr.is_finite() && cr > 0.0 && cr <= 10_000.0)
                 {
-                    c.fail("certificate.credits", "must be more than 0 and at most 10000");
+                    c.fail(
+                        "certificate.credits",
+                        crate::problem!("hours-out-of-range", "must be more than 0 and at most 10000"),
+                    );
                 }
                 let criteria = cert.criteria.as_ref().map(|cr| super::nanomodule::CriteriaSpec {
                     narrative: c.opt_text("certificate.criteria.narrative", &cr.narrative, LONG),
@@ -129,7 +138,13 @@ impl MetroLineSpec {
                 let micro_credential =
                     cert.micro_credential.as_ref().map(|m| m.parse(&mut c, "certificate.micro_credential"));
                 if micro_credential.is_some() && cert.credits.is_none() {
-                    c.fail("certificate.credits", "is required for a micro-credential: the notional workload in hours");
+                    c.fail(
+                        "certificate.credits",
+                        crate::problem!(
+                            "credits-required",
+                            "is required for a micro-credential: the notional workload in hours"
+                        ),
+                    );
                 }
                 Some(CertificateSpec {
                     name,
@@ -147,7 +162,16 @@ impl MetroLineSpec {
             && let Err(Invalid(errors)) = r.check(&stations.iter().copied().collect())
         {
             for e in errors {
-                c.fail(e.field, e.message.replace("a nanomodule this line may use", "a station of this line"));
+                // The line's own words: its usable nanomodules are its stations.
+                if e.code == "not-usable-nanomodule" {
+                    let id = e.args.iter().find(|(k, _)| *k == "id").map(|(_, v)| v.clone()).unwrap_or_default();
+                    c.fail(e.field, crate::problem!("not-a-station", "{id} is not a station of this line", id = id));
+                } else {
+                    c.fail(
+                        e.field.clone(),
+                        crate::domain::validate::Message { code: e.code, english: e.message, args: e.args },
+                    );
+                }
             }
         }
         c.finish()?;

@@ -108,7 +108,10 @@ impl MicroCredentialSpec {
     pub fn parse(&self, c: &mut Checker, at: &str) -> MicroCredentialSpec {
         let field = |f: &str| format!("{at}.{f}");
         if self.learning_outcomes.is_empty() {
-            c.fail(field("learning_outcomes"), "is required for a micro-credential: at least one statement");
+            c.fail(
+                field("learning_outcomes"),
+                crate::problem!("outcomes-required", "is required for a micro-credential: at least one statement"),
+            );
         }
         c.list_len(&field("learning_outcomes"), &self.learning_outcomes, 20);
         let learning_outcomes = self
@@ -119,7 +122,10 @@ impl MicroCredentialSpec {
             .collect();
         let mut required = |name: &str, value: &Option<String>| {
             if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
-                c.fail(field(name), "is required for a micro-credential");
+                c.fail(
+                    field(name),
+                    crate::problem!("required-for-micro-credential", "is required for a micro-credential"),
+                );
                 None
             } else {
                 c.opt_text(&field(name), value, LONG)
@@ -131,12 +137,15 @@ impl MicroCredentialSpec {
         if let Some(p) = &participation
             && !PARTICIPATION.contains(&p.as_str())
         {
-            c.fail(field("participation"), "must be onsite, online or blended");
+            c.fail(field("participation"), crate::problem!("not-a-participation", "must be onsite, online or blended"));
         }
         if let Some(h) = self.hours_per_ects
             && !(25..=30).contains(&h)
         {
-            c.fail(field("hours_per_ects"), "must be 25 to 30 hours per ECTS credit");
+            c.fail(
+                field("hours_per_ects"),
+                crate::problem!("not-hours-per-ects", "must be 25 to 30 hours per ECTS credit"),
+            );
         }
         MicroCredentialSpec {
             learning_outcomes,
@@ -213,20 +222,24 @@ impl NanomoduleSpec {
                 let narrative = c.opt_text("criteria.narrative", &cr.narrative, LONG);
                 let id = c.opt_url("criteria.id", &cr.id, false);
                 if narrative.is_none() && id.is_none() {
-                    c.fail("criteria", "needs a narrative or an id (URL)");
+                    c.fail("criteria", crate::problem!("criteria-empty", "needs a narrative or an id (URL)"));
                 }
                 Some(CriteriaSpec { narrative, id })
             }
             None => {
-                c.fail("criteria", "is required: {\"narrative\": \"…\"}");
+                c.fail("criteria", crate::problem!("criteria-required", "is required: {{\"narrative\": \"…\"}}"));
                 None
             }
         };
         match self.duration_minutes {
-            None => c.fail("duration_minutes", "is required"),
+            None => c.fail("duration_minutes", crate::problem!("required", "is required")),
             Some(d) if !(1..=MAX_DURATION_MINUTES).contains(&d) => c.fail(
                 "duration_minutes",
-                format!("must be 1 to {MAX_DURATION_MINUTES}: a nanomodule is at most 4 hours"),
+                crate::problem!(
+                    "too-long-for-a-nanomodule",
+                    "must be 1 to {max}: a nanomodule is at most 4 hours",
+                    max = MAX_DURATION_MINUTES
+                ),
             ),
             Some(_) => {}
         }
@@ -239,28 +252,37 @@ impl NanomoduleSpec {
         if let Some(t) = &self.achievement_type
             && !extensible_enum(t, ACHIEVEMENT_TYPES)
         {
-            c.fail("achievement_type", "must be an OB 3.0 achievement type (e.g. Course) or start with ext:");
+            c.fail(
+                "achievement_type",
+                crate::problem!(
+                    "not-an-achievement-type",
+                    "must be an OB 3.0 achievement type (e.g. Course) or start with ext:"
+                ),
+            );
         }
         c.list_len("tags", &self.tags, 30);
         let tags = self.tags.iter().enumerate().map(|(i, t)| c.text(&format!("tags[{i}]"), t, 60)).collect();
         if let Some(lang) = &self.language
             && !is_language_tag(lang)
         {
-            c.fail("language", "must be a BCP 47 language tag such as nl or en-GB");
+            c.fail("language", crate::problem!("not-a-language", "must be a BCP 47 language tag such as nl or en-GB"));
         }
         if let Some(days) = self.validity_days
             && !(1..=36_500).contains(&days)
         {
-            c.fail("validity_days", "must be 1 to 36500");
+            c.fail("validity_days", crate::problem!("days-out-of-range", "must be 1 to 36500"));
         }
         if let Some(w) = self.impact_review_weeks
             && !super::impact::WEEKS.contains(&w)
         {
-            c.fail("impact_review_weeks", "must be 4 to 13 weeks after the award");
+            c.fail("impact_review_weeks", crate::problem!("not-review-weeks", "must be 4 to 13 weeks after the award"));
         }
         let micro_credential = self.micro_credential.as_ref().map(|m| m.parse(&mut c, "micro_credential"));
         if micro_credential.is_some() && self.achievement_type.as_deref().is_some_and(|t| t != "MicroCredential") {
-            c.fail("achievement_type", "a micro-credential's achievement type is MicroCredential");
+            c.fail(
+                "achievement_type",
+                crate::problem!("micro-credential-type", "a micro-credential's achievement type is MicroCredential"),
+            );
         }
         c.finish()?;
         let achievement_type = match &micro_credential {

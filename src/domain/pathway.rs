@@ -55,22 +55,25 @@ impl Rule {
         let mut nodes = 0;
         self.check_at("rule", known, 1, &mut nodes, &mut errors);
         if nodes > MAX_NODES {
-            errors
-                .push(FieldError { field: "rule".into(), message: format!("has {nodes} nodes; at most {MAX_NODES}") });
+            errors.push(FieldError::new(
+                "rule",
+                crate::problem!("rule-too-large", "has {nodes} nodes; at most {max}", nodes = nodes, max = MAX_NODES),
+            ));
         }
         if errors.is_empty() { Ok(()) } else { Err(Invalid(errors)) }
     }
 
     fn check_at(&self, at: &str, known: &HashSet<Uuid>, depth: usize, nodes: &mut usize, errors: &mut Vec<FieldError>) {
         *nodes += 1;
-        let mut fail = |field: String, message: String| errors.push(FieldError { field, message });
+        let mut fail =
+            |field: String, message: crate::domain::validate::Message| errors.push(FieldError::new(field, message));
         if depth > MAX_DEPTH {
-            fail(at.into(), format!("nests deeper than {MAX_DEPTH} levels"));
+            fail(at.into(), crate::problem!("rule-too-deep", "nests deeper than {max} levels", max = MAX_DEPTH));
             return;
         }
         let group = |name: &str, of: &[Rule], errors: &mut Vec<FieldError>, nodes: &mut usize| {
             if of.is_empty() {
-                errors.push(FieldError { field: format!("{at}.{name}"), message: "must not be empty".into() });
+                errors.push(FieldError::new(format!("{at}.{name}"), crate::problem!("empty", "must not be empty")));
             }
             for (i, r) in of.iter().enumerate() {
                 r.check_at(&format!("{at}.{name}[{i}]"), known, depth + 1, nodes, errors);
@@ -79,26 +82,39 @@ impl Rule {
         match self {
             Rule::Nanomodule(id) => {
                 if !known.contains(id) {
-                    fail(format!("{at}.nanomodule"), format!("{id} is not a nanomodule this line may use"));
+                    fail(
+                        format!("{at}.nanomodule"),
+                        crate::problem!("not-usable-nanomodule", "{id} is not a nanomodule this line may use", id = id),
+                    );
                 }
             }
             Rule::All(of) => group("all", of, errors, nodes),
             Rule::InOrder(of) => group("in_order", of, errors, nodes),
             Rule::AtLeast { n, of } => {
                 if *n == 0 || *n > of.len() {
-                    fail(format!("{at}.at_least.n"), format!("must be 1 to {} (the number of rules in of)", of.len()));
+                    fail(
+                        format!("{at}.at_least.n"),
+                        crate::problem!(
+                            "at-least-out-of-range",
+                            "must be 1 to {n} (the number of rules in of)",
+                            n = of.len()
+                        ),
+                    );
                 }
                 group("at_least.of", of, errors, nodes);
             }
             Rule::MinStudyHours { hours, of } => {
                 if !(hours.is_finite() && *hours > 0.0 && *hours <= 10_000.0) {
-                    fail(format!("{at}.min_study_hours.hours"), "must be more than 0 and at most 10000".into());
+                    fail(
+                        format!("{at}.min_study_hours.hours"),
+                        crate::problem!("hours-out-of-range", "must be more than 0 and at most 10000"),
+                    );
                 }
                 group("min_study_hours.of", of, errors, nodes);
             }
             Rule::Within { days, rule } => {
                 if !(1..=36_500).contains(days) {
-                    fail(format!("{at}.within.days"), "must be 1 to 36500".into());
+                    fail(format!("{at}.within.days"), crate::problem!("days-out-of-range", "must be 1 to 36500"));
                 }
                 rule.check_at(&format!("{at}.within.rule"), known, depth + 1, nodes, errors);
             }

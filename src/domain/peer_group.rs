@@ -60,10 +60,13 @@ impl PeerGroupSpec {
         let mut c = Checker::default();
         let name = required_text(&mut c, "name", &self.name, SHORT);
         if self.metro_line.is_none() {
-            c.fail("metro_line", "is required (the id of one of the issuer's metro lines)");
+            c.fail(
+                "metro_line",
+                crate::problem!("line-required", "is required (the id of one of the issuer's metro lines)"),
+            );
         }
         if self.participants.is_empty() {
-            c.fail("participants", "must list at least one participant");
+            c.fail("participants", crate::problem!("no-participants", "must list at least one participant"));
         }
         c.list_len("participants", &self.participants, MAX_PARTICIPANTS);
         let mut seen = std::collections::HashMap::new();
@@ -76,14 +79,17 @@ impl PeerGroupSpec {
                 let email = match &p.email {
                     Some(e) => Some(c.email(&at("email"), e).to_lowercase()),
                     None => {
-                        c.fail(at("email"), "is required");
+                        c.fail(at("email"), crate::problem!("required", "is required"));
                         None
                     }
                 };
                 if let Some(e) = &email
                     && let Some(first) = seen.insert(e.clone(), i)
                 {
-                    c.fail(at("email"), format!("is also participant {first}"));
+                    c.fail(
+                        at("email"),
+                        crate::problem!("repeated-participant", "is also participant {first}", first = first),
+                    );
                 }
                 let manager_email = p.manager_email.as_ref().map(|m| c.email(&at("manager_email"), m).to_lowercase());
                 ParticipantSpec {
@@ -98,7 +104,7 @@ impl PeerGroupSpec {
         let date = time::macros::format_description!("[year]-[month]-[day]");
         for (i, s) in self.sessions.iter().enumerate() {
             if time::Date::parse(&s.date, &date).is_err() {
-                c.fail(format!("sessions[{i}].date"), "must be YYYY-MM-DD");
+                c.fail(format!("sessions[{i}].date"), crate::problem!("not-a-date", "must be YYYY-MM-DD"));
             }
         }
         let sessions = self

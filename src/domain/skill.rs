@@ -33,7 +33,7 @@ impl Framework {
 impl Level {
     pub fn check(&self, c: &mut Checker, field: &str) {
         if !(1..=8).contains(&self.level) {
-            c.fail(format!("{field}.level"), "must be 1 to 8");
+            c.fail(format!("{field}.level"), crate::problem!("not-an-eqf-level", "must be 1 to 8"));
         }
     }
 }
@@ -73,14 +73,20 @@ impl AlignmentSpec {
         let target_url = match &self.target_url {
             Some(u) => Some(c.url(&format!("{field}.targetUrl"), u, true)),
             None => {
-                c.fail(format!("{field}.targetUrl"), "is required (e.g. an ESCO skill URI)");
+                c.fail(
+                    format!("{field}.targetUrl"),
+                    crate::problem!("target-required", "is required (e.g. an ESCO skill URI)"),
+                );
                 None
             }
         };
         if let Some(t) = &self.target_type
             && !super::issuer::extensible_enum(t, TARGET_TYPES)
         {
-            c.fail(format!("{field}.targetType"), "must be an OB 3.0 alignment target type or start with ext:");
+            c.fail(
+                format!("{field}.targetType"),
+                crate::problem!("not-a-target-type", "must be an OB 3.0 alignment target type or start with ext:"),
+            );
         }
         AlignmentSpec {
             target_url,
@@ -148,7 +154,7 @@ pub fn required_text(c: &mut Checker, field: &str, value: &Option<String>, max: 
     match value {
         Some(v) => Some(c.text(field, v, max)),
         None => {
-            c.fail(field, "is required");
+            c.fail(field, crate::problem!("required", "is required"));
             None
         }
     }

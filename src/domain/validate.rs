@@ -10,11 +10,59 @@ pub const URL_MAX: usize = 2_048;
 /// Longest list accepted in any input (skills, tags, identifiers…).
 pub const LIST_MAX: usize = 100;
 
+/// What is wrong with a field, said once for every language: a stable `code` (sent to API
+/// clients, and the Fluent message `problem-<code>` in `locales/nl/problems.ftl` that words it in
+/// Dutch), the English words the API sends as `message`, and the values both wordings fill in.
+/// Made with [`problem!`](crate::problem) so the code, the words and the values stay together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub code: &'static str,
+    pub english: String,
+    pub args: Vec<(&'static str, String)>,
+}
+
+/// `problem!("too-long", "must be at most {max} characters", max = 200)`: a
+/// [`Message`] whose English words name the values (`{max}`) the Dutch message also reads
+/// (`{ $max }`). A unit test (`every_problem_has_dutch_words`) reads every use in `src/` and
+/// fails on a code without Dutch words or a Dutch message that reads a value not given.
+#[macro_export]
+macro_rules! problem {
+    ($code:literal, $english:literal $(, $name:ident = $value:expr)* $(,)?) => {{
+        $(#[allow(clippy::redundant_locals)] let $name = $value;)*
+        $crate::domain::validate::Message {
+            code: $code,
+            english: format!($english),
+            args: vec![$((stringify!($name), $name.to_string())),*],
+        }
+    }};
+}
+
+/// Input a parser (JSON, forms, images) could not read: its own English words are all there is.
+pub fn unreadable(detail: impl std::fmt::Display) -> Message {
+    crate::problem!("unreadable", "{detail}", detail = detail)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldError {
     /// JSON-pointer-like path of the offending input, e.g. `criteria.narrative` or `tags[3]`.
     pub field: String,
+    /// Stable, for clients that word problems themselves (`docs/errors.md`).
+    pub code: &'static str,
     pub message: String,
+    /// The values `message` names, for wording it in another language.
+    #[serde(skip)]
+    pub args: Vec<(&'static str, String)>,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: Message) -> FieldError {
+        FieldError { field: field.into(), code: message.code, message: message.english, args: message.args }
+    }
+
+    /// The same problem at another place (`name` → `new_map.name`).
+    pub fn at(self, field: String) -> FieldError {
+        FieldError { field, ..self }
+    }
 }
 
 /// Input that did not validate, with every offending field.
@@ -23,8 +71,8 @@ pub struct FieldError {
 pub struct Invalid(pub Vec<FieldError>);
 
 impl Invalid {
-    pub fn one(field: impl Into<String>, message: impl Into<String>) -> Invalid {
-        Invalid(vec![FieldError { field: field.into(), message: message.into() }])
+    pub fn one(field: impl Into<String>, message: Message) -> Invalid {
+        Invalid(vec![FieldError::new(field, message)])
     }
 }
 
@@ -34,19 +82,19 @@ pub struct Checker {
 }
 
 impl Checker {
-    pub fn fail(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.errors.push(FieldError { field: field.into(), message: message.into() });
+    pub fn fail(&mut self, field: impl Into<String>, message: Message) {
+        self.errors.push(FieldError::new(field, message));
     }
 
     /// Trims `value`; requires it non-empty and at most `max` characters.
     pub fn text(&mut self, field: &str, value: &str, max: usize) -> String {
         let v = value.trim();
         if v.is_empty() {
-            self.fail(field, "must not be empty");
+            self.fail(field, crate::problem!("empty", "must not be empty"));
         } else if v.chars().count() > max {
-            self.fail(field, format!("must be at most {max} characters"));
+            self.fail(field, crate::problem!("too-long", "must be at most {max} characters", max = max));
         } else if v.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
-            self.fail(field, "must not contain control characters");
+            self.fail(field, crate::problem!("control-characters", "must not contain control characters"));
         }
         v.to_string()
     }
@@ -73,7 +121,11 @@ impl Checker {
         if !ok {
             self.fail(
                 field,
-                if any_scheme { "must be an http(s) URL, or a urn: or did: URI" } else { "must be an http(s) URL" },
+                if any_scheme {
+                    crate::problem!("not-a-uri", "must be an http(s) URL, or a urn: or did: URI")
+                } else {
+                    crate::problem!("not-a-url", "must be an http(s) URL")
+                },
             );
         }
         v.to_string()
@@ -91,14 +143,14 @@ impl Checker {
             })
             && !v.chars().any(|c| c.is_whitespace() || c.is_control());
         if !ok {
-            self.fail(field, "must be an e-mail address");
+            self.fail(field, crate::problem!("not-an-email", "must be an e-mail address"));
         }
         v
     }
 
     pub fn list_len<T>(&mut self, field: &str, list: &[T], max: usize) {
         if list.len() > max {
-            self.fail(field, format!("must have at most {max} entries"));
+            self.fail(field, crate::problem!("too-many", "must have at most {max} entries", max = max));
         }
     }
 

@@ -53,7 +53,11 @@ fn when(field: &str, v: &Option<String>, default: time::OffsetDateTime) -> ApiRe
     crate::domain::time::parse_rfc3339(v)
         .or_else(|| time::Date::parse(v, &date).ok().map(|d| d.midnight().assume_utc()))
         .ok_or_else(|| {
-            crate::domain::validate::Invalid::one(field, "must be YYYY-MM-DD or an RFC 3339 date-time").into()
+            crate::domain::validate::Invalid::one(
+                field,
+                crate::problem!("not-a-date-or-time", "must be YYYY-MM-DD or an RFC 3339 date-time"),
+            )
+            .into()
         })
 }
 

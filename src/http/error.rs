@@ -137,7 +137,9 @@ impl IntoResponse for ApiError {
         });
         let errors: Option<Vec<FieldError>> = match self {
             ApiError::Invalid(Invalid(errors)) => Some(errors),
-            ApiError::Malformed { field: Some(field), detail } => Some(vec![FieldError { field, message: detail }]),
+            ApiError::Malformed { field: Some(field), detail } => {
+                Some(vec![FieldError::new(field, crate::domain::validate::unreadable(detail))])
+            }
             _ => None,
         };
         if let Some(errors) = errors {

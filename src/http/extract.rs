@@ -67,9 +67,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             }
         }
         match inner.classify() {
-            serde_json::error::Category::Data => {
-                ApiError::Invalid(crate::domain::validate::Invalid::one(field, message))
-            }
+            serde_json::error::Category::Data => ApiError::Invalid(crate::domain::validate::Invalid::one(
+                field,
+                crate::domain::validate::unreadable(message),
+            )),
             _ => ApiError::Malformed { detail: format!("body is not valid JSON: {message}"), field: None },
         }
     })?;

@@ -271,7 +271,10 @@ async fn mark_compromised(
     ApiJson(body): ApiJson<Compromise>,
 ) -> ApiResult<impl IntoResponse> {
     let since = crate::domain::time::parse_rfc3339(&body.since).ok_or_else(|| {
-        crate::domain::validate::Invalid::one("since", "must be an RFC 3339 date-time, e.g. 2026-11-01T00:00:00Z")
+        crate::domain::validate::Invalid::one(
+            "since",
+            crate::problem!("not-a-date-time", "must be an RFC 3339 date-time, e.g. 2026-11-01T00:00:00Z"),
+        )
     })?;
     Ok(Json(serde_json::json!({"keys": s.service.mark_compromised(&who, id, key, since).await?})))
 }

@@ -65,7 +65,7 @@ fn from_text(text: &str) -> Result<Submitted, ApiError> {
     } else if t.starts_with("http://") || t.starts_with("https://") {
         Ok(Submitted::Url(t.to_string()))
     } else if t.is_empty() {
-        Err(Invalid::one("credential", "is empty").into())
+        Err(Invalid::one("credential", crate::problem!("empty", "must not be empty")).into())
     } else {
         Ok(Submitted::Ob3(Input::Jwt(t.to_string())))
     }
@@ -75,7 +75,7 @@ fn from_baked(b: Result<Baked, bake::BakeError>) -> Result<Submitted, ApiError> 
     match b {
         Ok(Baked::Ob3(text)) => from_text(&text),
         Ok(Baked::Ob2(text)) => Ok(Submitted::Ob2(text)),
-        Err(e) => Err(Invalid::one("file", e.to_string()).into()),
+        Err(e) => Err(Invalid::one("file", crate::domain::validate::unreadable(e)).into()),
     }
 }
 
@@ -84,8 +84,12 @@ fn from_file(bytes: &[u8]) -> Result<Submitted, ApiError> {
     if bytes.starts_with(b"\x89PNG") {
         return from_baked(bake::extract_png(bytes));
     }
-    let text = std::str::from_utf8(bytes)
-        .map_err(|_| ApiError::Invalid(Invalid::one("file", "is neither a PNG, an SVG nor a text credential")))?;
+    let text = std::str::from_utf8(bytes).map_err(|_| {
+        ApiError::Invalid(Invalid::one(
+            "file",
+            crate::problem!("not-a-badge-file", "is neither a PNG, an SVG nor a text credential"),
+        ))
+    })?;
     if text.contains("<svg") { from_baked(bake::extract_svg(text)) } else { from_text(text) }
 }
 
@@ -123,7 +127,12 @@ pub async fn read(
                     _ => {}
                 }
             }
-            found.ok_or_else(|| ApiError::Invalid(Invalid::one("file", "upload a badge file or paste a credential")))?
+            found.ok_or_else(|| {
+                ApiError::Invalid(Invalid::one(
+                    "file",
+                    crate::problem!("nothing-to-verify", "upload a badge file or paste a credential"),
+                ))
+            })?
         }
         "application/x-www-form-urlencoded" => {
             #[derive(Deserialize)]

@@ -203,12 +203,16 @@ impl Service {
             return Err(crate::domain::validate::Invalid(
                 doubles
                     .into_iter()
-                    .map(|(i, url)| crate::domain::validate::FieldError {
-                        field: format!("recipients[{i}]"),
-                        message: format!(
-                            "already holds a valid badge of this nanomodule ({url}); mark the row as a retake \
-                             (\"retake\": true, CSV column retake/herkansing) to award it again"
-                        ),
+                    .map(|(i, url)| {
+                        crate::domain::validate::FieldError::new(
+                            format!("recipients[{i}]"),
+                            crate::problem!(
+                                "already-holds",
+                                "already holds a valid badge of this nanomodule ({url}); mark the row as a retake \
+                                 (\"retake\": true, CSV column retake/herkansing) to award it again",
+                                url = url
+                            ),
+                        )
                     })
                     .collect(),
             )

@@ -89,9 +89,11 @@ impl Service {
             .iter()
             .enumerate()
             .filter(|(_, id)| !known.contains(id))
-            .map(|(i, id)| FieldError {
-                field: format!("{field}[{i}]"),
-                message: format!("{id} is not a skill of this issuer"),
+            .map(|(i, id)| {
+                FieldError::new(
+                    format!("{field}[{i}]"),
+                    crate::problem!("unknown-skill", "{id} is not a skill of this issuer", id = id),
+                )
             })
             .collect();
         if errors.is_empty() { Ok(()) } else { Err(Invalid(errors).into()) }

@@ -194,10 +194,16 @@ fn decoy_hash() -> &'static str {
 fn check_password(password: &str) -> Result<(), Invalid> {
     let n = password.chars().count();
     if n < MIN_PASSWORD {
-        return Err(Invalid::one("password", format!("must be at least {MIN_PASSWORD} characters")));
+        return Err(Invalid::one(
+            "password",
+            crate::problem!("too-short", "must be at least {min} characters", min = MIN_PASSWORD),
+        ));
     }
     if n > MAX_PASSWORD {
-        return Err(Invalid::one("password", format!("must be at most {MAX_PASSWORD} characters")));
+        return Err(Invalid::one(
+            "password",
+            crate::problem!("too-long", "must be at most {max} characters", max = MAX_PASSWORD),
+        ));
     }
     Ok(())
 }
@@ -217,9 +223,14 @@ impl Service {
         account: AccountRow,
     ) -> ServiceResult<Invitation> {
         tx.insert_account(&account).await.map_err(|e| match e {
-            StoreError::Conflict(_) => {
-                Invalid::one("email", "this address already signs in to the console (one account per address)").into()
-            }
+            StoreError::Conflict(_) => Invalid::one(
+                "email",
+                crate::problem!(
+                    "account-exists",
+                    "this address already signs in to the console (one account per address)"
+                ),
+            )
+            .into(),
             other => ServiceError::from(other),
         })?;
         self.new_invitation(tx, keys, actor, &account, false).await
@@ -320,7 +331,10 @@ impl Service {
                 if self.store.account_by_email(&m.email).await?.is_some() {
                     return Err(Invalid::one(
                         "email",
-                        "this address already signs in to the console for another issuer (one account per address)",
+                        crate::problem!(
+                            "account-elsewhere",
+                            "this address already signs in to the console for another issuer (one account per address)"
+                        ),
                     )
                     .into());
                 }
@@ -461,7 +475,13 @@ impl Service {
         let pending = totp_pending_name(user.account_id);
         let secret = self.totp_secret(&pending).await?;
         let step = totp_step(&secret, code, self.now()).ok_or_else(|| {
-            Invalid::one("code", "does not match: check the time on your phone and try the next code")
+            Invalid::one(
+                "code",
+                crate::problem!(
+                    "code-does-not-match",
+                    "does not match: check the time on your phone and try the next code"
+                ),
+            )
         })?;
         self.store.use_totp_step(user.account_id, step).await?;
         let name = totp_name(user.account_id);
@@ -477,9 +497,12 @@ impl Service {
     pub async fn remove_second_factor(&self, user: &ConsoleUser, code: &str) -> ServiceResult<()> {
         let name = totp_name(user.account_id);
         let secret = self.totp_secret(&name).await?;
-        let step = totp_step(&secret, code, self.now()).ok_or_else(|| Invalid::one("code", "does not match"))?;
+        let step = totp_step(&secret, code, self.now())
+            .ok_or_else(|| Invalid::one("code", crate::problem!("does-not-match", "does not match")))?;
         if !self.store.use_totp_step(user.account_id, step).await? {
-            return Err(Invalid::one("code", "was used already; wait for the next one").into());
+            return Err(
+                Invalid::one("code", crate::problem!("code-used", "was used already; wait for the next one")).into()
+            );
         }
         let mut tx = self.store.begin().await?;
         tx.delete_sealed_secret(&name).await?;

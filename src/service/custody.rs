@@ -22,7 +22,7 @@ impl Service {
     /// nothing derived from the old key (progress links) changes.
     pub async fn rotate_master_key(&self, actor: &Actor, new: &MasterKey) -> ServiceResult<Rotation> {
         if self.master_key.same_as(new) {
-            return Err(Invalid::one("new", "is the master key in use now").into());
+            return Err(Invalid::one("new", crate::problem!("key-in-use", "is the master key in use now")).into());
         }
         // Secrets still derived from the master key are stored (sealed) first: what the old key
         // derived then stays derivable.

@@ -466,20 +466,26 @@ impl Service {
         let (Some(module), Some(version)) = (c.nanomodule_id, c.nanomodule_version) else {
             return Err(crate::domain::validate::Invalid::one(
                 "credential",
-                "only badges of nanomodules have an impact review",
+                crate::problem!("not-a-module-badge", "only badges of nanomodules have an impact review"),
             )
             .into());
         };
         let state = self.store.credential_state(credential).await?.ok_or(ServiceError::NotFound)?;
         if state.revoked_at.is_some() {
-            return Err(
-                crate::domain::validate::Invalid::one("credential", "a revoked badge has no impact review").into()
-            );
+            return Err(crate::domain::validate::Invalid::one(
+                "credential",
+                crate::problem!("revoked-no-review", "a revoked badge has no impact review"),
+            )
+            .into());
         }
         let v = self.store.nanomodule_version(module, Some(version)).await?.ok_or(ServiceError::NotFound)?;
         let spec: crate::domain::nanomodule::NanomoduleSpec = super::decode_spec(&v.spec)?;
         let Some(weeks) = spec.review_weeks() else {
-            return Err(crate::domain::validate::Invalid::one("credential", "this module has no impact review").into());
+            return Err(crate::domain::validate::Invalid::one(
+                "credential",
+                crate::problem!("no-review", "this module has no impact review"),
+            )
+            .into());
         };
         if self
             .store

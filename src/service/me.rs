@@ -237,7 +237,11 @@ impl Service {
         let Some(to) = spec.email.clone() else {
             return Err(crate::domain::validate::Invalid::one(
                 "message",
-                format!("{} has no contact address in metrobadge; ask them directly", spec.name()),
+                crate::problem!(
+                    "no-contact-address",
+                    "{name} has no contact address in metrobadge; ask them directly",
+                    name = spec.name()
+                ),
             )
             .into());
         };

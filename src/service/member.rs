@@ -29,18 +29,18 @@ impl NewMember {
         let email = match &self.email {
             Some(e) => c.email("email", e),
             None => {
-                c.fail("email", "is required");
+                c.fail("email", crate::problem!("required", "is required"));
                 String::new()
             }
         };
         let role = match self.role.as_deref().map(str::parse::<Role>) {
             Some(Ok(r)) if r != Role::Admin => Some(r),
             Some(_) => {
-                c.fail("role", "must be issuer_admin, trainer or auditor");
+                c.fail("role", crate::problem!("not-a-member-role", "must be issuer_admin, trainer or auditor"));
                 None
             }
             None => {
-                c.fail("role", "is required (issuer_admin, trainer or auditor)");
+                c.fail("role", crate::problem!("role-required", "is required (issuer_admin, trainer or auditor)"));
                 None
             }
         };

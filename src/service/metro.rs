@@ -58,21 +58,23 @@ impl Service {
         let partners: HashSet<Uuid> = self.store.accepted_partners(issuer).await?.into_iter().collect();
         for (i, other) in spec.accepts_issuers.iter().enumerate() {
             if *other != issuer && !partners.contains(other) {
-                errors.push(FieldError {
-                    field: format!("accepts_issuers[{i}]"),
-                    message: format!(
-                        "{other} has not accepted a partnership with this issuer (ask through /partnerships first)"
+                errors.push(FieldError::new(
+                    format!("accepts_issuers[{i}]"),
+                    crate::problem!(
+                        "not-a-partner",
+                        "{other} has not accepted a partnership with this issuer (ask through /partnerships first)",
+                        other = other
                     ),
-                });
+                ));
             }
         }
         if let Some(map) = spec.metro_map.filter(|m| Some(*m) != new_map) {
             match self.store.catalog_item(Catalog::MetroMap, map).await? {
                 Some(m) if m.issuer_id == issuer => {}
-                _ => errors.push(FieldError {
-                    field: "metro_map".into(),
-                    message: format!("{map} is not a metro map of this issuer"),
-                }),
+                _ => errors.push(FieldError::new(
+                    "metro_map",
+                    crate::problem!("unknown-map", "{map} is not a metro map of this issuer", map = map),
+                )),
             }
         }
         let marked = spec.certificate.as_ref().is_some_and(|c| c.micro_credential.is_some());
@@ -81,14 +83,18 @@ impl Service {
         for (i, station) in spec.stations.iter().enumerate() {
             match self.store.nanomodule_version(*station, None).await? {
                 Some(v) if allowed.contains(&v.issuer_id) => {}
-                Some(_) => errors.push(FieldError {
-                    field: format!("stations[{i}]"),
-                    message: format!("{station} belongs to an issuer this line does not accept (accepts_issuers)"),
-                }),
-                None => errors.push(FieldError {
-                    field: format!("stations[{i}]"),
-                    message: format!("{station} is not a nanomodule"),
-                }),
+                Some(_) => errors.push(FieldError::new(
+                    format!("stations[{i}]"),
+                    crate::problem!(
+                        "station-not-accepted",
+                        "{station} belongs to an issuer this line does not accept (accepts_issuers)",
+                        station = station
+                    ),
+                )),
+                None => errors.push(FieldError::new(
+                    format!("stations[{i}]"),
+                    crate::problem!("unknown-nanomodule", "{station} is not a nanomodule", station = station),
+                )),
             }
         }
         if errors.is_empty() { Ok(()) } else { Err(Invalid(errors).into()) }
@@ -112,7 +118,7 @@ impl Service {
         mut spec: MetroLineSpec,
     ) -> ServiceResult<MetroLineView> {
         let map = map.parse().map_err(|Invalid(errors)| {
-            Invalid(errors.into_iter().map(|e| FieldError { field: format!("new_map.{}", e.field), ..e }).collect())
+            Invalid(errors.into_iter().map(|e| e.clone().at(format!("new_map.{}", e.field))).collect())
         })?;
         let id = Uuid::now_v7();
         spec.metro_map = Some(id);

@@ -306,9 +306,15 @@ impl Service {
         label: &str,
     ) -> ServiceResult<String> {
         match (role, issuer) {
-            (Role::Admin, Some(_)) => return Err(Invalid::one("issuer", "an admin token belongs to no issuer").into()),
+            (Role::Admin, Some(_)) => return Err(Invalid::one("issuer", admin_token_has_no_issuer()).into()),
             (Role::Admin, None) => {}
-            (_, None) => return Err(Invalid::one("issuer", format!("a {role} token needs --issuer")).into()),
+            (_, None) => {
+                return Err(Invalid::one(
+                    "issuer",
+                    crate::problem!("token-needs-issuer", "a {role} token needs --issuer", role = role),
+                )
+                .into());
+            }
             (_, Some(i)) => {
                 self.store.issuer(i).await?.ok_or(ServiceError::NotFound)?;
             }
@@ -372,6 +378,10 @@ fn encode_spec<T: serde::Serialize>(spec: &T) -> String {
 
 /// Applies a JSON merge patch to a stored spec and re-reads it as the input type, so PATCH
 /// goes through exactly the same validation as POST.
+fn admin_token_has_no_issuer() -> crate::domain::validate::Message {
+    crate::problem!("admin-token-issuer", "an admin token belongs to no issuer")
+}
+
 fn patched<T: serde::Serialize + serde::de::DeserializeOwned>(
     current: &T,
     patch: &serde_json::Value,
@@ -380,6 +390,7 @@ fn patched<T: serde::Serialize + serde::de::DeserializeOwned>(
     crate::domain::validate::merge_patch(&mut doc, patch);
     serde_path_to_error::deserialize(doc).map_err(|e| {
         let field = e.path().to_string();
-        Invalid::one(if field == "." { String::new() } else { field }, e.inner().to_string()).into()
+        Invalid::one(if field == "." { String::new() } else { field }, crate::domain::validate::unreadable(e.inner()))
+            .into()
     })
 }

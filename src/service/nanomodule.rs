@@ -47,16 +47,27 @@ impl NewImage {
     fn parse(self) -> Result<NewImage, Invalid> {
         use crate::credential::image::{check_png, check_svg};
         if self.bytes.len() > MAX_IMAGE_BYTES {
-            return Err(Invalid::one("image", format!("must be at most {MAX_IMAGE_BYTES} bytes")));
+            return Err(Invalid::one(
+                "image",
+                crate::problem!("image-too-large", "must be at most {max} bytes", max = MAX_IMAGE_BYTES),
+            ));
         }
         match self.content_type.as_str() {
-            "image/png" => check_png(&self.bytes).map_err(|e| Invalid::one("image", e.to_string()))?,
+            "image/png" => {
+                check_png(&self.bytes).map_err(|e| Invalid::one("image", crate::domain::validate::unreadable(e)))?
+            }
             "image/svg+xml" => {
-                let text = std::str::from_utf8(&self.bytes).map_err(|_| Invalid::one("image", "SVG must be UTF-8"))?;
-                check_svg(text).map_err(|e| Invalid::one("image", e.to_string()))?;
+                let text = std::str::from_utf8(&self.bytes)
+                    .map_err(|_| Invalid::one("image", crate::problem!("svg-not-utf8", "SVG must be UTF-8")))?;
+                check_svg(text).map_err(|e| Invalid::one("image", crate::domain::validate::unreadable(e)))?;
                 return Ok(self);
             }
-            _ => return Err(Invalid::one("content-type", "must be image/png or image/svg+xml")),
+            _ => {
+                return Err(Invalid::one(
+                    "content-type",
+                    crate::problem!("not-an-image-type", "must be image/png or image/svg+xml"),
+                ));
+            }
         };
         Ok(self)
     }
@@ -123,10 +134,13 @@ impl Service {
         if !marked || self.issuer_spec(issuer).await?.address.and_then(|a| a.address_country_code).is_some() {
             return Ok(None);
         }
-        Ok(Some(crate::domain::validate::FieldError {
-            field: "issuer.address.addressCountryCode".into(),
-            message: "a micro-credential names the issuer's country: set it in the issuer's profile first".into(),
-        }))
+        Ok(Some(crate::domain::validate::FieldError::new(
+            "issuer.address.addressCountryCode",
+            crate::problem!(
+                "issuer-country-required",
+                "a micro-credential names the issuer's country: set it in the issuer's profile first"
+            ),
+        )))
     }
 
     pub async fn create_nanomodule(

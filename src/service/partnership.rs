@@ -62,10 +62,18 @@ impl Service {
         who.check(issuer, Action::Manage)?;
         self.issuer_spec(issuer).await?;
         if partner == issuer {
-            return Err(Invalid::one("partner", "an issuer needs no partnership with itself").into());
+            return Err(Invalid::one(
+                "partner",
+                crate::problem!("partner-self", "an issuer needs no partnership with itself"),
+            )
+            .into());
         }
         if self.store.issuer(partner).await?.is_none() {
-            return Err(Invalid::one("partner", format!("{partner} is not an issuer on this service")).into());
+            return Err(Invalid::one(
+                "partner",
+                crate::problem!("unknown-issuer", "{partner} is not an issuer on this service", partner = partner),
+            )
+            .into());
         }
         let now = self.now();
         let row = PartnershipRow {

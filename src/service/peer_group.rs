@@ -71,7 +71,13 @@ impl Service {
         let line_id = spec.metro_line.expect("parse requires a line");
         let line = match self.store.metro_line(line_id, None).await? {
             Some(l) if l.issuer_id == issuer => l,
-            _ => return Err(Invalid::one("metro_line", format!("{line_id} is not a metro line of this issuer")).into()),
+            _ => {
+                return Err(Invalid::one(
+                    "metro_line",
+                    crate::problem!("unknown-line", "{line} is not a metro line of this issuer", line = line_id),
+                )
+                .into());
+            }
         };
         let stations: MetroLineSpec = decode_spec(&line.spec)?;
         let errors: Vec<FieldError> = spec
@@ -79,9 +85,11 @@ impl Service {
             .iter()
             .enumerate()
             .filter(|(_, s)| !stations.stations.contains(&s.nanomodule))
-            .map(|(i, s)| FieldError {
-                field: format!("sessions[{i}].nanomodule"),
-                message: format!("{} is not a station of this line", s.nanomodule),
+            .map(|(i, s)| {
+                FieldError::new(
+                    format!("sessions[{i}].nanomodule"),
+                    crate::problem!("not-a-station", "{id} is not a station of this line", id = s.nanomodule),
+                )
             })
             .collect();
         if errors.is_empty() { Ok(line_id) } else { Err(Invalid(errors).into()) }

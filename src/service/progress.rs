@@ -176,12 +176,11 @@ impl Service {
     /// A learner named in a request, normalised as awards store them; `field` prefixes errors.
     pub fn learner(&self, identity_type: &str, identity: &str, field: &str) -> Result<Learner, Invalid> {
         let at = |f: &str| if field.is_empty() { f.to_string() } else { format!("{field}.{f}") };
-        let kind = IdentityType::parse(identity_type).ok_or_else(|| {
-            Invalid::one(at("identity_type"), "must be emailAddress, identifier, sourcedId, systemId or did")
-        })?;
+        let kind = IdentityType::parse(identity_type)
+            .ok_or_else(|| Invalid::one(at("identity_type"), crate::domain::award::not_an_identity_type()))?;
         let identity = normalise_identity(kind, identity);
         if identity.is_empty() {
-            return Err(Invalid::one(at("identity"), "is required"));
+            return Err(Invalid::one(at("identity"), crate::problem!("required", "is required")));
         }
         Ok(Learner { identity_type: kind.as_str().into(), identity })
     }

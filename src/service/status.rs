@@ -72,11 +72,11 @@ impl Service {
     ) -> ServiceResult<Vec<Value>> {
         let mut c = Checker::default();
         if ids.is_empty() || ids.len() > MAX_BULK {
-            c.fail("ids", format!("must list 1 to {MAX_BULK} credentials"));
+            c.fail("ids", crate::problem!("bulk-size", "must list 1 to {max} credentials", max = MAX_BULK));
         }
         let reason = match (&reason, change) {
             (None, StatusChange::Revoke | StatusChange::Suspend) => {
-                c.fail("reason", "is required");
+                c.fail("reason", crate::problem!("required", "is required"));
                 None
             }
             (r, _) => c.opt_text("reason", r, 1000),
@@ -93,10 +93,10 @@ impl Service {
                     may_change(who, &state, change, now)?;
                     states.push(state);
                 }
-                None => errors.push(crate::domain::validate::FieldError {
-                    field: format!("ids[{i}]"),
-                    message: format!("{id} is not a credential"),
-                }),
+                None => errors.push(crate::domain::validate::FieldError::new(
+                    format!("ids[{i}]"),
+                    crate::problem!("unknown-credential", "{id} is not a credential", id = id),
+                )),
             }
         }
         if !errors.is_empty() {

@@ -76,15 +76,17 @@ impl Service {
             Role::Admin => {
                 who.check_admin()?;
                 if req.issuer.is_some() {
-                    return Err(Invalid::one("issuer", "an admin token belongs to no issuer").into());
+                    return Err(Invalid::one("issuer", super::admin_token_has_no_issuer()).into());
                 }
                 None
             }
             _ => {
-                let issuer = req
-                    .issuer
-                    .or(who.issuer_id)
-                    .ok_or_else(|| Invalid::one("issuer", format!("a {} token needs an issuer", req.role)))?;
+                let issuer = req.issuer.or(who.issuer_id).ok_or_else(|| {
+                    Invalid::one(
+                        "issuer",
+                        crate::problem!("token-needs-an-issuer", "a {role} token needs an issuer", role = req.role),
+                    )
+                })?;
                 who.check(issuer, Action::Manage)?;
                 self.issuer_spec(issuer).await?;
                 Some(issuer)
@@ -93,7 +95,7 @@ impl Service {
         let mut c = Checker::default();
         let label = c.text("label", &req.label, SHORT);
         if req.expires_at.is_some_and(|e| e <= self.now()) {
-            c.fail("expires_at", "must be in the future");
+            c.fail("expires_at", crate::problem!("not-in-the-future", "must be in the future"));
         }
         c.finish()?;
         let mut tx = self.store.begin().await?;

@@ -156,7 +156,7 @@ impl Service {
         if state.revoked_at.is_some() {
             return Err(crate::domain::validate::Invalid::one(
                 "credential",
-                "a revoked credential cannot go into a wallet",
+                crate::problem!("revoked-not-to-wallet", "a revoked credential cannot go into a wallet"),
             )
             .into());
         }

@@ -1425,4 +1425,45 @@ async fn console_problems_speak_dutch(app: TestApp) {
         .await;
     assert!(check.body.contains("Regel 2: geen e-mailadres in"), "{}", check.body);
     assert!(!check.body.contains("no e-mail address"), "no English left: {}", check.body);
+
+    // Rarer problems too: every message has a code with Dutch words (locales/nl/problems.ftl).
+    let second = app.module(&a, "Trillingen").await;
+    let csrf = admin.get("/console/metro-lines/new").await.hidden("csrf");
+    let (s1, s2) = (format!("station-{module}"), format!("station-{second}"));
+    let line = admin
+        .post(
+            "/console/metro-lines/new",
+            &[
+                ("csrf", &csrf),
+                ("name", "Onderhoud"),
+                ("new_map", "Techniek"),
+                ("colour", "groen"),
+                ("cert_name", "Deelcertificaat"),
+                ("cert_description", "Basis"),
+                ("cert_credits", "8"),
+                (&s1, "1"),
+                (&s2, "2"),
+                ("kind", "at_least"),
+                ("n", "5"),
+            ],
+        )
+        .await;
+    assert_eq!(line.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", line.body);
+    assert!(line.body.contains("kleur: moet een kleur als #rrggbb zijn"), "{}", line.body);
+    assert!(line.body.contains("moet 1 tot en met 2 zijn (het aantal regels in de groep)"), "{}", line.body);
+    for english in ["must be", "the number of rules", "colour:"] {
+        assert!(!line.body.contains(english), "no English left ({english}): {}", line.body);
+    }
+    // The API words the same problems in English, each with its stable code.
+    let (status, problem) = app
+        .post(
+            &format!("/api/v1/issuers/{a}/metro-lines"),
+            ADMIN,
+            json!({"name": "X", "colour": "groen", "stations": [module], "rule": {"all": []}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let colour = problem["errors"].as_array().unwrap().iter().find(|e| e["field"] == "colour").unwrap();
+    assert_eq!(colour["code"], "not-a-colour");
+    assert_eq!(colour["message"], "must be a #rrggbb colour");
 }

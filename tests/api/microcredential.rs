@@ -241,8 +241,9 @@ async fn micro_credential_in_the_console(app: TestApp) {
     ];
     let bad = admin.post("/console/nanomodules/new", &base).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A Dutch page: field names in Dutch too (locales/nl/problems.ftl).
     for field in
-        ["micro_credential.learning_outcomes", "micro_credential.assessment_type", "micro_credential.participation"]
+        ["microcredential.leerresultaten", "microcredential.soort beoordeling", "microcredential.vorm van deelname"]
     {
         assert!(bad.body.contains(field), "{field}: {}", bad.body);
     }

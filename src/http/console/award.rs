@@ -12,6 +12,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
+
+use crate::domain::validate::FieldError;
 use uuid::Uuid;
 
 use super::{Chrome, Console, form, texts};
@@ -177,7 +179,8 @@ async fn award_form(State(s): State<AppState>, console: Console, uri: axum::http
 }
 
 /// "recipients[2].identity: not an e-mail address" → "Row 3: e-mail address: not …".
-fn row_problem(lang: crate::http::texts::Lang, field: &str, message: &str) -> (Option<usize>, String) {
+fn row_problem(lang: crate::http::texts::Lang, e: &FieldError) -> (Option<usize>, String) {
+    let field = e.field.as_str();
     let t = texts::texts(lang);
     let row =
         field.strip_prefix("recipients[").and_then(|rest| rest.split(']').next()).and_then(|n| n.parse::<usize>().ok());
@@ -185,10 +188,10 @@ fn row_problem(lang: crate::http::texts::Lang, field: &str, message: &str) -> (O
         Some(i) => {
             // "recipients[2].identity" → "Row 3: identity: …"; the row's own errors without a field.
             let inner = field.split_once("].").map(|(_, f)| f).unwrap_or("");
-            (Some(i), format!("{} {}: {}", t.row, i + 1, texts::problem(lang, inner, message)))
+            (Some(i), format!("{} {}: {}", t.row, i + 1, texts::problem_at(lang, inner, e)))
         }
-        None if field.is_empty() || field == "rows" => (None, texts::problem(lang, "", message)),
-        None => (None, texts::problem(lang, field, message)),
+        None if field.is_empty() || field == "rows" => (None, texts::problem_at(lang, "", e)),
+        None => (None, texts::problem(lang, e)),
     }
 }
 
@@ -209,7 +212,7 @@ async fn award_submit(State(s): State<AppState>, console: Console, multipart: Mu
     let recipients = match f.recipients() {
         Ok(r) => r,
         Err(ServiceError::Invalid(invalid)) => {
-            let problems = invalid.0.iter().map(|e| row_problem(console.lang, &e.field, &e.message).1).collect();
+            let problems = invalid.0.iter().map(|e| row_problem(console.lang, e).1).collect();
             return console.award_page_for(&s, StatusCode::UNPROCESSABLE_ENTITY, f, problems, None).await;
         }
         Err(e) => return console.fail(e),
@@ -234,7 +237,7 @@ async fn award_submit(State(s): State<AppState>, console: Console, multipart: Mu
         }
         Err(ServiceError::Invalid(invalid)) => {
             let mut by_row: Vec<(Option<usize>, String)> =
-                invalid.0.iter().map(|e| row_problem(console.lang, &e.field, &e.message)).collect();
+                invalid.0.iter().map(|e| row_problem(console.lang, e)).collect();
             by_row.sort_by_key(|(row, _)| *row);
             let mut rows = checked_rows(t, &recipients, None);
             for (row, text) in &by_row {

@@ -182,7 +182,10 @@ impl LineForm {
                 .ok()
                 .filter(|x| x.is_finite())
                 .map(|x| if x.fract() == 0.0 { json!(x as i64) } else { json!(x) })
-                .ok_or_else(|| crate::domain::validate::Invalid::one(field, "must be a number").into())
+                .ok_or_else(|| {
+                    crate::domain::validate::Invalid::one(field, crate::problem!("not-a-number", "must be a number"))
+                        .into()
+                })
         };
         let rule = match self.kind.as_str() {
             "at_least" => json!({"at_least": {"n": number("rule.at_least.n", &self.n)?, "of": of}}),
@@ -192,7 +195,10 @@ impl LineForm {
             "within" => json!({"within": {"days": number("rule.within.days", &self.days)?, "rule": {"all": of}}}),
             "in_order" => json!({"in_order": of}),
             "json" => serde_json::from_str(&self.rule_json).map_err(|e| {
-                ServiceError::from(crate::domain::validate::Invalid::one("rule", format!("is not valid JSON: {e}")))
+                ServiceError::from(crate::domain::validate::Invalid::one(
+                    "rule",
+                    crate::problem!("not-json", "is not valid JSON: {e}", e = e),
+                ))
             })?,
             _ => Value::Null,
         };

@@ -198,11 +198,9 @@ fn failure(lang: Lang, console: Option<&Console>, e: ServiceError) -> Response {
         ServiceError::NotFound | ServiceError::Gone(_) => (StatusCode::NOT_FOUND, t.not_found, vec![]),
         ServiceError::Forbidden => (StatusCode::FORBIDDEN, t.forbidden, vec![]),
         ServiceError::Unauthenticated => return Redirect::to("/console").into_response(),
-        ServiceError::Invalid(invalid) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            t.problem,
-            invalid.0.into_iter().map(|f| texts::problem(lang, &f.field, &f.message)).collect(),
-        ),
+        ServiceError::Invalid(invalid) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, t.problem, invalid.0.iter().map(|f| texts::problem(lang, f)).collect())
+        }
         ServiceError::Conflict(why) => (StatusCode::CONFLICT, t.problem, vec![why]),
         ServiceError::Unavailable(_) | ServiceError::Busy(_) => {
             (StatusCode::SERVICE_UNAVAILABLE, t.unavailable, vec![])
@@ -336,8 +334,10 @@ impl Fields {
 /// A JSON document built from a form, read as the API reads its body: a wrong type is a field
 /// error naming the field.
 pub fn spec<T: serde::de::DeserializeOwned>(doc: serde_json::Value) -> Result<T, ServiceError> {
-    serde_path_to_error::deserialize(doc)
-        .map_err(|e| crate::domain::validate::Invalid::one(e.path().to_string(), e.inner().to_string()).into())
+    serde_path_to_error::deserialize(doc).map_err(|e| {
+        crate::domain::validate::Invalid::one(e.path().to_string(), crate::domain::validate::unreadable(e.inner()))
+            .into()
+    })
 }
 
 /// A form body (`application/x-www-form-urlencoded`); a malformed one is a 400 page.
@@ -354,9 +354,7 @@ pub fn form<T: serde::de::DeserializeOwned>(console: &Console, body: &Bytes) -> 
 /// any other failure is handed back for [`Console::fail`].
 pub fn field_problems(lang: Lang, e: ServiceError) -> Result<Vec<String>, ServiceError> {
     match e {
-        ServiceError::Invalid(invalid) => {
-            Ok(invalid.0.into_iter().map(|f| texts::problem(lang, &f.field, &f.message)).collect())
-        }
+        ServiceError::Invalid(invalid) => Ok(invalid.0.iter().map(|f| texts::problem(lang, f)).collect()),
         other => Err(other),
     }
 }
@@ -627,7 +625,7 @@ async fn accept_invitation(
             let errors = invalid
                 .0
                 .into_iter()
-                .map(|e| format!("{}: {}", console.t().new_password, texts::problem(console.lang, "", &e.message)))
+                .map(|e| format!("{}: {}", console.t().new_password, texts::problem_at(console.lang, "", &e)))
                 .collect();
             console.invitation_page(StatusCode::UNPROCESSABLE_ENTITY, &token, who, errors)
         }

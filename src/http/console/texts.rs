@@ -3,6 +3,7 @@
 
 use time::OffsetDateTime;
 
+use crate::domain::validate::FieldError;
 use crate::http::texts::Lang;
 
 crate::locale::catalogue! {
@@ -366,17 +367,22 @@ mod tests {
     }
 }
 
-/// A field error from a use case, for the reader: as is in English; in Dutch with the field's
-/// name and the common messages translated (a message without a translation stays English).
-pub fn problem(lang: Lang, field: &str, message: &str) -> String {
+/// A field error from a use case, for the reader: in English as the API words it; in Dutch
+/// from `locales/nl/problems.ftl` (field names word by word, the message by its code).
+pub fn problem(lang: Lang, e: &FieldError) -> String {
+    problem_at(lang, &e.field, e)
+}
+
+/// `e` said of `field` instead of its own (a row's field without the row; none at all).
+pub fn problem_at(lang: Lang, field: &str, e: &FieldError) -> String {
     let (field, message) = match lang {
-        Lang::En => (field.to_string(), message.to_string()),
-        Lang::Nl => (dutch_field(field), dutch_message(message)),
+        Lang::En => (field.to_string(), e.message.clone()),
+        Lang::Nl => (dutch_field(field), dutch_message(e)),
     };
     if field.is_empty() { message } else { format!("{field}: {message}") }
 }
 
-/// The Dutch words for the domain's field names and common messages (the domain speaks English).
+/// The Dutch words for the domain's field names and messages (the domain speaks English).
 static PROBLEMS_NL: std::sync::LazyLock<Result<&'static crate::locale::Resource, crate::locale::LocaleError>> =
     std::sync::LazyLock::new(|| {
         let source = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/locales/nl/problems.ftl"));
@@ -416,93 +422,151 @@ fn dutch_field(field: &str) -> String {
     out
 }
 
-/// The messages people meet most, in Dutch; numbers and quoted parts carried over. A message
-/// without a translation stays English.
-fn dutch_message(m: &str) -> String {
-    let number = |s: &str| s.split(|c: char| !c.is_ascii_digit()).find(|p| !p.is_empty()).unwrap_or("").to_string();
-    const EXACT: &[(&str, &str)] = &[
-        ("must not be empty", "problem-must-not-be-empty"),
-        ("must not contain control characters", "problem-must-not-contain-control-characters"),
-        ("must be an http(s) URL", "problem-must-be-an-http-s-url"),
-        ("must be an http(s) URL, or a urn: or did: URI", "problem-must-be-an-http-s-url-or-a-urn-or-did-uri"),
-        ("must be an e-mail address", "problem-must-be-an-e-mail-address"),
-        ("must be YYYY-MM-DD", "problem-must-be-yyyy-mm-dd"),
-        ("must list at least one recipient", "problem-must-list-at-least-one-recipient"),
-        ("must list at least one participant", "problem-must-list-at-least-one-participant"),
-        ("must list at least one nanomodule", "problem-must-list-at-least-one-nanomodule"),
-        ("must be 1 to 8", "problem-must-be-1-to-8"),
-        ("must be a #rrggbb colour", "problem-must-be-a-rrggbb-colour"),
-        ("must be a number", "problem-must-be-a-number"),
-        ("does not match", "problem-does-not-match"),
-    ];
-    let (id, args): (&str, Vec<(&str, String)>) = if let Some((_, id)) = EXACT.iter().find(|(en, _)| *en == m) {
-        (id, vec![])
-    } else if m.starts_with("is required") {
-        ("problem-is-required", vec![])
-    } else if m.starts_with("must be at most") && m.ends_with("characters") {
-        ("problem-at-most-characters", vec![("n", number(m))])
-    } else if m.starts_with("must be at least") && m.ends_with("characters") {
-        ("problem-at-least-characters", vec![("n", number(m))])
-    } else if m.starts_with("must have at most") {
-        ("problem-at-most-items", vec![("n", number(m))])
-    } else if m.contains("a nanomodule is at most 4 hours") {
-        let n = m.split_whitespace().nth(4).unwrap_or("240").trim_end_matches(':').to_string();
-        ("problem-nanomodule-minutes", vec![("n", n)])
-    } else if let Some(rest) = m.strip_prefix("no e-mail address in ") {
-        ("problem-no-email-in", vec![("rest", rest.to_string())])
-    } else if let Some(rest) = m.strip_prefix("is also participant ") {
-        ("problem-also-participant", vec![("rest", rest.to_string())])
-    } else if let Some(rest) = m.strip_prefix("already holds a valid badge of this nanomodule (") {
-        ("problem-already-holds", vec![("url", rest.split(')').next().unwrap_or_default().to_string())])
-    } else if m.starts_with("does not match") {
-        ("problem-code-does-not-match", vec![])
-    } else {
-        return m.to_string();
-    };
-    let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    dutch(id, &args).unwrap_or_else(|| m.to_string())
+/// The message's Dutch words with its values put in (`problem-<code>`); the English words
+/// only if the file lacks the code, which `every_problem_has_dutch_words` rules out.
+fn dutch_message(e: &FieldError) -> String {
+    let args: Vec<(&str, &str)> = e.args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    dutch(&format!("problem-{}", e.code), &args).unwrap_or_else(|| e.message.clone())
 }
 
 #[cfg(test)]
 mod problem_tests {
     use super::*;
+    use crate::domain::validate::FieldError;
+
+    fn nl(field: &str, message: crate::domain::validate::Message) -> String {
+        problem(Lang::Nl, &FieldError::new(field, message))
+    }
 
     #[test]
     fn dutch_problems() {
-        assert_eq!(problem(Lang::Nl, "description", "is required"), "beschrijving: is verplicht");
+        assert_eq!(nl("description", crate::problem!("required", "is required")), "beschrijving: is verplicht");
         assert_eq!(
-            problem(Lang::Nl, "participants[1].email", "must be an e-mail address"),
+            nl("participants[1].email", crate::problem!("not-an-email", "must be an e-mail address")),
             "deelnemers[1].e-mailadres: moet een e-mailadres zijn"
         );
         assert_eq!(
-            problem(Lang::Nl, "name", "must be at most 200 characters"),
+            nl("name", crate::problem!("too-long", "must be at most {max} characters", max = 200)),
             "naam: mag hoogstens 200 tekens lang zijn"
         );
         assert_eq!(
-            problem(Lang::Nl, "duration_minutes", "must be 1 to 240: a nanomodule is at most 4 hours"),
-            "studiebelasting: moet 1 tot en met 240 minuten zijn: een nanomodule duurt hoogstens 4 uur"
+            nl("recipients[2]", crate::problem!("already-holds", "already holds ({url})", url = "https://x.nl/c/1")),
+            "deelnemers[2]: heeft al een geldige badge van deze nanomodule (https://x.nl/c/1); markeer de regel \
+             als herkansing (kolom herkansing: ja) om hem opnieuw uit te reiken"
         );
-        assert_eq!(problem(Lang::En, "description", "is required"), "description: is required");
-        assert_eq!(problem(Lang::Nl, "", "something new"), "something new", "untranslated stays readable");
-        // Every message the table names has its Dutch words in problems.ftl.
-        let exact = [
-            "must not be empty",
-            "must be an e-mail address",
-            "must be a #rrggbb colour",
-            "must list at least one nanomodule",
-            "does not match",
-        ];
-        for en in exact {
-            assert_ne!(dutch_message(en), en, "{en}");
+        let en = FieldError::new("description", crate::problem!("required", "is required"));
+        assert_eq!(problem(Lang::En, &en), "description: is required");
+        assert_eq!(problem_at(Lang::Nl, "", &en), "is verplicht");
+        let new =
+            crate::domain::validate::Message { code: "no-such-code", english: "something new".into(), args: vec![] };
+        let unknown = FieldError::new("x", new);
+        assert_eq!(problem(Lang::Nl, &unknown), "x: something new", "a code without Dutch words stays readable");
+    }
+
+    /// One `problem!(…)` in the source: its code and the names of the values it gives.
+    struct Use {
+        at: String,
+        code: String,
+        names: Vec<String>,
+    }
+
+    /// Every `problem!("code", "english", name = value, …)` under `src/`, read as text (a
+    /// macro's uses cannot be listed at compile time).
+    fn uses() -> Vec<Use> {
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).expect("src is readable").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    out.push(path);
+                }
+            }
         }
-        assert_eq!(
-            problem(
-                Lang::Nl,
-                "recipients[2]",
-                "already holds a valid badge of this nanomodule (https://x.nl/c/1); mark it"
-            ),
-            "deelnemers[2]: heeft al een geldige badge van deze nanomodule (https://x.nl/c/1); markeer de regel als \
-             herkansing (kolom herkansing: ja) om hem opnieuw uit te reiken"
-        );
+        let mut files = Vec::new();
+        walk(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+        let mut found = Vec::new();
+        for file in files {
+            let text = std::fs::read_to_string(&file).expect("a source file is text");
+            for (start, _) in text.match_indices("problem!(") {
+                let rest = text[start + "problem!(".len()..].trim_start();
+                let line = text[..start].rsplit('\n').next().unwrap_or_default().trim_start();
+                let Some(rest) = rest.strip_prefix('"') else { continue }; // the macro's own rules
+                let code: String = rest.chars().take_while(|c| *c != '"').collect();
+                if line.starts_with("//")
+                    || code.is_empty()
+                    || !code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                {
+                    continue; // in a comment, or this test's own words
+                }
+                // Split the arguments at top-level commas, skipping string literals.
+                let (mut depth, mut in_str, mut escaped) = (0usize, true, false);
+                let mut parts = vec![String::new()];
+                for c in rest.chars() {
+                    if in_str {
+                        if escaped {
+                            escaped = false;
+                        } else if c == '\\' {
+                            escaped = true;
+                        } else if c == '"' {
+                            in_str = false;
+                        }
+                        continue;
+                    }
+                    match c {
+                        '"' => in_str = true,
+                        '(' | '[' | '{' => depth += 1,
+                        ')' | ']' | '}' if depth == 0 => break,
+                        ')' | ']' | '}' => depth -= 1,
+                        ',' if depth == 0 => parts.push(String::new()),
+                        _ => {}
+                    }
+                    if c != ',' || depth != 0 {
+                        parts.last_mut().expect("one part at least").push(c);
+                    }
+                }
+                let names = parts
+                    .iter()
+                    .skip(2)
+                    .filter_map(|p| p.split_once('=').map(|(name, _)| name.trim().to_string()))
+                    .filter(|n| !n.is_empty())
+                    .collect();
+                found.push(Use { at: file.display().to_string(), code, names });
+            }
+        }
+        found
+    }
+
+    /// The variables (`{ $name }`) of each `problem-…` message in the Dutch file.
+    fn dutch_variables() -> std::collections::HashMap<String, Vec<String>> {
+        let source = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/locales/nl/problems.ftl"));
+        source
+            .lines()
+            .filter_map(|line| line.split_once(" = "))
+            .filter_map(|(id, value)| id.strip_prefix("problem-").map(|code| (code, value)))
+            .map(|(code, value)| {
+                let vars =
+                    value.split("{ $").skip(1).filter_map(|v| v.split_once(' ').map(|(n, _)| n.to_string())).collect();
+                (code.to_string(), vars)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_problem_has_dutch_words() {
+        let uses = uses();
+        assert!(uses.len() > 90, "found {} uses of problem!", uses.len());
+        let dutch = dutch_variables();
+        for u in &uses {
+            let vars = dutch.get(&u.code).unwrap_or_else(|| {
+                panic!("{}: problem-{} has no Dutch words in locales/nl/problems.ftl", u.at, u.code)
+            });
+            for v in vars {
+                assert!(u.names.contains(v), "{}: problem-{} reads ${v}, which the source does not give", u.at, u.code);
+            }
+        }
+        let used: std::collections::HashSet<&str> = uses.iter().map(|u| u.code.as_str()).collect();
+        let unused: Vec<&String> = dutch.keys().filter(|c| !used.contains(c.as_str())).collect();
+        assert!(unused.is_empty(), "used nowhere, yet in locales/nl/problems.ftl: {unused:?}");
     }
 }

@@ -382,7 +382,11 @@ impl Service {
             None => who.check_admin()?,
         }
         if !MAIL_STATES.contains(&state) {
-            return Err(crate::domain::validate::Invalid::one("state", "must be queued, sending, sent or dead").into());
+            return Err(crate::domain::validate::Invalid::one(
+                "state",
+                crate::problem!("not-a-mail-state", "must be queued, sending, sent or dead"),
+            )
+            .into());
         }
         let counts = self.store.mail_counts(issuer).await?.into_iter().map(|c| (c.state, c.n)).collect();
         let messages = self.store.mails(issuer, state, 200).await?.into_iter().map(MailView::from).collect();

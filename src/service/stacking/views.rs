@@ -96,7 +96,11 @@ impl Service {
         if only.as_ref().is_some_and(|l| l.len() > crate::domain::award::MAX_RECIPIENTS) {
             return Err(crate::domain::validate::Invalid::one(
                 "learners",
-                format!("at most {} learners per request", crate::domain::award::MAX_RECIPIENTS),
+                crate::problem!(
+                    "too-many-learners",
+                    "at most {max} learners per request",
+                    max = crate::domain::award::MAX_RECIPIENTS
+                ),
             )
             .into());
         }
@@ -104,7 +108,11 @@ impl Service {
         if version < 1 || version > row.current_version {
             return Err(crate::domain::validate::Invalid::one(
                 "to_version",
-                format!("must be a version of this line (1 to {})", row.current_version),
+                crate::problem!(
+                    "not-a-line-version",
+                    "must be a version of this line (1 to {last})",
+                    last = row.current_version
+                ),
             )
             .into());
         }
