@@ -78,7 +78,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::NotFound => ApiError::not_found(),
             ServiceError::Forbidden => ApiError::Forbidden,
             ServiceError::Invalid(i) => ApiError::Invalid(i),
-            ServiceError::Conflict(what) => ApiError::Conflict(format!("conflicts with existing data ({what})")),
+            ServiceError::Conflict(what) => {
+                ApiError::Conflict(format!("conflicts with existing data ({})", what.english))
+            }
             ServiceError::Gone(what) => ApiError::Gone(what),
             ServiceError::Busy(what) => {
                 ApiError::TooManyRequests { detail: format!("{what}; try again shortly"), retry_after: 1 }

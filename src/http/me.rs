@@ -355,10 +355,14 @@ async fn ask_manager(
     match s.service.request_review(email, id, &manager).await {
         Ok(()) => my_page(s, lang, session, email, Some(lang.texts().me_review_requested.into())).await,
         Err(ServiceError::Invalid(e)) => {
-            let message = e.0.iter().map(|f| f.message.clone()).collect::<Vec<_>>().join("; ");
+            let message =
+                e.0.iter().map(|f| crate::http::problems::problem_at(lang, "", f)).collect::<Vec<_>>().join("; ");
             refused(s, lang, session, email, Some(message), StatusCode::UNPROCESSABLE_ENTITY).await
         }
-        Err(ServiceError::Conflict(m)) => refused(s, lang, session, email, Some(m), StatusCode::CONFLICT).await,
+        Err(ServiceError::Conflict(m)) => {
+            let m = crate::http::problems::message(lang, &m);
+            refused(s, lang, session, email, Some(m), StatusCode::CONFLICT).await
+        }
         Err(e) => Err(e.into()),
     }
 }

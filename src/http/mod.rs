@@ -22,6 +22,7 @@ mod ops;
 mod pages;
 mod partnerships;
 mod peer_groups;
+pub(crate) mod problems;
 mod progress;
 mod public;
 mod status;
@@ -67,7 +68,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub(crate) fn check_texts() -> Result<(), crate::locale::LocaleError> {
     texts::Texts::check()?;
     console::texts::ConsoleTexts::check()?;
-    console::texts::check_problems()
+    problems::check_problems()
 }
 
 /// is called; `utoipa_axum` registers the route from it).

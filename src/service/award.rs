@@ -377,7 +377,7 @@ impl Service {
                 let key = req.idempotency_key.as_deref().expect("checked");
                 self.replay(&scope, key, &req.request_hash)
                     .await?
-                    .ok_or(ServiceError::Conflict("idempotency key".into()))
+                    .ok_or(ServiceError::Conflict(crate::problem!("idempotency-race", "idempotency key")))
             }
             Err(e) => Err(e),
         }
@@ -439,7 +439,10 @@ impl Service {
     async fn replay(&self, scope: &str, key: &str, request_hash: &str) -> ServiceResult<Option<AwardOutcome>> {
         let Some(row) = self.store.idempotency(scope, key).await? else { return Ok(None) };
         if row.request_hash != request_hash {
-            return Err(ServiceError::Conflict("this Idempotency-Key was used for a different request".into()));
+            return Err(ServiceError::Conflict(crate::problem!(
+                "idempotency-key-reused",
+                "this Idempotency-Key was used for a different request"
+            )));
         }
         let mut answer: Awarded = serde_json::from_str(&row.response)
             .map_err(|e| ServiceError::Store(crate::store::StoreError::Corrupt(e.to_string())))?;

@@ -104,6 +104,10 @@ pub struct ModuleImpact {
 }
 
 /// The name of what a badge is for, from its signed document.
+fn review_closed() -> crate::domain::validate::Message {
+    crate::problem!("review-closed", "this review is closed: answered, expired or withdrawn")
+}
+
 fn badge_name(signed: &str) -> String {
     let vc: Value = serde_json::from_str(signed).unwrap_or_default();
     ob3::display_name(&vc).to_string()
@@ -281,7 +285,7 @@ impl Service {
         let answer = input.parse()?;
         let r = self.review_of_link(token).await?;
         if State::parse(&r.state) != State::Invited {
-            return Err(ServiceError::Conflict("this review is closed: answered, expired or withdrawn".into()));
+            return Err(ServiceError::Conflict(review_closed()));
         }
         let c = self.store.credential(r.credential_id).await?.ok_or(ServiceError::NotFound)?;
         let spec = self.issuer_spec(r.issuer_id).await?;
@@ -310,7 +314,7 @@ impl Service {
             .answer_review(r.review_id, answer.answer.as_str(), &answer.example, answer.follow_up.clone(), now)
             .await?
         else {
-            return Err(ServiceError::Conflict("this review is closed: answered, expired or withdrawn".into()));
+            return Err(ServiceError::Conflict(review_closed()));
         };
         self.queue_mail(&mut tx, &keys, mail).await?;
         tx.audit(vec![NewEvent::new(
@@ -374,7 +378,7 @@ impl Service {
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let Some(row) = tx.learner_saw_review(review, identity, comment, now).await? else {
-            return Err(ServiceError::Conflict("there is no answer to read yet".into()));
+            return Err(ServiceError::Conflict(crate::problem!("no-answer-yet", "there is no answer to read yet")));
         };
         let mut events = vec![NewEvent::new(
             &Self::learner_actor(),
@@ -494,7 +498,10 @@ impl Service {
             .iter()
             .any(|r| matches!(State::parse(&r.state), State::Scheduled | State::Invited | State::Answered))
         {
-            return Err(ServiceError::Conflict("this badge already has an impact review".into()));
+            return Err(ServiceError::Conflict(crate::problem!(
+                "review-exists",
+                "this badge already has an impact review"
+            )));
         }
         let lang = self.issuer_spec(c.issuer_id).await?.lang();
         let now = self.now();

@@ -93,8 +93,10 @@ pub enum ServiceError {
     Forbidden,
     #[error(transparent)]
     Invalid(#[from] Invalid),
-    #[error("conflict: {0}")]
-    Conflict(String),
+    /// Worded like a validation problem (a code and English words) so pages can say it in
+    /// the reader's language.
+    #[error("conflict: {}", .0.english)]
+    Conflict(crate::domain::validate::Message),
     #[error("storage failed")]
     Store(#[source] StoreError),
     /// The database is unreachable or timed out: the caller should retry later.
@@ -125,7 +127,9 @@ impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ServiceError::NotFound,
-            StoreError::Conflict(what) => ServiceError::Conflict(what),
+            StoreError::Conflict(what) => {
+                ServiceError::Conflict(crate::problem!("stored-conflict", "{what}", what = what))
+            }
             e @ StoreError::Unavailable(_) => ServiceError::Unavailable(e),
             other => ServiceError::Store(other),
         }

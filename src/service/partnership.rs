@@ -90,9 +90,10 @@ impl Service {
         match tx.commit().await {
             Ok(()) => {}
             Err(StoreError::Conflict(_)) => {
-                return Err(ServiceError::Conflict(
-                    "a partnership with this issuer is already requested or accepted".into(),
-                ));
+                return Err(ServiceError::Conflict(crate::problem!(
+                    "partnership-exists",
+                    "a partnership with this issuer is already requested or accepted"
+                )));
             }
             Err(e) => return Err(e.into()),
         }
@@ -146,12 +147,19 @@ impl Service {
             }
         }
         if !from.contains(&row.state.as_str()) {
-            return Err(ServiceError::Conflict(format!("the partnership is {}", row.state)));
+            return Err(ServiceError::Conflict(crate::problem!(
+                "partnership-state",
+                "the partnership is {state}",
+                state = row.state
+            )));
         }
         let now = self.now();
         let mut tx = self.store.begin().await?;
         if !tx.set_partnership_state(id, &row.state, to, now).await? {
-            return Err(ServiceError::Conflict("the partnership changed concurrently".into()));
+            return Err(ServiceError::Conflict(crate::problem!(
+                "changed-concurrently",
+                "the partnership changed concurrently"
+            )));
         }
         row.state = to.into();
         row.updated_at = now;

@@ -162,7 +162,9 @@ impl Service {
                 self.wake_mail();
                 Ok(self.progress_url(&token))
             }
-            Err(StoreError::Conflict(_)) => Err(ServiceError::Conflict("the link was replaced concurrently".into())),
+            Err(StoreError::Conflict(_)) => {
+                Err(ServiceError::Conflict(crate::problem!("link-replaced", "the link was replaced concurrently")))
+            }
             Err(e) => Err(e.into()),
         }
     }

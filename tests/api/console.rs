@@ -866,6 +866,86 @@ async fn issuer_admin_keeps_the_catalogue_in_the_console(app: TestApp) {
     assert_eq!(forged.status, StatusCode::NOT_FOUND);
 }
 
+both!(issuer_admin_keeps_metro_maps_in_the_console);
+
+/// Metro maps have a page of their own: each map as its picture with its lines, a new map,
+/// a rename; field errors from the API's validation; another issuer's map is not there.
+async fn issuer_admin_keeps_metro_maps_in_the_console(app: TestApp) {
+    let a = app.issuer("Techniek Twente").await;
+    let b = app.issuer("Zorg Zwolle").await;
+    let smeren = app.module(&a, "Smeren").await;
+    let mut admin =
+        accept(&app, &invite(&app, &a, "issuer_admin", "ia@twente.example").await, "issuer admin pass").await;
+    let home = admin.get("/console").await;
+    assert!(home.body.contains("href=\"/console/metro-maps\""), "in the navigation: {}", home.body);
+    let empty = admin.get("/console/metro-maps").await;
+    assert!(empty.body.contains("No metro maps yet"), "{}", empty.body);
+    let csrf = empty.hidden("csrf");
+
+    let refused = admin.post("/console/metro-maps", &[("csrf", "wrong"), ("name", "Techniek")]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "a form without its CSRF token changes nothing");
+    let bad = admin.post("/console/metro-maps", &[("csrf", &csrf), ("name", "  "), ("description", "Kept")]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("name: must not be empty") && bad.body.contains(">Kept</textarea>"), "{}", bad.body);
+
+    let made = admin
+        .post("/console/metro-maps", &[("csrf", &csrf), ("name", "Techniek"), ("description", "Onderhoud en bouw")])
+        .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let page = made.location();
+    let map = page.rsplit('/').next().unwrap().to_string();
+    let (_, stored) = app.get(&format!("/api/v1/metro-maps/{map}"), Some(ADMIN)).await;
+    assert_eq!(
+        (stored["name"].as_str(), stored["description"].as_str()),
+        (Some("Techniek"), Some("Onderhoud en bouw"))
+    );
+    let shown = admin.get(&page).await;
+    assert!(shown.body.contains(&format!("src=\"/metro-maps/{map}/map.svg\"")), "its picture: {}", shown.body);
+    assert!(shown.body.contains("No lines on this map yet"), "{}", shown.body);
+
+    let line = json!({
+        "name": "Onderhoud basis", "metro_map": map, "stations": [smeren],
+        "rule": {"all": [{"nanomodule": smeren}]},
+        "certificate": {"name": "Deelcertificaat onderhoud", "description": "Basis"}
+    });
+    let (status, created) = app.post(&format!("/api/v1/issuers/{a}/metro-lines"), ADMIN, line).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let shown = admin.get(&page).await;
+    assert!(
+        shown.body.contains(&format!(
+            "<a href=\"/console/metro-lines/{}\">Onderhoud basis</a>",
+            created["id"].as_str().unwrap()
+        )),
+        "{}",
+        shown.body
+    );
+    let list = admin.get("/console/metro-maps").await;
+    assert!(
+        list.body.contains("Lines on this map: 1") && list.body.contains(&format!("/console/metro-maps/{map}")),
+        "{}",
+        list.body
+    );
+
+    let renamed = admin.post(&page, &[("csrf", &csrf), ("name", "Techniek en bouw"), ("description", "")]).await;
+    assert_eq!(renamed.status, StatusCode::SEE_OTHER, "{}", renamed.body);
+    assert!(admin.get(&renamed.location()).await.body.contains("Saved."));
+    let (_, stored) = app.get(&format!("/api/v1/metro-maps/{map}"), Some(ADMIN)).await;
+    assert_eq!(stored["name"], "Techniek en bouw");
+    assert!(stored.get("description").is_none(), "an emptied description is removed: {stored}");
+    let svg = admin.get(&format!("/metro-maps/{map}/map.svg")).await.body;
+    assert!(svg.contains("Techniek en bouw"), "the picture shows the new name: {svg}");
+
+    // Another issuer's admin: neither the page nor a change.
+    let mut other =
+        accept(&app, &invite(&app, &b, "issuer_admin", "ia@zwolle.example").await, "issuer admin pass").await;
+    assert_eq!(other.get(&page).await.status, StatusCode::NOT_FOUND);
+    let their_csrf = other.get("/console/metro-maps").await.hidden("csrf");
+    let theirs = other.post(&page, &[("csrf", &their_csrf), ("name", "Overgenomen")]).await;
+    assert!(matches!(theirs.status, StatusCode::NOT_FOUND | StatusCode::FORBIDDEN), "{}", theirs.status);
+    let (_, stored) = app.get(&format!("/api/v1/metro-maps/{map}"), Some(ADMIN)).await;
+    assert_eq!(stored["name"], "Techniek en bouw");
+}
+
 both!(issuer_admin_builds_a_metro_line_in_the_console);
 
 /// The rule builder: a two-station line (stations in the order given, a new map made on the

@@ -177,6 +177,10 @@ try {
   report.line_url = page.url();
   await audit('line-edit');
   await shoot('line');
+  await follow('a[href="/console/metro-maps"]');
+  await audit('maps');
+  await follow('.map-entry h2 a');
+  await audit('map');
   await page.goto(`${input.base}/console/nanomodules/${input.module}`);
   await audit('nanomodule');
   await page.goto(`${input.base}/console/settings`);

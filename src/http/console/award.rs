@@ -188,10 +188,10 @@ fn row_problem(lang: crate::http::texts::Lang, e: &FieldError) -> (Option<usize>
         Some(i) => {
             // "recipients[2].identity" → "Row 3: identity: …"; the row's own errors without a field.
             let inner = field.split_once("].").map(|(_, f)| f).unwrap_or("");
-            (Some(i), format!("{} {}: {}", t.row, i + 1, texts::problem_at(lang, inner, e)))
+            (Some(i), format!("{} {}: {}", t.row, i + 1, crate::http::problems::problem_at(lang, inner, e)))
         }
-        None if field.is_empty() || field == "rows" => (None, texts::problem_at(lang, "", e)),
-        None => (None, texts::problem(lang, e)),
+        None if field.is_empty() || field == "rows" => (None, crate::http::problems::problem_at(lang, "", e)),
+        None => (None, crate::http::problems::problem(lang, e)),
     }
 }
 

@@ -28,7 +28,8 @@ pub fn router() -> Router<AppState> {
         .route("/console/metro-lines/{id}", get(edit_form).post(update))
 }
 
-fn manager(console: &Console) -> Result<(ConsoleUser, Uuid), Response> {
+/// The signed-in member and their issuer, if they may manage its catalogue.
+pub(super) fn manager(console: &Console) -> Result<(ConsoleUser, Uuid), Response> {
     let user = console.require()?.clone();
     match user.principal.issuer_id {
         Some(issuer) if user.principal.check(issuer, Action::Manage).is_ok() => Ok((user, issuer)),

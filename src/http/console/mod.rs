@@ -17,6 +17,7 @@ mod groups;
 mod learners;
 mod lines;
 mod mail;
+mod maps;
 mod nanomodules;
 mod people;
 mod reports;
@@ -57,6 +58,7 @@ pub fn router() -> Router<AppState> {
         .merge(credentials::router())
         .merge(nanomodules::router())
         .merge(lines::router())
+        .merge(maps::router())
         .merge(groups::router())
         .merge(settings::router())
         .merge(learners::router())
@@ -198,10 +200,14 @@ fn failure(lang: Lang, console: Option<&Console>, e: ServiceError) -> Response {
         ServiceError::NotFound | ServiceError::Gone(_) => (StatusCode::NOT_FOUND, t.not_found, vec![]),
         ServiceError::Forbidden => (StatusCode::FORBIDDEN, t.forbidden, vec![]),
         ServiceError::Unauthenticated => return Redirect::to("/console").into_response(),
-        ServiceError::Invalid(invalid) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, t.problem, invalid.0.iter().map(|f| texts::problem(lang, f)).collect())
+        ServiceError::Invalid(invalid) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            t.problem,
+            invalid.0.iter().map(|f| crate::http::problems::problem(lang, f)).collect(),
+        ),
+        ServiceError::Conflict(why) => {
+            (StatusCode::CONFLICT, t.problem, vec![crate::http::problems::message(lang, &why)])
         }
-        ServiceError::Conflict(why) => (StatusCode::CONFLICT, t.problem, vec![why]),
         ServiceError::Unavailable(_) | ServiceError::Busy(_) => {
             (StatusCode::SERVICE_UNAVAILABLE, t.unavailable, vec![])
         }
@@ -263,6 +269,7 @@ fn nav(t: &ConsoleTexts, who: &crate::domain::access::Principal) -> Vec<NavLink>
         (Role::Admin, _) => out.push(link("/console/issuers".into(), t.nav_issuers)),
         (Role::IssuerAdmin, Some(own)) => {
             out.push(link("/console/metro-lines".into(), t.nav_lines));
+            out.push(link("/console/metro-maps".into(), t.maps_title));
             out.push(link("/console/skills".into(), t.skills_title));
             out.push(link(format!("/console/issuers/{own}"), t.nav_people));
             out.push(link("/console/settings".into(), t.nav_settings));
@@ -354,7 +361,9 @@ pub fn form<T: serde::de::DeserializeOwned>(console: &Console, body: &Bytes) -> 
 /// any other failure is handed back for [`Console::fail`].
 pub fn field_problems(lang: Lang, e: ServiceError) -> Result<Vec<String>, ServiceError> {
     match e {
-        ServiceError::Invalid(invalid) => Ok(invalid.0.iter().map(|f| texts::problem(lang, f)).collect()),
+        ServiceError::Invalid(invalid) => {
+            Ok(invalid.0.iter().map(|f| crate::http::problems::problem(lang, f)).collect())
+        }
         other => Err(other),
     }
 }
@@ -625,7 +634,9 @@ async fn accept_invitation(
             let errors = invalid
                 .0
                 .into_iter()
-                .map(|e| format!("{}: {}", console.t().new_password, texts::problem_at(console.lang, "", &e)))
+                .map(|e| {
+                    format!("{}: {}", console.t().new_password, crate::http::problems::problem_at(console.lang, "", &e))
+                })
                 .collect();
             console.invitation_page(StatusCode::UNPROCESSABLE_ENTITY, &token, who, errors)
         }

@@ -402,7 +402,11 @@ impl Service {
             None => who.check_admin()?,
         }
         if row.state != "dead" {
-            return Err(ServiceError::Conflict(format!("only dead letters are resent; this message is {}", row.state)));
+            return Err(ServiceError::Conflict(crate::problem!(
+                "mail-not-dead",
+                "only dead letters are resent; this message is {state}",
+                state = row.state
+            )));
         }
         let mut tx = self.store.begin().await?;
         tx.resend_mail(id, self.now()).await?;
