@@ -319,11 +319,33 @@ pub fn badge_page(
 #[template(path = "verify_form.html")]
 struct VerifyForm {
     l: Layout,
+    /// Why the last submission could not be read, in the reader's language.
+    problems: Vec<String>,
 }
 
 async fn verify_form(lang: Preferred) -> Response {
     let lang = lang.or(Lang::En);
-    page(&VerifyForm { l: Layout::new(lang, lang.texts().verify_title) })
+    page(&VerifyForm { l: Layout::new(lang, lang.texts().verify_title), problems: vec![] })
+}
+
+/// The verify form again for a person whose upload could not be read (nothing chosen, not a
+/// badge file), with the problems next to it; `None` for errors that are no input problem.
+pub fn verify_refused(lang: Preferred, e: &super::ApiError) -> Option<Response> {
+    let lang = lang.or(Lang::En);
+    let problems = match e {
+        super::ApiError::Invalid(invalid) => invalid.0.iter().map(|f| super::problems::problem(lang, f)).collect(),
+        super::ApiError::Malformed { field, detail } => {
+            let f = crate::domain::validate::FieldError::new(
+                field.clone().unwrap_or_default(),
+                crate::domain::validate::unreadable(detail),
+            );
+            vec![super::problems::problem(lang, &f)]
+        }
+        _ => return None,
+    };
+    let mut r = page(&VerifyForm { l: Layout::new(lang, lang.texts().verify_title), problems });
+    *r.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    Some(r)
 }
 
 #[derive(Template)]

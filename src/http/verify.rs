@@ -223,7 +223,14 @@ async fn verify(
 ) -> ApiResult<Response> {
     let wants_html =
         req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));
-    let (submitted, recipient) = read(&s, req, q.recipient).await?;
+    let (submitted, recipient) = match read(&s, req, q.recipient).await {
+        Ok(read) => read,
+        // A person at the form sees the form again with what to fix, in their language.
+        Err(e) => {
+            let page = if wants_html { super::pages::verify_refused(lang, &e) } else { None };
+            return page.ok_or(e);
+        }
+    };
     let report = run(&s, submitted, recipient).await?;
     let response = if wants_html { super::pages::verify_result(lang, &report) } else { Json(&report).into_response() };
     // An outage is never a verdict: the report says "could not check" and the status asks the

@@ -226,6 +226,34 @@ async fn badge_and_verify_pages(app: TestApp) {
         result.contains("Ingetrokken door de uitgever") && result.contains("<strong>proof</strong> — geslaagd"),
         "{result}"
     );
+    // Nothing chosen, or not a badge: the form again with what to fix, in the reader's language;
+    // a machine still gets the problem document.
+    for (lang, words) in [("en", "upload a badge file or paste a credential"), ("nl", "upload een badgebestand")] {
+        let r = app
+            .client
+            .post(format!("{}/verify?lang={lang}", app.base))
+            .header("accept", "text/html")
+            .multipart(Form::new().text("credential", " "))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let page = r.text().await.unwrap();
+        assert!(page.contains("role=\"alert\"") && page.contains(words) && page.contains("name=\"file\""), "{page}");
+    }
+    let r = app
+        .client
+        .post(format!("{}/verify?lang=nl", app.base))
+        .header("accept", "text/html")
+        .multipart(Form::new().part("file", reqwest::multipart::Part::bytes(vec![0xff, 0xfe, 0x00]).file_name("x.bin")))
+        .send()
+        .await
+        .unwrap();
+    let page = r.text().await.unwrap();
+    assert!(page.contains("bestand: is geen PNG, geen SVG en geen credential als tekst"), "{page}");
+    let r = app.client.post(format!("{}/verify", app.base)).multipart(Form::new().text("credential", " ")).send().await;
+    let problem: serde_json::Value = r.unwrap().json().await.unwrap();
+    assert_eq!(problem["errors"][0]["code"], "nothing-to-verify", "{problem}");
 
     let (s, _, issuer_page) = html(&app, &format!("/issuers/{issuer}")).await;
     assert_eq!(s, StatusCode::OK);
