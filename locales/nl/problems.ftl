@@ -113,7 +113,12 @@ problem-issuer-country-required = een microcredential noemt het land van de uitg
 problem-key-in-use = is de hoofdsleutel die nu in gebruik is
 problem-line-required = is verplicht (de id van een van de metrolijnen van de uitgever)
 problem-link-replaced = de link is intussen vervangen; laad de pagina opnieuw
-problem-mail-not-dead = alleen onbestelbare berichten worden opnieuw verstuurd; dit bericht is { $state }
+problem-mail-not-dead = alleen onbestelbare berichten worden opnieuw verstuurd; dit bericht is { $state ->
+        [queued] nog niet verstuurd
+        [sending] onderweg
+        [sent] al verstuurd
+       *[other] { $state }
+    }
 problem-manager-email-required = is verplicht: de uitnodiging voor de terugblik gaat naar dit adres
 problem-map-required = is verplicht (de id van een van de metrokaarten van de uitgever)
 problem-micro-credential-type = het soort prestatie van een microcredential is MicroCredential
@@ -164,7 +169,13 @@ problem-nothing-to-verify = upload een badgebestand of plak een credential
 problem-outcomes-required = is verplicht voor een microcredential: minstens één leerresultaat
 problem-partner-self = een uitgever heeft geen samenwerking met zichzelf nodig
 problem-partnership-exists = er is al een samenwerking met deze uitgever aangevraagd of aanvaard
-problem-partnership-state = de samenwerking is { $state }
+problem-partnership-state = de samenwerking is { $state ->
+        [requested] aangevraagd
+        [accepted] aanvaard
+        [declined] afgewezen
+        [ended] beëindigd
+       *[other] { $state }
+    }
 problem-repeated-column = een tweede kolom '{ $h }' ('{ $raw }')
 problem-repeated-participant = is ook deelnemer { $first }
 problem-repeated-recipient = herhaalt deelnemer { $first }

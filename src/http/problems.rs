@@ -99,6 +99,10 @@ mod problem_tests {
             "deelnemers[2]: heeft al een geldige badge van deze nanomodule (https://x.nl/c/1); markeer de regel \
              als herkansing (kolom herkansing: ja) om hem opnieuw uit te reiken"
         );
+        // A value the Dutch words choose by (a Fluent selector): the state in Dutch.
+        let state = crate::problem!("partnership-state", "the partnership is {state}", state = "declined");
+        assert_eq!(message(Lang::Nl, &state), "de samenwerking is afgewezen");
+        assert_eq!(message(Lang::En, &state), "the partnership is declined");
         let en = FieldError::new("description", crate::problem!("required", "is required"));
         assert_eq!(problem(Lang::En, &en), "description: is required");
         assert_eq!(problem_at(Lang::Nl, "", &en), "is verplicht");
