@@ -2,7 +2,9 @@
 //!
 //! PNG: one uncompressed `iTXt` chunk with keyword `openbadgecredential`, spliced in before
 //! `IEND` (the image data is not re-encoded). SVG: `xmlns:openbadges` on the root element and an
-//! `<openbadges:credential>` element right after its start tag, the JSON in CDATA.
+//! `<openbadges:credential>` element right after its start tag, the JSON in CDATA. SVG is read
+//! and written as XML events (quick-xml), so quotes, comments, escapes and CDATA are the
+//! parser's business and the rest of the picture is written back exactly as it came.
 
 use std::io::Write;
 
@@ -151,94 +153,138 @@ pub fn solid_png(size: u32, rgb: [u8; 3]) -> Vec<u8> {
     out
 }
 
-/// Byte range of the root `<svg …>` start tag (quotes respected), and whether it self-closes.
-fn svg_root(svg: &str) -> Option<(usize, usize, bool)> {
-    let mut from = 0;
+/// The qualified names of the baked element: OB 3.0's, and OB 2.0's read when verifying.
+const SVG_CREDENTIAL: &str = "openbadges:credential";
+const SVG_ASSERTION: &str = "openbadges:assertion";
+
+/// An XML reader that hands back the document as written (no trimming), so events written
+/// out again reproduce it byte for byte.
+fn svg_reader(svg: &str) -> quick_xml::Reader<&[u8]> {
+    let mut reader = quick_xml::Reader::from_str(svg);
+    reader.config_mut().check_end_names = true;
+    reader
+}
+
+/// Bakes a credential (JSON) into an SVG document: every event of the document is written
+/// out unchanged, except the root's start tag (gains `xmlns:openbadges`) and an earlier
+/// credential element (dropped: one credential per image).
+pub fn bake_svg(svg: &str, credential_json: &str) -> Result<String, BakeError> {
+    use quick_xml::events::{BytesCData, BytesEnd, BytesStart, Event};
+    let mut reader = svg_reader(svg);
+    let mut writer = quick_xml::Writer::new(Vec::with_capacity(svg.len() + credential_json.len() + 128));
+    let mut seen_root = false;
+    let mut skipping = 0usize;
+    let write = |w: &mut quick_xml::Writer<Vec<u8>>, e: Event| w.write_event(e).map_err(|_| BakeError::NotSvg);
     loop {
-        let start = from + svg[from..].find('<')?;
-        let rest = &svg[start..];
-        if rest.starts_with("<?") {
-            from = start + rest.find("?>")? + 2;
-        } else if rest.starts_with("<!--") {
-            from = start + rest.find("-->")? + 3;
-        } else if rest.starts_with("<!") {
-            from = start + rest.find('>')? + 1;
-        } else if rest.starts_with("<svg") && rest[4..].starts_with(|c: char| c.is_whitespace() || c == '>' || c == '/')
-        {
-            let mut quote = None;
-            for (i, c) in rest.char_indices().skip(4) {
-                match (quote, c) {
-                    (Some(q), c) if c == q => quote = None,
-                    (Some(_), _) => {}
-                    (None, '"' | '\'') => quote = Some(c),
-                    (None, '>') => return Some((start, start + i + 1, rest[..i].ends_with('/'))),
-                    _ => {}
+        let event = reader.read_event().map_err(|_| BakeError::NotSvg)?;
+        if skipping > 0 {
+            match event {
+                Event::Start(_) => skipping += 1,
+                Event::End(_) => skipping -= 1,
+                Event::Eof => return Err(BakeError::NotSvg),
+                _ => {}
+            }
+            continue;
+        }
+        match event {
+            Event::Start(_) | Event::Empty(_) if !seen_root => {
+                let self_closing = matches!(event, Event::Empty(_));
+                let (Event::Start(e) | Event::Empty(e)) = event else { unreachable!("matched above") };
+                if e.name().into_inner() != "svg" {
+                    return Err(BakeError::NotSvg);
+                }
+                seen_root = true;
+                let mut root: BytesStart = e.into_owned();
+                if root.try_get_attribute("xmlns:openbadges").ok().flatten().is_none() {
+                    root.push_attribute(("xmlns:openbadges", SVG_NAMESPACE));
+                }
+                write(&mut writer, Event::Start(root.borrow()))?;
+                write(&mut writer, Event::Start(BytesStart::new("openbadges:credential")))?;
+                // "]]>" cannot stand inside CDATA: it is split over two sections.
+                let parts: Vec<&str> = credential_json.split("]]>").collect();
+                for (i, part) in parts.iter().enumerate() {
+                    let head = if i > 0 { ">" } else { "" };
+                    let tail = if i + 1 < parts.len() { "]]" } else { "" };
+                    write(&mut writer, Event::CData(BytesCData::new(format!("{head}{part}{tail}"))))?;
+                }
+                write(&mut writer, Event::End(BytesEnd::new("openbadges:credential")))?;
+                if self_closing {
+                    write(&mut writer, Event::End(BytesEnd::new("svg")))?;
                 }
             }
-            return None;
-        } else {
-            return None;
+            Event::Start(e) if e.name().into_inner() == SVG_CREDENTIAL => skipping = 1,
+            Event::Empty(e) if e.name().into_inner() == SVG_CREDENTIAL => {}
+            Event::Eof => break,
+            other => write(&mut writer, other)?,
         }
     }
+    if !seen_root {
+        return Err(BakeError::NotSvg);
+    }
+    String::from_utf8(writer.into_inner()).map_err(|_| BakeError::NotSvg)
 }
 
-/// Bakes a credential (JSON) into an SVG document.
-pub fn bake_svg(svg: &str, credential_json: &str) -> Result<String, BakeError> {
-    let (start, end, self_closing) = svg_root(svg).ok_or(BakeError::NotSvg)?;
-    let mut tag = svg[start..end].trim_end_matches('>').trim_end_matches('/').to_string();
-    if !tag.contains("xmlns:openbadges=") {
-        tag.push_str(&format!(" xmlns:openbadges=\"{SVG_NAMESPACE}\""));
-    }
-    let cdata = credential_json.replace("]]>", "]]]]><![CDATA[>");
-    let element = format!("<openbadges:credential><![CDATA[{cdata}]]></openbadges:credential>");
-    let mut rest = if self_closing { "</svg>".to_string() } else { svg[end..].to_string() };
-    // Only one credential element: drop an earlier one right after the root.
-    if let Some(old_end) = rest
-        .trim_start()
-        .strip_prefix("<openbadges:credential")
-        .and_then(|r| r.find("</openbadges:credential>").map(|i| i + "</openbadges:credential>".len()))
-    {
-        let offset = rest.len() - rest.trim_start().len() + "<openbadges:credential".len() + old_end;
-        rest = rest[offset..].to_string();
-    }
-    Ok(format!("{}{tag}>{element}{rest}", &svg[..start]))
-}
-
-/// The credential baked into an SVG (OB 3.0 element, or OB 2.0 `openbadges:assertion`).
+/// The credential baked into an SVG (OB 3.0 element, or OB 2.0 `openbadges:assertion`): the
+/// `verify` attribute (a JWS), or the element's text and CDATA.
 pub fn extract_svg(svg: &str) -> Result<Baked, BakeError> {
-    svg_root(svg).ok_or(BakeError::NotSvg)?;
-    for (name, ob3) in [("openbadges:credential", true), ("openbadges:assertion", false)] {
-        let Some(at) = svg.find(&format!("<{name}")) else { continue };
-        let rest = &svg[at..];
-        let tag_end = rest.find('>').ok_or(BakeError::BadPayload)?;
-        let tag = &rest[..tag_end];
-        let payload = if let Some(v) = attribute(tag, "verify") {
-            v
-        } else {
-            let close = rest.find(&format!("</{name}>")).ok_or(BakeError::BadPayload)?;
-            let inner = &rest[tag_end + 1..close];
-            let mut text = String::new();
-            let mut s = inner;
-            while let Some(i) = s.find("<![CDATA[") {
-                text.push_str(&s[..i]);
-                let after = &s[i + 9..];
-                let j = after.find("]]>").ok_or(BakeError::BadPayload)?;
-                text.push_str(&after[..j]);
-                s = &after[j + 3..];
-            }
-            text.push_str(s);
-            text.trim().to_string()
+    use quick_xml::events::Event;
+    let mut reader = svg_reader(svg);
+    let mut seen_root = false;
+    // (OB 3.0?, text so far) while inside a credential element.
+    let mut inside: Option<(bool, String)> = None;
+    loop {
+        let event = match reader.read_event() {
+            Ok(e) => e,
+            Err(_) if !seen_root => return Err(BakeError::NotSvg),
+            Err(_) => return Err(BakeError::BadPayload),
         };
-        return Ok(if ob3 { Baked::Ob3(payload) } else { Baked::Ob2(payload) });
+        match event {
+            Event::Start(e) | Event::Empty(e) if !seen_root => {
+                if e.name().into_inner() != "svg" {
+                    return Err(BakeError::NotSvg);
+                }
+                seen_root = true;
+            }
+            Event::Start(ref e) | Event::Empty(ref e)
+                if inside.is_none() && [SVG_CREDENTIAL, SVG_ASSERTION].contains(&e.name().into_inner()) =>
+            {
+                let ob3 = e.name().into_inner() == SVG_CREDENTIAL;
+                let verify = e.try_get_attribute("verify").map_err(|_| BakeError::BadPayload)?;
+                if let Some(v) = verify {
+                    let v =
+                        v.normalized_value(quick_xml::XmlVersion::Implicit1_0).map_err(|_| BakeError::BadPayload)?;
+                    return Ok(if ob3 { Baked::Ob3(v.into_owned()) } else { Baked::Ob2(v.into_owned()) });
+                }
+                if matches!(event, Event::Start(_)) {
+                    inside = Some((ob3, String::new()));
+                }
+            }
+            // The reader hands text, CDATA and entity references (`&quot;`, `&#34;`) apart.
+            Event::Text(t) if inside.is_some() => {
+                inside.as_mut().expect("checked").1.push_str(&t.xml10_content());
+            }
+            Event::CData(c) if inside.is_some() => {
+                inside.as_mut().expect("checked").1.push_str(&c.into_inner());
+            }
+            Event::GeneralRef(r) if inside.is_some() => {
+                let text = match r.resolve_char_ref().map_err(|_| BakeError::BadPayload)? {
+                    Some(c) => c.to_string(),
+                    None => quick_xml::escape::resolve_predefined_entity(&r.into_inner())
+                        .ok_or(BakeError::BadPayload)?
+                        .to_string(),
+                };
+                inside.as_mut().expect("checked").1.push_str(&text);
+            }
+            Event::End(_) if inside.is_some() => {
+                let (ob3, text) = inside.take().expect("checked");
+                let payload = text.trim().to_string();
+                return Ok(if ob3 { Baked::Ob3(payload) } else { Baked::Ob2(payload) });
+            }
+            Event::Eof if !seen_root => return Err(BakeError::NotSvg),
+            Event::Eof => return Err(BakeError::NoCredential),
+            _ => {}
+        }
     }
-    Err(BakeError::NoCredential)
-}
-
-fn attribute(tag: &str, name: &str) -> Option<String> {
-    let at = tag.find(&format!(" {name}="))? + name.len() + 2;
-    let quote = tag[at..].chars().next()?;
-    let value = &tag[at + 1..];
-    value.find(quote).map(|end| value[..end].replace("&quot;", "\"").replace("&amp;", "&"))
 }
 
 #[cfg(test)]
@@ -288,5 +334,20 @@ mod tests {
         assert_eq!(extract_svg("<html></html>"), Err(BakeError::NotSvg));
         let jws = "<svg><openbadges:credential verify=\"a.b.c\"/></svg>";
         assert_eq!(extract_svg(jws).unwrap(), Baked::Ob3("a.b.c".into()));
+        // Read as XML, not as a string: escapes in text and attributes, OB 2.0's element, a
+        // root in single quotes, a credential after other content, a comment that looks like one.
+        let escaped = "<svg><!-- <openbadges:credential>no</openbadges:credential> --><g/>\
+                       <openbadges:credential>{&quot;a&quot;:&#34;&amp;&#x22;}</openbadges:credential></svg>";
+        assert_eq!(extract_svg(escaped).unwrap(), Baked::Ob3(r#"{"a":"&"}"#.into()));
+        let ob2 =
+            "<svg xmlns='http://www.w3.org/2000/svg'><openbadges:assertion verify='https://x.nl/a?b=1&amp;c=2'/></svg>";
+        assert_eq!(extract_svg(ob2).unwrap(), Baked::Ob2("https://x.nl/a?b=1&c=2".into()));
+        assert_eq!(extract_svg("<svg><openbadges:credential>{</svg>"), Err(BakeError::BadPayload));
+        assert_eq!(bake_svg("<svg><g></svg>", "{}"), Err(BakeError::NotSvg), "mismatched tags are refused");
+        assert_eq!(bake_svg("<html/>", "{}"), Err(BakeError::NotSvg));
+        // A credential element deeper in the picture is also the one replaced.
+        let nested = bake_svg("<svg><g><openbadges:credential>old</openbadges:credential></g></svg>", "new").unwrap();
+        assert_eq!(nested.matches("openbadges:credential>").count(), 2, "{nested}");
+        assert_eq!(extract_svg(&nested).unwrap(), Baked::Ob3("new".into()));
     }
 }
