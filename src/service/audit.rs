@@ -30,6 +30,7 @@ impl Service {
     }
 
     /// A page of events after storage position `after`, oldest first.
+    #[tracing::instrument(skip_all)]
     pub async fn audit_events(&self, scope: AuditScope, after: i64, limit: i64) -> ServiceResult<Vec<Event>> {
         Ok(match scope {
             Some(i) => self.store.audit_page_of(&i.to_string(), after, limit).await?,
@@ -78,6 +79,7 @@ impl Service {
 
     /// Checks the caller's part of the trail: an issuer's auditor or admin their issuer's chain,
     /// the platform admin every chain and every checkpoint.
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id))]
     pub async fn audit_verify(&self, who: &Principal, issuer: Option<Uuid>) -> ServiceResult<AuditReport> {
         let scope = self.audit_scope(who, issuer)?;
         self.audit_check(scope).await
@@ -237,6 +239,7 @@ impl Service {
     /// What makes an export of `scope` checkable offline: the newest tree head, the paths of
     /// the exported chains' heads (and the legacy root), and the paths of exported legacy events
     /// (those after position `after`). `None` before the first checkpoint.
+    #[tracing::instrument(skip_all)]
     pub async fn export_proof(&self, scope: AuditScope, after: i64) -> ServiceResult<Option<ExportProof>> {
         let Some(row) = self.store.tree_heads().await?.pop() else { return Ok(None) };
         let (checkpoint, heads) = tree_head(&row)?;
@@ -384,6 +387,7 @@ impl Service {
     }
 
     /// The public checkpoint key as a Multikey value.
+    #[tracing::instrument(skip_all)]
     pub async fn audit_public_key(&self) -> ServiceResult<String> {
         let (_, key) = self.platform_key().await?;
         Ok(crate::credential::multikey::encode(&key.verifying_key().to_bytes()))
@@ -392,6 +396,7 @@ impl Service {
     /// Signs a tree head over every chain's current head (closing the legacy chain first if
     /// that has not happened yet) and records it as an event of the platform chain. `None` when
     /// nothing changed since the newest tree head. `who` is `None` for the periodic checkpoints.
+    #[tracing::instrument(skip_all)]
     pub async fn create_checkpoint(&self, who: Option<&Principal>) -> ServiceResult<Option<TreeHead>> {
         if let Some(p) = who {
             p.check_admin()?;
@@ -441,11 +446,13 @@ impl Service {
     }
 
     /// The public tree heads (without the chain heads, which would tell every issuer's volume).
+    #[tracing::instrument(skip_all)]
     pub async fn tree_heads(&self) -> ServiceResult<Vec<TreeHead>> {
         self.store.tree_heads().await?.iter().map(|r| tree_head(r).map(|(t, _)| t)).collect()
     }
 
     /// Checkpoints of the legacy chain, signed before chains were split.
+    #[tracing::instrument(skip_all)]
     pub async fn checkpoints(&self) -> ServiceResult<Vec<Checkpoint>> {
         Ok(self
             .store

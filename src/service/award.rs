@@ -452,6 +452,7 @@ impl Service {
     }
 
     /// A credential whose document is still held: an erased one is gone for good (410).
+    #[tracing::instrument(skip_all, fields(id = %id))]
     pub(super) async fn live_credential(&self, id: Uuid) -> ServiceResult<crate::store::CredentialRow> {
         let row = self.store.credential(id).await?.ok_or(ServiceError::NotFound)?;
         if row.signed.is_empty() {
@@ -461,6 +462,7 @@ impl Service {
     }
 
     /// The signed credential JSON, byte for byte as issued.
+    #[tracing::instrument(skip_all, fields(id = %id))]
     pub async fn credential_json(&self, id: Uuid) -> ServiceResult<String> {
         match self.live_credential(id).await {
             Ok(row) => Ok(row.signed),
@@ -471,6 +473,7 @@ impl Service {
     }
 
     /// The credential as JSON and the recipient's name (if the award gave one), for its page.
+    #[tracing::instrument(skip_all, fields(id = %id))]
     pub async fn credential_for_page(&self, id: Uuid) -> ServiceResult<(Value, Option<String>)> {
         let row = self.live_credential(id).await?;
         let vc = serde_json::from_str(&row.signed).map_err(|e| ServiceError::Internal(e.to_string()))?;
@@ -478,6 +481,7 @@ impl Service {
     }
 
     /// The same credential as a VC-JWT.
+    #[tracing::instrument(skip_all, fields(id = %id))]
     pub async fn credential_jwt(&self, id: Uuid) -> ServiceResult<String> {
         Ok(self.live_credential(id).await?.jwt)
     }
@@ -485,6 +489,7 @@ impl Service {
 
 /// Signs one credential on the blocking pool with the issuer's keys, at `created` (CLRs,
 /// endorsements and wallet copies are signed one at a time).
+#[tracing::instrument(skip_all)]
 pub(super) async fn sign_one(
     doc: Value,
     signing: super::key::IssuerSigning,
@@ -497,6 +502,7 @@ pub(super) async fn sign_one(
 }
 
 /// Signs on the blocking pool, split over the cores, so the async workers stay responsive.
+#[tracing::instrument(skip_all)]
 pub(super) async fn sign_parallel(
     docs: Vec<Value>,
     signing: super::key::IssuerSigning,

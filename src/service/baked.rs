@@ -27,6 +27,7 @@ impl Service {
         }
     }
 
+    #[tracing::instrument(skip_all, fields(credential = %credential))]
     pub async fn baked_png(&self, credential: Uuid) -> ServiceResult<Vec<u8>> {
         let (content_type, bytes, name, signed) = self.artwork(credential).await?;
         // Artwork stored before uploads were decoded in full may be broken: bake a plain badge
@@ -36,6 +37,7 @@ impl Service {
         bake::bake_png(&png, &signed).map_err(|e| ServiceError::Internal(e.to_string()))
     }
 
+    #[tracing::instrument(skip_all, fields(credential = %credential))]
     pub async fn baked_svg(&self, credential: Uuid) -> ServiceResult<String> {
         let (content_type, bytes, name, signed) = self.artwork(credential).await?;
         let checked = (content_type == "image/svg+xml")

@@ -79,6 +79,7 @@ impl Service {
     }
 
     /// Every id in `ids` must be a skill of `issuer`; reports each one that is not, by position.
+    #[tracing::instrument(skip_all, fields(issuer = %issuer))]
     pub(super) async fn check_skill_refs(&self, issuer: Uuid, field: &str, ids: &[Uuid]) -> ServiceResult<()> {
         if ids.is_empty() {
             return Ok(());
@@ -149,18 +150,23 @@ impl Service {
         self.store.catalog(S::CATALOG, issuer).await?.into_iter().map(|r| self.catalog_view::<S>(r)).collect()
     }
 
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, issuer = %issuer))]
     pub async fn create_skill(&self, who: &Principal, issuer: Uuid, spec: SkillSpec) -> ServiceResult<CatalogView> {
         self.create_catalog(who, issuer, spec).await
     }
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, id = %id))]
     pub async fn skill(&self, who: &Principal, id: Uuid) -> ServiceResult<CatalogView> {
         self.get_catalog::<SkillSpec>(who, id).await
     }
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, id = %id))]
     pub async fn update_skill(&self, who: &Principal, id: Uuid, patch: &Value) -> ServiceResult<CatalogView> {
         self.update_catalog::<SkillSpec>(who, id, patch).await
     }
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, issuer = %issuer))]
     pub async fn skills(&self, who: &Principal, issuer: Uuid) -> ServiceResult<Vec<CatalogView>> {
         self.list_catalog::<SkillSpec>(who, issuer).await
     }
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, issuer = %issuer))]
     pub async fn create_skills_profile(
         &self,
         who: &Principal,
@@ -169,16 +175,20 @@ impl Service {
     ) -> ServiceResult<CatalogView> {
         self.create_catalog(who, issuer, spec).await
     }
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, id = %id))]
     pub async fn skills_profile(&self, who: &Principal, id: Uuid) -> ServiceResult<CatalogView> {
         self.get_catalog::<SkillsProfileSpec>(who, id).await
     }
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, id = %id))]
     pub async fn update_skills_profile(&self, who: &Principal, id: Uuid, patch: &Value) -> ServiceResult<CatalogView> {
         self.update_catalog::<SkillsProfileSpec>(who, id, patch).await
     }
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, issuer = %issuer))]
     pub async fn skills_profiles(&self, who: &Principal, issuer: Uuid) -> ServiceResult<Vec<CatalogView>> {
         self.list_catalog::<SkillsProfileSpec>(who, issuer).await
     }
 
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, issuer = %issuer))]
     pub async fn create_metro_map(
         &self,
         who: &Principal,
@@ -187,17 +197,21 @@ impl Service {
     ) -> ServiceResult<CatalogView> {
         self.create_catalog(who, issuer, spec).await
     }
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, id = %id))]
     pub async fn metro_map(&self, who: &Principal, id: Uuid) -> ServiceResult<CatalogView> {
         self.get_catalog::<MetroMapSpec>(who, id).await
     }
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, id = %id))]
     pub async fn update_metro_map(&self, who: &Principal, id: Uuid, patch: &Value) -> ServiceResult<CatalogView> {
         self.update_catalog::<MetroMapSpec>(who, id, patch).await
     }
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, issuer = %issuer))]
     pub async fn metro_maps(&self, who: &Principal, issuer: Uuid) -> ServiceResult<Vec<CatalogView>> {
         self.list_catalog::<MetroMapSpec>(who, issuer).await
     }
 
     /// A skill's public description (no auth): name, description and framework alignment.
+    #[tracing::instrument(skip_all, fields(id = %id))]
     pub async fn public_skill(&self, id: Uuid) -> ServiceResult<Value> {
         let row = self.store.catalog_item(Catalog::Skill, id).await?.ok_or(ServiceError::NotFound)?;
         let view = self.catalog_view::<SkillSpec>(row)?;

@@ -16,6 +16,7 @@ use crate::store::{Learner, MetroLineRow};
 
 impl Service {
     /// Staff: the record of line `id` for a learner, with only the line's issuer's credentials.
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, id = %id))]
     pub async fn metro_line_clr(
         &self,
         who: &Principal,
@@ -33,6 +34,7 @@ impl Service {
     /// The signed-in learner's own record of line `id`, from whichever of their addresses
     /// holds its badges: with every issuer's badges, or (`partners` false, the learner's
     /// choice) only the line issuer's.
+    #[tracing::instrument(skip_all, fields(id = %id))]
     pub async fn my_line_clr(&self, account: &str, id: Uuid, partners: bool) -> ServiceResult<Value> {
         let row = self.store.metro_line(id, None).await?.ok_or(ServiceError::NotFound)?;
         let only = (!partners).then_some(row.issuer_id);

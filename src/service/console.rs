@@ -215,6 +215,7 @@ impl Service {
 
     /// Opens a console account for a new member in `tx` (same transaction as the member) and
     /// returns its invitation. An address that already signs in elsewhere is refused.
+    #[tracing::instrument(skip_all)]
     pub(super) async fn open_account(
         &self,
         tx: &mut Tx,
@@ -287,6 +288,7 @@ impl Service {
 
     /// A platform admin's console account (the CLI's `member create --role admin`): the first
     /// person in, from a fresh `cargo run`.
+    #[tracing::instrument(skip_all)]
     pub async fn create_admin_account(&self, actor: &Actor, email: &str, name: &str) -> ServiceResult<Invitation> {
         let mut c = Checker::default();
         let email = c.email("email", email).to_lowercase();
@@ -303,6 +305,7 @@ impl Service {
 
     /// A new invitation link for a member (an issuer admin resetting a password): the old
     /// password and every session end now; the member sets a new one through the link.
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, issuer = %issuer, member = %member))]
     pub async fn reset_member_password(
         &self,
         who: &Principal,
@@ -356,6 +359,7 @@ impl Service {
     }
 
     /// Whose invitation this is, if it is still open (it is not used up by looking).
+    #[tracing::instrument(skip_all)]
     pub async fn invitation(&self, token: &str) -> ServiceResult<InvitationFor> {
         let account = self.store.open_invitation(digest(token), self.now()).await?.ok_or(ServiceError::NotFound)?;
         let a = self.store.account(account).await?.filter(|a| a.disabled_at.is_none()).ok_or(ServiceError::NotFound)?;
@@ -413,6 +417,7 @@ impl Service {
 
     /// A session whose password was right and whose second factor is still to come (and not
     /// too long ago): the account it is for.
+    #[tracing::instrument(skip_all)]
     pub async fn awaiting_second_factor(&self, session: &str) -> ServiceResult<Option<Uuid>> {
         if !session.starts_with("mbs_") || session.len() > 64 {
             return Ok(None);
@@ -449,11 +454,13 @@ impl Service {
     }
 
     /// Whether the account has a second factor.
+    #[tracing::instrument(skip_all)]
     pub async fn has_second_factor(&self, user: &ConsoleUser) -> ServiceResult<bool> {
         Ok(self.store.sealed_secret(&totp_name(user.account_id)).await?.is_some())
     }
 
     /// Starts adding an authenticator: a new secret, kept aside until a code from it is given.
+    #[tracing::instrument(skip_all)]
     pub async fn begin_second_factor(&self, user: &ConsoleUser) -> ServiceResult<TotpSetup> {
         let mut raw = [0u8; 20];
         rand::rngs::OsRng.fill_bytes(&mut raw);
@@ -471,6 +478,7 @@ impl Service {
     }
 
     /// Turns the second factor on once a code from the new authenticator checks out.
+    #[tracing::instrument(skip_all)]
     pub async fn confirm_second_factor(&self, user: &ConsoleUser, code: &str) -> ServiceResult<()> {
         let pending = totp_pending_name(user.account_id);
         let secret = self.totp_secret(&pending).await?;
@@ -494,6 +502,7 @@ impl Service {
     }
 
     /// Turns the second factor off (a current code proves the person still has it).
+    #[tracing::instrument(skip_all)]
     pub async fn remove_second_factor(&self, user: &ConsoleUser, code: &str) -> ServiceResult<()> {
         let name = totp_name(user.account_id);
         let secret = self.totp_secret(&name).await?;
@@ -518,6 +527,7 @@ impl Service {
     }
 
     /// The person a session cookie stands for, while the session lives.
+    #[tracing::instrument(skip_all)]
     pub async fn console_user(&self, session: &str) -> ServiceResult<Option<ConsoleUser>> {
         if !session.starts_with("mbs_") || session.len() > 64 {
             return Ok(None);
@@ -548,6 +558,7 @@ impl Service {
     }
 
     /// Ends this session, or every session of its account.
+    #[tracing::instrument(skip_all)]
     pub async fn sign_out(&self, session: &str, everywhere: bool) -> ServiceResult<()> {
         let now = self.now();
         if everywhere && let Some(user) = self.console_user(session).await? {
@@ -660,6 +671,7 @@ fn module_name(spec: &str) -> String {
 impl Service {
     /// The start page: the issuer's nanomodules (filtered by `search`, any part of the name,
     /// case-insensitive) and recent awards (a trainer's own; everyone's for the others).
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id))]
     pub async fn console_home(&self, who: &Principal, search: &str) -> ServiceResult<Home> {
         let Some(issuer) = who.issuer_id else { return Ok(Home::default()) };
         who.check(issuer, Action::Read)?;
@@ -692,6 +704,7 @@ impl Service {
     }
 
     /// One award's participants and badges, for someone who may see the issuer's data.
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, award = %award))]
     pub async fn award_details(&self, who: &Principal, award: Uuid) -> ServiceResult<AwardDetails> {
         let (issuer, summary) = self.store.award_summary(award).await?.ok_or(ServiceError::NotFound)?;
         who.check(issuer, Action::Read)?;
@@ -840,6 +853,7 @@ impl Service {
     }
 
     /// One credential and every event about it in its issuer's chain.
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, id = %id))]
     pub async fn credential_history(&self, who: &Principal, id: Uuid) -> ServiceResult<CredentialHistory> {
         let state = self.store.credential_state(id).await?.ok_or(ServiceError::NotFound)?;
         who.check(state.issuer_id, Action::Read)?;
@@ -888,6 +902,7 @@ pub struct StationChoice {
 impl Service {
     /// Every module a line of `issuer` may use as a station: its own, then those of each
     /// partner that accepted its request (their consent is what makes them visible here).
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, issuer = %issuer))]
     pub async fn station_choices(&self, who: &Principal, issuer: Uuid) -> ServiceResult<Vec<StationChoice>> {
         who.check(issuer, Action::Manage)?;
         let mut out: Vec<StationChoice> = self
@@ -922,6 +937,7 @@ impl Service {
 impl Service {
     /// What marking `key` compromised from `since` would do, counted before anyone confirms:
     /// how many credentials it signed since then (they will fail verification).
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, issuer = %issuer, key = %key))]
     pub async fn compromise_impact(
         &self,
         who: &Principal,

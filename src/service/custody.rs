@@ -20,6 +20,7 @@ impl Service {
     /// transaction with its audit event: afterwards only `new` opens them, and the old key file
     /// can be destroyed. Secrets still derived from the master key are stored first, so that
     /// nothing derived from the old key (progress links) changes.
+    #[tracing::instrument(skip_all)]
     pub async fn rotate_master_key(&self, actor: &Actor, new: &MasterKey) -> ServiceResult<Rotation> {
         if self.master_key.same_as(new) {
             return Err(Invalid::one("new", crate::problem!("key-in-use", "is the master key in use now")).into());
@@ -60,6 +61,7 @@ impl Service {
 impl Service {
     /// Recomputes every audit chain and checks the signed checkpoints against them (after a
     /// restore, before anyone relies on the data).
+    #[tracing::instrument(skip_all)]
     pub async fn integrity(&self) -> ServiceResult<super::audit::AuditReport> {
         self.audit_check(None).await
     }

@@ -20,6 +20,7 @@ pub struct Readiness {
 }
 
 impl Service {
+    #[tracing::instrument(skip_all)]
     pub async fn readiness(&self) -> Readiness {
         let mut r = Readiness {
             ready: false,

@@ -168,6 +168,7 @@ impl Service {
     }
 
     /// Invites, reminds, expires and cancels what is due; returns what it did.
+    #[tracing::instrument(skip_all)]
     pub async fn review_round(&self) -> ServiceResult<ReviewRound> {
         let keys = self.mail_keys().await?;
         let now = self.now();
@@ -241,6 +242,7 @@ impl Service {
     }
 
     /// Rounds forever, every `every` (reviews are due in weeks; a few minutes late is fine).
+    #[tracing::instrument(skip_all)]
     pub async fn run_review_worker(self, every: std::time::Duration) {
         loop {
             match self.review_round().await {
@@ -266,6 +268,7 @@ impl Service {
     }
 
     /// What the manager's page shows.
+    #[tracing::instrument(skip_all)]
     pub async fn review_page(&self, token: &str) -> ServiceResult<ReviewPage> {
         let r = self.review_of_link(token).await?;
         let c = self.store.credential(r.credential_id).await?.ok_or(ServiceError::NotFound)?;
@@ -281,6 +284,7 @@ impl Service {
     }
 
     /// Records the manager's answer (once) and tells the learner.
+    #[tracing::instrument(skip_all)]
     pub async fn answer_review(&self, token: &str, input: &ReviewInput) -> ServiceResult<()> {
         let answer = input.parse()?;
         let r = self.review_of_link(token).await?;
@@ -331,6 +335,7 @@ impl Service {
     }
 
     /// The learner's reviews (signed in with `identity`), newest first.
+    #[tracing::instrument(skip_all)]
     pub async fn my_reviews(&self, identity: &str) -> ServiceResult<Vec<ReviewView>> {
         let mut rows = Vec::new();
         for address in self.learner_addresses(identity).await? {
@@ -350,6 +355,7 @@ impl Service {
 
     /// The learner has read their manager's answer and may add a comment (once; neither can
     /// change the other's words). A "yes" becomes an endorsement of the badge now.
+    #[tracing::instrument(skip_all, fields(review = %review))]
     pub async fn review_seen(
         &self,
         identity: &str,
@@ -455,6 +461,7 @@ impl Service {
 
     /// The learner names their manager for one of their badges: a review is scheduled when the
     /// module has them, due as it would have been at award time (or now, if that has passed).
+    #[tracing::instrument(skip_all, fields(credential = %credential))]
     pub async fn request_review(
         &self,
         identity: &str,
@@ -533,6 +540,7 @@ impl Service {
     }
 
     /// Standing endorsements of a credential, with who confirmed (for its public page).
+    #[tracing::instrument(skip_all, fields(credential = %credential))]
     pub async fn confirmations(&self, credential: Uuid) -> ServiceResult<Vec<Confirmation>> {
         let mut out = Vec::new();
         for r in self.store.credential_reviews(credential).await? {
@@ -552,11 +560,13 @@ impl Service {
     }
 
     /// The credential an endorsement endorses (its HTML view is the endorsed badge's page).
+    #[tracing::instrument(skip_all, fields(credential = %credential))]
     pub async fn endorsed_by(&self, credential: Uuid) -> ServiceResult<Option<Uuid>> {
         Ok(self.store.endorsed_of(credential).await?)
     }
 
     /// Impact per nanomodule of `issuer`, for its staff.
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, issuer = %issuer))]
     pub async fn impact(&self, who: &Principal, issuer: Uuid) -> ServiceResult<Vec<ModuleImpact>> {
         who.check(issuer, Action::Read)?;
         let mut per: BTreeMap<Uuid, ModuleImpact> = BTreeMap::new();

@@ -38,12 +38,14 @@ impl Service {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(id = %id))]
     pub(super) async fn issuer_spec(&self, id: Uuid) -> ServiceResult<IssuerSpec> {
         let row = self.store.issuer(id).await?.ok_or(ServiceError::NotFound)?;
         decode_spec(&row.spec)
     }
 
     /// Creates an issuer and its first Ed25519 signing key, in one transaction.
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id))]
     pub async fn create_issuer(&self, who: &Principal, spec: IssuerSpec) -> ServiceResult<IssuerView> {
         who.check_admin()?;
         let spec = spec.parse()?;
@@ -60,6 +62,7 @@ impl Service {
         self.issuer(who, id).await
     }
 
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, id = %id))]
     pub async fn issuer(&self, who: &Principal, id: Uuid) -> ServiceResult<IssuerView> {
         who.check(id, Action::Read)?;
         let row = self.store.issuer(id).await?.ok_or(ServiceError::NotFound)?;
@@ -67,6 +70,7 @@ impl Service {
     }
 
     /// Admins see every issuer; everyone else sees only their own.
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id))]
     pub async fn issuers(&self, who: &Principal, limit: i64, offset: i64) -> ServiceResult<Vec<IssuerView>> {
         let rows = match who.issuer_id {
             None if who.is_admin() => self.store.issuers(limit, offset).await?,
@@ -76,6 +80,7 @@ impl Service {
         rows.into_iter().map(|r| self.issuer_view(r)).collect()
     }
 
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, id = %id))]
     pub async fn update_issuer(&self, who: &Principal, id: Uuid, patch: &Value) -> ServiceResult<IssuerView> {
         who.check(id, Action::Manage)?;
         let current = self.issuer_spec(id).await?;
@@ -99,12 +104,14 @@ impl Service {
     }
 
     /// The public OB 3.0 Profile, doubling as controller document of every key ever used.
+    #[tracing::instrument(skip_all, fields(id = %id))]
     pub async fn profile_document(&self, id: Uuid) -> ServiceResult<Value> {
         let spec = self.issuer_spec(id).await?;
         let keys = self.public_keys(id).await?;
         Ok(ob3::profile_document(&ob3::issuer_url(&self.base_url, id), &spec, &keys))
     }
 
+    #[tracing::instrument(skip_all, fields(id = %id))]
     pub async fn jwks(&self, id: Uuid) -> ServiceResult<Value> {
         self.issuer_spec(id).await?;
         let issuer = ob3::issuer_url(&self.base_url, id);
@@ -113,6 +120,7 @@ impl Service {
         Ok(serde_json::json!({ "keys": keys }))
     }
 
+    #[tracing::instrument(skip_all, fields(id = %id))]
     pub async fn did_document(&self, id: Uuid) -> ServiceResult<Value> {
         self.issuer_spec(id).await?;
         let keys = self.public_keys(id).await?;

@@ -62,6 +62,7 @@ impl Service {
 
     /// Generates an Ed25519 key, seals its private half and inserts it as the issuer's active
     /// key. Returns the audit event for the caller's transaction.
+    #[tracing::instrument(skip_all, fields(issuer = %issuer))]
     pub(super) async fn insert_new_key(
         &self,
         tx: &mut Tx,
@@ -117,6 +118,7 @@ impl Service {
     /// it chose ES256 and has none; the active one is retired (still published, so its JWTs keep
     /// verifying) when it went back to EdDSA. `keys` are the issuer's keys, read before the
     /// transaction. The audit events are for the caller's transaction.
+    #[tracing::instrument(skip_all, fields(issuer = %issuer))]
     pub(super) async fn align_jwt_key(
         &self,
         tx: &mut Tx,
@@ -143,6 +145,7 @@ impl Service {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, issuer = %issuer))]
     pub async fn keys(&self, who: &Principal, issuer: Uuid) -> ServiceResult<Vec<KeyView>> {
         who.check(issuer, Action::Read)?;
         self.issuer_spec(issuer).await?;
@@ -150,6 +153,7 @@ impl Service {
     }
 
     /// Retires the active key and makes a new one; old keys stay published.
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, issuer = %issuer))]
     pub async fn rotate_key(&self, who: &Principal, issuer: Uuid) -> ServiceResult<KeyView> {
         who.check(issuer, Action::Manage)?;
         self.issuer_spec(issuer).await?;
@@ -169,6 +173,7 @@ impl Service {
 
     /// Marks a key compromised from `since`: anything it signed after that fails verification.
     /// If it is the active key, a new key replaces it in the same transaction.
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, issuer = %issuer, key = %key))]
     pub async fn mark_compromised(
         &self,
         who: &Principal,
@@ -205,6 +210,7 @@ impl Service {
     }
 
     /// The issuer's active Ed25519 signing key, unsealed. Only signing code may call this.
+    #[tracing::instrument(skip_all, fields(issuer = %issuer))]
     pub async fn active_signing_key(&self, issuer: Uuid) -> ServiceResult<(Uuid, SigningKey)> {
         let keys = self.store.keys(issuer).await?;
         self.unseal_ed25519(&keys)
@@ -218,6 +224,7 @@ impl Service {
     }
 
     /// The issuer's signing material for credentials (proof key and JWT signer), unsealed.
+    #[tracing::instrument(skip_all, fields(issuer = %issuer))]
     pub async fn issuer_signing(&self, issuer: Uuid) -> ServiceResult<IssuerSigning> {
         let keys = self.store.keys(issuer).await?;
         let (key_id, key) = self.unseal_ed25519(&keys)?;

@@ -47,6 +47,7 @@ impl Service {
     /// link): the caller's own issuer, which must have awarded the learner something, or for
     /// the admin the named issuer or every issuer that did. Not found otherwise, alike whether
     /// or not another issuer knows the learner.
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id))]
     pub(super) async fn learner_scope(
         &self,
         who: &Principal,
@@ -70,6 +71,7 @@ impl Service {
     }
 
     /// Everything the issuers in scope hold about the learner, with what it is used for.
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id))]
     pub async fn export_learner(
         &self,
         who: &Principal,
@@ -177,6 +179,7 @@ impl Service {
     }
 
     /// Erases the learner from the issuers in scope, in one transaction, audited per issuer.
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id))]
     pub async fn erase_learner(
         &self,
         who: &Principal,

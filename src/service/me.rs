@@ -65,6 +65,7 @@ impl Service {
     /// many links lately). Says nothing about either.
     /// `next` is a page of `/me` to return to after signing in (an app's authorization
     /// request); the caller has checked it is one.
+    #[tracing::instrument(skip_all)]
     pub async fn request_learner_link(&self, email: &str, lang: Lang, next: Option<&str>) -> ServiceResult<()> {
         let mut c = Checker::default();
         let email = c.email("email", email).to_lowercase();
@@ -125,6 +126,7 @@ impl Service {
     }
 
     /// Uses up a sign-in link and starts a session; returns the session secret (a cookie).
+    #[tracing::instrument(skip_all)]
     pub async fn learner_sign_in(&self, token: &str) -> ServiceResult<String> {
         if !token.starts_with("mbl_") || token.len() > 80 {
             return Err(ServiceError::NotFound);
@@ -156,6 +158,7 @@ impl Service {
     }
 
     /// The address a learner session belongs to.
+    #[tracing::instrument(skip_all)]
     pub async fn learner_of_session(&self, session: &str) -> ServiceResult<String> {
         if !session.starts_with("mbs_") || session.len() > 80 {
             return Err(ServiceError::Unauthenticated);
@@ -163,6 +166,7 @@ impl Service {
         self.store.learner_session(digest(session), self.now()).await?.ok_or(ServiceError::Unauthenticated)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn learner_sign_out(&self, session: &str) -> ServiceResult<()> {
         Ok(self.store.delete_learner_session(digest(session)).await?)
     }
@@ -173,6 +177,7 @@ impl Service {
     }
 
     /// Every credential awarded to the learner's address, by any issuer, newest first.
+    #[tracing::instrument(skip_all)]
     pub async fn my_credentials(&self, identity: &str) -> ServiceResult<Vec<MyCredential>> {
         let rows = self.my_rows(identity).await?;
         Ok(rows
@@ -205,6 +210,7 @@ impl Service {
 
     /// Hides or shows again the public HTML page of one of the learner's own credentials;
     /// another's credential is not found. Audited without the learner's address.
+    #[tracing::instrument(skip_all, fields(credential = %credential))]
     pub async fn set_my_page_hidden(&self, identity: &str, credential: Uuid, hidden: bool) -> ServiceResult<()> {
         let row = self.store.credential(credential).await?.ok_or(ServiceError::NotFound)?;
         if !self.learner_owns(identity, &row.identity_type, &row.identity).await? {
@@ -223,6 +229,7 @@ impl Service {
 
     /// Sends the learner's request to correct one of their credentials to its issuer's
     /// address (replies go to the learner), audited without the words.
+    #[tracing::instrument(skip_all, fields(credential = %credential))]
     pub async fn ask_correction(&self, identity: &str, credential: Uuid, message: &str) -> ServiceResult<String> {
         let row = self.store.credential(credential).await?.ok_or(ServiceError::NotFound)?;
         if !self.learner_owns(identity, &row.identity_type, &row.identity).await? || row.signed.is_empty() {
@@ -283,11 +290,13 @@ impl Service {
     }
 
     /// The signed documents of every credential of the learner's address (their download).
+    #[tracing::instrument(skip_all)]
     pub async fn my_signed_credentials(&self, identity: &str) -> ServiceResult<Vec<(Uuid, String, String)>> {
         Ok(self.my_rows(identity).await?.into_iter().map(|r| (r.credential_id, r.signed, r.jwt)).collect())
     }
 
     /// Progress along every line the learner started, with any issuer, under any address.
+    #[tracing::instrument(skip_all)]
     pub async fn my_lines(&self, account: &str) -> ServiceResult<Vec<MyLine>> {
         let mut out = Vec::new();
         let lines = self.store.all_metro_lines().await?;
@@ -320,6 +329,7 @@ impl Service {
     }
 
     /// Every address of a learner's account: the account's own first.
+    #[tracing::instrument(skip_all)]
     pub async fn learner_addresses(&self, account: &str) -> ServiceResult<Vec<String>> {
         let mut all = vec![account.to_string()];
         all.extend(self.store.joined_addresses(account).await?);
@@ -327,11 +337,13 @@ impl Service {
     }
 
     /// Whether a credential's recipient is one of the account's addresses.
+    #[tracing::instrument(skip_all)]
     pub(super) async fn learner_owns(&self, account: &str, identity_type: &str, identity: &str) -> ServiceResult<bool> {
         Ok(identity_type == "emailAddress" && self.learner_addresses(account).await?.iter().any(|a| a == identity))
     }
 
     /// The credential rows of every address of the account, newest first.
+    #[tracing::instrument(skip_all)]
     pub(super) async fn my_rows(&self, account: &str) -> ServiceResult<Vec<crate::store::MyCredentialRow>> {
         let mut rows = Vec::new();
         for address in self.learner_addresses(account).await? {
@@ -343,6 +355,7 @@ impl Service {
 
     /// Mails a confirmation link to a further address of the signed-in learner; once opened,
     /// badges sent to it show on the same page. Says nothing about the address either way.
+    #[tracing::instrument(skip_all)]
     pub async fn add_learner_address(&self, account: &str, address: &str, lang: Lang) -> ServiceResult<()> {
         let mut c = Checker::default();
         let address = c.email("address", address).to_lowercase();
@@ -359,6 +372,7 @@ impl Service {
     }
 
     /// Whether the holder hid the credential's public page.
+    #[tracing::instrument(skip_all, fields(credential = %credential))]
     pub async fn page_hidden(&self, credential: Uuid) -> ServiceResult<bool> {
         Ok(self.store.page_hidden(credential).await?)
     }

@@ -91,6 +91,7 @@ impl From<MemberRow> for MemberView {
 
 impl Service {
     /// Adds a member and mints its token (returned once).
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, issuer = %issuer))]
     pub async fn add_member(&self, who: &Principal, issuer: Uuid, input: NewMember) -> ServiceResult<MemberView> {
         who.check(issuer, Action::Manage)?;
         self.issuer_spec(issuer).await?;
@@ -153,6 +154,7 @@ impl Service {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, issuer = %issuer))]
     pub async fn members(&self, who: &Principal, issuer: Uuid) -> ServiceResult<Vec<MemberView>> {
         who.check(issuer, Action::Read)?;
         self.issuer_spec(issuer).await?;
@@ -160,6 +162,7 @@ impl Service {
     }
 
     /// Removes a member; its tokens stop working with this commit.
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, issuer = %issuer, member = %member))]
     pub async fn remove_member(&self, who: &Principal, issuer: Uuid, member: Uuid) -> ServiceResult<()> {
         who.check(issuer, Action::Manage)?;
         let mut tx = self.store.begin().await?;

@@ -100,6 +100,7 @@ impl Service {
         if errors.is_empty() { Ok(()) } else { Err(Invalid(errors).into()) }
     }
 
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, issuer = %issuer))]
     pub async fn create_metro_line(
         &self,
         who: &Principal,
@@ -110,6 +111,7 @@ impl Service {
     }
 
     /// A new line on a new metro map, both made in one transaction (or neither).
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, issuer = %issuer))]
     pub async fn create_metro_line_on_new_map(
         &self,
         who: &Principal,
@@ -166,12 +168,14 @@ impl Service {
         self.metro_line(who, id, None).await
     }
 
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, id = %id))]
     pub async fn metro_line(&self, who: &Principal, id: Uuid, version: Option<i64>) -> ServiceResult<MetroLineView> {
         let row = self.store.metro_line(id, version).await?.ok_or(ServiceError::NotFound)?;
         who.check(row.issuer_id, Action::Read)?;
         self.line_view(&row)
     }
 
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, issuer = %issuer))]
     pub async fn metro_lines(&self, who: &Principal, issuer: Uuid) -> ServiceResult<Vec<MetroLineView>> {
         who.check(issuer, Action::Read)?;
         self.issuer_spec(issuer).await?;
@@ -179,6 +183,7 @@ impl Service {
     }
 
     /// A change makes a new version; certificates and learners keep the version they have.
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, id = %id))]
     pub async fn update_metro_line(&self, who: &Principal, id: Uuid, patch: &Value) -> ServiceResult<MetroLineView> {
         let row = self.store.metro_line(id, None).await?.ok_or(ServiceError::NotFound)?;
         who.check(row.issuer_id, Action::Manage)?;
@@ -203,6 +208,7 @@ impl Service {
 
     /// Where a learner stands on a line (issuer staff only): the explanation of every rule node,
     /// the credentials that counted, why others did not, and the certificate once issued.
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, id = %id))]
     pub async fn metro_line_progress(
         &self,
         who: &Principal,
@@ -287,6 +293,7 @@ pub fn map_svg(title: &str, lines: &[DrawnLine]) -> String {
 
 impl Service {
     /// The public picture of a metro map with its lines' current versions.
+    #[tracing::instrument(skip_all, fields(map = %map))]
     pub async fn metro_map_svg(&self, map: Uuid) -> ServiceResult<String> {
         let row = self.store.catalog_item(Catalog::MetroMap, map).await?.ok_or(ServiceError::NotFound)?;
         let spec: crate::domain::metro_line::MetroMapSpec = decode_spec(&row.spec)?;

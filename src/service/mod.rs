@@ -220,16 +220,19 @@ impl Service {
     }
 
     /// Closes the database connections (at shutdown).
+    #[tracing::instrument(skip_all)]
     pub async fn close(&self) {
         self.store.close().await
     }
 
     /// A consistent copy of the SQLite database while serving (`metrobadge backup`).
+    #[tracing::instrument(skip_all)]
     pub async fn backup_sqlite(&self, target: &std::path::Path) -> ServiceResult<()> {
         Ok(self.store.backup_sqlite(target).await?)
     }
 
     /// Learners' re-evaluations waiting in the stacking queue (a metrics gauge).
+    #[tracing::instrument(skip_all)]
     pub async fn queued_jobs(&self) -> ServiceResult<i64> {
         Ok(self.store.queued_jobs().await?)
     }
@@ -249,6 +252,7 @@ impl Service {
     /// Runs the verification `job` of an untrusted submission in a free slot, on the blocking
     /// pool (JSON-LD and schema work is CPU-bound and must not hold an async worker). Busy when
     /// no slot frees up within [`VERIFY_SLOT_WAIT`].
+    #[tracing::instrument(skip_all)]
     pub async fn verify_in_slot<F, Fut>(&self, job: F) -> ServiceResult<crate::credential::verify::Report>
     where
         F: FnOnce(Service) -> Fut + Send + 'static,
@@ -280,6 +284,7 @@ impl Service {
     }
 
     /// Resolves a bearer token to a principal. Every failure looks the same to the caller.
+    #[tracing::instrument(skip_all)]
     pub async fn authenticate(&self, bearer: &str) -> ServiceResult<Principal> {
         if let Some(admin) = &self.admin_token_hash {
             let presented: [u8; 32] = Sha256::digest(bearer.as_bytes()).into();
@@ -302,6 +307,7 @@ impl Service {
     }
 
     /// Mints a token outside any member (the CLI's `token create`). Returns the secret, once.
+    #[tracing::instrument(skip_all)]
     pub async fn create_token(
         &self,
         actor: &Actor,
@@ -397,4 +403,54 @@ fn patched<T: serde::Serialize + serde::de::DeserializeOwned>(
         Invalid::one(if field == "." { String::new() } else { field }, crate::domain::validate::unreadable(e.inner()))
             .into()
     })
+}
+
+#[cfg(test)]
+mod instrument_tests {
+    /// Every use case and every store call opens a span (`#[tracing::instrument]`): a log line
+    /// from deep inside names the request's use case, its ids and its actor. Read from the
+    /// source, as a lint would: a new `pub async fn` without a span fails here.
+    #[test]
+    fn every_use_case_and_store_call_is_instrumented() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).expect("readable").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    out.push(path);
+                }
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        walk(&root.join("service"), &mut files);
+        walk(&root.join("store"), &mut files);
+        let mut missing = Vec::new();
+        let mut seen = 0;
+        for file in files {
+            let text = std::fs::read_to_string(&file).expect("text");
+            let lines: Vec<&str> = text.lines().collect();
+            for (i, line) in lines.iter().enumerate() {
+                let l = line.trim_start();
+                if !(l.starts_with("pub async fn")
+                    || l.starts_with("pub(crate) async fn")
+                    || l.starts_with("pub(super) async fn"))
+                {
+                    continue;
+                }
+                seen += 1;
+                let above = lines[..i]
+                    .iter()
+                    .rev()
+                    .map(|l| l.trim_start())
+                    .take_while(|l| l.starts_with("#[") || l.starts_with("//"));
+                if !above.clone().any(|l| l.contains("tracing::instrument")) {
+                    missing.push(format!("{}:{}", file.display(), i + 1));
+                }
+            }
+        }
+        assert!(seen > 300, "found only {seen} functions");
+        assert!(missing.is_empty(), "without #[tracing::instrument]: {missing:#?}");
+    }
 }

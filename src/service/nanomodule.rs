@@ -126,6 +126,7 @@ impl Service {
 
     /// A micro-credential names its issuer's country (Annex I): the error when one is `marked`
     /// and the issuer's profile has none.
+    #[tracing::instrument(skip_all, fields(issuer = %issuer))]
     pub(super) async fn micro_credential_country(
         &self,
         issuer: Uuid,
@@ -143,6 +144,7 @@ impl Service {
         )))
     }
 
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, issuer = %issuer))]
     pub async fn create_nanomodule(
         &self,
         who: &Principal,
@@ -170,12 +172,14 @@ impl Service {
         self.nanomodule(who, id, None).await
     }
 
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, id = %id))]
     pub async fn nanomodule(&self, who: &Principal, id: Uuid, version: Option<i64>) -> ServiceResult<NanomoduleView> {
         let row = self.version_row(id, version).await?;
         who.check(row.issuer_id, Action::Read)?;
         self.nanomodule_view(&row)
     }
 
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, issuer = %issuer))]
     pub async fn nanomodules(&self, who: &Principal, issuer: Uuid) -> ServiceResult<Vec<NanomoduleView>> {
         who.check(issuer, Action::Read)?;
         self.issuer_spec(issuer).await?;
@@ -183,6 +187,7 @@ impl Service {
     }
 
     /// Applies a merge patch as a new version; earlier versions stay as they were.
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, id = %id))]
     pub async fn update_nanomodule(&self, who: &Principal, id: Uuid, patch: &Value) -> ServiceResult<NanomoduleView> {
         let row = self.version_row(id, None).await?;
         who.check(row.issuer_id, Action::Manage)?;
@@ -193,6 +198,7 @@ impl Service {
     }
 
     /// Stores an uploaded PNG/SVG and makes it the module's image (as a new version).
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, id = %id))]
     pub async fn set_nanomodule_image(
         &self,
         who: &Principal,
@@ -246,6 +252,7 @@ impl Service {
     }
 
     /// The public OB 3.0 Achievement of a version (current when `None`).
+    #[tracing::instrument(skip_all, fields(id = %id))]
     pub async fn achievement_document(&self, id: Uuid, version: Option<i64>) -> ServiceResult<Value> {
         let row = self.version_row(id, version).await?;
         let spec: NanomoduleSpec = decode_spec(&row.spec)?;
@@ -276,12 +283,14 @@ impl Service {
     }
 
     /// The generated default image of a version (SVG).
+    #[tracing::instrument(skip_all, fields(id = %id))]
     pub async fn default_image(&self, id: Uuid, version: i64) -> ServiceResult<String> {
         let row = self.version_row(id, Some(version)).await?;
         let spec: NanomoduleSpec = decode_spec(&row.spec)?;
         Ok(ob3::default_image_svg(spec.name.as_deref().unwrap_or_default()))
     }
 
+    #[tracing::instrument(skip_all, fields(id = %id))]
     pub async fn image(&self, id: Uuid) -> ServiceResult<ImageRow> {
         self.store.image(id).await?.ok_or(ServiceError::NotFound)
     }

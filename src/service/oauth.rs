@@ -152,6 +152,7 @@ impl Service {
     }
 
     /// Registers a client (RFC 7591 §3.1): the secret is returned once and kept as a digest.
+    #[tracing::instrument(skip_all)]
     pub async fn register_oauth_client(&self, input: ClientMetadataInput) -> Result<RegisteredClient, OAuthError> {
         let metadata = input.validate()?;
         let client_id = secret("mbk_");
@@ -181,6 +182,7 @@ impl Service {
     }
 
     /// Checks an authorization request before the learner is asked.
+    #[tracing::instrument(skip_all)]
     pub async fn authorization_request(
         &self,
         q: &AuthorizationQuery,
@@ -192,6 +194,7 @@ impl Service {
 
     /// The learner's answer to an authorization request: where to send the browser (the
     /// client's redirection URI with a code, or with `access_denied`).
+    #[tracing::instrument(skip_all)]
     pub async fn decide_authorization(
         &self,
         account: &str,
@@ -260,6 +263,7 @@ impl Service {
     }
 
     /// The token endpoint for the authorization code and refresh token grants.
+    #[tracing::instrument(skip_all)]
     pub async fn oauth_token(&self, auth: Option<ClientAuth>, req: TokenRequest) -> Result<OAuthTokens, OAuthError> {
         if ![oauth::GRANT_AUTHORIZATION_CODE, oauth::GRANT_REFRESH_TOKEN].contains(&req.grant_type.as_str()) {
             return Err(OAuthError::UnsupportedGrantType);
@@ -388,6 +392,7 @@ impl Service {
     /// Token revocation (RFC 7009): a refresh token ends its whole grant, an access token
     /// itself. Unknown tokens and other clients' tokens are answered the same way (nothing
     /// to tell).
+    #[tracing::instrument(skip_all)]
     pub async fn oauth_revoke(&self, auth: Option<ClientAuth>, token: &str) -> Result<(), OAuthError> {
         let (client_id, _) = self.authenticated_client(auth).await?;
         if token.is_empty() || token.len() > 100 {
@@ -407,6 +412,7 @@ impl Service {
     }
 
     /// The learner account behind a bearer token that carries `scope`.
+    #[tracing::instrument(skip_all)]
     pub async fn oauth_resource_owner(
         &self,
         bearer: Option<&str>,
@@ -422,6 +428,7 @@ impl Service {
     }
 
     /// The apps that can read the learner's badges now (a live token).
+    #[tracing::instrument(skip_all)]
     pub async fn my_apps(&self, account: &str) -> ServiceResult<Vec<MyApp>> {
         let rows = self.store.oauth_apps(account, self.now()).await?;
         rows.into_iter()
@@ -439,6 +446,7 @@ impl Service {
     }
 
     /// The learner withdraws an app's access: every token they gave it is revoked.
+    #[tracing::instrument(skip_all)]
     pub async fn withdraw_app(&self, account: &str, client_id: &str) -> ServiceResult<()> {
         let now = self.now();
         let mut tx = self.store.begin().await?;
@@ -458,6 +466,7 @@ impl Service {
 
     /// `getCredentials`: the learner's credentials (every issuer, every confirmed address),
     /// oldest first, those issued after `since`, from `offset`, at most `limit`.
+    #[tracing::instrument(skip_all)]
     pub async fn ob_credentials(
         &self,
         account: &str,
@@ -480,6 +489,7 @@ impl Service {
 
     /// `getProfile`: the learner as an OB 3.0 `Profile` — the address they signed in with (the
     /// account) and any further ones they confirmed.
+    #[tracing::instrument(skip_all)]
     pub async fn ob_profile(&self, account: &str) -> ServiceResult<Value> {
         let mut profile = json!({
             "@context": [crate::credential::contexts::VC_V2, crate::credential::contexts::OB_V3_0_3],

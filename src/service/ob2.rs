@@ -27,6 +27,7 @@ impl Service {
         format!("{}/ob2/assertions/{id}", self.base_url)
     }
 
+    #[tracing::instrument(skip_all, fields(id = %id))]
     pub async fn ob2_assertion(&self, id: Uuid) -> ServiceResult<Ob2> {
         let c = self.store.credential(id).await?.ok_or(ServiceError::NotFound)?;
         // OB 2.0 has no place for a certificate resting on other credentials: badges only.
@@ -76,6 +77,7 @@ impl Service {
         Ok(Ob2::Live(a))
     }
 
+    #[tracing::instrument(skip_all, fields(nanomodule = %nanomodule))]
     pub async fn ob2_badge_class(&self, nanomodule: Uuid, version: i64) -> ServiceResult<Value> {
         let v = self.store.nanomodule_version(nanomodule, Some(version)).await?.ok_or(ServiceError::NotFound)?;
         let spec: NanomoduleSpec = decode_spec(&v.spec)?;
@@ -107,6 +109,7 @@ impl Service {
         }))
     }
 
+    #[tracing::instrument(skip_all, fields(issuer = %issuer))]
     pub async fn ob2_issuer(&self, issuer: Uuid) -> ServiceResult<Value> {
         let spec: IssuerSpec = self.issuer_spec(issuer).await?;
         let mut doc = json!({
@@ -123,6 +126,7 @@ impl Service {
     }
 
     /// Verifies an OB 2.0 hosted assertion of this service, given by URL or as JSON.
+    #[tracing::instrument(skip_all)]
     pub async fn verify_ob2(&self, payload: &str, recipient: Option<&str>) -> Report {
         let mut checks = Vec::new();
         let mut add =

@@ -53,6 +53,7 @@ impl Service {
     }
 
     /// Issuer `issuer` asks `partner` for consent to use its modules as stations.
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, issuer = %issuer, partner = %partner))]
     pub async fn request_partnership(
         &self,
         who: &Principal,
@@ -109,6 +110,7 @@ impl Service {
             .collect()
     }
 
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, issuer = %issuer))]
     pub async fn partnerships(&self, who: &Principal, issuer: Uuid) -> ServiceResult<Vec<PartnershipView>> {
         who.check(issuer, Action::Read)?;
         self.issuer_spec(issuer).await?;
@@ -122,6 +124,7 @@ impl Service {
     /// Accept or decline (the partner's issuer_admin), or end (either side's issuer_admin).
     /// Ending stops new certificates that rely on the partner's badges; certificates already
     /// issued stay valid.
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, id = %id))]
     pub async fn partnership_step(
         &self,
         who: &Principal,

@@ -126,6 +126,7 @@ impl Service {
     }
 
     /// A merge patch of the group (participants and sessions are replaced as lists).
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, id = %id))]
     pub async fn update_peer_group(&self, who: &Principal, id: Uuid, patch: &Value) -> ServiceResult<PeerGroupView> {
         let row = self.store.peer_group(id).await?.ok_or(ServiceError::NotFound)?;
         who.check(row.issuer_id, Action::Award)?;
@@ -140,12 +141,14 @@ impl Service {
         self.peer_group(who, id).await
     }
 
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, issuer = %issuer))]
     pub async fn peer_groups(&self, who: &Principal, issuer: Uuid) -> ServiceResult<Vec<PeerGroupView>> {
         who.check(issuer, Action::Read)?;
         self.issuer_spec(issuer).await?;
         self.store.peer_groups(issuer).await?.into_iter().map(|r| self.group_view(r)).collect()
     }
 
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, id = %id))]
     pub async fn peer_group(&self, who: &Principal, id: Uuid) -> ServiceResult<PeerGroupView> {
         let row = self.store.peer_group(id).await?.ok_or(ServiceError::NotFound)?;
         who.check(row.issuer_id, Action::Read)?;
@@ -153,6 +156,7 @@ impl Service {
     }
 
     /// The group with each participant's standing badge per station (one read per station).
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, id = %id))]
     pub async fn peer_group_progress(&self, who: &Principal, id: Uuid) -> ServiceResult<GroupProgress> {
         let group = self.peer_group(who, id).await?;
         let line_id = group.spec.metro_line.ok_or(ServiceError::NotFound)?;

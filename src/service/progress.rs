@@ -86,6 +86,7 @@ impl LinkKeys {
 impl Service {
     /// The link keys, read (and unsealed) once per process; created from the master key on
     /// first use, exactly as it derived them before they were stored.
+    #[tracing::instrument(skip_all)]
     pub(super) async fn link_keys(&self) -> ServiceResult<std::sync::Arc<LinkKeys>> {
         let keys = self
             .link_keys
@@ -107,6 +108,7 @@ impl Service {
     }
 
     /// The owner of a progress token; unknown and replaced tokens are not found.
+    #[tracing::instrument(skip_all)]
     pub async fn progress_owner(&self, token: &str) -> ServiceResult<LinkOwner> {
         if !token.starts_with(TOKEN_PREFIX) || token.len() > 64 {
             return Err(ServiceError::NotFound);
@@ -170,6 +172,7 @@ impl Service {
     }
 
     /// The learner replaces their own link (it leaked): the old one stops working at once.
+    #[tracing::instrument(skip_all)]
     pub async fn replace_own_progress_link(&self, token: &str) -> ServiceResult<String> {
         let owner = self.progress_owner(token).await?;
         self.replace_progress_link(&owner, &Actor { token: "learner".into(), role: "learner".into() }).await
@@ -191,6 +194,7 @@ impl Service {
     /// links with other issuers stay. The platform admin names the issuer, or revokes the
     /// learner's links with every issuer. Only issuers that awarded the learner something have
     /// a link to revoke; for any other the learner is not found.
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id))]
     pub async fn revoke_progress_link(
         &self,
         who: &Principal,
@@ -221,6 +225,7 @@ impl Service {
     ///
     /// Only the link's issuer's badges and lines are shown; a station of a partner issuer on
     /// one of its lines is shown as done or not, without a link to the partner's badge.
+    #[tracing::instrument(skip_all)]
     pub async fn progress_document(&self, token: &str) -> ServiceResult<Value> {
         let owner = self.progress_owner(token).await?;
         let who = &owner.learner;
@@ -275,6 +280,7 @@ impl Service {
     }
 
     /// The learner's lines drawn like the metro map, with their stations filled in.
+    #[tracing::instrument(skip_all)]
     pub async fn progress_map_svg(&self, token: &str) -> ServiceResult<String> {
         let doc = self.progress_document(token).await?;
         let lines: Vec<super::metro::DrawnLine> = doc["metro_lines"]
@@ -303,6 +309,7 @@ impl Service {
 
     /// The progress link to show on a badge page opened with the learner's token: only when
     /// the token belongs to the badge's recipient as the badge's issuer knows them.
+    #[tracing::instrument(skip_all, fields(credential = %credential))]
     pub async fn progress_link_for_badge(&self, credential: Uuid, token: &str) -> Option<String> {
         let owner = self.progress_owner(token).await.ok()?;
         let row = self.store.credential(credential).await.ok()??;

@@ -189,6 +189,7 @@ impl Service {
     }
 
     /// A credential's status as its issuer's staff may read it.
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, id = %id))]
     pub async fn credential_status_for(&self, who: &Principal, id: Uuid) -> ServiceResult<Value> {
         let id = self.wallet_original(id).await?.unwrap_or(id);
         let s = self.store.credential_state(id).await?.ok_or(ServiceError::NotFound)?;
@@ -196,6 +197,7 @@ impl Service {
         self.credential_status(id).await
     }
 
+    #[tracing::instrument(skip_all, fields(id = %id))]
     pub(crate) async fn credential_status(&self, id: Uuid) -> ServiceResult<Value> {
         let s = self.store.credential_state(id).await?.ok_or(ServiceError::NotFound)?;
         let status = match (&s.revoked_at, &s.suspended_at) {
@@ -215,6 +217,7 @@ impl Service {
 
     /// The signed `BitstringStatusListCredential` of a list, re-signed only when its bits
     /// changed since the last signature.
+    #[tracing::instrument(skip_all, fields(list = %list))]
     pub async fn status_list_document(&self, list: Uuid, purpose: Purpose) -> ServiceResult<String> {
         let row = self.store.status_list(list).await?.ok_or(ServiceError::NotFound)?;
         let set = self.store.set_indices(list, purpose == Purpose::Suspension).await?;
@@ -243,6 +246,7 @@ impl Service {
     }
 
     /// `1EdTechRevocationList` for verifiers that only know that method.
+    #[tracing::instrument(skip_all, fields(issuer = %issuer))]
     pub async fn revocation_list(&self, issuer: Uuid) -> ServiceResult<Value> {
         self.issuer_spec(issuer).await?;
         let revoked: Vec<Value> = self
@@ -268,6 +272,7 @@ pub const RESERVATION_GRACE: time::Duration = time::Duration::hours(1);
 impl Service {
     /// Returns status indices that awards reserved in `[from, before)` and never used (they
     /// crashed before storing); the worker calls it with consecutive windows.
+    #[tracing::instrument(skip_all)]
     pub async fn reclaim_status_indices(&self, from: i64, before: i64) -> ServiceResult<u64> {
         let mut tx = self.store.begin().await?;
         let n = tx.reclaim_status_indices(from, before).await?;

@@ -71,6 +71,7 @@ impl TokenView {
 
 impl Service {
     /// Admins mint any token; an issuer admin mints tokens of its own issuer's roles.
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id))]
     pub async fn create_api_token(&self, who: &Principal, req: NewToken) -> ServiceResult<TokenView> {
         let issuer = match req.role {
             Role::Admin => {
@@ -107,6 +108,7 @@ impl Service {
     }
 
     /// The tokens of an issuer (its admins) or, without one, the platform's admin tokens.
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id))]
     pub async fn api_tokens(&self, who: &Principal, issuer: Option<Uuid>) -> ServiceResult<Vec<TokenView>> {
         let issuer = issuer.or(who.issuer_id);
         match issuer {
@@ -121,6 +123,7 @@ impl Service {
     }
 
     /// Revokes one token by id; it stops working with this commit.
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, id = %id))]
     pub async fn revoke_api_token(&self, who: &Principal, id: Uuid) -> ServiceResult<TokenView> {
         let info = self.store.token_info(id).await?.ok_or(ServiceError::NotFound)?;
         match info.issuer_id {

@@ -266,11 +266,13 @@ impl Service {
     }
 
     /// Verifies an Open Badges credential (the `/verify` rules).
+    #[tracing::instrument(skip_all)]
     pub async fn verify(&self, input: Input, recipient: Option<&str>) -> Report {
         verify::verify(input, self, recipient, self.now(), verify::Profile::OpenBadges).await
     }
 
     /// Verifies any VCDM 1.1 or 2.0 credential (the VC-API verifier).
+    #[tracing::instrument(skip_all)]
     pub async fn verify_any(&self, input: Input) -> Report {
         verify::verify(input, self, None, self.now(), verify::Profile::AnyCredential).await
     }
@@ -279,6 +281,7 @@ impl Service {
     /// OB 2.0 assertion of this service is looked up here (never fetched, whatever its query);
     /// another site's credential is fetched only as the operator allows (as keys are), else it
     /// cannot be checked.
+    #[tracing::instrument(skip_all)]
     pub async fn verify_url(&self, url: &str, recipient: Option<&str>) -> Report {
         let url = url.trim();
         let plain = url.split(['?', '#']).next().unwrap_or_default();

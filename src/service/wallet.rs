@@ -146,6 +146,7 @@ impl Service {
     }
 
     /// An offer for one of the signed-in learner's credentials that still stands.
+    #[tracing::instrument(skip_all, fields(credential = %credential))]
     pub async fn wallet_offer(&self, identity: &str, credential: Uuid) -> ServiceResult<WalletOffer> {
         let row = self.live_credential(credential).await?;
         if !self.learner_owns(identity, &row.identity_type, &row.identity).await? {
@@ -191,6 +192,7 @@ impl Service {
     }
 
     /// The token endpoint: a pre-authorised code and its transaction code for an access token.
+    #[tracing::instrument(skip_all)]
     pub async fn wallet_token(
         &self,
         grant_type: &str,
@@ -231,6 +233,7 @@ impl Service {
     }
 
     /// The nonce endpoint: a fresh `c_nonce` (an HMAC of its time: nothing is stored).
+    #[tracing::instrument(skip_all)]
     pub async fn wallet_nonce(&self) -> ServiceResult<String> {
         let key = self.nonce_key().await?;
         let at = self.now().unix_timestamp().to_be_bytes();
@@ -255,6 +258,7 @@ impl Service {
 
     /// The credential endpoint: with a proof of possession, a copy bound to the holder's
     /// `did:key`, signed now; without one, the credential as issued.
+    #[tracing::instrument(skip_all)]
     pub async fn wallet_credential(
         &self,
         access_token: &str,
@@ -331,11 +335,13 @@ impl Service {
 
     /// The original a wallet copy was made from (`None` for any other id); a copy's page is
     /// its original's.
+    #[tracing::instrument(skip_all, fields(id = %id))]
     pub async fn wallet_original(&self, id: Uuid) -> ServiceResult<Option<Uuid>> {
         Ok(self.store.wallet_copy(id).await?.map(|c| c.original_id))
     }
 
     /// A wallet copy's signed JSON; gone with its original's erasure.
+    #[tracing::instrument(skip_all, fields(id = %id))]
     pub(super) async fn wallet_copy_json(&self, id: Uuid) -> ServiceResult<Option<String>> {
         let Some(copy) = self.store.wallet_copy(id).await? else { return Ok(None) };
         self.live_credential(copy.original_id).await?;

@@ -80,6 +80,7 @@ impl Tx {
     /// every instance, so the head read here is the head the insert extends (the unique
     /// `(chain, seq)` would reject a fork regardless); appends to other chains do not wait.
     /// On SQLite the transaction already holds the write lock (`BEGIN IMMEDIATE`).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn audit(&mut self, events: Vec<NewEvent>) -> StoreResult<Vec<Event>> {
         let mut chains: Vec<&str> =
             events.iter().map(|e| crate::domain::audit::chain_of(e.issuer_id.as_deref())).collect();
@@ -129,6 +130,7 @@ impl Tx {
     }
 
     /// A chain's newest event's (seq, hash), if it has any.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn audit_head(&mut self, chain: &str) -> StoreResult<Option<(i64, String)>> {
         let h: Option<Head> = self
             .fetch_optional(
@@ -141,6 +143,7 @@ impl Tx {
 
     /// Where a new chain starts: the root that closed the legacy chain (closing it now if this
     /// is the first append since the split), or genesis on a database that never had one.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn audit_origin(&mut self) -> StoreResult<String> {
         if let Some(c) = self.legacy_close().await? {
             return Ok(c.root);
@@ -165,11 +168,13 @@ impl Tx {
         Ok(self.legacy_close().await?.map(|c| c.root).unwrap_or(root))
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn legacy_close(&mut self) -> StoreResult<Option<ChainClose>> {
         legacy_close_in(self).await
     }
 
     /// Every chain's head except the legacy chain's (which is represented by its closing root).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn audit_heads(&mut self) -> StoreResult<Vec<ChainHead>> {
         let heads: Vec<Head> = self
             .fetch_all(
@@ -183,6 +188,7 @@ impl Tx {
     }
 
     /// Records a signed tree head; false if that number was taken by another instance.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_tree_head(&mut self, t: &TreeHeadRow, key: Uuid) -> StoreResult<bool> {
         let n = self
             .execute(
@@ -194,6 +200,7 @@ impl Tx {
         Ok(n > 0)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn newest_tree_head(&mut self) -> StoreResult<Option<TreeHeadRow>> {
         self.fetch_optional(
             "SELECT t.number, t.size, t.root, t.heads, t.signed_at, t.signature, k.public_key FROM audit_tree_head t \
@@ -206,6 +213,7 @@ impl Tx {
 
 impl Store {
     /// Events of every chain after storage position `after`, in storage order, at most `limit`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn audit_page(&self, after: i64, limit: i64) -> StoreResult<Vec<Event>> {
         self.events(
             concat!("SELECT ", event_columns!(), " FROM audit_event WHERE id > $1 ORDER BY id LIMIT $2"),
@@ -222,6 +230,7 @@ impl Store {
     /// One issuer's events (its own chain, and its events in the legacy chain) after storage
     /// position `after`. Appends to one chain are serialised until commit, so positions within
     /// it only grow and this cursor never skips one of its events.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn audit_page_of(&self, issuer: &str, after: i64, limit: i64) -> StoreResult<Vec<Event>> {
         self.events(
             concat!(
@@ -235,6 +244,7 @@ impl Store {
     }
 
     /// One chain's events after its sequence number `after`, in order.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn audit_chain_page(&self, chain: &str, after: i64, limit: i64) -> StoreResult<Vec<Event>> {
         self.events(
             concat!(
@@ -248,6 +258,7 @@ impl Store {
     }
 
     /// The names of every chain that has events, legacy included.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn audit_chains(&self) -> StoreResult<Vec<String>> {
         #[derive(sqlx::FromRow)]
         struct C {
@@ -259,6 +270,7 @@ impl Store {
     }
 
     /// Every legacy event's hash in order (to rebuild the closing tree for proofs).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn legacy_hashes(&self) -> StoreResult<Vec<String>> {
         #[derive(sqlx::FromRow)]
         struct H {
@@ -273,6 +285,7 @@ impl Store {
 
     /// The sequence numbers of an issuer's events in the legacy chain after storage position
     /// `after` (legacy positions are their sequence numbers).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn legacy_seqs_of(&self, issuer: &str, after: i64) -> StoreResult<Vec<i64>> {
         #[derive(sqlx::FromRow)]
         struct S {
@@ -289,6 +302,7 @@ impl Store {
     }
 
     /// The event at `seq` of `chain`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn audit_event_at(&self, chain: &str, seq: i64) -> StoreResult<Option<Event>> {
         let row: Option<AuditRow> = self
             .clone()
@@ -300,6 +314,7 @@ impl Store {
         Ok(row.map(Event::from))
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn tree_heads(&self) -> StoreResult<Vec<TreeHeadRow>> {
         self.clone()
             .fetch_all(
@@ -342,6 +357,7 @@ pub struct TreeHeadRow {
 
 impl Store {
     /// The platform key, creating it if none exists yet (first writer wins across instances).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn platform_key(&self, make: impl FnOnce(Uuid) -> (Vec<u8>, Vec<u8>)) -> StoreResult<PlatformKeyRow> {
         let id = Uuid::nil();
         if let Some(k) = self
@@ -366,6 +382,7 @@ impl Store {
     }
 
     /// Checkpoints of the legacy chain, signed before chains were split.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn checkpoints(&self) -> StoreResult<Vec<CheckpointRow>> {
         self.clone()
             .fetch_all(
@@ -376,6 +393,7 @@ impl Store {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn legacy_close(&self) -> StoreResult<Option<ChainClose>> {
         legacy_close_in(&mut self.clone()).await
     }

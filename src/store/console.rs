@@ -108,6 +108,7 @@ macro_rules! account_select {
 }
 
 impl Tx {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_account(&mut self, a: &AccountRow) -> StoreResult<()> {
         self.execute(
             "INSERT INTO console_account (account_id, email, name, role, issuer_id, member_id, created_at) \
@@ -127,6 +128,7 @@ impl Tx {
     }
 
     /// Replaces every open invitation of the account with this one (a reset voids older links).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_invitation(
         &mut self,
         account: Uuid,
@@ -148,6 +150,7 @@ impl Tx {
     }
 
     /// Uses an invitation once: the account it opens, if it was open and unexpired.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn take_invitation(&mut self, token_hash: Vec<u8>, now: OffsetDateTime) -> StoreResult<Option<Uuid>> {
         let row: Option<(Uuid,)> = self
             .fetch_optional(
@@ -160,6 +163,7 @@ impl Tx {
     }
 
     /// The password stops working and every session ends (a reset).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn clear_password(&mut self, account: Uuid, now: OffsetDateTime) -> StoreResult<()> {
         self.execute("UPDATE console_account SET password_hash = NULL WHERE account_id = $1", args![account]).await?;
         self.execute(
@@ -170,6 +174,7 @@ impl Tx {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_password(&mut self, account: Uuid, hash: String) -> StoreResult<()> {
         self.execute(
             "UPDATE console_account SET password_hash = $2, failed_sign_ins = 0, locked_until = NULL \
@@ -181,6 +186,7 @@ impl Tx {
     }
 
     /// Disables the account of a removed member and ends its sessions.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn disable_member_account(&mut self, member: Uuid, now: OffsetDateTime) -> StoreResult<()> {
         self.execute(
             "UPDATE console_session SET ended_at = $2 WHERE ended_at IS NULL AND account_id IN \
@@ -198,21 +204,25 @@ impl Tx {
 }
 
 impl Store {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn account(&self, id: Uuid) -> StoreResult<Option<AccountRow>> {
         self.clone().fetch_optional(account_select!("account_id = $1"), args![id]).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn account_by_email(&self, email: &str) -> StoreResult<Option<AccountRow>> {
         self.clone()
             .fetch_optional(account_select!("email = $1 AND disabled_at IS NULL"), args![email.to_string()])
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn account_of_member(&self, member: Uuid) -> StoreResult<Option<AccountRow>> {
         self.clone().fetch_optional(account_select!("member_id = $1"), args![member]).await
     }
 
     /// The account an open, unexpired invitation belongs to.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn open_invitation(&self, token_hash: Vec<u8>, now: OffsetDateTime) -> StoreResult<Option<Uuid>> {
         let row: Option<(Uuid,)> = self
             .clone()
@@ -225,6 +235,7 @@ impl Store {
     }
 
     /// Counts a failed sign-in; from `limit` failures on, the account is locked until `until`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn failed_sign_in(&self, account: Uuid, limit: i64, until: OffsetDateTime) -> StoreResult<()> {
         self.clone()
             .execute(
@@ -238,6 +249,7 @@ impl Store {
     }
 
     /// A successful sign-in: the failure count starts again, and the new session is stored.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn start_session(
         &self,
         account: Uuid,
@@ -261,6 +273,7 @@ impl Store {
         tx.commit().await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn session(&self, session_hash: Vec<u8>) -> StoreResult<Option<SessionRow>> {
         self.clone()
             .fetch_optional(
@@ -272,6 +285,7 @@ impl Store {
     }
 
     /// The second factor was given: the session is a full one now.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn verify_session(&self, session_hash: Vec<u8>, now: OffsetDateTime) -> StoreResult<()> {
         self.clone()
             .execute(
@@ -283,6 +297,7 @@ impl Store {
     }
 
     /// Records a TOTP time step as used, if it is later than the last one (a code works once).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn use_totp_step(&self, account: Uuid, step: i64) -> StoreResult<bool> {
         let n = self
             .clone()
@@ -295,6 +310,7 @@ impl Store {
         Ok(n == 1)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn touch_session(&self, session_hash: Vec<u8>, now: OffsetDateTime) -> StoreResult<()> {
         self.clone()
             .execute("UPDATE console_session SET last_seen_at = $2 WHERE session_hash = $1", args![session_hash, now])
@@ -302,6 +318,7 @@ impl Store {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn end_session(&self, session_hash: Vec<u8>, now: OffsetDateTime) -> StoreResult<()> {
         self.clone()
             .execute(
@@ -313,6 +330,7 @@ impl Store {
     }
 
     /// Ends every session of the account ("sign out everywhere").
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn end_sessions(&self, account: Uuid, now: OffsetDateTime) -> StoreResult<u64> {
         self.clone()
             .execute(
@@ -323,6 +341,7 @@ impl Store {
     }
 
     /// The newest awards of an issuer, or of one member there.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn recent_awards(
         &self,
         issuer: Uuid,
@@ -339,6 +358,7 @@ impl Store {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn award_summary(&self, award: Uuid) -> StoreResult<Option<(Uuid, AwardSummary)>> {
         let row: Option<AwardIssuer> = self
             .clone()
@@ -365,6 +385,7 @@ impl Store {
     /// An issuer's credentials matching every given filter, newest first. `state` is `valid`,
     /// `suspended` or `revoked`.
     #[allow(clippy::too_many_arguments)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn find_credentials(
         &self,
         issuer: Uuid,
@@ -391,6 +412,7 @@ impl Store {
     }
 
     /// How many credentials `key` signed from `since` on (what marking it compromised affects).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn signed_since(&self, key: Uuid, since: OffsetDateTime) -> StoreResult<i64> {
         let row: (i64,) = self
             .clone()
@@ -401,6 +423,7 @@ impl Store {
     }
 
     /// The credentials an award issued, in the order they were issued.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn awarded(&self, award: Uuid) -> StoreResult<Vec<AwardedRow>> {
         self.clone()
             .fetch_all(

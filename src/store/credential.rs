@@ -94,6 +94,7 @@ impl Store {
     /// transaction of its own so that no lock is held while credentials are signed. Reserved
     /// indices are never handed out again, even if the award that reserved them fails
     /// (an unused index simply stays 0 in the published list).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn reserve_status_indices(&self, issuer: Uuid, n: usize) -> StoreResult<Vec<(Uuid, i64)>> {
         let mut tx = self.begin().await?;
         let out = tx.reserve_status_indices(issuer, n).await?;
@@ -101,6 +102,7 @@ impl Store {
         Ok(out)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn credential(&self, id: Uuid) -> StoreResult<Option<CredentialRow>> {
         self.clone()
             .fetch_optional(
@@ -113,6 +115,7 @@ impl Store {
 
     /// Completes a stored answer with what was learnt after its commit (the certificates an
     /// award completed), so a replay answers exactly what the first call answered.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn complete_idempotency(&self, scope: &str, key: &str, response: &str) -> StoreResult<()> {
         self.clone()
             .execute(
@@ -123,6 +126,7 @@ impl Store {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn idempotency(&self, scope: &str, key: &str) -> StoreResult<Option<IdempotencyRow>> {
         self.clone()
             .fetch_optional(
@@ -136,6 +140,7 @@ impl Store {
 impl Tx {
     /// [`Store::reserve_status_indices`] inside a longer transaction (a certificate's index is
     /// taken in the transaction that decides to issue it).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn reserve_status_indices(&mut self, issuer: Uuid, n: usize) -> StoreResult<Vec<(Uuid, i64)>> {
         let mut out = Vec::with_capacity(n);
         let mut rng = rand::rngs::OsRng;
@@ -229,6 +234,7 @@ impl Tx {
     /// Returns to their lists the status indices reserved in `[from, before)` (Unix seconds)
     /// that no credential uses: leftovers of awards that crashed between reserving and storing.
     /// Such an index was never published, so handing it out again is safe. Returns how many.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn reclaim_status_indices(&mut self, from: i64, before: i64) -> StoreResult<u64> {
         let lists: Vec<ListId> = self
             .fetch_all(
@@ -262,6 +268,7 @@ impl Tx {
         Ok(reclaimed)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_award(&mut self, a: &AwardRow) -> StoreResult<()> {
         self.execute(
             "INSERT INTO award (award_id, issuer_id, nanomodule_id, nanomodule_version, member_id, actor_token, actor_role, session, recipients, created_at) \
@@ -273,6 +280,7 @@ impl Tx {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_credentials(
         &mut self,
         award: &AwardRow,
@@ -313,6 +321,7 @@ impl Tx {
         .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_idempotency(
         &mut self,
         scope: &str,

@@ -16,6 +16,7 @@ pub struct ImageRow {
 }
 
 impl Tx {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_image(&mut self, i: &ImageRow) -> StoreResult<()> {
         self.execute(
             "INSERT INTO image (image_id, issuer_id, content_type, bytes, sha256, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -27,6 +28,7 @@ impl Tx {
 }
 
 impl Store {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn image(&self, id: Uuid) -> StoreResult<Option<ImageRow>> {
         self.clone()
             .fetch_optional(

@@ -81,6 +81,7 @@ pub struct ImpactPeriod {
 }
 
 impl Tx {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_reviews(&mut self, reviews: Vec<NewReview>, now: OffsetDateTime) -> StoreResult<()> {
         let rows = reviews
             .into_iter()
@@ -113,6 +114,7 @@ impl Tx {
     }
 
     /// Cancels the reviews of badges revoked before their manager was invited or answered.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn cancel_reviews_of_revoked(&mut self) -> StoreResult<u64> {
         self.execute(
             "UPDATE impact_review SET state = 'cancelled' WHERE state IN ('scheduled', 'invited') AND credential_id IN \
@@ -123,6 +125,7 @@ impl Tx {
     }
 
     /// Invites a scheduled review; false when another instance did so first.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn mark_invited(&mut self, review: Uuid, now: OffsetDateTime) -> StoreResult<bool> {
         let n = self
             .execute(
@@ -134,6 +137,7 @@ impl Tx {
     }
 
     /// Records the one reminder; false when it was sent already or the review closed meanwhile.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn mark_reminded(&mut self, review: Uuid, now: OffsetDateTime) -> StoreResult<bool> {
         let n = self
             .execute(
@@ -146,6 +150,7 @@ impl Tx {
     }
 
     /// Expires invitations sent before `invited_before` that were not answered.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn expire_reviews(&mut self, invited_before: OffsetDateTime) -> StoreResult<u64> {
         self.execute(
             "UPDATE impact_review SET state = 'expired' WHERE state = 'invited' AND invited_at <= $1",
@@ -156,6 +161,7 @@ impl Tx {
 
     /// Records the manager's answer to an open invitation; `None` when it is not open (answered,
     /// expired or cancelled meanwhile).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn answer_review(
         &mut self,
         review: Uuid,
@@ -173,6 +179,7 @@ impl Tx {
     }
 
     /// The learner has read the answer (the first time only) and may add a comment (once).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn learner_saw_review(
         &mut self,
         review: Uuid,
@@ -190,6 +197,7 @@ impl Tx {
         self.fetch_optional(sql, args![review, identity, now, comment]).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_review_endorsement(&mut self, review: Uuid, endorsement: Uuid) -> StoreResult<()> {
         self.execute(
             "UPDATE impact_review SET endorsement_id = $2 WHERE review_id = $1 AND endorsement_id IS NULL",
@@ -200,6 +208,7 @@ impl Tx {
     }
 
     /// Stores an endorsement of `endorsed` signed by `issuer`'s key `key_id`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_endorsement(
         &mut self,
         n: NewCredential,
@@ -235,6 +244,7 @@ impl Tx {
     }
 
     /// The endorsements of `credential` that are not revoked.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn standing_endorsements_of(&mut self, credential: Uuid) -> StoreResult<Vec<Uuid>> {
         #[derive(sqlx::FromRow)]
         struct Id {
@@ -250,6 +260,7 @@ impl Tx {
     }
 
     /// Forgets a learner's reviews with `issuer` (erasure).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_reviews(&mut self, issuer: Uuid, identity_type: &str, identity: &str) -> StoreResult<u64> {
         self.execute(
             "DELETE FROM impact_review WHERE issuer_id = $1 AND identity_type = $2 AND identity = $3",
@@ -262,6 +273,7 @@ impl Tx {
 impl Store {
     /// Up to `limit` scheduled reviews due by `now` of badges that stand (a suspended badge's
     /// review waits; a revoked one's is cancelled by the round).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn due_reviews(&self, now: OffsetDateTime, limit: i64) -> StoreResult<Vec<ReviewRow>> {
         self.clone()
             .fetch_all(
@@ -278,6 +290,7 @@ impl Store {
     }
 
     /// Up to `limit` open invitations sent by `invited_before` and not yet reminded.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn reviews_to_remind(&self, invited_before: OffsetDateTime, limit: i64) -> StoreResult<Vec<ReviewRow>> {
         self.clone()
             .fetch_all(
@@ -293,6 +306,7 @@ impl Store {
     }
 
     /// The credential an endorsement endorses (`None` for other credentials).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn endorsed_of(&self, credential: Uuid) -> StoreResult<Option<Uuid>> {
         #[derive(sqlx::FromRow)]
         struct Endorsed {
@@ -305,12 +319,14 @@ impl Store {
         Ok(row.and_then(|r| r.endorsed_id))
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn review(&self, review: Uuid) -> StoreResult<Option<ReviewRow>> {
         let sql = concat!("SELECT ", columns!(), " FROM impact_review WHERE review_id = $1");
         self.clone().fetch_optional(sql, args![review]).await
     }
 
     /// A learner's reviews with every issuer, newest first.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn learner_reviews(&self, identity_type: &str, identity: &str) -> StoreResult<Vec<ReviewRow>> {
         let sql = concat!(
             "SELECT ",
@@ -322,6 +338,7 @@ impl Store {
     }
 
     /// The reviews of one credential, newest first.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn credential_reviews(&self, credential: Uuid) -> StoreResult<Vec<ReviewRow>> {
         let sql = concat!(
             "SELECT ",
@@ -332,6 +349,7 @@ impl Store {
     }
 
     /// [`ImpactPeriod`] of `issuer` in `[from, to)` (withdrawn reviews never came due).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn impact_in_period(
         &self,
         issuer: Uuid,
@@ -353,6 +371,7 @@ impl Store {
 
     /// Per nanomodule of `issuer`: reviews by state and answer, and how many became endorsements
     /// that still stand.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn impact_counts(&self, issuer: Uuid) -> StoreResult<Vec<ImpactCount>> {
         self.clone()
             .fetch_all(

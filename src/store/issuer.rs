@@ -14,6 +14,7 @@ pub struct IssuerRow {
 }
 
 impl Tx {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_issuer(&mut self, id: Uuid, spec: String, now: OffsetDateTime) -> StoreResult<()> {
         self.execute(
             "INSERT INTO issuer (issuer_id, spec, created_at, updated_at) VALUES ($1, $2, $3, $3)",
@@ -23,6 +24,7 @@ impl Tx {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn update_issuer(&mut self, id: Uuid, spec: String, now: OffsetDateTime) -> StoreResult<()> {
         let n = self
             .execute("UPDATE issuer SET spec = $2, updated_at = $3 WHERE issuer_id = $1", args![id, spec, now])
@@ -38,17 +40,20 @@ async fn issuer_of(db: &mut impl Sql, id: Uuid) -> StoreResult<Option<IssuerRow>
 
 impl Tx {
     /// [`Store::issuer`] inside this transaction.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn issuer(&mut self, id: Uuid) -> StoreResult<Option<IssuerRow>> {
         issuer_of(self, id).await
     }
 }
 
 impl Store {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn issuer(&self, id: Uuid) -> StoreResult<Option<IssuerRow>> {
         issuer_of(&mut self.clone(), id).await
     }
 
     /// Issuers in creation order.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn issuers(&self, limit: i64, offset: i64) -> StoreResult<Vec<IssuerRow>> {
         self.clone()
             .fetch_all(

@@ -43,6 +43,7 @@ fn key_length(algorithm: &str) -> i64 {
 }
 
 impl Tx {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_key(&mut self, k: &KeyRow) -> StoreResult<()> {
         self.execute(
             "INSERT INTO signing_key (key_id, issuer_id, public_key, multibase, sealed_secret, created_at) \
@@ -61,6 +62,7 @@ impl Tx {
     }
 
     /// Retires the issuer's active key of one algorithm (it stays published for verification).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn retire_active_key_of(
         &mut self,
         issuer: Uuid,
@@ -76,6 +78,7 @@ impl Tx {
     }
 
     /// Retires the issuer's active keys (they stay published for verification).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn retire_active_key(&mut self, issuer: Uuid, now: OffsetDateTime) -> StoreResult<()> {
         self.execute(
             "UPDATE signing_key SET retired_at = $2 WHERE issuer_id = $1 AND retired_at IS NULL",
@@ -85,6 +88,7 @@ impl Tx {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn mark_key_compromised(&mut self, issuer: Uuid, key: Uuid, since: OffsetDateTime) -> StoreResult<()> {
         let n = self
             .execute(
@@ -98,6 +102,7 @@ impl Tx {
 
 impl Store {
     /// Every key the issuer ever had, oldest first.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn keys(&self, issuer: Uuid) -> StoreResult<Vec<KeyRow>> {
         self.clone()
             .fetch_all(
@@ -109,6 +114,7 @@ impl Store {
     }
 
     /// The public half of one key of an issuer, by its multibase (verification's lookup).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn public_key(&self, issuer: Uuid, multibase: &str) -> StoreResult<Option<PublicKeyRow>> {
         self.clone()
             .fetch_optional(
@@ -135,6 +141,7 @@ pub struct SealedRow {
 impl Store {
     /// One sealed key, if any exists (the readiness check opens it to prove the master key is
     /// the right one).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn any_sealed_key(&self) -> StoreResult<Option<SealedRow>> {
         self.clone()
             .fetch_optional(

@@ -45,10 +45,12 @@ pub struct AuditRef {
 }
 
 impl Store {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn learner_credentials(&self, who: &Learner, issuer: Uuid) -> StoreResult<Vec<LearnerCredentialRow>> {
         credentials_of(&mut self.clone(), who, issuer).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn learner_links(&self, who: &Learner, issuer: Uuid) -> StoreResult<Vec<LearnerLinkRow>> {
         self.clone()
             .fetch_all(
@@ -59,6 +61,7 @@ impl Store {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn learner_lines(&self, who: &Learner, issuer: Uuid) -> StoreResult<Vec<EnrolmentInfo>> {
         self.clone()
             .fetch_all(
@@ -71,6 +74,7 @@ impl Store {
     }
 
     /// Audit events whose subject is `subject`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn audit_refs(&self, subject: &str) -> StoreResult<Vec<AuditRef>> {
         self.clone()
             .fetch_all(
@@ -93,6 +97,7 @@ async fn credentials_of(db: &mut impl Sql, who: &Learner, issuer: Uuid) -> Store
 
 impl Tx {
     /// [`Store::learner_credentials`] as this transaction sees them.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn learner_credentials(&mut self, who: &Learner, issuer: Uuid) -> StoreResult<Vec<LearnerCredentialRow>> {
         credentials_of(self, who, issuer).await
     }
@@ -101,6 +106,7 @@ impl Tx {
     /// removes their stored documents and the name (the salts live only inside the documents).
     /// Only revoked ones: a credential stored after the caller revoked the others stays whole
     /// (and valid) rather than becoming a valid credential nobody can be shown.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn erase_credentials(&mut self, who: &Learner, issuer: Uuid, pseudonym: &str) -> StoreResult<u64> {
         self.execute(
             "UPDATE credential SET identity = $4, recipient_name = NULL, signed = '', jwt = '' \
@@ -110,6 +116,7 @@ impl Tx {
         .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_learner_links(&mut self, who: &Learner, issuer: Uuid) -> StoreResult<u64> {
         self.execute(
             "DELETE FROM progress_link WHERE issuer_id = $1 AND identity_type = $2 AND identity = $3",
@@ -118,6 +125,7 @@ impl Tx {
         .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_learner_lines(&mut self, who: &Learner, issuer: Uuid) -> StoreResult<u64> {
         self.execute(
             "DELETE FROM line_learner WHERE identity_type = $2 AND identity = $3 \
@@ -127,6 +135,7 @@ impl Tx {
         .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_learner_jobs(&mut self, who: &Learner) -> StoreResult<u64> {
         self.execute(
             "DELETE FROM stack_job WHERE identity_type = $1 AND identity = $2",
@@ -136,6 +145,7 @@ impl Tx {
     }
 
     /// Replaces `needle` (a JSON string literal) in stored idempotent answers.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn scrub_idempotency(&mut self, needle: &str, with: &str) -> StoreResult<u64> {
         self.execute(
             "UPDATE idempotency_key SET response = replace(response, $1, $2) WHERE response LIKE '%' || $1 || '%'",

@@ -72,6 +72,7 @@ macro_rules! mail_columns {
 
 impl Tx {
     /// Writes messages into the outbox, due at once.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn enqueue_mail(&mut self, mails: Vec<NewMail>, now: OffsetDateTime) -> StoreResult<()> {
         let rows: Vec<Vec<Arg>> = mails
             .into_iter()
@@ -106,6 +107,7 @@ impl Tx {
 
     /// Records learners as recipients of an issuer's messages (their unsubscribe links' hashes);
     /// known ones stay as they are.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn ensure_recipients(&mut self, issuer: Uuid, rows: Vec<(String, Learner)>) -> StoreResult<()> {
         let rows: Vec<Vec<Arg>> =
             rows.into_iter().map(|(hash, l)| args![hash, issuer, l.identity_type, l.identity]).collect();
@@ -119,6 +121,7 @@ impl Tx {
     }
 
     /// The learners who opted out of the issuer's messages.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn opted_out(&mut self, issuer: Uuid) -> StoreResult<Vec<Learner>> {
         self.fetch_all(
             "SELECT identity_type, identity FROM mail_recipient WHERE issuer_id = $1 AND opted_out_at IS NOT NULL",
@@ -128,6 +131,7 @@ impl Tx {
     }
 
     /// Forgets the learner's messages and subscription with one issuer (erasure).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_learner_mail(&mut self, who: &Learner, issuer: Uuid) -> StoreResult<u64> {
         let learner = args![issuer, who.identity_type.clone(), who.identity.clone()];
         let n = self
@@ -150,6 +154,7 @@ impl Store {
     /// 'sending' ones whose lease ran out (their sender stopped). They become 'sending' until
     /// `lease_until`. On PostgreSQL rows another instance is taking are skipped, never waited
     /// for, so two instances never take the same message.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn claim_mail(
         &self,
         now: OffsetDateTime,
@@ -175,6 +180,7 @@ impl Store {
         self.clone().fetch_all(sql, args![now, lease_until, limit]).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn mail(&self, id: Uuid) -> StoreResult<Option<MailRow>> {
         self.clone()
             .fetch_optional(concat!("SELECT ", mail_columns!(), " FROM mail_outbox WHERE message_id = $1"), args![id])
@@ -183,6 +189,7 @@ impl Store {
 
     /// Messages of one issuer (or, with `None`, of the whole platform) in `state`, newest
     /// first.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn mails(&self, issuer: Option<Uuid>, state: &str, limit: i64) -> StoreResult<Vec<MailRow>> {
         match issuer {
             Some(i) => {
@@ -214,6 +221,7 @@ impl Store {
     }
 
     /// How many messages of one issuer (or of everyone) are in each state.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn mail_counts(&self, issuer: Option<Uuid>) -> StoreResult<Vec<MailCount>> {
         match issuer {
             Some(i) => {
@@ -229,6 +237,7 @@ impl Store {
     }
 
     /// A learner's messages from one issuer (for their export), oldest first.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn learner_mails(&self, who: &Learner, issuer: Uuid) -> StoreResult<Vec<MailRow>> {
         self.clone()
             .fetch_all(
@@ -244,6 +253,7 @@ impl Store {
     }
 
     /// The learner's subscription with one issuer, if any message was ever written to them.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn learner_subscription(&self, who: &Learner, issuer: Uuid) -> StoreResult<Option<RecipientRow>> {
         self.clone()
             .fetch_optional(
@@ -255,6 +265,7 @@ impl Store {
     }
 
     /// The subscription an unsubscribe link (by its hash) belongs to.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn recipient_by_link(&self, link_hash: &str) -> StoreResult<Option<RecipientRow>> {
         self.clone()
             .fetch_optional(
@@ -267,6 +278,7 @@ impl Store {
 
 impl Tx {
     /// A message was accepted by the SMTP server: its content is no longer kept.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn mail_sent(&mut self, id: Uuid, now: OffsetDateTime) -> StoreResult<()> {
         self.execute(
             "UPDATE mail_outbox SET state = 'sent', sent_at = $2, last_error = NULL, sealed = $3 \
@@ -278,6 +290,7 @@ impl Tx {
     }
 
     /// A delivery failed for now: try again at `at`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn mail_retry(&mut self, id: Uuid, at: OffsetDateTime, error: &str) -> StoreResult<()> {
         self.execute(
             "UPDATE mail_outbox SET state = 'queued', next_attempt_at = $2, last_error = $3 \
@@ -289,6 +302,7 @@ impl Tx {
     }
 
     /// A delivery failed for good (refused address, or too many tries): a dead letter.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn mail_dead(&mut self, id: Uuid, error: &str) -> StoreResult<()> {
         self.execute(
             "UPDATE mail_outbox SET state = 'dead', last_error = $2 WHERE message_id = $1 AND state = 'sending'",
@@ -299,11 +313,13 @@ impl Tx {
     }
 
     /// Opts the learner behind an unsubscribe link out (`out`) or back in.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_opt_out(&mut self, link_hash: &str, out: Option<OffsetDateTime>) -> StoreResult<u64> {
         self.execute("UPDATE mail_recipient SET opted_out_at = $2 WHERE link_hash = $1", args![link_hash, out]).await
     }
 
     /// Puts a dead letter back in the queue, due at once, with a fresh count of tries.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn resend_mail(&mut self, id: Uuid, now: OffsetDateTime) -> StoreResult<u64> {
         self.execute(
             "UPDATE mail_outbox SET state = 'queued', attempts = 0, next_attempt_at = $2, last_error = NULL \

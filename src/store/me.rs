@@ -54,6 +54,7 @@ struct Hidden {
 
 impl Tx {
     /// A one-time link for `identity`; `joins`: the account a further address is confirmed for.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_learner_login(
         &mut self,
         hash: Vec<u8>,
@@ -71,6 +72,7 @@ impl Tx {
     }
 
     /// Uses up a sign-in link that is still open; returns whose it was.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn take_learner_login(&mut self, hash: Vec<u8>, now: OffsetDateTime) -> StoreResult<Option<TakenLogin>> {
         self.fetch_optional(
             "UPDATE learner_login SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 \
@@ -81,6 +83,7 @@ impl Tx {
     }
 
     /// Joins `address` (and every address that was joined to it) to `account`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn join_address(&mut self, address: &str, account: &str, now: OffsetDateTime) -> StoreResult<()> {
         self.execute("UPDATE learner_address SET account = $2 WHERE account = $1", args![address, account]).await?;
         self.execute("DELETE FROM learner_address WHERE address = $1", args![address]).await?;
@@ -93,11 +96,13 @@ impl Tx {
     }
 
     /// Forgets an address's links to an account, either way (erasure).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_learner_addresses(&mut self, address: &str) -> StoreResult<()> {
         self.execute("DELETE FROM learner_address WHERE address = $1 OR account = $1", args![address]).await?;
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_learner_session(
         &mut self,
         hash: Vec<u8>,
@@ -114,6 +119,7 @@ impl Tx {
     }
 
     /// Hides (`at`) or shows again the public page of one of the learner's own credentials.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_page_hidden(
         &mut self,
         credential: Uuid,
@@ -129,6 +135,7 @@ impl Tx {
     }
 
     /// Ends the learner's sessions and open links (erasure).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_learner_logins(&mut self, identity: &str) -> StoreResult<()> {
         self.execute("DELETE FROM learner_session WHERE identity = $1", args![identity]).await?;
         self.execute("DELETE FROM learner_login WHERE identity = $1", args![identity]).await?;
@@ -138,6 +145,7 @@ impl Tx {
 
 impl Store {
     /// The account an address belongs to (itself when it was never joined to another).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn account_of(&self, address: &str) -> StoreResult<String> {
         let row: Option<Account> = self
             .clone()
@@ -147,6 +155,7 @@ impl Store {
     }
 
     /// The addresses joined to `account` (without the account's own).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn joined_addresses(&self, account: &str) -> StoreResult<Vec<String>> {
         let rows: Vec<Address> = self
             .clone()
@@ -156,6 +165,7 @@ impl Store {
     }
 
     /// Sign-in links sent to `identity` since `since` (a limit per address).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn learner_logins_since(&self, identity: &str, since: OffsetDateTime) -> StoreResult<i64> {
         let c: Option<Count> = self
             .clone()
@@ -168,6 +178,7 @@ impl Store {
     }
 
     /// The learner a session belongs to, while it lasts.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn learner_session(&self, hash: Vec<u8>, now: OffsetDateTime) -> StoreResult<Option<String>> {
         let row: Option<Identity> = self
             .clone()
@@ -179,6 +190,7 @@ impl Store {
         Ok(row.map(|r| r.identity))
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_learner_session(&self, hash: Vec<u8>) -> StoreResult<()> {
         self.clone().execute("DELETE FROM learner_session WHERE session_hash = $1", args![hash]).await?;
         Ok(())
@@ -186,6 +198,7 @@ impl Store {
 
     /// Every credential awarded to the address by any issuer (erased ones excluded), newest
     /// first.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn my_credentials(&self, identity: &str) -> StoreResult<Vec<MyCredentialRow>> {
         self.clone()
             .fetch_all(
@@ -199,6 +212,7 @@ impl Store {
     }
 
     /// Whether the holder hid the credential's public page.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn page_hidden(&self, credential: Uuid) -> StoreResult<bool> {
         let row: Option<Hidden> = self
             .clone()

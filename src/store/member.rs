@@ -17,6 +17,7 @@ pub struct MemberRow {
 }
 
 impl Tx {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_member(&mut self, m: &MemberRow) -> StoreResult<()> {
         self.execute(
             "INSERT INTO member (member_id, issuer_id, name, email, role, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -27,6 +28,7 @@ impl Tx {
     }
 
     /// Marks the member removed and revokes all of its tokens, at once.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn remove_member(&mut self, issuer: Uuid, member: Uuid, now: OffsetDateTime) -> StoreResult<()> {
         let n = self
             .execute(
@@ -48,6 +50,7 @@ impl Tx {
 
 impl Store {
     /// Every member ever, removed ones included (reports name who awarded what).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn members_all(&self, issuer: Uuid) -> StoreResult<Vec<MemberRow>> {
         self.clone()
             .fetch_all(
@@ -58,6 +61,7 @@ impl Store {
     }
 
     /// Current members (removed ones are kept for the record but not listed).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn members(&self, issuer: Uuid) -> StoreResult<Vec<MemberRow>> {
         self.clone()
             .fetch_all(

@@ -38,6 +38,7 @@ pub struct HolderCredential {
 }
 
 /// Every badge of each of `learners`, oldest first.
+#[tracing::instrument(level = "debug", skip_all)]
 pub(super) async fn holder_credentials_of(
     db: &mut impl Sql,
     learners: &[Learner],
@@ -57,6 +58,7 @@ pub(super) async fn holder_credentials_of(
 }
 
 impl Tx {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_metro_line(
         &mut self,
         id: Uuid,
@@ -73,6 +75,7 @@ impl Tx {
     }
 
     /// Appends version `version` if the current one is `version - 1` (else a conflict).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn push_metro_line_version(
         &mut self,
         id: Uuid,
@@ -112,6 +115,7 @@ macro_rules! current_lines {
 }
 
 impl Store {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn metro_line(&self, id: Uuid, version: Option<i64>) -> StoreResult<Option<MetroLineRow>> {
         self.clone()
             .fetch_optional(
@@ -123,6 +127,7 @@ impl Store {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn metro_lines(&self, issuer: Uuid) -> StoreResult<Vec<MetroLineRow>> {
         self.clone()
             .fetch_all(current_lines!("WHERE l.issuer_id = $1 ORDER BY l.created_at, l.metro_line_id"), args![issuer])
@@ -131,11 +136,13 @@ impl Store {
 
     /// Current versions of every line on the service (stacking considers them all; lines are
     /// few compared with learners).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn all_metro_lines(&self) -> StoreResult<Vec<MetroLineRow>> {
         self.clone().fetch_all(current_lines!("ORDER BY l.created_at, l.metro_line_id"), vec![]).await
     }
 
     /// Current versions of the lines drawn on a map.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn metro_lines_of_map(&self, map: Uuid) -> StoreResult<Vec<MetroLineRow>> {
         self.clone()
             .fetch_all(current_lines!("WHERE l.metro_map_id = $1 ORDER BY l.created_at, l.metro_line_id"), args![map])

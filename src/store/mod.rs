@@ -408,6 +408,7 @@ impl Executor for Tx {
 impl Tx {
     /// Inserts many rows with multi-row `INSERT … VALUES (…), (…)` statements, chunked to stay
     /// under both drivers' parameter limits. `prefix` is `INSERT INTO t (a, b, c) VALUES`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub(crate) async fn insert_many(
         &mut self,
         prefix: &'static str,
@@ -418,6 +419,7 @@ impl Tx {
     }
 
     /// [`Tx::insert_many`] with a clause after the values, e.g. `ON CONFLICT DO NOTHING`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub(crate) async fn insert_many_then(
         &mut self,
         prefix: &'static str,
@@ -454,6 +456,7 @@ impl Tx {
 
     /// `head (v1, v2, …)` with every value bound, chunked like [`Tx::insert_many`]
     /// (`DELETE FROM t WHERE id IN`). Nothing to do for no values.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub(crate) async fn execute_in(&mut self, head: &'static str, values: Vec<Arg>) -> StoreResult<u64> {
         let mut done = 0;
         let mut values = values.into_iter().peekable();
@@ -476,6 +479,7 @@ impl Tx {
 
     /// [`Store::execute_raw`] inside this transaction (tests hold locks with it).
     #[doc(hidden)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn execute_raw(&mut self, sql: &str) -> StoreResult<u64> {
         let sql = sqlx::AssertSqlSafe(sql.to_string());
         Ok(match &mut self.inner {
@@ -484,6 +488,7 @@ impl Tx {
         })
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn commit(self) -> StoreResult<()> {
         match self.inner {
             TxInner::Sqlite(t) => t.commit().await?,
@@ -499,11 +504,13 @@ impl Tx {
 
 impl Store {
     /// Opens (creating a SQLite file if needed) and migrates the database named by `url`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn connect(url: &str) -> StoreResult<Store> {
         Store::connect_with(url, &DbLimits::default()).await
     }
 
     /// [`Store::connect`] with explicit time limits.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn connect_with(url: &str, limits: &DbLimits) -> StoreResult<Store> {
         let store = Store::open_with(url, limits).await?;
         store.migrate().await?;
@@ -511,12 +518,14 @@ impl Store {
     }
 
     /// Opens the database without touching its schema.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn open(url: &str) -> StoreResult<Store> {
         Store::open_with(url, &DbLimits::default()).await
     }
 
     /// [`Store::open`] with explicit time limits: a request held up by a lock or an unreachable
     /// server fails within `limits.wait` instead of hanging (and is answered 503).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn open_with(url: &str, limits: &DbLimits) -> StoreResult<Store> {
         let store = if url.starts_with("sqlite:") {
             if let Some(path) = sqlite_path(url) {
@@ -547,6 +556,7 @@ impl Store {
     /// Runs one literal SQL statement: for operators' and tests' checks (e.g. proving that the
     /// audit table refuses changes). Application code uses the typed functions.
     #[doc(hidden)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn execute_raw(&self, sql: &str) -> StoreResult<u64> {
         let sql = sqlx::AssertSqlSafe(sql.to_string());
         Ok(match self {
@@ -558,6 +568,7 @@ impl Store {
     /// Runs several literal statements on one connection, in order (a test rewinding the schema
     /// must not meet another pooled connection's stale view of it); see [`Store::execute_raw`].
     #[doc(hidden)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn execute_script(&self, sql: &str) -> StoreResult<()> {
         let sql = sqlx::AssertSqlSafe(sql.to_string());
         match self {
@@ -573,6 +584,7 @@ impl Store {
 
     /// First column (as text) of each row of a literal query; see [`Store::execute_raw`].
     #[doc(hidden)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn query_text(&self, sql: &str) -> StoreResult<Vec<String>> {
         let sql = sqlx::AssertSqlSafe(sql.to_string());
         Ok(match self {
@@ -583,6 +595,7 @@ impl Store {
 
     /// Applies pending migrations. Safe to run from several instances at once: sqlx takes a
     /// lock (an advisory lock on PostgreSQL) around the run.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn migrate(&self) -> StoreResult<()> {
         match self {
             Store::Sqlite(p) => sqlx::migrate!("migrations/sqlite").run(p).await?,
@@ -594,6 +607,7 @@ impl Store {
     /// Applies migrations up to `version` only: for tests of a migration's data changes (fill
     /// the older schema, then [`Store::migrate`]).
     #[doc(hidden)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn migrate_to(&self, version: i64) -> StoreResult<()> {
         match self {
             Store::Sqlite(p) => sqlx::migrate!("migrations/sqlite").run_to(version, p).await?,
@@ -604,6 +618,7 @@ impl Store {
 
     /// A consistent copy of a SQLite database in `target` (`VACUUM INTO`: a snapshot while
     /// other connections keep reading and writing). The file is created first with mode 0600.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn backup_sqlite(&self, target: &std::path::Path) -> StoreResult<()> {
         let Store::Sqlite(pool) = self else { return Err(StoreError::UnsupportedUrl) };
         #[cfg(unix)]
@@ -623,6 +638,7 @@ impl Store {
 
     /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`)
     /// so two writers never deadlock upgrading a read lock.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn begin(&self) -> StoreResult<Tx> {
         let inner = match self {
             Store::Sqlite(p) => TxInner::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
@@ -633,6 +649,7 @@ impl Store {
 
     /// The newest migration this build knows and the newest applied to the database (`None`
     /// when none is, or the database was never migrated).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn migration_versions(&self) -> StoreResult<(i64, Option<i64>)> {
         #[derive(sqlx::FromRow)]
         struct Applied {
@@ -654,6 +671,7 @@ impl Store {
     }
 
     /// Cheap liveness probe for `/health`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn ping(&self) -> StoreResult<()> {
         let mut s = self.clone();
         s.execute("SELECT 1", vec![]).await?;
@@ -667,6 +685,7 @@ impl Store {
         }
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn close(&self) {
         match self {
             Store::Sqlite(p) => p.close().await,

@@ -18,6 +18,7 @@ pub struct NanomoduleVersionRow {
 }
 
 impl Tx {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_nanomodule(&mut self, id: Uuid, issuer: Uuid, now: OffsetDateTime) -> StoreResult<()> {
         self.execute(
             "INSERT INTO nanomodule (nanomodule_id, issuer_id, current_version, created_at, updated_at) VALUES ($1, $2, 0, $3, $3)",
@@ -29,6 +30,7 @@ impl Tx {
 
     /// Appends version `version` and makes it current, provided the current one is `version - 1`
     /// (a concurrent edit that got there first makes this a conflict, not a lost update).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn push_nanomodule_version(
         &mut self,
         id: Uuid,
@@ -57,6 +59,7 @@ impl Tx {
 
 impl Store {
     /// Version `version` of a module, or its current version when `None`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn nanomodule_version(
         &self,
         id: Uuid,
@@ -73,6 +76,7 @@ impl Store {
     }
 
     /// Current versions of an issuer's modules.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn nanomodules(&self, issuer: Uuid) -> StoreResult<Vec<NanomoduleVersionRow>> {
         self.clone()
             .fetch_all(

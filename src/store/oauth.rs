@@ -61,6 +61,7 @@ pub struct NewOAuthCode<'a> {
 }
 
 impl Tx {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_oauth_client(
         &mut self,
         client_id: &str,
@@ -76,6 +77,7 @@ impl Tx {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_oauth_code(&mut self, c: NewOAuthCode<'_>, now: OffsetDateTime) -> StoreResult<()> {
         self.execute(
             "INSERT INTO oauth_code (code_hash, client_id, account, redirect_uri, scope, challenge, created_at, expires_at) \
@@ -87,6 +89,7 @@ impl Tx {
     }
 
     /// A code, locked for this transaction on PostgreSQL (two redemptions at once: one wins).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn oauth_code(&mut self, hash: Vec<u8>) -> StoreResult<Option<OAuthCodeRow>> {
         let sql = if self.is_postgres() {
             "SELECT code_hash, client_id, account, redirect_uri, scope, challenge, expires_at, used_at \
@@ -99,6 +102,7 @@ impl Tx {
     }
 
     /// Marks a code used; false when it already was.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn use_oauth_code(&mut self, hash: Vec<u8>, now: OffsetDateTime) -> StoreResult<bool> {
         let n = self
             .execute("UPDATE oauth_code SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL", args![hash, now])
@@ -106,6 +110,7 @@ impl Tx {
         Ok(n == 1)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_oauth_token(&mut self, t: NewOAuthToken<'_>, now: OffsetDateTime) -> StoreResult<()> {
         self.execute(
             "INSERT INTO oauth_token (token_hash, kind, grant_hash, client_id, account, scope, created_at, expires_at) \
@@ -117,6 +122,7 @@ impl Tx {
     }
 
     /// A token, locked for this transaction on PostgreSQL.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn oauth_token(&mut self, hash: Vec<u8>) -> StoreResult<Option<OAuthTokenRow>> {
         let sql = if self.is_postgres() {
             "SELECT kind, grant_hash, client_id, account, scope, expires_at, revoked_at FROM oauth_token \
@@ -129,6 +135,7 @@ impl Tx {
     }
 
     /// Revokes one token; false when it already was.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn revoke_oauth_token(&mut self, hash: Vec<u8>, now: OffsetDateTime) -> StoreResult<bool> {
         let n = self
             .execute(
@@ -140,6 +147,7 @@ impl Tx {
     }
 
     /// Revokes every token of a grant.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn revoke_oauth_grant(&mut self, grant: Vec<u8>, now: OffsetDateTime) -> StoreResult<u64> {
         self.execute(
             "UPDATE oauth_token SET revoked_at = $2 WHERE grant_hash = $1 AND revoked_at IS NULL",
@@ -149,6 +157,7 @@ impl Tx {
     }
 
     /// Revokes every token a learner gave one app; the number revoked.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn revoke_oauth_app(&mut self, account: &str, client_id: &str, now: OffsetDateTime) -> StoreResult<u64> {
         self.execute(
             "UPDATE oauth_token SET revoked_at = $3 WHERE account = $1 AND client_id = $2 AND revoked_at IS NULL",
@@ -158,6 +167,7 @@ impl Tx {
     }
 
     /// Forgets a learner's grants (erasure): codes and tokens of `account`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_oauth_grants(&mut self, account: &str) -> StoreResult<()> {
         self.execute("DELETE FROM oauth_token WHERE account = $1", args![account]).await?;
         self.execute("DELETE FROM oauth_code WHERE account = $1", args![account]).await?;
@@ -166,6 +176,7 @@ impl Tx {
 }
 
 impl Store {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn oauth_client(&self, client_id: &str) -> StoreResult<Option<OAuthClientRow>> {
         self.clone()
             .fetch_optional(
@@ -176,6 +187,7 @@ impl Store {
     }
 
     /// The apps holding a live token of `account`, each once, with their registered metadata.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn oauth_apps(&self, account: &str, now: OffsetDateTime) -> StoreResult<Vec<OAuthClientRow>> {
         self.clone()
             .fetch_all(
@@ -188,6 +200,7 @@ impl Store {
     }
 
     /// An access token that is neither expired nor revoked.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn oauth_access(&self, hash: Vec<u8>, now: OffsetDateTime) -> StoreResult<Option<OAuthTokenRow>> {
         self.clone()
             .fetch_optional(

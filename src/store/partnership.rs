@@ -18,6 +18,7 @@ pub struct PartnershipRow {
 }
 
 impl Tx {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_partnership(&mut self, row: &PartnershipRow) -> StoreResult<()> {
         self.execute(
             "INSERT INTO partnership (partnership_id, issuer_id, partner_id, state, created_at, updated_at) \
@@ -30,6 +31,7 @@ impl Tx {
 
     /// Moves a partnership from `from` to `to`; false when it was no longer in `from` (a
     /// concurrent change won).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_partnership_state(
         &mut self,
         id: Uuid,
@@ -48,6 +50,7 @@ impl Tx {
 }
 
 impl Store {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn partnership(&self, id: Uuid) -> StoreResult<Option<PartnershipRow>> {
         self.clone()
             .fetch_optional(
@@ -59,6 +62,7 @@ impl Store {
     }
 
     /// Every partnership an issuer asked for or was asked for, newest first.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn partnerships_of(&self, issuer: Uuid) -> StoreResult<Vec<PartnershipRow>> {
         self.clone()
             .fetch_all(
@@ -70,6 +74,7 @@ impl Store {
     }
 
     /// Issuers whose modules `issuer` may use now (accepted partnerships it asked for).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn accepted_partners(&self, issuer: Uuid) -> StoreResult<Vec<Uuid>> {
         let rows: Vec<PartnershipRow> = self
             .clone()

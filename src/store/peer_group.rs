@@ -16,6 +16,7 @@ pub struct PeerGroupRow {
 }
 
 impl Tx {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_peer_group(&mut self, g: &PeerGroupRow) -> StoreResult<()> {
         self.execute(
             "INSERT INTO peer_group (group_id, issuer_id, metro_line_id, spec, created_at, updated_at) \
@@ -26,6 +27,7 @@ impl Tx {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn update_peer_group(
         &mut self,
         id: Uuid,
@@ -44,6 +46,7 @@ impl Tx {
 }
 
 impl Store {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn peer_group(&self, id: Uuid) -> StoreResult<Option<PeerGroupRow>> {
         self.clone()
             .fetch_optional(
@@ -55,6 +58,7 @@ impl Store {
     }
 
     /// An issuer's groups, newest first.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn peer_groups(&self, issuer: Uuid) -> StoreResult<Vec<PeerGroupRow>> {
         self.clone()
             .fetch_all(

@@ -12,6 +12,7 @@ pub struct RemoteDocumentRow {
 }
 
 impl Store {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn remote_document(&self, url: &str) -> StoreResult<Option<RemoteDocumentRow>> {
         self.clone()
             .fetch_optional("SELECT body, fetched_at, expires_at FROM remote_document WHERE url = $1", args![url])
@@ -19,6 +20,7 @@ impl Store {
     }
 
     /// Keeps the newest copy of `url`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn put_remote_document(
         &self,
         url: &str,

@@ -21,6 +21,7 @@ pub struct IssuanceFact {
 
 impl Store {
     /// Credentials of an issuer issued in `[from, to)`.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn issuance_facts(
         &self,
         issuer: Uuid,

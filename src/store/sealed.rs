@@ -19,6 +19,7 @@ pub struct SealedItem {
 }
 
 impl Store {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn sealed_secret(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
         let row: Option<SecretRow> =
             self.clone().fetch_optional("SELECT sealed FROM sealed_secret WHERE name = $1", args![name]).await?;
@@ -27,6 +28,7 @@ impl Store {
 
     /// Stores a secret unless one of that name exists (the first writer wins; everyone then
     /// reads the same one).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn add_sealed_secret(&self, name: &str, sealed: Vec<u8>) -> StoreResult<()> {
         self.clone()
             .execute(
@@ -40,6 +42,7 @@ impl Store {
 
 impl Tx {
     /// Stores or replaces a named secret.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn put_sealed_secret(
         &mut self,
         name: &str,
@@ -55,6 +58,7 @@ impl Tx {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_sealed_secret(&mut self, name: &str) -> StoreResult<()> {
         self.execute("DELETE FROM sealed_secret WHERE name = $1", args![name.to_string()]).await?;
         Ok(())
@@ -62,6 +66,7 @@ impl Tx {
 
     /// Every sealed value: signing keys and platform keys (context: their key id) and secrets
     /// (context: their name).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn all_sealed(&mut self) -> StoreResult<Vec<SealedItem>> {
         let keys: Vec<KeyBlob> = self.fetch_all("SELECT key_id, sealed_secret FROM signing_key", vec![]).await?;
         let platform: Vec<KeyBlob> = self.fetch_all("SELECT key_id, sealed_secret FROM platform_key", vec![]).await?;
@@ -80,6 +85,7 @@ impl Tx {
     }
 
     /// Replaces one sealed value (same row, new blob).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn reseal(&mut self, kind: &str, id: &str, sealed: Vec<u8>) -> StoreResult<()> {
         match kind {
             "signing_key" => {

@@ -77,6 +77,7 @@ impl Catalog {
 }
 
 impl Tx {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_catalog(
         &mut self,
         cat: Catalog,
@@ -89,6 +90,7 @@ impl Tx {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn update_catalog(
         &mut self,
         cat: Catalog,
@@ -103,10 +105,12 @@ impl Tx {
 }
 
 impl Store {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn catalog_item(&self, cat: Catalog, id: Uuid) -> StoreResult<Option<SkillRow>> {
         self.clone().fetch_optional(cat.get_sql(), args![id]).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn catalog(&self, cat: Catalog, issuer: Uuid) -> StoreResult<Vec<SkillRow>> {
         self.clone().fetch_all(cat.list_sql(), args![issuer]).await
     }

@@ -184,6 +184,7 @@ async fn rows_of(db: &mut impl Sql, learners: &[Learner], inside: bool) -> Store
 impl Tx {
     /// Serialises everything that decides one learner's certificates, across instances.
     /// (SQLite transactions already hold the write lock.)
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn lock_learner(&mut self, who: &Learner) -> StoreResult<()> {
         if self.is_postgres() {
             // The two-key form lives in another lock space than the one-key audit lock.
@@ -198,11 +199,13 @@ impl Tx {
 
     /// [`Store::active_progress_link`] inside this transaction (a judging round holds its one
     /// connection; asking the pool for a second could wait on rounds that wait on it).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn active_progress_link(&mut self, issuer: Uuid, who: &Learner) -> StoreResult<Option<ProgressLinkRow>> {
         active_link_of(self, issuer, who).await
     }
 
     /// Queues learners for re-evaluation, in the caller's transaction.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn enqueue_learners(&mut self, learners: &[Learner], cause: &str) -> StoreResult<()> {
         let now = super::now();
         let rows: Vec<Vec<Arg>> = learners
@@ -220,16 +223,19 @@ impl Tx {
     /// What a round reads about each of `learners`, as this transaction sees it: badges,
     /// certificates with their components, enrolments and queued jobs (handled ones are deleted
     /// by [`Tx::delete_jobs`]; jobs queued later stay for the next round).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn learners_rows(&mut self, learners: &[Learner]) -> StoreResult<HashMap<Learner, LearnerRows>> {
         rows_of(self, learners, true).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_jobs(&mut self, ids: &[Uuid]) -> StoreResult<()> {
         self.execute_in("DELETE FROM stack_job WHERE job_id IN", ids.iter().map(|id| Arg::Uuid(*id)).collect()).await?;
         Ok(())
     }
 
     /// Records the version a learner starts a line on (kept if already recorded).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn enrol(&mut self, line: Uuid, who: &Learner, version: i64) -> StoreResult<()> {
         self.execute(
             "INSERT INTO line_learner (metro_line_id, identity_type, identity, version, started_at) VALUES ($1, $2, $3, $4, $5) \
@@ -241,6 +247,7 @@ impl Tx {
     }
 
     /// Moves learners of a line to `version`; returns how many rows changed.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn migrate_learner(&mut self, line: Uuid, who: &Learner, version: i64) -> StoreResult<u64> {
         self.execute(
             "INSERT INTO line_learner (metro_line_id, identity_type, identity, version, started_at) VALUES ($1, $2, $3, $4, $5) \
@@ -251,6 +258,7 @@ impl Tx {
     }
 
     /// Inserts certificates and the components they rest on, with multi-row statements.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_certificates(&mut self, certificates: Vec<NewCertificate>) -> StoreResult<()> {
         let now = super::now();
         let mut components: Vec<Vec<Arg>> = Vec::new();
@@ -289,6 +297,7 @@ impl Tx {
 
     /// Gives every learner without one a first progress link with `issuer`; learners who have
     /// one keep it.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn ensure_progress_links(&mut self, links: Vec<NewProgressLink>) -> StoreResult<()> {
         let now = super::now();
         let rows: Vec<Vec<Arg>> = links
@@ -305,12 +314,14 @@ impl Tx {
     }
 
     /// The active progress link, with the award's issuer, of every recipient of an award.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn award_progress_links(&mut self, award: Uuid) -> StoreResult<Vec<ProgressLinkRow>> {
         award_links(self, award).await
     }
 
     /// A new progress link generation for a learner with an issuer (the previous one, if any,
     /// is revoked; the learner's links with other issuers stay as they are).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_progress_link(
         &mut self,
         issuer: Uuid,
@@ -345,16 +356,19 @@ pub struct HeldBadge {
 
 impl Store {
     /// [`Tx::award_progress_links`] outside a transaction (replays of an award answer).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn award_progress_links(&self, award: Uuid) -> StoreResult<Vec<ProgressLinkRow>> {
         award_links(&mut self.clone(), award).await
     }
 
     /// Badges, certificates and enrolments of each of `learners`, one statement per table.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn learners_rows(&self, learners: &[Learner]) -> StoreResult<HashMap<Learner, LearnerRows>> {
         rows_of(&mut self.clone(), learners, false).await
     }
 
     /// Issuers that issued anything to the learner.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn learner_issuers(&self, who: &Learner) -> StoreResult<Vec<Uuid>> {
         let rows: Vec<IssuerId> = self
             .clone()
@@ -367,6 +381,7 @@ impl Store {
     }
 
     /// Learners with queued work that is due, oldest first.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn due_learners(&self, now: OffsetDateTime, limit: i64) -> StoreResult<Vec<Learner>> {
         self.clone()
             .fetch_all(
@@ -378,6 +393,7 @@ impl Store {
     }
 
     /// Backs off a learner whose re-evaluation failed.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn postpone_learner(&self, who: &Learner, until: OffsetDateTime) -> StoreResult<()> {
         self.clone()
             .execute(
@@ -388,6 +404,7 @@ impl Store {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn queued_jobs(&self) -> StoreResult<i64> {
         let c: Count =
             self.clone().fetch_optional("SELECT COUNT(*) AS n FROM stack_job", vec![]).await?.unwrap_or(Count { n: 0 });
@@ -396,6 +413,7 @@ impl Store {
 
     /// Who holds a badge of `nanomodule` (any version) that is neither revoked nor expired at
     /// `now`, and which one: a second award to them would be a double.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn standing_badges_of(&self, nanomodule: Uuid, now: time::OffsetDateTime) -> StoreResult<Vec<HeldBadge>> {
         self.clone()
             .fetch_all(
@@ -406,6 +424,7 @@ impl Store {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn holders_of(&self, nanomodule: Uuid) -> StoreResult<Vec<Learner>> {
         self.clone()
             .fetch_all(
@@ -416,6 +435,7 @@ impl Store {
     }
 
     /// Everyone with a certificate of, or a recorded start on, a line.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn learners_of_line(&self, line: Uuid) -> StoreResult<Vec<Learner>> {
         self.clone()
             .fetch_all(
@@ -428,6 +448,7 @@ impl Store {
 
     /// Holders of certificates that are still standing while a component of theirs expired in
     /// `[from, to)`: expiry changes nothing in the database, so it is found by time.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn expired_component_holders(
         &self,
         from: OffsetDateTime,
@@ -444,6 +465,7 @@ impl Store {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn progress_link(&self, token_hash: &str) -> StoreResult<Option<ProgressLinkRow>> {
         self.clone()
             .fetch_optional(
@@ -454,11 +476,13 @@ impl Store {
     }
 
     /// The learner's current (unrevoked) link with an issuer, if any.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn active_progress_link(&self, issuer: Uuid, who: &Learner) -> StoreResult<Option<ProgressLinkRow>> {
         active_link_of(&mut self.clone(), issuer, who).await
     }
 
     /// Highest generation ever used for the learner with an issuer (0 when none).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn last_progress_generation(&self, issuer: Uuid, who: &Learner) -> StoreResult<i64> {
         let c: Count = self
             .clone()
@@ -473,6 +497,7 @@ impl Store {
     }
 
     /// Certificates issued by an issuer in `[from, to)` (for issuance reports).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn certificates_issued(
         &self,
         issuer: Uuid,

@@ -70,17 +70,20 @@ struct Index {
 
 impl Store {
     /// State of a credential plus who awarded it (for the trainers' 24-hour revocation right).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn credential_state(&self, id: Uuid) -> StoreResult<Option<CredentialState>> {
         self.clone().fetch_optional(state_select!("WHERE c.credential_id = $1"), args![id]).await
     }
 
     /// The credential holding an index of a list: one indexed read.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn credential_at(&self, list: Uuid, index: i64) -> StoreResult<Option<CredentialState>> {
         self.clone()
             .fetch_optional(state_select!("WHERE c.status_list_id = $1 AND c.status_index = $2"), args![list, index])
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn status_list(&self, id: Uuid) -> StoreResult<Option<StatusListRow>> {
         self.clone()
             .fetch_optional(
@@ -91,6 +94,7 @@ impl Store {
     }
 
     /// Indices whose bit is set for `purpose` (`revocation` or `suspension`).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_indices(&self, list: Uuid, suspension: bool) -> StoreResult<Vec<i64>> {
         let sql = if suspension {
             "SELECT status_index FROM credential WHERE status_list_id = $1 AND suspended_at IS NOT NULL AND revoked_at IS NULL"
@@ -101,6 +105,7 @@ impl Store {
         Ok(rows.into_iter().map(|r| r.status_index).collect())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn signed_list(&self, list: Uuid, purpose: &str) -> StoreResult<Option<SignedList>> {
         self.clone()
             .fetch_optional(
@@ -110,6 +115,7 @@ impl Store {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn save_signed_list(&self, list: Uuid, purpose: &str, encoded: &str, signed: &str) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         tx.execute(
@@ -122,6 +128,7 @@ impl Store {
     }
 
     /// Revoked credentials of an issuer (for the 1EdTech revocation list).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn revoked(&self, issuer: Uuid) -> StoreResult<Vec<CredentialState>> {
         self.clone()
             .fetch_all(
@@ -136,6 +143,7 @@ impl Tx {
     /// Applies a change if the current state allows it; a conflict otherwise (revocation is
     /// final; only a suspended credential can be reinstated). `cause` is `Some("cascade")`
     /// when the service itself acts because of a component.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn change_status(
         &mut self,
         id: Uuid,

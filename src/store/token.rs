@@ -29,6 +29,7 @@ pub struct TokenInfo {
 
 impl Tx {
     #[allow(clippy::too_many_arguments)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_token(
         &mut self,
         token: &TokenRow,
@@ -57,6 +58,7 @@ impl Tx {
     }
 
     /// Revokes one token; false when it was already revoked.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn revoke_token(&mut self, id: Uuid, now: OffsetDateTime) -> StoreResult<bool> {
         let n = self
             .execute("UPDATE api_token SET revoked_at = $2 WHERE token_id = $1 AND revoked_at IS NULL", args![id, now])
@@ -68,6 +70,7 @@ impl Tx {
 impl Store {
     /// The live token with this lookup prefix: not revoked, not expired at `now`, and its
     /// member (if any) not removed.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn token_by_lookup(&self, lookup: &str, now: OffsetDateTime) -> StoreResult<Option<TokenRow>> {
         self.clone()
             .fetch_optional(
@@ -80,6 +83,7 @@ impl Store {
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn token_info(&self, id: Uuid) -> StoreResult<Option<TokenInfo>> {
         self.clone()
             .fetch_optional(
@@ -91,6 +95,7 @@ impl Store {
     }
 
     /// Tokens of one issuer, or (`None`) of the platform's admins, newest first.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn tokens(&self, issuer: Option<Uuid>) -> StoreResult<Vec<TokenInfo>> {
         match issuer {
             Some(i) => {

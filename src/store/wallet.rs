@@ -43,6 +43,7 @@ pub struct NewWalletCopy {
 
 impl Tx {
     #[allow(clippy::too_many_arguments)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_offer(
         &mut self,
         offer: Uuid,
@@ -63,6 +64,7 @@ impl Tx {
     }
 
     /// The offer of a pre-authorised code, locked for this transaction on PostgreSQL.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn offer_by_code(&mut self, code_hash: &str) -> StoreResult<Option<OfferRow>> {
         let sql = if self.is_postgres() {
             "SELECT offer_id, tx_code_hash, credential_id, identity, expires_at, failed_attempts, redeemed_at, \
@@ -74,6 +76,7 @@ impl Tx {
         self.fetch_optional(sql, args![code_hash]).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn offer_failed(&mut self, offer: Uuid) -> StoreResult<()> {
         self.execute("UPDATE wallet_offer SET failed_attempts = failed_attempts + 1 WHERE offer_id = $1", args![offer])
             .await?;
@@ -81,6 +84,7 @@ impl Tx {
     }
 
     /// Exchanges the code for an access token (once).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn redeem_offer(
         &mut self,
         offer: Uuid,
@@ -99,6 +103,7 @@ impl Tx {
     }
 
     /// Uses up an access token (one credential per offer).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn use_offer_token(&mut self, token_hash: &str, now: OffsetDateTime) -> StoreResult<Option<OfferRow>> {
         let row: Option<OfferRow> = self
             .fetch_optional(
@@ -111,6 +116,7 @@ impl Tx {
         Ok(row)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_wallet_copy(&mut self, c: NewWalletCopy, now: OffsetDateTime) -> StoreResult<()> {
         self.execute(
             "INSERT INTO wallet_credential (credential_id, original_id, issuer_id, identity_type, identity, holder, signed, \
@@ -122,6 +128,7 @@ impl Tx {
     }
 
     /// Forgets a learner's wallet copies and offers with `issuer` (erasure).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_wallet_data(&mut self, issuer: Uuid, identity_type: &str, identity: &str) -> StoreResult<()> {
         self.execute(
             "DELETE FROM wallet_credential WHERE issuer_id = $1 AND identity_type = $2 AND identity = $3",
@@ -142,6 +149,7 @@ impl Tx {
 
 impl Store {
     /// A holder-bound copy by its id.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn wallet_copy(&self, id: Uuid) -> StoreResult<Option<WalletCopyRow>> {
         self.clone()
             .fetch_optional(
@@ -153,6 +161,7 @@ impl Store {
     }
 
     /// A learner's copies in wallets.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn wallet_copies(&self, identity_type: &str, identity: &str) -> StoreResult<Vec<WalletCopyRow>> {
         self.clone()
             .fetch_all(
@@ -164,6 +173,7 @@ impl Store {
     }
 
     /// The offer an access token was issued for, while the token is unused and unexpired.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn offer_by_token(&self, token_hash: &str, now: OffsetDateTime) -> StoreResult<Option<OfferRow>> {
         self.clone()
             .fetch_optional(
@@ -176,6 +186,7 @@ impl Store {
     }
 
     #[doc(hidden)]
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn offer(&self, offer: Uuid) -> StoreResult<Option<OfferRow>> {
         self.clone()
             .fetch_optional(

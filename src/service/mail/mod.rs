@@ -176,6 +176,7 @@ pub const MAIL_STATES: [&str; 4] = ["queued", "sending", "sent", "dead"];
 
 impl Service {
     /// The outbox keys, created on first use (the first instance to store them wins).
+    #[tracing::instrument(skip_all)]
     pub(super) async fn mail_keys(&self) -> ServiceResult<std::sync::Arc<MailKeys>> {
         let keys = self
             .mail_keys
@@ -191,6 +192,7 @@ impl Service {
     /// Writes `mails` into the outbox in `tx`, leaving out what a learner opted out of; returns
     /// how many were written. `keys` are read before the transaction began (reading them may
     /// write, and SQLite has one writer).
+    #[tracing::instrument(skip_all)]
     pub(super) async fn queue_mail(&self, tx: &mut Tx, keys: &MailKeys, mails: Vec<Outgoing>) -> ServiceResult<usize> {
         if mails.is_empty() {
             return Ok(0);
@@ -251,6 +253,7 @@ impl Service {
 
     /// Sends every message that is due, a batch at a time; returns what happened. Does nothing
     /// without an SMTP server.
+    #[tracing::instrument(skip_all)]
     pub async fn send_mail_round(&self) -> ServiceResult<MailRound> {
         let mut round = MailRound::default();
         let Some(mailer) = self.mailer.clone() else { return Ok(round) };
@@ -350,6 +353,7 @@ impl Service {
 
     /// Sends forever: a round now, then whenever a use case queued something on this instance
     /// or `every` passed (messages queued by other instances, retries coming due).
+    #[tracing::instrument(skip_all)]
     pub async fn run_mail_worker(self, every: Duration) {
         if self.mailer.is_none() {
             tracing::warn!("no METROBADGE_SMTP_URL configured: messages wait in the outbox");
@@ -371,6 +375,7 @@ impl Service {
     }
 
     /// The outbox of `issuer` (or, for a platform admin without one, of everyone).
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id))]
     pub async fn mail_overview(
         &self,
         who: &Principal,
@@ -395,6 +400,7 @@ impl Service {
 
     /// Puts a dead letter back in the queue (after its address was corrected at the server,
     /// or the server was fixed), audited.
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, id = %id))]
     pub async fn resend_mail(&self, who: &Principal, id: Uuid) -> ServiceResult<MailView> {
         let row = self.store.mail(id).await?.ok_or(ServiceError::NotFound)?;
         match row.issuer_id {
@@ -418,6 +424,7 @@ impl Service {
     }
 
     /// Where an unsubscribe link leads; unknown links are not found.
+    #[tracing::instrument(skip_all)]
     pub async fn subscription(&self, token: &str) -> ServiceResult<Subscription> {
         if !token.starts_with(UNSUBSCRIBE_PREFIX) || token.len() > 64 {
             return Err(ServiceError::NotFound);
@@ -429,6 +436,7 @@ impl Service {
 
     /// One-click opt-out (RFC 8058) or, with `out = false`, opting back in; audited without the
     /// learner's identity.
+    #[tracing::instrument(skip_all)]
     pub async fn set_subscription(&self, token: &str, out: bool) -> ServiceResult<Subscription> {
         let current = self.subscription(token).await?;
         if current.opted_out != out {
@@ -445,6 +453,7 @@ impl Service {
 
     /// A secret stored sealed under `name`, created by `initial` when there is none yet (the
     /// first instance to store one wins; everyone then reads the same).
+    #[tracing::instrument(skip_all)]
     pub(super) async fn stored_secret(
         &self,
         name: &str,

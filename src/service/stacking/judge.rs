@@ -7,6 +7,7 @@ impl Service {
     /// Judges one locked learner on every line inside `tx` from `rows` (read in `tx` after the
     /// lock), collecting events and outcomes.
     #[allow(clippy::too_many_arguments)]
+    #[tracing::instrument(skip_all)]
     pub(super) async fn judge(
         &self,
         tx: &mut Tx,
@@ -218,6 +219,7 @@ impl Service {
     /// Builds, signs and stores the round's planned certificates: status indices reserved per
     /// issuer at once, every issuer's documents signed together on the blocking pool (over the
     /// cores), then each stored with its audit event, outcome and message.
+    #[tracing::instrument(skip_all)]
     pub(super) async fn issue_planned(
         &self,
         tx: &mut Tx,

@@ -253,6 +253,7 @@ impl Service {
     }
 
     /// The public `Achievement` of a line version: what its partial certificate certifies.
+    #[tracing::instrument(skip_all, fields(line = %line))]
     pub async fn certificate_achievement(&self, line: Uuid, version: i64) -> ServiceResult<Value> {
         let row = self.store.metro_line(line, Some(version)).await?.ok_or(ServiceError::NotFound)?;
         let spec: MetroLineSpec = decode_spec(&row.spec)?;
@@ -268,6 +269,7 @@ impl Service {
     }
 
     /// Name of the certificate a credential row holds (for artwork).
+    #[tracing::instrument(skip_all)]
     pub(super) async fn certificate_name(&self, c: &CredentialRow) -> ServiceResult<String> {
         let (Some(line), Some(version)) = (c.metro_line_id, c.metro_line_version) else {
             return Err(ServiceError::NotFound);
@@ -278,6 +280,7 @@ impl Service {
 
     /// Whether any line (current version) has `nanomodule` as a station: only then does an
     /// award need stacking.
+    #[tracing::instrument(skip_all, fields(nanomodule = %nanomodule))]
     pub(super) async fn is_station(&self, nanomodule: Uuid) -> ServiceResult<bool> {
         for l in self.store.all_metro_lines().await? {
             let spec: MetroLineSpec = decode_spec(&l.spec)?;

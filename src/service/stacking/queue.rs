@@ -20,6 +20,7 @@ impl Service {
     /// Drains `learners` a batch per transaction. A batch that fails is retried learner by
     /// learner, so one learner whose round fails holds up nobody else (and waits for a later
     /// round itself).
+    #[tracing::instrument(skip_all)]
     pub(super) async fn restack_many(&self, learners: &[Learner]) -> Vec<StackOutcome> {
         let mut out = Vec::new();
         for batch in learners.chunks(BATCH_LEARNERS) {
@@ -49,6 +50,7 @@ impl Service {
 
     /// One round of the worker: queue learners whose certificate components expired since
     /// `since`, then drain everything due. Returns how many learners were handled.
+    #[tracing::instrument(skip_all)]
     pub async fn stack_tick(&self, since: OffsetDateTime) -> ServiceResult<usize> {
         let now = self.now();
         let expired = self.store.expired_component_holders(since, now).await?;
@@ -117,6 +119,7 @@ impl Service {
     }
 
     /// Re-evaluates one learner on every line, in one transaction.
+    #[tracing::instrument(skip_all)]
     pub async fn restack(&self, who: &Learner) -> ServiceResult<Vec<StackOutcome>> {
         self.restack_batch(std::slice::from_ref(who)).await
     }
@@ -125,6 +128,7 @@ impl Service {
     /// learner's round is the commit's sync to disk, so a batch shares one; it also shares the
     /// reads of lines, achievements and signing keys. All or nothing: callers retry a failed
     /// batch one learner at a time.
+    #[tracing::instrument(skip_all)]
     pub async fn restack_batch(&self, learners: &[Learner]) -> ServiceResult<Vec<StackOutcome>> {
         let mut learners = learners.to_vec();
         learners.sort();

@@ -6,6 +6,7 @@ use super::*;
 impl Service {
     /// Re-evaluates everyone who holds a station badge of a line, has started it or holds its
     /// certificate (e.g. after importing history) and reports what changed.
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, id = %id))]
     pub async fn evaluate_line(&self, who: &Principal, id: Uuid) -> ServiceResult<LineEvaluation> {
         let row = self.store.metro_line(id, None).await?.ok_or(ServiceError::NotFound)?;
         who.check(row.issuer_id, Action::Manage)?;
@@ -31,6 +32,7 @@ impl Service {
     }
 
     /// Where a learner stands on every line they started (for progress pages).
+    #[tracing::instrument(skip_all)]
     pub async fn learner_progress(&self, who: &Learner) -> ServiceResult<Vec<LineProgress>> {
         let facts = self.learner_facts(who).await?;
         let mut out = Vec::new();
@@ -84,6 +86,7 @@ impl Service {
 
     /// Moves learners of a line to another version (default: the current one) and re-evaluates
     /// them; certificates already issued keep their version.
+    #[tracing::instrument(skip_all, fields(actor = %who.token_id, id = %id))]
     pub async fn migrate_line_learners(
         &self,
         who: &Principal,
