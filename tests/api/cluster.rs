@@ -28,6 +28,24 @@ fn run(bin: &std::path::Path, args: &[&str]) -> std::process::Output {
     cmd.args(args).output().unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()))
 }
 
+/// A free port for a server that a test stops and starts again on the same port. Chosen below
+/// the kernel's ephemeral range: a port from that range (what binding port 0 gives) can be taken
+/// by any other socket of the suite, e.g. an outgoing connection, while the server is down.
+pub fn port_for_restarts() -> u16 {
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next().and_then(|p| p.parse::<u16>().ok()))
+        .unwrap_or(32768);
+    let floor = 10_000u16.min(low.saturating_sub(1_000));
+    for _ in 0..1_000 {
+        let port = floor + rand::random::<u16>() % (low - floor);
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port below {low}");
+}
+
 pub struct Cluster {
     dir: PathBuf,
     bin: PathBuf,
@@ -48,7 +66,7 @@ impl Cluster {
             &["-D", &data.display().to_string(), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
         );
         assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = port_for_restarts();
         let cluster = Cluster { dir, bin, port };
         cluster.resume();
         cluster

@@ -58,7 +58,7 @@ fn ensure_smtp() {
 
 /// A port nobody listens on right now.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    crate::cluster::port_for_restarts()
 }
 
 /// One received message, as the server parsed it.
