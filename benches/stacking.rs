@@ -101,8 +101,16 @@ async fn run(label: &str, instances: &[(String, Service)], learners: usize, raw:
 }
 
 fn main() {
+    // `MB_BENCH_SPANS=1` logs how long every span (use case, store call) was busy and idle.
+    let spans = if std::env::var_os("MB_BENCH_SPANS").is_some() {
+        tracing_subscriber::fmt::format::FmtSpan::CLOSE
+    } else {
+        tracing_subscriber::fmt::format::FmtSpan::NONE
+    };
     tracing_subscriber::fmt()
         .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_span_events(spans)
+        .with_ansi(false)
         .with_writer(std::io::stderr)
         .init();
     let learners: usize = std::env::var("MB_BENCH_LEARNERS").ok().and_then(|n| n.parse().ok()).unwrap_or(10_000);
@@ -129,6 +137,8 @@ fn main() {
         for (_, s) in &two {
             s.close().await;
         }
-        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {db} WITH (FORCE)"))).execute(&admin).await.unwrap();
+        if std::env::var_os("MB_BENCH_KEEP").is_none() {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {db} WITH (FORCE)"))).execute(&admin).await.unwrap();
+        }
     });
 }

@@ -184,21 +184,37 @@ impl Tx {
             }
             let want = free.min(n - out.len());
             let mut picked = Vec::with_capacity(want);
-            if want <= 16 && free >= 4 * want {
-                // A few indices in a roomy list (a certificate, a small cohort): probe random
-                // ones instead of reading every index taken so far (the list's row lock is held,
-                // so a probe cannot race another allocation).
+            if want <= 1_000 && free as i64 * 16 >= fresh.size {
+                // A list at most 15/16 full: draw random candidates and ask which are taken,
+                // instead of reading every index taken so far (which made a list's cost grow
+                // with its fill: quadratic over a list's life). The list's row lock is held, so
+                // nothing can take a candidate between the read and the insert.
+                let mut tried = std::collections::HashSet::new();
                 while picked.len() < want {
-                    let i = rng.gen_range(0..fresh.size);
-                    let inserted = self
-                        .execute(
-                            "INSERT INTO status_entry (status_list_id, idx, reserved_epoch) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                            args![list.status_list_id, i, epoch],
-                        )
-                        .await?;
-                    if inserted == 1 {
-                        picked.push(i);
+                    let need = want - picked.len();
+                    // Enough draws that, at this fill, about twice what is needed is free.
+                    let draws = (need * 2 * fresh.size as usize).div_ceil(free).min(4 * 1_000);
+                    let mut candidates = Vec::with_capacity(draws);
+                    while candidates.len() < draws && tried.len() < fresh.size as usize {
+                        let i = rng.gen_range(0..fresh.size);
+                        if tried.insert(i) {
+                            candidates.push(i);
+                        }
                     }
+                    let taken: std::collections::HashSet<i64> = self
+                        .fetch_in::<Idx>(
+                            "SELECT idx FROM status_entry WHERE status_list_id = $1 AND idx IN",
+                            args![list.status_list_id],
+                            candidates.iter().map(|i| Arg::Int(*i)).collect(),
+                        )
+                        .await?
+                        .into_iter()
+                        .map(|t| t.idx)
+                        .collect();
+                    if candidates.is_empty() {
+                        break;
+                    }
+                    picked.extend(candidates.into_iter().filter(|i| !taken.contains(i)).take(need));
                 }
             } else {
                 let taken: Vec<Idx> = self
@@ -217,10 +233,9 @@ impl Tx {
                         picked.push(i as i64);
                     }
                 }
-                let rows: Vec<Vec<Arg>> = picked.iter().map(|i| args![list.status_list_id, *i, epoch]).collect();
-                self.insert_many("INSERT INTO status_entry (status_list_id, idx, reserved_epoch) VALUES", 3, rows)
-                    .await?;
             }
+            let rows: Vec<Vec<Arg>> = picked.iter().map(|i| args![list.status_list_id, *i, epoch]).collect();
+            self.insert_many("INSERT INTO status_entry (status_list_id, idx, reserved_epoch) VALUES", 3, rows).await?;
             self.execute(
                 "UPDATE status_list SET allocated = allocated + $2 WHERE status_list_id = $1",
                 args![list.status_list_id, picked.len() as i64],

@@ -28,6 +28,8 @@ pub struct HolderCredential {
     pub sha256: String,
     pub nanomodule_id: Uuid,
     pub nanomodule_version: i64,
+    /// The spec of that module version (read once per version, not per credential).
+    #[sqlx(default)]
     pub version_spec: String,
     pub valid_from: OffsetDateTime,
     pub valid_until: Option<OffsetDateTime>,
@@ -37,24 +39,52 @@ pub struct HolderCredential {
     pub compromised_since: Option<OffsetDateTime>,
 }
 
-/// Every badge of each of `learners`, oldest first.
+#[derive(sqlx::FromRow)]
+struct VersionSpec {
+    nanomodule_id: Uuid,
+    version: i64,
+    spec: String,
+}
+
+/// Every badge of each of `learners`, oldest first. A cohort's badges share a few module
+/// versions, so their specs are read once each rather than joined into every row.
 #[tracing::instrument(level = "debug", skip_all)]
 pub(super) async fn holder_credentials_of(
     db: &mut impl Sql,
     learners: &[Learner],
 ) -> StoreResult<Vec<(Learner, HolderCredential)>> {
-    db.fetch_for_learners(
-        "SELECT c.identity_type, c.identity, c.credential_id, c.issuer_id, c.recipient_name, c.sha256, c.nanomodule_id, \
-         c.nanomodule_version, v.spec AS version_spec, c.valid_from, c.valid_until, c.created_at, \
-         c.revoked_at, c.suspended_at, k.compromised_since \
-         FROM credential c \
-         JOIN nanomodule_version v ON v.nanomodule_id = c.nanomodule_id AND v.version = c.nanomodule_version \
-         JOIN signing_key k ON k.key_id = c.key_id \
-         WHERE c.",
-        learners,
-        "ORDER BY c.created_at, c.credential_id",
-    )
-    .await
+    let mut rows: Vec<(Learner, HolderCredential)> = db
+        .fetch_for_learners(
+            "SELECT c.identity_type, c.identity, c.credential_id, c.issuer_id, c.recipient_name, c.sha256, c.nanomodule_id, \
+             c.nanomodule_version, c.valid_from, c.valid_until, c.created_at, \
+             c.revoked_at, c.suspended_at, k.compromised_since \
+             FROM credential c \
+             JOIN signing_key k ON k.key_id = c.key_id \
+             WHERE c.nanomodule_id IS NOT NULL AND c.",
+            learners,
+            "ORDER BY c.created_at, c.credential_id",
+        )
+        .await?;
+    let mut modules: Vec<Uuid> = rows.iter().map(|(_, c)| c.nanomodule_id).collect();
+    modules.sort_unstable();
+    modules.dedup();
+    let specs: std::collections::HashMap<(Uuid, i64), String> = db
+        .fetch_in::<VersionSpec>(
+            "SELECT nanomodule_id, version, spec FROM nanomodule_version WHERE nanomodule_id IN",
+            vec![],
+            modules.into_iter().map(super::Arg::Uuid).collect(),
+        )
+        .await?
+        .into_iter()
+        .map(|v| ((v.nanomodule_id, v.version), v.spec))
+        .collect();
+    for (_, c) in &mut rows {
+        c.version_spec = specs
+            .get(&(c.nanomodule_id, c.nanomodule_version))
+            .cloned()
+            .ok_or(StoreError::Corrupt("a credential names a module version that is not stored".into()))?;
+    }
+    Ok(rows)
 }
 
 impl Tx {

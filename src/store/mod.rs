@@ -41,7 +41,7 @@ use uuid::Uuid;
 
 pub use audit::{AuditRow, ChainClose, CheckpointRow, TreeHeadRow};
 pub use console::{AccountRow, AwardSummary, AwardedRow, FoundCredential, SessionRow};
-pub use credential::{AwardRow, CredentialRow, IdempotencyRow, NewCredential};
+pub use credential::{AwardRow, CredentialRow, IdempotencyRow, NewCredential, STATUS_LIST_SIZE};
 pub use image::ImageRow;
 pub use impact::{ImpactCount, ImpactPeriod, NewReview, ReviewRow};
 pub use issuer::IssuerRow;
@@ -294,12 +294,52 @@ trait Sql: Executor {
         let mut guard = self.exec().await?;
         Ok(run!(fetch_optional, guard.get(), sql, args)?)
     }
+    /// `head (v1, v2, …)` with the `fixed` arguments first (`$1`… in `head`) and every value
+    /// bound, in chunks of 1 000 values: `SELECT … WHERE list = $1 AND idx IN`.
+    async fn fetch_in<R: Record>(
+        &mut self,
+        head: &'static str,
+        fixed: Vec<Arg>,
+        values: Vec<Arg>,
+    ) -> StoreResult<Vec<R>> {
+        let mut out = Vec::new();
+        let mut values = values.into_iter().peekable();
+        while values.peek().is_some() {
+            let mut args = fixed.clone();
+            args.extend(values.by_ref().take(1000));
+            let mut guard = self.exec().await?;
+            let postgres = matches!(guard.get(), Exec::Postgres(_));
+            let mut sql = String::with_capacity(head.len() + args.len() * 6 + 4);
+            sql.push_str(&fixed_placeholders(head, fixed.len(), postgres));
+            sql.push_str(" (");
+            push_placeholders(&mut sql, fixed.len() + 1, args.len() - fixed.len(), postgres);
+            sql.push(')');
+            // Only placeholders are generated; every value is bound.
+            let sql = sqlx::AssertSqlSafe(sql);
+            let rows: Vec<R> = run!(fetch_all, guard.get(), sql, args)?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
     /// The rows of several learners with one statement per identity type: `head` ends where the
     /// condition on the learner goes (`… WHERE c.`), `tail` follows it (`ORDER BY …`). Rows come
     /// tagged with the learner they belong to, in the statement's order.
     async fn fetch_for_learners<R: Record>(
         &mut self,
         head: &'static str,
+        learners: &[stack::Learner],
+        tail: &'static str,
+    ) -> StoreResult<Vec<(stack::Learner, R)>> {
+        self.fetch_for_learners_with(head, vec![], learners, tail).await
+    }
+
+    /// [`Sql::fetch_for_learners`] with `fixed` arguments bound first, as `$1`… in `head`
+    /// (`… WHERE p.issuer_id = $1 AND p.`), so the condition can lead with an indexed column.
+    async fn fetch_for_learners_with<R: Record>(
+        &mut self,
+        head: &'static str,
+        fixed: Vec<Arg>,
         learners: &[stack::Learner],
         tail: &'static str,
     ) -> StoreResult<Vec<(stack::Learner, R)>> {
@@ -313,15 +353,18 @@ trait Sql: Executor {
                 let mut guard = self.exec().await?;
                 let postgres = matches!(guard.get(), Exec::Postgres(_));
                 let mut sql = String::with_capacity(head.len() + tail.len() + 64 + chunk.len() * 5);
-                sql.push_str(head);
+                sql.push_str(&fixed_placeholders(head, fixed.len(), postgres));
                 let alias = head.rsplit(' ').next().unwrap_or_default();
-                sql.push_str(if postgres { "identity_type = $1 AND " } else { "identity_type = ? AND " });
+                sql.push_str("identity_type = ");
+                push_placeholders(&mut sql, fixed.len() + 1, 1, postgres);
+                sql.push_str(" AND ");
                 sql.push_str(alias);
                 sql.push_str("identity IN (");
-                push_placeholders(&mut sql, 2, chunk.len(), postgres);
+                push_placeholders(&mut sql, fixed.len() + 2, chunk.len(), postgres);
                 sql.push_str(") ");
                 sql.push_str(tail);
-                let mut args = vec![Arg::Text(kind.to_string())];
+                let mut args = fixed.clone();
+                args.push(Arg::Text(kind.to_string()));
                 args.extend(chunk.iter().map(|i| Arg::Text(i.to_string())));
                 // Only placeholders are generated; every value is bound.
                 let sql = sqlx::AssertSqlSafe(sql);
@@ -333,6 +376,20 @@ trait Sql: Executor {
     }
 }
 impl<T: Executor> Sql for T {}
+
+/// `head` with its `$1`…`$count` written as plain `?` for SQLite. sqlx binds SQLite's plain
+/// `?` in order of appearance starting from the first argument, whatever `$n` names come
+/// before them, so a statement mixing the two would bind the wrong values.
+fn fixed_placeholders(head: &str, count: usize, postgres: bool) -> std::borrow::Cow<'_, str> {
+    if postgres || count == 0 {
+        return std::borrow::Cow::Borrowed(head);
+    }
+    let mut out = head.to_string();
+    for n in (1..=count).rev() {
+        out = out.replace(&format!("${n}"), "?");
+    }
+    std::borrow::Cow::Owned(out)
+}
 
 /// Appends `count` bind placeholders separated by commas: `$first, $first+1, …` for PostgreSQL,
 /// `?, ?, …` for SQLite (which resolves `$n` names one by one, quadratic in a long statement;

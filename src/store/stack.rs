@@ -197,11 +197,28 @@ impl Tx {
         Ok(())
     }
 
-    /// [`Store::active_progress_link`] inside this transaction (a judging round holds its one
-    /// connection; asking the pool for a second could wait on rounds that wait on it).
+    /// The active progress links of `learners` with `issuer`, with one statement, inside this
+    /// transaction (a judging round holds its one connection; asking the pool for a second
+    /// could wait on rounds that wait on it).
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn active_progress_link(&mut self, issuer: Uuid, who: &Learner) -> StoreResult<Option<ProgressLinkRow>> {
-        active_link_of(self, issuer, who).await
+    pub async fn active_progress_links(
+        &mut self,
+        issuer: Uuid,
+        learners: &[Learner],
+    ) -> StoreResult<HashMap<Learner, ProgressLinkRow>> {
+        let rows: Vec<(Learner, ProgressLinkRow)> = self
+            .fetch_for_learners_with(
+                concat!(
+                    "SELECT ",
+                    link_columns!(),
+                    " FROM progress_link p WHERE p.issuer_id = $1 AND p.revoked_at IS NULL AND p."
+                ),
+                args![issuer],
+                learners,
+                "",
+            )
+            .await?;
+        Ok(rows.into_iter().collect())
     }
 
     /// Queues learners for re-evaluation, in the caller's transaction.
@@ -234,16 +251,22 @@ impl Tx {
         Ok(())
     }
 
-    /// Records the version a learner starts a line on (kept if already recorded).
+    /// Records the versions learners start lines on, `(line, learner, version)`, with one
+    /// statement (a version already recorded is kept).
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn enrol(&mut self, line: Uuid, who: &Learner, version: i64) -> StoreResult<()> {
-        self.execute(
-            "INSERT INTO line_learner (metro_line_id, identity_type, identity, version, started_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (metro_line_id, identity_type, identity) DO NOTHING",
-            args![line, who.identity_type.clone(), who.identity.clone(), version, super::now()],
+    pub async fn enrol(&mut self, enrolments: Vec<(Uuid, Learner, i64)>) -> StoreResult<()> {
+        let now = super::now();
+        let rows: Vec<Vec<Arg>> = enrolments
+            .into_iter()
+            .map(|(line, who, version)| args![line, who.identity_type, who.identity, version, now])
+            .collect();
+        self.insert_many_then(
+            "INSERT INTO line_learner (metro_line_id, identity_type, identity, version, started_at) VALUES",
+            5,
+            rows,
+            " ON CONFLICT (metro_line_id, identity_type, identity) DO NOTHING",
         )
-        .await?;
-        Ok(())
+        .await
     }
 
     /// Moves learners of a line to `version`; returns how many rows changed.

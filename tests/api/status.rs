@@ -8,7 +8,7 @@ use metrobadge::credential::{data_integrity, multikey, status_list};
 use crate::awards::{module, recipients};
 use crate::harness::{ADMIN, TestApp, both};
 
-both!(revoke_suspend_reinstate, who_may_change_status);
+both!(revoke_suspend_reinstate, who_may_change_status, a_crowded_list_hands_out_only_free_indices);
 
 async fn vc(app: &TestApp, url: &str) -> Value {
     serde_json::from_str(&app.client.get(url).send().await.unwrap().text().await.unwrap()).unwrap()
@@ -200,4 +200,44 @@ async fn who_may_change_status(app: TestApp) {
         StatusCode::NOT_FOUND
     );
     app.stop().await;
+}
+
+/// Seven in eight indices of a list are taken: reservations (which draw random candidates and
+/// ask which are taken, rather than reading the whole list) get only free ones, all distinct.
+async fn a_crowded_list_hands_out_only_free_indices(app: TestApp) {
+    let issuer: uuid::Uuid = app.issuer("Druk").await.parse().unwrap();
+    let first = app.store.reserve_status_indices(issuer, 1).await.unwrap();
+    let (list, taken) = first[0];
+    let literal = match &app.store {
+        metrobadge::store::Store::Sqlite(_) => format!("X'{}'", list.simple()),
+        metrobadge::store::Store::Postgres(_) => format!("'{list}'"),
+    };
+    let size = metrobadge::store::STATUS_LIST_SIZE;
+    app.store
+        .execute_raw(&format!(
+            "INSERT INTO status_entry (status_list_id, idx, reserved_epoch) \
+             WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < {last}) \
+             SELECT {literal}, i, 0 FROM s WHERE i % 8 <> 0 AND i <> {taken}",
+            last = size - 1
+        ))
+        .await
+        .unwrap();
+    app.store
+        .execute_raw(&format!(
+            "UPDATE status_list SET allocated = (SELECT count(*) FROM status_entry WHERE status_list_id = {literal}) \
+             WHERE status_list_id = {literal}"
+        ))
+        .await
+        .unwrap();
+
+    let mut seen = std::collections::HashSet::from([taken]);
+    for n in [500, 1, 50] {
+        let got = app.store.reserve_status_indices(issuer, n).await.unwrap();
+        assert_eq!(got.len(), n);
+        for (l, i) in got {
+            assert_eq!(l, list, "the crowded list still has room");
+            assert_eq!(i % 8, 0, "index {i} was taken");
+            assert!(seen.insert(i), "index {i} handed out twice");
+        }
+    }
 }

@@ -13,20 +13,19 @@ impl Service {
         tx: &mut Tx,
         who: &Learner,
         rows: LearnerRows,
-        lines: &[MetroLineRow],
+        lines: &[(MetroLineRow, MetroLineSpec)],
         prepared: &Prepared,
         now: OffsetDateTime,
         round: &mut Round,
     ) -> ServiceResult<()> {
         let LearnerRows { credentials: creds, certificates: certs, components, enrolments, jobs } = rows;
-        let (held, names) = held_badges(&creds, now)?;
+        let (held, names) = held_badges(&creds, now, &mut round.modules)?;
         let actor = Actor::service();
         // Set when the learner changed between preparing and locking: judged again next round.
         let mut again = false;
-        for line in lines {
-            let current: MetroLineSpec = decode_spec(&line.spec)?;
+        for (line, current) in lines {
             let Position { version, certificate: standing_cert, enrolled, started } =
-                position(line, &current, &held, &certs, &enrolments);
+                position(line, current, &held, &certs, &enrolments);
             if !started {
                 continue;
             }
@@ -37,7 +36,7 @@ impl Service {
                 continue;
             };
             if enrolled.is_none() {
-                tx.enrol(line.metro_line_id, who, version).await?;
+                round.enrolments.push((line.metro_line_id, who.clone(), version));
             }
             let held_cert = standing_cert.map(|c| HeldCertificate {
                 credential: c.credential_id,
@@ -83,7 +82,7 @@ impl Service {
                 Decision::Nothing => continue,
                 Decision::Issue { components } => {
                     let id = Uuid::now_v7();
-                    self.plan_certificate(tx, &certificate_of_line, who, &creds, &components, id, round).await?;
+                    self.plan_certificate(&certificate_of_line, who, &creds, &components, id, round)?;
                     continue;
                 }
                 Decision::Suspend { certificate, causes } => {
@@ -146,7 +145,7 @@ impl Service {
                 round.mail.extend(certificate_mail(signer, line.issuer_id, who, certificate, notice));
             }
             if let Some((id, components)) = successor {
-                self.plan_certificate(tx, &certificate_of_line, who, &creds, &components, id, round).await?;
+                self.plan_certificate(&certificate_of_line, who, &creds, &components, id, round)?;
             }
         }
         round.jobs.extend(jobs);
@@ -158,10 +157,8 @@ impl Service {
 
     /// Notes a certificate to issue under `id`: what it rests on and who it is for. It is
     /// built, signed and stored with the round's others in [`Service::issue_planned`].
-    #[allow(clippy::too_many_arguments)]
-    async fn plan_certificate(
+    fn plan_certificate(
         &self,
-        tx: &mut Tx,
         c: &Certificate<'_>,
         who: &Learner,
         creds: &[HolderCredential],
@@ -174,11 +171,11 @@ impl Service {
         let mut hours = 0.0;
         let mut components = Vec::with_capacity(parts.len());
         for c in &parts {
-            let s: NanomoduleSpec = decode_spec(&c.version_spec)?;
-            hours += s.hours();
+            let module = round.modules.of(c)?;
+            hours += module.hours;
             components.push(Component {
                 url: self.credential_url(c.credential_id),
-                name: s.name.unwrap_or_default(),
+                name: module.name.clone(),
                 awarded: rfc3339(c.valid_from)[..10].to_string(),
                 sha256_hex: c.sha256.clone(),
             });
@@ -197,10 +194,6 @@ impl Service {
             language: None,
             manager: None,
         };
-        let progress = match tx.active_progress_link(c.line.issuer_id, who).await? {
-            Some(link) => Some(self.progress_url(&self.link_keys().await?.token_of(&link))),
-            None => None,
-        };
         round.planned.push(Planned {
             id,
             who: who.clone(),
@@ -211,7 +204,6 @@ impl Service {
             component_ids: component_ids.to_vec(),
             credits,
             recipient,
-            progress,
         });
         Ok(())
     }
@@ -237,6 +229,10 @@ impl Service {
         for (issuer, planned) in by_issuer {
             let signer = prepared.issuers.get(&issuer).ok_or(ServiceError::NotFound)?;
             let slots = tx.reserve_status_indices(issuer, planned.len()).await?;
+            // Each learner's progress page with the line's issuer, for the message.
+            let learners: Vec<Learner> = planned.iter().map(|p| p.who.clone()).collect();
+            let links = tx.active_progress_links(issuer, &learners).await?;
+            let link_keys = if links.is_empty() { None } else { Some(self.link_keys().await?) };
             let mut docs = Vec::with_capacity(planned.len());
             for (p, (list, index)) in planned.iter().zip(&slots) {
                 let achievement = prepared.achievements.get(&(p.line, p.version)).ok_or(ServiceError::NotFound)?;
@@ -290,7 +286,10 @@ impl Service {
                     name,
                     issuer,
                     artwork: None,
-                    progress: p.progress,
+                    progress: links
+                        .get(&p.who)
+                        .zip(link_keys.as_ref())
+                        .map(|(link, keys)| self.progress_url(&keys.token_of(link))),
                 };
                 round.mail.extend(certificate_mail(signer, issuer, &p.who, p.id, notice));
                 // Like `credential.issued`: the digest is the SHA-256 of the signed document,

@@ -79,9 +79,13 @@ impl Service {
 
     /// Adds to `p` what judging a learner with these `facts` may need (line versions,
     /// achievements, signers) for every line they are on; what `p` already holds is not read again.
-    async fn prepare(&self, facts: &LearnerFacts, lines: &[MetroLineRow], p: &mut Prepared) -> ServiceResult<()> {
-        for line in lines {
-            let current: MetroLineSpec = decode_spec(&line.spec)?;
+    async fn prepare(
+        &self,
+        facts: &LearnerFacts,
+        lines: &[(MetroLineRow, MetroLineSpec)],
+        p: &mut Prepared,
+    ) -> ServiceResult<()> {
+        for (line, current) in lines {
             let mut versions = vec![line.current_version];
             versions.extend(
                 facts.certs.iter().filter(|c| c.metro_line_id == line.metro_line_id).map(|c| c.metro_line_version),
@@ -92,7 +96,7 @@ impl Service {
             if versions.len() == 1 && !started {
                 continue;
             }
-            p.specs.entry((line.metro_line_id, line.version)).or_insert(current);
+            p.specs.entry((line.metro_line_id, line.version)).or_insert_with(|| current.clone());
             for v in versions {
                 let key = (line.metro_line_id, v);
                 if let std::collections::hash_map::Entry::Vacant(e) = p.specs.entry(key) {
@@ -134,11 +138,19 @@ impl Service {
         learners.sort();
         learners.dedup();
         let started = std::time::Instant::now();
-        let lines = self.store.all_metro_lines().await?;
+        // Every line with its current version decoded once for the batch.
+        let lines: Vec<(MetroLineRow, MetroLineSpec)> = self
+            .store
+            .all_metro_lines()
+            .await?
+            .into_iter()
+            .map(|l| decode_spec(&l.spec).map(|spec| (l, spec)))
+            .collect::<ServiceResult<_>>()?;
         let mut prepared = Prepared::default();
+        let mut round = Round::default();
         let now = self.now();
         for (_, rows) in self.store.learners_rows(&learners).await? {
-            self.prepare(&LearnerFacts::of(rows, now)?, &lines, &mut prepared).await?;
+            self.prepare(&LearnerFacts::of(rows, now, &mut round.modules)?, &lines, &mut prepared).await?;
         }
         let prepared_at = started.elapsed();
         let mail_keys = self.mail_keys().await?;
@@ -149,12 +161,12 @@ impl Service {
         for who in &learners {
             tx.lock_learner(who).await?;
         }
-        let mut round = Round::default();
         let mut rows = tx.learners_rows(&learners).await?;
         for who in &learners {
             let mine = rows.remove(who).unwrap_or_default();
             self.judge(&mut tx, who, mine, &lines, &prepared, now, &mut round).await?;
         }
+        tx.enrol(std::mem::take(&mut round.enrolments)).await?;
         self.issue_planned(&mut tx, &prepared, now, &mut round).await?;
         tx.delete_jobs(&round.jobs).await?;
         let Round { events, outcomes, mail, .. } = round;
