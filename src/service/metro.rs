@@ -235,8 +235,8 @@ impl Service {
         keep_counted(&mut p.explanation, &own);
         let counted: Vec<String> = p.explanation.counted.iter().map(|c| self.credential_url(*c)).collect();
         let certificate = match &p.certificate {
-            Some(c) => self.credential_status(c.credential_id).await?,
-            None => Value::Null,
+            Some(c) => Some(self.credential_status(c.credential_id).await?),
+            None => None,
         };
         Ok(LearnerLineProgress {
             metro_line: id,
@@ -264,8 +264,8 @@ pub struct LearnerLineProgress {
     /// This issuer's badges that counted (URLs); partners' badges count but are not linked.
     pub counted: Vec<String>,
     pub explanation: Explanation,
-    /// The certificate's status document, or `null` before one is earned.
-    pub certificate: Value,
+    /// The certificate's status, or `null` before one is earned.
+    pub certificate: Option<super::status::CredentialStatus>,
 }
 
 /// Drops from an explanation's `counted` lists, at every level, each credential not in `own`.

@@ -72,6 +72,7 @@ pub use partnership::{PartnershipStep, PartnershipView};
 pub use peer_group::{GroupProgress, GroupStation, ParticipantProgress, PeerGroupView};
 pub use progress::LinkOwner;
 pub use stacking::{LineEvaluation, LineProgress, StackOutcome};
+pub use status::CredentialStatus;
 pub use status::RESERVATION_GRACE;
 pub use token::{NewToken, TokenView};
 pub use wallet::{CONFIGURATION, PRE_AUTHORIZED_GRANT, WalletError, WalletOffer, WalletToken};

@@ -256,8 +256,8 @@ impl Service {
             let mut words = Vec::new();
             plain_words(&p.explanation, 0, &mut words);
             let certificate = match &p.certificate {
-                Some(c) => self.credential_status(c.credential_id).await?,
-                None => Value::Null,
+                Some(c) => Some(self.credential_status(c.credential_id).await?),
+                None => None,
             };
             lines.push(json!({
                 "id": p.line.metro_line_id,

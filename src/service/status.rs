@@ -59,6 +59,19 @@ pub(super) fn may_change(
     }
 }
 
+/// Where a credential stands, as its issuer's staff and the status API see it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CredentialStatus {
+    /// The credential's URL.
+    pub id: String,
+    /// `active`, `suspended` or `revoked`.
+    pub status: &'static str,
+    pub revoked_at: Option<String>,
+    pub revocation_reason: Option<String>,
+    pub suspended_at: Option<String>,
+    pub suspension_reason: Option<String>,
+}
+
 impl Service {
     /// Changes the status of every credential in `ids`, all or nothing, each with an audit
     /// event carrying the reason's digest. Returns the new states.
@@ -69,7 +82,7 @@ impl Service {
         ids: &[Uuid],
         change: StatusChange,
         reason: Option<String>,
-    ) -> ServiceResult<Vec<Value>> {
+    ) -> ServiceResult<Vec<CredentialStatus>> {
         let mut c = Checker::default();
         if ids.is_empty() || ids.len() > MAX_BULK {
             c.fail("ids", crate::problem!("bulk-size", "must list 1 to {max} credentials", max = MAX_BULK));
@@ -190,7 +203,7 @@ impl Service {
 
     /// A credential's status as its issuer's staff may read it.
     #[tracing::instrument(skip_all, fields(actor = %who.token_id, id = %id))]
-    pub async fn credential_status_for(&self, who: &Principal, id: Uuid) -> ServiceResult<Value> {
+    pub async fn credential_status_for(&self, who: &Principal, id: Uuid) -> ServiceResult<CredentialStatus> {
         let id = self.wallet_original(id).await?.unwrap_or(id);
         let s = self.store.credential_state(id).await?.ok_or(ServiceError::NotFound)?;
         who.check(s.issuer_id, Action::Read)?;
@@ -198,21 +211,21 @@ impl Service {
     }
 
     #[tracing::instrument(skip_all, fields(id = %id))]
-    pub(crate) async fn credential_status(&self, id: Uuid) -> ServiceResult<Value> {
+    pub(crate) async fn credential_status(&self, id: Uuid) -> ServiceResult<CredentialStatus> {
         let s = self.store.credential_state(id).await?.ok_or(ServiceError::NotFound)?;
         let status = match (&s.revoked_at, &s.suspended_at) {
             (Some(_), _) => "revoked",
             (None, Some(_)) => "suspended",
             (None, None) => "active",
         };
-        Ok(json!({
-            "id": self.credential_url(id),
-            "status": status,
-            "revoked_at": s.revoked_at.map(rfc3339),
-            "revocation_reason": s.revocation_reason,
-            "suspended_at": s.suspended_at.map(rfc3339),
-            "suspension_reason": s.suspension_reason,
-        }))
+        Ok(CredentialStatus {
+            id: self.credential_url(id),
+            status,
+            revoked_at: s.revoked_at.map(rfc3339),
+            revocation_reason: s.revocation_reason,
+            suspended_at: s.suspended_at.map(rfc3339),
+            suspension_reason: s.suspension_reason,
+        })
     }
 
     /// The signed `BitstringStatusListCredential` of a list, re-signed only when its bits
