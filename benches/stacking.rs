@@ -5,7 +5,9 @@
 //! cohort each at the same moment.
 //!
 //! `MB_BENCH_LEARNERS` sets the cohort (default 10 000); `MB_BENCH_POSTGRES` the PostgreSQL
-//! server (default `postgres://postgres@127.0.0.1:5432`; `off` skips it).
+//! server (default `postgres://postgres@127.0.0.1:5432`; `off` skips it); `MB_BENCH_KEEP=1`
+//! keeps the PostgreSQL database afterwards (to `EXPLAIN` its statements); `MB_BENCH_SPANS=1`
+//! logs every span's busy and idle time (with `RUST_LOG=metrobadge=debug`).
 
 mod common;
 
