@@ -153,8 +153,7 @@ impl Service {
         let issuer_id = ob3::issuer_url(&self.base_url, module.issuer_id);
         let issuer_spec = self.issuer_spec(module.issuer_id).await?;
         let issuer = ob3::profile(&issuer_id, &issuer_spec);
-        let mut achievement = self.achievement_document(nanomodule, Some(module.version)).await?;
-        achievement.as_object_mut().expect("achievement is an object").remove("@context");
+        let achievement = self.achievement_of(&module, &spec, issuer.clone()).await?;
         let template = Template {
             issuer: &issuer,
             achievement: &achievement,

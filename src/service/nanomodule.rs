@@ -256,17 +256,29 @@ impl Service {
     pub async fn achievement_document(&self, id: Uuid, version: Option<i64>) -> ServiceResult<Value> {
         let row = self.version_row(id, version).await?;
         let spec: NanomoduleSpec = decode_spec(&row.spec)?;
-        let issuer_spec = self.issuer_spec(row.issuer_id).await?;
         let issuer_id = ob3::issuer_url(&self.base_url, row.issuer_id);
+        let creator = ob3::profile(&issuer_id, &self.issuer_spec(row.issuer_id).await?);
+        Ok(ob3::with_context(self.achievement_of(&row, &spec, creator).await?))
+    }
+
+    /// The `Achievement` of a version already read, by the issuer profile `creator` (as a
+    /// badge embeds it: without `@context`). An award reads the version and the issuer once
+    /// and builds both the badge's achievement and its issuer from them.
+    pub(super) async fn achievement_of(
+        &self,
+        row: &NanomoduleVersionRow,
+        spec: &NanomoduleSpec,
+        creator: Value,
+    ) -> ServiceResult<Value> {
         let skills = self.skill_refs(row.issuer_id, &spec.skills).await?;
         let ctx = ob3::AchievementContext {
-            id: self.achievement_id(id, row.version),
+            id: self.achievement_id(row.nanomodule_id, row.version),
             version: row.version,
-            image_url: self.image_url(&row),
-            creator: ob3::profile(&issuer_id, &issuer_spec),
+            image_url: self.image_url(row),
+            creator,
             skills: &skills,
         };
-        Ok(ob3::with_context(ob3::achievement(&spec, &ctx)))
+        Ok(ob3::achievement(spec, &ctx))
     }
 
     async fn skill_refs(&self, issuer: Uuid, ids: &[Uuid]) -> ServiceResult<Vec<ob3::SkillRef>> {

@@ -314,7 +314,10 @@ impl Service {
     /// award need stacking.
     #[tracing::instrument(skip_all, fields(nanomodule = %nanomodule))]
     pub(super) async fn is_station(&self, nanomodule: Uuid) -> ServiceResult<bool> {
-        for l in self.store.all_metro_lines().await? {
+        let id = nanomodule.to_string();
+        // Only a line whose spec names the module can have it as a station: the others are
+        // not decoded.
+        for l in self.store.all_metro_lines().await?.into_iter().filter(|l| l.spec.contains(&id)) {
             let spec: MetroLineSpec = decode_spec(&l.spec)?;
             if spec.stations.contains(&nanomodule) {
                 return Ok(true);
