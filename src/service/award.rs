@@ -4,13 +4,12 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::issuance::{Holder, fresh_salt};
 use super::progress::LinkKeys;
 use super::{Service, ServiceError, ServiceResult, decode_spec};
 use crate::credential::badge::{self, StatusEntry, Template};
-use crate::credential::issue::{Issued, sign_batch};
 use crate::credential::ob3;
 use crate::domain::access::{Action, Principal};
 use crate::domain::audit::NewEvent;
@@ -120,11 +119,6 @@ pub fn request_hash(parts: &[&[u8]]) -> String {
     hex::encode(h.finalize())
 }
 
-/// Salt for a recipient's identity hash: 16 random bytes, hex.
-pub(super) fn fresh_salt() -> String {
-    hex::encode(rand::random::<[u8; 16]>())
-}
-
 impl Service {
     pub fn credential_url(&self, id: Uuid) -> String {
         format!("{}/credentials/{id}", self.base_url)
@@ -222,24 +216,30 @@ impl Service {
         let slots = self.store.reserve_status_indices(module.issuer_id, award.recipients.len()).await?;
         let reserved = started.elapsed();
         let ids: Vec<Uuid> = award.recipients.iter().map(|_| Uuid::now_v7()).collect();
-        let docs: Vec<Value> = award
+        let holders = award
             .recipients
             .iter()
-            .zip(&slots)
             .zip(&ids)
-            .map(|((r, (list, index)), id)| {
-                let status = StatusEntry { list_url: self.status_list_url(*list), index: *index as u32 };
-                badge::build(&template, &self.credential_url(*id), r, &fresh_salt(), &status)
+            .map(|(r, id)| Holder {
+                id: *id,
+                learner: Learner { identity_type: r.identity_type.as_str().into(), identity: r.identity.clone() },
+                name: r.name.clone(),
             })
             .collect();
-        // Every badge of the award shares name, issuer and dates: one document stands for all
-        // in the learners' "Add to LinkedIn" links.
-        let share = docs.first().cloned().unwrap_or_default();
         let signing = self.issuer_signing(module.issuer_id).await?;
         let key_id = signing.key_id;
-        let built = started.elapsed();
-        let issued = sign_parallel(docs, signing, valid_from.clone()).await?;
+        let creds = self
+            .issue_batch(holders, &slots, signing, (now, until), |s| {
+                badge::build(&template, s.url, &award.recipients[s.index], s.salt, s.status)
+            })
+            .await?;
         let signed = started.elapsed();
+        // Every badge of the award shares name, issuer and dates: one document stands for all
+        // in the learners' "Add to LinkedIn" links.
+        let share: Value = match creds.first() {
+            Some(c) => serde_json::from_str(&c.signed).map_err(|e| ServiceError::Internal(e.to_string()))?,
+            None => Value::Null,
+        };
 
         let award_row = AwardRow {
             award_id: Uuid::now_v7(),
@@ -254,7 +254,6 @@ impl Service {
             recipients: award.recipients.len() as i64,
             created_at: now,
         };
-        let creds = new_credentials(&award, &ids, &slots, issued, now, until);
         let events = award_events(who, &award_row, &creds);
         let mut learners: Vec<Learner> = award
             .recipients
@@ -334,8 +333,7 @@ impl Service {
         tracing::info!(
             recipients = award.recipients.len(),
             reserve_ms = reserved.as_millis() as u64,
-            build_ms = (built - reserved).as_millis() as u64,
-            sign_ms = (signed - built).as_millis() as u64,
+            sign_ms = (signed - reserved).as_millis() as u64,
             store_ms = (started.elapsed() - signed).as_millis() as u64,
             "award issued"
         );
@@ -483,95 +481,6 @@ impl Service {
     #[tracing::instrument(skip_all, fields(id = %id))]
     pub async fn credential_jwt(&self, id: Uuid) -> ServiceResult<String> {
         Ok(self.live_credential(id).await?.jwt)
-    }
-}
-
-/// Signs one credential on the blocking pool with the issuer's keys, at `created` (CLRs,
-/// endorsements and wallet copies are signed one at a time).
-#[tracing::instrument(skip_all)]
-pub(super) async fn sign_one(
-    doc: Value,
-    signing: super::key::IssuerSigning,
-    created: String,
-) -> ServiceResult<crate::credential::issue::Issued> {
-    sign_parallel(vec![doc], signing, created)
-        .await?
-        .pop()
-        .ok_or_else(|| ServiceError::Internal("nothing signed".into()))
-}
-
-/// Signs on the blocking pool, split over the cores, so the async workers stay responsive.
-#[tracing::instrument(skip_all)]
-pub(super) async fn sign_parallel(
-    docs: Vec<Value>,
-    signing: super::key::IssuerSigning,
-    created: String,
-) -> ServiceResult<Vec<Issued>> {
-    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
-    let chunk = docs.len().div_ceil(workers).max(1);
-    let mut tasks = Vec::new();
-    let mut docs = docs.into_iter().peekable();
-    while docs.peek().is_some() {
-        let part: Vec<Value> = docs.by_ref().take(chunk).collect();
-        let (s, created) = (signing.clone(), created.clone());
-        tasks.push(tokio::task::spawn_blocking(move || {
-            sign_batch(&part, &s.key, &s.verification_method, &created, &s.jwt)
-        }));
-    }
-    let mut out = Vec::new();
-    for t in tasks {
-        let part = t
-            .await
-            .map_err(|e| ServiceError::Internal(e.to_string()))?
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
-        out.extend(part);
-    }
-    Ok(out)
-}
-
-fn new_credentials(
-    award: &Award,
-    ids: &[Uuid],
-    slots: &[(Uuid, i64)],
-    issued: Vec<Issued>,
-    valid_from: OffsetDateTime,
-    valid_until: Option<OffsetDateTime>,
-) -> Vec<NewCredential> {
-    award
-        .recipients
-        .iter()
-        .zip(ids)
-        .zip(slots)
-        .zip(issued)
-        .map(|(((r, id), slot), signed)| {
-            let who = Learner { identity_type: r.identity_type.as_str().into(), identity: r.identity.clone() };
-            stored_credential(*id, who, r.name.clone(), *slot, signed, valid_from, valid_until)
-        })
-        .collect()
-}
-
-/// A signed credential as the store keeps it: its holder, status list slot and dates.
-pub(super) fn stored_credential(
-    id: Uuid,
-    who: Learner,
-    recipient_name: Option<String>,
-    (status_list_id, status_index): (Uuid, i64),
-    signed: Issued,
-    valid_from: OffsetDateTime,
-    valid_until: Option<OffsetDateTime>,
-) -> NewCredential {
-    NewCredential {
-        credential_id: id,
-        identity_type: who.identity_type,
-        identity: who.identity,
-        recipient_name,
-        status_list_id,
-        status_index,
-        signed: signed.signed,
-        jwt: signed.jwt,
-        sha256: signed.sha256,
-        valid_from,
-        valid_until,
     }
 }
 

@@ -87,7 +87,7 @@ impl Service {
         let now = now.replace_nanosecond(0).unwrap_or(now);
         let created = crate::domain::time::rfc3339(now);
         let id = format!("urn:uuid:{}", Uuid::new_v4());
-        let salt = super::award::fresh_salt();
+        let salt = super::issuance::fresh_salt();
         let doc = clr::build(clr::ClrInput {
             id: &id,
             name: &name,
@@ -103,7 +103,7 @@ impl Service {
             certificate,
             ordered: spec.rule.as_ref().is_some_and(|r| r.asks_order()),
         });
-        let signed = super::award::sign_one(doc, self.issuer_signing(row.issuer_id).await?, created).await?;
+        let signed = super::issuance::sign_one(doc, self.issuer_signing(row.issuer_id).await?, created).await?;
         let mut tx = self.store.begin().await?;
         tx.audit(vec![NewEvent::new(
             actor,

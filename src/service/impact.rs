@@ -427,7 +427,7 @@ impl Service {
                 &status,
             );
             let key_id = signing.key_id;
-            let signed = super::award::sign_one(doc, signing, valid_from.clone()).await?;
+            let signed = super::issuance::sign_one(doc, signing, valid_from.clone()).await?;
             events.push(NewEvent::new(
                 &Actor::service(),
                 Some(row.issuer_id),
@@ -436,7 +436,7 @@ impl Service {
                 &json!({"endorses": row.credential_id, "review": row.review_id, "sha256": signed.sha256}),
             ));
             tx.insert_endorsement(
-                super::award::stored_credential(
+                super::issuance::stored_credential(
                     id,
                     Learner { identity_type: row.identity_type.clone(), identity: row.identity.clone() },
                     row.learner_name.clone(),

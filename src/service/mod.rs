@@ -11,6 +11,7 @@ mod console;
 mod custody;
 mod health;
 mod impact;
+mod issuance;
 mod issuer;
 pub(crate) mod key;
 mod learner_data;

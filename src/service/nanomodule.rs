@@ -264,6 +264,7 @@ impl Service {
     /// The `Achievement` of a version already read, by the issuer profile `creator` (as a
     /// badge embeds it: without `@context`). An award reads the version and the issuer once
     /// and builds both the badge's achievement and its issuer from them.
+    #[tracing::instrument(skip_all, fields(id = %row.nanomodule_id))]
     pub(super) async fn achievement_of(
         &self,
         row: &NanomoduleVersionRow,

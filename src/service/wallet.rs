@@ -304,7 +304,7 @@ impl Service {
         let copy = holder::holder_copy(&doc, &self.credential_url(id), &p.holder)
             .ok_or_else(|| ServiceError::Internal("the stored credential has no subject".into()))?;
         let created = crate::domain::time::rfc3339(now.replace_nanosecond(0).unwrap_or(now));
-        let signed = super::award::sign_one(copy, signing, created).await?;
+        let signed = super::issuance::sign_one(copy, signing, created).await?;
         let mut tx = self.store.begin().await?;
         tx.use_offer_token(&token_hash, now).await?.ok_or(WalletError::InvalidToken)?;
         tx.insert_wallet_copy(

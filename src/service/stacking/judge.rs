@@ -1,6 +1,7 @@
 //! Judging one locked learner on every line, and issuing the certificates the verdicts ask for.
 
 use super::*;
+use crate::service::issuance::Holder;
 use crate::service::mail::compose::Notice;
 
 impl Service {
@@ -233,42 +234,34 @@ impl Service {
             let learners: Vec<Learner> = planned.iter().map(|p| p.who.clone()).collect();
             let links = tx.active_progress_links(issuer, &learners).await?;
             let link_keys = if links.is_empty() { None } else { Some(self.link_keys().await?) };
-            let mut docs = Vec::with_capacity(planned.len());
-            for (p, (list, index)) in planned.iter().zip(&slots) {
-                let achievement = prepared.achievements.get(&(p.line, p.version)).ok_or(ServiceError::NotFound)?;
-                let template = Template {
-                    issuer: &signer.profile,
-                    achievement,
-                    valid_from: &valid_from,
-                    valid_until: None,
-                    session_date: None,
-                    hours: p.credits,
-                };
-                let status = StatusEntry { list_url: self.status_list_url(*list), index: *index as u32 };
-                docs.push(certificate::build(
-                    &template,
-                    &self.credential_url(p.id),
-                    &p.recipient,
-                    &crate::service::award::fresh_salt(),
-                    &status,
-                    &p.components,
-                ));
+            // Every planned certificate's achievement is there (prepared before the round).
+            if let Some(p) = planned.iter().find(|p| !prepared.achievements.contains_key(&(p.line, p.version))) {
+                return Err(ServiceError::Internal(format!("line {} version {} was not prepared", p.line, p.version)));
             }
-            let signed = crate::service::award::sign_parallel(docs, signer.signing.clone(), valid_from.clone()).await?;
+            let holders = planned
+                .iter()
+                .map(|p| Holder { id: p.id, learner: p.who.clone(), name: p.recipient.name.clone() })
+                .collect();
+            let credentials = self
+                .issue_batch(holders, &slots, signer.signing.clone(), (now, None), |s| {
+                    let p = &planned[s.index];
+                    let template = Template {
+                        issuer: &signer.profile,
+                        achievement: &prepared.achievements[&(p.line, p.version)],
+                        valid_from: &valid_from,
+                        valid_until: None,
+                        session_date: None,
+                        hours: p.credits,
+                    };
+                    certificate::build(&template, s.url, &p.recipient, s.salt, s.status, &p.components)
+                })
+                .await?;
             let issuer_name = signer.profile["name"].as_str().unwrap_or_default().to_string();
-            let mut stored = Vec::with_capacity(signed.len());
-            for ((p, (list, index)), signed) in planned.into_iter().zip(slots).zip(signed) {
-                let digest = signed.sha256.clone();
+            let mut stored = Vec::with_capacity(credentials.len());
+            for (p, credential) in planned.into_iter().zip(credentials) {
+                let digest = credential.sha256.clone();
                 stored.push(NewCertificate {
-                    credential: crate::service::award::stored_credential(
-                        p.id,
-                        p.who.clone(),
-                        p.recipient.name.clone(),
-                        (list, index),
-                        signed,
-                        now,
-                        None,
-                    ),
+                    credential,
                     issuer_id: issuer,
                     metro_line_id: p.line,
                     metro_line_version: p.version,

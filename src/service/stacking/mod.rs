@@ -26,7 +26,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Service, ServiceError, ServiceResult, decode_spec};
-use crate::credential::badge::{StatusEntry, Template};
+use crate::credential::badge::Template;
 use crate::credential::certificate::{self, Component};
 use crate::credential::ob3;
 use crate::domain::access::{Action, Principal};
