@@ -76,11 +76,7 @@ pub(super) fn fresh_salt() -> String {
 /// Signs one credential on the blocking pool with the issuer's keys, at `created` (CLRs,
 /// endorsements and wallet copies are signed one at a time).
 #[tracing::instrument(skip_all)]
-pub(super) async fn sign_one(
-    doc: Value,
-    signing: super::key::IssuerSigning,
-    created: String,
-) -> ServiceResult<crate::credential::issue::Issued> {
+pub(super) async fn sign_one(doc: Value, signing: IssuerSigning, created: String) -> ServiceResult<Issued> {
     sign_parallel(vec![doc], signing, created)
         .await?
         .pop()
@@ -89,11 +85,7 @@ pub(super) async fn sign_one(
 
 /// Signs on the blocking pool, split over the cores, so the async workers stay responsive.
 #[tracing::instrument(skip_all)]
-pub(super) async fn sign_parallel(
-    docs: Vec<Value>,
-    signing: super::key::IssuerSigning,
-    created: String,
-) -> ServiceResult<Vec<Issued>> {
+async fn sign_parallel(docs: Vec<Value>, signing: IssuerSigning, created: String) -> ServiceResult<Vec<Issued>> {
     let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
     let chunk = docs.len().div_ceil(workers).max(1);
     let mut tasks = Vec::new();

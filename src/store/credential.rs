@@ -201,6 +201,9 @@ impl Tx {
                             candidates.push(i);
                         }
                     }
+                    if candidates.is_empty() {
+                        break;
+                    }
                     let taken: std::collections::HashSet<i64> = self
                         .fetch_in::<Idx>(
                             "SELECT idx FROM status_entry WHERE status_list_id = $1 AND idx IN",
@@ -211,9 +214,6 @@ impl Tx {
                         .into_iter()
                         .map(|t| t.idx)
                         .collect();
-                    if candidates.is_empty() {
-                        break;
-                    }
                     picked.extend(candidates.into_iter().filter(|i| !taken.contains(i)).take(need));
                 }
             } else {

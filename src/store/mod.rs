@@ -295,7 +295,7 @@ trait Sql: Executor {
         Ok(run!(fetch_optional, guard.get(), sql, args)?)
     }
     /// `head (v1, v2, …)` with the `fixed` arguments first (`$1`… in `head`) and every value
-    /// bound, in chunks of 1 000 values: `SELECT … WHERE list = $1 AND idx IN`.
+    /// bound, in chunks of [`IN_LIST_CHUNK`] values: `SELECT … WHERE list = $1 AND idx IN`.
     async fn fetch_in<R: Record>(
         &mut self,
         head: &'static str,
@@ -306,16 +306,11 @@ trait Sql: Executor {
         let mut values = values.into_iter().peekable();
         while values.peek().is_some() {
             let mut args = fixed.clone();
-            args.extend(values.by_ref().take(1000));
+            args.extend(values.by_ref().take(IN_LIST_CHUNK));
             let mut guard = self.exec().await?;
             let postgres = matches!(guard.get(), Exec::Postgres(_));
-            let mut sql = String::with_capacity(head.len() + args.len() * 6 + 4);
-            sql.push_str(&fixed_placeholders(head, fixed.len(), postgres));
-            sql.push_str(" (");
-            push_placeholders(&mut sql, fixed.len() + 1, args.len() - fixed.len(), postgres);
-            sql.push(')');
             // Only placeholders are generated; every value is bound.
-            let sql = sqlx::AssertSqlSafe(sql);
+            let sql = sqlx::AssertSqlSafe(in_list_sql(head, fixed.len(), args.len() - fixed.len(), postgres));
             let rows: Vec<R> = run!(fetch_all, guard.get(), sql, args)?;
             out.extend(rows);
         }
@@ -376,6 +371,19 @@ trait Sql: Executor {
     }
 }
 impl<T: Executor> Sql for T {}
+
+/// Values per generated `IN (…)` list: well under both drivers' parameter limits.
+const IN_LIST_CHUNK: usize = 1000;
+
+/// `head (…)`: the `fixed` arguments named `$1`… in `head`, then `values` placeholders.
+fn in_list_sql(head: &str, fixed: usize, values: usize, postgres: bool) -> String {
+    let mut sql = String::with_capacity(head.len() + values * 6 + 4);
+    sql.push_str(&fixed_placeholders(head, fixed, postgres));
+    sql.push_str(" (");
+    push_placeholders(&mut sql, fixed + 1, values, postgres);
+    sql.push(')');
+    sql
+}
 
 /// `head` with its `$1`…`$count` written as plain `?` for SQLite. sqlx binds SQLite's plain
 /// `?` in order of appearance starting from the first argument, whatever `$n` names come
@@ -518,14 +526,9 @@ impl Tx {
         let mut done = 0;
         let mut values = values.into_iter().peekable();
         while values.peek().is_some() {
-            let chunk: Vec<Arg> = values.by_ref().take(1000).collect();
-            let mut sql = String::with_capacity(head.len() + chunk.len() * 6 + 4);
-            sql.push_str(head);
-            sql.push_str(" (");
-            push_placeholders(&mut sql, 1, chunk.len(), self.is_postgres());
-            sql.push(')');
+            let chunk: Vec<Arg> = values.by_ref().take(IN_LIST_CHUNK).collect();
             // Only placeholders are generated; every value is bound.
-            let sql = sqlx::AssertSqlSafe(sql);
+            let sql = sqlx::AssertSqlSafe(in_list_sql(head, 0, chunk.len(), self.is_postgres()));
             done += match &mut self.inner {
                 TxInner::Sqlite(t) => bind_all!(sqlx::query(sql), chunk).execute(&mut **t).await?.rows_affected(),
                 TxInner::Postgres(t) => bind_all!(sqlx::query(sql), chunk).execute(&mut **t).await?.rows_affected(),
