@@ -42,6 +42,138 @@ pub struct Erasure {
     pub metro_lines: u64,
 }
 
+/// A learner's data export (GDPR Art. 15 and 20): every record the issuers in scope hold about
+/// one identity. Signed credentials stay JSON-LD documents (`Value` is their honest type).
+#[derive(Debug, Clone, Serialize)]
+pub struct LearnerExport {
+    pub subject: ExportSubject,
+    pub exported: String,
+    pub issuers: Vec<Uuid>,
+    pub credentials: Vec<ExportCredential>,
+    pub progress_links: Vec<ExportLink>,
+    pub metro_lines: Vec<ExportEnrolment>,
+    pub messages: Vec<ExportMessage>,
+    pub mail_subscriptions: Vec<ExportSubscription>,
+    pub impact_reviews: Vec<ExportReview>,
+    pub wallet_credentials: Vec<ExportWalletCopy>,
+    pub learner_addresses: Vec<String>,
+    pub audit_events: Vec<ExportAuditEvent>,
+    /// What the platform tells the learner about the processing (fixed text).
+    pub processing: Value,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportSubject {
+    pub identity_type: String,
+    pub identity: String,
+}
+
+/// What a stored credential is, in words a learner reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum CredentialKind {
+    #[serde(rename = "badge")]
+    Badge,
+    #[serde(rename = "partial certificate")]
+    PartialCertificate,
+    #[serde(rename = "endorsement")]
+    Endorsement,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportCredential {
+    pub id: String,
+    pub issuer: Uuid,
+    pub kind: CredentialKind,
+    pub recipient_name: Option<String>,
+    pub issued: String,
+    pub revoked: Option<String>,
+    pub revocation_reason: Option<String>,
+    pub suspended: Option<String>,
+    pub credential: Value,
+    pub vc_jwt: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportLink {
+    pub issuer: Uuid,
+    pub generation: i64,
+    pub created: String,
+    pub revoked: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportEnrolment {
+    pub metro_line: Uuid,
+    pub version: i64,
+    pub started: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportMessage {
+    pub issuer: Uuid,
+    pub kind: String,
+    pub address: String,
+    pub state: String,
+    pub created: String,
+    pub sent: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportSubscription {
+    pub issuer: Uuid,
+    pub opted_out: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportManager {
+    pub name: Option<String>,
+    pub email: String,
+    pub company: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportReview {
+    pub issuer: Uuid,
+    pub credential: String,
+    pub manager: ExportManager,
+    pub state: String,
+    pub due: String,
+    pub invited: Option<String>,
+    pub reminded: Option<String>,
+    pub answer: Option<String>,
+    pub example: Option<String>,
+    pub follow_up: Option<String>,
+    pub answered: Option<String>,
+    pub seen_by_learner: Option<String>,
+    pub learner_comment: Option<String>,
+    pub endorsement: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportWalletCopy {
+    pub id: String,
+    pub original: String,
+    pub holder: String,
+    pub issued: String,
+    pub credential: Value,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportAuditEvent {
+    pub chain: String,
+    pub seq: i64,
+    pub at: String,
+    pub action: String,
+    pub subject: String,
+    pub hash: String,
+}
+
+/// A stored signed document as JSON; `null` if the row does not hold JSON (it always should:
+/// the service wrote it), so one damaged row does not withhold the rest of the export.
+fn stored_document(signed: &str) -> Value {
+    serde_json::from_str(signed).unwrap_or(Value::Null)
+}
+
 impl Service {
     /// The issuers whose data about `learner` the caller may act on (export, erase, revoke a
     /// link): the caller's own issuer, which must have awarded the learner something, or for
@@ -77,105 +209,126 @@ impl Service {
         who: &Principal,
         learner: &Learner,
         issuer: Option<Uuid>,
-    ) -> ServiceResult<Value> {
+    ) -> ServiceResult<LearnerExport> {
         let LearnerScope { issuers: scope, everywhere } = self.learner_scope(who, learner, issuer).await?;
-        let mut credentials = Vec::new();
-        let mut links = Vec::new();
-        let mut lines = Vec::new();
-        let mut audit = Vec::new();
-        let mut messages = Vec::new();
-        let mut subscriptions = Vec::new();
-        let mut reviews = Vec::new();
+        let mut export = LearnerExport {
+            subject: ExportSubject { identity_type: learner.identity_type.clone(), identity: learner.identity.clone() },
+            exported: rfc3339(self.now()),
+            issuers: scope.clone(),
+            credentials: vec![],
+            progress_links: vec![],
+            metro_lines: vec![],
+            messages: vec![],
+            mail_subscriptions: vec![],
+            impact_reviews: vec![],
+            wallet_credentials: vec![],
+            learner_addresses: vec![],
+            audit_events: vec![],
+            processing: serde_json::from_str(PROCESSING).expect("the processing text is JSON"),
+        };
         for r in self.store.learner_reviews(&learner.identity_type, &learner.identity).await? {
             if scope.contains(&r.issuer_id) {
-                reviews.push(json!({
-                    "issuer": r.issuer_id, "credential": self.credential_url(r.credential_id),
-                    "manager": {"name": r.manager_name, "email": r.manager_email, "company": r.manager_company},
-                    "state": r.state, "due": rfc3339(r.due_at), "invited": r.invited_at.map(rfc3339),
-                    "reminded": r.reminded_at.map(rfc3339), "answer": r.answer, "example": r.example,
-                    "follow_up": r.follow_up, "answered": r.answered_at.map(rfc3339),
-                    "seen_by_learner": r.learner_seen_at.map(rfc3339), "learner_comment": r.learner_comment,
-                    "endorsement": r.endorsement_id.map(|e| self.credential_url(e)),
-                }));
+                export.impact_reviews.push(ExportReview {
+                    issuer: r.issuer_id,
+                    credential: self.credential_url(r.credential_id),
+                    manager: ExportManager { name: r.manager_name, email: r.manager_email, company: r.manager_company },
+                    state: r.state,
+                    due: rfc3339(r.due_at),
+                    invited: r.invited_at.map(rfc3339),
+                    reminded: r.reminded_at.map(rfc3339),
+                    answer: r.answer,
+                    example: r.example,
+                    follow_up: r.follow_up,
+                    answered: r.answered_at.map(rfc3339),
+                    seen_by_learner: r.learner_seen_at.map(rfc3339),
+                    learner_comment: r.learner_comment,
+                    endorsement: r.endorsement_id.map(|e| self.credential_url(e)),
+                });
             }
         }
         // The addresses the learner joined on their own page (one account, several addresses):
         // the learner's own platform data, so only an export that covers every issuer holds it
         // (an issuer must not learn addresses the learner uses with others).
-        let addresses = if learner.identity_type == "emailAddress" && everywhere && who.is_admin() {
+        if learner.identity_type == "emailAddress" && everywhere && who.is_admin() {
             let account = self.store.account_of(&learner.identity).await?;
-            self.learner_addresses(&account).await?
-        } else {
-            vec![]
-        };
-        let mut wallet = Vec::new();
+            export.learner_addresses = self.learner_addresses(&account).await?;
+        }
         for c in self.store.wallet_copies(&learner.identity_type, &learner.identity).await? {
             if scope.contains(&c.issuer_id) {
-                let document: Value = serde_json::from_str(&c.signed).unwrap_or(Value::Null);
-                wallet.push(
-                    json!({"id": self.credential_url(c.credential_id), "original": self.credential_url(c.original_id),
-                                   "holder": c.holder, "issued": rfc3339(c.created_at), "credential": document}),
-                );
+                export.wallet_credentials.push(ExportWalletCopy {
+                    id: self.credential_url(c.credential_id),
+                    original: self.credential_url(c.original_id),
+                    holder: c.holder,
+                    issued: rfc3339(c.created_at),
+                    credential: stored_document(&c.signed),
+                });
             }
         }
         for i in &scope {
             for m in self.store.learner_mails(learner, *i).await? {
-                messages.push(json!({"issuer": i, "kind": m.kind, "address": m.address, "state": m.state,
-                                     "created": rfc3339(m.created_at), "sent": m.sent_at.map(rfc3339)}));
+                export.messages.push(ExportMessage {
+                    issuer: *i,
+                    kind: m.kind,
+                    address: m.address,
+                    state: m.state,
+                    created: rfc3339(m.created_at),
+                    sent: m.sent_at.map(rfc3339),
+                });
             }
             if let Some(r) = self.store.learner_subscription(learner, *i).await? {
-                subscriptions.push(json!({"issuer": i, "opted_out": r.opted_out_at.map(rfc3339)}));
+                export
+                    .mail_subscriptions
+                    .push(ExportSubscription { issuer: *i, opted_out: r.opted_out_at.map(rfc3339) });
             }
             for c in self.store.learner_credentials(learner, *i).await? {
                 for r in self.store.audit_refs(&c.credential_id.to_string()).await? {
-                    audit.push(json!({"chain": r.chain, "seq": r.seq, "at": r.occurred_at, "action": r.action, "subject": r.subject_id, "hash": r.hash}));
+                    export.audit_events.push(ExportAuditEvent {
+                        chain: r.chain,
+                        seq: r.seq,
+                        at: r.occurred_at,
+                        action: r.action,
+                        subject: r.subject_id,
+                        hash: r.hash,
+                    });
                 }
-                let document: Value = serde_json::from_str(&c.signed).unwrap_or(Value::Null);
-                credentials.push(json!({
-                    "id": self.credential_url(c.credential_id),
-                    "issuer": i,
-                    "kind": if c.metro_line_id.is_some() {
-                        "partial certificate"
-                    } else if crate::credential::endorsement::is_endorsement(&document) {
-                        "endorsement"
-                    } else {
-                        "badge"
-                    },
-                    "recipient_name": c.recipient_name,
-                    "issued": rfc3339(c.created_at),
-                    "revoked": c.revoked_at.map(rfc3339),
-                    "revocation_reason": c.revocation_reason,
-                    "suspended": c.suspended_at.map(rfc3339),
-                    "credential": document,
-                    "vc_jwt": c.jwt,
-                }));
+                let credential = stored_document(&c.signed);
+                let kind = if c.metro_line_id.is_some() {
+                    CredentialKind::PartialCertificate
+                } else if crate::credential::endorsement::is_endorsement(&credential) {
+                    CredentialKind::Endorsement
+                } else {
+                    CredentialKind::Badge
+                };
+                export.credentials.push(ExportCredential {
+                    id: self.credential_url(c.credential_id),
+                    issuer: *i,
+                    kind,
+                    recipient_name: c.recipient_name,
+                    issued: rfc3339(c.created_at),
+                    revoked: c.revoked_at.map(rfc3339),
+                    revocation_reason: c.revocation_reason,
+                    suspended: c.suspended_at.map(rfc3339),
+                    credential,
+                    vc_jwt: c.jwt,
+                });
             }
             for l in self.store.learner_links(learner, *i).await? {
-                links.push(json!({"issuer": i, "generation": l.generation, "created": rfc3339(l.created_at),
-                                  "revoked": l.revoked_at.map(rfc3339)}));
+                export.progress_links.push(ExportLink {
+                    issuer: *i,
+                    generation: l.generation,
+                    created: rfc3339(l.created_at),
+                    revoked: l.revoked_at.map(rfc3339),
+                });
             }
             for e in self.store.learner_lines(learner, *i).await? {
-                lines.push(
-                    json!({"metro_line": e.metro_line_id, "version": e.version, "started": rfc3339(e.started_at)}),
-                );
+                export.metro_lines.push(ExportEnrolment {
+                    metro_line: e.metro_line_id,
+                    version: e.version,
+                    started: rfc3339(e.started_at),
+                });
             }
         }
-        let processing: Value = serde_json::from_str(PROCESSING).expect("the processing text is JSON");
-        Ok(json!({
-            "subject": {"identity_type": learner.identity_type, "identity": learner.identity},
-            "exported": rfc3339(self.now()),
-            "issuers": scope,
-            "credentials": credentials,
-            "progress_links": links,
-            "metro_lines": lines,
-            "messages": messages,
-            "mail_subscriptions": subscriptions,
-            "impact_reviews": reviews,
-            "wallet_credentials": wallet,
-            "learner_addresses": addresses,
-            "audit_events": audit,
-            "processing": processing,
-        }))
+        Ok(export)
     }
 
     /// Erases the learner from the issuers in scope, in one transaction, audited per issuer.

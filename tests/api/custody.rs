@@ -73,6 +73,11 @@ async fn learner_export_and_erasure(app: TestApp) {
     assert_eq!(s, StatusCode::OK, "{export}");
     assert_eq!(export["credentials"].as_array().unwrap().len(), 3, "two badges and the certificate");
     assert_eq!(export["credentials"][0]["credential"]["id"], badge.as_str());
+    let mut kinds: Vec<&str> =
+        export["credentials"].as_array().unwrap().iter().map(|c| c["kind"].as_str().unwrap()).collect();
+    kinds.sort();
+    assert_eq!(kinds, ["badge", "badge", "partial certificate"]);
+    assert_eq!(export["subject"]["identity"], email);
     assert_eq!(export["progress_links"].as_array().unwrap().len(), 1);
     assert!(!export.to_string().contains("mbp_"), "no link token in the export");
     assert_eq!(export["metro_lines"].as_array().unwrap().len(), 1);

@@ -148,6 +148,8 @@ async fn lines_versions_and_progress(app: TestApp) {
     let (s, m) = app.post(&format!("/api/v1/metro-lines/{id}/learners/migrate"), ADMIN, json!({})).await;
     assert_eq!(s, StatusCode::OK, "{m}");
     assert_eq!(m["learners_migrated"], 1);
+    assert_eq!((m["version"].as_i64(), m["stacking"].as_str()), (Some(2), Some("done")), "{m}");
+    assert!(m["issued"].is_array(), "stacked before the answer, so what it issued is listed: {m}");
     let p = progress("jan@example.nl").await;
     assert_eq!(p["version"], 2);
     assert_eq!(p["explanation"]["rule"], "all");

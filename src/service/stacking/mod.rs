@@ -72,6 +72,19 @@ pub struct LineEvaluation {
     pub superseded: Vec<String>,
 }
 
+/// What moving a line's learners to another version did. `issued` (certificate URLs) is there
+/// when stacking finished before the answer (`stacking: done`), absent when the queue judges
+/// them (`background`, over [`INLINE_LEARNERS`] learners).
+#[derive(Debug, Clone, Serialize)]
+pub struct LineMigration {
+    pub metro_line: Uuid,
+    pub version: i64,
+    pub learners_migrated: usize,
+    pub stacking: super::Stacking,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued: Option<Vec<String>>,
+}
+
 /// One thing stacking did.
 #[derive(Debug, Clone, Serialize)]
 pub struct StackOutcome {

@@ -2,6 +2,7 @@
 //! learners to a new line version.
 
 use super::*;
+use crate::service::Stacking;
 
 impl Service {
     /// Re-evaluates everyone who holds a station badge of a line, has started it or holds its
@@ -93,7 +94,7 @@ impl Service {
         id: Uuid,
         to_version: Option<i64>,
         only: Option<Vec<Learner>>,
-    ) -> ServiceResult<Value> {
+    ) -> ServiceResult<LineMigration> {
         let row = self.store.metro_line(id, None).await?.ok_or(ServiceError::NotFound)?;
         who.check(row.issuer_id, Action::Manage)?;
         if only.as_ref().is_some_and(|l| l.len() > crate::domain::award::MAX_RECIPIENTS) {
@@ -137,20 +138,20 @@ impl Service {
         )])
         .await?;
         tx.commit().await?;
-        let migrated = learners.len();
-        let mut body = json!({"metro_line": id, "version": version, "learners_migrated": migrated});
-        match self.stack_after_commit(learners).await {
-            Some(outcomes) => {
-                let issued: Vec<String> = outcomes
-                    .into_iter()
-                    .filter(|o| o.metro_line == id && o.action == "issued")
-                    .map(|o| o.certificate)
-                    .collect();
-                body["stacking"] = json!("done");
-                body["issued"] = json!(issued);
-            }
-            None => body["stacking"] = json!("background"),
-        }
-        Ok(body)
+        let learners_migrated = learners.len();
+        let issued = self.stack_after_commit(learners).await.map(|outcomes| {
+            outcomes
+                .into_iter()
+                .filter(|o| o.metro_line == id && o.action == "issued")
+                .map(|o| o.certificate)
+                .collect::<Vec<_>>()
+        });
+        Ok(LineMigration {
+            metro_line: id,
+            version,
+            learners_migrated,
+            stacking: if issued.is_some() { Stacking::Done } else { Stacking::Background },
+            issued,
+        })
     }
 }
