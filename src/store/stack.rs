@@ -182,15 +182,24 @@ async fn rows_of(db: &mut impl Sql, learners: &[Learner], inside: bool) -> Store
 }
 
 impl Tx {
-    /// Serialises everything that decides one learner's certificates, across instances.
-    /// (SQLite transactions already hold the write lock.)
+    /// Serialises everything that decides these learners' certificates, across instances, with
+    /// one statement. Each learner is a PostgreSQL advisory transaction lock taken in the order
+    /// of its lock key, so two instances locking overlapping batches wait rather than deadlock
+    /// (a key shared by two learners is simply taken twice). SQLite transactions already hold
+    /// the write lock.
     #[tracing::instrument(level = "debug", skip_all)]
-    pub async fn lock_learner(&mut self, who: &Learner) -> StoreResult<()> {
-        if self.is_postgres() {
+    pub async fn lock_learners(&mut self, learners: &[Learner]) -> StoreResult<()> {
+        if self.is_postgres() && !learners.is_empty() {
+            // The keys go as one JSON array; the subquery's ORDER BY keeps it from being
+            // flattened, so the locks are taken as the sorted rows arrive.
+            let keys: Vec<String> =
+                learners.iter().map(|w| format!("{}\u{1f}{}", w.identity_type, w.identity)).collect();
+            let keys = serde_json::to_string(&keys).expect("strings serialise");
             // The two-key form lives in another lock space than the one-key audit lock.
             self.execute(
-                "SELECT pg_advisory_xact_lock(5461067, hashtext($1))",
-                args![format!("{}\u{1f}{}", who.identity_type, who.identity)],
+                "SELECT pg_advisory_xact_lock(5461067, h) FROM \
+                 (SELECT hashtext(k) AS h FROM json_array_elements_text($1::json) AS k ORDER BY 1) AS s",
+                args![keys],
             )
             .await?;
         }

@@ -15,6 +15,7 @@ both!(large_cohort_stacks_in_background_batches);
 both!(ten_thousand_learners_complete_a_line);
 both!(one_failing_learner_holds_up_nobody);
 both!(revoked_component_supersedes_when_the_rule_still_holds);
+both!(a_batch_locks_each_learner_with_one_statement);
 
 pub struct Line {
     pub issuer: String,
@@ -632,5 +633,47 @@ async fn award_replay_answers_the_certificates_too(app: TestApp) {
     let replay: Value = send().await.unwrap().json().await.unwrap();
     assert_eq!(first, replay, "a replay answers exactly what the first call answered");
     assert_eq!(count(&app, "SELECT CAST(COUNT(*) AS TEXT) FROM credential WHERE metro_line_id IS NOT NULL").await, 1);
+    app.stop().await;
+}
+
+/// A judging round locks its learners in one statement: on PostgreSQL one advisory lock per
+/// learner, held until the round commits, which another round touching any of them waits for
+/// (on SQLite the round's write lock does the same).
+async fn a_batch_locks_each_learner_with_one_statement(app: TestApp) {
+    use metrobadge::store::Learner;
+    let learner = |n: &str| Learner { identity_type: "emailAddress".into(), identity: format!("{n}@slot.example") };
+    let batch = vec![learner("ann"), learner("bob"), learner("cas")];
+    let postgres = matches!(app.store, metrobadge::store::Store::Postgres(_));
+    let held = "SELECT CAST(COUNT(*) AS TEXT) FROM pg_locks WHERE locktype = 'advisory' AND classid = 5461067 AND objsubid = 2";
+    let mut first = app.store.begin().await.unwrap();
+    first.lock_learners(&batch).await.unwrap();
+    if postgres {
+        assert_eq!(count(&app, &format!("{held} AND granted")).await, 3, "one lock per learner");
+    }
+    // A second round for bob (and someone new) waits for the first.
+    let store = app.store.clone();
+    let second = tokio::spawn(async move {
+        let mut tx = store.begin().await.unwrap();
+        tx.lock_learners(&[learner("bob"), learner("dan")]).await.unwrap();
+        tx.commit().await.unwrap();
+    });
+    if postgres {
+        // Waiting on a database condition (the clock does not drive it).
+        let mut waiting = false;
+        for _ in 0..200 {
+            if count(&app, &format!("{held} AND NOT granted")).await == 1 {
+                waiting = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        assert!(waiting, "the second round waits for bob's lock");
+        assert!(!second.is_finished());
+    }
+    first.commit().await.unwrap();
+    second.await.unwrap();
+    if postgres {
+        assert_eq!(count(&app, held).await, 0, "transaction locks end with their transaction");
+    }
     app.stop().await;
 }

@@ -155,12 +155,7 @@ impl Service {
         let prepared_at = started.elapsed();
         let mail_keys = self.mail_keys().await?;
         let mut tx = self.store.begin().await?;
-        // Always in sorted order, so two instances locking overlapping batches wait rather than
-        // deadlock (a hash collision could still cross them; PostgreSQL then aborts one batch,
-        // whose learners are retried one by one).
-        for who in &learners {
-            tx.lock_learner(who).await?;
-        }
+        tx.lock_learners(&learners).await?;
         let mut rows = tx.learners_rows(&learners).await?;
         for who in &learners {
             let mine = rows.remove(who).unwrap_or_default();
