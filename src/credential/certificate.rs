@@ -9,6 +9,7 @@ use super::badge::{self, StatusEntry, Template};
 use crate::domain::award::Recipient;
 
 /// One credential the certificate rests on.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Component {
     pub url: String,
     pub name: String,

@@ -72,7 +72,7 @@ pub use ob2::{Ob2, ob2_context};
 pub use partnership::{PartnershipStep, PartnershipView};
 pub use peer_group::{GroupProgress, GroupStation, ParticipantProgress, PeerGroupView};
 pub use progress::LinkOwner;
-pub use stacking::{LineEvaluation, LineMigration, LineProgress, StackOutcome};
+pub use stacking::{LineEvaluation, LineMigration, LineProgress, Settled, Speculation, StackOutcome};
 pub use status::CredentialStatus;
 pub use status::RESERVATION_GRACE;
 pub use token::{NewToken, TokenView};

@@ -102,6 +102,32 @@ impl Store {
         Ok(out)
     }
 
+    /// Up to `n` status indices of the issuer's current revocation list that look free now,
+    /// drawn at random and checked without a lock: candidates for documents signed before their
+    /// transaction, which claims them with [`Tx::claim_status_indices`] (and signs again for any
+    /// another writer took meanwhile). Empty when the issuer has no list with room (the
+    /// transaction then opens one).
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn draw_status_slots(&self, issuer: Uuid, n: usize) -> StoreResult<Vec<(Uuid, i64)>> {
+        let mut db = self.clone();
+        let current: Option<ListRow> = db
+            .fetch_optional(
+                "SELECT status_list_id, size, allocated FROM status_list \
+                 WHERE issuer_id = $1 AND purpose = 'revocation' AND allocated < size ORDER BY created_at LIMIT 1",
+                args![issuer],
+            )
+            .await?;
+        let Some(list) = current else { return Ok(vec![]) };
+        let free = (list.size - list.allocated) as usize;
+        // Only on a list with plenty of room: a fuller one is left to the locked reservation.
+        if n == 0 || free * 16 < list.size as usize {
+            return Ok(vec![]);
+        }
+        let candidates = random_candidates(&mut std::collections::HashSet::new(), n.min(free), &list);
+        let taken = taken_among(&mut db, list.status_list_id, &candidates).await?;
+        Ok(candidates.into_iter().filter(|i| !taken.contains(i)).take(n).map(|i| (list.status_list_id, i)).collect())
+    }
+
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn credential(&self, id: Uuid) -> StoreResult<Option<CredentialRow>> {
         self.clone()
@@ -144,7 +170,6 @@ impl Tx {
     pub async fn reserve_status_indices(&mut self, issuer: Uuid, n: usize) -> StoreResult<Vec<(Uuid, i64)>> {
         let mut out = Vec::with_capacity(n);
         let mut rng = rand::rngs::OsRng;
-        let epoch = super::now().unix_timestamp();
         while out.len() < n {
             let current: Option<ListRow> = self
                 .fetch_optional(
@@ -192,28 +217,11 @@ impl Tx {
                 let mut tried = std::collections::HashSet::new();
                 while picked.len() < want {
                     let need = want - picked.len();
-                    // Enough draws that, at this fill, about twice what is needed is free.
-                    let draws = (need * 2 * fresh.size as usize).div_ceil(free).min(4 * 1_000);
-                    let mut candidates = Vec::with_capacity(draws);
-                    while candidates.len() < draws && tried.len() < fresh.size as usize {
-                        let i = rng.gen_range(0..fresh.size);
-                        if tried.insert(i) {
-                            candidates.push(i);
-                        }
-                    }
+                    let candidates = random_candidates(&mut tried, need, &fresh);
                     if candidates.is_empty() {
                         break;
                     }
-                    let taken: std::collections::HashSet<i64> = self
-                        .fetch_in::<Idx>(
-                            "SELECT idx FROM status_entry WHERE status_list_id = $1 AND idx IN",
-                            args![list.status_list_id],
-                            candidates.iter().map(|i| Arg::Int(*i)).collect(),
-                        )
-                        .await?
-                        .into_iter()
-                        .map(|t| t.idx)
-                        .collect();
+                    let taken = taken_among(self, list.status_list_id, &candidates).await?;
                     picked.extend(candidates.into_iter().filter(|i| !taken.contains(i)).take(need));
                 }
             } else {
@@ -234,16 +242,49 @@ impl Tx {
                     }
                 }
             }
-            let rows: Vec<Vec<Arg>> = picked.iter().map(|i| args![list.status_list_id, *i, epoch]).collect();
-            self.insert_many("INSERT INTO status_entry (status_list_id, idx, reserved_epoch) VALUES", 3, rows).await?;
-            self.execute(
-                "UPDATE status_list SET allocated = allocated + $2 WHERE status_list_id = $1",
-                args![list.status_list_id, picked.len() as i64],
-            )
-            .await?;
+            self.record_reserved(list.status_list_id, &picked).await?;
             out.extend(picked.into_iter().map(|i| (list.status_list_id, i)));
         }
         Ok(out)
+    }
+
+    /// Takes the `slots` (from [`Store::draw_status_slots`]) that are still free, under each
+    /// list's row lock as a reservation takes it; returns, per slot, whether it is now this
+    /// transaction's. A slot another writer took since the draw is `false`: its document is
+    /// signed again with a freshly reserved one.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn claim_status_indices(&mut self, slots: &[(Uuid, i64)]) -> StoreResult<Vec<bool>> {
+        let mut lists: Vec<Uuid> = slots.iter().map(|s| s.0).collect();
+        lists.sort_unstable();
+        lists.dedup();
+        let mut mine = std::collections::HashSet::new();
+        for list in lists {
+            self.execute("UPDATE status_list SET allocated = allocated WHERE status_list_id = $1", args![list]).await?;
+            let mut wanted: Vec<i64> = slots.iter().filter(|s| s.0 == list).map(|s| s.1).collect();
+            wanted.sort_unstable();
+            wanted.dedup();
+            let taken = taken_among(self, list, &wanted).await?;
+            wanted.retain(|i| !taken.contains(i));
+            self.record_reserved(list, &wanted).await?;
+            mine.extend(wanted.into_iter().map(|i| (list, i)));
+        }
+        Ok(slots.iter().map(|s| mine.contains(s)).collect())
+    }
+
+    /// Records `picked` (free, distinct) indices of `list` as reserved now.
+    async fn record_reserved(&mut self, list: Uuid, picked: &[i64]) -> StoreResult<()> {
+        if picked.is_empty() {
+            return Ok(());
+        }
+        let epoch = super::now().unix_timestamp();
+        let rows: Vec<Vec<Arg>> = picked.iter().map(|i| args![list, *i, epoch]).collect();
+        self.insert_many("INSERT INTO status_entry (status_list_id, idx, reserved_epoch) VALUES", 3, rows).await?;
+        self.execute(
+            "UPDATE status_list SET allocated = allocated + $2 WHERE status_list_id = $1",
+            args![list, picked.len() as i64],
+        )
+        .await?;
+        Ok(())
     }
 
     /// Returns to their lists the status indices reserved in `[from, before)` (Unix seconds)
@@ -352,4 +393,35 @@ impl Tx {
         .await?;
         Ok(())
     }
+}
+
+/// Random indices of `list` not drawn before (`tried`): enough that, at the list's fill, about
+/// twice `need` are free.
+fn random_candidates(tried: &mut std::collections::HashSet<i64>, need: usize, list: &ListRow) -> Vec<i64> {
+    let free = (list.size - list.allocated).max(1) as usize;
+    let draws = (need * 2 * list.size as usize).div_ceil(free).min(4 * 1_000);
+    let mut rng = rand::rngs::OsRng;
+    let mut candidates = Vec::with_capacity(draws);
+    while candidates.len() < draws && tried.len() < list.size as usize {
+        let i = rng.gen_range(0..list.size);
+        if tried.insert(i) {
+            candidates.push(i);
+        }
+    }
+    candidates
+}
+
+/// Which of `candidates` are taken in `list`, with one read.
+async fn taken_among(db: &mut impl Sql, list: Uuid, candidates: &[i64]) -> StoreResult<std::collections::HashSet<i64>> {
+    if candidates.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<Idx> = db
+        .fetch_in(
+            "SELECT idx FROM status_entry WHERE status_list_id = $1 AND idx IN",
+            args![list],
+            candidates.iter().map(|i| Arg::Int(*i)).collect(),
+        )
+        .await?;
+    Ok(rows.into_iter().map(|t| t.idx).collect())
 }

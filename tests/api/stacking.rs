@@ -16,6 +16,7 @@ both!(ten_thousand_learners_complete_a_line);
 both!(one_failing_learner_holds_up_nobody);
 both!(revoked_component_supersedes_when_the_rule_still_holds);
 both!(a_batch_locks_each_learner_with_one_statement);
+both!(certificates_signed_ahead_are_used_only_if_the_plan_holds);
 
 pub struct Line {
     pub issuer: String,
@@ -675,5 +676,66 @@ async fn a_batch_locks_each_learner_with_one_statement(app: TestApp) {
     if postgres {
         assert_eq!(count(&app, held).await, 0, "transaction locks end with their transaction");
     }
+    app.stop().await;
+}
+
+/// A batch is judged and its certificates signed before its lock (while the batch before it
+/// holds the write lock), then judged again under the lock: a certificate signed early is
+/// stored only if its plan still holds and its status slot is still free; otherwise it is
+/// signed again, or not issued at all when the learner no longer qualifies.
+async fn certificates_signed_ahead_are_used_only_if_the_plan_holds(app: TestApp) {
+    use metrobadge::store::Learner;
+    let issuer = app.issuer("ROC Techniek").await;
+    let a = app.module(&issuer, "Smeren").await;
+    let b = app.module(&issuer, "Trillingen meten").await;
+    let learner = |who: &str| Learner { identity_type: "emailAddress".into(), identity: who.into() };
+    let (ann, bob, cas) = ("ann@ahead.example", "bob@ahead.example", "cas@ahead.example");
+    // The modules are earned before they are stations of a line: nothing is stacked yet.
+    let mut bobs_b = String::new();
+    for who in [ann, bob, cas] {
+        award(&app, &a, who).await;
+        let r = award(&app, &b, who).await;
+        if who == bob {
+            bobs_b = r["credentials"][0]["id"].as_str().unwrap().to_string();
+        }
+    }
+    let (_, map) = app.post(&format!("/api/v1/issuers/{issuer}/metro-maps"), ADMIN, json!({"name": "Kaart"})).await;
+    let (s, l) = app
+        .post(
+            &format!("/api/v1/issuers/{issuer}/metro-lines"),
+            ADMIN,
+            json!({"name": "Vooruit", "metro_map": map["id"], "stations": [a, b],
+                   "certificate": {"name": "Deelcertificaat Vooruit", "description": "Beide modules"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{l}");
+    let line = l["id"].as_str().unwrap().to_string();
+
+    let ahead = app.service.speculate(&[learner(ann), learner(bob)]).await.unwrap();
+    assert_eq!(ahead.signed(), 2, "both learners qualify on what is stored");
+    // Bob's second badge is revoked before the batch takes its lock.
+    let (s, r) = app
+        .post(&format!("/api/v1/credentials/{}/revoke", last_segment(&bobs_b)), ADMIN, json!({"reason": "fout"}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let settled = app.service.settle(ahead).await.unwrap();
+    assert_eq!((settled.signed_early, settled.signed_late), (1, 0), "ann's early signature is used");
+    assert_eq!(settled.outcomes.len(), 1);
+    let cert = settled.outcomes[0].certificate.clone();
+    assert_eq!(progress(&app, &line, ann).await["certificate"]["status"], "active");
+    assert_eq!(verdict(&app, &cert).await["status"], "active", "the early-signed certificate verifies");
+    assert_eq!(progress(&app, &line, bob).await["certificate"], Value::Null, "bob no longer qualifies");
+
+    // No list with room when the batch is read: nothing is signed early; the transaction
+    // reserves a slot (opening a list) and signs there.
+    assert!(app.store.execute_raw("UPDATE status_list SET allocated = size").await.unwrap() >= 1);
+    let ahead = app.service.speculate(&[learner(cas)]).await.unwrap();
+    assert_eq!(ahead.signed(), 0);
+    let settled = app.service.settle(ahead).await.unwrap();
+    assert_eq!((settled.signed_early, settled.signed_late), (0, 1));
+    let cert = settled.outcomes[0].certificate.clone();
+    assert_eq!(verdict(&app, &cert).await["status"], "active");
+    assert_eq!(count(&app, "SELECT CAST(COUNT(*) AS TEXT) FROM status_list").await, 2, "a new list was opened");
+    assert_eq!(app.store.queued_jobs().await.unwrap(), 0);
     app.stop().await;
 }

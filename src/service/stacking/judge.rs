@@ -5,13 +5,13 @@ use crate::service::issuance::Holder;
 use crate::service::mail::compose::Notice;
 
 impl Service {
-    /// Judges one locked learner on every line inside `tx` from `rows` (read in `tx` after the
-    /// lock), collecting events and outcomes.
-    #[allow(clippy::too_many_arguments)]
+    /// Judges one learner on every line from `rows`, collecting into `round` the status changes,
+    /// certificates, events and outcomes it decides; nothing is written here. A round applies
+    /// them in its transaction, judging again on rows read after the learner's lock; a
+    /// speculative round judges on rows read before it, to sign early what it will likely issue.
     #[tracing::instrument(skip_all)]
-    pub(super) async fn judge(
+    pub(super) fn judge(
         &self,
-        tx: &mut Tx,
         who: &Learner,
         rows: LearnerRows,
         lines: &[(MetroLineRow, MetroLineSpec)],
@@ -82,7 +82,7 @@ impl Service {
             let (action, change, certificate, causes, successor) = match decision {
                 Decision::Nothing => continue,
                 Decision::Issue { components } => {
-                    let id = Uuid::now_v7();
+                    let id = round.certificate_id(who, line.metro_line_id, version);
                     self.plan_certificate(&certificate_of_line, who, &creds, &components, id, round)?;
                     continue;
                 }
@@ -98,14 +98,15 @@ impl Service {
                 // The old certificate is revoked first (one standing certificate per line), naming
                 // the id its successor is issued under right after.
                 Decision::Supersede { certificate, causes, components } => {
-                    ("superseded", StatusChange::Revoke, certificate, causes, Some((Uuid::now_v7(), components)))
+                    let successor = round.certificate_id(who, line.metro_line_id, version);
+                    ("superseded", StatusChange::Revoke, certificate, causes, Some((successor, components)))
                 }
             };
             let reason = match &successor {
                 Some((new, _)) => Some(format!("superseded by {}", url(*new))),
                 None => (change != StatusChange::Reinstate).then(|| cause_words(&held, &causes, &names, url)),
             };
-            tx.change_status(certificate, change, reason.as_deref(), Some("cascade"), now).await?;
+            round.changes.push((certificate, change, reason.clone()));
             round.events.push(NewEvent::new(
                 &actor,
                 Some(line.issuer_id),
@@ -151,7 +152,7 @@ impl Service {
         }
         round.jobs.extend(jobs);
         if again {
-            tx.enqueue_learners(std::slice::from_ref(who), "changed while judged").await?;
+            round.again.push(who.clone());
         }
         Ok(())
     }
@@ -209,9 +210,46 @@ impl Service {
         Ok(())
     }
 
-    /// Builds, signs and stores the round's planned certificates: status indices reserved per
-    /// issuer at once, every issuer's documents signed together on the blocking pool (over the
-    /// cores), then each stored with its audit event, outcome and message.
+    /// Builds and signs certificates for `planned` (all of one issuer, `signer`) into `slots`
+    /// (one each, in order), together over the cores.
+    #[tracing::instrument(skip_all, fields(certificates = planned.len()))]
+    pub(super) async fn sign_certificates(
+        &self,
+        planned: &[&Planned],
+        slots: &[(Uuid, i64)],
+        signer: &Signer,
+        prepared: &Prepared,
+        now: OffsetDateTime,
+    ) -> ServiceResult<Vec<crate::store::NewCredential>> {
+        // Every planned certificate's achievement is there (prepared before the round).
+        if let Some(p) = planned.iter().find(|p| !prepared.achievements.contains_key(&(p.line, p.version))) {
+            return Err(ServiceError::Internal(format!("line {} version {} was not prepared", p.line, p.version)));
+        }
+        let now = whole_second(now);
+        let valid_from = rfc3339(now);
+        let holders = planned
+            .iter()
+            .map(|p| Holder { id: p.id, learner: p.who.clone(), name: p.recipient.name.clone() })
+            .collect();
+        self.issue_batch(holders, slots, signer.signing.clone(), (now, None), |s| {
+            let p = planned[s.index];
+            let template = Template {
+                issuer: &signer.profile,
+                achievement: &prepared.achievements[&(p.line, p.version)],
+                valid_from: &valid_from,
+                valid_until: None,
+                session_date: None,
+                hours: p.credits,
+            };
+            certificate::build(&template, s.url, &p.recipient, s.salt, s.status, &p.components)
+        })
+        .await
+    }
+
+    /// Stores the round's planned certificates. One signed before the lock (`early`) is used
+    /// when its plan is the same and its status slot is still free; the others get slots
+    /// reserved now and are built and signed here. Each is stored with its audit event,
+    /// outcome and message. Returns how many were signed early and how many here.
     #[tracing::instrument(skip_all)]
     pub(super) async fn issue_planned(
         &self,
@@ -219,43 +257,49 @@ impl Service {
         prepared: &Prepared,
         now: OffsetDateTime,
         round: &mut Round,
-    ) -> ServiceResult<()> {
+        early: &mut HashMap<Uuid, Early>,
+    ) -> ServiceResult<(usize, usize)> {
         let planned = std::mem::take(&mut round.planned);
-        let now = now.replace_nanosecond(0).expect("zero is a valid nanosecond");
-        let valid_from = rfc3339(now);
+        let valid_from = rfc3339(whole_second(now));
         let mut by_issuer: BTreeMap<Uuid, Vec<Planned>> = BTreeMap::new();
         for p in planned {
             by_issuer.entry(p.issuer).or_default().push(p);
         }
+        let (mut signed_early, mut signed_late) = (0, 0);
         for (issuer, planned) in by_issuer {
             let signer = prepared.issuers.get(&issuer).ok_or(ServiceError::NotFound)?;
-            let slots = tx.reserve_status_indices(issuer, planned.len()).await?;
+            let mut credentials: Vec<Option<crate::store::NewCredential>> = planned.iter().map(|_| None).collect();
+            let fits: Vec<(usize, Early)> = planned
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| early.remove(&p.id).filter(|e| e.plan == *p).map(|e| (i, e)))
+                .collect();
+            let slots: Vec<(Uuid, i64)> = fits.iter().map(|(_, e)| e.slot).collect();
+            let free = tx.claim_status_indices(&slots).await?;
+            for ((i, e), free) in fits.into_iter().zip(free) {
+                if free {
+                    credentials[i] = Some(e.credential);
+                    signed_early += 1;
+                }
+            }
+            let late: Vec<usize> = (0..planned.len()).filter(|i| credentials[*i].is_none()).collect();
+            if !late.is_empty() {
+                let slots = tx.reserve_status_indices(issuer, late.len()).await?;
+                let plans: Vec<&Planned> = late.iter().map(|i| &planned[*i]).collect();
+                let signed = self.sign_certificates(&plans, &slots, signer, prepared, now).await?;
+                signed_late += signed.len();
+                for (i, c) in late.into_iter().zip(signed) {
+                    credentials[i] = Some(c);
+                }
+            }
             // Each learner's progress page with the line's issuer, for the message.
             let learners: Vec<Learner> = planned.iter().map(|p| p.who.clone()).collect();
             let links = tx.active_progress_links(issuer, &learners).await?;
             let link_keys = if links.is_empty() { None } else { Some(self.link_keys().await?) };
-            // Every planned certificate's achievement is there (prepared before the round).
-            if let Some(p) = planned.iter().find(|p| !prepared.achievements.contains_key(&(p.line, p.version))) {
-                return Err(ServiceError::Internal(format!("line {} version {} was not prepared", p.line, p.version)));
-            }
-            let holders = planned
-                .iter()
-                .map(|p| Holder { id: p.id, learner: p.who.clone(), name: p.recipient.name.clone() })
-                .collect();
-            let credentials = self
-                .issue_batch(holders, &slots, signer.signing.clone(), (now, None), |s| {
-                    let p = &planned[s.index];
-                    let template = Template {
-                        issuer: &signer.profile,
-                        achievement: &prepared.achievements[&(p.line, p.version)],
-                        valid_from: &valid_from,
-                        valid_until: None,
-                        session_date: None,
-                        hours: p.credits,
-                    };
-                    certificate::build(&template, s.url, &p.recipient, s.salt, s.status, &p.components)
-                })
-                .await?;
+            let credentials: Vec<crate::store::NewCredential> = credentials
+                .into_iter()
+                .collect::<Option<_>>()
+                .ok_or_else(|| ServiceError::Internal("a planned certificate was not signed".into()))?;
             let issuer_name = signer.profile["name"].as_str().unwrap_or_default().to_string();
             let mut stored = Vec::with_capacity(credentials.len());
             for (p, credential) in planned.into_iter().zip(credentials) {
@@ -301,8 +345,13 @@ impl Service {
             }
             tx.insert_certificates(stored).await?;
         }
-        Ok(())
+        Ok((signed_early, signed_late))
     }
+}
+
+/// A certificate's issue time: whole seconds, as `validFrom` states it.
+fn whole_second(now: OffsetDateTime) -> OffsetDateTime {
+    now.replace_nanosecond(0).expect("zero is a valid nanosecond")
 }
 
 /// The message to a learner with an e-mail address about one of their certificates, from its

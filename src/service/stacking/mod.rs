@@ -125,10 +125,64 @@ struct Round {
     jobs: Vec<Uuid>,
     /// Lines learners start in this round `(line, learner, version)`, recorded together.
     enrolments: Vec<(Uuid, Learner, i64)>,
+    /// Status changes of standing certificates `(certificate, change, reason)`, in the order
+    /// judged (a superseded certificate is revoked before its successor is stored).
+    changes: Vec<(Uuid, StatusChange, Option<String>)>,
+    /// Learners who changed between the round's reads: judged again by a later round.
+    again: Vec<Learner>,
+    /// The id of each certificate the round plans, per (learner, line, version): a round that
+    /// follows a speculative one plans under the same ids, so what was signed early fits.
+    ids: HashMap<(Learner, Uuid, i64), Uuid>,
     modules: Modules,
 }
 
+impl Round {
+    /// The id a new certificate of `who` on `line` at `version` is issued under.
+    fn certificate_id(&mut self, who: &Learner, line: Uuid, version: i64) -> Uuid {
+        *self.ids.entry((who.clone(), line, version)).or_insert_with(Uuid::now_v7)
+    }
+}
+
+/// A batch judged on what it read before its lock, with the certificates it expects to issue
+/// already built and signed: the slow part of a round, done while the round before it holds
+/// the write lock. The round that follows judges again under the lock and uses a signed
+/// certificate only if its plan is unchanged and its status slot still free.
+pub struct Speculation {
+    learners: Vec<Learner>,
+    lines: Vec<(MetroLineRow, MetroLineSpec)>,
+    prepared: Prepared,
+    now: OffsetDateTime,
+    mail_keys: std::sync::Arc<crate::service::mail::MailKeys>,
+    ids: HashMap<(Learner, Uuid, i64), Uuid>,
+    modules: Modules,
+    early: HashMap<Uuid, Early>,
+}
+
+impl Speculation {
+    /// How many certificates were signed ahead of the lock.
+    pub fn signed(&self) -> usize {
+        self.early.len()
+    }
+}
+
+/// A certificate signed before its round's lock, with the plan and status slot it was built for.
+struct Early {
+    plan: Planned,
+    slot: (Uuid, i64),
+    credential: crate::store::NewCredential,
+}
+
+/// What a settled round did, and how many of its certificates were signed ahead of the lock
+/// (`signed_early`) or inside it (`signed_late`: plans that changed, slots taken meanwhile).
+#[derive(Debug, Default)]
+pub struct Settled {
+    pub outcomes: Vec<StackOutcome>,
+    pub signed_early: usize,
+    pub signed_late: usize,
+}
+
 /// A certificate judged due in this round, not yet built.
+#[derive(Debug, Clone, PartialEq)]
 struct Planned {
     id: Uuid,
     who: Learner,
@@ -160,9 +214,9 @@ pub struct LearnerFacts {
 
 impl LearnerFacts {
     /// The facts in a learner's rows, judged at `now`.
-    fn of(rows: LearnerRows, now: OffsetDateTime, modules: &mut Modules) -> ServiceResult<LearnerFacts> {
+    fn of(rows: &LearnerRows, now: OffsetDateTime, modules: &mut Modules) -> ServiceResult<LearnerFacts> {
         let (held, names) = held_badges(&rows.credentials, now, modules)?;
-        Ok(LearnerFacts { held, names, certs: rows.certificates, enrolments: rows.enrolments })
+        Ok(LearnerFacts { held, names, certs: rows.certificates.clone(), enrolments: rows.enrolments.clone() })
     }
 
     /// The nanomodules the learner holds a valid badge of (the stations done on a progress view).

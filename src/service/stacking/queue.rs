@@ -17,14 +17,35 @@ impl Service {
         Some(self.restack_many(&learners).await)
     }
 
-    /// Drains `learners` a batch per transaction. A batch that fails is retried learner by
+    /// Drains `learners` a batch per transaction, pipelined: while one batch holds its
+    /// transaction (on SQLite the only write lock), the next is read, judged and its
+    /// certificates signed ([`Service::speculate`]). A batch that fails is retried learner by
     /// learner, so one learner whose round fails holds up nobody else (and waits for a later
     /// round itself).
     #[tracing::instrument(skip_all)]
     pub(super) async fn restack_many(&self, learners: &[Learner]) -> Vec<StackOutcome> {
         let mut out = Vec::new();
-        for batch in learners.chunks(BATCH_LEARNERS) {
-            match self.restack_batch(batch).await {
+        let mut batches = learners.chunks(BATCH_LEARNERS);
+        let mut ahead = match batches.next() {
+            Some(b) => Some((b, self.speculate(b).await)),
+            None => None,
+        };
+        while let Some((batch, speculation)) = ahead.take() {
+            let following = batches.next();
+            let settle = async {
+                match speculation {
+                    Ok(s) => self.settle(s).await.map(|s| s.outcomes),
+                    Err(e) => Err(e),
+                }
+            };
+            let look_ahead = async {
+                match following {
+                    Some(b) => Some((b, self.speculate(b).await)),
+                    None => None,
+                }
+            };
+            let (settled, next) = tokio::join!(settle, look_ahead);
+            match settled {
                 Ok(done) => out.extend(done),
                 Err(e) => {
                     tracing::warn!(error = %e, learners = batch.len(), "stacking batch failed; judging one by one");
@@ -33,6 +54,7 @@ impl Service {
                     }
                 }
             }
+            ahead = next;
         }
         out
     }
@@ -128,16 +150,24 @@ impl Service {
         self.restack_batch(std::slice::from_ref(who)).await
     }
 
-    /// Re-evaluates several learners on every line in one transaction. On SQLite most of a
-    /// learner's round is the commit's sync to disk, so a batch shares one; it also shares the
-    /// reads of lines, achievements and signing keys. All or nothing: callers retry a failed
-    /// batch one learner at a time.
+    /// Re-evaluates several learners on every line in one transaction: [`Service::speculate`]
+    /// then [`Service::settle`]. All or nothing: callers retry a failed batch one learner at a
+    /// time.
     #[tracing::instrument(skip_all)]
     pub async fn restack_batch(&self, learners: &[Learner]) -> ServiceResult<Vec<StackOutcome>> {
+        let speculation = self.speculate(learners).await?;
+        Ok(self.settle(speculation).await?.outcomes)
+    }
+
+    /// Reads and judges `learners` without a lock and signs the certificates that judgement
+    /// would issue, each into a status slot that looks free (see [`Speculation`]). Shares the
+    /// reads of lines, achievements and signing keys across the batch. Writes nothing.
+    #[tracing::instrument(skip_all, fields(learners = learners.len()))]
+    pub async fn speculate(&self, learners: &[Learner]) -> ServiceResult<Speculation> {
         let mut learners = learners.to_vec();
         learners.sort();
         learners.dedup();
-        let started = std::time::Instant::now();
+        let now = self.now();
         // Every line with its current version decoded once for the batch.
         let lines: Vec<(MetroLineRow, MetroLineSpec)> = self
             .store
@@ -148,21 +178,53 @@ impl Service {
             .collect::<ServiceResult<_>>()?;
         let mut prepared = Prepared::default();
         let mut round = Round::default();
-        let now = self.now();
-        for (_, rows) in self.store.learners_rows(&learners).await? {
-            self.prepare(&LearnerFacts::of(rows, now, &mut round.modules)?, &lines, &mut prepared).await?;
+        for (who, rows) in self.store.learners_rows(&learners).await? {
+            self.prepare(&LearnerFacts::of(&rows, now, &mut round.modules)?, &lines, &mut prepared).await?;
+            self.judge(&who, rows, &lines, &prepared, now, &mut round)?;
         }
-        let prepared_at = started.elapsed();
+        let mut by_issuer: BTreeMap<Uuid, Vec<Planned>> = BTreeMap::new();
+        for p in std::mem::take(&mut round.planned) {
+            by_issuer.entry(p.issuer).or_default().push(p);
+        }
+        let mut early = HashMap::new();
+        for (issuer, plans) in by_issuer {
+            let Some(signer) = prepared.issuers.get(&issuer) else { continue };
+            let slots = self.store.draw_status_slots(issuer, plans.len()).await?;
+            let plans: Vec<Planned> = plans.into_iter().take(slots.len()).collect();
+            let refs: Vec<&Planned> = plans.iter().collect();
+            let signed = self.sign_certificates(&refs, &slots, signer, &prepared, now).await?;
+            for ((plan, slot), credential) in plans.into_iter().zip(slots).zip(signed) {
+                early.insert(plan.id, Early { plan, slot, credential });
+            }
+        }
         let mail_keys = self.mail_keys().await?;
+        Ok(Speculation { learners, lines, prepared, now, mail_keys, ids: round.ids, modules: round.modules, early })
+    }
+
+    /// Applies a batch in one transaction: locks its learners, reads their rows again, judges
+    /// them on what is current and writes the verdicts, certificates (those signed early where
+    /// the plan and slot still hold), audit events and messages, and deletes their jobs. On
+    /// SQLite most of a learner's round is the commit's sync to disk, so a batch shares one.
+    #[tracing::instrument(skip_all, fields(learners = speculation.learners.len()))]
+    pub async fn settle(&self, speculation: Speculation) -> ServiceResult<Settled> {
+        let started = std::time::Instant::now();
+        let Speculation { learners, lines, prepared, now, mail_keys, ids, modules, mut early } = speculation;
+        let mut round = Round { ids, modules, ..Round::default() };
         let mut tx = self.store.begin().await?;
         tx.lock_learners(&learners).await?;
         let mut rows = tx.learners_rows(&learners).await?;
         for who in &learners {
             let mine = rows.remove(who).unwrap_or_default();
-            self.judge(&mut tx, who, mine, &lines, &prepared, now, &mut round).await?;
+            self.judge(who, mine, &lines, &prepared, now, &mut round)?;
+        }
+        for (certificate, change, reason) in std::mem::take(&mut round.changes) {
+            tx.change_status(certificate, change, reason.as_deref(), Some("cascade"), now).await?;
+        }
+        if !round.again.is_empty() {
+            tx.enqueue_learners(&round.again, "changed while judged").await?;
         }
         tx.enrol(std::mem::take(&mut round.enrolments)).await?;
-        self.issue_planned(&mut tx, &prepared, now, &mut round).await?;
+        let (signed_early, signed_late) = self.issue_planned(&mut tx, &prepared, now, &mut round, &mut early).await?;
         tx.delete_jobs(&round.jobs).await?;
         let Round { events, outcomes, mail, .. } = round;
         if !events.is_empty() {
@@ -176,14 +238,15 @@ impl Service {
         }
         tracing::debug!(
             learners = learners.len(),
-            prepare_ms = prepared_at.as_millis() as u64,
-            judge_ms = (judged_at - prepared_at).as_millis() as u64,
+            signed_early,
+            signed_late,
+            judge_ms = judged_at.as_millis() as u64,
             commit_ms = (started.elapsed() - judged_at).as_millis() as u64,
             "stacking batch"
         );
         for o in &outcomes {
             tracing::info!(metro_line = %o.metro_line, version = o.version, action = o.action, certificate = %o.certificate_id, "stacking");
         }
-        Ok(outcomes)
+        Ok(Settled { outcomes, signed_early, signed_late })
     }
 }

@@ -47,7 +47,7 @@ impl Service {
 
     pub(in crate::service) async fn learner_facts(&self, who: &Learner) -> ServiceResult<LearnerFacts> {
         let mut rows = self.store.learners_rows(std::slice::from_ref(who)).await?;
-        LearnerFacts::of(rows.remove(who).unwrap_or_default(), self.now(), &mut Modules::default())
+        LearnerFacts::of(&rows.remove(who).unwrap_or_default(), self.now(), &mut Modules::default())
     }
 
     /// The learner's standing on one line, or `None` if they have not started it (unless
