@@ -110,14 +110,7 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn draw_status_slots(&self, issuer: Uuid, n: usize) -> StoreResult<Vec<(Uuid, i64)>> {
         let mut db = self.clone();
-        let current: Option<ListRow> = db
-            .fetch_optional(
-                "SELECT status_list_id, size, allocated FROM status_list \
-                 WHERE issuer_id = $1 AND purpose = 'revocation' AND allocated < size ORDER BY created_at LIMIT 1",
-                args![issuer],
-            )
-            .await?;
-        let Some(list) = current else { return Ok(vec![]) };
+        let Some(list) = list_with_room(&mut db, issuer).await? else { return Ok(vec![]) };
         let free = (list.size - list.allocated) as usize;
         // Only on a list with plenty of room: a fuller one is left to the locked reservation.
         if n == 0 || free * 16 < list.size as usize {
@@ -171,14 +164,7 @@ impl Tx {
         let mut out = Vec::with_capacity(n);
         let mut rng = rand::rngs::OsRng;
         while out.len() < n {
-            let current: Option<ListRow> = self
-                .fetch_optional(
-                    "SELECT status_list_id, size, allocated FROM status_list \
-                     WHERE issuer_id = $1 AND purpose = 'revocation' AND allocated < size ORDER BY created_at LIMIT 1",
-                    args![issuer],
-                )
-                .await?;
-            let list = match current {
+            let list = match list_with_room(self, issuer).await? {
                 Some(l) => l,
                 None => {
                     let id = Uuid::now_v7();
@@ -409,6 +395,16 @@ fn random_candidates(tried: &mut std::collections::HashSet<i64>, need: usize, li
         }
     }
     candidates
+}
+
+/// The issuer's oldest revocation list that still has room, if any.
+async fn list_with_room(db: &mut impl Sql, issuer: Uuid) -> StoreResult<Option<ListRow>> {
+    db.fetch_optional(
+        "SELECT status_list_id, size, allocated FROM status_list \
+         WHERE issuer_id = $1 AND purpose = 'revocation' AND allocated < size ORDER BY created_at LIMIT 1",
+        args![issuer],
+    )
+    .await
 }
 
 /// Which of `candidates` are taken in `list`, with one read.
