@@ -140,7 +140,7 @@ impl Service {
         }
         let award = req.input.parse()?;
         let spec: NanomoduleSpec = decode_spec(&module.spec)?;
-        let now = self.now().replace_nanosecond(0).expect("zero is a valid nanosecond");
+        let now = crate::domain::time::whole_seconds(self.now());
         let valid_from = rfc3339(now);
         let until = spec.validity_days.map(|d| now + time::Duration::days(d));
         let valid_until = until.map(rfc3339);

@@ -83,8 +83,7 @@ impl Service {
         }
         let issuer_url = ob3::issuer_url(&self.base_url, row.issuer_id);
         let name = spec.name.clone().unwrap_or_default();
-        let now = self.now();
-        let now = now.replace_nanosecond(0).unwrap_or(now);
+        let now = crate::domain::time::whole_seconds(self.now());
         let created = crate::domain::time::rfc3339(now);
         let id = format!("urn:uuid:{}", Uuid::new_v4());
         let salt = super::issuance::fresh_salt();

@@ -412,7 +412,7 @@ impl Service {
                 row.example.as_deref().unwrap_or_default(),
                 &rfc3339(answered)[..10],
             );
-            let valid_from = rfc3339(now.replace_nanosecond(0).unwrap_or(now));
+            let valid_from = rfc3339(crate::domain::time::whole_seconds(now));
             let doc = endorsement::build(
                 &Endorsement {
                     id: &self.credential_url(id),

@@ -245,7 +245,7 @@ impl Service {
             Purpose::Revocation => self.status_list_url(list),
             Purpose::Suspension => format!("{}/suspension", self.status_list_url(list)),
         };
-        let now = rfc3339(self.now().replace_nanosecond(0).expect("zero nanoseconds"));
+        let now = rfc3339(crate::domain::time::whole_seconds(self.now()));
         let doc = status_list::credential(&url, &issuer, purpose, &encoded, &now);
         let (_, key) = self.active_signing_key(row.issuer_id).await?;
         let vm = ob3::verification_method(&issuer, &ob3::PublicKey::Ed25519(key.verifying_key().to_bytes()));

@@ -303,7 +303,7 @@ impl Service {
         let doc: Value = serde_json::from_str(&original.signed).map_err(|e| ServiceError::Internal(e.to_string()))?;
         let copy = holder::holder_copy(&doc, &self.credential_url(id), &p.holder)
             .ok_or_else(|| ServiceError::Internal("the stored credential has no subject".into()))?;
-        let created = crate::domain::time::rfc3339(now.replace_nanosecond(0).unwrap_or(now));
+        let created = crate::domain::time::rfc3339(crate::domain::time::whole_seconds(now));
         let signed = super::issuance::sign_one(copy, signing, created).await?;
         let mut tx = self.store.begin().await?;
         tx.use_offer_token(&token_hash, now).await?.ok_or(WalletError::InvalidToken)?;

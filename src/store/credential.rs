@@ -177,11 +177,7 @@ impl Tx {
                 }
             };
             // Take the row lock (PostgreSQL) before reading what is taken, then re-read the count.
-            self.execute(
-                "UPDATE status_list SET allocated = allocated WHERE status_list_id = $1",
-                args![list.status_list_id],
-            )
-            .await?;
+            self.lock_status_list(list.status_list_id).await?;
             let fresh: ListRow = self
                 .fetch_optional(
                     "SELECT status_list_id, size, allocated FROM status_list WHERE status_list_id = $1",
@@ -245,7 +241,7 @@ impl Tx {
         lists.dedup();
         let mut mine = std::collections::HashSet::new();
         for list in lists {
-            self.execute("UPDATE status_list SET allocated = allocated WHERE status_list_id = $1", args![list]).await?;
+            self.lock_status_list(list).await?;
             let mut wanted: Vec<i64> = slots.iter().filter(|s| s.0 == list).map(|s| s.1).collect();
             wanted.sort_unstable();
             wanted.dedup();
@@ -255,6 +251,13 @@ impl Tx {
             mine.extend(wanted.into_iter().map(|i| (list, i)));
         }
         Ok(slots.iter().map(|s| mine.contains(s)).collect())
+    }
+
+    /// Takes a status list's row lock (PostgreSQL; SQLite's transaction holds the write lock):
+    /// reserving, claiming and reclaiming indices of one list never interleave.
+    async fn lock_status_list(&mut self, list: Uuid) -> StoreResult<()> {
+        self.execute("UPDATE status_list SET allocated = allocated WHERE status_list_id = $1", args![list]).await?;
+        Ok(())
     }
 
     /// Records `picked` (free, distinct) indices of `list` as reserved now.
@@ -288,11 +291,7 @@ impl Tx {
         let mut reclaimed = 0;
         for list in lists {
             // The list's row lock first, as a reservation takes it, so the two never interleave.
-            self.execute(
-                "UPDATE status_list SET allocated = allocated WHERE status_list_id = $1",
-                args![list.status_list_id],
-            )
-            .await?;
+            self.lock_status_list(list.status_list_id).await?;
             reclaimed += self
                 .execute(
                     "DELETE FROM status_entry WHERE status_list_id = $1 AND reserved_epoch >= $2 AND reserved_epoch < $3 AND NOT EXISTS \

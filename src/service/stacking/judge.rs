@@ -225,7 +225,7 @@ impl Service {
         if let Some(p) = planned.iter().find(|p| !prepared.achievements.contains_key(&(p.line, p.version))) {
             return Err(ServiceError::Internal(format!("line {} version {} was not prepared", p.line, p.version)));
         }
-        let now = whole_second(now);
+        let now = crate::domain::time::whole_seconds(now);
         let valid_from = rfc3339(now);
         let holders = planned
             .iter()
@@ -260,11 +260,8 @@ impl Service {
         early: &mut HashMap<Uuid, Early>,
     ) -> ServiceResult<(usize, usize)> {
         let planned = std::mem::take(&mut round.planned);
-        let valid_from = rfc3339(whole_second(now));
-        let mut by_issuer: BTreeMap<Uuid, Vec<Planned>> = BTreeMap::new();
-        for p in planned {
-            by_issuer.entry(p.issuer).or_default().push(p);
-        }
+        let valid_from = rfc3339(crate::domain::time::whole_seconds(now));
+        let by_issuer = Planned::by_issuer(planned);
         let (mut signed_early, mut signed_late) = (0, 0);
         for (issuer, planned) in by_issuer {
             let signer = prepared.issuers.get(&issuer).ok_or(ServiceError::NotFound)?;
@@ -347,11 +344,6 @@ impl Service {
         }
         Ok((signed_early, signed_late))
     }
-}
-
-/// A certificate's issue time: whole seconds, as `validFrom` states it.
-fn whole_second(now: OffsetDateTime) -> OffsetDateTime {
-    now.replace_nanosecond(0).expect("zero is a valid nanosecond")
 }
 
 /// The message to a learner with an e-mail address about one of their certificates, from its

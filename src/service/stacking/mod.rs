@@ -199,6 +199,18 @@ struct Planned {
     recipient: Recipient,
 }
 
+impl Planned {
+    /// Plans grouped by the issuer that signs them (each issuer's are signed together), in a
+    /// fixed issuer order.
+    fn by_issuer(planned: Vec<Planned>) -> BTreeMap<Uuid, Vec<Planned>> {
+        let mut out: BTreeMap<Uuid, Vec<Planned>> = BTreeMap::new();
+        for p in planned {
+            out.entry(p.issuer).or_default().push(p);
+        }
+        out
+    }
+}
+
 /// An issuer as a certificate's signer.
 struct Signer {
     profile: Value,

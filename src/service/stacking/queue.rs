@@ -182,12 +182,8 @@ impl Service {
             self.prepare(&LearnerFacts::of(&rows, now, &mut round.modules)?, &lines, &mut prepared).await?;
             self.judge(&who, rows, &lines, &prepared, now, &mut round)?;
         }
-        let mut by_issuer: BTreeMap<Uuid, Vec<Planned>> = BTreeMap::new();
-        for p in std::mem::take(&mut round.planned) {
-            by_issuer.entry(p.issuer).or_default().push(p);
-        }
         let mut early = HashMap::new();
-        for (issuer, plans) in by_issuer {
+        for (issuer, plans) in Planned::by_issuer(std::mem::take(&mut round.planned)) {
             let Some(signer) = prepared.issuers.get(&issuer) else { continue };
             let slots = self.store.draw_status_slots(issuer, plans.len()).await?;
             let plans: Vec<Planned> = plans.into_iter().take(slots.len()).collect();
