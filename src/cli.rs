@@ -187,13 +187,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 tokio::spawn(async move {
                     let mut tick = tokio::time::interval(every);
                     // The first round looks back a day for expiries missed while stopped.
-                    let mut since = crate::store::now() - time::Duration::days(1);
+                    let mut since = service.now() - time::Duration::days(1);
                     // Unused status index reservations: everything old enough at first, then
                     // consecutive windows.
                     let mut reclaimed_to = 0;
                     loop {
                         tick.tick().await;
-                        let now = crate::store::now();
+                        let now = service.now();
                         match service.stack_tick(since).await {
                             Ok(n) if n > 0 => tracing::info!(learners = n, "stacking worker round"),
                             Ok(_) => {}

@@ -5,6 +5,7 @@
 pub mod api_token;
 pub mod app;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod credential;
 pub mod domain;

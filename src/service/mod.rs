@@ -5,7 +5,6 @@ mod audit;
 mod award;
 mod baked;
 mod catalog;
-mod clock;
 mod clr;
 mod console;
 mod custody;
@@ -43,11 +42,11 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
+pub use crate::clock::Clock;
 pub use audit::{AuditFilter, AuditReport};
 pub use audit::{ImpactTotals, IssuanceReport, ReportCounts, ReportGroup, ReportRow, TrainerAwards};
 pub use award::{AwardOutcome, AwardRequest, Awarded, CertificateChange, DryRun, IssuedBadge, Stacking, request_hash};
 pub use catalog::CatalogView;
-pub use clock::Clock;
 pub use console::{
     AwardDetails, AwardedLine, ConsoleUser, CredentialHistory, CredentialSearch, FoundLine, Home, Invitation,
     InvitationFor, SignedIn, Standing, StationChoice, TotpSetup,
@@ -154,7 +153,7 @@ pub struct Service {
     verify_slots: Arc<tokio::sync::Semaphore>,
     /// The progress-link secrets, unsealed on first use.
     link_keys: Arc<tokio::sync::OnceCell<Arc<progress::LinkKeys>>>,
-    /// The one clock every use case reads.
+    /// The one clock every use case reads: the store's, so rows and audit events are stamped by it too.
     clock: Clock,
     /// The SMTP server messages go out through; without one they wait in the outbox.
     mailer: Option<Arc<crate::mailer::Mailer>>,
@@ -175,13 +174,13 @@ pub struct Service {
 impl Service {
     pub fn new(store: Store, master_key: MasterKey, base_url: &str, admin_token: Option<&str>) -> Service {
         Service {
+            clock: store.clock().clone(),
             store,
             master_key: Arc::new(master_key),
             base_url: base_url.trim_end_matches('/').to_string(),
             admin_token_hash: admin_token.filter(|t| !t.is_empty()).map(|t| Sha256::digest(t.as_bytes()).into()),
             verify_slots: Arc::new(tokio::sync::Semaphore::new(default_verify_slots())),
             link_keys: Arc::new(tokio::sync::OnceCell::new()),
-            clock: Clock::default(),
             mailer: None,
             mail_keys: Arc::new(tokio::sync::OnceCell::new()),
             mail_wake: Arc::new(tokio::sync::Notify::new()),

@@ -94,7 +94,7 @@ impl Tx {
             heads.insert(chain.to_string(), self.audit_head(chain).await?);
         }
         let origin = if heads.values().any(Option::is_none) { self.audit_origin().await? } else { String::new() };
-        let occurred_at = crate::domain::time::rfc3339(super::now());
+        let occurred_at = crate::domain::time::rfc3339(self.clock.now());
         let mut out = Vec::with_capacity(events.len());
         for new in events {
             let prev = heads.get_mut(crate::domain::audit::chain_of(new.issuer_id.as_deref())).expect("read above");
@@ -162,7 +162,7 @@ impl Tx {
         self.execute(
             "INSERT INTO audit_chain_close (chain, seq, head_hash, root, closed_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (chain) DO NOTHING",
-            args![LEGACY_CHAIN, seq, head_hash, root.clone(), crate::domain::time::rfc3339(super::now())],
+            args![LEGACY_CHAIN, seq, head_hash, root.clone(), crate::domain::time::rfc3339(self.clock.now())],
         )
         .await?;
         Ok(self.legacy_close().await?.map(|c| c.root).unwrap_or(root))
@@ -371,7 +371,7 @@ impl Store {
         let mut tx = self.begin().await?;
         tx.execute(
             "INSERT INTO platform_key (key_id, public_key, sealed_secret, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (key_id) DO NOTHING",
-            args![id, public, sealed, super::now()],
+            args![id, public, sealed, self.clock.now()],
         )
         .await?;
         tx.commit().await?;

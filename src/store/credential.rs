@@ -170,7 +170,7 @@ impl Tx {
                     let id = Uuid::now_v7();
                     self.execute(
                         "INSERT INTO status_list (status_list_id, issuer_id, purpose, size, allocated, created_at) VALUES ($1, $2, 'revocation', $3, 0, $4)",
-                        args![id, issuer, STATUS_LIST_SIZE, super::now()],
+                        args![id, issuer, STATUS_LIST_SIZE, self.clock.now()],
                     )
                     .await?;
                     ListRow { status_list_id: id, size: STATUS_LIST_SIZE, allocated: 0 }
@@ -265,7 +265,7 @@ impl Tx {
         if picked.is_empty() {
             return Ok(());
         }
-        let epoch = super::now().unix_timestamp();
+        let epoch = self.clock.now().unix_timestamp();
         let rows: Vec<Vec<Arg>> = picked.iter().map(|i| args![list, *i, epoch]).collect();
         self.insert_many("INSERT INTO status_entry (status_list_id, idx, reserved_epoch) VALUES", 3, rows).await?;
         self.execute(
@@ -328,7 +328,7 @@ impl Tx {
         key_id: Uuid,
         creds: Vec<NewCredential>,
     ) -> StoreResult<()> {
-        let now = super::now();
+        let now = self.clock.now();
         let rows = creds
             .into_iter()
             .map(|c| {
@@ -373,7 +373,7 @@ impl Tx {
     ) -> StoreResult<()> {
         self.execute(
             "INSERT INTO idempotency_key (scope, idem_key, request_hash, status, response, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-            args![scope, key, request_hash, status, response, super::now()],
+            args![scope, key, request_hash, status, response, self.clock.now()],
         )
         .await?;
         Ok(())

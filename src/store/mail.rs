@@ -3,7 +3,7 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Arg, Learner, Sql, Store, StoreResult, Tx, args};
+use super::{Arg, Db, Learner, Sql, Store, StoreResult, Tx, args};
 
 /// A message to write into the outbox (its content already sealed by the service).
 #[derive(Debug, Clone)]
@@ -161,15 +161,15 @@ impl Store {
         lease_until: OffsetDateTime,
         limit: i64,
     ) -> StoreResult<Vec<ClaimedMail>> {
-        let sql = match self {
-            Store::Postgres(_) => {
+        let sql = match &self.db {
+            Db::Postgres(_) => {
                 "UPDATE mail_outbox SET state = 'sending', attempts = attempts + 1, next_attempt_at = $2 \
                  WHERE message_id IN (SELECT message_id FROM mail_outbox \
                    WHERE state IN ('queued', 'sending') AND next_attempt_at <= $1 \
                    ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
                  RETURNING message_id, kind, address, sealed, attempts, created_at"
             }
-            Store::Sqlite(_) => {
+            Db::Sqlite(_) => {
                 "UPDATE mail_outbox SET state = 'sending', attempts = attempts + 1, next_attempt_at = $2 \
                  WHERE message_id IN (SELECT message_id FROM mail_outbox \
                    WHERE state IN ('queued', 'sending') AND next_attempt_at <= $1 \

@@ -33,6 +33,7 @@ mod wallet;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::clock::Clock;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
 use sqlx::{FromRow, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
@@ -436,16 +437,23 @@ impl<'r, R: FromRow<'r, PgRow>> FromRow<'r, PgRow> for Tagged<R> {
 
 /// The database: SQLite (default, one machine) or PostgreSQL (several instances).
 #[derive(Clone, Debug)]
-pub enum Store {
+pub struct Store {
+    db: Db,
+    /// Stamps rows and audit events; shared with the service (see [`Clock`]).
+    clock: Clock,
+}
+
+#[derive(Clone, Debug)]
+enum Db {
     Sqlite(SqlitePool),
     Postgres(PgPool),
 }
 
 impl Executor for Store {
     async fn exec(&mut self) -> StoreResult<ExecGuard<'_>> {
-        Ok(match self {
-            Store::Sqlite(p) => ExecGuard::SqlitePooled(p.acquire().await?),
-            Store::Postgres(p) => ExecGuard::PgPooled(p.acquire().await?),
+        Ok(match &self.db {
+            Db::Sqlite(p) => ExecGuard::SqlitePooled(p.acquire().await?),
+            Db::Postgres(p) => ExecGuard::PgPooled(p.acquire().await?),
         })
     }
 }
@@ -454,6 +462,7 @@ impl Executor for Store {
 /// leaves nothing half-written.
 pub struct Tx {
     inner: TxInner,
+    clock: Clock,
 }
 
 enum TxInner {
@@ -587,7 +596,7 @@ impl Store {
     /// server fails within `limits.wait` instead of hanging (and is answered 503).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn open_with(url: &str, limits: &DbLimits) -> StoreResult<Store> {
-        let store = if url.starts_with("sqlite:") {
+        let db = if url.starts_with("sqlite:") {
             if let Some(path) = sqlite_path(url) {
                 restrict_sqlite_files(&path);
             }
@@ -598,7 +607,7 @@ impl Store {
                 .foreign_keys(true);
             let pool =
                 SqlitePoolOptions::new().max_connections(8).acquire_timeout(limits.wait).connect_with(options).await?;
-            Store::Sqlite(pool)
+            Db::Sqlite(pool)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url)?.options([
                 ("statement_timeout", format!("{}ms", limits.statement.as_millis())),
@@ -606,11 +615,16 @@ impl Store {
             ]);
             let pool =
                 PgPoolOptions::new().max_connections(16).acquire_timeout(limits.wait).connect_with(options).await?;
-            Store::Postgres(pool)
+            Db::Postgres(pool)
         } else {
             return Err(StoreError::UnsupportedUrl);
         };
-        Ok(store)
+        Ok(Store { db, clock: Clock::default() })
+    }
+
+    /// The clock that stamps this store's rows; [`crate::service::Service`] reads the same one.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// Runs one literal SQL statement: for operators' and tests' checks (e.g. proving that the
@@ -619,9 +633,9 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn execute_raw(&self, sql: &str) -> StoreResult<u64> {
         let sql = sqlx::AssertSqlSafe(sql.to_string());
-        Ok(match self {
-            Store::Sqlite(p) => sqlx::query(sql).execute(p).await?.rows_affected(),
-            Store::Postgres(p) => sqlx::query(sql).execute(p).await?.rows_affected(),
+        Ok(match &self.db {
+            Db::Sqlite(p) => sqlx::query(sql).execute(p).await?.rows_affected(),
+            Db::Postgres(p) => sqlx::query(sql).execute(p).await?.rows_affected(),
         })
     }
 
@@ -631,11 +645,11 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn execute_script(&self, sql: &str) -> StoreResult<()> {
         let sql = sqlx::AssertSqlSafe(sql.to_string());
-        match self {
-            Store::Sqlite(p) => {
+        match &self.db {
+            Db::Sqlite(p) => {
                 sqlx::raw_sql(sql).execute(p).await?;
             }
-            Store::Postgres(p) => {
+            Db::Postgres(p) => {
                 sqlx::raw_sql(sql).execute(p).await?;
             }
         }
@@ -647,9 +661,9 @@ impl Store {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn query_text(&self, sql: &str) -> StoreResult<Vec<String>> {
         let sql = sqlx::AssertSqlSafe(sql.to_string());
-        Ok(match self {
-            Store::Sqlite(p) => sqlx::query_scalar(sql).fetch_all(p).await?,
-            Store::Postgres(p) => sqlx::query_scalar(sql).fetch_all(p).await?,
+        Ok(match &self.db {
+            Db::Sqlite(p) => sqlx::query_scalar(sql).fetch_all(p).await?,
+            Db::Postgres(p) => sqlx::query_scalar(sql).fetch_all(p).await?,
         })
     }
 
@@ -657,9 +671,9 @@ impl Store {
     /// lock (an advisory lock on PostgreSQL) around the run.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn migrate(&self) -> StoreResult<()> {
-        match self {
-            Store::Sqlite(p) => sqlx::migrate!("migrations/sqlite").run(p).await?,
-            Store::Postgres(p) => sqlx::migrate!("migrations/postgres").run(p).await?,
+        match &self.db {
+            Db::Sqlite(p) => sqlx::migrate!("migrations/sqlite").run(p).await?,
+            Db::Postgres(p) => sqlx::migrate!("migrations/postgres").run(p).await?,
         }
         Ok(())
     }
@@ -669,9 +683,9 @@ impl Store {
     #[doc(hidden)]
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn migrate_to(&self, version: i64) -> StoreResult<()> {
-        match self {
-            Store::Sqlite(p) => sqlx::migrate!("migrations/sqlite").run_to(version, p).await?,
-            Store::Postgres(p) => sqlx::migrate!("migrations/postgres").run_to(version, p).await?,
+        match &self.db {
+            Db::Sqlite(p) => sqlx::migrate!("migrations/sqlite").run_to(version, p).await?,
+            Db::Postgres(p) => sqlx::migrate!("migrations/postgres").run_to(version, p).await?,
         }
         Ok(())
     }
@@ -680,7 +694,7 @@ impl Store {
     /// other connections keep reading and writing). The file is created first with mode 0600.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn backup_sqlite(&self, target: &std::path::Path) -> StoreResult<()> {
-        let Store::Sqlite(pool) = self else { return Err(StoreError::UnsupportedUrl) };
+        let Db::Sqlite(pool) = &self.db else { return Err(StoreError::UnsupportedUrl) };
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
@@ -700,11 +714,11 @@ impl Store {
     /// so two writers never deadlock upgrading a read lock.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn begin(&self) -> StoreResult<Tx> {
-        let inner = match self {
-            Store::Sqlite(p) => TxInner::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
-            Store::Postgres(p) => TxInner::Postgres(p.begin().await?),
+        let inner = match &self.db {
+            Db::Sqlite(p) => TxInner::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(p) => TxInner::Postgres(p.begin().await?),
         };
-        Ok(Tx { inner })
+        Ok(Tx { inner, clock: self.clock.clone() })
     }
 
     /// The newest migration this build knows and the newest applied to the database (`None`
@@ -715,9 +729,9 @@ impl Store {
         struct Applied {
             v: Option<i64>,
         }
-        let known = match self {
-            Store::Sqlite(_) => sqlx::migrate!("migrations/sqlite").iter().map(|m| m.version).max(),
-            Store::Postgres(_) => sqlx::migrate!("migrations/postgres").iter().map(|m| m.version).max(),
+        let known = match &self.db {
+            Db::Sqlite(_) => sqlx::migrate!("migrations/sqlite").iter().map(|m| m.version).max(),
+            Db::Postgres(_) => sqlx::migrate!("migrations/postgres").iter().map(|m| m.version).max(),
         };
         let applied: StoreResult<Option<Applied>> =
             self.clone().fetch_optional("SELECT MAX(version) AS v FROM _sqlx_migrations WHERE success", vec![]).await;
@@ -739,24 +753,17 @@ impl Store {
     }
 
     pub fn backend(&self) -> &'static str {
-        match self {
-            Store::Sqlite(_) => "sqlite",
-            Store::Postgres(_) => "postgres",
+        match &self.db {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
         }
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn close(&self) {
-        match self {
-            Store::Sqlite(p) => p.close().await,
-            Store::Postgres(p) => p.close().await,
+        match &self.db {
+            Db::Sqlite(p) => p.close().await,
+            Db::Postgres(p) => p.close().await,
         }
     }
-}
-
-/// The present moment at the precision both databases keep (microseconds), so a value read
-/// back compares equal to the value written.
-pub fn now() -> OffsetDateTime {
-    let t = OffsetDateTime::now_utc();
-    t.replace_nanosecond(t.nanosecond() / 1_000 * 1_000).expect("valid nanosecond")
 }

@@ -33,7 +33,7 @@ impl Store {
         self.clone()
             .execute(
                 "INSERT INTO sealed_secret (name, sealed, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
-                args![name, sealed, super::now()],
+                args![name, sealed, self.clock.now()],
             )
             .await?;
         Ok(())

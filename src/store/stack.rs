@@ -233,7 +233,7 @@ impl Tx {
     /// Queues learners for re-evaluation, in the caller's transaction.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn enqueue_learners(&mut self, learners: &[Learner], cause: &str) -> StoreResult<()> {
-        let now = super::now();
+        let now = self.clock.now();
         let rows: Vec<Vec<Arg>> = learners
             .iter()
             .map(|l| args![Uuid::now_v7(), l.identity_type.clone(), l.identity.clone(), cause, now, now])
@@ -264,7 +264,7 @@ impl Tx {
     /// statement (a version already recorded is kept).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn enrol(&mut self, enrolments: Vec<(Uuid, Learner, i64)>) -> StoreResult<()> {
-        let now = super::now();
+        let now = self.clock.now();
         let rows: Vec<Vec<Arg>> = enrolments
             .into_iter()
             .map(|(line, who, version)| args![line, who.identity_type, who.identity, version, now])
@@ -284,7 +284,7 @@ impl Tx {
         self.execute(
             "INSERT INTO line_learner (metro_line_id, identity_type, identity, version, started_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (metro_line_id, identity_type, identity) DO UPDATE SET version = excluded.version",
-            args![line, who.identity_type.clone(), who.identity.clone(), version, super::now()],
+            args![line, who.identity_type.clone(), who.identity.clone(), version, self.clock.now()],
         )
         .await
     }
@@ -292,7 +292,7 @@ impl Tx {
     /// Inserts certificates and the components they rest on, with multi-row statements.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_certificates(&mut self, certificates: Vec<NewCertificate>) -> StoreResult<()> {
-        let now = super::now();
+        let now = self.clock.now();
         let mut components: Vec<Vec<Arg>> = Vec::new();
         let mut rows: Vec<Vec<Arg>> = Vec::with_capacity(certificates.len());
         for c in certificates {
@@ -331,7 +331,7 @@ impl Tx {
     /// one keep it.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn ensure_progress_links(&mut self, links: Vec<NewProgressLink>) -> StoreResult<()> {
-        let now = super::now();
+        let now = self.clock.now();
         let rows: Vec<Vec<Arg>> = links
             .into_iter()
             .map(|l| args![l.token_hash, l.issuer_id, l.learner.identity_type, l.learner.identity, 1i64, now])
@@ -361,7 +361,7 @@ impl Tx {
         generation: i64,
         token_hash: &str,
     ) -> StoreResult<()> {
-        let now = super::now();
+        let now = self.clock.now();
         self.execute(
             "UPDATE progress_link SET revoked_at = $4 \
              WHERE issuer_id = $1 AND identity_type = $2 AND identity = $3 AND revoked_at IS NULL",

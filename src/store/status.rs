@@ -121,7 +121,7 @@ impl Store {
         tx.execute(
             "INSERT INTO status_list_credential (status_list_id, purpose, encoded_list, signed, created_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (status_list_id, purpose) DO UPDATE SET encoded_list = excluded.encoded_list, signed = excluded.signed, created_at = excluded.created_at",
-            args![list, purpose, encoded, signed, super::now()],
+            args![list, purpose, encoded, signed, self.clock.now()],
         )
         .await?;
         tx.commit().await

@@ -7,7 +7,13 @@ use metrobadge::store::Store;
 
 use crate::harness::{ADMIN, TEST_MASTER_KEY, TestApp, both};
 
-both!(every_change_is_chained, audit_table_is_append_only, tampering_is_detected, concurrent_instances_never_fork);
+both!(
+    every_change_is_chained,
+    events_are_stamped_by_the_service_clock,
+    audit_table_is_append_only,
+    tampering_is_detected,
+    concurrent_instances_never_fork
+);
 
 /// An export of the chain as the admin sees it, in the given media type.
 async fn export(app: &TestApp, query: &str, accept: &str) -> reqwest::Response {
@@ -22,9 +28,9 @@ async fn export(app: &TestApp, query: &str, accept: &str) -> reqwest::Response {
 
 /// Disables the append-only triggers, as a database superuser could.
 async fn bypass_triggers(store: &Store) {
-    match store {
-        Store::Sqlite(_) => store.execute_raw("DROP TRIGGER audit_event_no_update").await.unwrap(),
-        Store::Postgres(_) => store.execute_raw("ALTER TABLE audit_event DISABLE TRIGGER USER").await.unwrap(),
+    match store.backend() {
+        "sqlite" => store.execute_raw("DROP TRIGGER audit_event_no_update").await.unwrap(),
+        _ => store.execute_raw("ALTER TABLE audit_event DISABLE TRIGGER USER").await.unwrap(),
     };
 }
 
@@ -67,6 +73,24 @@ async fn every_change_is_chained(app: TestApp) {
     app.stop().await;
 }
 
+/// The store stamps rows and audit events with the service's clock, not a clock of its own:
+/// moved forward three days, the next event says so.
+async fn events_are_stamped_by_the_service_clock(app: TestApp) {
+    let a = app.issuer("A").await;
+    let wall = time::OffsetDateTime::now_utc();
+    app.service.clock().advance(time::Duration::days(3));
+    app.post(&format!("/api/v1/issuers/{a}/skills"), ADMIN, json!({"name": "S"})).await;
+    let events = app.store.audit_page(0, 100).await.unwrap();
+    let last = events.last().unwrap();
+    assert_eq!(last.action, "skill.created");
+    let at = metrobadge::domain::time::parse_rfc3339(&last.occurred_at).unwrap();
+    assert!(at - wall >= time::Duration::days(3), "{at} is not three days after {wall}");
+    assert!(at - wall < time::Duration::days(3) + time::Duration::hours(1));
+    let first = metrobadge::domain::time::parse_rfc3339(&events[0].occurred_at).unwrap();
+    assert!(first - wall < time::Duration::hours(1), "earlier events keep their time");
+    app.stop().await;
+}
+
 async fn audit_table_is_append_only(app: TestApp) {
     app.issuer("A").await;
     let store = &app.store;
@@ -74,7 +98,7 @@ async fn audit_table_is_append_only(app: TestApp) {
         let err = store.execute_raw(sql).await.expect_err("the trigger refuses");
         assert!(format!("{:?}", err).contains("append-only"), "{err:?}");
     }
-    if matches!(store, Store::Postgres(_)) {
+    if store.backend() == "postgres" {
         let err = store.execute_raw("TRUNCATE audit_event").await.expect_err("the trigger refuses");
         assert!(format!("{:?}", err).contains("append-only"));
     }
@@ -399,9 +423,9 @@ async fn issuer_chains_verify_alone(app: TestApp) {
     assert_eq!(app.get("/api/v1/audit/verify", Some(&auditor_b)).await.1["ok"], false);
     assert_eq!(app.get("/api/v1/audit/verify", Some(&auditor_a)).await.1["ok"], true);
     // A removed row in A's chain.
-    match store {
-        Store::Sqlite(_) => store.execute_raw("DROP TRIGGER audit_event_no_delete").await.unwrap(),
-        Store::Postgres(_) => 0,
+    match store.backend() {
+        "sqlite" => store.execute_raw("DROP TRIGGER audit_event_no_delete").await.unwrap(),
+        _ => 0,
     };
     store.execute_raw(&format!("DELETE FROM audit_event WHERE chain = '{a}' AND seq = 12")).await.unwrap();
     let (_, report) = app.get("/api/v1/audit/verify", Some(&auditor_a)).await;

@@ -24,8 +24,8 @@ async fn keys_are_sealed_at_rest(app: TestApp) {
     let text = keys.to_string();
     assert!(text.contains("z6Mk"));
     assert!(!text.contains(&hex::encode(seed)) && !text.to_lowercase().contains("secret"));
-    match &app.store {
-        Store::Sqlite(_) => {
+    match app.store.backend() {
+        "sqlite" => {
             let mut found = false;
             let mut scanned = 0;
             for f in app.db.sqlite_files() {
@@ -37,7 +37,7 @@ async fn keys_are_sealed_at_rest(app: TestApp) {
             assert!(scanned > 0, "database files were read");
             assert!(!found, "raw private key bytes found in the SQLite files");
         }
-        Store::Postgres(_) => {
+        _ => {
             let rows = app.store.query_text("SELECT t::text FROM signing_key t").await.unwrap();
             assert!(!rows.is_empty());
             assert!(rows.iter().all(|r| !r.contains(&hex::encode(seed))), "raw private key in signing_key");

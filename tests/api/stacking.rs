@@ -323,7 +323,7 @@ async fn queue_history_and_versions(app: TestApp) {
     tx.enqueue_learners(std::slice::from_ref(&crashed), "test").await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(app.store.queued_jobs().await.unwrap(), 1);
-    let handled = app.service.stack_tick(metrobadge::store::now()).await.unwrap();
+    let handled = app.service.stack_tick(app.service.now()).await.unwrap();
     assert_eq!(handled, 1);
     assert_eq!(app.store.queued_jobs().await.unwrap(), 0);
     assert_eq!(progress(&app, &id, "crash@example.nl").await["certificate"]["status"], "active");
@@ -374,7 +374,7 @@ async fn queue_history_and_versions(app: TestApp) {
         .execute_raw("UPDATE credential SET valid_until = created_at WHERE identity = 'old@example.nl' AND nanomodule_id IS NOT NULL")
         .await
         .unwrap();
-    app.service.stack_tick(metrobadge::store::now() - time::Duration::hours(1)).await.unwrap();
+    app.service.stack_tick(app.service.now() - time::Duration::hours(1)).await.unwrap();
     let after = progress(&app, &id, "old@example.nl").await;
     assert_eq!(after["certificate"]["status"], "suspended", "{after}");
     assert!(after["certificate"]["suspension_reason"].as_str().unwrap().contains("expired on"), "{after}");
@@ -644,7 +644,7 @@ async fn a_batch_locks_each_learner_with_one_statement(app: TestApp) {
     use metrobadge::store::Learner;
     let learner = |n: &str| Learner { identity_type: "emailAddress".into(), identity: format!("{n}@slot.example") };
     let batch = vec![learner("ann"), learner("bob"), learner("cas")];
-    let postgres = matches!(app.store, metrobadge::store::Store::Postgres(_));
+    let postgres = app.store.backend() == "postgres";
     let held = "SELECT CAST(COUNT(*) AS TEXT) FROM pg_locks WHERE locktype = 'advisory' AND classid = 5461067 AND objsubid = 2";
     let mut first = app.store.begin().await.unwrap();
     first.lock_learners(&batch).await.unwrap();

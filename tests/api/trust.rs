@@ -431,9 +431,9 @@ async fn outage_crashed_award_indices_are_returned(app: TestApp) {
     let allocated =
         || async { store.query_text("SELECT CAST(SUM(allocated) AS TEXT) FROM status_list").await.unwrap()[0].clone() };
     assert_eq!((count().await, allocated().await), ("26".to_string(), "26".to_string()));
-    let now = metrobadge::store::now().unix_timestamp();
+    let now = app.service.now().unix_timestamp();
     // Fresh reservations are left alone (an award may still be signing).
-    let before = (metrobadge::store::now() - metrobadge::service::RESERVATION_GRACE).unix_timestamp();
+    let before = (app.service.now() - metrobadge::service::RESERVATION_GRACE).unix_timestamp();
     assert_eq!(app.service.reclaim_status_indices(0, before).await.unwrap(), 0);
     store.execute_raw(&format!("UPDATE status_entry SET reserved_epoch = {}", now - 7200)).await.unwrap();
     assert_eq!(app.service.reclaim_status_indices(0, before).await.unwrap(), 25);
@@ -714,9 +714,8 @@ async fn limits_failed_tokens_lock_a_client_out(app: TestApp) {
 async fn limits_tokens_expire_list_and_revoke(app: TestApp) {
     let issuer = app.issuer("Issuer").await;
     let admin_i = app.member(&issuer, "issuer_admin").await;
-    let expires = (metrobadge::store::now() + time::Duration::days(30))
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap();
+    let expires =
+        (app.service.now() + time::Duration::days(30)).format(&time::format_description::well_known::Rfc3339).unwrap();
     let (s, t) = app
         .post("/api/v1/tokens", &admin_i, json!({"role": "trainer", "label": "import script", "expires_at": expires}))
         .await;

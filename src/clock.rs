@@ -1,6 +1,9 @@
-//! The service's one clock. Everything that asks "what time is it" (issuance dates, session
-//! timeouts, token expiry, reservations) asks this, so tests move time forward instead of
-//! sleeping and a session's idle timeout is testable without waiting half an hour.
+//! The platform's one clock. Everything that asks "what time is it" (issuance dates, session
+//! timeouts, token expiry, reservations, and the times the store stamps on rows and audit
+//! events) asks this, so tests move time forward instead of sleeping and a session's idle
+//! timeout is testable without waiting half an hour. Both the service and the store read it
+//! (the store opens with one, the service uses the store's), so the two never disagree; it sits
+//! beside them rather than in the domain, which never asks the time (it is passed in).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
