@@ -1547,3 +1547,20 @@ async fn console_problems_speak_dutch(app: TestApp) {
     assert_eq!(colour["code"], "not-a-colour");
     assert_eq!(colour["message"], "must be a #rrggbb colour");
 }
+
+both!(forms_default_to_today_by_the_service_clock);
+
+/// The award form's session date is today by the service's clock, not the machine's: moved a
+/// year and a month on, a trainer who signs in then sees that day.
+async fn forms_default_to_today_by_the_service_clock(app: TestApp) {
+    let issuer = app.issuer("Klok").await;
+    app.service.clock().advance(time::Duration::days(400));
+    let link = invite(&app, &issuer, "trainer", "klok@example.nl").await;
+    let mut b = accept(&app, &link, "a sentence I remember").await;
+    let form = b.get("/console/award").await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    let shown = form.hidden("session_date");
+    assert_eq!(shown, app.service.now().date().to_string());
+    assert_ne!(shown, time::OffsetDateTime::now_utc().date().to_string());
+    app.stop().await;
+}

@@ -173,7 +173,7 @@ async fn award_form(State(s): State<AppState>, console: Console, uri: axum::http
         .and_then(|q| serde_urlencoded::from_str::<AwardQuery>(q).ok())
         .map(|q| q.module)
         .unwrap_or_default();
-    let today = time::OffsetDateTime::now_utc().date();
+    let today = console.today;
     let form = AwardForm { key: super::fresh_token(), module, session_date: today.to_string(), ..AwardForm::default() };
     console.award_page_for(&s, StatusCode::OK, form, vec![], None).await
 }

@@ -185,7 +185,7 @@ impl Console {
             stations,
             participants,
             key: super::fresh_token(),
-            today: time::OffsetDateTime::now_utc().date().to_string(),
+            today: self.today.to_string(),
             problems,
         };
         self.page(status, &page)

@@ -91,6 +91,8 @@ pub struct Console {
     /// `?lang=` was given: remember it in a cookie.
     chosen: Option<Lang>,
     secure: bool,
+    /// Today by the service's clock: the default date of forms (session dates, key expiries).
+    pub today: time::Date,
 }
 
 impl FromRequestParts<AppState> for Console {
@@ -117,6 +119,7 @@ impl FromRequestParts<AppState> for Console {
             pre: jar.get(PRE_COOKIE).cloned(),
             chosen,
             secure: state.service.base_url.starts_with("https://"),
+            today: state.service.now().date(),
         })
     }
 }

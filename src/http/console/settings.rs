@@ -115,7 +115,7 @@ impl Console {
             partners,
             secret,
             problems,
-            today: time::OffsetDateTime::now_utc().date().to_string(),
+            today: self.today.to_string(),
         };
         Ok(self.page(status, &page))
     }
