@@ -95,7 +95,7 @@ async fn badge_page_in_a_real_browser(app: TestApp) {
 /// The learner's progress page and personal map at phone width: one station of two done.
 async fn progress_page_in_a_real_browser(app: TestApp) {
     let l = crate::stacking::line(&app).await;
-    let r = crate::stacking::award(&app, &l.a, "leerling@example.nl").await;
+    let r = app.award_one(&l.a, "leerling@example.nl").await;
     let url = r["credentials"][0]["progress_url"].as_str().unwrap().to_string();
     let backend = if app.db.url.starts_with("sqlite") { "sqlite" } else { "postgres" };
     let page_url = url.clone();
@@ -274,13 +274,13 @@ async fn learner_and_manager_pages_in_a_real_browser(app: TestApp) {
     let smtp = crate::mail::SmtpServer::start();
     let sender = app.service.clone().with_mailer(smtp.mailer());
     let (_, nm) = module(&app, None).await;
-    let answer = crate::mail::award(
-        &app,
-        &nm,
-        json!([{"identity": "ann@example.nl", "name": "Ann de Vries",
+    let answer = app
+        .award(
+            &nm,
+            json!([{"identity": "ann@example.nl", "name": "Ann de Vries",
                 "manager": {"name": "Chef Jansen", "email": "chef@firma.example", "company": "Firma BV"}}]),
-    )
-    .await;
+        )
+        .await;
     let badge = answer["credentials"][0]["id"].as_str().unwrap().to_string();
     app.service.clock().advance(time::Duration::weeks(6) + time::Duration::minutes(1));
     assert_eq!(app.service.review_round().await.unwrap().invited, 1);

@@ -15,20 +15,6 @@ use crate::mail::SmtpServer;
 
 both!(clr_of_a_metro_line);
 
-async fn module(app: &TestApp, issuer: &str, name: &str) -> String {
-    let body = json!({"name": name, "description": "d", "criteria": {"narrative": "n"}, "duration_minutes": 120});
-    let (s, nm) = app.post(&format!("/api/v1/issuers/{issuer}/nanomodules"), ADMIN, body).await;
-    assert_eq!(s, StatusCode::CREATED, "{nm}");
-    nm["id"].as_str().unwrap().to_string()
-}
-
-async fn award(app: &TestApp, module: &str, who: &str) -> Value {
-    let body = json!({"recipients": [{"identity": who}]});
-    let (s, r) = app.post(&format!("/api/v1/nanomodules/{module}/awards"), ADMIN, body).await;
-    assert_eq!(s, StatusCode::CREATED, "{r}");
-    r
-}
-
 fn schema_problems(clr: &Value) -> Vec<String> {
     let path = format!("{}/schemas/clr/clr_v2p0_clrcredential_schema.json", env!("CARGO_MANIFEST_DIR"));
     let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -59,8 +45,8 @@ async fn clr_of_a_metro_line(app: TestApp) {
     let issuer = app.issuer("Techniek Twente").await;
     let partner = app.issuer("Partner ROC").await;
     app.partnership(&issuer, &partner).await;
-    let (a, b) = (module(&app, &issuer, "Smeren").await, module(&app, &issuer, "Uitlijnen").await);
-    let p = module(&app, &partner, "Veilig werken").await;
+    let (a, b) = (app.module(&issuer, "Smeren").await, app.module(&issuer, "Uitlijnen").await);
+    let p = app.module(&partner, "Veilig werken").await;
     let (_, map) = app.post(&format!("/api/v1/issuers/{issuer}/metro-maps"), ADMIN, json!({"name": "Onderhoud"})).await;
     let line = json!({
         "name": "Onderhoud basis", "metro_map": map["id"], "stations": [a, p, b], "accepts_issuers": [partner],
@@ -70,11 +56,11 @@ async fn clr_of_a_metro_line(app: TestApp) {
     let (s, line) = app.post(&format!("/api/v1/issuers/{issuer}/metro-lines"), ADMIN, line).await;
     assert_eq!(s, StatusCode::CREATED, "{line}");
     let line = line["id"].as_str().unwrap().to_string();
-    award(&app, &a, "ann@example.nl").await;
-    award(&app, &p, "ann@example.nl").await;
-    let last = award(&app, &b, "ann@example.nl").await;
+    app.award_one(&a, "ann@example.nl").await;
+    app.award_one(&p, "ann@example.nl").await;
+    let last = app.award_one(&b, "ann@example.nl").await;
     assert_eq!(last["certificates"].as_array().map(Vec::len), Some(1), "{last}");
-    award(&app, &a, "bob@example.nl").await;
+    app.award_one(&a, "bob@example.nl").await;
 
     // Staff: only what Techniek Twente signed (a, b and the certificate).
     let path = format!("/api/v1/metro-lines/{line}/clr?identity=ann@example.nl");

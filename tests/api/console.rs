@@ -1306,7 +1306,7 @@ both!(staff_look_up_a_learner_in_the_console);
 async fn staff_look_up_a_learner_in_the_console(app: TestApp) {
     let issuer = app.issuer("ROC Techniek").await;
     let l = crate::stacking::line_of(&app, &issuer).await;
-    let r = crate::stacking::award(&app, &l.a, "leerling@example.nl").await;
+    let r = app.award_one(&l.a, "leerling@example.nl").await;
     let progress_url = r["credentials"][0]["progress_url"].as_str().unwrap().to_string();
     let mut admin =
         accept(&app, &invite(&app, &issuer, "issuer_admin", "ia@roc.example").await, "issuer admin pass").await;
@@ -1420,9 +1420,9 @@ async fn auditor_reads_issuance_reports_in_the_console(app: TestApp) {
     let issuer = app.issuer("ROC Techniek").await;
     let l = crate::stacking::line_of(&app, &issuer).await;
     for who in ["a@example.nl", "b@example.nl", "c@example.nl"] {
-        crate::stacking::award(&app, &l.a, who).await;
+        app.award_one(&l.a, who).await;
     }
-    crate::stacking::award(&app, &l.b, "a@example.nl").await;
+    app.award_one(&l.b, "a@example.nl").await;
     let mut auditor =
         accept(&app, &invite(&app, &issuer, "auditor", "au@roc.example").await, "auditor pass phrase").await;
     let mut trainer =

@@ -250,17 +250,42 @@ impl TestApp {
             .unwrap()
     }
 
-    /// Creates a nanomodule of `issuer` (as admin) and returns its id.
+    /// Creates a two-hour nanomodule of `issuer` (as admin) and returns its id.
     pub async fn module(&self, issuer: &str, name: &str) -> String {
-        let (status, nm) = self
-            .post(
-                &format!("/api/v1/issuers/{issuer}/nanomodules"),
-                ADMIN,
-                serde_json::json!({"name": name, "description": "d", "criteria": {"narrative": "n"}, "duration_minutes": 120}),
-            )
-            .await;
+        self.module_of_minutes(issuer, name, 120).await
+    }
+
+    /// Creates a nanomodule of `issuer` lasting `minutes` (as admin) and returns its id.
+    pub async fn module_of_minutes(&self, issuer: &str, name: &str, minutes: i64) -> String {
+        let body = serde_json::json!({"name": name, "description": "d", "criteria": {"narrative": "n"}, "duration_minutes": minutes});
+        let (status, nm) = self.post(&format!("/api/v1/issuers/{issuer}/nanomodules"), ADMIN, body).await;
         assert_eq!(status, StatusCode::CREATED, "{nm}");
         nm["id"].as_str().unwrap().to_string()
+    }
+
+    /// Awards `nanomodule` to `recipients` (the request's list) as `token`; asserts 201 and
+    /// returns the answer.
+    pub async fn award_as(&self, token: &str, nanomodule: &str, recipients: Value) -> Value {
+        let body = serde_json::json!({ "recipients": recipients });
+        let (status, answer) = self.post(&format!("/api/v1/nanomodules/{nanomodule}/awards"), token, body).await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+        answer
+    }
+
+    /// [`TestApp::award_as`] as the platform admin.
+    pub async fn award(&self, nanomodule: &str, recipients: Value) -> Value {
+        self.award_as(ADMIN, nanomodule, recipients).await
+    }
+
+    /// Awards `nanomodule` to one learner as `token`; the learner may already hold it (some
+    /// tests earn a module twice on purpose).
+    pub async fn award_one_as(&self, token: &str, nanomodule: &str, who: &str) -> Value {
+        self.award_as(token, nanomodule, serde_json::json!([{"identity": who, "retake": true}])).await
+    }
+
+    /// [`TestApp::award_one_as`] as the platform admin.
+    pub async fn award_one(&self, nanomodule: &str, who: &str) -> Value {
+        self.award_one_as(ADMIN, nanomodule, who).await
     }
 
     /// `issuer` asks `partner` for consent to use its modules as stations, and the partner

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::awards::module;
 use crate::harness::{ADMIN, TestApp, both};
-use crate::mail::{Received, SmtpServer, award, sign_in_link};
+use crate::mail::{Received, SmtpServer, sign_in_link};
 
 both!(impact_review_from_award_to_endorsement, impact_review_expires_cancels_and_stays_private);
 
@@ -107,16 +107,16 @@ async fn impact_review_from_award_to_endorsement(app: TestApp) {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body.to_string().contains("recipients[0].manager.email"), "{body}");
 
-    let answer = award(
-        &app,
-        &nm,
-        json!([
-            {"identity": "ann@example.nl", "name": "Ann de Vries",
-             "manager": {"name": "Chef Jansen", "email": "Chef@Firma.example", "company": "Firma BV"}},
-            {"identity": "bob@example.nl", "name": "Bob"},
-        ]),
-    )
-    .await;
+    let answer = app
+        .award(
+            &nm,
+            json!([
+                {"identity": "ann@example.nl", "name": "Ann de Vries",
+                 "manager": {"name": "Chef Jansen", "email": "Chef@Firma.example", "company": "Firma BV"}},
+                {"identity": "bob@example.nl", "name": "Bob"},
+            ]),
+        )
+        .await;
     assert_eq!(answer["impact_reviews_scheduled"], 1, "{answer}");
     let badge = answer["credentials"][0]["id"].as_str().unwrap().to_string();
     sender.send_mail_round().await.unwrap();
@@ -319,22 +319,22 @@ async fn impact_review_expires_cancels_and_stays_private(app: TestApp) {
     let (s, body) = app.patch(&format!("/api/v1/nanomodules/{nm}"), ADMIN, json!({"impact_review_weeks": 4})).await;
     assert_eq!(s, StatusCode::OK, "{body}");
     let manager = |m: &str| json!({"email": format!("{m}@firma.example"), "company": "Firma"});
-    let answer = award(
-        &app,
-        &nm,
-        json!([
-            {"identity": "a@example.nl", "manager": manager("ma")},
-            {"identity": "b@example.nl", "manager": manager("mb")},
-            {"identity": "c@example.nl", "manager": manager("mc")},
-        ]),
-    )
-    .await;
+    let answer = app
+        .award(
+            &nm,
+            json!([
+                {"identity": "a@example.nl", "manager": manager("ma")},
+                {"identity": "b@example.nl", "manager": manager("mb")},
+                {"identity": "c@example.nl", "manager": manager("mc")},
+            ]),
+        )
+        .await;
     assert_eq!(answer["impact_reviews_scheduled"], 3);
     // A module without reviews schedules none, managers or not.
     let quiet = app.module(&issuer, "Zonder terugblik").await;
     let (s, _) = app.patch(&format!("/api/v1/nanomodules/{quiet}"), ADMIN, json!({"impact_review": false})).await;
     assert_eq!(s, StatusCode::OK);
-    let none = award(&app, &quiet, json!([{"identity": "a@example.nl", "manager": manager("ma")}])).await;
+    let none = app.award(&quiet, json!([{"identity": "a@example.nl", "manager": manager("ma")}])).await;
     assert_eq!(none["impact_reviews_scheduled"], 0);
 
     // B's badge is revoked: no review for it.
@@ -474,8 +474,8 @@ async fn migration_keeps_credentials(backend: crate::harness::Backend) {
     store.migrate_to(18).await.unwrap();
     let app = TestApp::start_on(store, db.clone(), crate::harness::TEST_MASTER_KEY).await;
     let l = crate::stacking::line(&app).await;
-    crate::stacking::award(&app, &l.a, "jan@example.nl").await;
-    let done = crate::stacking::award(&app, &l.b, "jan@example.nl").await;
+    app.award_one(&l.a, "jan@example.nl").await;
+    let done = app.award_one(&l.b, "jan@example.nl").await;
     let certificate = done["certificates"][0]["certificate"].as_str().expect("a certificate").to_string();
     let count = |sql: &'static str| {
         let store = app.store.clone();

@@ -154,13 +154,6 @@ impl Drop for SmtpServer {
     }
 }
 
-pub async fn award(app: &TestApp, nanomodule: &str, recipients: Value) -> Value {
-    let (s, body) =
-        app.post(&format!("/api/v1/nanomodules/{nanomodule}/awards"), ADMIN, json!({"recipients": recipients})).await;
-    assert_eq!(s, StatusCode::CREATED, "{body}");
-    body
-}
-
 async fn mail_award_reaches_the_learner(app: TestApp) {
     let smtp = SmtpServer::start();
     let sender = app.service.clone().with_mailer(smtp.mailer());
@@ -169,16 +162,16 @@ async fn mail_award_reaches_the_learner(app: TestApp) {
     let (s, _) =
         app.patch(&format!("/api/v1/issuers/{issuer}"), ADMIN, json!({"email": "opleidingen@tt.example"})).await;
     assert_eq!(s, StatusCode::OK);
-    let answer = award(
-        &app,
-        &nm,
-        json!([
-            {"identity": "ann@example.nl", "name": "Ann de Vries"},
-            {"identity": "bob@example.nl", "name": "Bob Smith", "language": "en"},
-            {"identity": "emp-7", "identity_type": "identifier", "name": "No Mail"},
-        ]),
-    )
-    .await;
+    let answer = app
+        .award(
+            &nm,
+            json!([
+                {"identity": "ann@example.nl", "name": "Ann de Vries"},
+                {"identity": "bob@example.nl", "name": "Bob Smith", "language": "en"},
+                {"identity": "emp-7", "identity_type": "identifier", "name": "No Mail"},
+            ]),
+        )
+        .await;
     assert_eq!(answer["messages_queued"], 2, "{answer}");
     // The worker was woken by the award; nothing else made it send.
     let got = smtp.wait_for(2).await;
@@ -228,9 +221,9 @@ async fn mail_award_reaches_the_learner(app: TestApp) {
     let png = metrobadge::credential::bake::solid_png(16, [10, 80, 160]);
     let r = app.put_image(&nm2, "image/png", png.clone()).await;
     assert_eq!(r.status(), StatusCode::OK);
-    let second =
-        award(&app, &nm2, json!([{"identity": "ann@example.nl"}, {"identity": "bob@example.nl", "language": "en"}]))
-            .await;
+    let second = app
+        .award(&nm2, json!([{"identity": "ann@example.nl"}, {"identity": "bob@example.nl", "language": "en"}]))
+        .await;
     assert_eq!(second["messages_queued"], 1);
     let got = smtp.wait_for(3).await;
     assert_eq!(got[2].to(), "bob@example.nl");
@@ -273,7 +266,7 @@ async fn mail_smtp_down_then_delivered_once(app: TestApp) {
     let down = metrobadge::mailer::Mailer::new(&format!("smtp://127.0.0.1:{port}"), "mb@example.org", None).unwrap();
     let sender = app.service.clone().with_mailer(down);
     let (_, nm) = module(&app, None).await;
-    award(&app, &nm, json!([{"identity": "ann@example.nl"}])).await;
+    app.award(&nm, json!([{"identity": "ann@example.nl"}])).await;
 
     // Nobody listens: the award stands, the message waits.
     let round = sender.send_mail_round().await.unwrap();
@@ -299,7 +292,7 @@ async fn mail_refused_address_is_a_dead_letter(app: TestApp) {
     let smtp = SmtpServer::start();
     let sender = app.service.clone().with_mailer(smtp.mailer());
     let (issuer, nm) = module(&app, None).await;
-    award(&app, &nm, json!([{"identity": "bounce@example.nl"}, {"identity": "ann@example.nl"}])).await;
+    app.award(&nm, json!([{"identity": "bounce@example.nl"}, {"identity": "ann@example.nl"}])).await;
     let round = sender.send_mail_round().await.unwrap();
     assert_eq!((round.sent, round.dead), (1, 1));
     assert_eq!(smtp.received().len(), 1);
@@ -363,7 +356,7 @@ async fn mail_two_instances_send_each_message_once(app: TestApp) {
     let second = TestApp::start(app.db.clone(), TEST_MASTER_KEY).await;
     let (_, nm) = module(&app, None).await;
     let learners: Vec<Value> = (0..40).map(|i| json!({"identity": format!("l{i}@example.nl")})).collect();
-    award(&app, &nm, json!(learners)).await;
+    app.award(&nm, json!(learners)).await;
     let one = app.service.clone().with_mailer(smtp.mailer());
     let two = second.service.clone().with_mailer(smtp.mailer());
     let (a, b) = tokio::join!(one.send_mail_round(), two.send_mail_round());
@@ -437,7 +430,7 @@ async fn mail_dkim_signature_verifies(app: TestApp) {
     .unwrap();
     let sender = app.service.clone().with_mailer(mailer);
     let (_, nm) = module(&app, None).await;
-    award(&app, &nm, json!([{"identity": "ann@example.nl"}])).await;
+    app.award(&nm, json!([{"identity": "ann@example.nl"}])).await;
     assert_eq!(sender.send_mail_round().await.unwrap().sent, 1);
     let got = smtp.received();
     assert!(got[0].0["dkim"].as_bool().unwrap());
@@ -455,8 +448,8 @@ async fn mail_certificate_earned_and_cascade(app: TestApp) {
     let smtp = SmtpServer::start();
     let sender = app.service.clone().with_mailer(smtp.mailer());
     let l = crate::stacking::line(&app).await;
-    crate::stacking::award(&app, &l.a, "jan@example.nl").await;
-    let last = crate::stacking::award(&app, &l.b, "jan@example.nl").await;
+    app.award_one(&l.a, "jan@example.nl").await;
+    let last = app.award_one(&l.b, "jan@example.nl").await;
     let certificate = last["certificates"][0]["certificate"].as_str().unwrap().to_string();
     assert_eq!(sender.send_mail_round().await.unwrap().sent, 3);
     let got = smtp.received();
@@ -496,8 +489,8 @@ async fn me_learner_sees_all_badges_and_hides_a_page(app: TestApp) {
     let (_, nm) = module(&app, None).await;
     let other = app.issuer("Zorgacademie").await;
     let nm2 = app.module(&other, "Tillen zonder klachten").await;
-    let first = award(&app, &nm, json!([{"identity": "ann@example.nl"}, {"identity": "bob@example.nl"}])).await;
-    award(&app, &nm2, json!([{"identity": "Ann@Example.nl"}])).await;
+    let first = app.award(&nm, json!([{"identity": "ann@example.nl"}, {"identity": "bob@example.nl"}])).await;
+    app.award(&nm2, json!([{"identity": "Ann@Example.nl"}])).await;
     sender.send_mail_round().await.unwrap();
     let before = smtp.received().len();
 
@@ -664,8 +657,8 @@ async fn me_further_addresses_meet_on_one_page(app: TestApp) {
     let (_, nm) = module(&app, None).await;
     let other = app.issuer("Zorgacademie").await;
     let nm2 = app.module(&other, "Tillen zonder klachten").await;
-    award(&app, &nm, json!([{"identity": "ann@werk.example"}])).await;
-    award(&app, &nm2, json!([{"identity": "ann@prive.example"}, {"identity": "eve@example.nl"}])).await;
+    app.award(&nm, json!([{"identity": "ann@werk.example"}])).await;
+    app.award(&nm2, json!([{"identity": "ann@prive.example"}, {"identity": "eve@example.nl"}])).await;
     let session = crate::impact::learner_session(&app, &smtp, &sender, "ann@werk.example").await;
     let page = crate::impact::my_page(&app, &session).await;
     assert!(page.contains("Smeren") && !page.contains("Tillen zonder klachten"));
@@ -722,14 +715,14 @@ async fn me_shows_progress_along_lines(app: TestApp) {
     let smtp = SmtpServer::start();
     let sender = app.service.clone().with_mailer(smtp.mailer());
     let l = crate::stacking::line(&app).await;
-    crate::stacking::award(&app, &l.a, "jan@example.nl").await;
+    app.award_one(&l.a, "jan@example.nl").await;
     let session = crate::impact::learner_session(&app, &smtp, &sender, "jan@example.nl").await;
     let page = crate::impact::my_page(&app, &session).await;
     assert!(page.contains("Your progress along metro lines") && page.contains("<h3>Onderhoud basis</h3>"), "{page}");
     assert!(page.contains("<li>Smeren — <strong>done</strong></li>"), "{page}");
     assert!(page.contains("<li>Trillingen meten — still to do</li>"), "{page}");
     assert!(!page.contains("Complete: certificate earned"));
-    let done = crate::stacking::award(&app, &l.b, "jan@example.nl").await;
+    let done = app.award_one(&l.b, "jan@example.nl").await;
     let certificate = done["certificates"][0]["certificate"].as_str().unwrap();
     let page = crate::impact::my_page(&app, &session).await;
     assert!(page.contains("Complete: certificate earned") && page.contains(certificate), "{page}");

@@ -7,24 +7,9 @@ use crate::harness::{ADMIN, TestApp, both};
 
 both!(lines_versions_and_progress);
 
-async fn nanomodule(app: &TestApp, issuer: &str, name: &str, minutes: i64) -> String {
-    let (s, nm) = app
-        .post(
-            &format!("/api/v1/issuers/{issuer}/nanomodules"),
-            ADMIN,
-            json!({"name": name, "description": "d", "criteria": {"narrative": "n"}, "duration_minutes": minutes}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{nm}");
-    nm["id"].as_str().unwrap().to_string()
-}
-
-async fn award(app: &TestApp, module: &str, who: &str) -> String {
-    let (s, r) = app
-        .post(&format!("/api/v1/nanomodules/{module}/awards"), ADMIN, json!({"recipients": [{"identity": who}]}))
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{r}");
-    r["credentials"][0]["id"].as_str().unwrap().rsplit('/').next().unwrap().to_string()
+/// The id of the first credential an award answer lists.
+fn first_credential(answer: &Value) -> String {
+    answer["credentials"][0]["id"].as_str().unwrap().rsplit('/').next().unwrap().to_string()
 }
 
 fn fields(body: &Value) -> Vec<String> {
@@ -40,11 +25,11 @@ async fn lines_versions_and_progress(app: TestApp) {
     let trainer = app.member(&issuer, "trainer").await;
     let auditor = app.member(&issuer, "auditor").await;
     let (a, b, c) = (
-        nanomodule(&app, &issuer, "Smeren", 240).await,
-        nanomodule(&app, &issuer, "Trillingen", 240).await,
-        nanomodule(&app, &issuer, "Uitlijnen", 120).await,
+        app.module_of_minutes(&issuer, "Smeren", 240).await,
+        app.module_of_minutes(&issuer, "Trillingen", 240).await,
+        app.module_of_minutes(&issuer, "Uitlijnen", 120).await,
     );
-    let foreign = nanomodule(&app, &other, "Elders", 60).await;
+    let foreign = app.module_of_minutes(&other, "Elders", 60).await;
     let (s, map) = app
         .post(
             &format!("/api/v1/issuers/{issuer}/metro-maps"),
@@ -113,15 +98,15 @@ async fn lines_versions_and_progress(app: TestApp) {
     // Staff see only learners their issuer awarded (issue 11 §2).
     let (s, _) = app.get(&format!("/api/v1/metro-lines/{id}/progress?identity=jan@example.nl"), Some(ADMIN)).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let first = award(&app, &a, "Jan@Example.nl").await;
+    let first = first_credential(&app.award_one(&a, "Jan@Example.nl").await);
     let p = progress("jan@example.nl").await;
     assert_eq!(p["explanation"]["children"][1]["detail"], "1 more of: Trillingen, Uitlijnen");
     assert_eq!(p["explanation"]["children"][2]["detail"], "study hours 4 of 8");
-    let second = award(&app, &c, "jan@example.nl").await;
+    let second = first_credential(&app.award_one(&c, "jan@example.nl").await);
     let p = progress("jan@example.nl").await;
     assert_eq!(p["explanation"]["children"][2]["detail"], "study hours 6 of 8");
     assert_eq!(p["satisfied"], false);
-    award(&app, &b, "jan@example.nl").await;
+    first_credential(&app.award_one(&b, "jan@example.nl").await);
     let p = progress("jan@example.nl").await;
     assert_eq!(p["satisfied"], true, "{p}");
     assert_eq!(p["counted"].as_array().unwrap().len(), 3);

@@ -173,8 +173,8 @@ async fn micro_credential_certificates(app: TestApp) {
     let (status, body) = app.patch(&path, ADMIN, json!({"certificate": {"micro_credential": micro}})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
-    crate::stacking::award(&app, &l.a, "jan@example.nl").await;
-    let done = crate::stacking::award(&app, &l.b, "jan@example.nl").await;
+    app.award_one(&l.a, "jan@example.nl").await;
+    let done = app.award_one(&l.b, "jan@example.nl").await;
     let certificate = done["certificates"][0]["certificate"].as_str().expect("a certificate").to_string();
     let vc: Value = app.client.get(&certificate).send().await.unwrap().json().await.unwrap();
     assert!(vc["@context"].as_array().unwrap().contains(&json!(EU_MICROCREDENTIAL_V1)), "{vc}");

@@ -12,7 +12,7 @@ use crate::awards::module;
 use crate::harness::{TestApp, both};
 use crate::impact::{form, learner_session};
 use crate::interop::js_verify;
-use crate::mail::{SmtpServer, award, sign_in_link};
+use crate::mail::{SmtpServer, sign_in_link};
 
 both!(ob_api_with_an_independent_oauth_client, ob_api_refuses_what_it_should, ob_api_registration_is_rate_limited);
 
@@ -43,11 +43,11 @@ async fn ann_with_badges(app: &TestApp, smtp: &SmtpServer) -> (Vec<String>, Stri
     let mut ids = Vec::new();
     for _ in 0..3 {
         let (_, nm) = module(app, None).await;
-        let answer = award(app, &nm, json!([{"identity": "ann@example.nl", "name": "Ann"}])).await;
+        let answer = app.award(&nm, json!([{"identity": "ann@example.nl", "name": "Ann"}])).await;
         ids.push(answer["credentials"][0]["id"].as_str().unwrap().to_string());
     }
     let (_, nm) = module(app, None).await;
-    let bob = award(app, &nm, json!([{"identity": "bob@example.nl", "name": "Bob"}])).await;
+    let bob = app.award(&nm, json!([{"identity": "bob@example.nl", "name": "Bob"}])).await;
     let bob = bob["credentials"][0]["id"].as_str().unwrap().to_string();
     let cookie = learner_session(app, smtp, &sender, "ann@example.nl").await;
     (ids, bob, cookie)

@@ -56,19 +56,6 @@ pub async fn line_of(app: &TestApp, issuer: &str) -> Line {
     Line { issuer, map, id: l["id"].as_str().unwrap().to_string(), a, b }
 }
 
-pub async fn award(app: &TestApp, module: &str, who: &str) -> Value {
-    let (s, r) = app
-        .post(
-            &format!("/api/v1/nanomodules/{module}/awards"),
-            ADMIN,
-            // Some tests earn a module twice on purpose.
-            json!({"recipients": [{"identity": who, "name": "Jan Jansen", "retake": true}]}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{r}");
-    r
-}
-
 fn last_segment(url: &str) -> String {
     url.rsplit('/').next().unwrap().to_string()
 }
@@ -98,14 +85,14 @@ async fn certificate_lifecycle(app: TestApp) {
     let jan = "jan@example.nl";
 
     // One module: no certificate yet.
-    let first = award(&app, &l.a, jan).await;
+    let first = app.award_one(&l.a, jan).await;
     assert_eq!(first["stacking"], "done", "{first}");
     assert_eq!(first["certificates"], json!([]));
     let a1 = first["credentials"][0]["id"].as_str().unwrap().to_string();
     assert_eq!(progress(&app, &l.id, jan).await["certificate"], Value::Null);
 
     // The second completes the line: exactly one certificate, in the award's answer.
-    let second = award(&app, &l.b, jan).await;
+    let second = app.award_one(&l.b, jan).await;
     let b1 = second["credentials"][0]["id"].as_str().unwrap().to_string();
     let issued = second["certificates"].as_array().unwrap();
     assert_eq!(issued.len(), 1, "{second}");
@@ -154,7 +141,7 @@ async fn certificate_lifecycle(app: TestApp) {
     );
 
     // Another badge of a station and a re-evaluation issue nothing more.
-    let again = award(&app, &l.b, jan).await;
+    let again = app.award_one(&l.b, jan).await;
     assert_eq!(again["certificates"], json!([]));
     let (s, ev) = app.post(&format!("/api/v1/metro-lines/{}/evaluate", l.id), ADMIN, json!({})).await;
     assert_eq!(s, StatusCode::OK, "{ev}");
@@ -181,7 +168,7 @@ async fn certificate_lifecycle(app: TestApp) {
     assert_eq!(verdict(&app, &cert).await["status"], "revoked");
 
     // Earning the module again earns a new certificate resting on the new badge.
-    let redo = award(&app, &l.a, jan).await;
+    let redo = app.award_one(&l.a, jan).await;
     let a2 = redo["credentials"][0]["id"].as_str().unwrap().to_string();
     let issued = redo["certificates"].as_array().unwrap();
     assert_eq!(issued.len(), 1, "{redo}");
@@ -256,7 +243,7 @@ async fn certificate_lifecycle(app: TestApp) {
         .find(|h| h.contains("/progress/") && !h.contains(token))
         .unwrap();
     assert_eq!(app.client.get(new_url).send().await.unwrap().status(), StatusCode::OK);
-    let next = award(&app, &l.b, jan).await;
+    let next = app.award_one(&l.b, jan).await;
     assert_eq!(next["credentials"][0]["progress_url"], new_url, "later awards give the current link");
     // Staff can revoke it too.
     let (s, _) = app.post("/api/v1/progress-links/revoke", ADMIN, json!({"identity": "JAN@example.nl"})).await;
@@ -271,7 +258,7 @@ async fn concurrent_last_modules_issue_one_certificate(app: TestApp) {
     let l = line(&app).await;
     for i in 0..4 {
         let who = format!("learner{i}@example.nl");
-        let (x, y) = tokio::join!(award(&app, &l.a, &who), award(&app, &l.b, &who));
+        let (x, y) = tokio::join!(app.award_one(&l.a, &who), app.award_one(&l.b, &who));
         let issued = x["certificates"].as_array().unwrap().len() + y["certificates"].as_array().unwrap().len();
         assert_eq!(issued, 1, "{x} {y}");
         let p = progress(&app, &l.id, &who).await;
@@ -281,9 +268,9 @@ async fn concurrent_last_modules_issue_one_certificate(app: TestApp) {
     // request's stacking round must not wait on the others.
     let cohort: Vec<String> = (0..12).map(|i| format!("cohort{i}@example.nl")).collect();
     for who in &cohort {
-        award(&app, &l.a, who).await;
+        app.award_one(&l.a, who).await;
     }
-    let answers = futures_util::future::join_all(cohort.iter().map(|who| award(&app, &l.b, who))).await;
+    let answers = futures_util::future::join_all(cohort.iter().map(|who| app.award_one(&l.b, who))).await;
     let issued: usize = answers.iter().map(|a| a["certificates"].as_array().unwrap().len()).sum();
     assert_eq!(issued, 12);
     let certs = app
@@ -302,8 +289,8 @@ async fn queue_history_and_versions(app: TestApp) {
     let c = app.module(&issuer, "C").await;
     // History first: badges awarded before the line existed.
     for who in ["old@example.nl", "crash@example.nl"] {
-        award(&app, &a, who).await;
-        award(&app, &b, who).await;
+        app.award_one(&a, who).await;
+        app.award_one(&b, who).await;
     }
     let (_, map) = app.post(&format!("/api/v1/issuers/{issuer}/metro-maps"), ADMIN, json!({"name": "M"})).await;
     let (_, line) = app
@@ -339,18 +326,18 @@ async fn queue_history_and_versions(app: TestApp) {
     );
 
     // Versions: a learner who started on version 1 keeps it; a new learner starts on 2.
-    award(&app, &a, "started@example.nl").await;
+    app.award_one(&a, "started@example.nl").await;
     let (_, v2) = app.patch(&format!("/api/v1/metro-lines/{id}"), ADMIN, json!({"stations": [a, b, c]})).await;
     assert_eq!(v2["version"], 2);
-    award(&app, &a, "new@example.nl").await;
-    let r = award(&app, &b, "started@example.nl").await;
+    app.award_one(&a, "new@example.nl").await;
+    let r = app.award_one(&b, "started@example.nl").await;
     assert_eq!(r["certificates"][0]["version"], 1, "evaluated against the version they started on: {r}");
-    let r = award(&app, &b, "new@example.nl").await;
+    let r = app.award_one(&b, "new@example.nl").await;
     assert_eq!(r["certificates"], json!([]), "version 2 also needs C");
     assert_eq!(progress(&app, &id, "new@example.nl").await["version"], 2);
     // Certificates already issued keep their version; migrating moves learners in progress.
     assert_eq!(progress(&app, &id, "old@example.nl").await["version"], 1);
-    award(&app, &a, "mover@example.nl").await;
+    app.award_one(&a, "mover@example.nl").await;
     let (_, v3) = app.patch(&format!("/api/v1/metro-lines/{id}"), ADMIN, json!({"stations": [a]})).await;
     assert_eq!(v3["version"], 3);
     assert_eq!(progress(&app, &id, "mover@example.nl").await["version"], 2);
@@ -392,8 +379,8 @@ async fn queue_history_and_versions(app: TestApp) {
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{l2}");
-    award(&app, &foreign, "duo@example.nl").await;
-    let r = award(&app, &a, "duo@example.nl").await;
+    app.award_one(&foreign, "duo@example.nl").await;
+    let r = app.award_one(&a, "duo@example.nl").await;
     let cert = r["certificates"][0]["certificate"].as_str().expect("certificate issued").to_string();
     let vc: Value = app.client.get(&cert).send().await.unwrap().json().await.unwrap();
     assert_eq!(vc["issuer"]["id"], format!("{}/issuers/{issuer}", app.base));
@@ -577,11 +564,11 @@ async fn revoked_component_supersedes_when_the_rule_still_holds(app: TestApp) {
     assert_eq!(s, StatusCode::CREATED, "{l}");
     let line = l["id"].as_str().unwrap().to_string();
     let jan = "jan@example.nl";
-    let a1 = award(&app, &a, jan).await["credentials"][0]["id"].as_str().unwrap().to_string();
-    let second = award(&app, &b, jan).await;
+    let a1 = app.award_one(&a, jan).await["credentials"][0]["id"].as_str().unwrap().to_string();
+    let second = app.award_one(&b, jan).await;
     let b1 = second["credentials"][0]["id"].as_str().unwrap().to_string();
     let old = second["certificates"][0]["certificate"].as_str().unwrap().to_string();
-    let third = award(&app, &c, jan).await;
+    let third = app.award_one(&c, jan).await;
     let c1 = third["credentials"][0]["id"].as_str().unwrap().to_string();
     assert_eq!(third["certificates"], json!([]), "the line was already complete");
 
@@ -619,7 +606,7 @@ both!(award_replay_answers_the_certificates_too);
 /// Idempotency-Key answers exactly the same, certificate included, and issues nothing.
 async fn award_replay_answers_the_certificates_too(app: TestApp) {
     let l = line(&app).await;
-    award(&app, &l.a, "jan@example.nl").await;
+    app.award_one(&l.a, "jan@example.nl").await;
     let send = || {
         app.client
             .post(format!("{}/api/v1/nanomodules/{}/awards", app.base, l.b))
@@ -693,8 +680,8 @@ async fn certificates_signed_ahead_are_used_only_if_the_plan_holds(app: TestApp)
     // The modules are earned before they are stations of a line: nothing is stacked yet.
     let mut bobs_b = String::new();
     for who in [ann, bob, cas] {
-        award(&app, &a, who).await;
-        let r = award(&app, &b, who).await;
+        app.award_one(&a, who).await;
+        let r = app.award_one(&b, who).await;
         if who == bob {
             bobs_b = r["credentials"][0]["id"].as_str().unwrap().to_string();
         }

@@ -36,7 +36,8 @@ async fn outage_database_down_is_could_not_check_not_invalid() {
     let app = TestApp::start_on(store, db, TEST_MASTER_KEY).await;
     let issuer = app.issuer("Outage").await;
     let m = app.module(&issuer, "Module").await;
-    let badge = award_as(&app, ADMIN, &m, "jan@example.nl").await["credentials"][0]["id"].as_str().unwrap().to_string();
+    let badge =
+        app.award_one_as(ADMIN, &m, "jan@example.nl").await["credentials"][0]["id"].as_str().unwrap().to_string();
     let vc = app.client.get(&badge).send().await.unwrap().text().await.unwrap();
     let verify = |accept: &'static str| {
         app.client
@@ -88,18 +89,6 @@ async fn outage_database_down_is_could_not_check_not_invalid() {
     drop(cluster);
 }
 
-async fn award_as(app: &TestApp, token: &str, module: &str, who: &str) -> Value {
-    let (s, r) = app
-        .post(
-            &format!("/api/v1/nanomodules/{module}/awards"),
-            token,
-            json!({"recipients": [{"identity": who, "retake": true}]}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{r}");
-    r
-}
-
 async fn json_of(app: &TestApp, url: &str) -> (StatusCode, Value) {
     let r = app.client.get(url).send().await.unwrap();
     let s = r.status();
@@ -118,8 +107,8 @@ async fn privacy_progress_links_are_per_issuer(app: TestApp) {
     let (ma, mb) = (app.module(&a, "Module A").await, app.module(&b, "Module B").await);
     let admin_b = app.member(&b, "issuer_admin").await;
     let trainer_b = app.member(&b, "trainer").await;
-    let from_a = award_as(&app, ADMIN, &ma, "jan@example.nl").await;
-    let from_b = award_as(&app, &trainer_b, &mb, "Jan@Example.nl").await;
+    let from_a = app.award_one_as(ADMIN, &ma, "jan@example.nl").await;
+    let from_b = app.award_one_as(&trainer_b, &mb, "Jan@Example.nl").await;
     let link_a = from_a["credentials"][0]["progress_url"].as_str().unwrap().to_string();
     let link_b = from_b["credentials"][0]["progress_url"].as_str().unwrap().to_string();
     assert_ne!(link_a, link_b, "B's award answer must not hand over A's link");
@@ -145,7 +134,7 @@ async fn privacy_progress_links_are_per_issuer(app: TestApp) {
     assert_eq!(json_of(&app, &link_b).await.0, StatusCode::NOT_FOUND);
     assert_eq!(json_of(&app, &link_a).await.0, StatusCode::OK);
     // The learner replaces B's new link themselves: A's link still works.
-    let again = award_as(&app, &trainer_b, &mb, "jan@example.nl").await;
+    let again = app.award_one_as(&trainer_b, &mb, "jan@example.nl").await;
     let link_b2 = again["credentials"][0]["progress_url"].as_str().unwrap().to_string();
     assert_ne!(link_b2, link_b);
     assert_eq!(app.client.post(format!("{link_b2}/replace")).send().await.unwrap().status(), StatusCode::OK);
@@ -154,7 +143,7 @@ async fn privacy_progress_links_are_per_issuer(app: TestApp) {
 
     // B cannot touch a learner it never awarded, and learns nothing about A's learners.
     let (s, body) = app.post("/api/v1/progress-links/revoke", &admin_b, json!({"identity": "only-a@example.nl"})).await;
-    award_as(&app, ADMIN, &ma, "only-a@example.nl").await;
+    app.award_one_as(ADMIN, &ma, "only-a@example.nl").await;
     let (s2, body2) =
         app.post("/api/v1/progress-links/revoke", &admin_b, json!({"identity": "only-a@example.nl"})).await;
     assert_eq!((s, s2), (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND));
@@ -199,8 +188,8 @@ async fn privacy_migration_splits_existing_links(app: TestApp) {
     let a = app.issuer("First").await;
     let b = app.issuer("Second").await;
     let (ma, mb) = (app.module(&a, "Module A").await, app.module(&b, "Module B").await);
-    let badge_a = award_as(&app, ADMIN, &ma, "jan@example.nl").await["credentials"][0]["id"].clone();
-    award_as(&app, ADMIN, &mb, "jan@example.nl").await;
+    let badge_a = app.award_one_as(ADMIN, &ma, "jan@example.nl").await["credentials"][0]["id"].clone();
+    app.award_one_as(ADMIN, &mb, "jan@example.nl").await;
 
     // Back to the old table: one link per learner, generation 1, derived without the issuer.
     let store = &app.store;
@@ -233,11 +222,11 @@ async fn privacy_migration_splits_existing_links(app: TestApp) {
     let (s, doc) = json_of(&app, &format!("{}/progress/{legacy}", app.base)).await;
     assert_eq!(s, StatusCode::OK, "the link handed out before the split still works");
     assert_eq!(badge_ids(&doc), [badge_a.as_str().unwrap()], "…for the issuer that first awarded the learner");
-    let next = award_as(&app, ADMIN, &mb, "jan@example.nl").await;
+    let next = app.award_one_as(ADMIN, &mb, "jan@example.nl").await;
     let link_b = next["credentials"][0]["progress_url"].as_str().unwrap();
     assert!(!link_b.contains(&legacy), "the other issuer gets a link of its own");
     assert_eq!(json_of(&app, link_b).await.0, StatusCode::OK);
-    let again = award_as(&app, ADMIN, &ma, "jan@example.nl").await;
+    let again = app.award_one_as(ADMIN, &ma, "jan@example.nl").await;
     assert!(again["credentials"][0]["progress_url"].as_str().unwrap().ends_with(&legacy), "A keeps showing it");
     let orphans = store.query_text("SELECT token_hash FROM progress_link WHERE token_hash = 'orphan'").await.unwrap();
     assert!(orphans.is_empty());
@@ -293,15 +282,15 @@ async fn partners_need_consent(app: TestApp) {
     let line_id = l["id"].as_str().unwrap().to_string();
 
     // A learner of B only: A's staff cannot ask about them.
-    award_as(&app, &trainer_b, &theirs, "only-b@example.nl").await;
+    app.award_one_as(&trainer_b, &theirs, "only-b@example.nl").await;
     let (s, _) =
         app.get(&format!("/api/v1/metro-lines/{line_id}/progress?identity=only-b@example.nl"), Some(&auditor_a)).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 
     // A shared learner: A sees the partner station done, without the partner badge's URL; B's
     // award that completes the line does not mention A's certificate.
-    let mine = award_as(&app, &admin_a, &own, "duo@example.nl").await;
-    let partner_badge = award_as(&app, &trainer_b, &theirs, "duo@example.nl").await;
+    let mine = app.award_one_as(&admin_a, &own, "duo@example.nl").await;
+    let partner_badge = app.award_one_as(&trainer_b, &theirs, "duo@example.nl").await;
     let partner_url = partner_badge["credentials"][0]["id"].as_str().unwrap();
     assert_eq!(partner_badge["certificates"], json!([]), "{partner_badge}");
     assert!(!partner_badge.to_string().contains(&line_id));
@@ -334,8 +323,8 @@ async fn partners_need_consent(app: TestApp) {
     // Ending: new certificates that rely on B stop, the existing one stays valid.
     let (s, p) = app.post(&format!("/api/v1/partnerships/{pid}/end"), &admin_b, json!({})).await;
     assert_eq!((s, &p["state"]), (StatusCode::OK, &json!("ended")), "{p}");
-    award_as(&app, &admin_a, &own, "late@example.nl").await;
-    award_as(&app, &trainer_b, &theirs, "late@example.nl").await;
+    app.award_one_as(&admin_a, &own, "late@example.nl").await;
+    app.award_one_as(&trainer_b, &theirs, "late@example.nl").await;
     let (_, late) =
         app.get(&format!("/api/v1/metro-lines/{line_id}/progress?identity=late@example.nl"), Some(&admin_a)).await;
     assert_eq!(late["certificate"], Value::Null, "no new certificate on an ended partnership: {late}");
@@ -354,7 +343,7 @@ async fn partners_need_consent(app: TestApp) {
 async fn outage_shared_badge_url_verifies(app: TestApp) {
     let issuer = app.issuer("Issuer").await;
     let m = app.module(&issuer, "Module").await;
-    let r = award_as(&app, ADMIN, &m, "jan@example.nl").await;
+    let r = app.award_one_as(ADMIN, &m, "jan@example.nl").await;
     let badge = r["credentials"][0]["id"].as_str().unwrap().to_string();
     let learner = r["credentials"][0]["learner_url"].as_str().unwrap().to_string();
     for url in [badge.clone(), learner, format!("{badge}.jwt")] {
@@ -420,7 +409,7 @@ async fn outage_ready_needs_schema_and_master_key(app: TestApp) {
 async fn outage_crashed_award_indices_are_returned(app: TestApp) {
     let issuer = app.issuer("Issuer").await;
     let m = app.module(&issuer, "Module").await;
-    award_as(&app, ADMIN, &m, "used@example.nl").await;
+    app.award_one_as(ADMIN, &m, "used@example.nl").await;
     let store = &app.store;
     let issuer_id: uuid::Uuid = issuer.parse().unwrap();
     // The award's first step, then the "crash".
@@ -439,7 +428,7 @@ async fn outage_crashed_award_indices_are_returned(app: TestApp) {
     assert_eq!(app.service.reclaim_status_indices(0, before).await.unwrap(), 25);
     assert_eq!((count().await, allocated().await), ("1".to_string(), "1".to_string()), "the used index stays");
     // The list hands indices out again, and the badge still verifies.
-    award_as(&app, ADMIN, &m, "next@example.nl").await;
+    app.award_one_as(ADMIN, &m, "next@example.nl").await;
     assert_eq!(count().await, "2");
     app.stop().await;
 }
@@ -555,7 +544,7 @@ async fn hostile_images_are_refused(app: TestApp) {
     }
     let ok = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 8 8\"><circle cx=\"4\" cy=\"4\" r=\"3\" fill=\"#0a5\"/></svg>";
     assert_eq!(put("image/svg+xml", ok.as_bytes().to_vec()).await.unwrap().status(), StatusCode::OK);
-    let badge = award_as(&app, ADMIN, &m, "a@example.nl").await["credentials"][0]["id"].as_str().unwrap().to_string();
+    let badge = app.award_one_as(ADMIN, &m, "a@example.nl").await["credentials"][0]["id"].as_str().unwrap().to_string();
     // Artwork stored before the checks (written past the API): the baked badges still work and
     // carry no active content.
     let evil = "<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"><script>alert(2)</script></svg>";
@@ -586,7 +575,7 @@ pub fn client_from(ip: &str) -> reqwest::Client {
 async fn genuine_badge(app: &TestApp) -> Value {
     let issuer = app.issuer("Issuer").await;
     let m = app.module(&issuer, "Module").await;
-    let url = award_as(app, ADMIN, &m, "a@example.nl").await["credentials"][0]["id"].as_str().unwrap().to_string();
+    let url = app.award_one(&m, "a@example.nl").await["credentials"][0]["id"].as_str().unwrap().to_string();
     app.client.get(url).send().await.unwrap().json().await.unwrap()
 }
 

@@ -12,7 +12,7 @@ use crate::awards::module;
 use crate::harness::{ADMIN, TestApp, both};
 use crate::impact::{csrf_of, learner_post, learner_session, my_page};
 use crate::interop::{ensure_npm, interop_dir, js_verify};
-use crate::mail::{SmtpServer, award};
+use crate::mail::SmtpServer;
 
 both!(wallet_takes_a_badge_with_openid4vci, wallet_codes_are_single_use_and_guarded);
 
@@ -78,7 +78,7 @@ async fn wallet_takes_a_badge_with_openid4vci(app: TestApp) {
     let smtp = SmtpServer::start();
     let sender = app.service.clone().with_mailer(smtp.mailer());
     let (issuer, nm) = module(&app, None).await;
-    let answer = award(&app, &nm, json!([{"identity": "ann@example.nl", "name": "Ann"}])).await;
+    let answer = app.award(&nm, json!([{"identity": "ann@example.nl", "name": "Ann"}])).await;
     let badge = answer["credentials"][0]["id"].as_str().unwrap().to_string();
     let badge_id = badge.rsplit('/').next().unwrap().to_string();
 
@@ -223,7 +223,7 @@ async fn wallet_codes_are_single_use_and_guarded(app: TestApp) {
     let smtp = SmtpServer::start();
     let sender = app.service.clone().with_mailer(smtp.mailer());
     let (_, nm) = module(&app, None).await;
-    let answer = award(&app, &nm, json!([{"identity": "bo@example.nl"}, {"identity": "cy@example.nl"}])).await;
+    let answer = app.award(&nm, json!([{"identity": "bo@example.nl"}, {"identity": "cy@example.nl"}])).await;
     let bo = answer["credentials"][0]["id"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
     let cy = answer["credentials"][1]["id"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
     let session = learner_session(&app, &smtp, &sender, "bo@example.nl").await;
