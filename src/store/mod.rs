@@ -250,6 +250,18 @@ macro_rules! run {
             Exec::Postgres(e) => bind_all!(sqlx::query_as($sql), $args).$method(e).await,
         }
     };
+    // A statement written for one batch (an `IN (…)` list): on PostgreSQL it is not kept as a
+    // named prepared statement, so it is planned with its values every time. A kept one may
+    // fall back to a generic plan chosen while the table was nearly empty, which PostgreSQL
+    // replaces only after an ANALYZE (never, with autovacuum off): in the stacking benchmark
+    // such a plan read every enrolment of the platform once per batch. SQLite has no such
+    // plans and keeps its statements.
+    (batch $method:ident, $target:expr, $sql:expr, $args:expr) => {
+        match $target {
+            Exec::Sqlite(e) => bind_all!(sqlx::query_as($sql), $args).$method(e).await,
+            Exec::Postgres(e) => bind_all!(sqlx::query_as($sql), $args).persistent(false).$method(e).await,
+        }
+    };
 }
 
 enum Exec<'a> {
@@ -312,7 +324,7 @@ trait Sql: Executor {
             let postgres = matches!(guard.get(), Exec::Postgres(_));
             // Only placeholders are generated; every value is bound.
             let sql = sqlx::AssertSqlSafe(in_list_sql(head, fixed.len(), args.len() - fixed.len(), postgres));
-            let rows: Vec<R> = run!(fetch_all, guard.get(), sql, args)?;
+            let rows: Vec<R> = run!(batch fetch_all, guard.get(), sql, args)?;
             out.extend(rows);
         }
         Ok(out)
@@ -364,7 +376,7 @@ trait Sql: Executor {
                 args.extend(chunk.iter().map(|i| Arg::Text(i.to_string())));
                 // Only placeholders are generated; every value is bound.
                 let sql = sqlx::AssertSqlSafe(sql);
-                let rows: Vec<Tagged<R>> = run!(fetch_all, guard.get(), sql, args)?;
+                let rows: Vec<Tagged<R>> = run!(batch fetch_all, guard.get(), sql, args)?;
                 out.extend(rows.into_iter().map(|t| (t.learner, t.row)));
             }
         }
@@ -540,7 +552,9 @@ impl Tx {
             let sql = sqlx::AssertSqlSafe(in_list_sql(head, 0, chunk.len(), self.is_postgres()));
             done += match &mut self.inner {
                 TxInner::Sqlite(t) => bind_all!(sqlx::query(sql), chunk).execute(&mut **t).await?.rows_affected(),
-                TxInner::Postgres(t) => bind_all!(sqlx::query(sql), chunk).execute(&mut **t).await?.rows_affected(),
+                TxInner::Postgres(t) => {
+                    bind_all!(sqlx::query(sql), chunk).persistent(false).execute(&mut **t).await?.rows_affected()
+                }
             };
         }
         Ok(done)
