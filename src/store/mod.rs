@@ -541,7 +541,8 @@ impl Tx {
     }
 
     /// `head (v1, v2, …)` with every value bound, chunked like [`Tx::insert_many`]
-    /// (`DELETE FROM t WHERE id IN`). Nothing to do for no values.
+    /// (`DELETE FROM t WHERE id IN`). Nothing to do for no values. Unnamed on PostgreSQL, like
+    /// every batch statement (see `run!(batch …)`).
     #[tracing::instrument(level = "debug", skip_all)]
     pub(crate) async fn execute_in(&mut self, head: &'static str, values: Vec<Arg>) -> StoreResult<u64> {
         let mut done = 0;
