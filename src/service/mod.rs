@@ -153,8 +153,6 @@ pub struct Service {
     verify_slots: Arc<tokio::sync::Semaphore>,
     /// The progress-link secrets, unsealed on first use.
     link_keys: Arc<tokio::sync::OnceCell<Arc<progress::LinkKeys>>>,
-    /// The one clock every use case reads: the store's, so rows and audit events are stamped by it too.
-    clock: Clock,
     /// The SMTP server messages go out through; without one they wait in the outbox.
     mailer: Option<Arc<crate::mailer::Mailer>>,
     /// The outbox's data keys, unsealed on first use.
@@ -174,7 +172,6 @@ pub struct Service {
 impl Service {
     pub fn new(store: Store, master_key: MasterKey, base_url: &str, admin_token: Option<&str>) -> Service {
         Service {
-            clock: store.clock().clone(),
             store,
             master_key: Arc::new(master_key),
             base_url: base_url.trim_end_matches('/').to_string(),
@@ -206,13 +203,13 @@ impl Service {
 
     /// The present moment, by the service's clock.
     pub fn now(&self) -> time::OffsetDateTime {
-        self.clock.now()
+        self.store.clock().now()
     }
 
     /// The service's clock (tests move it forward instead of sleeping).
     #[doc(hidden)]
     pub fn clock(&self) -> &Clock {
-        &self.clock
+        self.store.clock()
     }
 
     /// `sqlite` or `postgres`, for the start-up log.

@@ -256,6 +256,14 @@ macro_rules! run {
     // replaces only after an ANALYZE (never, with autovacuum off): in the stacking benchmark
     // such a plan read every enrolment of the platform once per batch. SQLite has no such
     // plans and keeps its statements.
+    (batch exec, $target:expr, $sql:expr, $args:expr) => {
+        match $target {
+            Exec::Sqlite(e) => bind_all!(sqlx::query($sql), $args).execute(e).await.map(|r| r.rows_affected()),
+            Exec::Postgres(e) => {
+                bind_all!(sqlx::query($sql), $args).persistent(false).execute(e).await.map(|r| r.rows_affected())
+            }
+        }
+    };
     (batch $method:ident, $target:expr, $sql:expr, $args:expr) => {
         match $target {
             Exec::Sqlite(e) => bind_all!(sqlx::query_as($sql), $args).$method(e).await,
@@ -541,8 +549,7 @@ impl Tx {
     }
 
     /// `head (v1, v2, …)` with every value bound, chunked like [`Tx::insert_many`]
-    /// (`DELETE FROM t WHERE id IN`). Nothing to do for no values. Unnamed on PostgreSQL, like
-    /// every batch statement (see `run!(batch …)`).
+    /// (`DELETE FROM t WHERE id IN`). Nothing to do for no values.
     #[tracing::instrument(level = "debug", skip_all)]
     pub(crate) async fn execute_in(&mut self, head: &'static str, values: Vec<Arg>) -> StoreResult<u64> {
         let mut done = 0;
@@ -551,12 +558,8 @@ impl Tx {
             let chunk: Vec<Arg> = values.by_ref().take(IN_LIST_CHUNK).collect();
             // Only placeholders are generated; every value is bound.
             let sql = sqlx::AssertSqlSafe(in_list_sql(head, 0, chunk.len(), self.is_postgres()));
-            done += match &mut self.inner {
-                TxInner::Sqlite(t) => bind_all!(sqlx::query(sql), chunk).execute(&mut **t).await?.rows_affected(),
-                TxInner::Postgres(t) => {
-                    bind_all!(sqlx::query(sql), chunk).persistent(false).execute(&mut **t).await?.rows_affected()
-                }
-            };
+            let mut guard = self.exec().await?;
+            done += run!(batch exec, guard.get(), sql, chunk)?;
         }
         Ok(done)
     }
